@@ -1,0 +1,81 @@
+"""One settings object, read from ``KEYSTEAD_*`` environment variables and ``.env``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from keystead.core.hashing import MIN_SECRET_BYTES
+from keystead.errors import ConfigurationError
+
+DEFAULT_DATABASE_URL = "sqlite:///keystead.db"
+DEFAULT_SECRET_FILE = "keystead.secret"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KEYSTEAD_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    secret: SecretStr | None = Field(
+        default=None, description="server secret (hex, at least 32 bytes); or use secret_file"
+    )
+    secret_file: Path = Path(DEFAULT_SECRET_FILE)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8400, ge=1, le=65535)
+    cache_size: int = Field(default=100_000, ge=0)
+    cache_ttl_s: float = Field(default=60.0, gt=0)
+    negative_cache_ttl_s: float = Field(default=5.0, ge=0)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    log_level: str = "info"
+    # the CLI's remote mode
+    url: str | None = None
+    root_key: SecretStr | None = None
+
+    def load_secret(self, *, create: bool = False) -> bytes:
+        """The server secret: from KEYSTEAD_SECRET, else from the secret file.
+
+        With ``create`` a missing file is generated with mode 0600. A file that
+        others can read is refused rather than silently used.
+        """
+        if self.secret is not None:
+            return _decode_secret(self.secret.get_secret_value(), "KEYSTEAD_SECRET")
+        path = self.secret_file
+        if not path.exists():
+            if not create:
+                raise ConfigurationError(
+                    f"no server secret: set KEYSTEAD_SECRET or run 'keystead init' to create {path}"
+                )
+            _write_secret_file(path)
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigurationError(
+                f"{path} is readable by other users; run 'chmod 600 {path}'"
+            )
+        return _decode_secret(path.read_text().strip(), str(path))
+
+
+def _decode_secret(text: str, origin: str) -> bytes:
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise ConfigurationError(f"{origin} must be hex-encoded") from None
+    if len(raw) < MIN_SECRET_BYTES:
+        raise ConfigurationError(f"{origin} must hold at least {MIN_SECRET_BYTES} bytes")
+    return raw
+
+
+def _write_secret_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+
+
+__all__ = ["Settings"]

@@ -1,0 +1,52 @@
+"""Who is acting, and what management permissions they hold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keystead.core.permissions import GrantSet
+from keystead.errors import Forbidden
+
+ROOT_PERMISSIONS: tuple[str, ...] = (
+    "apis.create",
+    "apis.read",
+    "apis.update",
+    "apis.delete",
+    "roles.read",
+    "roles.write",
+    "keys.create",
+    "keys.read",
+    "keys.update",
+    "keys.revoke",
+    "keys.delete",
+    "keys.verify",
+    "root_keys.create",
+    "root_keys.read",
+    "root_keys.revoke",
+)
+
+LOCAL_OPERATOR = "cli"
+
+
+@dataclass(slots=True, frozen=True)
+class Principal:
+    """A caller of the management API: a root key, or the local CLI operator."""
+
+    workspace_id: str
+    actor: str
+    grants: GrantSet
+    api_ids: frozenset[str] | None = None
+
+    def require(self, permission: str) -> None:
+        if not self.grants.covers(permission):
+            raise Forbidden(f"this root key lacks the '{permission}' permission")
+
+    def sees_api(self, api_id: str) -> bool:
+        return self.api_ids is None or api_id in self.api_ids
+
+
+def local_operator(workspace_id: str) -> Principal:
+    return Principal(workspace_id=workspace_id, actor=LOCAL_OPERATOR, grants=GrantSet(["*"]))
+
+
+__all__ = ["LOCAL_OPERATOR", "ROOT_PERMISSIONS", "Principal", "local_operator"]

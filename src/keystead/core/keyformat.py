@@ -1,0 +1,105 @@
+"""The public key format: ``<prefix>_<body><checksum>``.
+
+- ``prefix`` matches ``[a-z][a-z0-9_]{0,31}``;
+- ``body`` is base62 (``0-9A-Za-z``) from the ``secrets`` CSPRNG, at least 27
+  characters (160 bits), 32 by default (about 190 bits);
+- ``checksum`` is the last 6 characters: CRC-32 (``zlib.crc32``) of the ASCII
+  bytes of ``<prefix>_<body>``, in base62 over the alphabet below, left-padded
+  with ``0``.
+
+Because the body and checksum never contain ``_``, the prefix is everything
+before the last underscore. The checksum lets scanners and the verify path
+reject a mistyped or made-up key without any lookup.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import zlib
+from dataclasses import dataclass
+
+from keystead.errors import ValidationError
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+CHECKSUM_LENGTH = 6
+MIN_BODY_LENGTH = 27  # 62**27 > 2**160
+MAX_BODY_LENGTH = 64
+DEFAULT_BODY_LENGTH = 32
+MAX_PREFIX_LENGTH = 32
+START_BODY_CHARS = 4
+
+_PREFIX_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_KEY_RE = re.compile(
+    r"([a-z][a-z0-9_]{0,31})_([0-9A-Za-z]{%d,%d})"
+    % (MIN_BODY_LENGTH + CHECKSUM_LENGTH, MAX_BODY_LENGTH + CHECKSUM_LENGTH)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedKey:
+    prefix: str
+    body: str
+
+    @property
+    def start(self) -> str:
+        return f"{self.prefix}_{self.body[:START_BODY_CHARS]}"
+
+
+def validate_prefix(prefix: str) -> str:
+    if not isinstance(prefix, str) or _PREFIX_RE.fullmatch(prefix) is None:
+        raise ValidationError(
+            "a prefix is 1 to 32 characters of a-z, 0-9 and _, starting with a letter",
+            field="prefix",
+        )
+    return prefix
+
+
+def checksum(prefix_and_body: str) -> str:
+    """Base62 CRC-32 of ``<prefix>_<body>``, six characters."""
+    value = zlib.crc32(prefix_and_body.encode("ascii"))
+    out = ["0"] * CHECKSUM_LENGTH
+    for i in range(CHECKSUM_LENGTH - 1, -1, -1):
+        value, digit = divmod(value, 62)
+        out[i] = ALPHABET[digit]
+    return "".join(out)
+
+
+def generate(prefix: str, body_length: int = DEFAULT_BODY_LENGTH) -> str:
+    """A new key from the CSPRNG; the only place key material is created."""
+    validate_prefix(prefix)
+    if not MIN_BODY_LENGTH <= body_length <= MAX_BODY_LENGTH:
+        raise ValidationError(
+            f"body length must be between {MIN_BODY_LENGTH} and {MAX_BODY_LENGTH}",
+            field="body_length",
+        )
+    body = "".join(secrets.choice(ALPHABET) for _ in range(body_length))
+    head = f"{prefix}_{body}"
+    return head + checksum(head)
+
+
+def parse(key: str) -> ParsedKey | None:
+    """The key's parts when its shape and checksum are right, else ``None``."""
+    match = _KEY_RE.fullmatch(key)
+    if match is None:
+        return None
+    head = key[:-CHECKSUM_LENGTH]
+    if checksum(head) != key[-CHECKSUM_LENGTH:]:
+        return None
+    return ParsedKey(match.group(1), match.group(2)[:-CHECKSUM_LENGTH])
+
+
+def is_well_formed(key: str) -> bool:
+    return parse(key) is not None
+
+
+__all__ = [
+    "ALPHABET",
+    "DEFAULT_BODY_LENGTH",
+    "ParsedKey",
+    "checksum",
+    "generate",
+    "is_well_formed",
+    "parse",
+    "validate_prefix",
+]

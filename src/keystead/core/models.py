@@ -1,0 +1,155 @@
+"""Domain records shared by every layer. Plain frozen dataclasses: no I/O.
+
+None of these ever holds a plaintext key: a key is shown once, by the value
+returned from creation, and otherwise known by its id and ``start``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+KeyState = Literal["active", "disabled", "revoked", "expired", "pending"]
+
+
+class Code(StrEnum):
+    """The one outcome of a verification. Order of checks: docs/security.md."""
+
+    VALID = "VALID"
+    MALFORMED = "MALFORMED"
+    NOT_FOUND = "NOT_FOUND"
+    REVOKED = "REVOKED"
+    DISABLED = "DISABLED"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    EXPIRED = "EXPIRED"
+    FORBIDDEN = "FORBIDDEN"
+    INSUFFICIENT_PERMISSIONS = "INSUFFICIENT_PERMISSIONS"
+
+
+@dataclass(slots=True, frozen=True)
+class VerifyContext:
+    """What the protected request looked like, and the permission query to check."""
+
+    ip: str | None = None
+    referrer: str | None = None
+    user_agent: str | None = None
+    method: str | None = None
+    path: str | None = None
+    permissions: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class Workspace:
+    id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class Api:
+    id: str
+    workspace_id: str
+    name: str
+    prefix: str
+    key_defaults: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class Role:
+    """A named set of permissions within one API; keys reference roles by name."""
+
+    api_id: str
+    name: str
+    permissions: tuple[str, ...]
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class Key:
+    id: str
+    workspace_id: str
+    api_id: str
+    prefix: str
+    start: str
+    name: str | None
+    owner_id: str | None
+    meta: dict[str, Any]
+    permissions: tuple[str, ...]
+    roles: tuple[str, ...]
+    enabled: bool
+    environment: str | None
+    not_before: datetime | None
+    expires_at: datetime | None
+    restrictions: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    created_by: str | None
+
+    def state_at(self, now: float) -> KeyState:
+        if self.revoked_at is not None:
+            return "revoked"
+        if not self.enabled:
+            return "disabled"
+        if self.expires_at is not None and self.expires_at.timestamp() <= now:
+            return "expired"
+        if self.not_before is not None and self.not_before.timestamp() > now:
+            return "pending"
+        return "active"
+
+
+@dataclass(slots=True, frozen=True)
+class RootKey:
+    """A management credential of one workspace, optionally narrowed to some APIs."""
+
+    id: str
+    workspace_id: str
+    name: str | None
+    start: str
+    permissions: tuple[str, ...]
+    api_ids: tuple[str, ...] | None
+    created_at: datetime
+    revoked_at: datetime | None
+    created_by: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class CreatedKey:
+    """The one value that carries a plaintext key: returned once, at creation."""
+
+    key: Key
+    plaintext: str = field(repr=False)
+
+
+@dataclass(slots=True, frozen=True)
+class CreatedRootKey:
+    root_key: RootKey
+    plaintext: str = field(repr=False)
+
+
+@dataclass(slots=True, frozen=True)
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+__all__ = [
+    "Api",
+    "Code",
+    "CreatedKey",
+    "CreatedRootKey",
+    "Key",
+    "KeyState",
+    "Page",
+    "Role",
+    "RootKey",
+    "VerifyContext",
+    "Workspace",
+]

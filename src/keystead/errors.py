@@ -1,0 +1,98 @@
+"""One error hierarchy for the whole package.
+
+Faces map these to HTTP statuses or CLI exit codes in one place each; nothing
+else in the package raises bare built-in exceptions across a layer boundary.
+No error message ever carries a plaintext key or secret.
+"""
+
+from __future__ import annotations
+
+
+class KeysteadError(Exception):
+    """Base of every error Keystead raises on purpose."""
+
+    status: int = 500
+    title: str = "Internal error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class ValidationError(KeysteadError):
+    """Input that does not make sense; ``field`` names where, when known."""
+
+    status = 422
+    title = "Invalid request"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+class PermissionQueryError(ValidationError):
+    """A permission query that does not parse; ``position`` is a 0-based offset."""
+
+    status = 400
+    title = "Invalid permission query"
+
+    def __init__(self, detail: str, *, position: int, query: str) -> None:
+        super().__init__(f"{detail} at position {position}", field="permissions")
+        self.position = position
+        self.query = query
+
+
+class Unauthorized(KeysteadError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(KeysteadError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(KeysteadError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(KeysteadError):
+    status = 409
+    title = "Conflict"
+
+
+class AlreadyInitialised(Conflict):
+    title = "Already initialised"
+
+
+class ConfigurationError(KeysteadError):
+    """Settings that cannot work (missing secret, unknown backend scheme...)."""
+
+    title = "Configuration error"
+
+
+class MissingDependency(ConfigurationError):
+    """An optional driver is not installed; the message names the extra."""
+
+
+class StoreUnavailable(KeysteadError):
+    """The backing store could not be reached or failed mid-operation."""
+
+    status = 503
+    title = "Store unavailable"
+
+
+__all__ = [
+    "AlreadyInitialised",
+    "ConfigurationError",
+    "Conflict",
+    "Forbidden",
+    "KeysteadError",
+    "MissingDependency",
+    "NotFound",
+    "PermissionQueryError",
+    "StoreUnavailable",
+    "Unauthorized",
+    "ValidationError",
+]

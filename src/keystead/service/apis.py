@@ -1,0 +1,121 @@
+"""APIs (a product's key space) and their roles (named permission sets)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from keystead.core import keyformat
+from keystead.core.authz import Principal
+from keystead.core.ids import new_id
+from keystead.core.models import Api, Role
+from keystead.errors import Conflict, NotFound, ValidationError
+from keystead.service import fields
+from keystead.service.context import ServiceContext
+
+DEFAULT_PREFIX = "ks"
+
+
+class ApiService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    async def create(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        prefix: str | None = None,
+        key_defaults: Mapping[str, Any] | None = None,
+    ) -> Api:
+        principal.require("apis.create")
+        if principal.api_ids is not None:
+            raise ValidationError("a root key narrowed to some APIs cannot create APIs")
+        checked_name = fields.text(name, "name")
+        if checked_name is None:
+            raise ValidationError("name is required", field="name")
+        checked_prefix = keyformat.validate_prefix(DEFAULT_PREFIX if prefix is None else prefix)
+        if checked_prefix.startswith("ksroot"):
+            raise ValidationError("the prefix 'ksroot' is reserved for root keys", field="prefix")
+        now = self._ctx.now()
+        api = Api(
+            id=new_id("api", self._ctx.clock.now()),
+            workspace_id=principal.workspace_id,
+            name=checked_name,
+            prefix=checked_prefix,
+            key_defaults=fields.key_defaults(key_defaults),
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            await self._ctx.store.insert_api(api)
+        except Conflict:
+            raise Conflict(f"an API named '{checked_name}' already exists") from None
+        return api
+
+    async def list(self, principal: Principal) -> list[Api]:
+        principal.require("apis.read")
+        return [
+            a
+            for a in await self._ctx.store.list_apis(principal.workspace_id)
+            if principal.sees_api(a.id)
+        ]
+
+    async def get(self, principal: Principal, api_id: str) -> Api:
+        principal.require("apis.read")
+        return await self.visible(principal, api_id)
+
+    async def delete(self, principal: Principal, api_id: str) -> None:
+        principal.require("apis.delete")
+        api = await self.visible(principal, api_id)
+        if await self._ctx.store.count_keys(api.id):
+            raise Conflict("this API still has keys; delete or revoke them first")
+        await self._ctx.store.delete_api(principal.workspace_id, api.id)
+
+    async def put_role(
+        self,
+        principal: Principal,
+        api_id: str,
+        name: str,
+        permissions: Sequence[str],
+        description: str | None = None,
+    ) -> Role:
+        principal.require("roles.write")
+        api = await self.visible(principal, api_id)
+        role_name = fields.roles([name])[0]
+        if description is not None and (not isinstance(description, str) or len(description) > 500):
+            raise ValidationError("a description is at most 500 characters", field="description")
+        now = self._ctx.now()
+        role = await self._ctx.store.put_role(
+            Role(
+                api_id=api.id,
+                name=role_name,
+                permissions=fields.permissions(list(permissions)),
+                description=description,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        self._ctx.api_keys_changed(api.id)
+        return role
+
+    async def list_roles(self, principal: Principal, api_id: str) -> list[Role]:
+        principal.require("roles.read")
+        api = await self.visible(principal, api_id)
+        return await self._ctx.store.list_roles(api.id)
+
+    async def delete_role(self, principal: Principal, api_id: str, name: str) -> None:
+        principal.require("roles.write")
+        api = await self.visible(principal, api_id)
+        if not await self._ctx.store.delete_role(api.id, name):
+            raise NotFound(f"no role '{name}' in this API")
+        self._ctx.api_keys_changed(api.id)
+
+    async def visible(self, principal: Principal, api_id: str) -> Api:
+        """The API when the principal may see it; NotFound otherwise."""
+        api = None
+        if isinstance(api_id, str) and principal.sees_api(api_id):
+            api = await self._ctx.store.get_api(principal.workspace_id, api_id)
+        if api is None:
+            raise NotFound(f"no API '{api_id}'")
+        return api

@@ -1,0 +1,239 @@
+"""Key management: create (one or many), read, list, update, enable, disable,
+revoke (irreversible) and delete. Verification lives in ``verifier``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any, get_args
+
+from keystead.core import keyformat
+from keystead.core.authz import Principal
+from keystead.core.ids import looks_like_id, new_id
+from keystead.core.models import Api, CreatedKey, Key, KeyState, Page
+from keystead.errors import Conflict, NotFound, ValidationError
+from keystead.service import fields
+from keystead.service.apis import ApiService
+from keystead.service.context import ServiceContext
+from keystead.store.base import KeyFilter
+
+MAX_BATCH = 1000
+MAX_PAGE = 1000
+_STATES = frozenset(get_args(KeyState))
+
+
+class KeyService:
+    def __init__(self, ctx: ServiceContext, apis: ApiService) -> None:
+        self._ctx = ctx
+        self._apis = apis
+
+    async def create(
+        self, principal: Principal, spec: Mapping[str, Any] | None = None, /, **given: Any
+    ) -> CreatedKey:
+        merged = {**(spec or {}), **given}
+        return (await self.create_many(principal, [merged]))[0]
+
+    async def create_many(
+        self, principal: Principal, specs: Sequence[Mapping[str, Any]]
+    ) -> list[CreatedKey]:
+        """All or nothing: every spec is validated before any key is stored."""
+        principal.require("keys.create")
+        if not 1 <= len(specs) <= MAX_BATCH:
+            raise ValidationError(f"create 1 to {MAX_BATCH} keys at once", field="keys")
+        apis: dict[str, tuple[Api, frozenset[str]]] = {}
+        created = []
+        for spec in specs:
+            if not isinstance(spec, Mapping):
+                raise ValidationError("each key is a JSON object", field="keys")
+            created.append(await self._build(principal, spec, apis))
+        await self._ctx.store.insert_keys(
+            [(c.key, self._ctx.hasher.hash(c.plaintext)) for c in created]
+        )
+        return created
+
+    async def get(self, principal: Principal, key_id: str) -> Key:
+        principal.require("keys.read")
+        return await self._visible(principal, key_id)
+
+    async def list(
+        self,
+        principal: Principal,
+        *,
+        api_id: str | None = None,
+        owner_id: str | None = None,
+        state: KeyState | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> Page:
+        principal.require("keys.read")
+        if api_id is not None:
+            await self._apis.visible(principal, api_id)
+        if state is not None and state not in _STATES:
+            raise ValidationError(f"state is one of {', '.join(sorted(_STATES))}", field="state")
+        if cursor is not None and not looks_like_id("key", cursor):
+            raise ValidationError("the cursor is not one this API handed out", field="cursor")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+            raise ValidationError(f"limit is 1 to {MAX_PAGE}", field="limit")
+        where = KeyFilter(
+            api_id=api_id,
+            api_ids=principal.api_ids,
+            owner_id=fields.text(owner_id, "owner_id"),
+            state=state,
+        )
+        found = await self._ctx.store.list_keys(
+            principal.workspace_id, where, after=cursor, limit=limit + 1, now=self._ctx.now()
+        )
+        more = len(found) > limit
+        items = found[:limit]
+        return Page(items=items, next_cursor=items[-1].id if more else None)
+
+    async def update(self, principal: Principal, key_id: str, changes: Mapping[str, Any]) -> Key:
+        """Partial update: an omitted field is kept, ``None`` clears it."""
+        principal.require("keys.update")
+        if not isinstance(changes, Mapping):
+            raise ValidationError("the changes are a JSON object")
+        fields.unknown(changes, fields.UPDATE_FIELDS, "key")
+        current = await self._visible(principal, key_id)
+        values: dict[str, Any] = {}
+        for name, value in changes.items():
+            values[name] = _validated(name, value)
+        if "roles" in values:
+            await self._check_roles(current.api_id, values["roles"])
+        fields.window(
+            values["not_before"] if "not_before" in values else current.not_before,
+            values["expires_at"] if "expires_at" in values else current.expires_at,
+        )
+        if values.get("enabled") is True and current.revoked_at is not None:
+            raise Conflict("a revoked key cannot be enabled again; revocation is final")
+        return await self._write(principal, current, values)
+
+    async def enable(self, principal: Principal, key_id: str) -> Key:
+        principal.require("keys.update")
+        current = await self._visible(principal, key_id)
+        if current.revoked_at is not None:
+            raise Conflict("a revoked key cannot be enabled again; revocation is final")
+        return await self._write(principal, current, {"enabled": True})
+
+    async def disable(self, principal: Principal, key_id: str) -> Key:
+        principal.require("keys.update")
+        current = await self._visible(principal, key_id)
+        return await self._write(principal, current, {"enabled": False})
+
+    async def revoke(self, principal: Principal, key_id: str) -> Key:
+        principal.require("keys.revoke")
+        current = await self._visible(principal, key_id)
+        if current.revoked_at is not None:
+            return current
+        return await self._write(principal, current, {"revoked_at": self._ctx.now()})
+
+    async def delete(self, principal: Principal, key_id: str) -> None:
+        principal.require("keys.delete")
+        current = await self._visible(principal, key_id)
+        await self._ctx.store.delete_key(principal.workspace_id, current.id)
+        self._ctx.key_changed(current.id)
+
+    async def _write(self, principal: Principal, current: Key, values: dict[str, Any]) -> Key:
+        values["updated_at"] = self._ctx.now()
+        for name in ("permissions", "roles"):
+            if name in values:
+                values[name] = list(values[name])
+        updated = await self._ctx.store.update_key(principal.workspace_id, current.id, values)
+        self._ctx.key_changed(current.id)
+        if updated is None:
+            raise NotFound(f"no key '{current.id}'")
+        return updated
+
+    async def _visible(self, principal: Principal, key_id: str) -> Key:
+        key = None
+        if isinstance(key_id, str) and looks_like_id("key", key_id):
+            key = await self._ctx.store.get_key(principal.workspace_id, key_id)
+        if key is None or not principal.sees_api(key.api_id):
+            raise NotFound(f"no key '{key_id}'")
+        return key
+
+    async def _check_roles(self, api_id: str, names: Sequence[str]) -> None:
+        if not names:
+            return
+        known = {r.name for r in await self._ctx.store.list_roles(api_id)}
+        for index, name in enumerate(names):
+            if name not in known:
+                raise ValidationError(f"no role '{name}' in this API", field=f"roles[{index}]")
+
+    async def _build(
+        self,
+        principal: Principal,
+        spec: Mapping[str, Any],
+        apis: dict[str, tuple[Api, frozenset[str]]],
+    ) -> CreatedKey:
+        fields.unknown(spec, fields.CREATE_FIELDS, "key")
+        api_id = spec.get("api_id")
+        if not isinstance(api_id, str):
+            raise ValidationError("api_id is required", field="api_id")
+        if api_id not in apis:
+            api = await self._apis.visible(principal, api_id)
+            known = frozenset(r.name for r in await self._ctx.store.list_roles(api.id))
+            apis[api_id] = (api, known)
+        api, known_roles = apis[api_id]
+        defaults = api.key_defaults
+
+        def pick(name: str) -> Any:
+            return spec[name] if name in spec else defaults.get(name)
+
+        now = self._ctx.now()
+        expires_at = fields.timestamp(spec.get("expires_at"), "expires_at")
+        if "expires_at" not in spec and "expires_in_s" in defaults:
+            expires_at = now + timedelta(seconds=int(defaults["expires_in_s"]))
+        not_before = fields.timestamp(spec.get("not_before"), "not_before")
+        fields.window(not_before, expires_at)
+        roles = fields.roles(pick("roles"))
+        for index, name in enumerate(roles):
+            if name not in known_roles:
+                raise ValidationError(f"no role '{name}' in this API", field=f"roles[{index}]")
+        environment = fields.environment(pick("environment"))
+        prefix = api.prefix if environment is None else f"{api.prefix}_{environment}"
+        if len(prefix) > keyformat.MAX_PREFIX_LENGTH:
+            raise ValidationError(
+                "the API prefix and environment together exceed 32 characters",
+                field="environment",
+            )
+        enabled = pick("enabled")
+        plaintext = keyformat.generate(prefix)
+        key = Key(
+            id=new_id("key", self._ctx.clock.now()),
+            workspace_id=principal.workspace_id,
+            api_id=api.id,
+            prefix=prefix,
+            start=plaintext[: len(prefix) + 1 + keyformat.START_BODY_CHARS],
+            name=fields.text(spec.get("name"), "name"),
+            owner_id=fields.text(spec.get("owner_id"), "owner_id"),
+            meta=fields.meta(pick("meta")),
+            permissions=fields.permissions(pick("permissions")),
+            roles=roles,
+            enabled=True if enabled is None else fields.enabled(enabled),
+            environment=environment,
+            not_before=not_before,
+            expires_at=expires_at,
+            restrictions=fields.restrictions(pick("restrictions")),
+            created_at=now,
+            updated_at=now,
+            last_used_at=None,
+            revoked_at=None,
+            created_by=principal.actor,
+        )
+        return CreatedKey(key, plaintext)
+
+
+def _validated(name: str, value: Any) -> Any:
+    if name in ("name", "owner_id"):
+        return fields.text(value, name)
+    if name == "meta":
+        return fields.meta(value)
+    if name == "permissions":
+        return fields.permissions(value)
+    if name == "roles":
+        return fields.roles(value)
+    if name in ("not_before", "expires_at"):
+        return fields.timestamp(value, name)
+    if name == "restrictions":
+        return fields.restrictions(value)
+    return fields.enabled(value)

@@ -1,0 +1,133 @@
+"""``Keystead``: the application service every face calls."""
+
+from __future__ import annotations
+
+import hmac
+from types import TracebackType
+from typing import Self
+
+from keystead.config import Settings
+from keystead.core.clock import Clock, SystemClock
+from keystead.core.hashing import KeyHasher
+from keystead.core.models import VerifyContext
+from keystead.core.authz import Principal
+from keystead.core.verify import Verdict
+from keystead.errors import ConfigurationError
+from keystead.service.apis import ApiService
+from keystead.service.context import KeyChangeHook, ServiceContext
+from keystead.service.keys import KeyService
+from keystead.service.root_keys import RootKeyService
+from keystead.service.verifier import Verifier
+from keystead.service.workspaces import WorkspaceService
+from keystead.store import Store, open_store
+from keystead.store.cache import TtlLruCache
+
+_SECRET_CHECK = "secret_check"
+
+
+class Keystead:
+    """Issue, store, verify and manage API keys, in-process.
+
+    ``await Keystead.open("sqlite:///keys.db")`` (or a PostgreSQL URL) runs the
+    migrations, loads the server secret and returns a ready service.
+    """
+
+    def __init__(self, store: Store, settings: Settings, secret: bytes, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.store = store
+        self._ctx = ServiceContext(
+            store=store,
+            clock=clock,
+            settings=settings,
+            hasher=KeyHasher(secret),
+            keys=TtlLruCache(
+                settings.cache_size, settings.cache_ttl_s, settings.negative_cache_ttl_s
+            ),
+            root_keys=TtlLruCache(10_000, settings.cache_ttl_s, settings.negative_cache_ttl_s),
+        )
+        self.root_keys = RootKeyService(self._ctx)
+        self.workspaces = WorkspaceService(self._ctx, self.root_keys)
+        self.apis = ApiService(self._ctx)
+        self.keys = KeyService(self._ctx, self.apis)
+        self._verifier = Verifier(self._ctx)
+
+    @classmethod
+    async def open(
+        cls,
+        database_url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        create_secret: bool = True,
+        migrate: bool = True,
+    ) -> Self:
+        settings = settings or Settings()
+        if database_url is not None:
+            settings = settings.model_copy(update={"database_url": database_url})
+        secret = settings.load_secret(create=create_secret)
+        store = open_store(settings.database_url)
+        try:
+            if migrate:
+                await store.migrate()
+            await _check_secret(store, secret)
+        except BaseException:
+            await store.close()
+            raise
+        return cls(store, settings, secret, clock or SystemClock())
+
+    async def verify(
+        self,
+        key: str,
+        context: VerifyContext | None = None,
+        *,
+        principal: Principal | None = None,
+    ) -> Verdict:
+        """Verify a key. With ``principal``, keys outside its workspace or APIs
+        answer NOT_FOUND, and the principal needs ``keys.verify``."""
+        return await self._verifier.verify(key, context, principal=principal)
+
+    def on_key_change(self, hook: KeyChangeHook) -> None:
+        """Call ``hook(key_id)`` after any change to a key on this node: the
+        place a cross-node invalidation channel attaches."""
+        self._ctx.key_change_hooks.append(hook)
+
+    def invalidate_key(self, key_id: str) -> None:
+        """Evict a key changed elsewhere (called by an invalidation channel)."""
+        self._ctx.generation += 1
+        self._ctx.keys.invalidate_id(key_id)
+
+    async def flush(self) -> None:
+        await self._verifier.flush()
+
+    async def close(self) -> None:
+        await self._verifier.close()
+        await self.store.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"Keystead({self.store!r})"
+
+
+async def _check_secret(store: Store, secret: bytes) -> None:
+    """Refuse a server secret other than the one the store was first used with:
+    every key would silently answer NOT_FOUND otherwise."""
+    fingerprint = hmac.digest(secret, b"keystead secret check v1", "sha256").hex()
+    stored = await store.put_setting_if_absent(_SECRET_CHECK, fingerprint)
+    if not hmac.compare_digest(stored, fingerprint):
+        raise ConfigurationError(
+            "the server secret does not match the one this database was initialised with"
+        )
+
+
+__all__ = ["Keystead"]

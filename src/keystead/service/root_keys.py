@@ -1,0 +1,129 @@
+"""Root keys: the management credentials of a workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from keystead.core import keyformat
+from keystead.core.authz import Principal
+from keystead.core.ids import new_id
+from keystead.core.models import CreatedRootKey, RootKey
+from keystead.core.permissions import GrantSet, validate_permission
+from keystead.errors import NotFound, Unauthorized, ValidationError
+from keystead.service.context import ServiceContext
+
+ROOT_PREFIX = "ksroot"
+_UNAUTHORIZED = "a valid root key is required"
+
+
+class RootKeyService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    async def authenticate(self, plaintext: str) -> Principal:
+        """The principal of a root key; one vague error for every failure."""
+        if not isinstance(plaintext, str) or keyformat.parse(plaintext) is None:
+            raise Unauthorized(_UNAUTHORIZED)
+        if not plaintext.startswith(ROOT_PREFIX + "_"):
+            raise Unauthorized(_UNAUTHORIZED)
+        digest = self._ctx.hasher.hash(plaintext)
+        cached = self._ctx.root_keys.get(digest)
+        if isinstance(cached, RootKey):
+            root_key: RootKey | None = cached
+        elif cached is None:
+            root_key = None
+        else:
+            root_key = await self._ctx.store.find_root_key(digest)
+            self._ctx.root_keys.put(digest, root_key, None if root_key is None else root_key.id)
+        if root_key is None or root_key.revoked_at is not None:
+            raise Unauthorized(_UNAUTHORIZED)
+        return Principal(
+            workspace_id=root_key.workspace_id,
+            actor=f"root_key:{root_key.id}",
+            grants=GrantSet(root_key.permissions),
+            api_ids=None if root_key.api_ids is None else frozenset(root_key.api_ids),
+        )
+
+    async def create(
+        self,
+        principal: Principal,
+        *,
+        name: str | None = None,
+        permissions: Sequence[str] = ("*",),
+        api_ids: Sequence[str] | None = None,
+    ) -> CreatedRootKey:
+        principal.require("root_keys.create")
+        perms = _permissions(permissions)
+        for permission in perms:
+            # a root key cannot hand out more than it holds
+            if not principal.grants.covers(permission):
+                raise ValidationError(
+                    f"cannot grant '{permission}': the caller does not hold it",
+                    field="permissions",
+                )
+        scoped = await self._api_scope(principal, api_ids)
+        return await self.issue(
+            principal.workspace_id, name=name, permissions=perms, api_ids=scoped,
+            created_by=principal.actor,
+        )
+
+    async def list(self, principal: Principal) -> list[RootKey]:
+        principal.require("root_keys.read")
+        return await self._ctx.store.list_root_keys(principal.workspace_id)
+
+    async def revoke(self, principal: Principal, root_key_id: str) -> RootKey:
+        principal.require("root_keys.revoke")
+        revoked = await self._ctx.store.revoke_root_key(
+            principal.workspace_id, root_key_id, self._ctx.now()
+        )
+        if revoked is None:
+            raise NotFound(f"no root key '{root_key_id}'")
+        self._ctx.root_keys.invalidate_id(revoked.id)
+        return revoked
+
+    async def issue(
+        self,
+        workspace_id: str,
+        *,
+        name: str | None,
+        permissions: Sequence[str] = ("*",),
+        api_ids: Sequence[str] | None = None,
+        created_by: str | None = None,
+    ) -> CreatedRootKey:
+        if name is not None and (not isinstance(name, str) or len(name) > 200):
+            raise ValidationError("a name is at most 200 characters", field="name")
+        plaintext = keyformat.generate(ROOT_PREFIX)
+        root_key = RootKey(
+            id=new_id("rk", self._ctx.clock.now()),
+            workspace_id=workspace_id,
+            name=name,
+            start=plaintext[: len(ROOT_PREFIX) + 1 + keyformat.START_BODY_CHARS],
+            permissions=tuple(permissions),
+            api_ids=None if api_ids is None else tuple(api_ids),
+            created_at=self._ctx.now(),
+            revoked_at=None,
+            created_by=created_by,
+        )
+        await self._ctx.store.insert_root_key(root_key, self._ctx.hasher.hash(plaintext))
+        return CreatedRootKey(root_key, plaintext)
+
+    async def _api_scope(
+        self, principal: Principal, api_ids: Sequence[str] | None
+    ) -> tuple[str, ...] | None:
+        if api_ids is None:
+            return None if principal.api_ids is None else tuple(sorted(principal.api_ids))
+        if isinstance(api_ids, str) or len(api_ids) > 1000:
+            raise ValidationError("api_ids is a list of at most 1000 ids", field="api_ids")
+        for api_id in api_ids:
+            visible = principal.sees_api(api_id) and await self._ctx.store.get_api(
+                principal.workspace_id, api_id
+            )
+            if not visible:
+                raise NotFound(f"no API '{api_id}'")
+        return tuple(dict.fromkeys(api_ids))
+
+
+def _permissions(values: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(values, str) or len(values) > 1000:
+        raise ValidationError("permissions is a list of at most 1000 strings", field="permissions")
+    return tuple(dict.fromkeys(validate_permission(v) for v in values))

@@ -1,0 +1,75 @@
+"""Engine set-up: map user URLs to async drivers, import drivers lazily,
+turn on WAL for SQLite, and run the Alembic migrations."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from keystead.errors import ConfigurationError, MissingDependency
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_PG_LOCK_ID = 0x6B657973  # "keys": serialises migrations across nodes
+
+
+def async_url(url: str) -> sa.URL:
+    """``sqlite:///x.db`` -> aiosqlite, ``postgresql://`` -> psycopg (async)."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        raise ConfigurationError("the database URL could not be parsed") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres"):
+        if importlib.util.find_spec("psycopg") is None:
+            raise MissingDependency(
+                "PostgreSQL needs the psycopg driver: pip install 'keystead[postgres]'"
+            )
+        return parsed.set(drivername="postgresql+psycopg")
+    raise ConfigurationError(f"unsupported database backend '{backend}'")
+
+
+def create_engine(url: str) -> AsyncEngine:
+    target = async_url(url)
+    if target.get_backend_name() == "sqlite":
+        database = target.database or ""
+        if database not in ("", ":memory:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(target, connect_args={"timeout": 30})
+        sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(target, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _upgrade(connection: sa.Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade)
+
+
+__all__ = ["async_url", "create_engine", "migrate"]

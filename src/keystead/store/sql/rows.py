@@ -1,0 +1,116 @@
+"""Rows to domain records. SQLite returns naive datetimes: they are UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from keystead.core.models import Api, Key, Role, RootKey, Workspace
+
+
+def aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _stamp(value: datetime) -> datetime:
+    result = aware(value)
+    assert result is not None
+    return result
+
+
+def workspace(row: sa.Row[Any]) -> Workspace:
+    return Workspace(id=row.id, name=row.name, created_at=_stamp(row.created_at))
+
+
+def root_key(row: sa.Row[Any]) -> RootKey:
+    return RootKey(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        name=row.name,
+        start=row.start,
+        permissions=tuple(row.permissions),
+        api_ids=None if row.api_ids is None else tuple(row.api_ids),
+        created_at=_stamp(row.created_at),
+        revoked_at=aware(row.revoked_at),
+        created_by=row.created_by,
+    )
+
+
+def api(row: sa.Row[Any]) -> Api:
+    return Api(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        name=row.name,
+        prefix=row.prefix,
+        key_defaults=dict(row.key_defaults),
+        created_at=_stamp(row.created_at),
+        updated_at=_stamp(row.updated_at),
+    )
+
+
+def role(row: sa.Row[Any]) -> Role:
+    return Role(
+        api_id=row.api_id,
+        name=row.name,
+        permissions=tuple(row.permissions),
+        description=row.description,
+        created_at=_stamp(row.created_at),
+        updated_at=_stamp(row.updated_at),
+    )
+
+
+def key(row: sa.Row[Any]) -> Key:
+    return Key(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        api_id=row.api_id,
+        prefix=row.prefix,
+        start=row.start,
+        name=row.name,
+        owner_id=row.owner_id,
+        meta=dict(row.meta),
+        permissions=tuple(row.permissions),
+        roles=tuple(row.roles),
+        enabled=bool(row.enabled),
+        environment=row.environment,
+        not_before=aware(row.not_before),
+        expires_at=aware(row.expires_at),
+        restrictions=None if row.restrictions is None else dict(row.restrictions),
+        created_at=_stamp(row.created_at),
+        updated_at=_stamp(row.updated_at),
+        last_used_at=aware(row.last_used_at),
+        revoked_at=aware(row.revoked_at),
+        created_by=row.created_by,
+    )
+
+
+def key_values(record: Key, key_hash: bytes) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "workspace_id": record.workspace_id,
+        "api_id": record.api_id,
+        "key_hash": key_hash,
+        "prefix": record.prefix,
+        "start": record.start,
+        "name": record.name,
+        "owner_id": record.owner_id,
+        "meta": record.meta,
+        "permissions": list(record.permissions),
+        "roles": list(record.roles),
+        "enabled": record.enabled,
+        "environment": record.environment,
+        "not_before": record.not_before,
+        "expires_at": record.expires_at,
+        "restrictions": record.restrictions,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "last_used_at": record.last_used_at,
+        "revoked_at": record.revoked_at,
+        "created_by": record.created_by,
+    }

@@ -1,0 +1,307 @@
+"""The SQL store: SQLite (embedded default, WAL) and PostgreSQL, one code path."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.core.models import Api, Key, Role, RootKey, Workspace
+from keystead.errors import Conflict, StoreUnavailable
+from keystead.store.base import KeyFilter
+from keystead.store.sql import rows
+from keystead.store.sql.engine import create_engine, migrate
+from keystead.store.sql.tables import apis, keys, roles, root_keys, settings, workspaces
+
+_KEY_COLUMNS = [c for c in keys.c if c.name != "key_hash"]
+_ROOT_COLUMNS = [c for c in root_keys.c if c.name != "key_hash"]
+_UPDATABLE = frozenset(
+    c.name for c in keys.c if c.name not in ("id", "workspace_id", "api_id", "key_hash", "prefix")
+)
+
+
+class SqlStore:
+    def __init__(self, url: str) -> None:
+        self._engine = create_engine(url)
+        self.dialect = self._engine.dialect.name
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.dialect})"
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._engine.begin() as connection:
+                yield connection
+        except sa.exc.IntegrityError as exc:
+            raise Conflict(_conflict_detail(exc)) from None
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
+            raise StoreUnavailable(f"the {self.dialect} store failed: {type(exc).__name__}") from exc
+        except sa.exc.DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise StoreUnavailable(f"lost the {self.dialect} connection") from exc
+            raise
+
+    async def _all(self, stmt: sa.Executable) -> list[sa.Row[Any]]:
+        async with self._tx() as c:
+            return list((await c.execute(stmt)).all())
+
+    async def _one(self, stmt: sa.Executable) -> sa.Row[Any] | None:
+        async with self._tx() as c:
+            return (await c.execute(stmt)).first()
+
+    async def migrate(self) -> None:
+        try:
+            await migrate(self._engine)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
+            raise StoreUnavailable(f"the {self.dialect} store failed: {type(exc).__name__}") from exc
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    # settings ---------------------------------------------------------------
+    async def get_setting(self, name: str) -> str | None:
+        row = await self._one(sa.select(settings.c.value).where(settings.c.name == name))
+        return None if row is None else str(row.value)
+
+    async def put_setting_if_absent(self, name: str, value: str) -> str:
+        try:
+            async with self._tx() as c:
+                await c.execute(settings.insert().values(name=name, value=value))
+            return value
+        except Conflict:
+            current = await self.get_setting(name)
+            assert current is not None
+            return current
+
+    # workspaces -------------------------------------------------------------
+    async def insert_workspace(self, workspace: Workspace) -> None:
+        async with self._tx() as c:
+            await c.execute(
+                workspaces.insert().values(
+                    id=workspace.id, name=workspace.name, created_at=workspace.created_at
+                )
+            )
+
+    async def list_workspaces(self) -> list[Workspace]:
+        found = await self._all(sa.select(workspaces).order_by(workspaces.c.id))
+        return [rows.workspace(r) for r in found]
+
+    async def get_workspace(self, workspace_id: str) -> Workspace | None:
+        row = await self._one(sa.select(workspaces).where(workspaces.c.id == workspace_id))
+        return None if row is None else rows.workspace(row)
+
+    # root keys --------------------------------------------------------------
+    async def insert_root_key(self, root_key: RootKey, key_hash: bytes) -> None:
+        async with self._tx() as c:
+            await c.execute(
+                root_keys.insert().values(
+                    id=root_key.id,
+                    workspace_id=root_key.workspace_id,
+                    key_hash=key_hash,
+                    start=root_key.start,
+                    name=root_key.name,
+                    permissions=list(root_key.permissions),
+                    api_ids=None if root_key.api_ids is None else list(root_key.api_ids),
+                    created_at=root_key.created_at,
+                    revoked_at=root_key.revoked_at,
+                    created_by=root_key.created_by,
+                )
+            )
+
+    async def find_root_key(self, key_hash: bytes) -> RootKey | None:
+        row = await self._one(sa.select(*_ROOT_COLUMNS).where(root_keys.c.key_hash == key_hash))
+        return None if row is None else rows.root_key(row)
+
+    async def list_root_keys(self, workspace_id: str) -> list[RootKey]:
+        found = await self._all(
+            sa.select(*_ROOT_COLUMNS)
+            .where(root_keys.c.workspace_id == workspace_id)
+            .order_by(root_keys.c.id)
+        )
+        return [rows.root_key(r) for r in found]
+
+    async def revoke_root_key(
+        self, workspace_id: str, root_key_id: str, at: datetime
+    ) -> RootKey | None:
+        scope = (root_keys.c.workspace_id == workspace_id) & (root_keys.c.id == root_key_id)
+        async with self._tx() as c:
+            await c.execute(
+                root_keys.update()
+                .where(scope & root_keys.c.revoked_at.is_(None))
+                .values(revoked_at=at)
+            )
+            row = (await c.execute(sa.select(*_ROOT_COLUMNS).where(scope))).first()
+        return None if row is None else rows.root_key(row)
+
+    # apis -------------------------------------------------------------------
+    async def insert_api(self, api: Api) -> None:
+        async with self._tx() as c:
+            await c.execute(
+                apis.insert().values(
+                    id=api.id,
+                    workspace_id=api.workspace_id,
+                    name=api.name,
+                    prefix=api.prefix,
+                    key_defaults=api.key_defaults,
+                    created_at=api.created_at,
+                    updated_at=api.updated_at,
+                )
+            )
+
+    async def get_api(self, workspace_id: str, api_id: str) -> Api | None:
+        row = await self._one(
+            sa.select(apis).where((apis.c.workspace_id == workspace_id) & (apis.c.id == api_id))
+        )
+        return None if row is None else rows.api(row)
+
+    async def list_apis(self, workspace_id: str) -> list[Api]:
+        found = await self._all(
+            sa.select(apis).where(apis.c.workspace_id == workspace_id).order_by(apis.c.id)
+        )
+        return [rows.api(r) for r in found]
+
+    async def delete_api(self, workspace_id: str, api_id: str) -> bool:
+        async with self._tx() as c:
+            await c.execute(roles.delete().where(roles.c.api_id == api_id))
+            result = await c.execute(
+                apis.delete().where((apis.c.workspace_id == workspace_id) & (apis.c.id == api_id))
+            )
+        return bool(result.rowcount)
+
+    async def count_keys(self, api_id: str) -> int:
+        row = await self._one(sa.select(sa.func.count()).where(keys.c.api_id == api_id))
+        return 0 if row is None else int(row[0])
+
+    # roles ------------------------------------------------------------------
+    async def put_role(self, role: Role) -> Role:
+        scope = (roles.c.api_id == role.api_id) & (roles.c.name == role.name)
+        async with self._tx() as c:
+            existing = (await c.execute(sa.select(roles.c.created_at).where(scope))).first()
+            values = {
+                "permissions": list(role.permissions),
+                "description": role.description,
+                "updated_at": role.updated_at,
+            }
+            if existing is None:
+                await c.execute(
+                    roles.insert().values(
+                        api_id=role.api_id, name=role.name, created_at=role.created_at, **values
+                    )
+                )
+            else:
+                await c.execute(roles.update().where(scope).values(**values))
+            row = (await c.execute(sa.select(roles).where(scope))).one()
+        return rows.role(row)
+
+    async def list_roles(self, api_id: str) -> list[Role]:
+        found = await self._all(
+            sa.select(roles).where(roles.c.api_id == api_id).order_by(roles.c.name)
+        )
+        return [rows.role(r) for r in found]
+
+    async def delete_role(self, api_id: str, name: str) -> bool:
+        async with self._tx() as c:
+            result = await c.execute(
+                roles.delete().where((roles.c.api_id == api_id) & (roles.c.name == name))
+            )
+        return bool(result.rowcount)
+
+    # keys -------------------------------------------------------------------
+    async def insert_keys(self, rows_to_insert: Sequence[tuple[Key, bytes]]) -> None:
+        if not rows_to_insert:
+            return
+        async with self._tx() as c:
+            await c.execute(keys.insert(), [rows.key_values(k, h) for k, h in rows_to_insert])
+
+    async def get_key(self, workspace_id: str, key_id: str) -> Key | None:
+        row = await self._one(
+            sa.select(*_KEY_COLUMNS).where(
+                (keys.c.workspace_id == workspace_id) & (keys.c.id == key_id)
+            )
+        )
+        return None if row is None else rows.key(row)
+
+    async def find_key(self, key_hash: bytes) -> Key | None:
+        row = await self._one(sa.select(*_KEY_COLUMNS).where(keys.c.key_hash == key_hash))
+        return None if row is None else rows.key(row)
+
+    async def list_keys(
+        self, workspace_id: str, where: KeyFilter, *, after: str | None, limit: int, now: datetime
+    ) -> list[Key]:
+        stmt = sa.select(*_KEY_COLUMNS).where(keys.c.workspace_id == workspace_id)
+        if where.api_id is not None:
+            stmt = stmt.where(keys.c.api_id == where.api_id)
+        if where.api_ids is not None:
+            stmt = stmt.where(keys.c.api_id.in_(sorted(where.api_ids)))
+        if where.owner_id is not None:
+            stmt = stmt.where(keys.c.owner_id == where.owner_id)
+        if where.state is not None:
+            stmt = stmt.where(_state_condition(where.state, now))
+        if after is not None:
+            stmt = stmt.where(keys.c.id > after)
+        found = await self._all(stmt.order_by(keys.c.id).limit(limit))
+        return [rows.key(r) for r in found]
+
+    async def update_key(
+        self, workspace_id: str, key_id: str, values: Mapping[str, Any]
+    ) -> Key | None:
+        unknown = set(values) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        scope = (keys.c.workspace_id == workspace_id) & (keys.c.id == key_id)
+        async with self._tx() as c:
+            if values:
+                await c.execute(keys.update().where(scope).values(**values))
+            row = (await c.execute(sa.select(*_KEY_COLUMNS).where(scope))).first()
+        return None if row is None else rows.key(row)
+
+    async def delete_key(self, workspace_id: str, key_id: str) -> bool:
+        async with self._tx() as c:
+            result = await c.execute(
+                keys.delete().where((keys.c.workspace_id == workspace_id) & (keys.c.id == key_id))
+            )
+        return bool(result.rowcount)
+
+    async def touch_keys(self, last_used: Mapping[str, datetime]) -> None:
+        if not last_used:
+            return
+        stmt = (
+            keys.update()
+            .where(keys.c.id == sa.bindparam("b_id"))
+            .where(
+                sa.or_(keys.c.last_used_at.is_(None), keys.c.last_used_at < sa.bindparam("b_at"))
+            )
+            .values(last_used_at=sa.bindparam("b_at"))
+        )
+        async with self._tx() as c:
+            await c.execute(stmt, [{"b_id": k, "b_at": at} for k, at in last_used.items()])
+
+
+def _state_condition(state: str, now: datetime) -> sa.ColumnElement[bool]:
+    live = keys.c.revoked_at.is_(None)
+    unexpired = sa.or_(keys.c.expires_at.is_(None), keys.c.expires_at > now)
+    if state == "revoked":
+        return keys.c.revoked_at.is_not(None)
+    if state == "disabled":
+        return live & keys.c.enabled.is_(False)
+    if state == "expired":
+        return live & keys.c.enabled.is_(True) & keys.c.expires_at <= now
+    started = sa.or_(keys.c.not_before.is_(None), keys.c.not_before <= now)
+    if state == "pending":
+        return live & keys.c.enabled.is_(True) & unexpired & ~started
+    return live & keys.c.enabled.is_(True) & unexpired & started
+
+
+def _conflict_detail(exc: sa.exc.IntegrityError) -> str:
+    text = str(exc.orig).lower()
+    if "name" in text and "api" in text:
+        return "an API with this name already exists in the workspace"
+    return "the change conflicts with an existing record"
+
+
+__all__ = ["SqlStore"]
