@@ -78,7 +78,7 @@ def settings(database_url: str, server_secret: str, tmp_path: Path) -> Settings:
     return Settings(
         _env_file=None,
         database_url=database_url,
-        secret=server_secret,  # type: ignore[arg-type]
+        secret=server_secret,
         secret_file=tmp_path / "keystead.secret",
     )
 

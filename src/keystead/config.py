@@ -14,7 +14,7 @@ from keystead.core.hashing import MIN_SECRET_BYTES
 from keystead.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///keystead.db"
-DEFAULT_SECRET_FILE = "keystead.secret"
+DEFAULT_SECRET_FILE = "keystead.secret"  # noqa: S105 - a file name, not a secret
 
 
 class Settings(BaseSettings):
@@ -55,9 +55,7 @@ class Settings(BaseSettings):
             _write_secret_file(path)
         mode = path.stat().st_mode
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigurationError(
-                f"{path} is readable by other users; run 'chmod 600 {path}'"
-            )
+            raise ConfigurationError(f"{path} is readable by other users; run 'chmod 600 {path}'")
         return _decode_secret(path.read_text().strip(), str(path))
 
 

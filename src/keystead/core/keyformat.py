@@ -31,8 +31,8 @@ START_BODY_CHARS = 4
 
 _PREFIX_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _KEY_RE = re.compile(
-    r"([a-z][a-z0-9_]{0,31})_([0-9A-Za-z]{%d,%d})"
-    % (MIN_BODY_LENGTH + CHECKSUM_LENGTH, MAX_BODY_LENGTH + CHECKSUM_LENGTH)
+    rf"([a-z][a-z0-9_]{{0,31}})_([0-9A-Za-z]"
+    rf"{{{MIN_BODY_LENGTH + CHECKSUM_LENGTH},{MAX_BODY_LENGTH + CHECKSUM_LENGTH}}})"
 )
 
 

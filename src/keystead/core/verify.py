@@ -101,4 +101,4 @@ def decide(
     return record.valid_verdict
 
 
-__all__ = ["MALFORMED", "NOT_FOUND", "VerifiableKey", "Verdict", "decide"]
+__all__ = ["MALFORMED", "NOT_FOUND", "Verdict", "VerifiableKey", "decide"]

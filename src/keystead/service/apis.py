@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -99,7 +100,7 @@ class ApiService:
         self._ctx.api_keys_changed(api.id)
         return role
 
-    async def list_roles(self, principal: Principal, api_id: str) -> list[Role]:
+    async def list_roles(self, principal: Principal, api_id: str) -> builtins.list[Role]:
         principal.require("roles.read")
         api = await self.visible(principal, api_id)
         return await self._ctx.store.list_roles(api.id)

@@ -42,8 +42,17 @@ CREATE_FIELDS = frozenset(
     }
 )
 UPDATE_FIELDS = frozenset(
-    {"name", "owner_id", "meta", "permissions", "roles", "not_before", "expires_at",
-     "restrictions", "enabled"}
+    {
+        "name",
+        "owner_id",
+        "meta",
+        "permissions",
+        "roles",
+        "not_before",
+        "expires_at",
+        "restrictions",
+        "enabled",
+    }
 )
 DEFAULT_FIELDS = frozenset(
     {"permissions", "roles", "meta", "restrictions", "environment", "expires_in_s", "enabled"}
@@ -165,8 +174,10 @@ def key_defaults(value: Mapping[str, Any] | None) -> dict[str, Any]:
         out["enabled"] = enabled(value["enabled"])
     if "expires_in_s" in value:
         seconds = value["expires_in_s"]
-        if isinstance(seconds, bool) or not isinstance(seconds, int) or not (
-            1 <= seconds <= 100 * 365 * 86400
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int)
+            or not (1 <= seconds <= 100 * 365 * 86400)
         ):
             raise ValidationError(
                 "expires_in_s is a whole number of seconds, 1 to 100 years",

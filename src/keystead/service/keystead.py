@@ -7,10 +7,10 @@ from types import TracebackType
 from typing import Self
 
 from keystead.config import Settings
+from keystead.core.authz import Principal
 from keystead.core.clock import Clock, SystemClock
 from keystead.core.hashing import KeyHasher
 from keystead.core.models import VerifyContext
-from keystead.core.authz import Principal
 from keystead.core.verify import Verdict
 from keystead.errors import ConfigurationError
 from keystead.service.apis import ApiService
@@ -22,7 +22,7 @@ from keystead.service.workspaces import WorkspaceService
 from keystead.store import Store, open_store
 from keystead.store.cache import TtlLruCache
 
-_SECRET_CHECK = "secret_check"
+_SECRET_CHECK = "secret_check"  # noqa: S105 - a settings row name
 
 
 class Keystead:

@@ -63,7 +63,10 @@ class RootKeyService:
                 )
         scoped = await self._api_scope(principal, api_ids)
         return await self.issue(
-            principal.workspace_id, name=name, permissions=perms, api_ids=scoped,
+            principal.workspace_id,
+            name=name,
+            permissions=perms,
+            api_ids=scoped,
             created_by=principal.actor,
         )
 

@@ -13,7 +13,7 @@ from keystead.core import keyformat
 from keystead.core.authz import Principal
 from keystead.core.models import Code, VerifyContext
 from keystead.core.permissions import parse_query_cached
-from keystead.core.verify import MALFORMED, NOT_FOUND, VerifiableKey, Verdict, decide
+from keystead.core.verify import MALFORMED, NOT_FOUND, Verdict, VerifiableKey, decide
 from keystead.service.context import ServiceContext
 from keystead.store.cache import MISS
 

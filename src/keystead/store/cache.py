@@ -39,7 +39,7 @@ class TtlLruCache(Generic[V]):
     def __len__(self) -> int:
         return len(self._data)
 
-    def get(self, key: bytes) -> V | None | object:
+    def get(self, key: bytes) -> V | object | None:
         """The cached value (``None`` for a known miss), or ``MISS``."""
         entry = self._data.get(key)
         if entry is None:

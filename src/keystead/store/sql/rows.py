@@ -19,9 +19,9 @@ def aware(value: datetime | None) -> datetime | None:
 
 
 def _stamp(value: datetime) -> datetime:
-    result = aware(value)
-    assert result is not None
-    return result
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def workspace(row: sa.Row[Any]) -> Workspace:

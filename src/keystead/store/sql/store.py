@@ -40,7 +40,9 @@ class SqlStore:
         except sa.exc.IntegrityError as exc:
             raise Conflict(_conflict_detail(exc)) from None
         except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
-            raise StoreUnavailable(f"the {self.dialect} store failed: {type(exc).__name__}") from exc
+            raise StoreUnavailable(
+                f"the {self.dialect} store failed: {type(exc).__name__}"
+            ) from exc
         except sa.exc.DBAPIError as exc:
             if exc.connection_invalidated:
                 raise StoreUnavailable(f"lost the {self.dialect} connection") from exc
@@ -58,7 +60,9 @@ class SqlStore:
         try:
             await migrate(self._engine)
         except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
-            raise StoreUnavailable(f"the {self.dialect} store failed: {type(exc).__name__}") from exc
+            raise StoreUnavailable(
+                f"the {self.dialect} store failed: {type(exc).__name__}"
+            ) from exc
 
     async def close(self) -> None:
         await self._engine.dispose()
@@ -75,7 +79,8 @@ class SqlStore:
             return value
         except Conflict:
             current = await self.get_setting(name)
-            assert current is not None
+            if current is None:
+                raise StoreUnavailable(f"setting '{name}' vanished while being written") from None
             return current
 
     # workspaces -------------------------------------------------------------
@@ -290,7 +295,7 @@ def _state_condition(state: str, now: datetime) -> sa.ColumnElement[bool]:
     if state == "disabled":
         return live & keys.c.enabled.is_(False)
     if state == "expired":
-        return live & keys.c.enabled.is_(True) & keys.c.expires_at <= now
+        return live & keys.c.enabled.is_(True) & (keys.c.expires_at <= now)
     started = sa.or_(keys.c.not_before.is_(None), keys.c.not_before <= now)
     if state == "pending":
         return live & keys.c.enabled.is_(True) & unexpired & ~started

@@ -30,9 +30,7 @@ root_keys = sa.Table(
     "ks_root_keys",
     metadata,
     sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column(
-        "workspace_id", sa.String(40), sa.ForeignKey("ks_workspaces.id"), nullable=False
-    ),
+    sa.Column("workspace_id", sa.String(40), sa.ForeignKey("ks_workspaces.id"), nullable=False),
     sa.Column("key_hash", sa.LargeBinary(32), nullable=False, unique=True),
     sa.Column("start", sa.String(48), nullable=False),
     sa.Column("name", sa.String(200)),
@@ -48,9 +46,7 @@ apis = sa.Table(
     "ks_apis",
     metadata,
     sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column(
-        "workspace_id", sa.String(40), sa.ForeignKey("ks_workspaces.id"), nullable=False
-    ),
+    sa.Column("workspace_id", sa.String(40), sa.ForeignKey("ks_workspaces.id"), nullable=False),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("prefix", sa.String(32), nullable=False),
     sa.Column("key_defaults", Json, nullable=False),
@@ -77,9 +73,7 @@ keys = sa.Table(
     "ks_keys",
     metadata,
     sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column(
-        "workspace_id", sa.String(40), sa.ForeignKey("ks_workspaces.id"), nullable=False
-    ),
+    sa.Column("workspace_id", sa.String(40), sa.ForeignKey("ks_workspaces.id"), nullable=False),
     sa.Column("api_id", sa.String(40), sa.ForeignKey("ks_apis.id"), nullable=False),
     sa.Column("key_hash", sa.LargeBinary(32), nullable=False, unique=True),
     sa.Column("prefix", sa.String(32), nullable=False),

@@ -34,9 +34,7 @@ def upgrade() -> None:
     op.create_table(
         "ks_root_keys",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column(
-            "workspace_id", sa.String(40), sa.ForeignKey("ks_workspaces.id"), nullable=False
-        ),
+        sa.Column("workspace_id", sa.String(40), sa.ForeignKey("ks_workspaces.id"), nullable=False),
         sa.Column("key_hash", sa.LargeBinary(32), nullable=False, unique=True),
         sa.Column("start", sa.String(48), nullable=False),
         sa.Column("name", sa.String(200)),
@@ -50,9 +48,7 @@ def upgrade() -> None:
     op.create_table(
         "ks_apis",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column(
-            "workspace_id", sa.String(40), sa.ForeignKey("ks_workspaces.id"), nullable=False
-        ),
+        sa.Column("workspace_id", sa.String(40), sa.ForeignKey("ks_workspaces.id"), nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("prefix", sa.String(32), nullable=False),
         sa.Column("key_defaults", Json, nullable=False),
@@ -78,9 +74,7 @@ def upgrade() -> None:
     op.create_table(
         "ks_keys",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column(
-            "workspace_id", sa.String(40), sa.ForeignKey("ks_workspaces.id"), nullable=False
-        ),
+        sa.Column("workspace_id", sa.String(40), sa.ForeignKey("ks_workspaces.id"), nullable=False),
         sa.Column("api_id", sa.String(40), sa.ForeignKey("ks_apis.id"), nullable=False),
         sa.Column("key_hash", sa.LargeBinary(32), nullable=False, unique=True),
         sa.Column("prefix", sa.String(32), nullable=False),

@@ -1,0 +1,430 @@
+"""Permission query language: parse once, evaluate fast.
+
+A key holds *grants* (``documents.read``, ``billing.*``); a caller asks a
+*query* over permissions (``documents.read AND NOT billing.write``). Queries
+are parsed once (``parse_query_cached``) and compiled to closures, and a
+``GrantSet`` answers ``covers`` from a frozenset, a prefix tuple and a small
+memo, because both run on every verification.
+
+Coverage, segment by segment: a grant segment ``*`` matches exactly one
+segment, except a trailing ``*`` that matches one or more remaining segments.
+A ``*`` in a queried permission is literal: only a ``*`` grant segment covers it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from keystead.errors import PermissionQueryError, ValidationError
+
+MAX_PERMISSION_LENGTH = 128
+MAX_QUERY_LENGTH = 1024
+MAX_QUERY_DEPTH = 32
+
+_SEGMENT = r"(?:[A-Za-z0-9_:\-]+|\*)"
+_PERMISSION_RE = re.compile(rf"{_SEGMENT}(?:\.{_SEGMENT})*")
+_SEGMENT_RE = re.compile(_SEGMENT)
+_MEMO_SIZE = 256
+
+
+def _preview(text: str, limit: int = 40) -> str:
+    """``repr`` of ``text``, shortened so a hostile input cannot bloat a message."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+
+
+def _permission_problem(value: str) -> str | None:
+    """Why ``value`` is not a permission string, or ``None`` when it is one."""
+    if 0 < len(value) <= MAX_PERMISSION_LENGTH and _PERMISSION_RE.fullmatch(value):
+        return None
+    if not value:
+        return "must not be empty"
+    if len(value) > MAX_PERMISSION_LENGTH:
+        return f"is longer than {MAX_PERMISSION_LENGTH} characters"
+    for segment in value.split("."):
+        if not segment:
+            return "has an empty segment"
+        if not _SEGMENT_RE.fullmatch(segment):
+            if "*" in segment:
+                return f"segment {_preview(segment)} mixes '*' with other characters"
+            bad = next(ch for ch in segment if not _SEGMENT_RE.fullmatch(ch))
+            return f"has an invalid character {bad!r} (allowed: A-Z a-z 0-9 _ : - and '.')"
+    return "is not a permission"  # pragma: no cover - every failure is named above
+
+
+def validate_permission(value: str) -> str:
+    """Return ``value`` if it is a well-formed permission string, else raise ValidationError."""
+    if not isinstance(value, str):
+        raise ValidationError("a permission must be a string", field="permissions")
+    problem = _permission_problem(value)
+    if problem is not None:
+        raise ValidationError(
+            f"invalid permission {_preview(value)}: {problem}", field="permissions"
+        )
+    return value
+
+
+def _split_pattern(grant: str) -> tuple[tuple[str, ...], bool]:
+    """Segments of a wildcard grant, without a trailing ``*``, and whether it had one."""
+    segments = tuple(grant.split("."))
+    if segments[-1] == "*":
+        return segments[:-1], True
+    return segments, False
+
+
+def _pattern_matches(pattern: tuple[str, ...], trailing: bool, segments: list[str]) -> bool:
+    if trailing:
+        if len(segments) <= len(pattern):
+            return False
+    elif len(segments) != len(pattern):
+        return False
+    return all(g == "*" or g == p for g, p in zip(pattern, segments, strict=False))
+
+
+class GrantSet:
+    """The permissions a key holds, precomputed for ``covers`` on the hot path.
+
+    Exact grants hit a frozenset; ``prefix.*`` grants become a tuple for one
+    ``str.startswith`` call; only grants with an inner ``*`` need segment
+    matching. Results other than exact hits are memoised in a dict that is
+    cleared when full, so distinct hostile queries cannot grow memory.
+    """
+
+    __slots__ = ("_exact", "_match_all", "_memo", "_patterns", "_prefixes", "grants")
+
+    grants: tuple[str, ...]
+
+    def __init__(self, grants: Iterable[str] = ()) -> None:
+        if isinstance(grants, str):
+            raise ValidationError(
+                "grants must be an iterable of permission strings, not one string",
+                field="permissions",
+            )
+        self.grants = tuple(sorted({validate_permission(grant) for grant in grants}))
+        exact: set[str] = set()
+        prefixes: set[str] = set()
+        patterns: list[tuple[tuple[str, ...], bool]] = []
+        for grant in self.grants:
+            if "*" not in grant:
+                exact.add(grant)
+            elif grant.endswith(".*") and "*" not in grant[:-2]:
+                prefixes.add(grant[:-1])  # "documents.*" -> "documents."
+            elif grant != "*":
+                patterns.append(_split_pattern(grant))
+        self._match_all = "*" in self.grants
+        self._exact = frozenset(exact)
+        self._prefixes = tuple(sorted(prefixes))
+        self._patterns = tuple(patterns)
+        self._memo: dict[str, bool] = {}
+
+    def covers(self, permission: str) -> bool:
+        """Whether some grant covers ``permission``; raises ValidationError if it is malformed."""
+        if permission in self._exact:
+            return True
+        hit = self._memo.get(permission)
+        if hit is not None:
+            return hit
+        return self._covers_slow(permission)
+
+    def _covers_slow(self, permission: str) -> bool:
+        validate_permission(permission)
+        result = self._match_all or permission.startswith(self._prefixes)
+        if not result and self._patterns:
+            segments = permission.split(".")
+            result = any(_pattern_matches(p, t, segments) for p, t in self._patterns)
+        memo = self._memo
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[permission] = result
+        return result
+
+    def __repr__(self) -> str:
+        return f"GrantSet({list(self.grants)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GrantSet):
+            return NotImplemented
+        return self.grants == other.grants
+
+    def __hash__(self) -> int:
+        return hash(self.grants)
+
+
+# --- syntax tree ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Not:
+    operand: _Node
+
+
+@dataclass(frozen=True, slots=True)
+class _And:
+    operands: tuple[_Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Or:
+    operands: tuple[_Node, ...]
+
+
+_Node = str | _Not | _And | _Or  # a str is an atom: one permission
+
+
+# --- tokenizer -----------------------------------------------------------------------------------
+
+
+class _Token(NamedTuple):
+    kind: str  # "(", ")", "AND", "OR", "NOT", "ATOM" or "END"
+    text: str
+    pos: int
+
+
+_TOKEN_RE = re.compile(
+    r"(?P<ws>\s+)|(?P<lparen>\()|(?P<rparen>\))|(?P<and>&&?)|(?P<or>\|\|?)|(?P<not>!)"
+    r"|(?P<word>[^\s()&|!]+)"
+)
+_KINDS = {"lparen": "(", "rparen": ")", "and": "AND", "or": "OR", "not": "NOT"}
+_KEYWORDS = {"and": "AND", "or": "OR", "not": "NOT"}
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    for match in _TOKEN_RE.finditer(text):  # contiguous: "word" takes every other character
+        group, value, pos = match.lastgroup, match.group(), match.start()
+        if group == "word":
+            keyword = _KEYWORDS.get(value.lower()) if value.isascii() else None
+            tokens.append(_Token(keyword or "ATOM", value, pos))
+        elif group != "ws":
+            tokens.append(_Token(_KINDS[str(group)], value, pos))
+    tokens.append(_Token("END", "", len(text)))
+    return tokens
+
+
+# --- parser --------------------------------------------------------------------------------------
+
+
+def _describe(token: _Token) -> str:
+    return "end of query" if token.kind == "END" else _preview(token.text)
+
+
+def _join(kind: type[_And] | type[_Or], operands: list[_Node]) -> _Node:
+    """One n-ary node, flattening same-kind children so long chains stay shallow."""
+    if len(operands) == 1:
+        return operands[0]
+    flat: list[_Node] = []
+    for operand in operands:
+        if isinstance(operand, kind):
+            flat.extend(operand.operands)
+        else:
+            flat.append(operand)
+    return kind(tuple(flat))
+
+
+class _Parser:
+    """Recursive descent: or := and (OR and)*; and := not (AND not)*; not := NOT* primary."""
+
+    __slots__ = ("_depth", "_index", "_text", "_tokens")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._tokens = _tokenize(text)
+        self._index = 0
+        self._depth = 0
+
+    def parse(self) -> _Node:
+        node = self._or()
+        token = self._tokens[self._index]
+        if token.kind == ")":
+            raise self._error("unmatched ')'", token)
+        if token.kind != "END":
+            raise self._error(
+                f"expected 'AND', 'OR' or end of query but found {_describe(token)}", token
+            )
+        return node
+
+    def _error(self, message: str, token: _Token) -> PermissionQueryError:
+        return PermissionQueryError(message, position=token.pos, query=self._text)
+
+    def _or(self) -> _Node:
+        operands = [self._and()]
+        while self._tokens[self._index].kind == "OR":
+            self._index += 1
+            operands.append(self._and())
+        return _join(_Or, operands)
+
+    def _and(self) -> _Node:
+        operands = [self._not()]
+        while self._tokens[self._index].kind == "AND":
+            self._index += 1
+            operands.append(self._not())
+        return _join(_And, operands)
+
+    def _not(self) -> _Node:
+        negate = False
+        while self._tokens[self._index].kind == "NOT":  # a loop, so "!!!...!a" cannot recurse deep
+            self._index += 1
+            negate = not negate
+        node = self._primary()
+        if not negate:
+            return node
+        return node.operand if isinstance(node, _Not) else _Not(node)
+
+    def _primary(self) -> _Node:
+        token = self._tokens[self._index]
+        self._index += 1
+        if token.kind == "ATOM":
+            problem = _permission_problem(token.text)
+            if problem is not None:
+                raise self._error(f"invalid permission {_preview(token.text)}: {problem}", token)
+            return token.text
+        if token.kind == "(":
+            if self._depth >= MAX_QUERY_DEPTH:
+                raise self._error(f"parentheses nested deeper than {MAX_QUERY_DEPTH} levels", token)
+            self._depth += 1
+            node = self._or()
+            close = self._tokens[self._index]
+            if close.kind != ")":
+                message = f"expected 'AND', 'OR' or ')' but found {_describe(close)}"
+                if close.kind == "END":
+                    message = f"unclosed '(' at position {token.pos}: {message}"
+                raise self._error(message, close)
+            self._index += 1
+            self._depth -= 1
+            return node
+        raise self._error(f"expected a permission or '(' but found {_describe(token)}", token)
+
+
+# --- compiler ------------------------------------------------------------------------------------
+
+_Evaluator = Callable[[GrantSet], bool]
+
+
+def _compile(node: _Node) -> _Evaluator:
+    """Closures over the tree; atom operands test the exact-grant set inline before ``covers``.
+
+    The inline ``in grants._exact`` saves a method call on the common exact hit;
+    ``covers`` repeats it harmlessly on a miss and handles everything else.
+    """
+    if isinstance(node, str):
+        permission = node
+        return lambda grants: permission in grants._exact or grants.covers(permission)
+    if isinstance(node, _Not):
+        operand = node.operand
+        if isinstance(operand, str):
+            negated = operand
+            return lambda grants: not (negated in grants._exact or grants.covers(negated))
+        inner = _compile(operand)
+        return lambda grants: not inner(grants)
+    atoms = tuple(op for op in node.operands if isinstance(op, str))
+    subs = tuple(_compile(op) for op in node.operands if not isinstance(op, str))
+    return _all_of(atoms, subs) if isinstance(node, _And) else _any_of(atoms, subs)
+
+
+def _all_of(atoms: tuple[str, ...], subs: tuple[_Evaluator, ...]) -> _Evaluator:
+    def all_of(grants: GrantSet) -> bool:
+        exact = grants._exact
+        if not exact.issuperset(atoms):  # one C call when every atom is an exact grant
+            for atom in atoms:
+                if atom not in exact and not grants.covers(atom):
+                    return False
+        for sub in subs:
+            if not sub(grants):
+                return False
+        return True
+
+    return all_of
+
+
+def _any_of(atoms: tuple[str, ...], subs: tuple[_Evaluator, ...]) -> _Evaluator:
+    def any_of(grants: GrantSet) -> bool:
+        if not grants._exact.isdisjoint(atoms):  # one C call when some atom is an exact grant
+            return True
+        for atom in atoms:
+            if grants.covers(atom):
+                return True
+        for sub in subs:
+            if sub(grants):
+                return True
+        return False
+
+    return any_of
+
+
+def _collect_atoms(node: _Node, into: set[str]) -> None:
+    if isinstance(node, str):
+        into.add(node)
+    elif isinstance(node, _Not):
+        _collect_atoms(node.operand, into)
+    else:
+        for operand in node.operands:
+            _collect_atoms(operand, into)
+
+
+class PermissionQuery:
+    """A parsed query: ``AND``/``&&``/``&``, ``OR``/``||``/``|``, ``NOT``/``!``, parentheses.
+
+    Precedence is NOT > AND > OR, all left-associative; keywords are
+    case-insensitive. Construction parses (or raises PermissionQueryError);
+    ``evaluate`` runs the compiled form against a GrantSet.
+    """
+
+    __slots__ = ("_atom", "_atoms", "_evaluate", "text")
+
+    text: str
+
+    def __init__(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise ValidationError("a permission query must be a string", field="permissions")
+        if len(text) > MAX_QUERY_LENGTH:
+            raise PermissionQueryError(
+                f"query is longer than {MAX_QUERY_LENGTH} characters",
+                position=MAX_QUERY_LENGTH,
+                query=text,
+            )
+        node = _Parser(text).parse()
+        atoms: set[str] = set()
+        _collect_atoms(node, atoms)
+        self.text = text
+        self._atoms = frozenset(atoms)
+        self._atom = node if isinstance(node, str) else None
+        self._evaluate = _compile(node)
+
+    @classmethod
+    def parse(cls, text: str) -> PermissionQuery:
+        """Parse ``text``; raise PermissionQueryError naming the offending position."""
+        return cls(text)
+
+    def evaluate(self, grants: GrantSet) -> bool:
+        """Whether ``grants`` satisfy this query."""
+        atom = self._atom
+        if atom is not None:  # the common single-permission query: at most one covers() call
+            return atom in grants._exact or grants.covers(atom)
+        return self._evaluate(grants)
+
+    def atoms(self) -> frozenset[str]:
+        """Every permission the query mentions."""
+        return self._atoms
+
+    def __repr__(self) -> str:
+        return f"PermissionQuery.parse({self.text!r})"
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_query_cached(text: str) -> PermissionQuery:
+    """``PermissionQuery.parse`` with a bounded cache: each distinct query parses once."""
+    return PermissionQuery.parse(text)
+
+
+__all__ = [
+    "MAX_PERMISSION_LENGTH",
+    "MAX_QUERY_DEPTH",
+    "MAX_QUERY_LENGTH",
+    "GrantSet",
+    "PermissionQuery",
+    "parse_query_cached",
+    "validate_permission",
+]

@@ -1,0 +1,29 @@
+from pathlib import Path
+
+import keystead
+from keystead import SyncKeystead, VerifyContext
+from keystead.config import Settings
+
+
+def test_sync_facade_runs_the_whole_flow(tmp_path: Path, server_secret: str) -> None:
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'sync.db'}",
+        secret=server_secret,
+    )
+    with SyncKeystead.open(settings=settings) as ks:
+        admin = ks.workspaces.local_operator()
+        api = ks.apis.create(admin, name="scripts")
+        created = ks.keys.create(admin, api_id=api.id, permissions=["a.read"])
+        assert ks.verify(created.plaintext, VerifyContext(permissions="a.read")).valid
+        ks.keys.revoke(admin, created.key.id)
+        assert ks.verify(created.plaintext).code is keystead.Code.REVOKED
+
+
+def test_import_is_light() -> None:
+    import subprocess
+    import sys
+
+    code = "import keystead, sys; print('sqlalchemy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
