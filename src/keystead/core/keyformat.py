@@ -55,14 +55,20 @@ def validate_prefix(prefix: str) -> str:
     return prefix
 
 
+# every two-digit base62 string, so a checksum is three table lookups
+_PAIRS = tuple(a + b for a in ALPHABET for b in ALPHABET)
+_PAIR_BASE = 62 * 62
+_PAIR_BASE_SQUARED = _PAIR_BASE * _PAIR_BASE
+
+
 def checksum(prefix_and_body: str) -> str:
     """Base62 CRC-32 of ``<prefix>_<body>``, six characters."""
     value = zlib.crc32(prefix_and_body.encode("ascii"))
-    out = ["0"] * CHECKSUM_LENGTH
-    for i in range(CHECKSUM_LENGTH - 1, -1, -1):
-        value, digit = divmod(value, 62)
-        out[i] = ALPHABET[digit]
-    return "".join(out)
+    return (
+        _PAIRS[value // _PAIR_BASE_SQUARED]
+        + _PAIRS[value // _PAIR_BASE % _PAIR_BASE]
+        + _PAIRS[value % _PAIR_BASE]
+    )
 
 
 def generate(prefix: str, body_length: int = DEFAULT_BODY_LENGTH) -> str:
@@ -90,7 +96,11 @@ def parse(key: str) -> ParsedKey | None:
 
 
 def is_well_formed(key: str) -> bool:
-    return parse(key) is not None
+    """Shape and checksum only: the verify path's first, I/O-free filter."""
+    return (
+        _KEY_RE.fullmatch(key) is not None
+        and checksum(key[:-CHECKSUM_LENGTH]) == key[-CHECKSUM_LENGTH:]
+    )
 
 
 __all__ = [

@@ -22,7 +22,7 @@ class RootKeyService:
 
     async def authenticate(self, plaintext: str) -> Principal:
         """The principal of a root key; one vague error for every failure."""
-        if not isinstance(plaintext, str) or keyformat.parse(plaintext) is None:
+        if not isinstance(plaintext, str) or not keyformat.is_well_formed(plaintext):
             raise Unauthorized(_UNAUTHORIZED)
         if not plaintext.startswith(ROOT_PREFIX + "_"):
             raise Unauthorized(_UNAUTHORIZED)

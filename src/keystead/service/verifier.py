@@ -40,7 +40,7 @@ class Verifier:
             principal.require("keys.verify")
         facts = _EMPTY if context is None else context
         query = None if not facts.permissions else parse_query_cached(facts.permissions)
-        if not isinstance(key, str) or keyformat.parse(key) is None:
+        if not isinstance(key, str) or not keyformat.is_well_formed(key):
             return MALFORMED
         ctx = self._ctx
         digest = ctx.hasher.hash(key)
