@@ -179,3 +179,10 @@ async def test_a_different_secret_is_refused(settings: Settings, keystead: Keyst
     other = settings.model_copy(update={"secret": None, "secret_file": settings.secret_file})
     with pytest.raises(ConfigurationError, match="does not match"):
         await Keystead.open(settings=other, create_secret=True)
+
+
+async def test_country_rule_resolves_offline(keystead: Keystead, admin: Principal) -> None:
+    key = await _key(keystead, admin, restrictions={"countries": {"allow": ["US"]}})
+    assert (await keystead.verify(key, VerifyContext(ip="8.8.8.8"))).valid
+    denied = await keystead.verify(key, VerifyContext(ip="10.0.0.1"))
+    assert (denied.code, denied.reason) == (Code.FORBIDDEN, "country")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from keystead.core import keyformat
 from keystead.core.authz import Principal
+from keystead.core.geo import default_resolver
 from keystead.core.models import Code, VerifyContext
 from keystead.core.permissions import parse_query_cached
 from keystead.core.verify import MALFORMED, NOT_FOUND, Verdict, VerifiableKey, decide
@@ -74,6 +75,11 @@ class Verifier:
                     if role.name in wanted:
                         role_permissions.extend(role.permissions)
             record = VerifiableKey.build(key, role_permissions)
+            if record.restrictions is not None and "country" in record.restrictions.kinds():
+                resolver = default_resolver()
+                if not resolver.loaded:
+                    # about 0.1 s once per process: keep it off the event loop
+                    await asyncio.to_thread(resolver.load)
         if generation == ctx.generation:
             # nothing changed while we read: safe to remember
             ctx.keys.put(digest, record, None if key is None else key.id)
