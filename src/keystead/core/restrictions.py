@@ -88,6 +88,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol, cast, final
 
 from keystead.core import _patterns as p
+from keystead.core import _schedule as sched
 from keystead.core.geo import COUNTRY_CODES, CountryResolver, default_resolver
 
 MAX_ENTRIES = p.MAX_ENTRIES
@@ -253,13 +254,13 @@ def _path_rule(value: object, field: str) -> _Rule:
 
 def _schedule_rule(value: object, field: str) -> _Rule:
     data = p.mapping(value, field, ("timezone", "weekdays", "hours"))
-    zone = p.parse_timezone(data.get("timezone", "UTC"), f"{field}.timezone")
+    zone = sched.parse_timezone(data.get("timezone", "UTC"), f"{field}.timezone")
     names = p.strings(data.get("weekdays", []), f"{field}.weekdays")
-    days = sorted(set(p.each(names, f"{field}.weekdays", p.parse_weekday)))
-    hours = p.parse_hours(data.get("hours", []), f"{field}.hours")
+    days = sorted(set(p.each(names, f"{field}.weekdays", sched.parse_weekday)))
+    hours = sched.parse_hours(data.get("hours", []), f"{field}.hours")
     if not days and not hours:
         return None
-    within = p.window(zone, frozenset(days or range(7)), tuple(hours))
+    within = sched.window(zone, frozenset(days or range(7)), tuple(hours))
 
     def check(facts: RequestFacts, now: float, resolver: CountryResolver | None) -> bool:
         return within(now)
@@ -268,7 +269,9 @@ def _schedule_rule(value: object, field: str) -> _Rule:
     if days:
         normal["weekdays"] = [p.WEEKDAYS[d] for d in days]
     if hours:
-        normal["hours"] = [{"start": p.clock_text(s), "end": p.clock_text(e)} for s, e in hours]
+        normal["hours"] = [
+            {"start": sched.clock_text(s), "end": sched.clock_text(e)} for s, e in hours
+        ]
     return normal, check
 
 
