@@ -1,0 +1,86 @@
+"""One interface for the commands, over the local store or a Keystead server.
+
+Commands are written once against :class:`Backend`; :func:`open_backend`
+picks :class:`~keystead.cli._local.LocalBackend` (the service in-process, as
+the local operator) or :class:`~keystead.cli._remote.RemoteBackend` (the HTTP
+client, authenticated with a root key) from ``--url`` / ``KEYSTEAD_URL``.
+Every operation takes and returns plain JSON-able values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from keystead.cli._runtime import CliState, UsageProblem, read_root_key
+
+Json = dict[str, Any]
+
+
+class Backend(Protocol):
+    # APIs and roles
+    def create_api(self, name: str, prefix: str | None, key_defaults: Json | None) -> Json: ...
+    def list_apis(self) -> list[Json]: ...
+    def get_api(self, api_id: str) -> Json: ...
+    def delete_api(self, api_id: str) -> None: ...
+    def put_role(
+        self, api_id: str, name: str, permissions: Sequence[str], description: str | None
+    ) -> Json: ...
+    def list_roles(self, api_id: str) -> list[Json]: ...
+    def delete_role(self, api_id: str, name: str) -> None: ...
+
+    # keys
+    def create_keys(self, specs: Sequence[Json]) -> list[Json]: ...
+    def get_key(self, key_id: str) -> Json: ...
+    def list_keys(
+        self,
+        *,
+        api_id: str | None,
+        owner_id: str | None,
+        state: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Json: ...
+    def update_key(self, key_id: str, changes: Json) -> Json: ...
+    def revoke_key(self, key_id: str) -> Json: ...
+    def disable_key(self, key_id: str) -> Json: ...
+    def enable_key(self, key_id: str) -> Json: ...
+    def delete_key(self, key_id: str) -> None: ...
+    def verify_key(self, key: str, context: Json) -> Json: ...
+
+    # root keys and workspaces
+    def create_root_key(
+        self, name: str | None, permissions: Sequence[str], api_ids: Sequence[str] | None
+    ) -> Json: ...
+    def list_root_keys(self) -> list[Json]: ...
+    def revoke_root_key(self, root_key_id: str) -> Json: ...
+    def create_workspace(self, name: str) -> Json: ...
+    def list_workspaces(self) -> list[Json]: ...
+
+    def close(self) -> None: ...
+
+
+@contextmanager
+def open_backend(state: CliState) -> Iterator[Backend]:
+    """The backend the global options name, closed when the command is done."""
+    url = state.server_url()
+    backend: Backend
+    if url:
+        from keystead.cli._remote import RemoteBackend
+
+        try:
+            backend = RemoteBackend(url, read_root_key(state))
+        except ValueError as exc:
+            raise UsageProblem(f"--url / KEYSTEAD_URL: {exc}") from None
+    else:
+        from keystead.cli._local import LocalBackend
+
+        backend = LocalBackend(state.settings(), state.workspace)
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+__all__ = ["Backend", "Json", "open_backend"]

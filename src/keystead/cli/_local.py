@@ -1,0 +1,189 @@
+"""The backend over the local store: the service in-process, as the local operator.
+
+One event loop (``asyncio.Runner``) lives for the duration of a command; the
+store is opened on first use and closed with the backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar, cast
+
+from keystead.cli import _serialize as ser
+from keystead.config import Settings
+from keystead.core.authz import Principal
+from keystead.core.models import KeyState, VerifyContext
+from keystead.service import Keystead
+
+Json = dict[str, Any]
+T = TypeVar("T")
+
+
+class LocalBackend:
+    def __init__(self, settings: Settings, workspace_id: str | None) -> None:
+        self._settings = settings
+        self._workspace_id = workspace_id
+        self._runner: asyncio.Runner | None = None
+        self._ks: Keystead | None = None
+        self._principal: Principal | None = None
+
+    def __repr__(self) -> str:
+        return "LocalBackend()"
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        return self._runner.run(coro)
+
+    def _service(self) -> Keystead:
+        if self._ks is None:
+            self._ks = self._run(Keystead.open(settings=self._settings, create_secret=False))
+        return self._ks
+
+    def _operator(self) -> Principal:
+        if self._principal is None:
+            ks = self._service()
+            self._principal = self._run(ks.workspaces.local_operator(self._workspace_id))
+        return self._principal
+
+    def _now(self) -> float:
+        return self._service().clock.now()
+
+    def close(self) -> None:
+        try:
+            if self._ks is not None:
+                self._run(self._ks.close())
+        finally:
+            self._ks = None
+            if self._runner is not None:
+                self._runner.close()
+                self._runner = None
+
+    # APIs and roles
+
+    def create_api(self, name: str, prefix: str | None, key_defaults: Json | None) -> Json:
+        ks, who = self._service(), self._operator()
+        return ser.api(
+            self._run(ks.apis.create(who, name=name, prefix=prefix, key_defaults=key_defaults))
+        )
+
+    def list_apis(self) -> list[Json]:
+        ks, who = self._service(), self._operator()
+        return [ser.api(a) for a in self._run(ks.apis.list(who))]
+
+    def get_api(self, api_id: str) -> Json:
+        ks, who = self._service(), self._operator()
+        return ser.api(self._run(ks.apis.get(who, api_id)))
+
+    def delete_api(self, api_id: str) -> None:
+        ks, who = self._service(), self._operator()
+        self._run(ks.apis.delete(who, api_id))
+
+    def put_role(
+        self, api_id: str, name: str, permissions: Sequence[str], description: str | None
+    ) -> Json:
+        ks, who = self._service(), self._operator()
+        return ser.role(self._run(ks.apis.put_role(who, api_id, name, permissions, description)))
+
+    def list_roles(self, api_id: str) -> list[Json]:
+        ks, who = self._service(), self._operator()
+        return [ser.role(r) for r in self._run(ks.apis.list_roles(who, api_id))]
+
+    def delete_role(self, api_id: str, name: str) -> None:
+        ks, who = self._service(), self._operator()
+        self._run(ks.apis.delete_role(who, api_id, name))
+
+    # keys
+
+    def create_keys(self, specs: Sequence[Json]) -> list[Json]:
+        ks, who = self._service(), self._operator()
+        created = self._run(ks.keys.create_many(who, specs))
+        now = self._now()
+        return [ser.created_key(c, now) for c in created]
+
+    def get_key(self, key_id: str) -> Json:
+        ks, who = self._service(), self._operator()
+        return ser.key(self._run(ks.keys.get(who, key_id)), self._now())
+
+    def list_keys(
+        self,
+        *,
+        api_id: str | None,
+        owner_id: str | None,
+        state: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Json:
+        ks, who = self._service(), self._operator()
+        page = self._run(
+            ks.keys.list(
+                who,
+                api_id=api_id,
+                owner_id=owner_id,
+                state=cast(KeyState | None, state),
+                cursor=cursor,
+                limit=limit,
+            )
+        )
+        now = self._now()
+        return {"items": [ser.key(k, now) for k in page.items], "next_cursor": page.next_cursor}
+
+    def update_key(self, key_id: str, changes: Json) -> Json:
+        ks, who = self._service(), self._operator()
+        return ser.key(self._run(ks.keys.update(who, key_id, changes)), self._now())
+
+    def revoke_key(self, key_id: str) -> Json:
+        ks, who = self._service(), self._operator()
+        return ser.key(self._run(ks.keys.revoke(who, key_id)), self._now())
+
+    def disable_key(self, key_id: str) -> Json:
+        ks, who = self._service(), self._operator()
+        return ser.key(self._run(ks.keys.disable(who, key_id)), self._now())
+
+    def enable_key(self, key_id: str) -> Json:
+        ks, who = self._service(), self._operator()
+        return ser.key(self._run(ks.keys.enable(who, key_id)), self._now())
+
+    def delete_key(self, key_id: str) -> None:
+        ks, who = self._service(), self._operator()
+        self._run(ks.keys.delete(who, key_id))
+
+    def verify_key(self, key: str, context: Json) -> Json:
+        ks, who = self._service(), self._operator()
+        verdict = self._run(ks.verify(key, VerifyContext(**context), principal=who))
+        return ser.verdict(verdict)
+
+    # root keys and workspaces
+
+    def create_root_key(
+        self, name: str | None, permissions: Sequence[str], api_ids: Sequence[str] | None
+    ) -> Json:
+        ks, who = self._service(), self._operator()
+        created = self._run(
+            ks.root_keys.create(who, name=name, permissions=permissions, api_ids=api_ids)
+        )
+        return ser.created_root_key(created)
+
+    def list_root_keys(self) -> list[Json]:
+        ks, who = self._service(), self._operator()
+        return [ser.root_key(r) for r in self._run(ks.root_keys.list(who))]
+
+    def revoke_root_key(self, root_key_id: str) -> Json:
+        ks, who = self._service(), self._operator()
+        return ser.root_key(self._run(ks.root_keys.revoke(who, root_key_id)))
+
+    def create_workspace(self, name: str) -> Json:
+        boot = self._run(self._service().workspaces.create(name))
+        return {
+            "workspace_id": boot.workspace.id,
+            "name": boot.workspace.name,
+            "root_key_id": boot.root_key.root_key.id,
+            "root_key": boot.root_key.plaintext,
+        }
+
+    def list_workspaces(self) -> list[Json]:
+        return [ser.workspace(w) for w in self._run(self._service().workspaces.list())]
+
+
+__all__ = ["LocalBackend"]

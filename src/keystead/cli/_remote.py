@@ -1,0 +1,113 @@
+"""The backend over a Keystead server, through the HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from keystead.cli._runtime import UsageProblem
+from keystead.client import Client
+
+Json = dict[str, Any]
+
+
+class RemoteBackend:
+    def __init__(self, url: str, root_key: str, *, timeout: float = 10.0) -> None:
+        self._client = Client(url, root_key, timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"RemoteBackend({self._client.base_url!r})"
+
+    def close(self) -> None:
+        self._client.close()
+
+    # APIs and roles
+
+    def create_api(self, name: str, prefix: str | None, key_defaults: Json | None) -> Json:
+        return self._client.create_api(name, prefix=prefix, key_defaults=key_defaults)
+
+    def list_apis(self) -> list[Json]:
+        return self._client.list_apis()
+
+    def get_api(self, api_id: str) -> Json:
+        return self._client.get_api(api_id)
+
+    def delete_api(self, api_id: str) -> None:
+        self._client.delete_api(api_id)
+
+    def put_role(
+        self, api_id: str, name: str, permissions: Sequence[str], description: str | None
+    ) -> Json:
+        return self._client.put_role(api_id, name, permissions, description=description)
+
+    def list_roles(self, api_id: str) -> list[Json]:
+        return self._client.list_roles(api_id)
+
+    def delete_role(self, api_id: str, name: str) -> None:
+        self._client.delete_role(api_id, name)
+
+    # keys
+
+    def create_keys(self, specs: Sequence[Json]) -> list[Json]:
+        if len(specs) == 1:
+            spec = dict(specs[0])
+            return [self._client.create_key(spec.pop("api_id"), **spec)]
+        return self._client.create_keys(specs)
+
+    def get_key(self, key_id: str) -> Json:
+        return self._client.get_key(key_id)
+
+    def list_keys(
+        self,
+        *,
+        api_id: str | None,
+        owner_id: str | None,
+        state: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Json:
+        return self._client.list_keys(
+            api_id=api_id, owner_id=owner_id, state=state, cursor=cursor, limit=limit
+        )
+
+    def update_key(self, key_id: str, changes: Json) -> Json:
+        return self._client.update_key(key_id, changes)
+
+    def revoke_key(self, key_id: str) -> Json:
+        return self._client.revoke_key(key_id)
+
+    def disable_key(self, key_id: str) -> Json:
+        return self._client.disable_key(key_id)
+
+    def enable_key(self, key_id: str) -> Json:
+        return self._client.enable_key(key_id)
+
+    def delete_key(self, key_id: str) -> None:
+        self._client.delete_key(key_id)
+
+    def verify_key(self, key: str, context: Json) -> Json:
+        return self._client.verify_key(key, **context)
+
+    # root keys and workspaces
+
+    def create_root_key(
+        self, name: str | None, permissions: Sequence[str], api_ids: Sequence[str] | None
+    ) -> Json:
+        return self._client.create_root_key(name=name, permissions=permissions, api_ids=api_ids)
+
+    def list_root_keys(self) -> list[Json]:
+        return self._client.list_root_keys()
+
+    def revoke_root_key(self, root_key_id: str) -> Json:
+        return self._client.revoke_root_key(root_key_id)
+
+    def create_workspace(self, name: str) -> Json:
+        raise UsageProblem(_LOCAL_ONLY)
+
+    def list_workspaces(self) -> list[Json]:
+        raise UsageProblem(_LOCAL_ONLY)
+
+
+_LOCAL_ONLY = "workspaces are managed on the local store only; unset KEYSTEAD_URL / --url"
+
+__all__ = ["RemoteBackend"]

@@ -1,0 +1,122 @@
+"""Domain records as the JSON the HTTP API answers, so local and remote output match."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from keystead.core.models import Api, CreatedKey, CreatedRootKey, Key, Role, RootKey, Workspace
+from keystead.core.verify import Verdict
+
+Json = dict[str, Any]
+
+
+def _time(value: datetime | None) -> str | None:
+    """UTC, ISO 8601 with a ``Z`` suffix, as the HTTP API writes it."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().removesuffix("+00:00") + "Z"
+
+
+def workspace(ws: Workspace) -> Json:
+    return {"id": ws.id, "name": ws.name, "created_at": _time(ws.created_at)}
+
+
+def api(item: Api) -> Json:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "prefix": item.prefix,
+        "key_defaults": item.key_defaults,
+        "created_at": _time(item.created_at),
+        "updated_at": _time(item.updated_at),
+    }
+
+
+def role(item: Role) -> Json:
+    return {
+        "api_id": item.api_id,
+        "name": item.name,
+        "permissions": list(item.permissions),
+        "description": item.description,
+        "created_at": _time(item.created_at),
+        "updated_at": _time(item.updated_at),
+    }
+
+
+def key(item: Key, now: float) -> Json:
+    return {
+        "id": item.id,
+        "start": item.start,
+        "prefix": item.prefix,
+        "api_id": item.api_id,
+        "name": item.name,
+        "owner_id": item.owner_id,
+        "meta": item.meta,
+        "permissions": list(item.permissions),
+        "roles": list(item.roles),
+        "enabled": item.enabled,
+        "environment": item.environment,
+        "not_before": _time(item.not_before),
+        "expires_at": _time(item.expires_at),
+        "restrictions": item.restrictions,
+        "created_at": _time(item.created_at),
+        "updated_at": _time(item.updated_at),
+        "last_used_at": _time(item.last_used_at),
+        "revoked_at": _time(item.revoked_at),
+        "created_by": item.created_by,
+        "state": item.state_at(now),
+    }
+
+
+def created_key(created: CreatedKey, now: float) -> Json:
+    """The key record plus ``key``: the plaintext, revealed this once."""
+    return {**key(created.key, now), "key": created.plaintext}
+
+
+def root_key(item: RootKey) -> Json:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "start": item.start,
+        "permissions": list(item.permissions),
+        "api_ids": None if item.api_ids is None else list(item.api_ids),
+        "created_at": _time(item.created_at),
+        "revoked_at": _time(item.revoked_at),
+        "created_by": item.created_by,
+    }
+
+
+def created_root_key(created: CreatedRootKey) -> Json:
+    return {**root_key(created.root_key), "key": created.plaintext}
+
+
+def verdict(result: Verdict) -> Json:
+    """The verify answer: key fields only when the key was found, ``reason`` when set."""
+    found = result.key
+    out: Json = {"valid": result.valid, "code": result.code.value}
+    if found is not None:
+        out["key_id"] = found.id
+        out["api_id"] = found.api_id
+        out["owner_id"] = found.owner_id
+        out["name"] = found.name
+        out["permissions"] = list(result.permissions)
+        out["meta"] = found.meta
+        out["expires_at"] = _time(found.expires_at)
+    if result.reason is not None:
+        out["reason"] = result.reason
+    return out
+
+
+__all__ = [
+    "api",
+    "created_key",
+    "created_root_key",
+    "key",
+    "role",
+    "root_key",
+    "verdict",
+    "workspace",
+]

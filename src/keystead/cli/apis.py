@@ -1,0 +1,151 @@
+"""``keystead apis``: the APIs (key spaces) of a workspace, and their roles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from keystead.cli import _output as out
+from keystead.cli._backend import Backend, Json, open_backend
+from keystead.cli._inputs import json_object
+from keystead.cli._runtime import JsonOption, UsageProblem, YesOption, command, confirm, state_of
+from keystead.cli._views import API_COLUMNS, API_FIELDS, ROLE_COLUMNS
+from keystead.client import ApiError
+from keystead.errors import Forbidden
+
+app = typer.Typer(help="Manage APIs: each one is a key space with its own prefix.")
+roles_app = typer.Typer(help="Manage the roles of an API (named sets of permissions).")
+app.add_typer(roles_app, name="roles")
+
+ApiId = Annotated[str, typer.Argument(help="The API's id (api_...).", show_default=False)]
+
+
+@command(app, "create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A name, unique in the workspace.")],
+    prefix: Annotated[
+        str | None, typer.Option(help="Key prefix: a-z, 0-9 and _ (default 'ks').")
+    ] = None,
+    key_defaults: Annotated[
+        str | None,
+        typer.Option(
+            "--key-defaults",
+            help="JSON object (or @file) of defaults for new keys: permissions, roles, meta, "
+            "restrictions, environment, expires_in_s, enabled.",
+        ),
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Create an API."""
+    defaults = (
+        None
+        if key_defaults is None
+        else json_object(key_defaults, "--key-defaults", allow_file=True)
+    )
+    with open_backend(state_of(ctx)) as backend:
+        api = backend.create_api(name, prefix, defaults)
+    out.emit(api, json_out, lambda c: c.print(out.record(api, API_FIELDS, title="API created")))
+
+
+@command(app, "list")
+def list_apis(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """List the APIs."""
+    with open_backend(state_of(ctx)) as backend:
+        items = backend.list_apis()
+    out.emit(
+        {"items": items},
+        json_out,
+        out.show_list(items, API_COLUMNS, title="APIs", empty="no APIs yet: keystead apis create"),
+    )
+
+
+@command(app, "show")
+def show(ctx: typer.Context, api_id: ApiId, json_out: JsonOption = False) -> None:
+    """Show one API and its roles."""
+    with open_backend(state_of(ctx)) as backend:
+        api = backend.get_api(api_id)
+        roles = [] if json_out else _roles_if_allowed(backend, api_id)
+
+    def render(console: Console) -> None:
+        console.print(out.record(api, API_FIELDS, title=f"API {api['name']}"))
+        if roles:
+            console.print(out.table(roles, ROLE_COLUMNS, title="Roles"))
+
+    out.emit(api, json_out, render)
+
+
+def _roles_if_allowed(backend: Backend, api_id: str) -> list[Json]:
+    """The roles for the human view; a root key without roles.read just sees none."""
+    try:
+        return backend.list_roles(api_id)
+    except (Forbidden, ApiError):
+        return []
+
+
+@command(app, "delete")
+def delete(
+    ctx: typer.Context, api_id: ApiId, yes: YesOption = False, json_out: JsonOption = False
+) -> None:
+    """Delete an API (refused while it still has keys)."""
+    confirm(f"Delete API {api_id}", yes=yes, json_mode=json_out)
+    with open_backend(state_of(ctx)) as backend:
+        backend.delete_api(api_id)
+    out.emit(
+        {"deleted": True, "id": api_id},
+        json_out,
+        lambda c: c.print(f"Deleted API {api_id}.", markup=False),
+    )
+
+
+@command(roles_app, "put")
+def put_role(
+    ctx: typer.Context,
+    api_id: ApiId,
+    name: Annotated[str, typer.Argument(help="The role's name.")],
+    permission: Annotated[
+        list[str] | None,
+        typer.Option("--permission", "-p", help="A permission of the role (repeatable)."),
+    ] = None,
+    description: Annotated[str | None, typer.Option(help="What the role is for.")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Create or replace a role."""
+    if not permission:
+        raise UsageProblem("give the role's permissions with --permission (repeatable)")
+    with open_backend(state_of(ctx)) as backend:
+        role = backend.put_role(api_id, name, permission, description)
+    out.emit(role, json_out, lambda c: c.print(out.record(role, ROLE_COLUMNS, title="Role saved")))
+
+
+@command(roles_app, "list")
+def list_roles(ctx: typer.Context, api_id: ApiId, json_out: JsonOption = False) -> None:
+    """List the roles of an API."""
+    with open_backend(state_of(ctx)) as backend:
+        items = backend.list_roles(api_id)
+    out.emit(
+        {"items": items},
+        json_out,
+        out.show_list(items, ROLE_COLUMNS, title="Roles", empty="this API has no roles"),
+    )
+
+
+@command(roles_app, "delete")
+def delete_role(
+    ctx: typer.Context,
+    api_id: ApiId,
+    name: Annotated[str, typer.Argument(help="The role's name.")],
+    yes: YesOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Delete a role; keys holding it lose its permissions."""
+    confirm(f"Delete role {name} of API {api_id}", yes=yes, json_mode=json_out)
+    with open_backend(state_of(ctx)) as backend:
+        backend.delete_role(api_id, name)
+    out.emit(
+        {"deleted": True, "api_id": api_id, "name": name},
+        json_out,
+        lambda c: c.print(f"Deleted role {name}.", markup=False),
+    )

@@ -1,0 +1,152 @@
+"""``keystead init`` (bootstrap the local store) and ``keystead serve`` (the HTTP API)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from keystead.cli import _output as out
+from keystead.cli._runtime import EXIT_ERROR, JsonOption, UsageProblem, command, state_of
+from keystead.config import Settings
+from keystead.errors import AlreadyInitialised
+from keystead.service import Bootstrap, Keystead
+
+APP_FACTORY = "keystead.http.app:create_app"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "init")(init)
+    command(app, "serve")(serve)
+
+
+def init(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="Name of the first workspace.")] = "default",
+    if_needed: Annotated[
+        bool, typer.Option("--if-needed", help="Succeed quietly when already initialised.")
+    ] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Initialise the local store: server secret, first workspace, first root key.
+
+    The root key is printed once. Run it again with --if-needed in scripts."""
+    state = state_of(ctx)
+    state.require_local("keystead init")
+    settings = state.settings()
+    new_secret = settings.secret is None and not settings.secret_file.exists()
+    try:
+        boot, workspace_id = asyncio.run(_initialise(settings, name))
+    except BaseException:
+        if new_secret:  # do not leave behind a secret nothing was stored with
+            settings.secret_file.unlink(missing_ok=True)
+        raise
+    if boot is None:
+        if not if_needed:
+            out.error("already initialised: this store already has a root key")
+            out.note("use 'keystead root-keys create' for another root key, or --if-needed")
+            raise typer.Exit(EXIT_ERROR)
+        out.note("already initialised")
+        if json_out:
+            out.print_json({"already_initialised": True, "workspace_id": workspace_id})
+        return
+    if new_secret:
+        out.note(
+            f"created the server secret {settings.secret_file} (mode 0600): back it up; "
+            "without it no stored key can be verified"
+        )
+    result = {
+        "already_initialised": False,
+        "workspace_id": boot.workspace.id,
+        "root_key_id": boot.root_key.root_key.id,
+        "root_key": boot.root_key.plaintext,
+    }
+
+    def render(console: Console) -> None:
+        console.print(Text(f"Initialised workspace {boot.workspace.id} ({boot.workspace.name})."))
+        out.reveal(console, "Root key", boot.root_key.plaintext)
+        console.print(
+            Text(
+                "Servers and scripts read it from KEYSTEAD_ROOT_KEY (or --root-key-file); "
+                "local commands need no key."
+            )
+        )
+
+    out.emit(result, json_out, render)
+
+
+async def _initialise(settings: Settings, name: str) -> tuple[Bootstrap | None, str | None]:
+    ks = await Keystead.open(settings=settings, create_secret=True)
+    try:
+        if not await ks.workspaces.is_initialised():
+            try:
+                return await ks.workspaces.init(name), None
+            except AlreadyInitialised:
+                pass  # another init won the race
+        workspaces = await ks.workspaces.list()
+        return None, workspaces[0].id if workspaces else None
+    finally:
+        await ks.close()
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Interface to listen on [default: KEYSTEAD_HOST or 127.0.0.1]."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Port [default: KEYSTEAD_PORT or 8400]."),
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Run the HTTP API (uvicorn) on the local store."""
+    settings = state_of(ctx).settings()
+    level = settings.log_level.lower()
+    if level not in LOG_LEVELS:
+        raise UsageProblem(f"KEYSTEAD_LOG_LEVEL is one of {', '.join(LOG_LEVELS)}")
+    settings.load_secret(create=False)  # a missing secret: one clear line, not a traceback
+    import uvicorn
+
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_config=log_config(level),
+        log_level=level,
+        server_header=False,
+    )
+
+
+class RedactQuery(logging.Filter):
+    """Access log lines show query parameter names, never their values."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path, sep, query = args[2].partition("?")
+            if sep:
+                names = (part.partition("=")[0] for part in query.split("&") if part)
+                redacted = "&".join(f"{name}=..." for name in names)
+                record.args = (*args[:2], f"{path}?{redacted}", *args[3:])
+        return True
+
+
+def log_config(level: str) -> dict[str, Any]:
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_query"] = {"()": f"{__name__}.RedactQuery"}
+    config["handlers"]["access"]["filters"] = ["redact_query"]
+    numeric = "DEBUG" if level == "trace" else level.upper()
+    config["loggers"]["keystead"] = {"handlers": ["default"], "level": numeric}
+    return config

@@ -1,0 +1,57 @@
+"""Errors the client raises: one for answers the server refused, one for no answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class ClientError(Exception):
+    """Base of every error the Keystead client raises."""
+
+
+class ApiError(ClientError):
+    """The server answered with an error (application/problem+json).
+
+    ``body`` is the decoded problem document (or ``None`` when the answer was not
+    JSON); extra members such as ``field`` live there.
+    """
+
+    def __init__(
+        self, status: int, title: str, detail: str | None, body: dict[str, Any] | None
+    ) -> None:
+        super().__init__(f"{status} {title}: {detail}" if detail else f"{status} {title}")
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"ApiError(status={self.status}, title={self.title!r}, detail={self.detail!r})"
+
+
+class ConnectionFailed(ClientError):
+    """The server could not be reached, or did not answer in time."""
+
+
+def problem_from(response: httpx.Response) -> ApiError:
+    """The error of an answer, from its problem+json body when it has one."""
+    body: dict[str, Any] | None = None
+    try:
+        decoded = response.json()
+    except ValueError:
+        decoded = None
+    if isinstance(decoded, dict):
+        body = decoded
+    title = response.reason_phrase or "Error"
+    detail: str | None = None
+    if body is not None:
+        if isinstance(body.get("title"), str):
+            title = body["title"]
+        if isinstance(body.get("detail"), str):
+            detail = body["detail"]
+    return ApiError(response.status_code, title, detail, body)
+
+
+__all__ = ["ApiError", "ClientError", "ConnectionFailed", "problem_from"]

@@ -1,0 +1,197 @@
+"""The CLI against a real ``keystead serve`` process: the HTTP API tested end to end.
+
+One server per module (tmp SQLite store, tmp secret file) on a free loopback
+port; it is stopped at the end, and its log is checked for leaked secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ._support import Cli
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Server:
+    url: str
+    root_key: str
+    log: Path
+    revealed: list[str]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def _keystead(*args: str) -> list[str]:
+    return [sys.executable, "-m", "keystead.cli", *args]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("server")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTEAD_")}
+    env |= {
+        "KEYSTEAD_DATABASE_URL": f"sqlite:///{home / 'server.db'}",
+        "KEYSTEAD_SECRET_FILE": str(home / "server.secret"),
+        "KEYSTEAD_LOG_LEVEL": "info",
+    }
+    init = subprocess.run(
+        _keystead("init", "--json"), env=env, cwd=home, capture_output=True, text=True, timeout=60
+    )
+    assert init.returncode == 0, init.stderr
+    root_key = json.loads(init.stdout)["root_key"]
+    port = _free_port()
+    log = home / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            _keystead("serve", "--host", "127.0.0.1", "--port", str(port)),
+            env=env,
+            cwd=home,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(url, process, log)
+        yield Server(url=url, root_key=root_key, log=log, revealed=[root_key])
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"keystead serve exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"keystead serve did not become healthy:\n{log.read_text()}")
+
+
+@pytest.fixture
+def remote(server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Cli:
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("KEYSTEAD_") and name != "KEYSTEAD_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("KEYSTEAD_URL", server.url)
+    monkeypatch.setenv("KEYSTEAD_ROOT_KEY", server.root_key)
+    return Cli()
+
+
+def test_key_lifecycle_and_verify_through_the_server(remote: Cli, server: Server) -> None:
+    api = remote.json("apis", "create", "remote-payments", "--prefix", "rp")
+    remote.json("apis", "roles", "put", api["id"], "reader", "-p", "docs.read")
+    created = remote.json(
+        "keys", "create", "--api", api["id"], "--role", "reader", "--meta", '{"tier": 1}'
+    )
+    server.revealed.append(created["key"])
+
+    valid = remote.run("keys", "verify", created["key"], "--permissions", "docs.read", "--json")
+    denied = remote.run("keys", "verify", created["key"], "--permissions", "docs.write")
+    listed = remote.json("keys", "list", "--api", api["id"])
+    remote.json("keys", "revoke", created["id"], "--yes")
+    revoked = remote.run("keys", "verify", created["key"], "--json")
+
+    assert valid.exit_code == 0
+    assert json.loads(valid.stdout)["meta"] == {"tier": 1}
+    assert denied.exit_code == 1
+    assert [k["id"] for k in listed["items"]] == [created["id"]]
+    assert (revoked.exit_code, json.loads(revoked.stdout)["code"]) == (1, "REVOKED")
+    remote.json("keys", "delete", created["id"], "--yes")
+    remote.json("apis", "delete", api["id"], "--yes")
+
+
+def test_batch_update_and_root_keys_through_the_server(remote: Cli, server: Server) -> None:
+    api = remote.json("apis", "create", "remote-batch")
+    batch = remote.json("keys", "create", "--api", api["id"], "--count", "3")
+    server.revealed.extend(item["key"] for item in batch["items"])
+    key_id = batch["items"][0]["id"]
+
+    updated = remote.json("keys", "update", key_id, "--owner", "org_9", "--expires-in", "1h")
+    disabled = remote.json("keys", "disable", key_id)
+    enabled = remote.json("keys", "enable", key_id)
+    root = remote.json("root-keys", "create", "--name", "verifier", "-p", "keys.verify")
+    server.revealed.append(root["key"])
+    listed = remote.json("root-keys", "list")["items"]
+    revoked = remote.json("root-keys", "revoke", root["id"], "--yes")
+
+    assert updated["owner_id"] == "org_9" and updated["expires_at"]
+    assert (disabled["state"], enabled["state"]) == ("disabled", "active")
+    assert root["id"] in {r["id"] for r in listed}
+    assert revoked["revoked_at"] is not None
+
+
+def test_root_key_from_a_file(
+    remote: Cli, server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KEYSTEAD_ROOT_KEY")
+    key_file = tmp_path / "root.key"
+    key_file.write_text(server.root_key + "\n")
+
+    listed = remote.json("--root-key-file", str(key_file), "apis", "list")
+
+    assert "items" in listed
+
+
+def test_a_wrong_root_key_is_refused_with_401(
+    remote: Cli, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEYSTEAD_ROOT_KEY", "ksroot_" + "A" * 38)
+
+    result = remote.fails(1, "apis", "list")
+    raw = httpx.get(f"{server.url}/v1/apis")
+
+    assert "Unauthorized (401)" in result.stderr
+    assert raw.status_code == 401
+    assert raw.headers["content-type"].startswith("application/problem+json")
+    assert raw.headers["www-authenticate"] == "Bearer"
+    assert raw.json()["status"] == 401
+
+
+def test_not_found_and_workspaces_through_the_server(remote: Cli) -> None:
+    remote.fails(1, "keys", "show", "key_01M81PC07QCGC810KG999WVGT0")
+    remote.fails(2, "workspaces", "list")
+    remote.fails(2, "init")
+
+
+def test_the_server_log_holds_no_secret(remote: Cli, server: Server) -> None:
+    api = remote.json("apis", "create", "remote-log")
+    created = remote.json("keys", "create", "--api", api["id"], "--owner", "org_7")
+    server.revealed.append(created["key"])
+    remote.json("keys", "verify", created["key"])
+    remote.json("keys", "list", "--owner", "org_7")  # a query string reaches the access log
+
+    log = server.log.read_text()
+
+    assert "POST /v1/keys/verify" in log
+    assert "owner_id=..." in log and "org_7" not in log
+    for secret in server.revealed:
+        assert secret not in log
+    assert "Traceback" not in log
