@@ -27,6 +27,8 @@ _UPDATABLE = frozenset(
 class SqlStore:
     def __init__(self, url: str) -> None:
         self._engine = create_engine(url)
+        # single-statement reads need no transaction: one round trip, not BEGIN/SELECT/COMMIT
+        self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         self.dialect = self._engine.dialect.name
 
     def __repr__(self) -> str:
@@ -34,9 +36,13 @@ class SqlStore:
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        async with self._errors(), self._engine.begin() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def _errors(self) -> AsyncIterator[None]:
         try:
-            async with self._engine.begin() as connection:
-                yield connection
+            yield
         except sa.exc.IntegrityError as exc:
             raise Conflict(_conflict_detail(exc)) from None
         except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
@@ -49,11 +55,11 @@ class SqlStore:
             raise
 
     async def _all(self, stmt: sa.Executable) -> list[sa.Row[Any]]:
-        async with self._tx() as c:
+        async with self._errors(), self._reader.connect() as c:
             return list((await c.execute(stmt)).all())
 
     async def _one(self, stmt: sa.Executable) -> sa.Row[Any] | None:
-        async with self._tx() as c:
+        async with self._errors(), self._reader.connect() as c:
             return (await c.execute(stmt)).first()
 
     async def migrate(self) -> None:
@@ -283,8 +289,10 @@ class SqlStore:
             )
             .values(last_used_at=sa.bindparam("b_at"))
         )
+        # a fixed order keeps nodes that flush the same keys from deadlocking
+        batch = [{"b_id": k, "b_at": last_used[k]} for k in sorted(last_used)]
         async with self._tx() as c:
-            await c.execute(stmt, [{"b_id": k, "b_at": at} for k, at in last_used.items()])
+            await c.execute(stmt, batch)
 
 
 def _state_condition(state: str, now: datetime) -> sa.ColumnElement[bool]:
