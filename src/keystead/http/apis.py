@@ -1,0 +1,76 @@
+"""``/v1/apis``: APIs (a product's key space) and their roles (named permission sets)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Response
+
+from keystead.http.auth import Auth, Service
+from keystead.http.openapi import CONFLICT, FOUND, WITH_BODY
+from keystead.http.routing import router as make_router
+from keystead.http.schemas import ApiCreate, ObjectId, RoleName, RolePut
+from keystead.http.views import ApiList, ApiOut, RoleList, RoleOut, api_out, role_out
+
+router = make_router(prefix="/v1/apis", tags=["apis"])
+
+ApiId = Annotated[ObjectId, Path(description="the API's id (api_...)")]
+RolePath = Annotated[RoleName, Path(description="role name: A-Z a-z 0-9 _ . : -")]
+
+
+@router.post("", status_code=201, summary="Create an API", responses={**WITH_BODY, **CONFLICT})
+async def create_api(body: ApiCreate, ks: Service, principal: Auth) -> ApiOut:
+    """Needs ``apis.create``. ``prefix`` defaults to ``ks``."""
+    api = await ks.apis.create(
+        principal, name=body.name, prefix=body.prefix, key_defaults=body.key_defaults
+    )
+    return api_out(api)
+
+
+@router.get("", summary="List APIs")
+async def list_apis(ks: Service, principal: Auth) -> ApiList:
+    """Needs ``apis.read``; a root key narrowed to some APIs sees only those."""
+    return ApiList(items=[api_out(api) for api in await ks.apis.list(principal)])
+
+
+@router.get("/{api_id}", summary="Get an API", responses=FOUND)
+async def get_api(api_id: ApiId, ks: Service, principal: Auth) -> ApiOut:
+    """Needs ``apis.read``."""
+    return api_out(await ks.apis.get(principal, api_id))
+
+
+@router.delete(
+    "/{api_id}", status_code=204, summary="Delete an API", responses={**FOUND, **CONFLICT}
+)
+async def delete_api(api_id: ApiId, ks: Service, principal: Auth) -> Response:
+    """Needs ``apis.delete``. 409 while the API still has keys."""
+    await ks.apis.delete(principal, api_id)
+    return Response(status_code=204)
+
+
+@router.put(
+    "/{api_id}/roles/{name}",
+    summary="Create or replace a role",
+    responses={**WITH_BODY, **FOUND},
+)
+async def put_role(
+    api_id: ApiId, name: RolePath, body: RolePut, ks: Service, principal: Auth
+) -> RoleOut:
+    """Needs ``roles.write``. Keys holding the role get its new permissions at once."""
+    role = await ks.apis.put_role(
+        principal, api_id, name, body.permissions, description=body.description
+    )
+    return role_out(role)
+
+
+@router.get("/{api_id}/roles", summary="List the roles of an API", responses=FOUND)
+async def list_roles(api_id: ApiId, ks: Service, principal: Auth) -> RoleList:
+    """Needs ``roles.read``."""
+    return RoleList(items=[role_out(role) for role in await ks.apis.list_roles(principal, api_id)])
+
+
+@router.delete("/{api_id}/roles/{name}", status_code=204, summary="Delete a role", responses=FOUND)
+async def delete_role(api_id: ApiId, name: RolePath, ks: Service, principal: Auth) -> Response:
+    """Needs ``roles.write``."""
+    await ks.apis.delete_role(principal, api_id, name)
+    return Response(status_code=204)

@@ -1,0 +1,115 @@
+"""The ASGI application: ``create_app()`` for uvicorn, tests and embedding.
+
+Routes are added to the app flat (not through ``include_router``), so
+``app.routes`` lists every ``APIRoute``: the route security test walks them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from keystead import __version__
+from keystead.config import Settings
+from keystead.errors import StoreUnavailable
+from keystead.http import apis, keys, problems, root_keys, verify
+from keystead.http.middleware import BodyLimitMiddleware, CatchAllMiddleware
+from keystead.http.openapi import use_problem_media_type
+from keystead.http.views import Health
+from keystead.service import Keystead
+
+DESCRIPTION = """\
+Issue, verify and manage API keys.
+
+Authenticate management calls with a root key: `Authorization: Bearer ksroot_...`.
+Every error is `application/problem+json` (RFC 9457). Date-times are UTC ISO 8601
+with a `Z` suffix. See docs/api.md for the full guide.
+"""
+
+
+class KeysteadAPI(FastAPI):
+    """FastAPI, with errors documented as ``application/problem+json`` and a fast
+    path for ``POST /v1/keys/verify``.
+
+    The fast path serves verification with only the body limit and the last-resort
+    500 around it: no router, no FastAPI middleware stack, no native telemetry.
+    Middleware added with ``add_middleware`` therefore does not see verify
+    requests; wrap the app instead if it must (an outer ASGI app sees everything).
+    """
+
+    fast_verify: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self.fast_verify
+        if fast is not None and scope["type"] == "http" and scope["method"] == "POST":
+            path = scope["path"]
+            root = scope.get("root_path")
+            if root and path.startswith(root):
+                path = path[len(root) :]
+            if path == verify.PATH:
+                scope["app"] = self
+                await fast(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        return use_problem_media_type(super().openapi())
+
+
+def create_app(keystead: Keystead | None = None, *, settings: Settings | None = None) -> FastAPI:
+    """The HTTP API over ``keystead``; without one, the lifespan opens one from
+    ``settings`` (default: ``KEYSTEAD_*`` environment) and closes it on shutdown.
+    A ``keystead`` passed in stays the caller's to close."""
+    if settings is None:
+        settings = keystead.settings if keystead is not None else Settings()
+    opened_settings = settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if keystead is not None:
+            yield
+            return
+        ks = await Keystead.open(settings=opened_settings)
+        app.state.keystead = ks
+        try:
+            yield
+        finally:
+            app.state.keystead = None
+            await ks.close()
+
+    app = KeysteadAPI(
+        title="Keystead",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        strict_content_type=False,  # no Content-Type: parse as JSON; a non-JSON one is a 415
+        middleware=[
+            Middleware(CatchAllMiddleware),
+            Middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes),
+        ],
+    )
+    app.state.keystead = keystead
+    app.fast_verify = CatchAllMiddleware(
+        BodyLimitMiddleware(verify.verify_asgi, max_body_bytes=settings.max_body_bytes)
+    )
+    problems.install(app)
+    app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], summary="Liveness")
+    for router in (verify.router, apis.router, keys.router, root_keys.router):
+        app.router.routes.extend(router.routes)
+    return app
+
+
+async def healthz(request: Request) -> Health:
+    """200 ``{"status": "ok"}`` while the service is open; 503 otherwise. Needs no root key."""
+    if getattr(request.app.state, "keystead", None) is None:
+        raise StoreUnavailable("the service is not running")
+    return Health(status="ok")
+
+
+__all__ = ["KeysteadAPI", "create_app"]

@@ -1,0 +1,89 @@
+"""Who is calling: ``Authorization: Bearer <root key>`` -> ``Principal``.
+
+The service authenticates (a keyed-hash cache lookup, store on a miss) and answers
+one vague ``Unauthorized`` for every failure; a missing or non-Bearer header gets
+the same 401. Every 401 carries ``WWW-Authenticate: Bearer``. Never log the header.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import Request
+
+from keystead.core.authz import Principal
+from keystead.errors import StoreUnavailable, Unauthorized
+from keystead.service import Keystead
+
+MISSING_ROOT_KEY = "a root key is required: send 'Authorization: Bearer <root key>'"
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="rootKey",
+    description="A root key of your workspace (ksroot_...).",
+)
+
+
+def keystead_of(request: Request) -> Keystead:
+    """The service this app serves (set at construction or by the lifespan)."""
+    ks: Keystead | None = getattr(request.app.state, "keystead", None)
+    if ks is None:
+        raise StoreUnavailable("the service is not running")
+    return ks
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of a ``Bearer`` Authorization header value, else ``None``."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+async def authenticate(ks: Keystead, authorization: str | None) -> Principal:
+    token = bearer_token(authorization)
+    if token is None:
+        raise Unauthorized(MISSING_ROOT_KEY)
+    return await ks.root_keys.authenticate(token)
+
+
+_SCOPE_KEY = "keystead.principal"
+
+
+async def authenticate_request(request: Request) -> Principal:
+    """The caller of this request, authenticated once and remembered in its scope
+    (which ASGI makes per request; ``state`` may be shared with the lifespan's)."""
+    principal: Principal | None = request.scope.get(_SCOPE_KEY)
+    if principal is None:
+        ks = keystead_of(request)
+        principal = await authenticate(ks, request.headers.get("authorization"))
+        request.scope[_SCOPE_KEY] = principal
+    return principal
+
+
+async def _principal(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    return await authenticate_request(request)
+
+
+Auth = Annotated[Principal, Depends(_principal)]
+"""The authenticated caller of a management route (documents the Bearer scheme)."""
+
+Service = Annotated[Keystead, Depends(keystead_of)]
+
+__all__ = [
+    "Auth",
+    "Service",
+    "authenticate",
+    "authenticate_request",
+    "bearer_scheme",
+    "bearer_token",
+    "keystead_of",
+]

@@ -1,0 +1,95 @@
+"""Two small pure-ASGI middlewares: a request body size limit and a last-resort 500.
+
+Pure ASGI (no ``BaseHTTPMiddleware``) because both sit on the verify hot path.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from keystead.http.problems import GENERIC_500, problem
+
+log = logging.getLogger("keystead.http")
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` when the streamed body passes the limit; rendered as 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over ``max_body_bytes``: up front from ``Content-Length``, and by
+    counting the bytes actually received (chunked uploads have no length)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_bytes
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit():
+                    await problem(400, "the Content-Length header is not a number")(
+                        scope, receive, send
+                    )
+                    return
+                if int(value) > limit:
+                    await problem(413, BodyTooLarge(limit).detail)(scope, receive, send)
+                    return
+                break
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+class CatchAllMiddleware:
+    """Turn any exception that escaped the handlers into a generic 500 problem.
+
+    The traceback goes to the ``keystead.http`` logger; the client learns nothing
+    of it. Exception messages in this package never carry key material.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error answering %s %s", scope["method"], scope["path"])
+            if started:
+                raise
+            response = problem(500, GENERIC_500)
+            await response(scope, receive, send)
+
+
+__all__ = ["BodyLimitMiddleware", "BodyTooLarge", "CatchAllMiddleware"]

@@ -1,0 +1,181 @@
+"""RFC 9457 problem details: every error the HTTP API answers is ``application/problem+json``.
+
+One shape for all of them::
+
+    {"type": "about:blank", "title": "Not found", "status": 404, "detail": "no key 'key_...'"}
+
+plus ``field`` (where the service knows it), ``position`` (a permission query that does
+not parse) and ``errors`` (request validation: one entry per failing location). Error
+details never echo a submitted value back: a field that failed may have held a key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match
+
+from keystead.errors import KeysteadError, PermissionQueryError, ValidationError
+
+PROBLEM_JSON = "application/problem+json"
+GENERIC_500 = "the server could not complete the request; the error has been logged"
+
+log = logging.getLogger("keystead.http")
+
+
+def problem_body(status: int, title: str, detail: str, **extra: Any) -> bytes:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    body["detail"] = detail
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return orjson.dumps(body)
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """A problem+json response; ``title`` defaults to the status phrase."""
+    if title is None:
+        title = _phrase(status)
+    all_headers = dict(headers or {})
+    if status == 401:
+        all_headers.setdefault("WWW-Authenticate", "Bearer")
+    return Response(
+        problem_body(status, title, detail, **extra),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=all_headers,
+    )
+
+
+_TITLES = {413: "Content too large", 422: "Invalid request"}
+
+
+def _phrase(status: int) -> str:
+    """A title in the service's style: "Not found", "Method not allowed" ..."""
+    if status in _TITLES:
+        return _TITLES[status]
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+    return phrase[0] + phrase[1:].lower()
+
+
+def from_keystead_error(exc: KeysteadError) -> Response:
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ValidationError):
+        extra["field"] = exc.field
+    if isinstance(exc, PermissionQueryError):
+        extra["position"] = exc.position
+    if exc.status >= 500 and exc.status != 503:
+        # configuration and other server faults: the detail is for the operator only
+        log.error("server error: %s: %s", type(exc).__name__, exc.detail)
+        return problem(exc.status, GENERIC_500, title=exc.title)
+    return problem(exc.status, exc.detail, title=exc.title, **extra)
+
+
+def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic/FastAPI errors reduced to ``loc``, ``msg`` and ``type``: never the input."""
+    out: list[dict[str, Any]] = []
+    for error in errors:
+        loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+        out.append({"loc": loc, "msg": str(error.get("msg", "")), "type": error.get("type", "")})
+    return out
+
+
+def from_validation_errors(errors: Sequence[Any]) -> Response:
+    """422 naming each failing location; 400 when the body is not JSON at all."""
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return problem(400, "the request body is not valid JSON", title="Malformed JSON")
+    if any(_is_raw_body(error) for error in errors):
+        return problem(415, "send the request body as JSON with 'Content-Type: application/json'")
+    cleaned = validation_errors(errors)
+    first = cleaned[0] if cleaned else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"]) or "request"
+    more = f" (and {len(cleaned) - 1} more)" if len(cleaned) > 1 else ""
+    return problem(
+        422,
+        f"{where}: {first['msg']}{more}",
+        title="Invalid request",
+        errors=cleaned,
+    )
+
+
+def _is_raw_body(error: Mapping[str, Any]) -> bool:
+    """FastAPI hands a body that was not sent as JSON to validation as raw bytes."""
+    loc = tuple(error.get("loc", ()))
+    return len(loc) == 1 and loc[0] == "body" and isinstance(error.get("input"), bytes)
+
+
+async def _keystead_error_handler(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, KeysteadError)  # noqa: S101 - registered for this class only
+    return from_keystead_error(exc)
+
+
+async def _request_validation_handler(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    return from_validation_errors(exc.errors())
+
+
+async def _http_exception_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)  # noqa: S101
+    status, headers = exc.status_code, dict(exc.headers or {})
+    detail = exc.detail if isinstance(exc.detail, str) else ""
+    if detail and detail.lower() != _phrase(status).lower():
+        pass  # raised with a detail of its own
+    elif status == 404:
+        detail = "no such route (the API is described at /docs)"
+    elif status == 405:
+        allowed = _allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{request.method} is not allowed here; use {' or '.join(allowed)}"
+    else:
+        detail = _phrase(status)
+    return problem(status, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": ""})
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+async def unexpected_error_handler(_request: Request, _exc: Exception) -> Response:
+    """Behind ``CatchAllMiddleware`` this only answers if that middleware itself fails."""
+    return problem(500, GENERIC_500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(KeysteadError, _keystead_error_handler)
+    app.add_exception_handler(RequestValidationError, _request_validation_handler)
+    app.add_exception_handler(HTTPException, _http_exception_handler)
+    app.add_exception_handler(Exception, unexpected_error_handler)
+
+
+__all__ = [
+    "PROBLEM_JSON",
+    "from_keystead_error",
+    "from_validation_errors",
+    "install",
+    "problem",
+    "problem_body",
+    "validation_errors",
+]

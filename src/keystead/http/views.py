@@ -1,0 +1,238 @@
+"""Response bodies of the HTTP API, built from the service's domain records.
+
+Date-times are always UTC, ISO 8601 with a ``Z`` suffix (``2030-01-01T00:00:00Z``;
+fractional seconds appear only when non-zero). Only ``CreatedKeyOut`` and
+``CreatedRootKeyOut`` carry a plaintext ``key``: the one-time reveal at creation.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
+
+from keystead.core.models import Api, Code, CreatedKey, CreatedRootKey, Key, Role, RootKey
+from keystead.http.schemas import KeyStateName
+
+
+def iso(value: datetime) -> str:
+    """UTC, ISO 8601, ``Z`` suffix. Naive values are UTC already (SQLite)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z"  # isoformat of a UTC value always ends with "+00:00"
+
+
+def iso_or_none(value: datetime | None) -> str | None:
+    return None if value is None else iso(value)
+
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(iso, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "example": "2030-01-01T00:00:00Z"}),
+]
+
+
+class ApiOut(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    key_defaults: dict[str, Any]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class ApiList(BaseModel):
+    items: list[ApiOut]
+
+
+class RoleOut(BaseModel):
+    api_id: str
+    name: str
+    permissions: list[str]
+    description: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class RoleList(BaseModel):
+    items: list[RoleOut]
+
+
+class KeyOut(BaseModel):
+    id: str
+    start: str
+    prefix: str
+    api_id: str
+    name: str | None
+    owner_id: str | None
+    meta: dict[str, Any]
+    permissions: list[str]
+    roles: list[str]
+    enabled: bool
+    environment: str | None
+    not_before: Timestamp | None
+    expires_at: Timestamp | None
+    restrictions: dict[str, Any] | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    last_used_at: Timestamp | None
+    revoked_at: Timestamp | None
+    created_by: str | None
+    state: KeyStateName
+
+
+class CreatedKeyOut(KeyOut):
+    key: str = Field(repr=False, description="the plaintext key: shown this once, never again")
+
+
+class KeyPage(BaseModel):
+    items: list[KeyOut]
+    next_cursor: str | None
+
+
+class CreatedKeyList(BaseModel):
+    items: list[CreatedKeyOut]
+
+
+class RootKeyOut(BaseModel):
+    id: str
+    name: str | None
+    start: str
+    permissions: list[str]
+    api_ids: list[str] | None
+    created_at: Timestamp
+    revoked_at: Timestamp | None
+    created_by: str | None
+
+
+class CreatedRootKeyOut(RootKeyOut):
+    key: str = Field(repr=False, description="the plaintext root key: shown this once")
+
+
+class RootKeyList(BaseModel):
+    items: list[RootKeyOut]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class VerifyResponse(BaseModel):
+    """The verify answer. Key fields appear only when the key was found (never for
+    MALFORMED or NOT_FOUND); ``reason`` only for FORBIDDEN (the failed restriction)
+    and INSUFFICIENT_PERMISSIONS (the query)."""
+
+    valid: bool
+    code: Code
+    key_id: str | None = None
+    api_id: str | None = None
+    owner_id: str | None = None
+    name: str | None = None
+    permissions: list[str] | None = None
+    meta: dict[str, Any] | None = None
+    expires_at: Timestamp | None = None
+    reason: str | None = None
+
+
+def api_out(api: Api) -> ApiOut:
+    return ApiOut(
+        id=api.id,
+        name=api.name,
+        prefix=api.prefix,
+        key_defaults=api.key_defaults,
+        created_at=api.created_at,
+        updated_at=api.updated_at,
+    )
+
+
+def role_out(role: Role) -> RoleOut:
+    return RoleOut(
+        api_id=role.api_id,
+        name=role.name,
+        permissions=list(role.permissions),
+        description=role.description,
+        created_at=role.created_at,
+        updated_at=role.updated_at,
+    )
+
+
+def _key_fields(key: Key, now: float) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "start": key.start,
+        "prefix": key.prefix,
+        "api_id": key.api_id,
+        "name": key.name,
+        "owner_id": key.owner_id,
+        "meta": key.meta,
+        "permissions": list(key.permissions),
+        "roles": list(key.roles),
+        "enabled": key.enabled,
+        "environment": key.environment,
+        "not_before": key.not_before,
+        "expires_at": key.expires_at,
+        "restrictions": key.restrictions,
+        "created_at": key.created_at,
+        "updated_at": key.updated_at,
+        "last_used_at": key.last_used_at,
+        "revoked_at": key.revoked_at,
+        "created_by": key.created_by,
+        "state": key.state_at(now),
+    }
+
+
+def key_out(key: Key, now: float) -> KeyOut:
+    return KeyOut(**_key_fields(key, now))
+
+
+def created_key_out(created: CreatedKey, now: float) -> CreatedKeyOut:
+    return CreatedKeyOut(**_key_fields(created.key, now), key=created.plaintext)
+
+
+def _root_key_fields(root_key: RootKey) -> dict[str, Any]:
+    return {
+        "id": root_key.id,
+        "name": root_key.name,
+        "start": root_key.start,
+        "permissions": list(root_key.permissions),
+        "api_ids": None if root_key.api_ids is None else list(root_key.api_ids),
+        "created_at": root_key.created_at,
+        "revoked_at": root_key.revoked_at,
+        "created_by": root_key.created_by,
+    }
+
+
+def root_key_out(root_key: RootKey) -> RootKeyOut:
+    return RootKeyOut(**_root_key_fields(root_key))
+
+
+def created_root_key_out(created: CreatedRootKey) -> CreatedRootKeyOut:
+    return CreatedRootKeyOut(**_root_key_fields(created.root_key), key=created.plaintext)
+
+
+__all__ = [
+    "ApiList",
+    "ApiOut",
+    "CreatedKeyList",
+    "CreatedKeyOut",
+    "CreatedRootKeyOut",
+    "Health",
+    "KeyOut",
+    "KeyPage",
+    "RoleList",
+    "RoleOut",
+    "RootKeyList",
+    "RootKeyOut",
+    "VerifyResponse",
+    "api_out",
+    "created_key_out",
+    "created_root_key_out",
+    "iso",
+    "iso_or_none",
+    "key_out",
+    "role_out",
+    "root_key_out",
+]

@@ -1,0 +1,152 @@
+"""A plaintext key is shown once, in the answer that created it: never in another
+response, in a log record (every logger, at DEBUG) or in any column of the store."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from httpkit import World, management_routes, open_world
+
+from keystead.config import Settings
+from keystead.core import keyformat
+from keystead.service import Keystead
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.responses: list[tuple[str, str, int, str]] = []
+
+    async def __call__(self, response: httpx.Response) -> None:
+        await response.aread()
+        headers = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+        self.responses.append(
+            (response.request.method, response.request.url.path, response.status_code,
+             headers + "\n" + response.text)
+        )  # fmt: skip
+
+
+def _secrets(plaintext: str) -> tuple[str, str]:
+    """The key and its random body (the part that must never be stored or shown)."""
+    parsed = keyformat.parse(plaintext)
+    assert parsed is not None
+    return plaintext, parsed.body
+
+
+async def _exercise(w: World) -> list[str]:
+    """Call every route, successes and failures; returns the plaintexts created."""
+    c, h = w.client, w.auth()
+    api = await w.api("leaky", prefix="lk")
+    api_id = api["id"]
+    await c.get("/v1/apis", headers=h)
+    await c.get(f"/v1/apis/{api_id}", headers=h)
+    await c.put(f"/v1/apis/{api_id}/roles/r", json={"permissions": ["a.b"]}, headers=h)
+    await c.get(f"/v1/apis/{api_id}/roles", headers=h)
+    one = await w.key(api_id, roles=["r"], meta={"m": 1}, restrictions={"methods": ["GET"]})
+    batch = (
+        await c.post("/v1/keys/batch", json={"keys": [{"api_id": api_id}] * 3}, headers=h)
+    ).json()["items"]
+    root = (await c.post("/v1/root_keys", json={"permissions": ["keys.verify"]}, headers=h)).json()
+    plaintexts = [one["key"], *(k["key"] for k in batch), root["key"]]
+    key, key_id = one["key"], one["id"]
+    for context in ({"method": "GET"}, {"method": "PUT"}, {"method": "GET", "permissions": "a.b"},
+                    {"method": "GET", "permissions": "x.y"}, {"permissions": "("}, {"ip": 1},
+                    {"extra": key}):  # fmt: skip
+        await c.post("/v1/keys/verify", json={"key": key, **context}, headers=h)
+    await c.post("/v1/keys/verify", json={"key": key}, headers=w.auth(root["key"]))
+    await c.post("/v1/keys/verify", json={"key": key + "x"}, headers=h)
+    await c.post("/v1/keys/verify", content=b'{"key": "' + key.encode() + b'"', headers=h)
+    await c.get(f"/v1/keys/{key}", headers=h)  # a key where an id belongs
+    await c.get(f"/v1/keys/{key_id}", headers=h)
+    await c.get("/v1/keys", params={"limit": 2}, headers=h)
+    await c.patch(f"/v1/keys/{key_id}", json={"name": "renamed", "meta": None}, headers=h)
+    await c.patch(f"/v1/keys/{key_id}", json={"key": key}, headers=h)
+    await c.post(f"/v1/keys/{key_id}/disable", headers=h)
+    await c.post(f"/v1/keys/{key_id}/enable", headers=h)
+    await c.post(f"/v1/keys/{batch[0]['id']}/revoke", headers=h)
+    await c.post("/v1/keys/verify", json={"key": batch[0]["key"]}, headers=h)
+    await c.delete(f"/v1/keys/{batch[1]['id']}", headers=h)
+    await c.post("/v1/keys/verify", json={"key": batch[1]["key"]}, headers=h)
+    await c.get("/v1/root_keys", headers=h)
+    await c.post(f"/v1/root_keys/{root['id']}/revoke", headers=h)
+    await c.post("/v1/keys/verify", json={"key": key}, headers=w.auth(root["key"]))
+    await c.delete(f"/v1/apis/{api_id}/roles/r", headers=h)
+    await c.delete(f"/v1/apis/{api_id}", headers=h)  # 409: it has keys
+    other = await w.api("empty")
+    await c.delete(f"/v1/apis/{other['id']}", headers=h)
+    await w.ks.flush()  # last_used_at stamps reach the store
+    return plaintexts
+
+
+def _rows(settings: Settings) -> list[tuple[str, Any]]:
+    """Every value of every table, read directly from the database."""
+    url = settings.database_url
+    out: list[tuple[str, Any]] = []
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            for table in tables:
+                for row in db.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 - names from sqlite
+                    out += [(table, value) for value in row]
+        return out
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        tables = [r[0] for r in db.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )]  # fmt: skip
+        for table in tables:
+            for row in db.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 - names from the db
+                out += [(table, value) for value in row]
+    return out
+
+
+def _contains(value: Any, needle: str) -> bool:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return needle.encode() in bytes(value)
+    return needle in str(value)
+
+
+async def test_plaintext_only_in_the_creating_response(
+    keystead: Keystead, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy")  # it sets itself to WARNING: SQL too
+    recorder = Recorder()
+    async with open_world(keystead, on_response=recorder) as world:
+        plaintexts = [*await _exercise(world), world.root_key]
+        exercised = {(m, p) for m, p, _, _ in recorder.responses}
+        routes = [r for r in world.app.routes if isinstance(r, APIRoute)]
+        covered = {
+            (method, route.path)
+            for method, path in exercised
+            for route in routes
+            if method in (route.methods or ()) and route.path_regex.match(path)
+        }
+        assert management_routes(world.app) <= covered
+
+    assert len(recorder.responses) > 30
+    assert any(status >= 400 for _, _, status, _ in recorder.responses)
+    # every server-side record; httpx's are the test client's own (it logs the URLs
+    # we send, and two of them carry a key on purpose, to check it is not echoed back)
+    server = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    assert any(r.name.startswith("sqlalchemy.engine") for r in server)  # SQL and parameters
+    logs = [r.getMessage() + (r.exc_text or "") for r in server]
+    rows = _rows(settings)
+    assert rows
+    for plaintext in plaintexts:
+        for secret in _secrets(plaintext):
+            showing = [(m, p) for m, p, _, text in recorder.responses if secret in text]
+            if plaintext == world.root_key:
+                assert showing == []  # created by the service, never over HTTP
+            else:
+                assert len(showing) == 1, showing
+                assert showing[0][0] == "POST"
+                assert showing[0][1] in ("/v1/keys", "/v1/keys/batch", "/v1/root_keys")
+            assert [t for t in logs if secret in t] == []
+            leaks = [(table, v) for table, v in rows if _contains(v, secret)]
+            assert leaks == []

@@ -1,0 +1,229 @@
+"""Every management route, walked from the app's own route table: 401 without a valid
+root key, 403 without its permission, 404 for another workspace's objects.
+
+``CASES`` must name every route the app serves (``test_cases_cover_every_route``), so
+a new route without a security case fails this file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from httpkit import PUBLIC_PATHS, World, assert_problem, management_routes, open_world
+
+from keystead.core.authz import ROOT_PERMISSIONS
+from keystead.service import Keystead
+
+ROLE = "reader"
+
+
+@dataclass(frozen=True)
+class Objects:
+    """One of each object in a workspace."""
+
+    api_id: str
+    key_id: str
+    key: str
+    root_key_id: str
+
+
+@dataclass(frozen=True)
+class Case:
+    permission: str
+    body: Callable[[Objects], Any] | None = None
+    foreign_ids: bool = True  # does the request name an object (path or body)?
+
+
+CASES: dict[tuple[str, str], Case] = {
+    ("POST", "/v1/apis"): Case("apis.create", lambda o: {"name": "new"}, foreign_ids=False),
+    ("GET", "/v1/apis"): Case("apis.read", foreign_ids=False),
+    ("GET", "/v1/apis/{api_id}"): Case("apis.read"),
+    ("DELETE", "/v1/apis/{api_id}"): Case("apis.delete"),
+    ("PUT", "/v1/apis/{api_id}/roles/{name}"): Case("roles.write", lambda o: {"permissions": []}),
+    ("GET", "/v1/apis/{api_id}/roles"): Case("roles.read"),
+    ("DELETE", "/v1/apis/{api_id}/roles/{name}"): Case("roles.write"),
+    ("POST", "/v1/keys"): Case("keys.create", lambda o: {"api_id": o.api_id}),
+    ("POST", "/v1/keys/batch"): Case("keys.create", lambda o: {"keys": [{"api_id": o.api_id}]}),
+    ("GET", "/v1/keys"): Case("keys.read", foreign_ids=False),
+    ("GET", "/v1/keys/{key_id}"): Case("keys.read"),
+    ("PATCH", "/v1/keys/{key_id}"): Case("keys.update", lambda o: {"name": "changed"}),
+    ("POST", "/v1/keys/{key_id}/revoke"): Case("keys.revoke"),
+    ("POST", "/v1/keys/{key_id}/disable"): Case("keys.update"),
+    ("POST", "/v1/keys/{key_id}/enable"): Case("keys.update"),
+    ("DELETE", "/v1/keys/{key_id}"): Case("keys.delete"),
+    ("POST", "/v1/keys/verify"): Case("keys.verify", lambda o: {"key": o.key}),
+    ("POST", "/v1/root_keys"): Case(
+        "root_keys.create", lambda o: {"permissions": ["keys.read"], "api_ids": [o.api_id]}
+    ),
+    ("GET", "/v1/root_keys"): Case("root_keys.read", foreign_ids=False),
+    ("POST", "/v1/root_keys/{root_key_id}/revoke"): Case("root_keys.revoke"),
+}
+
+
+@dataclass
+class Setting:
+    world: World
+    mine: Objects
+    theirs: Objects
+    their_root_key: str
+
+
+async def _objects(world: World, root_key: str) -> Objects:
+    h = world.auth(root_key)
+    api = await world.client.post("/v1/apis", json={"name": "secured"}, headers=h)
+    api_id = api.json()["id"]
+    role = await world.client.put(
+        f"/v1/apis/{api_id}/roles/{ROLE}", json={"permissions": ["x.y"]}, headers=h
+    )
+    assert role.status_code == 200, role.text
+    key = (await world.client.post("/v1/keys", json={"api_id": api_id}, headers=h)).json()
+    extra = await world.client.post("/v1/root_keys", json={"name": "spare"}, headers=h)
+    return Objects(api_id, key["id"], key["key"], extra.json()["id"])
+
+
+@pytest.fixture
+async def setting(keystead: Keystead) -> AsyncIterator[Setting]:
+    async with open_world(keystead) as world:
+        other = await keystead.workspaces.create("other")
+        theirs = await _objects(world, other.root_key.plaintext)
+        mine = await _objects(world, world.root_key)
+        yield Setting(world, mine, theirs, other.root_key.plaintext)
+
+
+def _request(method: str, path: str, objects: Objects) -> tuple[str, str, Any]:
+    url = path.format(
+        api_id=objects.api_id, name=ROLE, key_id=objects.key_id, root_key_id=objects.root_key_id
+    )
+    case = CASES[(method, path)]  # a KeyError here: add the new route to CASES
+    return method, url, None if case.body is None else case.body(objects)
+
+
+async def _send(
+    client: httpx.AsyncClient, request: tuple[str, str, Any], headers: dict[str, str]
+) -> httpx.Response:
+    method, url, body = request
+    return await client.request(method, url, json=body, headers=headers)
+
+
+def test_cases_cover_every_route(setting: Setting) -> None:
+    app = setting.world.app
+    for route in app.routes:
+        assert isinstance(route, APIRoute) or getattr(route, "path", None) in PUBLIC_PATHS, route
+    assert management_routes(app) == set(CASES)
+    assert {case.permission for case in CASES.values()} <= set(ROOT_PERMISSIONS)
+
+
+async def test_every_route_needs_a_valid_root_key(setting: Setting) -> None:
+    world = setting.world
+    revoked = await world.root_key_with(["*"])
+    listed = await world.ks.root_keys.list(world.operator)
+    rk_id = next(r.id for r in listed if r.name == "narrow")
+    await world.ks.root_keys.revoke(world.operator, rk_id)
+    bad_headers: list[dict[str, str]] = [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer ksroot_garbage"},
+        {"Authorization": f"Basic {world.root_key}"},
+        {"Authorization": world.root_key},
+        world.auth(world.root_key[:-1] + ("A" if world.root_key[-1] != "A" else "B")),
+        world.auth(revoked),
+        world.auth(setting.mine.key),  # an API key is not a root key
+    ]
+    details: set[str] = set()
+    for method, path in sorted(management_routes(world.app)):
+        request = _request(method, path, setting.mine)
+        for headers in bad_headers:
+            response = await _send(world.client, request, headers)
+            problem = assert_problem(response, 401)
+            assert response.headers["www-authenticate"] == "Bearer", (method, path)
+            details.add(problem["detail"])
+        # authentication comes first: a bad body tells an unauthenticated caller nothing
+        for raw in (b"{", b"[]", b"x" * 10):
+            response = await world.client.request(method, request[1], content=raw)
+            assert_problem(response, 401)
+    assert len(details) <= 2  # missing header / invalid key: nothing more is told
+
+
+async def test_every_route_needs_its_permission(setting: Setting) -> None:
+    world = setting.world
+    lacking: dict[str, str] = {}
+    for method, path in sorted(management_routes(world.app)):
+        permission = CASES[(method, path)].permission
+        if permission not in lacking:
+            lacking[permission] = await world.root_key_without(permission)
+        request = _request(method, path, setting.mine)
+        response = await _send(world.client, request, world.auth(lacking[permission]))
+        assert permission in assert_problem(response, 403)["detail"], (method, path)
+    # and nothing was changed by the refused calls
+    key = await world.ks.keys.get(world.operator, setting.mine.key_id)
+    assert (key.name, key.enabled, key.revoked_at) == (None, True, None)
+
+
+async def test_no_route_reaches_another_workspace(setting: Setting) -> None:
+    world, theirs = setting.world, setting.theirs
+    foreign = {theirs.api_id, theirs.key_id, theirs.root_key_id, theirs.key}
+    for method, path in sorted(management_routes(world.app)):
+        case = CASES[(method, path)]
+        request = _request(method, path, theirs)
+        response = await _send(world.client, request, world.auth())
+        if (method, path) == ("POST", "/v1/keys/verify"):
+            assert response.status_code == 200
+            assert response.json() == {"valid": False, "code": "NOT_FOUND"}
+        elif case.foreign_ids:
+            assert_problem(response, 404)
+        else:
+            assert response.status_code in (200, 201), (method, path, response.text)
+            assert not any(ident in response.text for ident in foreign), (method, path)
+    for params in ({"api_id": theirs.api_id}, {"cursor": theirs.key_id}):
+        response = await world.client.get("/v1/keys", params=params, headers=world.auth())
+        assert theirs.key_id not in response.text
+    # their objects are untouched, and still work for them
+    h = world.auth(setting.their_root_key)
+    key = (await world.client.get(f"/v1/keys/{theirs.key_id}", headers=h)).json()
+    assert (key["name"], key["enabled"], key["revoked_at"]) == (None, True, None)
+    roles = (await world.client.get(f"/v1/apis/{theirs.api_id}/roles", headers=h)).json()
+    assert [r["name"] for r in roles["items"]] == [ROLE]
+    answer = await world.client.post("/v1/keys/verify", json={"key": theirs.key}, headers=h)
+    assert answer.json()["code"] == "VALID"
+    listed = (await world.client.get("/v1/root_keys", headers=h)).json()["items"]
+    assert all(r["revoked_at"] is None for r in listed)
+
+
+async def test_a_root_key_narrowed_to_one_api_sees_only_it(setting: Setting) -> None:
+    world, mine = setting.world, setting.mine
+    other_api = await world.api("elsewhere")
+    other_key = await world.key(other_api["id"])
+    narrow = world.auth(await world.root_key_with(["*"], api_ids=[mine.api_id]))
+    c = world.client
+    assert_problem(await c.get(f"/v1/apis/{other_api['id']}", headers=narrow), 404)
+    assert_problem(await c.get(f"/v1/keys/{other_key['id']}", headers=narrow), 404)
+    assert (await c.get(f"/v1/keys/{mine.key_id}", headers=narrow)).status_code == 200
+    listed = (await c.get("/v1/apis", headers=narrow)).json()["items"]
+    assert [a["id"] for a in listed] == [mine.api_id]
+    keys = (await c.get("/v1/keys", headers=narrow)).json()["items"]
+    assert [k["id"] for k in keys] == [mine.key_id]
+    answer = await c.post("/v1/keys/verify", json={"key": other_key["key"]}, headers=narrow)
+    assert answer.json() == {"valid": False, "code": "NOT_FOUND"}
+    answer = await c.post("/v1/keys/verify", json={"key": mine.key}, headers=narrow)
+    assert answer.json()["code"] == "VALID"
+    assert_problem(await c.post("/v1/apis", json={"name": "more"}, headers=narrow), 422)
+    problem = await c.post("/v1/root_keys", json={"api_ids": [other_api["id"]]}, headers=narrow)
+    assert_problem(problem, 404)
+
+
+async def test_a_root_key_cannot_hand_out_more_than_it_holds(setting: Setting) -> None:
+    world = setting.world
+    creator = world.auth(await world.root_key_with(["root_keys.create", "keys.read"]))
+    c = world.client
+    for permissions in (["*"], ["keys.*"], ["keys.delete"], ["root_keys.create", "apis.read"]):
+        response = await c.post("/v1/root_keys", json={"permissions": permissions}, headers=creator)
+        assert assert_problem(response, 422)["field"] == "permissions", permissions
+    response = await c.post("/v1/root_keys", json={"permissions": ["keys.read"]}, headers=creator)
+    assert response.status_code == 201
+    assert response.json()["permissions"] == ["keys.read"]
+    assert response.json()["created_by"].startswith("root_key:rk_")
