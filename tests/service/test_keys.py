@@ -271,3 +271,19 @@ async def test_last_used_is_recorded_off_the_hot_path(
     await keystead.flush()
     later = (await keystead.keys.get(admin, created.key.id)).last_used_at
     assert later is not None and later - used == timedelta(hours=1)
+
+
+async def test_nul_characters_are_refused(keystead: Keystead, admin: Principal) -> None:
+    api_id = await _api(keystead, admin)
+    specs: list[tuple[dict[str, object], str]] = [
+        ({"api_id": api_id, "name": "a\x00b"}, "name"),
+        ({"api_id": api_id, "meta": {"k": "v\x00"}}, "meta"),
+    ]
+    for spec, field in specs:
+        with pytest.raises(ValidationError) as info:
+            await keystead.keys.create(admin, spec)
+        assert info.value.field == field
+
+
+async def test_ping_reaches_the_store(keystead: Keystead) -> None:
+    await keystead.ping()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 KeyState = Literal["active", "disabled", "revoked", "expired", "pending"]
 
@@ -26,6 +26,8 @@ class Code(StrEnum):
     EXPIRED = "EXPIRED"
     FORBIDDEN = "FORBIDDEN"
     INSUFFICIENT_PERMISSIONS = "INSUFFICIENT_PERMISSIONS"
+    RATE_LIMITED = "RATE_LIMITED"
+    USAGE_EXCEEDED = "USAGE_EXCEEDED"
 
 
 @dataclass(slots=True, frozen=True)
@@ -56,6 +58,8 @@ class Api:
     key_defaults: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    limits: dict[str, Any] = field(default_factory=dict)
+    """``failure_policy`` ("open"/"closed") and ``ip_ratelimits`` for this API."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -92,6 +96,9 @@ class Key:
     last_used_at: datetime | None
     revoked_at: datetime | None
     created_by: str | None
+    limits: dict[str, Any] = field(default_factory=dict)
+    """The key's own limit set (docs/limits.md); the plan's fills what it omits."""
+    plan_id: str | None = None
 
     def state_at(self, now: float) -> KeyState:
         if self.revoked_at is not None:
@@ -103,6 +110,48 @@ class Key:
         if self.not_before is not None and self.not_before.timestamp() > now:
             return "pending"
         return "active"
+
+
+@dataclass(slots=True, frozen=True)
+class Plan:
+    """A named bundle of limits that keys reference; higher priority is shed last."""
+
+    id: str
+    workspace_id: str
+    name: str
+    limits: dict[str, Any]
+    priority: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class Owner:
+    """Limits shared by every key with this ``owner_id`` in the workspace."""
+
+    workspace_id: str
+    owner_id: str
+    limits: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class LimitState(NamedTuple):
+    """One limit after a decision: what verify reports and headers are built from.
+
+    ``remaining`` counts units left (after spending when allowed); ``reset`` is
+    the epoch second the counter is whole again (None: never refills);
+    ``retry_after`` is set on a failed limit: seconds until it would pass, or
+    None when waiting cannot help.
+    """
+
+    name: str
+    kind: str
+    limit: int
+    remaining: int
+    reset: float | None
+    retry_after: float | None
+    allowed: bool
 
 
 @dataclass(slots=True, frozen=True)
@@ -147,7 +196,10 @@ __all__ = [
     "CreatedRootKey",
     "Key",
     "KeyState",
+    "LimitState",
+    "Owner",
     "Page",
+    "Plan",
     "Role",
     "RootKey",
     "VerifyContext",

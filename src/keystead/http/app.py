@@ -106,9 +106,12 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
 
 
 async def healthz(request: Request) -> Health:
-    """200 ``{"status": "ok"}`` while the service is open; 503 otherwise. Needs no root key."""
-    if getattr(request.app.state, "keystead", None) is None:
+    """200 ``{"status": "ok"}`` while the service is open and its store answers; 503
+    otherwise. Needs no root key."""
+    ks = getattr(request.app.state, "keystead", None)
+    if ks is None:
         raise StoreUnavailable("the service is not running")
+    await ks.ping()
     return Health(status="ok")
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from keystead.config import Settings
+from keystead.core.authz import Principal
 from keystead.core.clock import Clock
 from keystead.core.hashing import KeyHasher
-from keystead.core.models import RootKey
 from keystead.core.verify import VerifiableKey
 from keystead.store.base import Store
 from keystead.store.cache import TtlLruCache
@@ -24,7 +24,7 @@ class ServiceContext:
     settings: Settings
     hasher: KeyHasher
     keys: TtlLruCache[VerifiableKey]
-    root_keys: TtlLruCache[RootKey]
+    root_keys: TtlLruCache[Principal]
     generation: int = 0
     key_change_hooks: list[KeyChangeHook] = field(default_factory=list)
 

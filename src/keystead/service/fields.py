@@ -64,6 +64,8 @@ def text(value: object, name: str) -> str | None:
         return None
     if not isinstance(value, str) or not 1 <= len(value) <= MAX_TEXT:
         raise ValidationError(f"{name} is a string of 1 to {MAX_TEXT} characters", field=name)
+    if "\x00" in value:
+        raise ValidationError(f"{name} must not contain NUL characters", field=name)
     return value
 
 
@@ -76,6 +78,8 @@ def meta(value: object) -> dict[str, Any]:
         encoded = orjson.dumps(value)
     except TypeError:
         raise ValidationError("meta must hold JSON values only", field="meta") from None
+    if b"\\u0000" in encoded:  # neither PostgreSQL text nor JSONB can hold NUL
+        raise ValidationError("meta must not contain NUL characters", field="meta")
     if len(encoded) > MAX_META_BYTES:
         raise ValidationError(f"meta is at most {MAX_META_BYTES} bytes of JSON", field="meta")
     decoded: dict[str, Any] = orjson.loads(encoded)

@@ -97,6 +97,10 @@ class Keystead:
         self._ctx.generation += 1
         self._ctx.keys.invalidate_id(key_id)
 
+    async def ping(self) -> None:
+        """Raise ``StoreUnavailable`` unless the store answers: for health checks."""
+        await self.store.ping()
+
     async def flush(self) -> None:
         await self._verifier.flush()
 

@@ -28,21 +28,23 @@ class RootKeyService:
             raise Unauthorized(_UNAUTHORIZED)
         digest = self._ctx.hasher.hash(plaintext)
         cached = self._ctx.root_keys.get(digest)
-        if isinstance(cached, RootKey):
-            root_key: RootKey | None = cached
-        elif cached is None:
-            root_key = None
-        else:
-            root_key = await self._ctx.store.find_root_key(digest)
-            self._ctx.root_keys.put(digest, root_key, None if root_key is None else root_key.id)
-        if root_key is None or root_key.revoked_at is not None:
+        if isinstance(cached, Principal):
+            return cached
+        if cached is None:
             raise Unauthorized(_UNAUTHORIZED)
-        return Principal(
+        root_key = await self._ctx.store.find_root_key(digest)
+        if root_key is None or root_key.revoked_at is not None:
+            self._ctx.root_keys.put(digest, None, None if root_key is None else root_key.id)
+            raise Unauthorized(_UNAUTHORIZED)
+        # a root key's permissions never change, so its principal is built once
+        principal = Principal(
             workspace_id=root_key.workspace_id,
             actor=f"root_key:{root_key.id}",
             grants=GrantSet(root_key.permissions),
             api_ids=None if root_key.api_ids is None else frozenset(root_key.api_ids),
         )
+        self._ctx.root_keys.put(digest, principal, root_key.id)
+        return principal
 
     async def create(
         self,

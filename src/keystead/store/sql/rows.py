@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from keystead.core.models import Api, Key, Role, RootKey, Workspace
+from keystead.core.models import Api, Key, Owner, Plan, Role, RootKey, Workspace
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -51,6 +51,29 @@ def api(row: sa.Row[Any]) -> Api:
         key_defaults=dict(row.key_defaults),
         created_at=_stamp(row.created_at),
         updated_at=_stamp(row.updated_at),
+        limits=dict(row.limits or {}),
+    )
+
+
+def plan(row: sa.Row[Any]) -> Plan:
+    return Plan(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        name=row.name,
+        limits=dict(row.limits),
+        priority=int(row.priority),
+        created_at=_stamp(row.created_at),
+        updated_at=_stamp(row.updated_at),
+    )
+
+
+def owner(row: sa.Row[Any]) -> Owner:
+    return Owner(
+        workspace_id=row.workspace_id,
+        owner_id=row.owner_id,
+        limits=dict(row.limits),
+        created_at=_stamp(row.created_at),
+        updated_at=_stamp(row.updated_at),
     )
 
 
@@ -87,6 +110,8 @@ def key(row: sa.Row[Any]) -> Key:
         last_used_at=aware(row.last_used_at),
         revoked_at=aware(row.revoked_at),
         created_by=row.created_by,
+        limits=dict(row.limits or {}),
+        plan_id=row.plan_id,
     )
 
 
@@ -113,4 +138,6 @@ def key_values(record: Key, key_hash: bytes) -> dict[str, Any]:
         "last_used_at": record.last_used_at,
         "revoked_at": record.revoked_at,
         "created_by": record.created_by,
+        "limits": record.limits or None,
+        "plan_id": record.plan_id,
     }

@@ -10,18 +10,29 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.core.models import Api, Key, Role, RootKey, Workspace
+from keystead.core.models import Api, Key, Owner, Plan, Role, RootKey, Workspace
 from keystead.errors import Conflict, StoreUnavailable
 from keystead.store.base import KeyFilter
 from keystead.store.sql import rows
 from keystead.store.sql.engine import create_engine, migrate
-from keystead.store.sql.tables import apis, keys, roles, root_keys, settings, workspaces
+from keystead.store.sql.tables import (
+    apis,
+    keys,
+    owners,
+    plans,
+    roles,
+    root_keys,
+    settings,
+    workspaces,
+)
 
-_KEY_COLUMNS = [c for c in keys.c if c.name != "key_hash"]
+_KEY_COLUMNS = [c for c in keys.c if c.name not in ("key_hash", "credits_remaining")]
 _ROOT_COLUMNS = [c for c in root_keys.c if c.name != "key_hash"]
 _UPDATABLE = frozenset(
     c.name for c in keys.c if c.name not in ("id", "workspace_id", "api_id", "key_hash", "prefix")
 )
+_API_UPDATABLE = frozenset({"name", "key_defaults", "limits", "updated_at"})
+_PLAN_UPDATABLE = frozenset({"name", "limits", "priority", "updated_at"})
 
 
 class SqlStore:
@@ -72,6 +83,10 @@ class SqlStore:
 
     async def close(self) -> None:
         await self._engine.dispose()
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable unless the database answers a trivial query."""
+        await self._one(sa.select(sa.literal(1)))
 
     # settings ---------------------------------------------------------------
     async def get_setting(self, name: str) -> str | None:
@@ -159,10 +174,22 @@ class SqlStore:
                     name=api.name,
                     prefix=api.prefix,
                     key_defaults=api.key_defaults,
+                    limits=api.limits or None,
                     created_at=api.created_at,
                     updated_at=api.updated_at,
                 )
             )
+
+    async def update_api(
+        self, workspace_id: str, api_id: str, values: Mapping[str, Any]
+    ) -> Api | None:
+        if set(values) - _API_UPDATABLE:
+            raise ValueError(f"not updatable: {sorted(set(values) - _API_UPDATABLE)}")
+        scope = (apis.c.workspace_id == workspace_id) & (apis.c.id == api_id)
+        async with self._tx() as c:
+            await c.execute(apis.update().where(scope).values(**values))
+            row = (await c.execute(sa.select(apis).where(scope))).first()
+        return None if row is None else rows.api(row)
 
     async def get_api(self, workspace_id: str, api_id: str) -> Api | None:
         row = await self._one(
@@ -187,6 +214,126 @@ class SqlStore:
     async def count_keys(self, api_id: str) -> int:
         row = await self._one(sa.select(sa.func.count()).where(keys.c.api_id == api_id))
         return 0 if row is None else int(row[0])
+
+    # plans ------------------------------------------------------------------
+    async def insert_plan(self, plan: Plan) -> None:
+        async with self._tx() as c:
+            await c.execute(
+                plans.insert().values(
+                    id=plan.id,
+                    workspace_id=plan.workspace_id,
+                    name=plan.name,
+                    limits=plan.limits,
+                    priority=plan.priority,
+                    created_at=plan.created_at,
+                    updated_at=plan.updated_at,
+                )
+            )
+
+    async def get_plan(self, workspace_id: str, plan_id: str) -> Plan | None:
+        row = await self._one(
+            sa.select(plans).where((plans.c.workspace_id == workspace_id) & (plans.c.id == plan_id))
+        )
+        return None if row is None else rows.plan(row)
+
+    async def list_plans(self, workspace_id: str) -> list[Plan]:
+        found = await self._all(
+            sa.select(plans).where(plans.c.workspace_id == workspace_id).order_by(plans.c.id)
+        )
+        return [rows.plan(r) for r in found]
+
+    async def update_plan(
+        self, workspace_id: str, plan_id: str, values: Mapping[str, Any]
+    ) -> Plan | None:
+        if set(values) - _PLAN_UPDATABLE:
+            raise ValueError(f"not updatable: {sorted(set(values) - _PLAN_UPDATABLE)}")
+        scope = (plans.c.workspace_id == workspace_id) & (plans.c.id == plan_id)
+        async with self._tx() as c:
+            await c.execute(plans.update().where(scope).values(**values))
+            row = (await c.execute(sa.select(plans).where(scope))).first()
+        return None if row is None else rows.plan(row)
+
+    async def delete_plan(self, workspace_id: str, plan_id: str) -> bool:
+        async with self._tx() as c:
+            result = await c.execute(
+                plans.delete().where(
+                    (plans.c.workspace_id == workspace_id) & (plans.c.id == plan_id)
+                )
+            )
+        return bool(result.rowcount)
+
+    async def count_plan_keys(self, plan_id: str) -> int:
+        row = await self._one(sa.select(sa.func.count()).where(keys.c.plan_id == plan_id))
+        return 0 if row is None else int(row[0])
+
+    # owners -----------------------------------------------------------------
+    async def put_owner(self, owner: Owner) -> Owner:
+        scope = (owners.c.workspace_id == owner.workspace_id) & (
+            owners.c.owner_id == owner.owner_id
+        )
+        async with self._tx() as c:
+            existing = (await c.execute(sa.select(owners.c.created_at).where(scope))).first()
+            if existing is None:
+                await c.execute(
+                    owners.insert().values(
+                        workspace_id=owner.workspace_id,
+                        owner_id=owner.owner_id,
+                        limits=owner.limits,
+                        created_at=owner.created_at,
+                        updated_at=owner.updated_at,
+                    )
+                )
+            else:
+                await c.execute(
+                    owners.update()
+                    .where(scope)
+                    .values(limits=owner.limits, updated_at=owner.updated_at)
+                )
+            row = (await c.execute(sa.select(owners).where(scope))).one()
+        return rows.owner(row)
+
+    async def get_owner(self, workspace_id: str, owner_id: str) -> Owner | None:
+        row = await self._one(
+            sa.select(owners).where(
+                (owners.c.workspace_id == workspace_id) & (owners.c.owner_id == owner_id)
+            )
+        )
+        return None if row is None else rows.owner(row)
+
+    async def list_owners(self, workspace_id: str) -> list[Owner]:
+        found = await self._all(
+            sa.select(owners)
+            .where(owners.c.workspace_id == workspace_id)
+            .order_by(owners.c.owner_id)
+        )
+        return [rows.owner(r) for r in found]
+
+    async def delete_owner(self, workspace_id: str, owner_id: str) -> bool:
+        async with self._tx() as c:
+            result = await c.execute(
+                owners.delete().where(
+                    (owners.c.workspace_id == workspace_id) & (owners.c.owner_id == owner_id)
+                )
+            )
+        return bool(result.rowcount)
+
+    # credits mirror ---------------------------------------------------------
+    async def get_credits_remaining(self, key_id: str) -> int | None:
+        row = await self._one(sa.select(keys.c.credits_remaining).where(keys.c.id == key_id))
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def put_credits_remaining(self, balances: Mapping[str, int | None]) -> None:
+        """Mirror live balances into the store (reconciliation), in key id order."""
+        if not balances:
+            return
+        stmt = (
+            keys.update()
+            .where(keys.c.id == sa.bindparam("b_id"))
+            .values(credits_remaining=sa.bindparam("b_left"))
+        )
+        batch = [{"b_id": k, "b_left": balances[k]} for k in sorted(balances)]
+        async with self._tx() as c:
+            await c.execute(stmt, batch)
 
     # roles ------------------------------------------------------------------
     async def put_role(self, role: Role) -> Role:

@@ -52,6 +52,7 @@ apis = sa.Table(
     sa.Column("key_defaults", Json, nullable=False),
     sa.Column("created_at", Stamp, nullable=False),
     sa.Column("updated_at", Stamp, nullable=False),
+    sa.Column("limits", Json),
     sa.UniqueConstraint("workspace_id", "name", name="uq_ks_apis_workspace_name"),
 )
 
@@ -93,9 +94,47 @@ keys = sa.Table(
     sa.Column("last_used_at", Stamp),
     sa.Column("revoked_at", Stamp),
     sa.Column("created_by", sa.String(80)),
+    sa.Column("limits", Json),
+    sa.Column("plan_id", sa.String(40), sa.ForeignKey("ks_plans.id", name="fk_ks_keys_plan")),
+    sa.Column("credits_remaining", sa.BigInteger),
     sa.Index("ix_ks_keys_workspace", "workspace_id", "id"),
     sa.Index("ix_ks_keys_api", "api_id", "id"),
     sa.Index("ix_ks_keys_owner", "workspace_id", "owner_id", "id"),
+    sa.Index("ix_ks_keys_plan", "plan_id"),
 )
 
-__all__ = ["apis", "keys", "metadata", "roles", "root_keys", "settings", "workspaces"]
+plans = sa.Table(
+    "ks_plans",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("workspace_id", sa.String(40), sa.ForeignKey("ks_workspaces.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("limits", Json, nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("updated_at", Stamp, nullable=False),
+    sa.UniqueConstraint("workspace_id", "name", name="uq_ks_plans_workspace_name"),
+)
+
+owners = sa.Table(
+    "ks_owners",
+    metadata,
+    sa.Column("workspace_id", sa.String(40), sa.ForeignKey("ks_workspaces.id"), nullable=False),
+    sa.Column("owner_id", sa.String(200), nullable=False),
+    sa.Column("limits", Json, nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("updated_at", Stamp, nullable=False),
+    sa.PrimaryKeyConstraint("workspace_id", "owner_id", name="pk_ks_owners"),
+)
+
+__all__ = [
+    "apis",
+    "keys",
+    "metadata",
+    "owners",
+    "plans",
+    "roles",
+    "root_keys",
+    "settings",
+    "workspaces",
+]
