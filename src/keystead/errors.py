@@ -83,12 +83,23 @@ class StoreUnavailable(KeysteadError):
     title = "Store unavailable"
 
 
+class LimiterUnavailable(KeysteadError):
+    """The rate-limit backend could not be reached or failed mid-decision.
+
+    Callers apply their configured fail-open/fail-closed policy on it.
+    """
+
+    status = 503
+    title = "Limiter unavailable"
+
+
 __all__ = [
     "AlreadyInitialised",
     "ConfigurationError",
     "Conflict",
     "Forbidden",
     "KeysteadError",
+    "LimiterUnavailable",
     "MissingDependency",
     "NotFound",
     "PermissionQueryError",
