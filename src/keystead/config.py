@@ -33,6 +33,21 @@ class Settings(BaseSettings):
     cache_ttl_s: float = Field(default=60.0, gt=0)
     negative_cache_ttl_s: float = Field(default=5.0, ge=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    limits_url: str = Field(
+        default="memory://",
+        description="memory:// (one node), redis://, rediss://, redis+cluster://",
+    )
+    credits_sync_interval_s: float = Field(default=5.0, gt=0)
+    failed_attempts_limit: int = Field(
+        default=100, ge=0, description="failed verifications per client IP per window; 0 = off"
+    )
+    failed_attempts_window_s: float = Field(default=60.0, gt=0)
+    shed_max_inflight: int = Field(
+        default=0, ge=0, description="in-flight requests above which low tiers are shed; 0 = off"
+    )
+    shed_max_lag_ms: float = Field(
+        default=0.0, ge=0, description="event-loop lag above which low tiers are shed; 0 = off"
+    )
     log_level: str = "info"
     # the CLI's remote mode
     url: str | None = None

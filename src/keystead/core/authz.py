@@ -23,6 +23,10 @@ ROOT_PERMISSIONS: tuple[str, ...] = (
     "root_keys.create",
     "root_keys.read",
     "root_keys.revoke",
+    "plans.read",
+    "plans.write",
+    "owners.read",
+    "owners.write",
 )
 
 LOCAL_OPERATOR = "cli"

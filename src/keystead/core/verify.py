@@ -3,7 +3,9 @@
 Checks run in this order and the first failure is the answer:
 MALFORMED (shape/checksum, before any lookup) -> NOT_FOUND -> REVOKED ->
 DISABLED -> NOT_YET_VALID -> EXPIRED -> FORBIDDEN (restrictions, in the order
-of ``Restrictions.check``) -> INSUFFICIENT_PERMISSIONS -> VALID.
+of ``Restrictions.check``) -> INSUFFICIENT_PERMISSIONS -> VALID. Limits
+(RATE_LIMITED, USAGE_EXCEEDED) are decided after VALID, by the service, so a
+request refused here never spends a limit.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from keystead.core.models import Code, Key, VerifyContext
+from keystead.core.models import Code, Key, LimitState, VerifyContext
 from keystead.core.permissions import GrantSet, PermissionQuery
 from keystead.core.restrictions import CountryResolver, Restrictions
 
@@ -54,6 +56,13 @@ class Verdict:
     code: Code
     record: VerifiableKey | None = None
     reason: str | None = None
+    limits: tuple[LimitState, ...] = ()
+    """Every limit decided for this verification, in check order."""
+    retry_after: float | None = None
+    leases: tuple[str, ...] = ()
+    """Concurrency slots taken: hand them back with ``Keystead.release``."""
+    shed: bool = False
+    """Refused by load shedding (answer 503), not by a limit."""
 
     @property
     def valid(self) -> bool:

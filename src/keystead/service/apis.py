@@ -11,7 +11,7 @@ from keystead.core.authz import Principal
 from keystead.core.ids import new_id
 from keystead.core.models import Api, Role
 from keystead.errors import Conflict, NotFound, ValidationError
-from keystead.service import fields
+from keystead.service import fields, limit_fields
 from keystead.service.context import ServiceContext
 
 DEFAULT_PREFIX = "ks"
@@ -28,6 +28,7 @@ class ApiService:
         name: str,
         prefix: str | None = None,
         key_defaults: Mapping[str, Any] | None = None,
+        limits: Mapping[str, Any] | None = None,
     ) -> Api:
         principal.require("apis.create")
         if principal.api_ids is not None:
@@ -47,6 +48,7 @@ class ApiService:
             key_defaults=fields.key_defaults(key_defaults),
             created_at=now,
             updated_at=now,
+            limits=limit_fields.api_limits(limits),
         )
         try:
             await self._ctx.store.insert_api(api)
@@ -65,6 +67,32 @@ class ApiService:
     async def get(self, principal: Principal, api_id: str) -> Api:
         principal.require("apis.read")
         return await self.visible(principal, api_id)
+
+    async def update(self, principal: Principal, api_id: str, changes: Mapping[str, Any]) -> Api:
+        """Change an API's name, key defaults or limit settings (partial)."""
+        principal.require("apis.update")
+        if not isinstance(changes, Mapping):
+            raise ValidationError("the changes are a JSON object")
+        fields.unknown(changes, frozenset({"name", "key_defaults", "limits"}), "API")
+        api = await self.visible(principal, api_id)
+        values: dict[str, Any] = {"updated_at": self._ctx.now()}
+        if "name" in changes:
+            name = fields.text(changes["name"], "name")
+            if name is None:
+                raise ValidationError("an API needs a name", field="name")
+            values["name"] = name
+        if "key_defaults" in changes:
+            values["key_defaults"] = fields.key_defaults(changes["key_defaults"])
+        if "limits" in changes:
+            values["limits"] = limit_fields.api_limits(changes["limits"]) or None
+        try:
+            updated = await self._ctx.store.update_api(principal.workspace_id, api.id, values)
+        except Conflict:
+            raise Conflict(f"an API named '{values.get('name')}' already exists") from None
+        if updated is None:
+            raise NotFound(f"no API '{api_id}'")
+        self._ctx.api_keys_changed(api.id)
+        return updated
 
     async def delete(self, principal: Principal, api_id: str) -> None:
         principal.require("apis.delete")

@@ -11,10 +11,20 @@ from keystead.core.authz import Principal
 from keystead.core.clock import Clock
 from keystead.core.hashing import KeyHasher
 from keystead.core.verify import VerifiableKey
+from keystead.limits import Limiter
+from keystead.service.limiting import KeyLimits
 from keystead.store.base import Store
 from keystead.store.cache import TtlLruCache
 
 KeyChangeHook = Callable[[str], None]
+
+
+@dataclass(slots=True, frozen=True)
+class CachedKey:
+    """What the key cache holds: the verification record and its compiled limits."""
+
+    record: VerifiableKey
+    limits: KeyLimits
 
 
 @dataclass(slots=True, eq=False)
@@ -23,7 +33,8 @@ class ServiceContext:
     clock: Clock
     settings: Settings
     hasher: KeyHasher
-    keys: TtlLruCache[VerifiableKey]
+    limiter: Limiter
+    keys: TtlLruCache[CachedKey]
     root_keys: TtlLruCache[Principal]
     generation: int = 0
     key_change_hooks: list[KeyChangeHook] = field(default_factory=list)
@@ -41,4 +52,17 @@ class ServiceContext:
 
     def api_keys_changed(self, api_id: str) -> None:
         self.generation += 1
-        self.keys.invalidate_where(lambda record: record.key.api_id == api_id)
+        self.keys.invalidate_where(lambda cached: cached.record.key.api_id == api_id)
+
+    def plan_changed(self, plan_id: str) -> None:
+        self.generation += 1
+        self.keys.invalidate_where(lambda cached: cached.record.key.plan_id == plan_id)
+
+    def owner_changed(self, workspace_id: str, owner_id: str) -> None:
+        self.generation += 1
+        self.keys.invalidate_where(
+            lambda cached: (
+                cached.record.key.owner_id == owner_id
+                and cached.record.key.workspace_id == workspace_id
+            )
+        )

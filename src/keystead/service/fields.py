@@ -39,6 +39,11 @@ CREATE_FIELDS = frozenset(
         "expires_at",
         "restrictions",
         "enabled",
+        "ratelimits",
+        "quota",
+        "credits",
+        "concurrency",
+        "plan_id",
     }
 )
 UPDATE_FIELDS = frozenset(
@@ -52,6 +57,12 @@ UPDATE_FIELDS = frozenset(
         "expires_at",
         "restrictions",
         "enabled",
+        "ratelimits",
+        "quota",
+        "credits",
+        "concurrency",
+        "plan_id",
+        "reset_quota",
     }
 )
 DEFAULT_FIELDS = frozenset(

@@ -12,9 +12,11 @@ from keystead.core.authz import Principal
 from keystead.core.ids import looks_like_id, new_id
 from keystead.core.models import Api, CreatedKey, Key, KeyState, Page
 from keystead.errors import Conflict, NotFound, ValidationError
-from keystead.service import fields
+from keystead.limits import Credits
+from keystead.service import counters, fields, limit_fields
 from keystead.service.apis import ApiService
 from keystead.service.context import ServiceContext
+from keystead.service.plans import PlanService
 from keystead.store.base import KeyFilter
 
 MAX_BATCH = 1000
@@ -23,9 +25,10 @@ _STATES = frozenset(get_args(KeyState))
 
 
 class KeyService:
-    def __init__(self, ctx: ServiceContext, apis: ApiService) -> None:
+    def __init__(self, ctx: ServiceContext, apis: ApiService, plans: PlanService) -> None:
         self._ctx = ctx
         self._apis = apis
+        self._plans = plans
 
     async def create(
         self, principal: Principal, spec: Mapping[str, Any] | None = None, /, **given: Any
@@ -95,8 +98,20 @@ class KeyService:
         fields.unknown(changes, fields.UPDATE_FIELDS, "key")
         current = await self._visible(principal, key_id)
         values: dict[str, Any] = {}
+        limit_changes = {k: v for k, v in changes.items() if k in limit_fields.LIMIT_FIELDS}
+        reset_quota = changes.get("reset_quota", False)
+        if not isinstance(reset_quota, bool):
+            raise ValidationError("reset_quota is true or false", field="reset_quota")
         for name, value in changes.items():
+            if name in limit_fields.LIMIT_FIELDS or name == "reset_quota":
+                continue
+            if name == "plan_id":
+                plan = None if value is None else await self._plans.visible(principal, value)
+                values[name] = None if plan is None else plan.id
+                continue
             values[name] = _validated(name, value)
+        if limit_changes:
+            values["limits"] = limit_fields.updated_set(current.limits, limit_changes) or None
         if "roles" in values:
             await self._check_roles(current.api_id, values["roles"])
         fields.window(
@@ -105,7 +120,42 @@ class KeyService:
         )
         if values.get("enabled") is True and current.revoked_at is not None:
             raise Conflict("a revoked key cannot be enabled again; revocation is final")
-        return await self._write(principal, current, values)
+        updated = await self._write(principal, current, values)
+        await self._apply_counters(updated, limit_changes, reset_quota=reset_quota)
+        return updated
+
+    async def credits(self, principal: Principal, key_id: str) -> int | None:
+        """The key's live credit balance (None when it has no credits)."""
+        principal.require("keys.read")
+        key = await self._visible(principal, key_id)
+        spec = await self._credits_spec(key)
+        if spec is None:
+            return None
+        counter = counters.key_prefix(key.workspace_id, key.id) + "c"
+        live = await self._ctx.limiter.get_credits(counter, spec, self._ctx.clock.now())
+        if live is not None:
+            return live
+        seeded = await self._ctx.store.get_credits_remaining(key.id)
+        return spec.remaining if seeded is None else seeded
+
+    async def _credits_spec(self, key: Key) -> Credits | None:
+        plan = None
+        if key.plan_id is not None:
+            plan = await self._ctx.store.get_plan(key.workspace_id, key.plan_id)
+        return limit_fields.effective(None if plan is None else plan.limits, key.limits).credits
+
+    async def _apply_counters(
+        self, key: Key, limit_changes: Mapping[str, Any], *, reset_quota: bool
+    ) -> None:
+        """Credits given in an update set the live balance; a quota counter is
+        kept across updates unless ``reset_quota`` asks otherwise."""
+        prefix = counters.key_prefix(key.workspace_id, key.id)
+        if limit_changes.get("credits") is not None:
+            remaining = int(key.limits["credits"]["remaining"])
+            await self._ctx.limiter.set_credits(prefix + "c", remaining, self._ctx.clock.now())
+            await self._ctx.store.put_credits_remaining({key.id: remaining})
+        if reset_quota:
+            await self._ctx.limiter.clear([prefix + "q"])
 
     async def enable(self, principal: Principal, key_id: str) -> Key:
         principal.require("keys.update")
@@ -197,6 +247,9 @@ class KeyService:
                 field="environment",
             )
         enabled = pick("enabled")
+        plan_id = spec.get("plan_id")
+        if plan_id is not None:
+            plan_id = (await self._plans.visible(principal, plan_id)).id
         plaintext = keyformat.generate(prefix)
         key = Key(
             id=new_id("key", self._ctx.clock.now()),
@@ -219,6 +272,8 @@ class KeyService:
             last_used_at=None,
             revoked_at=None,
             created_by=principal.actor,
+            limits=limit_fields.limit_set(spec),
+            plan_id=plan_id,
         )
         return CreatedKey(key, plaintext)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
@@ -13,10 +14,15 @@ from keystead.core.hashing import KeyHasher
 from keystead.core.models import VerifyContext
 from keystead.core.verify import Verdict
 from keystead.errors import ConfigurationError
+from keystead.limits import Limiter, RateLimit, open_limiter
 from keystead.service.apis import ApiService
 from keystead.service.context import KeyChangeHook, ServiceContext
+from keystead.service.guard import FailedAttempts
 from keystead.service.keys import KeyService
+from keystead.service.owners import OwnerService
+from keystead.service.plans import PlanService
 from keystead.service.root_keys import RootKeyService
+from keystead.service.shedding import LoadShedder
 from keystead.service.verifier import Verifier
 from keystead.service.workspaces import WorkspaceService
 from keystead.store import Store, open_store
@@ -32,15 +38,24 @@ class Keystead:
     migrations, loads the server secret and returns a ready service.
     """
 
-    def __init__(self, store: Store, settings: Settings, secret: bytes, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        secret: bytes,
+        clock: Clock,
+        limiter: Limiter | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.store = store
+        self.limiter = limiter if limiter is not None else open_limiter(settings.limits_url)
         self._ctx = ServiceContext(
             store=store,
             clock=clock,
             settings=settings,
             hasher=KeyHasher(secret),
+            limiter=self.limiter,
             keys=TtlLruCache(
                 settings.cache_size, settings.cache_ttl_s, settings.negative_cache_ttl_s
             ),
@@ -49,8 +64,12 @@ class Keystead:
         self.root_keys = RootKeyService(self._ctx)
         self.workspaces = WorkspaceService(self._ctx, self.root_keys)
         self.apis = ApiService(self._ctx)
-        self.keys = KeyService(self._ctx, self.apis)
-        self._verifier = Verifier(self._ctx)
+        self.plans = PlanService(self._ctx)
+        self.owners = OwnerService(self._ctx)
+        self.keys = KeyService(self._ctx, self.apis, self.plans)
+        self.failed_attempts = FailedAttempts(self.limiter, settings)
+        self.shedder = LoadShedder(settings)
+        self._verifier = Verifier(self._ctx, self.failed_attempts, self.shedder)
 
     @classmethod
     async def open(
@@ -61,6 +80,7 @@ class Keystead:
         clock: Clock | None = None,
         create_secret: bool = True,
         migrate: bool = True,
+        limiter: Limiter | None = None,
     ) -> Self:
         settings = settings or Settings()
         if database_url is not None:
@@ -74,7 +94,9 @@ class Keystead:
         except BaseException:
             await store.close()
             raise
-        return cls(store, settings, secret, clock or SystemClock())
+        service = cls(store, settings, secret, clock or SystemClock(), limiter)
+        service.shedder.start()
+        return service
 
     async def verify(
         self,
@@ -82,10 +104,20 @@ class Keystead:
         context: VerifyContext | None = None,
         *,
         principal: Principal | None = None,
+        cost: int = 1,
+        ratelimits: Sequence[RateLimit] = (),
     ) -> Verdict:
-        """Verify a key. With ``principal``, keys outside its workspace or APIs
-        answer NOT_FOUND, and the principal needs ``keys.verify``."""
-        return await self._verifier.verify(key, context, principal=principal)
+        """Verify a key, then spend ``cost`` on every limit it has (all or
+        nothing). With ``principal``, keys outside its workspace or APIs answer
+        NOT_FOUND, and the principal needs ``keys.verify``. ``ratelimits`` adds
+        limits for this call only (counted per key and name)."""
+        return await self._verifier.verify(
+            key, context, principal=principal, cost=cost, ratelimits=ratelimits
+        )
+
+    async def release(self, leases: Sequence[str]) -> None:
+        """Give back the concurrency slots a verification took (``Verdict.leases``)."""
+        await self._verifier.release(leases)
 
     def on_key_change(self, hook: KeyChangeHook) -> None:
         """Call ``hook(key_id)`` after any change to a key on this node: the
@@ -105,7 +137,9 @@ class Keystead:
         await self._verifier.flush()
 
     async def close(self) -> None:
+        await self.shedder.stop()
         await self._verifier.close()
+        await self.limiter.close()
         await self.store.close()
 
     async def __aenter__(self) -> Self:

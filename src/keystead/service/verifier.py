@@ -1,34 +1,47 @@
 """The verify hot path: shape and checksum -> keyed hash -> cache (store on a
-miss) -> ``core.verify.decide``. No logging, no ORM objects, one dict lookup on
-a cache hit; ``last_used_at`` is batched and written off the path."""
+miss) -> ``core.verify.decide`` -> limits (one limiter call, only for keys that
+have any). No logging, no ORM objects, one dict lookup on a cache hit;
+``last_used_at`` and credit balances are written off the path, in batches."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from keystead.core import keyformat
 from keystead.core.authz import Principal
 from keystead.core.geo import default_resolver
-from keystead.core.models import Code, VerifyContext
+from keystead.core.models import Code, LimitState, VerifyContext
 from keystead.core.permissions import parse_query_cached
 from keystead.core.verify import MALFORMED, NOT_FOUND, Verdict, VerifiableKey, decide
-from keystead.service.context import ServiceContext
+from keystead.errors import LimiterUnavailable
+from keystead.limits import Lease, RateLimit
+from keystead.service.context import CachedKey, ServiceContext
+from keystead.service.guard import FailedAttempts
+from keystead.service.limiting import NO_LIMITS, KeyLimits
+from keystead.service.shedding import LoadShedder
 from keystead.store.cache import MISS
 
 log = logging.getLogger("keystead.verify")
 
 _EMPTY = VerifyContext()
-_TOUCH_INTERVAL_S = 1.0
+_FLUSH_INTERVAL_S = 1.0
+_NO_EXTRA: tuple[RateLimit, ...] = ()
 
 
 class Verifier:
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, guard: FailedAttempts, shedder: LoadShedder) -> None:
         self._ctx = ctx
+        self._guard = guard
+        self._shedder = shedder
         self._last_used: dict[str, float] = {}
+        self._credits_dirty: dict[str, str] = {}
+        self._credits_flushed_at = 0.0
         self._flusher: asyncio.Task[None] | None = None
+        self.limiter_errors = 0
 
     async def verify(
         self,
@@ -36,42 +49,111 @@ class Verifier:
         context: VerifyContext | None = None,
         *,
         principal: Principal | None = None,
+        cost: int = 1,
+        ratelimits: Sequence[RateLimit] = _NO_EXTRA,
     ) -> Verdict:
         if principal is not None:
             principal.require("keys.verify")
         facts = _EMPTY if context is None else context
         query = None if not facts.permissions else parse_query_cached(facts.permissions)
-        if not isinstance(key, str) or not keyformat.is_well_formed(key):
-            return MALFORMED
         ctx = self._ctx
+        ip = facts.ip
+        if ip is not None and self._guard.enabled:
+            refused = self._guard.refusal(ip, ctx.clock.now())
+            if refused is not None:
+                return refused
+        if not isinstance(key, str) or not keyformat.is_well_formed(key):
+            return await self._failed(MALFORMED, ip)
         digest = ctx.hasher.hash(key)
-        record = ctx.keys.get(digest)
-        if record is MISS:
-            record = await self._load(digest)
-        assert record is None or isinstance(record, VerifiableKey)  # noqa: S101
-        if record is not None and principal is not None:
-            if record.key.workspace_id != principal.workspace_id or not principal.sees_api(
-                record.key.api_id
-            ):
-                return NOT_FOUND
+        cached = ctx.keys.get(digest)
+        if cached is MISS:
+            cached = await self._load(digest)
+        if not isinstance(cached, CachedKey):
+            return await self._failed(NOT_FOUND, ip)
+        record = cached.record
+        if principal is not None and (
+            record.key.workspace_id != principal.workspace_id
+            or not principal.sees_api(record.key.api_id)
+        ):
+            return await self._failed(NOT_FOUND, ip)
         now = ctx.clock.now()
         verdict = decide(record, facts, now, query)
-        if verdict.code is Code.VALID and record is not None:
-            self._last_used[record.key.id] = now
-            if self._flusher is None:
-                self._start_flusher()
+        if verdict.code is not Code.VALID:
+            return verdict
+        limits = cached.limits
+        if limits.active or ratelimits:
+            verdict = await self._limit(record, limits, ip, cost, ratelimits, now)
+            if verdict.code is not Code.VALID:
+                return verdict
+        self._last_used[record.key.id] = now
+        if self._flusher is None:
+            self._start_flusher()
         return verdict
 
-    async def _load(self, digest: bytes) -> VerifiableKey | None:
+    async def _limit(
+        self,
+        record: VerifiableKey,
+        limits: KeyLimits,
+        ip: str | None,
+        cost: int,
+        extra: Sequence[RateLimit],
+        now: float,
+    ) -> Verdict:
+        shedder = self._shedder
+        if shedder.enabled and shedder.sheds(limits.priority):
+            return Verdict(
+                Code.RATE_LIMITED, record, "overloaded", retry_after=shedder.retry_after, shed=True
+            )
+        checks = limits.checks_for(cost, ip, extra)
+        try:
+            decision = await self._ctx.limiter.decide(checks, now)
+        except LimiterUnavailable:
+            self.limiter_errors += 1
+            if self.limiter_errors % 1000 == 1:
+                log.warning(
+                    "limiter unavailable (%d times so far); failing %s",
+                    self.limiter_errors,
+                    limits.failure_policy,
+                )
+            if limits.failure_policy == "closed":
+                return Verdict(Code.RATE_LIMITED, record, "limiter_unavailable", shed=True)
+            return record.valid_verdict
+        results = _labelled(decision.results, limits.labels)
+        if not decision.allowed:
+            failed = next(r.name for r in results if not r.allowed)
+            code = Code.USAGE_EXCEEDED if decision.code == "USAGE_EXCEEDED" else Code.RATE_LIMITED
+            return Verdict(code, record, failed, results, decision.retry_after)
+        if limits.credits_counter is not None:
+            self._credits_dirty[record.key.id] = limits.credits_counter
+        leases = tuple(f"{lease.key}|{lease.id}" for lease in decision.lease_ids)
+        return Verdict(Code.VALID, record, None, results, None, leases)
+
+    async def _failed(self, verdict: Verdict, ip: str | None) -> Verdict:
+        """MALFORMED and NOT_FOUND are what guessing looks like: count them per IP."""
+        if ip is not None and self._guard.enabled:
+            return await self._guard.record(ip, verdict, self._ctx.clock.now())
+        return verdict
+
+    async def release(self, leases: Sequence[str]) -> None:
+        parsed = []
+        for token in leases:
+            counter, sep, lease_id = token.rpartition("|")
+            if sep and counter and lease_id:
+                parsed.append(Lease(counter, lease_id))
+        if parsed:
+            await self._ctx.limiter.release(parsed)
+
+    async def _load(self, digest: bytes) -> CachedKey | None:
         ctx = self._ctx
         generation = ctx.generation
-        key = await ctx.store.find_key(digest)
-        record = None
+        store = ctx.store
+        key = await store.find_key(digest)
+        cached = None
         if key is not None:
             role_permissions: list[str] = []
             if key.roles:
                 wanted = set(key.roles)
-                for role in await ctx.store.list_roles(key.api_id):
+                for role in await store.list_roles(key.api_id):
                     if role.name in wanted:
                         role_permissions.extend(role.permissions)
             record = VerifiableKey.build(key, role_permissions)
@@ -80,10 +162,24 @@ class Verifier:
                 if not resolver.loaded:
                     # about 0.1 s once per process: keep it off the event loop
                     await asyncio.to_thread(resolver.load)
+            cached = CachedKey(record, await self._limits_of(record))
         if generation == ctx.generation:
             # nothing changed while we read: safe to remember
-            ctx.keys.put(digest, record, None if key is None else key.id)
-        return record
+            ctx.keys.put(digest, cached, None if key is None else key.id)
+        return cached
+
+    async def _limits_of(self, record: VerifiableKey) -> KeyLimits:
+        key = record.key
+        store = self._ctx.store
+        api = await store.get_api(key.workspace_id, key.api_id)
+        plan = None if key.plan_id is None else await store.get_plan(key.workspace_id, key.plan_id)
+        owner = (
+            None if key.owner_id is None else await store.get_owner(key.workspace_id, key.owner_id)
+        )
+        if not key.limits and plan is None and owner is None and not (api and api.limits):
+            return NO_LIMITS
+        seed = await store.get_credits_remaining(key.id)
+        return KeyLimits.build(key, plan=plan, owner=owner, api=api, credits_seed=seed)
 
     def _start_flusher(self) -> None:
         with contextlib.suppress(RuntimeError):
@@ -91,19 +187,38 @@ class Verifier:
 
     async def _flush_forever(self) -> None:
         while True:
-            await asyncio.sleep(_TOUCH_INTERVAL_S)
-            await self.flush()
+            await asyncio.sleep(_FLUSH_INTERVAL_S)
+            await self.flush(credits_due_only=True)
 
-    async def flush(self) -> None:
-        """Write the batched ``last_used_at`` stamps."""
-        if not self._last_used:
-            return
-        pending, self._last_used = self._last_used, {}
-        stamps = {k: datetime.fromtimestamp(v, UTC) for k, v in pending.items()}
+    async def flush(self, *, credits_due_only: bool = False) -> None:
+        """Write the batched ``last_used_at`` stamps and reconcile credit balances."""
+        if self._last_used:
+            pending, self._last_used = self._last_used, {}
+            stamps = {k: datetime.fromtimestamp(v, UTC) for k, v in pending.items()}
+            try:
+                await self._ctx.store.touch_keys(stamps)
+            except Exception:
+                log.warning("could not record last use of %d keys", len(stamps), exc_info=True)
+        now = self._ctx.clock.now()
+        interval = self._ctx.settings.credits_sync_interval_s
+        if self._credits_dirty and (
+            not credits_due_only or now - self._credits_flushed_at >= interval
+        ):
+            await self._sync_credits()
+            self._credits_flushed_at = now
+
+    async def _sync_credits(self) -> None:
+        """Mirror the limiter's live balances into the store: a restarted
+        in-memory limiter starts again from the mirror, and GET shows them."""
+        dirty, self._credits_dirty = self._credits_dirty, {}
+        balances: dict[str, int | None] = {}
         try:
-            await self._ctx.store.touch_keys(stamps)
+            for key_id, counter in dirty.items():
+                balances[key_id] = await self._ctx.limiter.get_credits(counter)
+            await self._ctx.store.put_credits_remaining(balances)
         except Exception:
-            log.warning("could not record last use of %d keys", len(stamps), exc_info=True)
+            self._credits_dirty.update(dirty)  # try again next time
+            log.warning("could not reconcile credits of %d keys", len(dirty), exc_info=True)
 
     async def close(self) -> None:
         if self._flusher is not None:
@@ -112,3 +227,14 @@ class Verifier:
                 await self._flusher
             self._flusher = None
         await self.flush()
+
+
+def _labelled(
+    results: tuple[LimitState, ...], labels: tuple[str | None, ...]
+) -> tuple[LimitState, ...]:
+    if not any(labels):
+        return results
+    return tuple(
+        r if label is None else r._replace(name=label)
+        for r, label in zip(results, labels, strict=False)
+    )

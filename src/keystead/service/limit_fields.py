@@ -1,0 +1,116 @@
+"""Limit sets: validation of the JSON users send, and merging plan and key.
+
+A limit set is ``{"ratelimits": [...], "quota": {...}, "credits": {...},
+"concurrency": {...}}``, every part optional; keys, plans and owners each hold
+one. The spec types and their exact semantics live in ``keystead.limits``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from keystead.errors import ValidationError
+from keystead.limits import Concurrency, Credits, Quota, RateLimit
+
+LIMIT_FIELDS = ("ratelimits", "quota", "credits", "concurrency")
+MAX_RATELIMITS = 20
+FAILURE_POLICIES = ("open", "closed")
+
+
+@dataclass(slots=True, frozen=True)
+class CompiledLimits:
+    ratelimits: tuple[RateLimit, ...] = ()
+    quota: Quota | None = None
+    credits: Credits | None = None
+    concurrency: Concurrency | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.ratelimits) or any(
+            x is not None for x in (self.quota, self.credits, self.concurrency)
+        )
+
+
+def ratelimits(value: object, field: str = "ratelimits") -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise ValidationError(f"{field} is a list of rate limits", field=field)
+    if len(value) > MAX_RATELIMITS:
+        raise ValidationError(f"{field} holds at most {MAX_RATELIMITS} limits", field=field)
+    out: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for index, item in enumerate(value):
+        spec = RateLimit.from_dict(item, f"{field}[{index}]")
+        if spec.name in names:
+            raise ValidationError(
+                f"two rate limits are named '{spec.name}'", field=f"{field}[{index}].name"
+            )
+        names.add(spec.name)
+        out.append(spec.to_dict())
+    return out
+
+
+def limit_set(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical JSON of the limit fields present in ``values``; ``None``
+    (or an empty list) for a field leaves it out."""
+    out: dict[str, Any] = {}
+    if values.get("ratelimits"):
+        out["ratelimits"] = ratelimits(values["ratelimits"])
+    if values.get("quota") is not None:
+        out["quota"] = Quota.from_dict(values["quota"], "quota").to_dict()
+    if values.get("credits") is not None:
+        out["credits"] = Credits.from_dict(values["credits"], "credits").to_dict()
+    if values.get("concurrency") is not None:
+        out["concurrency"] = Concurrency.from_dict(values["concurrency"], "concurrency").to_dict()
+    return out
+
+
+def updated_set(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``current`` with the limit fields named in ``changes`` replaced (None clears)."""
+    merged = {k: v for k, v in current.items() if k not in changes}
+    merged.update({k: v for k, v in changes.items() if k in LIMIT_FIELDS})
+    return limit_set(merged)
+
+
+def effective(plan: Mapping[str, Any] | None, own: Mapping[str, Any]) -> CompiledLimits:
+    """A key's limits: its plan's, with the key's own entries replacing them
+    (rate limits by name; quota, credits and concurrency whole)."""
+    base = dict(plan or {})
+    by_name = {r["name"]: r for r in base.get("ratelimits", [])}
+    by_name.update({r["name"]: r for r in own.get("ratelimits", [])})
+    pick = {f: own[f] if f in own else base.get(f) for f in ("quota", "credits", "concurrency")}
+    return CompiledLimits(
+        ratelimits=tuple(RateLimit.from_dict(r) for r in by_name.values()),
+        quota=None if pick["quota"] is None else Quota.from_dict(pick["quota"]),
+        credits=None if pick["credits"] is None else Credits.from_dict(pick["credits"]),
+        concurrency=(
+            None if pick["concurrency"] is None else Concurrency.from_dict(pick["concurrency"])
+        ),
+    )
+
+
+def api_limits(value: object) -> dict[str, Any]:
+    """An API's limit settings: ``failure_policy`` and per-client-IP ``ip_ratelimits``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError("limits is a JSON object", field="limits")
+    unknown = sorted(set(value) - {"failure_policy", "ip_ratelimits"})
+    if unknown:
+        raise ValidationError(f"unknown limits field '{unknown[0]}'", field=f"limits.{unknown[0]}")
+    out: dict[str, Any] = {}
+    policy = value.get("failure_policy", "open")
+    if policy not in FAILURE_POLICIES:
+        raise ValidationError("failure_policy is 'open' or 'closed'", field="limits.failure_policy")
+    out["failure_policy"] = policy
+    if value.get("ip_ratelimits"):
+        out["ip_ratelimits"] = ratelimits(value["ip_ratelimits"], "limits.ip_ratelimits")
+    return out
+
+
+def priority(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        raise ValidationError("priority is a whole number from 0 to 100", field="priority")
+    return value

@@ -1,0 +1,116 @@
+"""A key's limits, compiled once per cache load, and the decision at verify time.
+
+``KeyLimits.build`` resolves the plan, the key's own set, the owner's set and
+the API's per-IP limits into counter names and specs, so the hot path only
+builds ``Check`` tuples. Results of owner limits are labelled ``owner.<name>``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from keystead.core.models import Api, Key, Owner, Plan
+from keystead.limits import Check, Credits, RateLimit, Spec
+from keystead.service import counters, limit_fields
+
+
+@dataclass(slots=True, frozen=True)
+class KeyLimits:
+    checks: tuple[tuple[str, Spec], ...] = ()
+    labels: tuple[str | None, ...] = ()
+    """Per check: the name to report instead of the spec's (owner limits), or None."""
+    credits_counter: str | None = None
+    credits_spec: Credits | None = None
+    quota_counter: str | None = None
+    ip_prefix: str = ""
+    ip_ratelimits: tuple[RateLimit, ...] = ()
+    extra_prefix: str = ""
+    failure_policy: str = "open"
+    priority: int = 0
+
+    @property
+    def active(self) -> bool:
+        return bool(self.checks) or bool(self.ip_ratelimits)
+
+    @classmethod
+    def build(
+        cls,
+        key: Key,
+        *,
+        plan: Plan | None,
+        owner: Owner | None,
+        api: Api | None,
+        credits_seed: int | None,
+    ) -> KeyLimits:
+        own = limit_fields.effective(None if plan is None else plan.limits, key.limits)
+        prefix = counters.key_prefix(key.workspace_id, key.id)
+        checks: list[tuple[str, Spec]] = []
+        labels: list[str | None] = []
+
+        def add(name: str, spec: Spec, label: str | None = None) -> None:
+            checks.append((name, spec))
+            labels.append(label)
+
+        for rate in own.ratelimits:
+            add(f"{prefix}rl:{rate.name}:{_shape(rate)}", rate)
+        if own.quota is not None:
+            add(f"{prefix}q", own.quota)
+        credits_spec = own.credits
+        if credits_spec is not None:
+            if credits_seed is not None:
+                # the reconciled balance seeds a counter the limiter no longer has
+                credits_spec = dataclasses.replace(credits_spec, remaining=credits_seed)
+            add(f"{prefix}c", credits_spec)
+        if own.concurrency is not None:
+            add(f"{prefix}cc", own.concurrency)
+        if owner is not None and owner.limits:
+            shared = limit_fields.effective(None, owner.limits)
+            oprefix = counters.owner_prefix(key.workspace_id, owner.owner_id)
+            for rate in shared.ratelimits:
+                add(f"{oprefix}rl:{rate.name}:{_shape(rate)}", rate, f"owner.{rate.name}")
+            for suffix, spec in (
+                ("q", shared.quota),
+                ("c", shared.credits),
+                ("cc", shared.concurrency),
+            ):
+                if spec is not None:
+                    add(f"{oprefix}{suffix}", spec, f"owner.{spec.name}")
+        api_limits: dict[str, Any] = {} if api is None else api.limits
+        return cls(
+            checks=tuple(checks),
+            labels=tuple(labels),
+            credits_counter=None if own.credits is None else f"{prefix}c",
+            credits_spec=own.credits,
+            quota_counter=None if own.quota is None else f"{prefix}q",
+            ip_prefix=counters.ip_prefix(key.workspace_id, key.api_id),
+            ip_ratelimits=tuple(
+                RateLimit.from_dict(r) for r in api_limits.get("ip_ratelimits", ())
+            ),
+            extra_prefix=f"{prefix}x:",
+            failure_policy=str(api_limits.get("failure_policy", "open")),
+            priority=0 if plan is None else plan.priority,
+        )
+
+    def checks_for(self, cost: int, ip: str | None, extra: Sequence[RateLimit]) -> list[Check]:
+        out = [Check(name, spec, cost) for name, spec in self.checks]
+        for rate in extra:
+            out.append(Check(f"{self.extra_prefix}{rate.name}:{_shape(rate)}", rate, cost))
+        if ip is not None:
+            for rate in self.ip_ratelimits:
+                out.append(Check(f"{self.ip_prefix}{ip}:{rate.name}:{_shape(rate)}", rate, cost))
+        return out
+
+
+def _shape(rate: RateLimit) -> str:
+    """A rate limit's counter carries its shape: a GCRA state is debt in units
+    of the old interval, so a changed limit starts a fresh counter instead of
+    misreading the old one. Quotas (a used count) and credits (a balance) keep
+    their counters across changes."""
+    kind = "g" if rate.algorithm == "gcra" else "w"
+    return f"{rate.limit}/{rate.duration_s:g}/{rate.effective_burst}{kind}"
+
+
+NO_LIMITS = KeyLimits()

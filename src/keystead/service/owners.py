@@ -1,0 +1,68 @@
+"""Owner limits: counters shared by every key with one ``owner_id`` in a workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from keystead.core.authz import Principal
+from keystead.core.models import Owner
+from keystead.errors import NotFound, ValidationError
+from keystead.service import fields, limit_fields
+from keystead.service.context import ServiceContext
+
+
+class OwnerService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    async def put(
+        self,
+        principal: Principal,
+        owner_id: str,
+        *,
+        ratelimits: Sequence[Mapping[str, Any]] = (),
+        quota: Mapping[str, Any] | None = None,
+        credits: Mapping[str, Any] | None = None,
+        concurrency: Mapping[str, Any] | None = None,
+    ) -> Owner:
+        """Set (replace) the owner's limit set."""
+        principal.require("owners.write")
+        checked = fields.text(owner_id, "owner_id")
+        if checked is None:
+            raise ValidationError("owner_id is required", field="owner_id")
+        limits = limit_fields.limit_set(
+            {
+                "ratelimits": list(ratelimits),
+                "quota": quota,
+                "credits": credits,
+                "concurrency": concurrency,
+            }
+        )
+        now = self._ctx.now()
+        owner = await self._ctx.store.put_owner(
+            Owner(principal.workspace_id, checked, limits, created_at=now, updated_at=now)
+        )
+        self._ctx.owner_changed(principal.workspace_id, checked)
+        return owner
+
+    async def get(self, principal: Principal, owner_id: str) -> Owner:
+        principal.require("owners.read")
+        owner = None
+        if isinstance(owner_id, str):
+            owner = await self._ctx.store.get_owner(principal.workspace_id, owner_id)
+        if owner is None:
+            raise NotFound(f"no limits are set for owner '{owner_id}'")
+        return owner
+
+    async def list(self, principal: Principal) -> list[Owner]:
+        principal.require("owners.read")
+        return await self._ctx.store.list_owners(principal.workspace_id)
+
+    async def delete(self, principal: Principal, owner_id: str) -> None:
+        principal.require("owners.write")
+        if not isinstance(owner_id, str) or not await self._ctx.store.delete_owner(
+            principal.workspace_id, owner_id
+        ):
+            raise NotFound(f"no limits are set for owner '{owner_id}'")
+        self._ctx.owner_changed(principal.workspace_id, owner_id)
