@@ -291,3 +291,13 @@ def test_unknown_limiter_scheme() -> None:
 
     with pytest.raises(ConfigurationError):
         open_limiter("memcached://x")
+
+
+async def test_keys_without_plan_or_limits_are_shed_first(ks: Keystead, root: Principal) -> None:
+    bare, _ = await _key(ks, root)
+    ks.shedder.max_inflight = 10
+    ks.shedder.enabled = True
+    ks.shedder.inflight = 10
+    assert (await ks.verify(bare)).shed
+    ks.shedder.inflight = 0
+    assert (await ks.verify(bare)).valid

@@ -81,6 +81,11 @@ class Verifier:
         if verdict.code is not Code.VALID:
             return verdict
         limits = cached.limits
+        shedder = self._shedder
+        if shedder.enabled and shedder.sheds(limits.priority):
+            return Verdict(
+                Code.RATE_LIMITED, record, "overloaded", retry_after=shedder.retry_after, shed=True
+            )
         if limits.active or ratelimits:
             verdict = await self._limit(record, limits, ip, cost, ratelimits, now)
             if verdict.code is not Code.VALID:
@@ -99,11 +104,6 @@ class Verifier:
         extra: Sequence[RateLimit],
         now: float,
     ) -> Verdict:
-        shedder = self._shedder
-        if shedder.enabled and shedder.sheds(limits.priority):
-            return Verdict(
-                Code.RATE_LIMITED, record, "overloaded", retry_after=shedder.retry_after, shed=True
-            )
         checks = limits.checks_for(cost, ip, extra)
         try:
             decision = await self._ctx.limiter.decide(checks, now)
