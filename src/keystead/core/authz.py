@@ -27,6 +27,7 @@ ROOT_PERMISSIONS: tuple[str, ...] = (
     "plans.write",
     "owners.read",
     "owners.write",
+    "limits.read",
 )
 
 LOCAL_OPERATOR = "cli"

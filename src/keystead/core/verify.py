@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from keystead.core.models import Code, Key, LimitState, VerifyContext
 from keystead.core.permissions import GrantSet, PermissionQuery
@@ -51,8 +52,12 @@ class VerifiableKey:
         )
 
 
-@dataclass(slots=True, frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
+    """The answer of one verification. Immutable (shared instances answer
+    MALFORMED, NOT_FOUND and each cached key's VALID); a named tuple because
+    it is built on every verification and constructs 3x faster than a frozen
+    dataclass."""
+
     code: Code
     record: VerifiableKey | None = None
     reason: str | None = None

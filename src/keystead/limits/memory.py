@@ -30,6 +30,7 @@ from keystead.limits.decision import (
 )
 from keystead.limits.specs import Credits, Quota, RateLimit
 
+_new_tuple = tuple.__new__
 _EPS = engine.EPS
 _SWEEP_MIN = 4096
 
@@ -82,11 +83,19 @@ class MemoryLimiter:
             return refused(tuple(self._result(c, p, now, False, p[0]) for c, p in pairs))
 
     def _one_gcra(self, key: str, spec: RateLimit, cost: int, now: float) -> Decision:
+        result = self.gcra_one(key, spec, cost, now)
+        if result.allowed:
+            return Decision(True, None, (result,))
+        return refused((result,))
+
+    def gcra_one(self, key: str, spec: RateLimit, cost: int, now: float) -> LimitResult:
+        """One GCRA limit, decided and described without a Decision around it:
+        the verify path's most common case (``cost`` must be an int >= 0)."""
         tats = self._tat
         interval, tol = spec._interval, spec._tolerance
         with self._lock:
-            self._ops += 1
-            if self._ops >= self._next_sweep:
+            ops = self._ops = self._ops + 1
+            if ops >= self._next_sweep:
                 self._sweep(now)
             tat = tats.get(key, now)
             if tat < now:
@@ -95,13 +104,16 @@ class MemoryLimiter:
             if new - now <= tol + _EPS or cost == 0:
                 tats[key] = new
                 left = int((tol - (new - now) + _EPS) / interval)
-                if left > spec.effective_burst:
-                    left = spec.effective_burst
+                burst = spec._burst
+                if left > burst:
+                    left = burst
                 elif left < 0:
                     left = 0
-                result = LimitResult(spec.name, "rate_limit", spec.limit, left, new, None, True)
-                return Decision(True, None, (result,))
-        return refused((engine.gcra_result(tat, spec, cost, now, False),))
+                # tuple.__new__ skips the named tuple's Python-level __new__
+                return _new_tuple(
+                    LimitResult, (spec.name, "rate_limit", spec.limit, left, new, None, True)
+                )
+        return engine.gcra_result(tat, spec, cost, now, False)
 
     def _evaluate(self, check: Check, now: float) -> tuple[bool, Any]:
         """Phase one: would this check pass? Only drops what has expired."""

@@ -87,6 +87,7 @@ class RateLimit:
     algorithm: Algorithm = "gcra"
     _interval: float = field(init=False, repr=False, compare=False)
     _tolerance: float = field(init=False, repr=False, compare=False)
+    _burst: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if type(self.name) is not str or not 1 <= len(self.name) <= 64:
@@ -100,6 +101,7 @@ class RateLimit:
                 raise ValidationError("burst applies to the gcra algorithm only", field="burst")
             _int(self.burst, "burst", 1)
         interval = self.duration_s / self.limit
+        object.__setattr__(self, "_burst", self.effective_burst)
         object.__setattr__(self, "_interval", interval)
         object.__setattr__(self, "_tolerance", self.effective_burst * interval)
 

@@ -17,7 +17,7 @@ from keystead.errors import ConfigurationError
 from keystead.limits import Limiter, RateLimit, open_limiter
 from keystead.service.apis import ApiService
 from keystead.service.context import KeyChangeHook, ServiceContext
-from keystead.service.guard import FailedAttempts
+from keystead.service.guard import AttemptsState, FailedAttempts
 from keystead.service.keys import KeyService
 from keystead.service.owners import OwnerService
 from keystead.service.plans import PlanService
@@ -115,9 +115,20 @@ class Keystead:
             key, context, principal=principal, cost=cost, ratelimits=ratelimits
         )
 
-    async def release(self, leases: Sequence[str]) -> None:
-        """Give back the concurrency slots a verification took (``Verdict.leases``)."""
-        await self._verifier.release(leases)
+    async def release(self, leases: Sequence[str], *, principal: Principal | None = None) -> None:
+        """Give back the concurrency slots a verification took (``Verdict.leases``).
+        With ``principal`` (which needs ``keys.verify``), leases of other
+        workspaces are ignored."""
+        if principal is not None:
+            principal.require("keys.verify")
+        await self._verifier.release(leases, principal)
+
+    def failed_attempts_of(self, principal: Principal, ip: str) -> AttemptsState:
+        """This node's view of one client IP's failed verifications. The counter
+        is server-wide (guessing is per IP, across workspaces), so reading it
+        takes its own permission, ``limits.read``."""
+        principal.require("limits.read")
+        return self.failed_attempts.state(ip, self.clock.now())
 
     def on_key_change(self, hook: KeyChangeHook) -> None:
         """Call ``hook(key_id)`` after any change to a key on this node: the

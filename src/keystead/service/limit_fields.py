@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from keystead.errors import ValidationError
 from keystead.limits import Concurrency, Credits, Quota, RateLimit
 
@@ -52,9 +54,19 @@ def ratelimits(value: object, field: str = "ratelimits") -> list[dict[str, Any]]
     return out
 
 
+def _no_nul(out: dict[str, Any], field: str | None) -> dict[str, Any]:
+    if b"\\u0000" in orjson.dumps(out):  # neither PostgreSQL text nor JSONB holds NUL
+        raise ValidationError("limits must not contain NUL characters", field=field)
+    return out
+
+
 def limit_set(values: Mapping[str, Any]) -> dict[str, Any]:
     """The canonical JSON of the limit fields present in ``values``; ``None``
     (or an empty list) for a field leaves it out."""
+    return _no_nul(_limit_set(values), None)
+
+
+def _limit_set(values: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if values.get("ratelimits"):
         out["ratelimits"] = ratelimits(values["ratelimits"])
@@ -107,7 +119,7 @@ def api_limits(value: object) -> dict[str, Any]:
     out["failure_policy"] = policy
     if value.get("ip_ratelimits"):
         out["ip_ratelimits"] = ratelimits(value["ip_ratelimits"], "limits.ip_ratelimits")
-    return out
+    return _no_nul(out, "limits")
 
 
 def priority(value: object) -> int:

@@ -30,10 +30,14 @@ class KeyLimits:
     extra_prefix: str = ""
     failure_policy: str = "open"
     priority: int = 0
+    unit_checks: tuple[Check, ...] = ()
+    """``checks`` at cost 1: the common call needs no new tuples."""
+    single_gcra: tuple[str, RateLimit] | None = None
+    """Set when the key's only limit is one unlabelled GCRA rate limit."""
+    relabel: bool = False
 
-    @property
-    def active(self) -> bool:
-        return bool(self.checks) or bool(self.ip_ratelimits)
+    active: bool = False
+    """Whether anything is limited (a field, not a property: read on every verify)."""
 
     @classmethod
     def build(
@@ -79,25 +83,43 @@ class KeyLimits:
                 if spec is not None:
                     add(f"{oprefix}{suffix}", spec, f"owner.{spec.name}")
         api_limits: dict[str, Any] = {} if api is None else api.limits
+        only = checks[0] if len(checks) == 1 else None
+        single = (
+            (only[0], only[1])
+            if only is not None
+            and isinstance(only[1], RateLimit)
+            and only[1].algorithm == "gcra"
+            and labels[0] is None
+            else None
+        )
+        ip_ratelimits = tuple(RateLimit.from_dict(r) for r in api_limits.get("ip_ratelimits", ()))
         return cls(
+            active=bool(checks) or bool(ip_ratelimits),
+            single_gcra=single,
+            relabel=any(label is not None for label in labels),
+            unit_checks=tuple(Check(name, spec, 1) for name, spec in checks),
             checks=tuple(checks),
             labels=tuple(labels),
             credits_counter=None if own.credits is None else f"{prefix}c",
             credits_spec=own.credits,
             quota_counter=None if own.quota is None else f"{prefix}q",
             ip_prefix=counters.ip_prefix(key.workspace_id, key.api_id),
-            ip_ratelimits=tuple(
-                RateLimit.from_dict(r) for r in api_limits.get("ip_ratelimits", ())
-            ),
+            ip_ratelimits=ip_ratelimits,
             extra_prefix=f"{prefix}x:",
             failure_policy=str(api_limits.get("failure_policy", "open")),
             priority=0 if plan is None else plan.priority,
         )
 
-    def checks_for(self, cost: int, ip: str | None, extra: Sequence[RateLimit]) -> list[Check]:
+    def checks_for(
+        self, key: Key, cost: int, ip: str | None, extra: Sequence[RateLimit]
+    ) -> Sequence[Check]:
+        if cost == 1 and not extra and (ip is None or not self.ip_ratelimits):
+            return self.unit_checks
         out = [Check(name, spec, cost) for name, spec in self.checks]
+        # NO_LIMITS is shared by every key without limits: name per-call counters by key
+        extra_prefix = self.extra_prefix or counters.key_prefix(key.workspace_id, key.id) + "x:"
         for rate in extra:
-            out.append(Check(f"{self.extra_prefix}{rate.name}:{_shape(rate)}", rate, cost))
+            out.append(Check(f"{extra_prefix}{rate.name}:{_shape(rate)}", rate, cost))
         if ip is not None:
             for rate in self.ip_ratelimits:
                 out.append(Check(f"{self.ip_prefix}{ip}:{rate.name}:{_shape(rate)}", rate, cost))

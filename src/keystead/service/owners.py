@@ -21,7 +21,7 @@ class OwnerService:
         principal: Principal,
         owner_id: str,
         *,
-        ratelimits: Sequence[Mapping[str, Any]] = (),
+        ratelimits: Sequence[Mapping[str, Any]] | None = (),
         quota: Mapping[str, Any] | None = None,
         credits: Mapping[str, Any] | None = None,
         concurrency: Mapping[str, Any] | None = None,
@@ -33,7 +33,7 @@ class OwnerService:
             raise ValidationError("owner_id is required", field="owner_id")
         limits = limit_fields.limit_set(
             {
-                "ratelimits": list(ratelimits),
+                "ratelimits": list(ratelimits or ()),
                 "quota": quota,
                 "credits": credits,
                 "concurrency": concurrency,

@@ -25,7 +25,7 @@ class PlanService:
         principal: Principal,
         *,
         name: str,
-        ratelimits: Sequence[Mapping[str, Any]] = (),
+        ratelimits: Sequence[Mapping[str, Any]] | None = (),
         quota: Mapping[str, Any] | None = None,
         credits: Mapping[str, Any] | None = None,
         concurrency: Mapping[str, Any] | None = None,
@@ -37,7 +37,7 @@ class PlanService:
             raise ValidationError("name is required", field="name")
         limits = limit_fields.limit_set(
             {
-                "ratelimits": list(ratelimits),
+                "ratelimits": list(ratelimits or ()),
                 "quota": quota,
                 "credits": credits,
                 "concurrency": concurrency,

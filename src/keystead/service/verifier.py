@@ -18,7 +18,7 @@ from keystead.core.models import Code, LimitState, VerifyContext
 from keystead.core.permissions import parse_query_cached
 from keystead.core.verify import MALFORMED, NOT_FOUND, Verdict, VerifiableKey, decide
 from keystead.errors import LimiterUnavailable
-from keystead.limits import Lease, RateLimit
+from keystead.limits import Lease, MemoryLimiter, RateLimit
 from keystead.service.context import CachedKey, ServiceContext
 from keystead.service.guard import FailedAttempts
 from keystead.service.limiting import NO_LIMITS, KeyLimits
@@ -28,6 +28,7 @@ from keystead.store.cache import MISS
 log = logging.getLogger("keystead.verify")
 
 _EMPTY = VerifyContext()
+_new_tuple = tuple.__new__  # builds a Verdict without its Python-level __new__
 _FLUSH_INTERVAL_S = 1.0
 _NO_EXTRA: tuple[RateLimit, ...] = ()
 
@@ -42,6 +43,10 @@ class Verifier:
         self._credits_flushed_at = 0.0
         self._flusher: asyncio.Task[None] | None = None
         self.limiter_errors = 0
+        limiter = ctx.limiter
+        memory = limiter if isinstance(limiter, MemoryLimiter) else None
+        self._decide_now = None if memory is None else memory.decide_now
+        self._gcra_one = None if memory is None else memory.gcra_one
 
     async def verify(
         self,
@@ -87,9 +92,27 @@ class Verifier:
                 Code.RATE_LIMITED, record, "overloaded", retry_after=shedder.retry_after, shed=True
             )
         if limits.active or ratelimits:
-            verdict = await self._limit(record, limits, ip, cost, ratelimits, now)
-            if verdict.code is not Code.VALID:
-                return verdict
+            single = limits.single_gcra
+            if (
+                single is not None
+                and self._gcra_one is not None
+                and cost == 1
+                and not ratelimits
+                and (ip is None or not limits.ip_ratelimits)
+            ):
+                # the common case, decided inline: one GCRA limit in memory
+                result = self._gcra_one(single[0], single[1], 1, now)
+                if not result.allowed:
+                    return Verdict(
+                        Code.RATE_LIMITED, record, result.name, (result,), result.retry_after
+                    )
+                verdict = _new_tuple(
+                    Verdict, (Code.VALID, record, None, (result,), None, (), False)
+                )
+            else:
+                verdict = await self._limit(record, limits, ip, cost, ratelimits, now)
+                if verdict.code is not Code.VALID:
+                    return verdict
         self._last_used[record.key.id] = now
         if self._flusher is None:
             self._start_flusher()
@@ -104,9 +127,12 @@ class Verifier:
         extra: Sequence[RateLimit],
         now: float,
     ) -> Verdict:
-        checks = limits.checks_for(cost, ip, extra)
+        checks = limits.checks_for(record.key, cost, ip, extra)
         try:
-            decision = await self._ctx.limiter.decide(checks, now)
+            if self._decide_now is not None:  # memory://: no coroutine needed
+                decision = self._decide_now(checks, now)
+            else:
+                decision = await self._ctx.limiter.decide(checks, now)
         except LimiterUnavailable:
             self.limiter_errors += 1
             if self.limiter_errors % 1000 == 1:
@@ -118,15 +144,17 @@ class Verifier:
             if limits.failure_policy == "closed":
                 return Verdict(Code.RATE_LIMITED, record, "limiter_unavailable", shed=True)
             return record.valid_verdict
-        results = _labelled(decision.results, limits.labels)
+        results = _labelled(decision.results, limits.labels) if limits.relabel else decision.results
         if not decision.allowed:
             failed = next(r.name for r in results if not r.allowed)
             code = Code.USAGE_EXCEEDED if decision.code == "USAGE_EXCEEDED" else Code.RATE_LIMITED
             return Verdict(code, record, failed, results, decision.retry_after)
         if limits.credits_counter is not None:
             self._credits_dirty[record.key.id] = limits.credits_counter
-        leases = tuple(f"{lease.key}|{lease.id}" for lease in decision.lease_ids)
-        return Verdict(Code.VALID, record, None, results, None, leases)
+        if decision.lease_ids:
+            leases = tuple(f"{lease.key}|{lease.id}" for lease in decision.lease_ids)
+            return Verdict(Code.VALID, record, None, results, None, leases)
+        return Verdict(Code.VALID, record, None, results)
 
     async def _failed(self, verdict: Verdict, ip: str | None) -> Verdict:
         """MALFORMED and NOT_FOUND are what guessing looks like: count them per IP."""
@@ -134,11 +162,15 @@ class Verifier:
             return await self._guard.record(ip, verdict, self._ctx.clock.now())
         return verdict
 
-    async def release(self, leases: Sequence[str]) -> None:
+    async def release(self, leases: Sequence[str], principal: Principal | None = None) -> None:
+        """Give slots back; with ``principal``, only leases of its workspace."""
+        scope = None if principal is None else f"{{{principal.workspace_id}}}"
         parsed = []
         for token in leases:
             counter, sep, lease_id = token.rpartition("|")
-            if sep and counter and lease_id:
+            if not (sep and counter and lease_id):
+                continue
+            if scope is None or counter.startswith(scope):
                 parsed.append(Lease(counter, lease_id))
         if parsed:
             await self._ctx.limiter.release(parsed)
@@ -232,9 +264,11 @@ class Verifier:
 def _labelled(
     results: tuple[LimitState, ...], labels: tuple[str | None, ...]
 ) -> tuple[LimitState, ...]:
-    if not any(labels):
-        return results
-    return tuple(
-        r if label is None else r._replace(name=label)
-        for r, label in zip(results, labels, strict=False)
-    )
+    """Rename owner results by position; results past the labels (per-call and
+    per-IP limits) keep their own names."""
+    named = len(labels)
+    out = []
+    for i, result in enumerate(results):
+        label = labels[i] if i < named else None
+        out.append(result if label is None else result._replace(name=label))
+    return tuple(out)
