@@ -114,13 +114,14 @@ def iso(ts: float) -> str:
 
 
 def management_routes(app: FastAPI) -> set[tuple[str, str]]:
-    """Every (method, path) the app serves that needs a root key."""
+    """Every (method, path) the app serves that needs a root key; paths as OpenAPI
+    writes them (``{owner_id}``, not ``{owner_id:path}``)."""
     out: set[tuple[str, str]] = set()
     for route in app.routes:
         if not isinstance(route, APIRoute) or route.path in PUBLIC_PATHS:
             continue
         for method in route.methods or ():
-            out.add((method, route.path))
+            out.add((method, route.path_format))
     return out
 
 

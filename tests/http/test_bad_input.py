@@ -129,6 +129,91 @@ async def test_absurd_values(world: World, api_id: str) -> None:
     assert assert_problem(response, 422)["field"].startswith("restrictions")
 
 
+_RATE = {"name": "rps", "limit": 10, "duration_s": 60}
+ABSURD_LIMITS: list[dict[str, Any]] = [
+    {"ratelimits": [{**_RATE, "limit": 10**30}]},
+    {"ratelimits": [{**_RATE, "limit": 10**13}]},
+    {"ratelimits": [{**_RATE, "limit": -1}]},
+    {"ratelimits": [{**_RATE, "duration_s": 1e300}]},
+    {"ratelimits": [{**_RATE, "duration_s": 0}]},
+    {"ratelimits": [{**_RATE, "limit": 10**6, "algorithm": "sliding_window"}]},
+    {"ratelimits": [{**_RATE, "algorithm": "leaky"}]},
+    {"ratelimits": [{**_RATE, "name": ""}]},
+    {"ratelimits": [{**_RATE, "name": "a\x00b"}]},
+    {"ratelimits": [{**_RATE, "burst": 0}]},
+    {"ratelimits": [{**_RATE, "limit": True}]},
+    {"ratelimits": [{**_RATE, "limit": 1.5}]},
+    {"ratelimits": [{**_RATE, "colour": "red"}]},
+    {"ratelimits": [{"name": f"r{i}", "limit": 1, "duration_s": 1} for i in range(21)]},
+    {"ratelimits": {"name": "rps"}},
+    {"ratelimits": ["rps"]},
+    {"quota": {"limit": 10, "period": "year"}},
+    {"quota": {"limit": 10, "period": "DAY"}},
+    {"quota": {"limit": -1}},
+    {"quota": {"limit": 10**40}},
+    {"quota": {"limit": 10, "timezone": "Mars/Olympus"}},
+    {"quota": {"limit": 10, "timezone": "../../etc/passwd"}},
+    {"quota": {"limit": 10, "timezone": "a\x00"}},
+    {"quota": {"limit": 10, "offset_s": -5}},
+    {"quota": {"limit": 10, "period": "month", "offset_s": 10**12}},
+    {"quota": {"limit": 10, "extra": 1}},
+    {"quota": 10},
+    {"credits": {"remaining": -5}},
+    {"credits": {"remaining": 10**30}},
+    {"credits": {"remaining": 5, "refill": {"amount": 0, "interval_s": 1}}},
+    {"credits": {"remaining": 5, "refill": {"amount": 1, "interval_s": -1}}},
+    {"credits": {"remaining": 5, "refill": {"amount": 1, "interval_s": 1, "mode": "mul"}}},
+    {"credits": {"remaining": 5, "refill": {"amount": 1, "interval_s": 1, "cap": 3}}},
+    {"credits": {"remaining": 5, "refill": 3}},
+    {"concurrency": {"limit": 0}},
+    {"concurrency": {"limit": 10**7}},
+    {"concurrency": {"limit": 1, "lease_s": 0}},
+    {"concurrency": {"limit": 1, "lease_s": 10**9}},
+    {"concurrency": {"limit": 1, "leases": 1}},
+]
+
+
+async def test_absurd_limits_are_refused_everywhere(world: World, api_id: str) -> None:
+    c, h = world.client, world.auth()
+    key = await world.key(api_id)
+    plan = (await c.post("/v1/plans", json={"name": "base"}, headers=h)).json()
+    for fields in ABSURD_LIMITS:
+        requests: list[tuple[str, str, dict[str, Any]]] = [
+            ("POST", "/v1/keys", {"api_id": api_id, **fields}),
+            ("POST", "/v1/keys/batch", {"keys": [{"api_id": api_id, **fields}]}),
+            ("PATCH", f"/v1/keys/{key['id']}", fields),
+            ("POST", "/v1/plans", {"name": "p", **fields}),
+            ("PATCH", f"/v1/plans/{plan['id']}", fields),
+            ("PUT", "/v1/owners/someone", fields),
+        ]
+        if "ratelimits" in fields:
+            requests.append(("POST", "/v1/keys/verify", {"key": key["key"], **fields}))
+            ip_limits = {"limits": {"ip_ratelimits": fields["ratelimits"]}}
+            requests.append(("PATCH", f"/v1/apis/{api_id}", ip_limits))
+            requests.append(("POST", "/v1/apis", {"name": "x", **ip_limits}))
+        for method, url, body in requests:
+            response = await c.request(method, url, json=body, headers=h)
+            assert_problem(response, 422)
+    bad_verify: list[dict[str, Any]] = [
+        {"cost": -1}, {"cost": 10**9 + 1}, {"cost": 10**30}, {"cost": 1e3}, {"cost": "1"},
+        {"cost": [1]}, {"ratelimits": "rps"}, {"ratelimits": {}}, {"limits": []},
+    ]  # fmt: skip
+    for fields in bad_verify:
+        response = await c.post("/v1/keys/verify", json={"key": key["key"], **fields}, headers=h)
+        assert_problem(response, 422)
+    for fields in ({"reset_quota": "yes"}, {"reset_quota": 1}, {"plan_id": "plan_nope"},
+                   {"priority": 5}):  # fmt: skip
+        assert_problem(await c.patch(f"/v1/keys/{key['id']}", json=fields, headers=h), 422)
+    for body in ({"name": "p", "priority": 10**30}, {"name": "p", "priority": True},
+                 {"name": "p", "priority": None}, {"name": "p", "plan_id": "plan_x"}):  # fmt: skip
+        assert_problem(await c.post("/v1/plans", json=body, headers=h), 422)
+    for body in ({"limits": []}, {"limits": {"failure_policy": None}}, {"limits": {"x": 1}}):
+        assert_problem(await c.patch(f"/v1/apis/{api_id}", json=body, headers=h), 422)
+    for params in ({"ip": "x" * 200}, {}, {"ip": ""}):
+        response = await c.get("/v1/limits/failed_attempts", params=params, headers=h)
+        assert_problem(response, 422)
+
+
 async def test_invalid_ids(world: World, api_id: str) -> None:
     c, h = world.client, world.auth()
     for path in ("/v1/keys/abc", "/v1/keys/" + "A" * 5000, "/v1/keys/%00", "/v1/keys/key_é",
@@ -191,17 +276,36 @@ def _json_values() -> st.SearchStrategy[Any]:
 
 _KEY_FIELDS = ["api_id", "name", "owner_id", "meta", "permissions", "roles", "environment",
                "not_before", "expires_at", "restrictions", "enabled", "key", "ip", "method",
-               "path", "referrer", "user_agent"]  # fmt: skip
+               "path", "referrer", "user_agent", "ratelimits", "quota", "credits",
+               "concurrency", "plan_id", "cost", "priority", "reset_quota"]  # fmt: skip
+_SPEC_FIELDS = ["name", "limit", "duration_s", "burst", "algorithm", "period", "timezone",
+                "offset_s", "remaining", "refill", "amount", "interval_s", "mode", "cap",
+                "lease_s"]  # fmt: skip
 _PLAUSIBLE = st.sampled_from(
-    ["$API", "$KEY", "2030-01-01T00:00:00Z", "ks", "a.b", "a.* AND NOT (b", "GET", "/x"]
-)
+    ["$API", "$KEY", "2030-01-01T00:00:00Z", "ks", "a.b", "a.* AND NOT (b", "GET", "/x",
+     "gcra", "sliding_window", "day", "month", "Europe/Paris", "add", "set"]
+)  # fmt: skip
+
+
+def _specs() -> st.SearchStrategy[Any]:
+    """Limit specs: the right field names, any values (huge, negative, wrong types)."""
+    values = (
+        _PLAUSIBLE
+        | st.integers(-(2**63), 2**63 - 1)
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.none()
+        | st.booleans()
+    )
+    spec = st.dictionaries(st.sampled_from(_SPEC_FIELDS), values, max_size=6)
+    nested = st.dictionaries(st.sampled_from(_SPEC_FIELDS), values | spec, max_size=6)
+    return nested | st.lists(spec, max_size=3)
 
 
 def _bodies() -> list[bytes]:
     """Examples drawn up front (the HTTP calls are async; Hypothesis drives sync code)."""
     out: list[bytes] = []
     objects = st.dictionaries(
-        st.sampled_from(_KEY_FIELDS) | st.text(max_size=5), _json_values() | _PLAUSIBLE
+        st.sampled_from(_KEY_FIELDS) | st.text(max_size=5), _json_values() | _PLAUSIBLE | _specs()
     )
 
     @settings(max_examples=120, database=None, deadline=None)
@@ -218,8 +322,9 @@ async def test_generated_bodies_never_give_a_500(world: World, api_id: str) -> N
     headers = {**world.auth(), "Content-Type": "application/json"}
     for raw in _bodies():
         body = raw.replace(b"$API", api_id.encode()).replace(b"$KEY", key.encode())
-        for url in ("/v1/keys", "/v1/keys/verify"):
-            response = await world.client.post(url, content=body, headers=headers)
+        for method, url in (("POST", "/v1/keys"), ("POST", "/v1/keys/verify"),
+                            ("POST", "/v1/plans"), ("PUT", "/v1/owners/fuzz")):  # fmt: skip
+            response = await world.client.request(method, url, content=body, headers=headers)
             assert response.status_code < 500, (url, body, response.text)
             if response.status_code >= 400:
                 assert_problem(response, response.status_code)

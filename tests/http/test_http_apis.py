@@ -19,7 +19,10 @@ async def world(keystead: Keystead) -> AsyncIterator[World]:
 async def test_api_crud(world: World) -> None:
     c, h = world.client, world.auth()
     created = await world.api("documents", prefix="doc")
-    assert set(created) == {"id", "name", "prefix", "key_defaults", "created_at", "updated_at"}
+    assert set(created) == {
+        "id", "name", "prefix", "key_defaults", "limits", "created_at", "updated_at"
+    }  # fmt: skip
+    assert created["limits"] == {"failure_policy": "open", "ip_ratelimits": []}
     assert (created["name"], created["prefix"], created["key_defaults"]) == ("documents", "doc", {})
     assert created["id"].startswith("api_")
     assert created["created_at"].endswith("Z")

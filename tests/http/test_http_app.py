@@ -86,6 +86,30 @@ async def test_openapi_documents_every_route_and_problem_answers(world: World) -
     assert "text/html" in docs.headers["content-type"]
 
 
+async def test_every_schema_reference_of_the_openapi_document_resolves(world: World) -> None:
+    doc = (await world.client.get("/openapi.json")).json()
+    schemas = doc["components"]["schemas"]
+    refs: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                refs.append(node["$ref"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(doc)
+    assert refs
+    for ref in refs:
+        assert ref.startswith("#/components/schemas/"), ref
+        assert ref.removeprefix("#/components/schemas/") in schemas, ref
+    verify = doc["paths"]["/v1/keys/verify"]["post"]["requestBody"]["content"]
+    assert "ratelimits" in verify["application/json"]["schema"]["properties"]
+
+
 async def test_unexpected_errors_are_a_generic_500(
     world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -15,6 +15,7 @@ KEY_FIELDS = {
     "id", "start", "prefix", "api_id", "name", "owner_id", "meta", "permissions", "roles",
     "enabled", "environment", "not_before", "expires_at", "restrictions", "created_at",
     "updated_at", "last_used_at", "revoked_at", "created_by", "state",
+    "ratelimits", "quota", "credits", "concurrency", "plan_id",
 }  # fmt: skip
 
 
@@ -49,10 +50,11 @@ async def test_create_reveals_the_key_once(world: World, clock: ManualClock) -> 
 
     fetched = await world.client.get(f"/v1/keys/{created['id']}", headers=world.auth())
     assert fetched.status_code == 200
-    assert set(fetched.json()) == KEY_FIELDS
+    assert set(fetched.json()) == KEY_FIELDS | {"credits_remaining"}
     assert "key" not in fetched.json()
     assert created["key"] not in fetched.text
-    assert fetched.json() == {k: v for k, v in created.items() if k != "key"}
+    expected = {k: v for k, v in created.items() if k != "key"}
+    assert fetched.json() == {**expected, "credits_remaining": None}
 
 
 async def test_batch_is_all_or_nothing(world: World) -> None:

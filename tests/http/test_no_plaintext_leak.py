@@ -78,8 +78,44 @@ async def _exercise(w: World) -> list[str]:
     await c.delete(f"/v1/apis/{api_id}", headers=h)  # 409: it has keys
     other = await w.api("empty")
     await c.delete(f"/v1/apis/{other['id']}", headers=h)
-    await w.ks.flush()  # last_used_at stamps reach the store
+    plaintexts.append(await _exercise_limits(w, api_id))
+    await w.ks.flush()  # last_used_at stamps and credit balances reach the store
     return plaintexts
+
+
+async def _exercise_limits(w: World, api_id: str) -> str:
+    """The limit routes: plans, owners, API limits, verify with limits, leases."""
+    c, h = w.client, w.auth()
+    rate = {"name": "rps", "limit": 2, "duration_s": 60}
+    plan = (await c.post("/v1/plans", json={"name": "pro", "ratelimits": [rate]}, headers=h)).json()
+    await c.get("/v1/plans", headers=h)
+    await c.get(f"/v1/plans/{plan['id']}", headers=h)
+    await c.patch(f"/v1/plans/{plan['id']}", json={"priority": 10}, headers=h)
+    await c.put("/v1/owners/o%2F1", json={"quota": {"limit": 5, "period": "day"}}, headers=h)
+    await c.get("/v1/owners", headers=h)
+    await c.get("/v1/owners/o%2F1", headers=h)
+    await c.patch(f"/v1/apis/{api_id}", json={"limits": {"failure_policy": "closed"}}, headers=h)
+    limited = await w.key(
+        api_id, owner_id="o/1", plan_id=plan["id"], credits={"remaining": 3},
+        concurrency={"limit": 1, "lease_s": 30},
+    )  # fmt: skip
+    key, key_id = limited["key"], limited["id"]
+    first = (await c.post("/v1/keys/verify", json={"key": key, "cost": 2}, headers=h)).json()
+    extra = {"key": key, "ratelimits": [{"name": "x", "limit": 1, "duration_s": 1}]}
+    await c.post("/v1/keys/verify", json=extra, headers=h)  # refused: concurrency
+    await c.post("/v1/keys/verify/release", json={"leases": first["leases"]}, headers=h)
+    await c.post("/v1/keys/verify", json={"key": key, "ip": "192.0.2.9"}, headers=h)
+    await c.post("/v1/keys/verify", json={"key": key + "x", "ip": "192.0.2.9"}, headers=h)
+    await c.get("/v1/limits/failed_attempts", params={"ip": "192.0.2.9"}, headers=h)
+    await c.patch(f"/v1/keys/{key_id}", json={"credits": {"remaining": 9}}, headers=h)
+    await c.patch(f"/v1/keys/{key_id}", json={"reset_quota": True, "cost": key}, headers=h)
+    await c.get(f"/v1/keys/{key_id}", headers=h)
+    await c.delete(f"/v1/plans/{plan['id']}", headers=h)  # 409: a key uses it
+    await c.delete("/v1/owners/o%2F1", headers=h)
+    await c.delete(f"/v1/keys/{key_id}", headers=h)
+    await c.delete(f"/v1/plans/{plan['id']}", headers=h)
+    plaintext: str = key
+    return plaintext
 
 
 def _rows(settings: Settings) -> list[tuple[str, Any]]:
@@ -122,7 +158,7 @@ async def test_plaintext_only_in_the_creating_response(
         exercised = {(m, p) for m, p, _, _ in recorder.responses}
         routes = [r for r in world.app.routes if isinstance(r, APIRoute)]
         covered = {
-            (method, route.path)
+            (method, route.path_format)
             for method, path in exercised
             for route in routes
             if method in (route.methods or ()) and route.path_regex.match(path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from keystead.core.authz import ROOT_PERMISSIONS
 from keystead.service import Keystead
 
 ROLE = "reader"
+LIMITS = {"ratelimits": [{"name": "rps", "limit": 5, "duration_s": 1}]}
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class Objects:
     key_id: str
     key: str
     root_key_id: str
+    plan_id: str
+    owner_id: str
 
 
 @dataclass(frozen=True)
@@ -37,12 +41,14 @@ class Case:
     permission: str
     body: Callable[[Objects], Any] | None = None
     foreign_ids: bool = True  # does the request name an object (path or body)?
+    params: dict[str, str] | None = None
 
 
 CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/apis"): Case("apis.create", lambda o: {"name": "new"}, foreign_ids=False),
     ("GET", "/v1/apis"): Case("apis.read", foreign_ids=False),
     ("GET", "/v1/apis/{api_id}"): Case("apis.read"),
+    ("PATCH", "/v1/apis/{api_id}"): Case("apis.update", lambda o: {"name": "renamed"}),
     ("DELETE", "/v1/apis/{api_id}"): Case("apis.delete"),
     ("PUT", "/v1/apis/{api_id}/roles/{name}"): Case("roles.write", lambda o: {"permissions": []}),
     ("GET", "/v1/apis/{api_id}/roles"): Case("roles.read"),
@@ -57,6 +63,22 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/keys/{key_id}/enable"): Case("keys.update"),
     ("DELETE", "/v1/keys/{key_id}"): Case("keys.delete"),
     ("POST", "/v1/keys/verify"): Case("keys.verify", lambda o: {"key": o.key}),
+    ("POST", "/v1/keys/verify/release"): Case(
+        "keys.verify", lambda o: {"leases": []}, foreign_ids=False
+    ),
+    ("GET", "/v1/limits/failed_attempts"): Case(
+        "limits.read", foreign_ids=False, params={"ip": "192.0.2.1"}
+    ),
+    ("POST", "/v1/plans"): Case("plans.write", lambda o: {"name": "new"}, foreign_ids=False),
+    ("GET", "/v1/plans"): Case("plans.read", foreign_ids=False),
+    ("GET", "/v1/plans/{plan_id}"): Case("plans.read"),
+    ("PATCH", "/v1/plans/{plan_id}"): Case("plans.write", lambda o: {"priority": 50}),
+    ("DELETE", "/v1/plans/{plan_id}"): Case("plans.write"),
+    # PUT names no object: it sets limits of an owner id in the caller's own workspace
+    ("PUT", "/v1/owners/{owner_id}"): Case("owners.write", lambda o: {}, foreign_ids=False),
+    ("GET", "/v1/owners"): Case("owners.read", foreign_ids=False),
+    ("GET", "/v1/owners/{owner_id}"): Case("owners.read"),
+    ("DELETE", "/v1/owners/{owner_id}"): Case("owners.write"),
     ("POST", "/v1/root_keys"): Case(
         "root_keys.create", lambda o: {"permissions": ["keys.read"], "api_ids": [o.api_id]}
     ),
@@ -73,7 +95,7 @@ class Setting:
     their_root_key: str
 
 
-async def _objects(world: World, root_key: str) -> Objects:
+async def _objects(world: World, root_key: str, owner_id: str) -> Objects:
     h = world.auth(root_key)
     api = await world.client.post("/v1/apis", json={"name": "secured"}, headers=h)
     api_id = api.json()["id"]
@@ -81,33 +103,44 @@ async def _objects(world: World, root_key: str) -> Objects:
         f"/v1/apis/{api_id}/roles/{ROLE}", json={"permissions": ["x.y"]}, headers=h
     )
     assert role.status_code == 200, role.text
+    plan = await world.client.post("/v1/plans", json={"name": "gold", **LIMITS}, headers=h)
+    owner = await world.client.put(f"/v1/owners/{owner_id}", json=LIMITS, headers=h)
+    assert (plan.status_code, owner.status_code) == (201, 200), (plan.text, owner.text)
     key = (await world.client.post("/v1/keys", json={"api_id": api_id}, headers=h)).json()
     extra = await world.client.post("/v1/root_keys", json={"name": "spare"}, headers=h)
-    return Objects(api_id, key["id"], key["key"], extra.json()["id"])
+    return Objects(api_id, key["id"], key["key"], extra.json()["id"], plan.json()["id"], owner_id)
 
 
 @pytest.fixture
 async def setting(keystead: Keystead) -> AsyncIterator[Setting]:
     async with open_world(keystead) as world:
         other = await keystead.workspaces.create("other")
-        theirs = await _objects(world, other.root_key.plaintext)
-        mine = await _objects(world, world.root_key)
+        theirs = await _objects(world, other.root_key.plaintext, "their owner/1")
+        mine = await _objects(world, world.root_key, "my-owner")
         yield Setting(world, mine, theirs, other.root_key.plaintext)
 
 
-def _request(method: str, path: str, objects: Objects) -> tuple[str, str, Any]:
+Request = tuple[str, str, Any, dict[str, str] | None]
+
+
+def _request(method: str, path: str, objects: Objects) -> Request:
     url = path.format(
-        api_id=objects.api_id, name=ROLE, key_id=objects.key_id, root_key_id=objects.root_key_id
+        api_id=objects.api_id,
+        name=ROLE,
+        key_id=objects.key_id,
+        root_key_id=objects.root_key_id,
+        plan_id=objects.plan_id,
+        owner_id=quote(objects.owner_id, safe=""),
     )
     case = CASES[(method, path)]  # a KeyError here: add the new route to CASES
-    return method, url, None if case.body is None else case.body(objects)
+    return method, url, None if case.body is None else case.body(objects), case.params
 
 
 async def _send(
-    client: httpx.AsyncClient, request: tuple[str, str, Any], headers: dict[str, str]
+    client: httpx.AsyncClient, request: Request, headers: dict[str, str]
 ) -> httpx.Response:
-    method, url, body = request
-    return await client.request(method, url, json=body, headers=headers)
+    method, url, body, params = request
+    return await client.request(method, url, json=body, params=params, headers=headers)
 
 
 def test_cases_cover_every_route(setting: Setting) -> None:
@@ -144,7 +177,9 @@ async def test_every_route_needs_a_valid_root_key(setting: Setting) -> None:
             details.add(problem["detail"])
         # authentication comes first: a bad body tells an unauthenticated caller nothing
         for raw in (b"{", b"[]", b"x" * 10):
-            response = await world.client.request(method, request[1], content=raw)
+            response = await world.client.request(
+                method, request[1], content=raw, params=request[3]
+            )
             assert_problem(response, 401)
     assert len(details) <= 2  # missing header / invalid key: nothing more is told
 
@@ -166,7 +201,7 @@ async def test_every_route_needs_its_permission(setting: Setting) -> None:
 
 async def test_no_route_reaches_another_workspace(setting: Setting) -> None:
     world, theirs = setting.world, setting.theirs
-    foreign = {theirs.api_id, theirs.key_id, theirs.root_key_id, theirs.key}
+    foreign = {theirs.api_id, theirs.key_id, theirs.root_key_id, theirs.key, theirs.plan_id}
     for method, path in sorted(management_routes(world.app)):
         case = CASES[(method, path)]
         request = _request(method, path, theirs)
@@ -177,7 +212,7 @@ async def test_no_route_reaches_another_workspace(setting: Setting) -> None:
         elif case.foreign_ids:
             assert_problem(response, 404)
         else:
-            assert response.status_code in (200, 201), (method, path, response.text)
+            assert response.status_code in (200, 201, 204), (method, path, response.text)
             assert not any(ident in response.text for ident in foreign), (method, path)
     for params in ({"api_id": theirs.api_id}, {"cursor": theirs.key_id}):
         response = await world.client.get("/v1/keys", params=params, headers=world.auth())
@@ -192,6 +227,14 @@ async def test_no_route_reaches_another_workspace(setting: Setting) -> None:
     assert answer.json()["code"] == "VALID"
     listed = (await world.client.get("/v1/root_keys", headers=h)).json()["items"]
     assert all(r["revoked_at"] is None for r in listed)
+    plan = (await world.client.get(f"/v1/plans/{theirs.plan_id}", headers=h)).json()
+    assert (plan["priority"], plan["ratelimits"][0]["limit"]) == (0, 5)
+    owner_url = f"/v1/owners/{quote(theirs.owner_id, safe='')}"
+    owner = (await world.client.get(owner_url, headers=h)).json()
+    assert (owner["owner_id"], owner["ratelimits"][0]["limit"]) == (theirs.owner_id, 5)
+    # the PUT above made an owner of the same name in our workspace, apart from theirs
+    ours = (await world.client.get(owner_url, headers=world.auth())).json()
+    assert ours["ratelimits"] == []
 
 
 async def test_a_root_key_narrowed_to_one_api_sees_only_it(setting: Setting) -> None:

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import Path, Response
 
 from keystead.http.auth import Auth, Service
+from keystead.http.limit_schemas import ApiUpdate
 from keystead.http.openapi import CONFLICT, FOUND, WITH_BODY
 from keystead.http.routing import router as make_router
-from keystead.http.schemas import ApiCreate, ObjectId, RoleName, RolePut
+from keystead.http.schemas import ApiCreate, ObjectId, RoleName, RolePut, changes
 from keystead.http.views import ApiList, ApiOut, RoleList, RoleOut, api_out, role_out
 
 router = make_router(prefix="/v1/apis", tags=["apis"])
@@ -21,8 +22,13 @@ RolePath = Annotated[RoleName, Path(description="role name: A-Z a-z 0-9 _ . : -"
 @router.post("", status_code=201, summary="Create an API", responses={**WITH_BODY, **CONFLICT})
 async def create_api(body: ApiCreate, ks: Service, principal: Auth) -> ApiOut:
     """Needs ``apis.create``. ``prefix`` defaults to ``ks``."""
+    limits = changes(body.limits) if body.limits is not None else None
     api = await ks.apis.create(
-        principal, name=body.name, prefix=body.prefix, key_defaults=body.key_defaults
+        principal,
+        name=body.name,
+        prefix=body.prefix,
+        key_defaults=body.key_defaults,
+        limits=limits,
     )
     return api_out(api)
 
@@ -37,6 +43,13 @@ async def list_apis(ks: Service, principal: Auth) -> ApiList:
 async def get_api(api_id: ApiId, ks: Service, principal: Auth) -> ApiOut:
     """Needs ``apis.read``."""
     return api_out(await ks.apis.get(principal, api_id))
+
+
+@router.patch("/{api_id}", summary="Update an API", responses={**WITH_BODY, **FOUND, **CONFLICT})
+async def update_api(api_id: ApiId, body: ApiUpdate, ks: Service, principal: Auth) -> ApiOut:
+    """Needs ``apis.update``. Partial: ``name``, ``key_defaults``, ``limits`` (replaced
+    whole; ``null`` restores the defaults). The API's keys see the change at once."""
+    return api_out(await ks.apis.update(principal, api_id, changes(body)))
 
 
 @router.delete(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI
 from starlette.middleware import Middleware
@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from keystead import __version__
 from keystead.config import Settings
 from keystead.errors import StoreUnavailable
-from keystead.http import apis, keys, problems, root_keys, verify
+from keystead.http import apis, keys, limits, owners, plans, problems, root_keys, verify
 from keystead.http.middleware import BodyLimitMiddleware, CatchAllMiddleware
 from keystead.http.openapi import use_problem_media_type
 from keystead.http.views import Health
@@ -33,6 +33,13 @@ with a `Z` suffix. See docs/api.md for the full guide.
 """
 
 
+class InflightSignal(Protocol):
+    """Counts the requests in flight (``LoadShedder``)."""
+
+    def enter(self) -> None: ...
+    def leave(self) -> None: ...
+
+
 class KeysteadAPI(FastAPI):
     """FastAPI, with errors documented as ``application/problem+json`` and a fast
     path for ``POST /v1/keys/verify``.
@@ -41,11 +48,27 @@ class KeysteadAPI(FastAPI):
     500 around it: no router, no FastAPI middleware stack, no native telemetry.
     Middleware added with ``add_middleware`` therefore does not see verify
     requests; wrap the app instead if it must (an outer ASGI app sees everything).
+
+    When the service sheds load on requests in flight, ``inflight`` is its
+    ``LoadShedder`` and every HTTP request, verify included, is counted from the
+    outermost layer; otherwise it is None and costs one attribute read.
     """
 
     fast_verify: ASGIApp | None = None
+    inflight: InflightSignal | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        inflight = self.inflight
+        if inflight is None or scope["type"] != "http":
+            await self._serve(scope, receive, send)
+            return
+        inflight.enter()
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            inflight.leave()
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         fast = self.fast_verify
         if fast is not None and scope["type"] == "http" and scope["method"] == "POST":
             path = scope["path"]
@@ -77,9 +100,13 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
             return
         ks = await Keystead.open(settings=opened_settings)
         app.state.keystead = ks
+        if isinstance(app, KeysteadAPI):
+            app.inflight = inflight_signal(ks)
         try:
             yield
         finally:
+            if isinstance(app, KeysteadAPI):
+                app.inflight = None
             app.state.keystead = None
             await ks.close()
 
@@ -95,14 +122,22 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         ],
     )
     app.state.keystead = keystead
+    app.inflight = None if keystead is None else inflight_signal(keystead)
     app.fast_verify = CatchAllMiddleware(
         BodyLimitMiddleware(verify.verify_asgi, max_body_bytes=settings.max_body_bytes)
     )
     problems.install(app)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], summary="Liveness")
-    for router in (verify.router, apis.router, keys.router, root_keys.router):
+    routers = (verify.router, apis.router, keys.router, limits.router, plans.router)
+    for router in (*routers, owners.router, root_keys.router):
         app.router.routes.extend(router.routes)
     return app
+
+
+def inflight_signal(ks: Keystead) -> InflightSignal | None:
+    """The service's load shedder when it counts requests in flight, else None."""
+    shedder = ks.shedder
+    return shedder if shedder.enabled else None
 
 
 async def healthz(request: Request) -> Health:
@@ -115,4 +150,4 @@ async def healthz(request: Request) -> Health:
     return Health(status="ok")
 
 
-__all__ = ["KeysteadAPI", "create_app"]
+__all__ = ["InflightSignal", "KeysteadAPI", "create_app", "inflight_signal"]

@@ -24,9 +24,11 @@ from keystead.http.schemas import (
 from keystead.http.views import (
     CreatedKeyList,
     CreatedKeyOut,
+    KeyDetailOut,
     KeyOut,
     KeyPage,
     created_key_out,
+    key_detail_out,
     key_out,
 )
 
@@ -79,14 +81,17 @@ async def list_keys(
 
 
 @router.get("/{key_id}", summary="Get a key", responses=FOUND)
-async def get_key(key_id: KeyId, ks: Service, principal: Auth) -> KeyOut:
-    """Needs ``keys.read``."""
-    return key_out(await ks.keys.get(principal, key_id), ks.clock.now())
+async def get_key(key_id: KeyId, ks: Service, principal: Auth) -> KeyDetailOut:
+    """Needs ``keys.read``. Adds ``credits_remaining``, the live credit balance."""
+    key = await ks.keys.get(principal, key_id)
+    credits = await ks.keys.credits(principal, key_id)
+    return key_detail_out(key, ks.clock.now(), credits)
 
 
 @router.patch("/{key_id}", summary="Update a key", responses={**WITH_BODY, **FOUND, **CONFLICT})
 async def update_key(key_id: KeyId, body: KeyUpdate, ks: Service, principal: Auth) -> KeyOut:
-    """Needs ``keys.update``. Partial: an omitted field is kept, ``null`` clears it."""
+    """Needs ``keys.update``. Partial: an omitted field is kept, ``null`` clears it.
+    ``credits`` sets the live balance; ``reset_quota`` starts the quota count again."""
     key = await ks.keys.update(principal, key_id, changes(body))
     return key_out(key, ks.clock.now())
 

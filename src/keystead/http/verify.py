@@ -23,12 +23,15 @@ from starlette.types import Receive, Scope, Send
 
 from keystead.core.models import VerifyContext
 from keystead.core.verify import Verdict
-from keystead.errors import KeysteadError, StoreUnavailable
+from keystead.errors import KeysteadError, StoreUnavailable, ValidationError
 from keystead.http import problems
 from keystead.http.auth import authenticate
+from keystead.http.limit_schemas import MAX_RATELIMITS
 from keystead.http.openapi import COMMON, WITH_BODY
-from keystead.http.schemas import VERIFY_LIMITS, VerifyRequest
+from keystead.http.ratelimit import limits_json, seconds_ms
+from keystead.http.schemas import MAX_COST, VERIFY_LIMITS, VerifyRequest
 from keystead.http.views import VerifyResponse, iso_or_none
+from keystead.limits import RateLimit
 
 PATH = "/v1/keys/verify"
 NOT_JSON = "send the request body as JSON with 'Content-Type: application/json'"
@@ -52,7 +55,49 @@ def verdict_body(verdict: Verdict) -> bytes:
         out["expires_at"] = iso_or_none(key.expires_at)
     if verdict.reason is not None:
         out["reason"] = verdict.reason
+    if verdict.limits:
+        out["limits"] = limits_json(verdict.limits)
+    if verdict.retry_after is not None:
+        out["retry_after"] = seconds_ms(verdict.retry_after)
+    if verdict.leases:
+        out["leases"] = verdict.leases
+    if verdict.shed:
+        out["shed"] = True
     return orjson.dumps(out)
+
+
+def _fits(name: str, value: Any) -> bool:
+    """The quick check of a field outside ``VERIFY_LIMITS`` (the string fields)."""
+    if value is None:
+        return name in ("cost", "ratelimits")
+    if name == "cost":
+        return type(value) is int and 0 <= value <= MAX_COST
+    if name == "ratelimits":
+        return type(value) is list and len(value) <= MAX_RATELIMITS
+    return False
+
+
+def extra_limits(items: list[Any] | None) -> tuple[RateLimit, ...]:
+    """The per-call rate limits, read strictly: the service's ``ValidationError``
+    names the field (``ratelimits[1].limit``)."""
+    if not items:
+        return ()
+    out = []
+    names = set()
+    for index, item in enumerate(items):
+        spec = RateLimit.from_dict(item, f"ratelimits[{index}]")
+        if "\x00" in spec.name:
+            raise ValidationError(
+                "a rate limit name must not contain NUL characters",
+                field=f"ratelimits[{index}].name",
+            )
+        if spec.name in names:
+            raise ValidationError(
+                "two rate limits have the same name", field=f"ratelimits[{index}].name"
+            )
+        names.add(spec.name)
+        out.append(spec)
+    return tuple(out)
 
 
 def _parse(body: bytes) -> dict[str, Any]:
@@ -66,14 +111,15 @@ def _parse(body: bytes) -> dict[str, Any]:
     if type(data) is dict and type(data.get("key")) is str:
         for name, value in data.items():
             limit = _LIMITS.get(name)
-            if limit is None or (
-                value is not None and (type(value) is not str or len(value) > limit)
-            ):
+            if limit is None:
+                if not _fits(name, value):
+                    break
+            elif value is not None and (type(value) is not str or len(value) > limit):
                 break
         else:
             return data
     try:
-        return _validate(data).model_dump()
+        return _validate(data).model_dump(exclude_unset=True)
     except pydantic.ValidationError as exc:
         errors = [
             {**error, "loc": ("body", *error["loc"])}
@@ -114,7 +160,18 @@ async def answer(scope: Scope, receive: Receive) -> bytes:
         path=get("path"),
         permissions=get("permissions"),
     )
-    return verdict_body(await ks.verify(data["key"], context, principal=principal))
+    cost = get("cost")
+    extra = get("ratelimits")
+    if cost is None and not extra:  # the common call: the service's defaults
+        return verdict_body(await ks.verify(data["key"], context, principal=principal))
+    verdict = await ks.verify(
+        data["key"],
+        context,
+        principal=principal,
+        cost=1 if cost is None else cost,
+        ratelimits=extra_limits(extra) if extra else (),
+    )
+    return verdict_body(verdict)
 
 
 async def verify_asgi(scope: Scope, receive: Receive, send: Send) -> None:
@@ -137,6 +194,25 @@ async def verify_asgi(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def inline_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` written in place: the OpenAPI document
+    holds it inline, where ``#/$defs/...`` would point nowhere."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(defs[ref.removeprefix("#/$defs/")])
+            return {key: walk(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    inlined: dict[str, Any] = walk(schema)
+    return inlined
+
+
 router = APIRouter(tags=["verify"])
 
 
@@ -148,17 +224,19 @@ router = APIRouter(tags=["verify"])
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": VerifyRequest.model_json_schema()}},
+            "content": {
+                "application/json": {"schema": inline_schema(VerifyRequest.model_json_schema())}
+            },
         },
         "security": [{"rootKey": []}],
     },
 )
 async def verify_key(request: Request) -> Response:
-    """Needs a root key with ``keys.verify``. Always 200 for a verification, valid or not:
-    read ``valid`` and ``code``. Keys of other workspaces (or of APIs outside the root
-    key's scope) answer ``NOT_FOUND``. A permission query that does not parse is a 400
-    naming the ``position``."""
+    """Needs a root key with ``keys.verify``. Always 200 for a verification, valid or not
+    (RATE_LIMITED and USAGE_EXCEEDED included): read ``valid`` and ``code``. Keys of
+    other workspaces (or of APIs outside the root key's scope) answer ``NOT_FOUND``. A
+    permission query that does not parse is a 400 naming the ``position``."""
     return Response(await answer(request.scope, request.receive), media_type="application/json")
 
 
-__all__ = ["PATH", "answer", "router", "verdict_body", "verify_asgi"]
+__all__ = ["PATH", "answer", "extra_limits", "router", "verdict_body", "verify_asgi"]

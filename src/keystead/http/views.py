@@ -7,13 +7,14 @@ fractional seconds appear only when non-zero). Only ``CreatedKeyOut`` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
 from keystead.core.models import Api, Code, CreatedKey, CreatedRootKey, Key, Role, RootKey
-from keystead.http.schemas import KeyStateName
+from keystead.http.fieldtypes import KeyStateName
 
 
 def iso(value: datetime) -> str:
@@ -40,6 +41,7 @@ class ApiOut(BaseModel):
     name: str
     prefix: str
     key_defaults: dict[str, Any]
+    limits: dict[str, Any] = Field(description="failure_policy and ip_ratelimits")
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -82,6 +84,17 @@ class KeyOut(BaseModel):
     revoked_at: Timestamp | None
     created_by: str | None
     state: KeyStateName
+    ratelimits: list[dict[str, Any]] = Field(description="the key's own rate limits")
+    quota: dict[str, Any] | None
+    credits: dict[str, Any] | None = Field(description="the credits spec (not the live balance)")
+    concurrency: dict[str, Any] | None
+    plan_id: str | None
+
+
+class KeyDetailOut(KeyOut):
+    credits_remaining: int | None = Field(
+        description="the live credit balance (null: the key has no credits)"
+    )
 
 
 class CreatedKeyOut(KeyOut):
@@ -120,10 +133,28 @@ class Health(BaseModel):
     status: str
 
 
+class LimitOut(BaseModel):
+    """One limit after a verification."""
+
+    name: str = Field(description="the limit's name; owner limits are 'owner.<name>'")
+    kind: str = Field(description="rate_limit, quota, credits or concurrency")
+    limit: int
+    remaining: int
+    reset: int | None = Field(
+        description="epoch second (rounded up) when the counter is whole again; "
+        "null: credits that never refill"
+    )
+    retry_after: float | None = Field(
+        default=None, description="on the limit that refused: seconds until it would pass"
+    )
+
+
 class VerifyResponse(BaseModel):
     """The verify answer. Key fields appear only when the key was found (never for
-    MALFORMED or NOT_FOUND); ``reason`` only for FORBIDDEN (the failed restriction)
-    and INSUFFICIENT_PERMISSIONS (the query)."""
+    MALFORMED or NOT_FOUND); ``reason`` only for FORBIDDEN (the failed restriction),
+    INSUFFICIENT_PERMISSIONS (the query), RATE_LIMITED and USAGE_EXCEEDED (the limit
+    that refused). ``limits``, ``retry_after``, ``leases`` and ``shed`` appear only when
+    they have something to say."""
 
     valid: bool
     code: Code
@@ -135,6 +166,16 @@ class VerifyResponse(BaseModel):
     meta: dict[str, Any] | None = None
     expires_at: Timestamp | None = None
     reason: str | None = None
+    limits: list[LimitOut] | None = None
+    retry_after: float | None = Field(
+        default=None, description="refused by a limit: seconds until a retry could pass"
+    )
+    leases: list[str] | None = Field(
+        default=None, description="concurrency slots taken: POST them to /v1/keys/verify/release"
+    )
+    shed: bool | None = Field(
+        default=None, description="true: refused by load shedding or an unreachable limiter"
+    )
 
 
 def api_out(api: Api) -> ApiOut:
@@ -143,9 +184,28 @@ def api_out(api: Api) -> ApiOut:
         name=api.name,
         prefix=api.prefix,
         key_defaults=api.key_defaults,
+        limits=api_limits(api.limits),
         created_at=api.created_at,
         updated_at=api.updated_at,
     )
+
+
+def api_limits(limits: Mapping[str, Any]) -> dict[str, Any]:
+    """An API's limit settings with their defaults filled in."""
+    return {
+        "failure_policy": limits.get("failure_policy", "open"),
+        "ip_ratelimits": list(limits.get("ip_ratelimits", ())),
+    }
+
+
+def limit_set(limits: Mapping[str, Any]) -> dict[str, Any]:
+    """A limit set (a key's, a plan's, an owner's) as the four response fields."""
+    return {
+        "ratelimits": list(limits.get("ratelimits", ())),
+        "quota": limits.get("quota"),
+        "credits": limits.get("credits"),
+        "concurrency": limits.get("concurrency"),
+    }
 
 
 def role_out(role: Role) -> RoleOut:
@@ -181,11 +241,17 @@ def _key_fields(key: Key, now: float) -> dict[str, Any]:
         "revoked_at": key.revoked_at,
         "created_by": key.created_by,
         "state": key.state_at(now),
+        **limit_set(key.limits),
+        "plan_id": key.plan_id,
     }
 
 
 def key_out(key: Key, now: float) -> KeyOut:
     return KeyOut(**_key_fields(key, now))
+
+
+def key_detail_out(key: Key, now: float, credits_remaining: int | None) -> KeyDetailOut:
+    return KeyDetailOut(**_key_fields(key, now), credits_remaining=credits_remaining)
 
 
 def created_key_out(created: CreatedKey, now: float) -> CreatedKeyOut:
@@ -220,19 +286,24 @@ __all__ = [
     "CreatedKeyOut",
     "CreatedRootKeyOut",
     "Health",
+    "KeyDetailOut",
     "KeyOut",
     "KeyPage",
+    "LimitOut",
     "RoleList",
     "RoleOut",
     "RootKeyList",
     "RootKeyOut",
     "VerifyResponse",
+    "api_limits",
     "api_out",
     "created_key_out",
     "created_root_key_out",
     "iso",
     "iso_or_none",
+    "key_detail_out",
     "key_out",
+    "limit_set",
     "role_out",
     "root_key_out",
 ]

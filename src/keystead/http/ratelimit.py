@@ -1,0 +1,275 @@
+"""What to answer an HTTP client for a verdict: status, rate-limit headers, problem body.
+
+For middleware and gateways that verify the API key of every request::
+
+    verdict = await ks.verify(key, context)
+    status, headers = ratelimit_headers(verdict, now=ks.clock.now())
+    if status is not None:  # refuse: 401, 403, 429 or 503
+        return JSONResponse(problem_for(verdict), status, headers,
+                            media_type="application/problem+json")
+    ...  # serve, adding ``headers`` to the response
+
+Statuses: None when the verdict is valid; 429 for RATE_LIMITED and
+USAGE_EXCEEDED; 503 when ``verdict.shed`` (load shedding, or a limiter that
+fails closed); 401 for a missing, malformed, unknown, revoked, disabled,
+not-yet-valid or expired key; 403 for FORBIDDEN and INSUFFICIENT_PERMISSIONS.
+
+Headers follow draft-ietf-httpapi-ratelimit-headers (structured fields, RFC 9651):
+``RateLimit-Policy: "rps";q=3;w=60`` (quota ``q``, window ``w`` in seconds when
+known) and ``RateLimit: "rps";r=0;t=20`` (remaining ``r``, seconds ``t`` until the
+counter is whole again or, on the limit that refused, until a retry can pass),
+every limit listed, the most constraining first, plus ``Retry-After`` (whole
+seconds, rounded up) on a 429 or 503 when a wait is known.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from keystead.core.models import Code
+from keystead.core.verify import Verdict
+
+SF_INTEGER_MAX = 999_999_999_999_999
+"""Largest structured-field Integer (15 digits)."""
+
+_UNAUTHORIZED = frozenset(
+    {
+        Code.MALFORMED,
+        Code.NOT_FOUND,
+        Code.REVOKED,
+        Code.DISABLED,
+        Code.NOT_YET_VALID,
+        Code.EXPIRED,
+    }
+)
+_LIMITED = frozenset({Code.RATE_LIMITED, Code.USAGE_EXCEEDED})
+_PERIOD_S = {"day": 86_400, "week": 604_800}  # a month has no one length: no window
+_TITLES = {
+    401: "Unauthorized",
+    403: "Forbidden",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
+
+
+class LimitLike(Protocol):
+    """One limit after a decision (``LimitState`` / ``LimitResult``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def limit(self) -> int: ...
+    @property
+    def remaining(self) -> int: ...
+    @property
+    def reset(self) -> float | None: ...
+    @property
+    def retry_after(self) -> float | None: ...
+    @property
+    def allowed(self) -> bool: ...
+
+
+def status_for(verdict: Verdict) -> int | None:
+    """The HTTP status a refused request gets; None when the verdict is valid."""
+    code = verdict.code
+    if code is Code.VALID:
+        return None
+    if verdict.shed:
+        return 503
+    if code in _LIMITED:
+        return 429
+    if code in _UNAUTHORIZED:
+        return 401
+    return 403
+
+
+def ratelimit_headers(
+    verdict: Verdict, *, now: float | None = None
+) -> tuple[int | None, list[tuple[str, str]]]:
+    """The status to answer with (None: serve the request) and the headers to add.
+
+    ``now`` is the clock the verdict was decided on (default: the wall clock);
+    pass ``ks.clock.now()`` when the service runs on another clock.
+    """
+    status = status_for(verdict)
+    headers: list[tuple[str, str]] = []
+    if status == 429 or status == 503:
+        wait = whole_seconds(verdict.retry_after)
+        if wait is not None:
+            headers.append(("Retry-After", str(wait)))
+    states: Sequence[LimitLike] = verdict.limits
+    if states:
+        moment = time.time() if now is None else now
+        ordered = most_constraining_first(states)
+        windows = _known_windows(verdict)
+        headers.append(("RateLimit-Policy", ", ".join(_policy(s, windows) for s in ordered)))
+        headers.append(("RateLimit", ", ".join(_service_limit(s, moment) for s in ordered)))
+    return status, headers
+
+
+def problem_for(verdict: Verdict) -> dict[str, Any]:
+    """An RFC 9457 body (``application/problem+json``) for a refused verdict: ``type``,
+    ``title``, ``status``, ``detail``, plus ``code`` (not on a 401: one vague answer
+    for every unusable key) and ``retry_after`` (whole seconds, when known).
+    Raises ``ValueError`` for a valid verdict."""
+    status = status_for(verdict)
+    if status is None:
+        raise ValueError("a valid verdict is not a problem")
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": _TITLES[status],
+        "status": status,
+        "detail": _detail(verdict, status),
+    }
+    if status != 401:
+        body["code"] = verdict.code.value
+    if status in (429, 503):
+        wait = whole_seconds(verdict.retry_after)
+        if wait is not None:
+            body["retry_after"] = wait
+    return body
+
+
+def _detail(verdict: Verdict, status: int) -> str:
+    reason = verdict.reason
+    if status == 401:
+        return "a valid API key is required"
+    if status == 503:
+        if reason == "limiter_unavailable":
+            return "usage limits cannot be checked right now; retry later"
+        return "the service is overloaded; retry later"
+    if status == 403:
+        if verdict.code is Code.INSUFFICIENT_PERMISSIONS:
+            return "this API key lacks the permissions this request needs"
+        return "this API key may not be used for this request"
+    if reason == "failed_attempts":
+        return "too many failed attempts from this address; retry later"
+    if verdict.code is Code.USAGE_EXCEEDED:
+        return f"the usage limit '{reason}' is used up"
+    return f"the rate limit '{reason}' is exceeded"
+
+
+def whole_seconds(seconds: float | None) -> int | None:
+    """Seconds rounded up to a whole number (None stays None, as does NaN)."""
+    if seconds is None or math.isnan(seconds):
+        return None
+    if math.isinf(seconds):
+        return SF_INTEGER_MAX if seconds > 0 else 0
+    return min(SF_INTEGER_MAX, max(0, math.ceil(seconds)))
+
+
+def most_constraining_first(states: Iterable[LimitLike]) -> list[LimitLike]:
+    """Refusing limits first (the longest wait, or none that helps, first), then the
+    least remaining as a share of the limit; ties keep their order."""
+    return sorted(states, key=_constraint)
+
+
+def _constraint(state: LimitLike) -> tuple[int, float, float, int]:
+    if not state.allowed:
+        wait = state.retry_after
+        return (0, -(math.inf if wait is None else wait), 0.0, state.remaining)
+    share = state.remaining / state.limit if state.limit > 0 else 0.0
+    return (1, 0.0, share, state.remaining)
+
+
+def limits_json(states: Iterable[LimitLike]) -> list[dict[str, Any]]:
+    """The ``limits`` of a verify answer: reset as epoch seconds rounded up, and
+    retry_after (on a refusing limit) in seconds rounded up to the millisecond."""
+    out = []
+    for state in states:
+        item: dict[str, Any] = {
+            "name": state.name,
+            "kind": state.kind,
+            "limit": state.limit,
+            "remaining": state.remaining,
+            "reset": None if state.reset is None else math.ceil(state.reset),
+        }
+        if state.retry_after is not None:
+            item["retry_after"] = seconds_ms(state.retry_after)
+        out.append(item)
+    return out
+
+
+def seconds_ms(seconds: float) -> float:
+    """Seconds rounded up to the millisecond, never negative."""
+    return max(0.0, math.ceil(seconds * 1000) / 1000)
+
+
+def _policy(state: LimitLike, windows: Mapping[str, int]) -> str:
+    item = f"{sf_string(state.name)};q={_sf_int(state.limit)}"
+    if state.kind == "concurrency":
+        item += ';qu="concurrent-requests"'
+    window = windows.get(state.name)
+    if window is not None and state.kind in ("rate_limit", "quota", "credits"):
+        item += f";w={window}"
+    return item
+
+
+def _service_limit(state: LimitLike, now: float) -> str:
+    item = f"{sf_string(state.name)};r={_sf_int(state.remaining)}"
+    if not state.allowed and state.retry_after is not None:
+        seconds = whole_seconds(state.retry_after)
+    else:
+        seconds = None if state.reset is None else whole_seconds(state.reset - now)
+    if seconds is not None:
+        item += f";t={seconds}"
+    return item
+
+
+def _known_windows(verdict: Verdict) -> dict[str, int]:
+    """Window lengths the verdict can tell: those of the key's own limit set (its
+    rate limits, a day or week quota, a credits refill interval). Limits from a plan
+    or an owner, and per-call ones, carry no window in the verdict."""
+    key = verdict.key
+    if key is None or not key.limits:
+        return {}
+    own = key.limits
+    out: dict[str, int] = {}
+    for rate in own.get("ratelimits", ()):
+        out[rate["name"]] = max(1, math.ceil(rate["duration_s"]))
+    quota = own.get("quota")
+    if quota is not None and quota.get("period") in _PERIOD_S:
+        out["quota"] = _PERIOD_S[quota["period"]]
+    credits = own.get("credits")
+    refill = None if credits is None else credits.get("refill")
+    if refill is not None:
+        out["credits"] = max(1, math.ceil(refill["interval_s"]))
+    return out
+
+
+def _sf_int(value: int) -> int:
+    return min(SF_INTEGER_MAX, max(0, value))
+
+
+def sf_string(text: str) -> str:
+    """A structured-field String. Its characters are printable ASCII only, so any
+    other character (and ``%``) is percent-encoded as UTF-8: names stay readable
+    and ``urllib.parse.unquote`` restores them."""
+    out = ['"']
+    for char in text:
+        if char == "%" or not " " <= char <= "~":
+            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
+        elif char in '"\\':
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+__all__ = [
+    "SF_INTEGER_MAX",
+    "limits_json",
+    "most_constraining_first",
+    "problem_for",
+    "ratelimit_headers",
+    "seconds_ms",
+    "sf_string",
+    "status_for",
+    "whole_seconds",
+]
