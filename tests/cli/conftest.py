@@ -9,7 +9,8 @@ import pytest
 
 from ._support import Cli
 
-_KEEP = {"KEYSTEAD_TEST_POSTGRES_URL"}
+_KEEP = {"KEYSTEAD_TEST_POSTGRES_URL", "KEYSTEAD_TEST_REDIS_URL"}
+REDIS_ENV = "KEYSTEAD_TEST_REDIS_URL"
 
 
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -42,3 +43,14 @@ def ready(cli: Cli) -> Cli:
     """The CLI on an initialised SQLite store."""
     cli.json("init")
     return cli
+
+
+@pytest.fixture
+def redis_limits(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Count limits in the Redis server named by KEYSTEAD_TEST_REDIS_URL, so that
+    they carry over from one CLI command (one process) to the next."""
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"{REDIS_ENV} is not set: limits across commands need Redis")
+    monkeypatch.setenv("KEYSTEAD_LIMITS_URL", url)
+    return url

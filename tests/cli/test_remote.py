@@ -195,3 +195,75 @@ def test_the_server_log_holds_no_secret(remote: Cli, server: Server) -> None:
     for secret in server.revealed:
         assert secret not in log
     assert "Traceback" not in log
+
+
+def test_plans_owners_and_api_limits_through_the_server(remote: Cli) -> None:
+    plan = remote.json("plans", "create", "remote-pro", "--ratelimit", "rpm=100/1m")
+    updated = remote.json("plans", "update", plan["id"], "--quota", "10/day", "--priority", "5")
+    owner = remote.json("owners", "set", "team/remote", "--credits", "100,refill=10/1h,mode=add")
+    api = remote.json("apis", "create", "remote-edge", "--failure-policy", "closed")
+    edited = remote.json("apis", "update", api["id"], "--ip-ratelimit", "ip=50/1m")
+
+    assert remote.json("plans", "show", plan["id"]) == updated
+    assert (updated["quota"]["limit"], updated["priority"]) == (10, 5)
+    assert plan["id"] in {p["id"] for p in remote.json("plans", "list")["items"]}
+    assert remote.json("owners", "show", "team/remote") == owner
+    assert owner["credits"]["refill"]["mode"] == "add"
+    assert "team/remote" in {o["owner_id"] for o in remote.json("owners", "list")["items"]}
+    assert edited["limits"]["failure_policy"] == "closed"
+    assert edited["limits"]["ip_ratelimits"][0]["limit"] == 50
+    assert "plan_" in remote.ok("plans", "list").stdout
+    remote.json("owners", "delete", "team/remote", "--yes")
+    remote.fails(1, "owners", "show", "team/remote")
+    remote.json("plans", "delete", plan["id"], "--yes")
+    remote.json("apis", "delete", api["id"], "--yes")
+
+
+def test_rate_limited_verify_through_the_server(remote: Cli, server: Server) -> None:
+    api = remote.json("apis", "create", "remote-limited")
+    plan = remote.json("plans", "create", "remote-tiny", "--ratelimit", "rpm=2/1m")
+    created = remote.json(
+        "keys", "create", "--api", api["id"], "--plan", plan["id"], "--credits", "10"
+    )
+    server.revealed.append(created["key"])
+    key = created["key"]
+
+    first = remote.run("keys", "verify", key, "--cost", "0")
+    ok = [remote.run("keys", "verify", key).exit_code for _ in range(2)]
+    refused = remote.run("keys", "verify", key)
+    refused_json = json.loads(remote.run("keys", "verify", key, "--json").stdout)
+    shown = remote.json("keys", "show", created["id"])
+    updated = remote.json("keys", "update", created["id"], "--credits", "3", "--reset-quota")
+
+    assert first.exit_code == 0 and "counted in this process" not in first.stderr
+    assert ok == [0, 0]
+    assert refused.exit_code == 1
+    assert refused.stdout.splitlines()[0] == "RATE_LIMITED" and "refused" in refused.stdout
+    assert (refused_json["reason"], refused_json["retry_after"] > 0) == ("rpm", True)
+    assert shown["credits_remaining"] == 8
+    assert (updated["credits"]["remaining"], updated["plan_id"]) == (3, plan["id"])
+    assert remote.json("keys", "show", created["id"])["credits_remaining"] == 3
+
+
+def test_leases_and_failed_attempts_through_the_server(remote: Cli, server: Server) -> None:
+    api = remote.json("apis", "create", "remote-leases")
+    created = remote.json("keys", "create", "--api", api["id"], "--concurrency", "1")
+    server.revealed.append(created["key"])
+
+    held = remote.json("keys", "verify", created["key"], "--keep-leases")
+    busy = remote.run("keys", "verify", created["key"], "--json")
+    released = remote.json("keys", "release", *held["leases"])
+    again = remote.json("keys", "verify", created["key"])  # given back at once by default
+    after = remote.json("keys", "verify", created["key"])
+    for _ in range(2):
+        remote.run("keys", "verify", "ks_guess", "--ip", "198.51.100.4")
+    state = remote.json("limits", "failed-attempts", "198.51.100.4")
+
+    assert json.loads(busy.stdout)["code"] == "RATE_LIMITED"
+    assert released == {"released": 1}
+    assert again["valid"] and after["valid"] and "leases" not in after
+    assert (state["ip"], state["failures_seen"], state["blocked_until"]) == (
+        "198.51.100.4",
+        2,
+        None,
+    )

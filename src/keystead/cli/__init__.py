@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from keystead import __version__
-from keystead.cli import apis, keys, root_keys, serve, workspaces
+from keystead.cli import apis, keys, limits, owners, plans, root_keys, serve, workspaces
 from keystead.cli._runtime import CliState
 
 app = typer.Typer(
@@ -70,6 +70,9 @@ def root(
 
 app.add_typer(apis.app, name="apis")
 app.add_typer(keys.app, name="keys")
+app.add_typer(plans.app, name="plans")
+app.add_typer(owners.app, name="owners")
+app.add_typer(limits.app, name="limits")
 app.add_typer(root_keys.app, name="root-keys")
 app.add_typer(workspaces.app, name="workspaces")
 serve.register(app)

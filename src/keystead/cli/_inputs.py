@@ -24,8 +24,8 @@ def optional_json_object(text: str | None, option: str) -> dict[str, Any] | None
     return None if text is None else json_object(text, option, allow_file=True)
 
 
-def json_object(text: str, option: str, *, allow_file: bool = False) -> dict[str, Any]:
-    """A JSON object given inline, or with ``allow_file`` as ``@path``."""
+def json_value(text: str, option: str, *, allow_file: bool = True) -> Any:
+    """Any JSON value given inline, or with ``allow_file`` as ``@path``."""
     source = text
     if allow_file and text.startswith("@"):
         path = Path(text[1:])
@@ -34,11 +34,18 @@ def json_object(text: str, option: str, *, allow_file: bool = False) -> dict[str
         except OSError as exc:
             raise UsageProblem(f"{option}: cannot read {path}: {exc.strerror}") from None
     try:
-        value = json.loads(source)
+        return json.loads(source)
     except json.JSONDecodeError as exc:
         raise UsageProblem(
             f"{option} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
+    except RecursionError:
+        raise UsageProblem(f"{option} is nested too deeply") from None
+
+
+def json_object(text: str, option: str, *, allow_file: bool = False) -> dict[str, Any]:
+    """A JSON object given inline, or with ``allow_file`` as ``@path``."""
+    value = json_value(text, option, allow_file=allow_file)
     if not isinstance(value, dict):
         raise UsageProblem(f'{option} must be a JSON object, like \'{{"plan": "pro"}}\'')
     return value
@@ -90,9 +97,17 @@ class ChangeSet:
     def __init__(self) -> None:
         self.changes: dict[str, Any] = {}
 
-    def put(self, field: str, value: Any, clear: bool, *, option: str | None = None) -> None:
+    def put(
+        self,
+        field: str,
+        value: Any,
+        clear: bool,
+        *,
+        option: str | None = None,
+        clear_option: str | None = None,
+    ) -> None:
         flag = option or "--" + field.replace("_", "-")
-        clear_flag = "--clear-" + field.replace("_", "-")
+        clear_flag = clear_option or "--clear-" + field.replace("_", "-")
         if clear and value is not None:
             raise UsageProblem(f"give {flag} or {clear_flag}, not both")
         if clear:
@@ -122,6 +137,7 @@ __all__ = [
     "duration",
     "expiry",
     "json_object",
+    "json_value",
     "optional_json_object",
     "secret_argument",
     "timestamp",

@@ -7,6 +7,7 @@ store is opened on first use and closed with the backend.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar, cast
 
@@ -14,7 +15,9 @@ from keystead.cli import _serialize as ser
 from keystead.config import Settings
 from keystead.core.authz import Principal
 from keystead.core.models import KeyState, VerifyContext
-from keystead.service import Keystead
+from keystead.errors import LimiterUnavailable
+from keystead.limits import Check, RateLimit
+from keystead.service import Keystead, counters
 
 Json = dict[str, Any]
 T = TypeVar("T")
@@ -62,11 +65,14 @@ class LocalBackend:
 
     # APIs and roles
 
-    def create_api(self, name: str, prefix: str | None, key_defaults: Json | None) -> Json:
+    def create_api(
+        self, name: str, prefix: str | None, key_defaults: Json | None, limits: Json | None
+    ) -> Json:
         ks, who = self._service(), self._operator()
-        return ser.api(
-            self._run(ks.apis.create(who, name=name, prefix=prefix, key_defaults=key_defaults))
+        created = ks.apis.create(
+            who, name=name, prefix=prefix, key_defaults=key_defaults, limits=limits
         )
+        return ser.api(self._run(created))
 
     def list_apis(self) -> list[Json]:
         ks, who = self._service(), self._operator()
@@ -75,6 +81,10 @@ class LocalBackend:
     def get_api(self, api_id: str) -> Json:
         ks, who = self._service(), self._operator()
         return ser.api(self._run(ks.apis.get(who, api_id)))
+
+    def update_api(self, api_id: str, changes: Json) -> Json:
+        ks, who = self._service(), self._operator()
+        return ser.api(self._run(ks.apis.update(who, api_id, changes)))
 
     def delete_api(self, api_id: str) -> None:
         ks, who = self._service(), self._operator()
@@ -104,7 +114,8 @@ class LocalBackend:
 
     def get_key(self, key_id: str) -> Json:
         ks, who = self._service(), self._operator()
-        return ser.key(self._run(ks.keys.get(who, key_id)), self._now())
+        key = ser.key(self._run(ks.keys.get(who, key_id)), self._now())
+        return {**key, "credits_remaining": self._run(ks.keys.credits(who, key_id))}
 
     def list_keys(
         self,
@@ -149,10 +160,96 @@ class LocalBackend:
         ks, who = self._service(), self._operator()
         self._run(ks.keys.delete(who, key_id))
 
-    def verify_key(self, key: str, context: Json) -> Json:
+    def verify_key(
+        self, key: str, context: Json, *, cost: int | None, ratelimits: list[Json] | None
+    ) -> Json:
         ks, who = self._service(), self._operator()
-        verdict = self._run(ks.verify(key, VerifyContext(**context), principal=who))
+        extra = [
+            RateLimit.from_dict(item, f"ratelimits[{i}]") for i, item in enumerate(ratelimits or [])
+        ]
+        verdict = self._run(
+            ks.verify(
+                key,
+                VerifyContext(**context),
+                principal=who,
+                cost=1 if cost is None else cost,
+                ratelimits=extra,
+            )
+        )
         return ser.verdict(verdict)
+
+    def release(self, leases: Sequence[str]) -> None:
+        self._run(self._service().release(leases))
+
+    # plans, owners, brute-force state
+
+    def create_plan(self, spec: Json) -> Json:
+        ks, who = self._service(), self._operator()
+        return ser.plan(self._run(ks.plans.create(who, **spec)))
+
+    def list_plans(self) -> list[Json]:
+        ks, who = self._service(), self._operator()
+        return [ser.plan(p) for p in self._run(ks.plans.list(who))]
+
+    def get_plan(self, plan_id: str) -> Json:
+        ks, who = self._service(), self._operator()
+        return ser.plan(self._run(ks.plans.get(who, plan_id)))
+
+    def update_plan(self, plan_id: str, changes: Json) -> Json:
+        ks, who = self._service(), self._operator()
+        return ser.plan(self._run(ks.plans.update(who, plan_id, changes)))
+
+    def delete_plan(self, plan_id: str) -> None:
+        ks, who = self._service(), self._operator()
+        self._run(ks.plans.delete(who, plan_id))
+
+    def put_owner(self, owner_id: str, limits: Json) -> Json:
+        ks, who = self._service(), self._operator()
+        return ser.owner(self._run(ks.owners.put(who, owner_id, **limits)))
+
+    def get_owner(self, owner_id: str) -> Json:
+        ks, who = self._service(), self._operator()
+        return ser.owner(self._run(ks.owners.get(who, owner_id)))
+
+    def list_owners(self) -> list[Json]:
+        ks, who = self._service(), self._operator()
+        return [ser.owner(o) for o in self._run(ks.owners.list(who))]
+
+    def delete_owner(self, owner_id: str) -> None:
+        ks, who = self._service(), self._operator()
+        self._run(ks.owners.delete(who, owner_id))
+
+    def failed_attempts(self, ip: str) -> Json:
+        """This process's view (failures it saw, a block it holds) and, from the
+        limiter (shared when it is Redis), what is left of the IP's allowance."""
+        ks = self._service()
+        self._operator()  # the store must be initialised, as for every command
+        now = ks.clock.now()
+        state = ks.failed_attempts.state(ip, now)
+        out: Json = {
+            "ip": state.ip,
+            "enabled": ks.failed_attempts.enabled,
+            "failures_seen": state.failures_seen,
+            "blocked_until": state.blocked_until,
+        }
+        settings = ks.settings
+        if not ks.failed_attempts.enabled:
+            return out
+        spec = RateLimit(
+            "failed_attempts", settings.failed_attempts_limit, settings.failed_attempts_window_s
+        )
+        try:
+            peek = self._run(ks.limiter.decide([Check(counters.failed_attempts(ip), spec, 0)], now))
+        except LimiterUnavailable:
+            return out
+        counter = peek.results[0]
+        out.update(
+            limit=counter.limit,
+            remaining=counter.remaining,
+            reset=None if counter.reset is None else math.ceil(counter.reset),
+            window_s=spec.duration_s,
+        )
+        return out
 
     # root keys and workspaces
 

@@ -23,14 +23,21 @@ class RemoteBackend:
 
     # APIs and roles
 
-    def create_api(self, name: str, prefix: str | None, key_defaults: Json | None) -> Json:
-        return self._client.create_api(name, prefix=prefix, key_defaults=key_defaults)
+    def create_api(
+        self, name: str, prefix: str | None, key_defaults: Json | None, limits: Json | None
+    ) -> Json:
+        return self._client.create_api(
+            name, prefix=prefix, key_defaults=key_defaults, limits=limits
+        )
 
     def list_apis(self) -> list[Json]:
         return self._client.list_apis()
 
     def get_api(self, api_id: str) -> Json:
         return self._client.get_api(api_id)
+
+    def update_api(self, api_id: str, changes: Json) -> Json:
+        return self._client.update_api(api_id, changes)
 
     def delete_api(self, api_id: str) -> None:
         self._client.delete_api(api_id)
@@ -85,8 +92,46 @@ class RemoteBackend:
     def delete_key(self, key_id: str) -> None:
         self._client.delete_key(key_id)
 
-    def verify_key(self, key: str, context: Json) -> Json:
-        return self._client.verify_key(key, **context)
+    def verify_key(
+        self, key: str, context: Json, *, cost: int | None, ratelimits: list[Json] | None
+    ) -> Json:
+        return self._client.verify_key(key, **context, cost=cost, ratelimits=ratelimits)
+
+    def release(self, leases: Sequence[str]) -> None:
+        self._client.release(leases)
+
+    # plans, owners, brute-force state
+
+    def create_plan(self, spec: Json) -> Json:
+        fields = dict(spec)
+        return self._client.create_plan(fields.pop("name"), **fields)
+
+    def list_plans(self) -> list[Json]:
+        return self._client.list_plans()
+
+    def get_plan(self, plan_id: str) -> Json:
+        return self._client.get_plan(plan_id)
+
+    def update_plan(self, plan_id: str, changes: Json) -> Json:
+        return self._client.update_plan(plan_id, changes)
+
+    def delete_plan(self, plan_id: str) -> None:
+        self._client.delete_plan(plan_id)
+
+    def put_owner(self, owner_id: str, limits: Json) -> Json:
+        return self._client.put_owner(owner_id, **limits)
+
+    def get_owner(self, owner_id: str) -> Json:
+        return self._client.get_owner(owner_id)
+
+    def list_owners(self) -> list[Json]:
+        return self._client.list_owners()
+
+    def delete_owner(self, owner_id: str) -> None:
+        self._client.delete_owner(owner_id)
+
+    def failed_attempts(self, ip: str) -> Json:
+        return self._client.failed_attempts(ip)
 
     # root keys and workspaces
 

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
-from keystead.core.models import Api, CreatedKey, CreatedRootKey, Key, Role, RootKey, Workspace
+from keystead.core.models import (
+    Api,
+    CreatedKey,
+    CreatedRootKey,
+    Key,
+    LimitState,
+    Owner,
+    Plan,
+    Role,
+    RootKey,
+    Workspace,
+)
 from keystead.core.verify import Verdict
 
 Json = dict[str, Any]
@@ -30,6 +42,10 @@ def api(item: Api) -> Json:
         "name": item.name,
         "prefix": item.prefix,
         "key_defaults": item.key_defaults,
+        "limits": {
+            "failure_policy": item.limits.get("failure_policy", "open"),
+            "ip_ratelimits": list(item.limits.get("ip_ratelimits") or []),
+        },
         "created_at": _time(item.created_at),
         "updated_at": _time(item.updated_at),
     }
@@ -68,7 +84,59 @@ def key(item: Key, now: float) -> Json:
         "revoked_at": _time(item.revoked_at),
         "created_by": item.created_by,
         "state": item.state_at(now),
+        "plan_id": item.plan_id,
+        **limit_set(item.limits),
     }
+
+
+def limit_set(limits: dict[str, Any]) -> Json:
+    """A stored limit set as the four fields records carry (absent: [] or None)."""
+    return {
+        "ratelimits": list(limits.get("ratelimits") or []),
+        "quota": limits.get("quota"),
+        "credits": limits.get("credits"),
+        "concurrency": limits.get("concurrency"),
+    }
+
+
+def plan(item: Plan) -> Json:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "priority": item.priority,
+        **limit_set(item.limits),
+        "created_at": _time(item.created_at),
+        "updated_at": _time(item.updated_at),
+    }
+
+
+def owner(item: Owner) -> Json:
+    return {
+        "owner_id": item.owner_id,
+        **limit_set(item.limits),
+        "created_at": _time(item.created_at),
+        "updated_at": _time(item.updated_at),
+    }
+
+
+def _seconds_ms(seconds: float) -> float:
+    """Seconds rounded up to the millisecond, never negative (as the HTTP API)."""
+    return max(0.0, math.ceil(seconds * 1000) / 1000)
+
+
+def limit_state(item: LimitState) -> Json:
+    """One limit after verify: ``reset`` in epoch seconds rounded up,
+    ``retry_after`` only on the limit that refused."""
+    out: Json = {
+        "name": item.name,
+        "kind": item.kind,
+        "limit": item.limit,
+        "remaining": item.remaining,
+        "reset": None if item.reset is None else math.ceil(item.reset),
+    }
+    if item.retry_after is not None:
+        out["retry_after"] = _seconds_ms(item.retry_after)
+    return out
 
 
 def created_key(created: CreatedKey, now: float) -> Json:
@@ -94,7 +162,8 @@ def created_root_key(created: CreatedRootKey) -> Json:
 
 
 def verdict(result: Verdict) -> Json:
-    """The verify answer: key fields only when the key was found, ``reason`` when set."""
+    """The verify answer: key fields only when the key was found; ``reason``,
+    ``limits``, ``retry_after``, ``leases`` and ``shed`` only when they say something."""
     found = result.key
     out: Json = {"valid": result.valid, "code": result.code.value}
     if found is not None:
@@ -107,6 +176,14 @@ def verdict(result: Verdict) -> Json:
         out["expires_at"] = _time(found.expires_at)
     if result.reason is not None:
         out["reason"] = result.reason
+    if result.limits:
+        out["limits"] = [limit_state(item) for item in result.limits]
+    if result.retry_after is not None:
+        out["retry_after"] = _seconds_ms(result.retry_after)
+    if result.leases:
+        out["leases"] = list(result.leases)
+    if result.shed:
+        out["shed"] = True
     return out
 
 
@@ -115,6 +192,10 @@ __all__ = [
     "created_key",
     "created_root_key",
     "key",
+    "limit_set",
+    "limit_state",
+    "owner",
+    "plan",
     "role",
     "root_key",
     "verdict",

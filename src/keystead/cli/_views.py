@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
 from rich.panel import Panel
 
+from keystead.cli._limitviews import limits_of, limits_table, spec_text, summary
 from keystead.cli._output import Column, Json, record
 
 API_COLUMNS: list[Column] = [
@@ -15,6 +20,8 @@ API_COLUMNS: list[Column] = [
 API_FIELDS: list[Column] = [
     *API_COLUMNS[:3],
     ("Key defaults", "key_defaults"),
+    ("Failure policy", "failure_policy"),
+    ("Per-IP limits", "ip_ratelimits"),
     ("Created", "created_at"),
     ("Updated", "updated_at"),
 ]
@@ -44,6 +51,8 @@ KEY_FIELDS: list[Column] = [
     ("Roles", "roles"),
     ("Meta", "meta"),
     ("Restrictions", "restrictions"),
+    ("Plan", "plan_id"),
+    ("Credits left", "credits_remaining"),
     ("Not before", "not_before"),
     ("Expires", "expires_at"),
     ("Created", "created_at"),
@@ -64,9 +73,57 @@ ROOT_KEY_COLUMNS: list[Column] = [
 ]
 WORKSPACE_COLUMNS: list[Column] = [("ID", "id"), ("Name", "name"), ("Created", "created_at")]
 
+PLAN_COLUMNS: list[Column] = [
+    ("ID", "id"),
+    ("Name", "name"),
+    ("Priority", "priority"),
+    ("Limits", "limits_text"),
+]
+PLAN_FIELDS: list[Column] = [
+    *PLAN_COLUMNS[:3],
+    ("Created", "created_at"),
+    ("Updated", "updated_at"),
+]
+OWNER_COLUMNS: list[Column] = [("Owner", "owner_id"), ("Limits", "limits_text")]
+OWNER_FIELDS: list[Column] = [
+    ("Owner", "owner_id"),
+    ("Created", "created_at"),
+    ("Updated", "updated_at"),
+]
+
 
 def key_panel(key: Json, title: str) -> Panel:
     return record(key, KEY_FIELDS, title=title)
+
+
+def key_view(console: Console, key: Json, title: str, plan: Json | None = None) -> None:
+    """A key's panel, then its limits: with its ``plan``, every limit that applies
+    and where it comes from; else the key's own."""
+    console.print(key_panel(key, title))
+    console.print(limits_table(limits_of(key), plan=plan))
+
+
+def limited_view(console: Console, item: Json, fields: Sequence[Column], title: str) -> None:
+    """A plan or an owner: its panel and its limits."""
+    console.print(record(item, fields, title=title))
+    console.print(limits_table(limits_of(item)))
+
+
+def with_summary(items: Sequence[Mapping[str, Any]]) -> list[Json]:
+    """List rows with ``limits_text``: the limit set on one line."""
+    return [{**item, "limits_text": summary(item)} for item in items]
+
+
+def api_view(api: Mapping[str, Any]) -> Json:
+    """An API with its limit settings as panel rows."""
+    limits = api.get("limits")
+    settings = limits if isinstance(limits, Mapping) else {}
+    rates = settings.get("ip_ratelimits") or []
+    return {
+        **api,
+        "failure_policy": settings.get("failure_policy", "open"),
+        "ip_ratelimits": [spec_text("ratelimit", r) for r in rates] or None,
+    }
 
 
 __all__ = [
@@ -74,8 +131,16 @@ __all__ = [
     "API_FIELDS",
     "KEY_COLUMNS",
     "KEY_FIELDS",
+    "OWNER_COLUMNS",
+    "OWNER_FIELDS",
+    "PLAN_COLUMNS",
+    "PLAN_FIELDS",
     "ROLE_COLUMNS",
     "ROOT_KEY_COLUMNS",
     "WORKSPACE_COLUMNS",
+    "api_view",
     "key_panel",
+    "key_view",
+    "limited_view",
+    "with_summary",
 ]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.panel import Panel
 
 from keystead.cli import _output as out
 from keystead.cli._backend import Backend, Json, open_backend
-from keystead.cli._inputs import json_object
+from keystead.cli._inputs import ChangeSet, json_object, optional_json_object
+from keystead.cli._limitopts import ratelimit_option
 from keystead.cli._runtime import JsonOption, UsageProblem, YesOption, command, confirm, state_of
-from keystead.cli._views import API_COLUMNS, API_FIELDS, ROLE_COLUMNS
+from keystead.cli._views import API_COLUMNS, API_FIELDS, ROLE_COLUMNS, api_view
 from keystead.client import ApiError
 from keystead.errors import Forbidden
 
@@ -20,6 +23,45 @@ roles_app = typer.Typer(help="Manage the roles of an API (named sets of permissi
 app.add_typer(roles_app, name="roles")
 
 ApiId = Annotated[str, typer.Argument(help="The API's id (api_...).", show_default=False)]
+
+
+class FailurePolicy(StrEnum):
+    open = "open"
+    closed = "closed"
+
+
+FailurePolicyOption = Annotated[
+    FailurePolicy | None,
+    typer.Option(
+        help="When the limiter cannot be reached: let requests through (open, the "
+        "default) or refuse them (closed).",
+        show_default=False,
+    ),
+]
+IpRatelimitOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--ip-ratelimit",
+        help="A rate limit per client IP for the API's keys, NAME=LIMIT/DURATION "
+        "(repeatable; replaces the list; or JSON / @file).",
+        show_default=False,
+    ),
+]
+
+
+def _limit_settings(
+    failure_policy: FailurePolicy | None, ip_ratelimit: list[str] | None
+) -> dict[str, Any] | None:
+    """The API's ``limits`` object from the options, or None when neither is given."""
+    rates = ratelimit_option(ip_ratelimit, "--ip-ratelimit")
+    if failure_policy is None and rates is None:
+        return None
+    settings: dict[str, Any] = {}
+    if failure_policy is not None:
+        settings["failure_policy"] = failure_policy.value
+    if rates is not None:
+        settings["ip_ratelimits"] = rates
+    return settings
 
 
 @command(app, "create")
@@ -37,6 +79,8 @@ def create(
             "restrictions, environment, expires_in_s, enabled.",
         ),
     ] = None,
+    failure_policy: FailurePolicyOption = None,
+    ip_ratelimit: IpRatelimitOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Create an API."""
@@ -45,9 +89,50 @@ def create(
         if key_defaults is None
         else json_object(key_defaults, "--key-defaults", allow_file=True)
     )
+    limits = _limit_settings(failure_policy, ip_ratelimit)
     with open_backend(state_of(ctx)) as backend:
-        api = backend.create_api(name, prefix, defaults)
-    out.emit(api, json_out, lambda c: c.print(out.record(api, API_FIELDS, title="API created")))
+        api = backend.create_api(name, prefix, defaults, limits)
+    out.emit(api, json_out, lambda c: c.print(_panel(api, "API created")))
+
+
+@command(app, "update")
+def update(
+    ctx: typer.Context,
+    api_id: ApiId,
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    key_defaults: Annotated[
+        str | None,
+        typer.Option("--key-defaults", help="Replace the key defaults: JSON object or @file."),
+    ] = None,
+    failure_policy: FailurePolicyOption = None,
+    ip_ratelimit: IpRatelimitOption = None,
+    clear_ip_ratelimits: Annotated[
+        bool, typer.Option(help="Remove the per-IP rate limits.")
+    ] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Change an API's name, key defaults or limit settings (options left out keep
+    their value)."""
+    changes = ChangeSet()
+    changes.put("name", name, False)
+    changes.put("key_defaults", optional_json_object(key_defaults, "--key-defaults"), False)
+    if clear_ip_ratelimits and ip_ratelimit:
+        raise UsageProblem("give --ip-ratelimit or --clear-ip-ratelimits, not both")
+    given = _limit_settings(failure_policy, ip_ratelimit)
+    with open_backend(state_of(ctx)) as backend:
+        if given is not None or clear_ip_ratelimits:
+            current = backend.get_api(api_id).get("limits")
+            limits = dict(current) if isinstance(current, dict) else {}
+            limits.update(given or {})
+            if clear_ip_ratelimits:
+                limits.pop("ip_ratelimits", None)
+            changes.changes["limits"] = limits
+        api = backend.update_api(api_id, changes.require_some())
+    out.emit(api, json_out, lambda c: c.print(_panel(api, "API updated")))
+
+
+def _panel(api: Json, title: str) -> Panel:
+    return out.record(api_view(api), API_FIELDS, title=title)
 
 
 @command(app, "list")
@@ -70,7 +155,7 @@ def show(ctx: typer.Context, api_id: ApiId, json_out: JsonOption = False) -> Non
         roles = [] if json_out else _roles_if_allowed(backend, api_id)
 
     def render(console: Console) -> None:
-        console.print(out.record(api, API_FIELDS, title=f"API {api['name']}"))
+        console.print(_panel(api, f"API {api['name']}"))
         if roles:
             console.print(out.table(roles, ROLE_COLUMNS, title="Roles"))
 

@@ -7,22 +7,26 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.text import Text
 
 from keystead.cli import _output as out
-from keystead.cli._backend import Json, open_backend
-from keystead.cli._inputs import (
-    ChangeSet,
-    expiry,
-    json_object,
-    optional_json_object,
-    secret_argument,
-    timestamp,
+from keystead.cli import verify as verify_commands
+from keystead.cli._backend import Backend, Json, open_backend
+from keystead.cli._inputs import ChangeSet, expiry, json_object, optional_json_object, timestamp
+from keystead.cli._limitopts import (
+    ConcurrencyOption,
+    CreditsOption,
+    QuotaOption,
+    RatelimitOption,
+    given_limits,
+    put_limit_changes,
 )
-from keystead.cli._runtime import JsonOption, UsageProblem, YesOption, command, confirm, state_of
-from keystead.cli._views import KEY_COLUMNS, key_panel
+from keystead.cli._runtime import JsonOption, YesOption, command, confirm, state_of
+from keystead.cli._views import KEY_COLUMNS, key_panel, key_view
+from keystead.client import ApiError
+from keystead.errors import KeysteadError
 
 app = typer.Typer(help="Manage API keys: create, list, show, update, revoke, verify.")
+verify_commands.register(app)
 
 
 class State(StrEnum):
@@ -40,6 +44,9 @@ Permissions = Annotated[
 ]
 Roles = Annotated[
     list[str] | None, typer.Option("--role", "-r", help="A role of the API (repeatable).")
+]
+PlanOption = Annotated[
+    str | None, typer.Option("--plan", help="The id of a plan whose limits the key follows.")
 ]
 
 
@@ -69,11 +76,19 @@ def create(
         int | None,
         typer.Option(min=1, max=1000, help="Create this many alike keys (JSON: {items})."),
     ] = None,
+    ratelimit: RatelimitOption = None,
+    quota: QuotaOption = None,
+    credits: CreditsOption = None,
+    concurrency: ConcurrencyOption = None,
+    plan: PlanOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Create a key. The key is printed once and never again: store it."""
-    spec: Json = {"api_id": api}
-    optional = {"name": name, "owner_id": owner, "environment": environment}
+    """Create a key. The key is printed once and never again: store it.
+
+    Limits of its own (--ratelimit, --quota, --credits, --concurrency) replace
+    those of its --plan: rate limits by name, the others whole."""
+    spec: Json = {"api_id": api, **given_limits(ratelimit, quota, credits, concurrency)}
+    optional = {"name": name, "owner_id": owner, "environment": environment, "plan_id": plan}
     spec.update({k: v for k, v in optional.items() if v is not None})
     if meta is not None:
         spec["meta"] = json_object(meta, "--meta", allow_file=True)
@@ -143,10 +158,21 @@ def list_keys(
 
 @command(app, "show")
 def show(ctx: typer.Context, key_id: KeyId, json_out: JsonOption = False) -> None:
-    """Show one key (never its secret: only its start)."""
+    """Show one key (never its secret: only its start), its limits and credit balance."""
     with open_backend(state_of(ctx)) as backend:
         key = backend.get_key(key_id)
-    out.emit(key, json_out, lambda c: c.print(key_panel(key, "Key")))
+        plan = None if json_out else _plan_if_readable(backend, key.get("plan_id"))
+    out.emit(key, json_out, lambda c: key_view(c, key, "Key", plan))
+
+
+def _plan_if_readable(backend: Backend, plan_id: object) -> Json | None:
+    """The key's plan for the human view; a root key without plans.read sees its id only."""
+    if not isinstance(plan_id, str):
+        return None
+    try:
+        return backend.get_plan(plan_id)
+    except (KeysteadError, ApiError):
+        return None
 
 
 @command(app, "update")
@@ -172,13 +198,27 @@ def update(
         str | None, typer.Option(help="Replace restrictions: JSON object or @file.")
     ] = None,
     clear_restrictions: Annotated[bool, typer.Option(help="Remove restrictions.")] = False,
+    ratelimit: RatelimitOption = None,
+    clear_ratelimits: Annotated[bool, typer.Option(help="Remove its own rate limits.")] = False,
+    quota: QuotaOption = None,
+    clear_quota: Annotated[bool, typer.Option(help="Remove its own quota.")] = False,
+    reset_quota: Annotated[
+        bool, typer.Option(help="Start the quota's count afresh (else it is kept).")
+    ] = False,
+    credits: CreditsOption = None,
+    clear_credits: Annotated[bool, typer.Option(help="Remove its own credits.")] = False,
+    concurrency: ConcurrencyOption = None,
+    clear_concurrency: Annotated[bool, typer.Option(help="Remove its concurrency.")] = False,
+    plan: PlanOption = None,
+    clear_plan: Annotated[bool, typer.Option(help="Take the key off its plan.")] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Change a key: options left out keep their value, --clear-* options empty one.
-    --permission and --role replace the whole list."""
+    --permission, --role and --ratelimit replace the whole list; --credits sets
+    the live balance."""
     changes = ChangeSet()
     changes.put("name", name, clear_name)
-    changes.put("owner_id", owner, clear_owner, option="--owner")
+    changes.put("owner_id", owner, clear_owner, option="--owner", clear_option="--clear-owner")
     changes.put("meta", optional_json_object(meta, "--meta"), clear_meta)
     changes.put("permissions", permission or None, clear_permissions, option="--permission")
     changes.put("roles", role or None, clear_roles, option="--role")
@@ -191,9 +231,20 @@ def update(
     changes.put(
         "restrictions", optional_json_object(restrictions, "--restrictions"), clear_restrictions
     )
+    put_limit_changes(
+        changes,
+        given_limits(ratelimit, quota, credits, concurrency),
+        clear_ratelimits=clear_ratelimits,
+        clear_quota=clear_quota,
+        clear_credits=clear_credits,
+        clear_concurrency=clear_concurrency,
+    )
+    changes.put("plan_id", plan, clear_plan, option="--plan", clear_option="--clear-plan")
+    if reset_quota:
+        changes.changes["reset_quota"] = True
     with open_backend(state_of(ctx)) as backend:
         key = backend.update_key(key_id, changes.require_some())
-    out.emit(key, json_out, lambda c: c.print(key_panel(key, "Key updated")))
+    out.emit(key, json_out, lambda c: key_view(c, key, "Key updated"))
 
 
 def _state_change(
@@ -243,54 +294,3 @@ def delete(
         json_out,
         lambda c: c.print(f"Deleted key {key_id}.", markup=False),
     )
-
-
-@command(app, "verify")
-def verify(
-    ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="The key to check, or - to read it from stdin.")],
-    permissions: Annotated[
-        str | None, typer.Option(help="Permission query, e.g. 'docs.read AND docs.write'.")
-    ] = None,
-    ip: Annotated[str | None, typer.Option(help="The client IP to check against.")] = None,
-    referrer: Annotated[str | None, typer.Option(help="The request's Referer.")] = None,
-    user_agent: Annotated[str | None, typer.Option(help="The request's User-Agent.")] = None,
-    method: Annotated[str | None, typer.Option(help="The request's HTTP method.")] = None,
-    path: Annotated[str | None, typer.Option(help="The request's path.")] = None,
-    json_out: JsonOption = False,
-) -> None:
-    """Verify a key. Exit code 0 when it is valid, 1 when it is not (prints the code)."""
-    plaintext = secret_argument(key, "key")
-    given = {
-        "permissions": permissions,
-        "ip": ip,
-        "referrer": referrer,
-        "user_agent": user_agent,
-        "method": method,
-        "path": path,
-    }
-    context = {k: v for k, v in given.items() if v is not None}
-    if "permissions" in context and not context["permissions"].strip():
-        raise UsageProblem("--permissions is empty")
-    with open_backend(state_of(ctx)) as backend:
-        result = backend.verify_key(plaintext, context)
-    valid = bool(result.get("valid"))
-
-    def render(console: Console) -> None:
-        style = "bold green" if valid else "bold red"
-        console.print(Text(str(result.get("code")), style=style))
-        shown = [
-            ("Reason", "reason"),
-            ("Key", "key_id"),
-            ("API", "api_id"),
-            ("Owner", "owner_id"),
-            ("Permissions", "permissions"),
-            ("Expires", "expires_at"),
-        ]
-        present = {k: v for k, v in result.items() if v is not None}
-        if any(name in present for _, name in shown):
-            console.print(out.record(present, shown, title="Verification"))
-
-    out.emit(result, json_out, render)
-    if not valid:
-        raise typer.Exit(1)

@@ -2,80 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping, Sequence
-from datetime import datetime
-from types import TracebackType
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
-import httpx
-
-from keystead import __version__
-from keystead.client._errors import ApiError, ConnectionFailed, problem_from
-
-_NOT_JSON = "the server did not answer with JSON"
+from keystead.client._base import compact as _compact
+from keystead.client._base import jsonable as _jsonable
+from keystead.client._base import seg as _seg
+from keystead.client._limits import LimitsClient
 
 
-class _RootKeyAuth(httpx.Auth):
-    """Adds the root key as a bearer token; its repr never shows the key."""
-
-    def __init__(self, root_key: str) -> None:
-        self._root_key = root_key
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._root_key}"
-        yield request
-
-    def __repr__(self) -> str:
-        return "_RootKeyAuth(<hidden>)"
-
-
-class Client:
+class Client(LimitsClient):
     """A typed client of one Keystead server, authenticated with a root key.
 
     Every method returns the decoded JSON answer as plain dicts; errors raise
     :class:`ApiError` (the server said no) or :class:`ConnectionFailed` (no answer).
     Use it as a context manager, or call :meth:`close`.
     """
-
-    def __init__(
-        self,
-        base_url: str,
-        root_key: str,
-        *,
-        timeout: float = 10.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        url = httpx.URL(base_url)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError("base_url must be an http:// or https:// URL")
-        if not root_key or not root_key.strip():
-            raise ValueError("a root key is required")
-        self.base_url = str(url).rstrip("/")
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            auth=_RootKeyAuth(root_key.strip()),
-            timeout=timeout,
-            transport=transport,
-            headers={"User-Agent": f"keystead-python/{__version__}"},
-        )
-
-    def __repr__(self) -> str:
-        return f"Client(base_url={self.base_url!r})"
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
 
     # -- health ---------------------------------------------------------------
 
@@ -91,8 +33,11 @@ class Client:
         *,
         prefix: str | None = None,
         key_defaults: Mapping[str, Any] | None = None,
+        limits: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        body = _compact(name=name, prefix=prefix, key_defaults=key_defaults)
+        """A new API; ``limits``: ``{"failure_policy": "open"|"closed",
+        "ip_ratelimits": [...]}``."""
+        body = _compact(name=name, prefix=prefix, key_defaults=key_defaults, limits=limits)
         return self._object("POST", "/v1/apis", json=body)
 
     def list_apis(self) -> list[dict[str, Any]]:
@@ -127,7 +72,8 @@ class Client:
         """A new key; the answer holds the plaintext ``key``, shown this once.
 
         ``fields``: name, owner_id, meta, permissions, roles, environment,
-        not_before, expires_at (datetime or ISO text), restrictions, enabled.
+        not_before, expires_at (datetime or ISO text), restrictions, enabled,
+        and limits: ratelimits (list), quota, credits, concurrency, plan_id.
         """
         body = _jsonable({**fields, "api_id": api_id})
         return self._object("POST", "/v1/keys", json=_compact(**body))
@@ -173,7 +119,9 @@ class Client:
                 return
 
     def update_key(self, key_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
-        """Partial update: an omitted field is kept, ``None`` clears it."""
+        """Partial update: an omitted field is kept, ``None`` clears it. Limits:
+        ratelimits, quota, credits (``{"remaining": n}`` sets the live balance),
+        concurrency, plan_id, and ``reset_quota: True`` to start the quota afresh."""
         return self._object("PATCH", f"/v1/keys/{_seg(key_id)}", json=_jsonable(dict(changes)))
 
     def revoke_key(self, key_id: str) -> dict[str, Any]:
@@ -198,8 +146,17 @@ class Client:
         user_agent: str | None = None,
         method: str | None = None,
         path: str | None = None,
+        cost: int | None = None,
+        ratelimits: Sequence[Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """``{"valid": bool, "code": str, ...}``; an invalid key is an answer, not an error."""
+        """``{"valid": bool, "code": str, ...}``; an invalid key is an answer, not an error.
+
+        ``cost`` units are spent on every limit of the key (0: look without
+        spending); ``ratelimits`` adds rate limits for this call only. The answer
+        then has ``limits`` (``[{name, kind, limit, remaining, reset,
+        retry_after?}]``), ``retry_after`` when refused, and ``leases`` to hand
+        back with :meth:`release` when the key has a concurrency limit.
+        """
         body = _compact(
             key=key,
             permissions=permissions,
@@ -208,6 +165,8 @@ class Client:
             user_agent=user_agent,
             method=method,
             path=path,
+            cost=cost,
+            ratelimits=None if ratelimits is None else [dict(r) for r in ratelimits],
         )
         return self._object("POST", "/v1/keys/verify", json=body)
 
@@ -232,61 +191,6 @@ class Client:
 
     def revoke_root_key(self, root_key_id: str) -> dict[str, Any]:
         return self._object("POST", f"/v1/root_keys/{_seg(root_key_id)}/revoke")
-
-    # -- transport ------------------------------------------------------------
-
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException:
-            raise ConnectionFailed(f"{self.base_url} did not answer in time") from None
-        except httpx.TransportError as exc:
-            raise ConnectionFailed(f"cannot reach {self.base_url} ({type(exc).__name__})") from None
-        if response.is_error:
-            raise problem_from(response)
-        return response
-
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._send(method, path, **kwargs)
-        try:
-            return response.json()
-        except ValueError:
-            raise ApiError(response.status_code, "Invalid response", _NOT_JSON, None) from None
-
-    def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        answer = self._json(method, path, **kwargs)
-        if not isinstance(answer, dict):
-            raise ApiError(200, "Invalid response", "expected a JSON object", None)
-        return answer
-
-    def _items(self, method: str, path: str, **kwargs: Any) -> list[dict[str, Any]]:
-        return _list_of(self._json(method, path, **kwargs), "items")
-
-
-def _list_of(answer: Any, member: str) -> list[dict[str, Any]]:
-    """The list in ``{member: [...]}``."""
-    items = answer.get(member) if isinstance(answer, dict) else None
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise ApiError(200, "Invalid response", f"expected {{'{member}': [...]}}", None)
-    return items
-
-
-def _seg(value: str) -> str:
-    """One path segment, percent-encoded so an id cannot change the route."""
-    if not value:
-        raise ValueError("an id is required")
-    return quote(value, safe="")
-
-
-def _compact(**values: Any) -> dict[str, Any]:
-    return {name: value for name, value in values.items() if value is not None}
-
-
-def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
-    return {
-        name: value.isoformat() if isinstance(value, datetime) else value
-        for name, value in values.items()
-    }
 
 
 __all__ = ["Client"]

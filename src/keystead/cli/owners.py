@@ -1,0 +1,92 @@
+"""``keystead owners``: limits shared by every key of one owner (your customer id)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from keystead.cli import _output as out
+from keystead.cli._backend import open_backend
+from keystead.cli._limitopts import (
+    ConcurrencyOption,
+    CreditsOption,
+    QuotaOption,
+    RatelimitOption,
+    given_limits,
+)
+from keystead.cli._runtime import JsonOption, UsageProblem, YesOption, command, confirm, state_of
+from keystead.cli._views import OWNER_COLUMNS, OWNER_FIELDS, limited_view, with_summary
+
+app = typer.Typer(
+    help="Manage owner limits: counters shared by every key with the same --owner "
+    "(on top of each key's own limits)."
+)
+
+OwnerId = Annotated[
+    str, typer.Argument(help="The owner id, as given to keys create --owner.", show_default=False)
+]
+
+
+@command(app, "set")
+def set_owner(
+    ctx: typer.Context,
+    owner_id: OwnerId,
+    ratelimit: RatelimitOption = None,
+    quota: QuotaOption = None,
+    credits: CreditsOption = None,
+    concurrency: ConcurrencyOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Set the owner's limits, replacing any set before (limits left out are removed)."""
+    limits = given_limits(ratelimit, quota, credits, concurrency)
+    if not limits:
+        raise UsageProblem(
+            "give at least one of --ratelimit, --quota, --credits, --concurrency "
+            "(to remove them all: keystead owners delete)"
+        )
+    with open_backend(state_of(ctx)) as backend:
+        owner = backend.put_owner(owner_id, limits)
+    out.emit(owner, json_out, lambda c: limited_view(c, owner, OWNER_FIELDS, "Owner limits set"))
+
+
+@command(app, "list")
+def list_owners(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """List the owners that have limits."""
+    with open_backend(state_of(ctx)) as backend:
+        items = backend.list_owners()
+    out.emit(
+        {"items": items},
+        json_out,
+        out.show_list(
+            with_summary(items), OWNER_COLUMNS, title="Owners", empty="no owner has limits"
+        ),
+    )
+
+
+@command(app, "show")
+def show(ctx: typer.Context, owner_id: OwnerId, json_out: JsonOption = False) -> None:
+    """Show an owner's limits."""
+    with open_backend(state_of(ctx)) as backend:
+        owner = backend.get_owner(owner_id)
+
+    def render(console: Console) -> None:
+        limited_view(console, owner, OWNER_FIELDS, f"Owner {owner.get('owner_id')}")
+
+    out.emit(owner, json_out, render)
+
+
+@command(app, "delete")
+def delete(
+    ctx: typer.Context, owner_id: OwnerId, yes: YesOption = False, json_out: JsonOption = False
+) -> None:
+    """Remove an owner's limits (its keys keep their own)."""
+    confirm(f"Remove the limits of owner {owner_id}", yes=yes, json_mode=json_out)
+    with open_backend(state_of(ctx)) as backend:
+        backend.delete_owner(owner_id)
+    out.emit(
+        {"deleted": True, "owner_id": owner_id},
+        json_out,
+        lambda c: c.print(f"Removed the limits of owner {owner_id}.", markup=False),
+    )
