@@ -100,6 +100,7 @@ class ApiService:
         if await self._ctx.store.count_keys(api.id):
             raise Conflict("this API still has keys; delete or revoke them first")
         await self._ctx.store.delete_api(principal.workspace_id, api.id)
+        self._ctx.api_keys_changed(api.id)
 
     async def put_role(
         self,

@@ -10,6 +10,7 @@ from keystead.config import Settings
 from keystead.core.authz import Principal
 from keystead.core.clock import Clock
 from keystead.core.hashing import KeyHasher
+from keystead.core.models import Api
 from keystead.core.verify import VerifiableKey
 from keystead.limits import Limiter
 from keystead.service.limiting import KeyLimits
@@ -36,6 +37,7 @@ class ServiceContext:
     limiter: Limiter
     keys: TtlLruCache[CachedKey]
     root_keys: TtlLruCache[Principal]
+    apis: TtlLruCache[Api]
     generation: int = 0
     key_change_hooks: list[KeyChangeHook] = field(default_factory=list)
 
@@ -52,6 +54,7 @@ class ServiceContext:
 
     def api_keys_changed(self, api_id: str) -> None:
         self.generation += 1
+        self.apis.invalidate(api_id.encode())
         self.keys.invalidate_where(lambda cached: cached.record.key.api_id == api_id)
 
     def plan_changed(self, plan_id: str) -> None:

@@ -60,6 +60,7 @@ class Keystead:
                 settings.cache_size, settings.cache_ttl_s, settings.negative_cache_ttl_s
             ),
             root_keys=TtlLruCache(10_000, settings.cache_ttl_s, settings.negative_cache_ttl_s),
+            apis=TtlLruCache(10_000, settings.cache_ttl_s, settings.negative_cache_ttl_s),
         )
         self.root_keys = RootKeyService(self._ctx)
         self.workspaces = WorkspaceService(self._ctx, self.root_keys)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from keystead.core import keyformat
 from keystead.core.authz import Principal
 from keystead.core.geo import default_resolver
-from keystead.core.models import Code, LimitState, VerifyContext
+from keystead.core.models import Api, Code, LimitState, VerifyContext
 from keystead.core.permissions import parse_query_cached
 from keystead.core.verify import MALFORMED, NOT_FOUND, Verdict, VerifiableKey, decide
 from keystead.errors import LimiterUnavailable
@@ -203,7 +203,7 @@ class Verifier:
     async def _limits_of(self, record: VerifiableKey) -> KeyLimits:
         key = record.key
         store = self._ctx.store
-        api = await store.get_api(key.workspace_id, key.api_id)
+        api = await self._api(key.workspace_id, key.api_id)
         plan = None if key.plan_id is None else await store.get_plan(key.workspace_id, key.plan_id)
         owner = (
             None if key.owner_id is None else await store.get_owner(key.workspace_id, key.owner_id)
@@ -212,6 +212,18 @@ class Verifier:
             return NO_LIMITS
         seed = await store.get_credits_remaining(key.id)
         return KeyLimits.build(key, plan=plan, owner=owner, api=api, credits_seed=seed)
+
+    async def _api(self, workspace_id: str, api_id: str) -> Api | None:
+        """APIs are few and rarely change: a cache miss on a key needs not
+        query its API too (changes evict it, as they evict the API's keys)."""
+        apis = self._ctx.apis
+        cached = apis.get(api_id.encode())
+        if isinstance(cached, Api):
+            return cached
+        api = await self._ctx.store.get_api(workspace_id, api_id)
+        if api is not None:
+            apis.put(api_id.encode(), api)
+        return api
 
     def _start_flusher(self) -> None:
         with contextlib.suppress(RuntimeError):
