@@ -96,3 +96,49 @@ async def keystead(settings: Settings, clock: ManualClock) -> AsyncIterator[Keys
 async def admin(keystead: Keystead) -> Principal:
     """The local operator of the first workspace: every permission."""
     return await keystead.workspaces.local_operator()
+
+
+REDIS_ENV = "KEYSTEAD_TEST_REDIS_URL"
+
+LIMITERS = [
+    pytest.param("memory", id="memory"),
+    pytest.param(
+        "redis",
+        id="redis",
+        marks=pytest.mark.skipif(
+            not os.environ.get(REDIS_ENV), reason=f"{REDIS_ENV} is not set: needs Redis"
+        ),
+    ),
+]
+
+
+def drop_workspace_counters(workspace_ids: list[str]) -> None:
+    """Delete the Redis counters of these workspaces (their hash tag is the id)."""
+    import redis
+
+    client = redis.Redis.from_url(os.environ[REDIS_ENV])
+    try:
+        for workspace_id in workspace_ids:
+            doomed = list(client.scan_iter(match=f"{{{workspace_id}}}*", count=1000))
+            if doomed:
+                client.delete(*doomed)
+    finally:
+        client.close()
+
+
+@pytest.fixture(params=LIMITERS)
+async def limited_keystead(
+    request: pytest.FixtureRequest, settings: Settings, clock: ManualClock
+) -> AsyncIterator[Keystead]:
+    """A service whose limiter is memory:// or the real Redis, with a small
+    failed-attempts limit (3) so brute-force tests stay short."""
+    url = "memory://" if request.param == "memory" else os.environ[REDIS_ENV]
+    tuned = settings.model_copy(update={"limits_url": url, "failed_attempts_limit": 3})
+    ks = await Keystead.open(settings=tuned, clock=clock)
+    try:
+        yield ks
+    finally:
+        workspaces = [w.id for w in await ks.workspaces.list()]
+        await ks.close()
+        if request.param == "redis":
+            drop_workspace_counters(workspaces)

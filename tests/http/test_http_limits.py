@@ -5,7 +5,6 @@ on the in-memory limiter and on the real Redis (KEYSTEAD_TEST_REDIS_URL)."""
 from __future__ import annotations
 
 import math
-import os
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,52 +13,18 @@ import httpx
 import pytest
 from httpkit import BASE_URL, World, assert_problem, open_world
 
-from keystead.config import Settings
 from keystead.core.clock import ManualClock
 from keystead.http import create_app
 from keystead.http.app import KeysteadAPI
 from keystead.service import Keystead
 
-REDIS_ENV = "KEYSTEAD_TEST_REDIS_URL"
-LIMITERS = [
-    pytest.param("memory", id="memory"),
-    pytest.param(
-        "redis",
-        id="redis",
-        marks=pytest.mark.skipif(not os.environ.get(REDIS_ENV), reason=f"{REDIS_ENV} is not set"),
-    ),
-]
 RPS = {"name": "rps", "limit": 2, "duration_s": 10}
 
 
-def _drop_counters(workspace_ids: list[str]) -> None:
-    import redis
-
-    client = redis.Redis.from_url(os.environ[REDIS_ENV])
-    try:
-        for ws in workspace_ids:
-            doomed = list(client.scan_iter(match=f"{{{ws}}}*", count=1000))
-            if doomed:
-                client.delete(*doomed)
-    finally:
-        client.close()
-
-
-@pytest.fixture(params=LIMITERS)
-async def world(
-    request: pytest.FixtureRequest, settings: Settings, clock: ManualClock
-) -> AsyncIterator[World]:
-    url = "memory://" if request.param == "memory" else os.environ[REDIS_ENV]
-    tuned = settings.model_copy(update={"limits_url": url, "failed_attempts_limit": 3})
-    ks = await Keystead.open(settings=tuned, clock=clock)
-    try:
-        async with open_world(ks) as w:
-            yield w
-    finally:
-        workspaces = [w.id for w in await ks.workspaces.list()]
-        await ks.close()
-        if request.param == "redis":
-            _drop_counters(workspaces)
+@pytest.fixture
+async def world(limited_keystead: Keystead) -> AsyncIterator[World]:
+    async with open_world(limited_keystead) as w:
+        yield w
 
 
 async def _verify(world: World, key: str, **fields: Any) -> dict[str, Any]:

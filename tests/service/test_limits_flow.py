@@ -1,8 +1,6 @@
 """Limits through the service: every test on memory:// and on the real Redis
 (KEYSTEAD_TEST_REDIS_URL), each on SQLite and PostgreSQL stores."""
 
-import os
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,46 +12,10 @@ from keystead.core.models import Code, VerifyContext
 from keystead.limits import MemoryLimiter, RateLimit, open_limiter
 from keystead.service import Keystead
 
-REDIS_ENV = "KEYSTEAD_TEST_REDIS_URL"
-LIMITERS = [
-    pytest.param("memory", id="memory"),
-    pytest.param(
-        "redis",
-        id="redis",
-        marks=pytest.mark.skipif(
-            not os.environ.get(REDIS_ENV), reason=f"{REDIS_ENV} is not set: needs Redis"
-        ),
-    ),
-]
 
-
-def _drop_workspace_counters(workspace_ids: list[str]) -> None:
-    import redis
-
-    client = redis.Redis.from_url(os.environ[REDIS_ENV])
-    try:
-        for ws in workspace_ids:
-            doomed = list(client.scan_iter(match=f"{{{ws}}}*", count=1000))
-            if doomed:
-                client.delete(*doomed)
-    finally:
-        client.close()
-
-
-@pytest.fixture(params=LIMITERS)
-async def ks(
-    request: pytest.FixtureRequest, settings: Settings, clock: ManualClock
-) -> AsyncIterator[Keystead]:
-    url = "memory://" if request.param == "memory" else os.environ[REDIS_ENV]
-    tuned = settings.model_copy(update={"limits_url": url, "failed_attempts_limit": 3})
-    service = await Keystead.open(settings=tuned, clock=clock)
-    try:
-        yield service
-    finally:
-        workspaces = [w.id for w in await service.workspaces.list()]
-        await service.close()
-        if request.param == "redis":
-            _drop_workspace_counters(workspaces)
+@pytest.fixture
+def ks(limited_keystead: Keystead) -> Keystead:
+    return limited_keystead
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ one. The spec types and their exact semantics live in ``keystead.limits``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +77,23 @@ def _limit_set(values: Mapping[str, Any]) -> dict[str, Any]:
     if values.get("concurrency") is not None:
         out["concurrency"] = Concurrency.from_dict(values["concurrency"], "concurrency").to_dict()
     return out
+
+
+def from_arguments(
+    ratelimits: Sequence[Mapping[str, Any]] | None,
+    quota: Mapping[str, Any] | None,
+    credits: Mapping[str, Any] | None,
+    concurrency: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """``limit_set`` of keyword arguments, as plans and owners take them."""
+    return limit_set(
+        {
+            "ratelimits": list(ratelimits or ()),
+            "quota": quota,
+            "credits": credits,
+            "concurrency": concurrency,
+        }
+    )
 
 
 def updated_set(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

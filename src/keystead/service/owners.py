@@ -31,14 +31,7 @@ class OwnerService:
         checked = fields.text(owner_id, "owner_id")
         if checked is None:
             raise ValidationError("owner_id is required", field="owner_id")
-        limits = limit_fields.limit_set(
-            {
-                "ratelimits": list(ratelimits or ()),
-                "quota": quota,
-                "credits": credits,
-                "concurrency": concurrency,
-            }
-        )
+        limits = limit_fields.from_arguments(ratelimits, quota, credits, concurrency)
         now = self._ctx.now()
         owner = await self._ctx.store.put_owner(
             Owner(principal.workspace_id, checked, limits, created_at=now, updated_at=now)

@@ -35,14 +35,7 @@ class PlanService:
         checked = fields.text(name, "name")
         if checked is None:
             raise ValidationError("name is required", field="name")
-        limits = limit_fields.limit_set(
-            {
-                "ratelimits": list(ratelimits or ()),
-                "quota": quota,
-                "credits": credits,
-                "concurrency": concurrency,
-            }
-        )
+        limits = limit_fields.from_arguments(ratelimits, quota, credits, concurrency)
         now = self._ctx.now()
         plan = Plan(
             id=new_id("plan", self._ctx.clock.now()),

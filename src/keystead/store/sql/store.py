@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.core.models import Api, Key, Owner, Plan, Role, RootKey, Workspace
+from keystead.core.models import Api, Key, Role, RootKey, Workspace
 from keystead.errors import Conflict, StoreUnavailable
 from keystead.store.base import KeyFilter
 from keystead.store.sql import rows
-from keystead.store.sql.engine import create_engine, migrate
+from keystead.store.sql.engine import migrate
+from keystead.store.sql.limit_queries import LimitQueries
 from keystead.store.sql.tables import (
     apis,
     keys,
-    owners,
-    plans,
     roles,
     root_keys,
     settings,
@@ -32,46 +29,11 @@ _UPDATABLE = frozenset(
     c.name for c in keys.c if c.name not in ("id", "workspace_id", "api_id", "key_hash", "prefix")
 )
 _API_UPDATABLE = frozenset({"name", "key_defaults", "limits", "updated_at"})
-_PLAN_UPDATABLE = frozenset({"name", "limits", "priority", "updated_at"})
 
 
-class SqlStore:
-    def __init__(self, url: str) -> None:
-        self._engine = create_engine(url)
-        # single-statement reads need no transaction: one round trip, not BEGIN/SELECT/COMMIT
-        self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.dialect = self._engine.dialect.name
-
-    def __repr__(self) -> str:
-        return f"SqlStore({self.dialect})"
-
-    @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[AsyncConnection]:
-        async with self._errors(), self._engine.begin() as connection:
-            yield connection
-
-    @asynccontextmanager
-    async def _errors(self) -> AsyncIterator[None]:
-        try:
-            yield
-        except sa.exc.IntegrityError as exc:
-            raise Conflict(_conflict_detail(exc)) from None
-        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
-            raise StoreUnavailable(
-                f"the {self.dialect} store failed: {type(exc).__name__}"
-            ) from exc
-        except sa.exc.DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise StoreUnavailable(f"lost the {self.dialect} connection") from exc
-            raise
-
-    async def _all(self, stmt: sa.Executable) -> list[sa.Row[Any]]:
-        async with self._errors(), self._reader.connect() as c:
-            return list((await c.execute(stmt)).all())
-
-    async def _one(self, stmt: sa.Executable) -> sa.Row[Any] | None:
-        async with self._errors(), self._reader.connect() as c:
-            return (await c.execute(stmt)).first()
+class SqlStore(LimitQueries):
+    """Workspaces, root keys, APIs, roles and keys; plans, owners and the credits
+    mirror come from ``LimitQueries``; connections and errors from ``SqlBase``."""
 
     async def migrate(self) -> None:
         try:
@@ -215,126 +177,6 @@ class SqlStore:
         row = await self._one(sa.select(sa.func.count()).where(keys.c.api_id == api_id))
         return 0 if row is None else int(row[0])
 
-    # plans ------------------------------------------------------------------
-    async def insert_plan(self, plan: Plan) -> None:
-        async with self._tx() as c:
-            await c.execute(
-                plans.insert().values(
-                    id=plan.id,
-                    workspace_id=plan.workspace_id,
-                    name=plan.name,
-                    limits=plan.limits,
-                    priority=plan.priority,
-                    created_at=plan.created_at,
-                    updated_at=plan.updated_at,
-                )
-            )
-
-    async def get_plan(self, workspace_id: str, plan_id: str) -> Plan | None:
-        row = await self._one(
-            sa.select(plans).where((plans.c.workspace_id == workspace_id) & (plans.c.id == plan_id))
-        )
-        return None if row is None else rows.plan(row)
-
-    async def list_plans(self, workspace_id: str) -> list[Plan]:
-        found = await self._all(
-            sa.select(plans).where(plans.c.workspace_id == workspace_id).order_by(plans.c.id)
-        )
-        return [rows.plan(r) for r in found]
-
-    async def update_plan(
-        self, workspace_id: str, plan_id: str, values: Mapping[str, Any]
-    ) -> Plan | None:
-        if set(values) - _PLAN_UPDATABLE:
-            raise ValueError(f"not updatable: {sorted(set(values) - _PLAN_UPDATABLE)}")
-        scope = (plans.c.workspace_id == workspace_id) & (plans.c.id == plan_id)
-        async with self._tx() as c:
-            await c.execute(plans.update().where(scope).values(**values))
-            row = (await c.execute(sa.select(plans).where(scope))).first()
-        return None if row is None else rows.plan(row)
-
-    async def delete_plan(self, workspace_id: str, plan_id: str) -> bool:
-        async with self._tx() as c:
-            result = await c.execute(
-                plans.delete().where(
-                    (plans.c.workspace_id == workspace_id) & (plans.c.id == plan_id)
-                )
-            )
-        return bool(result.rowcount)
-
-    async def count_plan_keys(self, plan_id: str) -> int:
-        row = await self._one(sa.select(sa.func.count()).where(keys.c.plan_id == plan_id))
-        return 0 if row is None else int(row[0])
-
-    # owners -----------------------------------------------------------------
-    async def put_owner(self, owner: Owner) -> Owner:
-        scope = (owners.c.workspace_id == owner.workspace_id) & (
-            owners.c.owner_id == owner.owner_id
-        )
-        async with self._tx() as c:
-            existing = (await c.execute(sa.select(owners.c.created_at).where(scope))).first()
-            if existing is None:
-                await c.execute(
-                    owners.insert().values(
-                        workspace_id=owner.workspace_id,
-                        owner_id=owner.owner_id,
-                        limits=owner.limits,
-                        created_at=owner.created_at,
-                        updated_at=owner.updated_at,
-                    )
-                )
-            else:
-                await c.execute(
-                    owners.update()
-                    .where(scope)
-                    .values(limits=owner.limits, updated_at=owner.updated_at)
-                )
-            row = (await c.execute(sa.select(owners).where(scope))).one()
-        return rows.owner(row)
-
-    async def get_owner(self, workspace_id: str, owner_id: str) -> Owner | None:
-        row = await self._one(
-            sa.select(owners).where(
-                (owners.c.workspace_id == workspace_id) & (owners.c.owner_id == owner_id)
-            )
-        )
-        return None if row is None else rows.owner(row)
-
-    async def list_owners(self, workspace_id: str) -> list[Owner]:
-        found = await self._all(
-            sa.select(owners)
-            .where(owners.c.workspace_id == workspace_id)
-            .order_by(owners.c.owner_id)
-        )
-        return [rows.owner(r) for r in found]
-
-    async def delete_owner(self, workspace_id: str, owner_id: str) -> bool:
-        async with self._tx() as c:
-            result = await c.execute(
-                owners.delete().where(
-                    (owners.c.workspace_id == workspace_id) & (owners.c.owner_id == owner_id)
-                )
-            )
-        return bool(result.rowcount)
-
-    # credits mirror ---------------------------------------------------------
-    async def get_credits_remaining(self, key_id: str) -> int | None:
-        row = await self._one(sa.select(keys.c.credits_remaining).where(keys.c.id == key_id))
-        return None if row is None or row[0] is None else int(row[0])
-
-    async def put_credits_remaining(self, balances: Mapping[str, int | None]) -> None:
-        """Mirror live balances into the store (reconciliation), in key id order."""
-        if not balances:
-            return
-        stmt = (
-            keys.update()
-            .where(keys.c.id == sa.bindparam("b_id"))
-            .values(credits_remaining=sa.bindparam("b_left"))
-        )
-        batch = [{"b_id": k, "b_left": balances[k]} for k in sorted(balances)]
-        async with self._tx() as c:
-            await c.execute(stmt, batch)
-
     # roles ------------------------------------------------------------------
     async def put_role(self, role: Role) -> Role:
         scope = (roles.c.api_id == role.api_id) & (roles.c.name == role.name)
@@ -455,13 +297,6 @@ def _state_condition(state: str, now: datetime) -> sa.ColumnElement[bool]:
     if state == "pending":
         return live & keys.c.enabled.is_(True) & unexpired & ~started
     return live & keys.c.enabled.is_(True) & unexpired & started
-
-
-def _conflict_detail(exc: sa.exc.IntegrityError) -> str:
-    text = str(exc.orig).lower()
-    if "name" in text and "api" in text:
-        return "an API with this name already exists in the workspace"
-    return "the change conflicts with an existing record"
 
 
 __all__ = ["SqlStore"]

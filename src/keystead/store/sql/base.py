@@ -1,0 +1,60 @@
+"""The shared part of the SQL store: the engine, transactions, and one place
+that turns driver errors into Keystead's."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.errors import Conflict, StoreUnavailable
+from keystead.store.sql.engine import create_engine
+
+
+class SqlBase:
+    def __init__(self, url: str) -> None:
+        self._engine = create_engine(url)
+        # single-statement reads need no transaction: one round trip, not BEGIN/SELECT/COMMIT
+        self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.dialect = self._engine.dialect.name
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.dialect})"
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        async with self._errors(), self._engine.begin() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def _errors(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except sa.exc.IntegrityError as exc:
+            raise Conflict(_conflict_detail(exc)) from None
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
+            raise StoreUnavailable(
+                f"the {self.dialect} store failed: {type(exc).__name__}"
+            ) from exc
+        except sa.exc.DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise StoreUnavailable(f"lost the {self.dialect} connection") from exc
+            raise
+
+    async def _all(self, stmt: sa.Executable) -> list[sa.Row[Any]]:
+        async with self._errors(), self._reader.connect() as c:
+            return list((await c.execute(stmt)).all())
+
+    async def _one(self, stmt: sa.Executable) -> sa.Row[Any] | None:
+        async with self._errors(), self._reader.connect() as c:
+            return (await c.execute(stmt)).first()
+
+
+def _conflict_detail(exc: sa.exc.IntegrityError) -> str:
+    text = str(exc.orig).lower()
+    if "name" in text and "api" in text:
+        return "an API with this name already exists in the workspace"
+    return "the change conflicts with an existing record"
