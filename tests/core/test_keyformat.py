@@ -92,3 +92,13 @@ def test_bad_prefixes_are_refused() -> None:
             assert exc.field == "prefix"
         else:
             raise AssertionError(f"{prefix!r} was accepted")
+
+
+def test_redact_keys_hides_keys_and_keeps_ids() -> None:
+    key = keyformat.generate("acme_live")
+    root = keyformat.generate("ksroot")
+    line = f"GET /v1/keys/{key} and /v1/keys/key_01JZ8Q3V6N2X7R4M5T9K0W1B2C ({root})"
+    redacted = keyformat.redact_keys(line)
+    assert key not in redacted and root not in redacted
+    assert redacted.count(keyformat.REDACTED) == 2
+    assert "key_01JZ8Q3V6N2X7R4M5T9K0W1B2C" in redacted

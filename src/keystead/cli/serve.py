@@ -14,6 +14,7 @@ from rich.text import Text
 from keystead.cli import _output as out
 from keystead.cli._runtime import EXIT_ERROR, JsonOption, UsageProblem, command, state_of
 from keystead.config import Settings
+from keystead.core import keyformat
 from keystead.errors import AlreadyInitialised
 from keystead.service import Bootstrap, Keystead
 
@@ -128,16 +129,18 @@ def serve(
 
 
 class RedactQuery(logging.Filter):
-    """Access log lines show query parameter names, never their values."""
+    """Access log lines show query parameter names, never their values, and no
+    key-shaped text in the path."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
             path, sep, query = args[2].partition("?")
+            path = keyformat.redact_keys(path)
             if sep:
                 names = (part.partition("=")[0] for part in query.split("&") if part)
-                redacted = "&".join(f"{name}=..." for name in names)
-                record.args = (*args[:2], f"{path}?{redacted}", *args[3:])
+                path += "?" + "&".join(f"{name}=..." for name in names)
+            record.args = (*args[:2], path, *args[3:])
         return True
 
 

@@ -95,6 +95,20 @@ def parse(key: str) -> ParsedKey | None:
     return ParsedKey(match.group(1), match.group(2)[:-CHECKSUM_LENGTH])
 
 
+_KEY_IN_TEXT = re.compile(
+    rf"[a-z][a-z0-9_]{{0,31}}_[0-9A-Za-z]"
+    rf"{{{MIN_BODY_LENGTH + CHECKSUM_LENGTH},{MAX_BODY_LENGTH + CHECKSUM_LENGTH}}}"
+)
+REDACTED = "<redacted>"
+
+
+def redact_keys(text: str) -> str:
+    """``text`` with everything shaped like a key replaced, for log lines that
+    carry request data (a key pasted into a path, say). Resource ids are far
+    too short to match."""
+    return _KEY_IN_TEXT.sub(REDACTED, text)
+
+
 def is_well_formed(key: str) -> bool:
     """Shape and checksum only: the verify path's first, I/O-free filter."""
     return (
@@ -111,5 +125,6 @@ __all__ = [
     "generate",
     "is_well_formed",
     "parse",
+    "redact_keys",
     "validate_prefix",
 ]

@@ -10,6 +10,7 @@ import logging
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from keystead.core import keyformat
 from keystead.http.problems import GENERIC_500, problem
 
 log = logging.getLogger("keystead.http")
@@ -85,7 +86,11 @@ class CatchAllMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception:
-            log.exception("unhandled error answering %s %s", scope["method"], scope["path"])
+            log.exception(
+                "unhandled error answering %s %s",
+                scope["method"],
+                keyformat.redact_keys(scope["path"]),
+            )
             if started:
                 raise
             response = problem(500, GENERIC_500)
