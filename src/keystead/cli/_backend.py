@@ -9,11 +9,12 @@ Every operation takes and returns plain JSON-able values.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from keystead.cli._runtime import CliState, UsageProblem, read_root_key
+from keystead.cli import _output as out
+from keystead.cli._runtime import CliState, UsageProblem, confirm, read_root_key
 
 Json = dict[str, Any]
 
@@ -103,3 +104,20 @@ def open_backend(state: CliState) -> Iterator[Backend]:
 
 
 __all__ = ["Backend", "Json", "open_backend"]
+
+
+def run_delete(
+    state: CliState,
+    remove: Callable[[Backend], object],
+    *,
+    prompt: str,
+    done: str,
+    answer: dict[str, Any],
+    yes: bool,
+    json_out: bool,
+) -> None:
+    """What every delete command does: confirm, remove, report."""
+    confirm(prompt, yes=yes, json_mode=json_out)
+    with open_backend(state) as backend:
+        remove(backend)
+    out.emit({"deleted": True, **answer}, json_out, lambda c: c.print(done, markup=False))

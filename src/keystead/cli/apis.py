@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.panel import Panel
 
 from keystead.cli import _output as out
-from keystead.cli._backend import Backend, Json, open_backend
+from keystead.cli._backend import Backend, Json, open_backend, run_delete
 from keystead.cli._inputs import ChangeSet, json_object, optional_json_object
 from keystead.cli._limitopts import ratelimit_option
-from keystead.cli._runtime import JsonOption, UsageProblem, YesOption, command, confirm, state_of
+from keystead.cli._runtime import JsonOption, UsageProblem, YesOption, command, state_of
 from keystead.cli._views import API_COLUMNS, API_FIELDS, ROLE_COLUMNS, api_view
 from keystead.client import ApiError
 from keystead.errors import Forbidden
@@ -175,13 +175,14 @@ def delete(
     ctx: typer.Context, api_id: ApiId, yes: YesOption = False, json_out: JsonOption = False
 ) -> None:
     """Delete an API (refused while it still has keys)."""
-    confirm(f"Delete API {api_id}", yes=yes, json_mode=json_out)
-    with open_backend(state_of(ctx)) as backend:
-        backend.delete_api(api_id)
-    out.emit(
-        {"deleted": True, "id": api_id},
-        json_out,
-        lambda c: c.print(f"Deleted API {api_id}.", markup=False),
+    run_delete(
+        state_of(ctx),
+        lambda backend: backend.delete_api(api_id),
+        prompt=f"Delete API {api_id}",
+        done=f"Deleted API {api_id}.",
+        answer={"id": api_id},
+        yes=yes,
+        json_out=json_out,
     )
 
 
@@ -226,11 +227,12 @@ def delete_role(
     json_out: JsonOption = False,
 ) -> None:
     """Delete a role; keys holding it lose its permissions."""
-    confirm(f"Delete role {name} of API {api_id}", yes=yes, json_mode=json_out)
-    with open_backend(state_of(ctx)) as backend:
-        backend.delete_role(api_id, name)
-    out.emit(
-        {"deleted": True, "api_id": api_id, "name": name},
-        json_out,
-        lambda c: c.print(f"Deleted role {name}.", markup=False),
+    run_delete(
+        state_of(ctx),
+        lambda backend: backend.delete_role(api_id, name),
+        prompt=f"Delete role {name} of API {api_id}",
+        done=f"Deleted role {name}.",
+        answer={"api_id": api_id, "name": name},
+        yes=yes,
+        json_out=json_out,
     )

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from keystead.cli import _output as out
 from keystead.cli import verify as verify_commands
-from keystead.cli._backend import Backend, Json, open_backend
+from keystead.cli._backend import Backend, Json, open_backend, run_delete
 from keystead.cli._inputs import ChangeSet, expiry, json_object, optional_json_object, timestamp
 from keystead.cli._limitopts import (
     ConcurrencyOption,
@@ -286,11 +286,12 @@ def delete(
     ctx: typer.Context, key_id: KeyId, yes: YesOption = False, json_out: JsonOption = False
 ) -> None:
     """Delete a key and its record."""
-    confirm(f"Delete key {key_id}", yes=yes, json_mode=json_out)
-    with open_backend(state_of(ctx)) as backend:
-        backend.delete_key(key_id)
-    out.emit(
-        {"deleted": True, "id": key_id},
-        json_out,
-        lambda c: c.print(f"Deleted key {key_id}.", markup=False),
+    run_delete(
+        state_of(ctx),
+        lambda backend: backend.delete_key(key_id),
+        prompt=f"Delete key {key_id}",
+        done=f"Deleted key {key_id}.",
+        answer={"id": key_id},
+        yes=yes,
+        json_out=json_out,
     )

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from keystead.cli import _output as out
-from keystead.cli._backend import open_backend
+from keystead.cli._backend import open_backend, run_delete
 from keystead.cli._limitopts import (
     ConcurrencyOption,
     CreditsOption,
@@ -16,7 +16,7 @@ from keystead.cli._limitopts import (
     RatelimitOption,
     given_limits,
 )
-from keystead.cli._runtime import JsonOption, UsageProblem, YesOption, command, confirm, state_of
+from keystead.cli._runtime import JsonOption, UsageProblem, YesOption, command, state_of
 from keystead.cli._views import OWNER_COLUMNS, OWNER_FIELDS, limited_view, with_summary
 
 app = typer.Typer(
@@ -82,11 +82,12 @@ def delete(
     ctx: typer.Context, owner_id: OwnerId, yes: YesOption = False, json_out: JsonOption = False
 ) -> None:
     """Remove an owner's limits (its keys keep their own)."""
-    confirm(f"Remove the limits of owner {owner_id}", yes=yes, json_mode=json_out)
-    with open_backend(state_of(ctx)) as backend:
-        backend.delete_owner(owner_id)
-    out.emit(
-        {"deleted": True, "owner_id": owner_id},
-        json_out,
-        lambda c: c.print(f"Removed the limits of owner {owner_id}.", markup=False),
+    run_delete(
+        state_of(ctx),
+        lambda backend: backend.delete_owner(owner_id),
+        prompt=f"Remove the limits of owner {owner_id}",
+        done=f"Removed the limits of owner {owner_id}.",
+        answer={"owner_id": owner_id},
+        yes=yes,
+        json_out=json_out,
     )

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from keystead.cli import _output as out
-from keystead.cli._backend import open_backend
+from keystead.cli._backend import open_backend, run_delete
 from keystead.cli._inputs import ChangeSet
 from keystead.cli._limitopts import (
     ConcurrencyOption,
@@ -18,7 +18,7 @@ from keystead.cli._limitopts import (
     given_limits,
     put_limit_changes,
 )
-from keystead.cli._runtime import JsonOption, YesOption, command, confirm, state_of
+from keystead.cli._runtime import JsonOption, YesOption, command, state_of
 from keystead.cli._views import PLAN_COLUMNS, PLAN_FIELDS, limited_view, with_summary
 
 app = typer.Typer(
@@ -121,11 +121,12 @@ def delete(
     ctx: typer.Context, plan_id: PlanId, yes: YesOption = False, json_out: JsonOption = False
 ) -> None:
     """Delete a plan (refused while keys use it)."""
-    confirm(f"Delete plan {plan_id}", yes=yes, json_mode=json_out)
-    with open_backend(state_of(ctx)) as backend:
-        backend.delete_plan(plan_id)
-    out.emit(
-        {"deleted": True, "id": plan_id},
-        json_out,
-        lambda c: c.print(f"Deleted plan {plan_id}.", markup=False),
+    run_delete(
+        state_of(ctx),
+        lambda backend: backend.delete_plan(plan_id),
+        prompt=f"Delete plan {plan_id}",
+        done=f"Deleted plan {plan_id}.",
+        answer={"id": plan_id},
+        yes=yes,
+        json_out=json_out,
     )
