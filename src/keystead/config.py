@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         default="memory://",
         description="memory:// (one node), redis://, rediss://, redis+cluster://",
     )
+    invalidation_url: str = Field(
+        default="",
+        description="cross-node cache invalidation: postgresql://, redis://, or none; "
+        "empty = the PostgreSQL database, else a redis:// limits_url, else none",
+    )
     credits_sync_interval_s: float = Field(default=5.0, gt=0)
     failed_attempts_limit: int = Field(
         default=100, ge=0, description="failed verifications per client IP per window; 0 = off"

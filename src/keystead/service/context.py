@@ -18,6 +18,9 @@ from keystead.store.base import Store
 from keystead.store.cache import TtlLruCache
 
 KeyChangeHook = Callable[[str], None]
+ChangeHook = Callable[[str, str | None, str | None], None]
+"""``hook(kind, id, workspace_id)`` after a change on this node; ``kind`` is one of
+key, api, plan, owner, root_key, all (ids only, never key material)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -40,6 +43,7 @@ class ServiceContext:
     apis: TtlLruCache[Api]
     generation: int = 0
     key_change_hooks: list[KeyChangeHook] = field(default_factory=list)
+    change_hooks: list[ChangeHook] = field(default_factory=list)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.now(), UTC)
@@ -47,21 +51,70 @@ class ServiceContext:
     def key_changed(self, key_id: str) -> None:
         """Evict a key on this node at once and tell the registered hooks
         (the cross-node invalidation channel plugs in here)."""
-        self.generation += 1
-        self.keys.invalidate_id(key_id)
+        self._evict_key(key_id)
         for hook in self.key_change_hooks:
             hook(key_id)
+        self._announce("key", key_id)
 
     def api_keys_changed(self, api_id: str) -> None:
+        self._evict_api(api_id)
+        self._announce("api", api_id)
+
+    def plan_changed(self, plan_id: str) -> None:
+        self._evict_plan(plan_id)
+        self._announce("plan", plan_id)
+
+    def owner_changed(self, workspace_id: str, owner_id: str) -> None:
+        self._evict_owner(workspace_id, owner_id)
+        self._announce("owner", owner_id, workspace_id)
+
+    def root_key_changed(self, root_key_id: str) -> None:
+        self._evict_root_key(root_key_id)
+        self._announce("root_key", root_key_id)
+
+    def apply_remote(self, kind: str, ident: str | None, workspace_id: str | None) -> None:
+        """Evict what a change on another node touched: the same eviction as the
+        local change, without announcing it again. Unknown: flush everything."""
+        if ident is None or kind == "all":
+            self.flush_caches()
+        elif kind == "key":
+            self._evict_key(ident)
+        elif kind == "api":
+            self._evict_api(ident)
+        elif kind == "plan":
+            self._evict_plan(ident)
+        elif kind == "owner" and workspace_id is not None:
+            self._evict_owner(workspace_id, ident)
+        elif kind == "root_key":
+            self._evict_root_key(ident)
+        else:
+            self.flush_caches()
+
+    def flush_caches(self) -> None:
+        """Drop every cached key, root key and API (e.g. after missed messages)."""
+        self.generation += 1
+        self.keys.clear()
+        self.root_keys.clear()
+        self.apis.clear()
+
+    def _announce(self, kind: str, ident: str, workspace_id: str | None = None) -> None:
+        for hook in self.change_hooks:
+            hook(kind, ident, workspace_id)
+
+    def _evict_key(self, key_id: str) -> None:
+        self.generation += 1
+        self.keys.invalidate_id(key_id)
+
+    def _evict_api(self, api_id: str) -> None:
         self.generation += 1
         self.apis.invalidate(api_id.encode())
         self.keys.invalidate_where(lambda cached: cached.record.key.api_id == api_id)
 
-    def plan_changed(self, plan_id: str) -> None:
+    def _evict_plan(self, plan_id: str) -> None:
         self.generation += 1
         self.keys.invalidate_where(lambda cached: cached.record.key.plan_id == plan_id)
 
-    def owner_changed(self, workspace_id: str, owner_id: str) -> None:
+    def _evict_owner(self, workspace_id: str, owner_id: str) -> None:
         self.generation += 1
         self.keys.invalidate_where(
             lambda cached: (
@@ -69,3 +122,6 @@ class ServiceContext:
                 and cached.record.key.workspace_id == workspace_id
             )
         )
+
+    def _evict_root_key(self, root_key_id: str) -> None:
+        self.root_keys.invalidate_id(root_key_id)

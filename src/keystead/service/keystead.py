@@ -14,6 +14,7 @@ from keystead.core.hashing import KeyHasher
 from keystead.core.models import VerifyContext
 from keystead.core.verify import Verdict
 from keystead.errors import ConfigurationError
+from keystead.events.invalidation import InvalidationBus, open_channel, resolve_url
 from keystead.limits import Limiter, RateLimit, open_limiter
 from keystead.service.apis import ApiService
 from keystead.service.context import KeyChangeHook, ServiceContext
@@ -63,6 +64,7 @@ class Keystead:
             apis=TtlLruCache(10_000, settings.cache_ttl_s, settings.negative_cache_ttl_s),
         )
         self.root_keys = RootKeyService(self._ctx)
+        self.invalidation: InvalidationBus | None = None
         self.workspaces = WorkspaceService(self._ctx, self.root_keys)
         self.apis = ApiService(self._ctx)
         self.plans = PlanService(self._ctx)
@@ -87,6 +89,9 @@ class Keystead:
         if database_url is not None:
             settings = settings.model_copy(update={"database_url": database_url})
         secret = settings.load_secret(create=create_secret)
+        channel_url = resolve_url(
+            settings.invalidation_url, settings.database_url, settings.limits_url
+        )
         store = open_store(settings.database_url)
         try:
             if migrate:
@@ -97,7 +102,17 @@ class Keystead:
             raise
         service = cls(store, settings, secret, clock or SystemClock(), limiter)
         service.shedder.start()
+        if channel_url is not None:
+            await service._start_invalidation(channel_url)
         return service
+
+    async def _start_invalidation(self, url: str) -> None:
+        """Publish this node's changes to, and apply the other nodes' from, the
+        channel at ``url`` (PostgreSQL LISTEN/NOTIFY or Redis pub/sub)."""
+        bus = InvalidationBus(open_channel(url), self._ctx.apply_remote, self._ctx.flush_caches)
+        self._ctx.change_hooks.append(bus.publish)
+        self.invalidation = bus
+        await bus.start()
 
     async def verify(
         self,
@@ -138,8 +153,7 @@ class Keystead:
 
     def invalidate_key(self, key_id: str) -> None:
         """Evict a key changed elsewhere (called by an invalidation channel)."""
-        self._ctx.generation += 1
-        self._ctx.keys.invalidate_id(key_id)
+        self._ctx.apply_remote("key", key_id, None)
 
     async def ping(self) -> None:
         """Raise ``StoreUnavailable`` unless the store answers: for health checks."""
@@ -149,6 +163,9 @@ class Keystead:
         await self._verifier.flush()
 
     async def close(self) -> None:
+        if self.invalidation is not None:
+            bus, self.invalidation = self.invalidation, None
+            await bus.close()
         await self.shedder.stop()
         await self._verifier.close()
         await self.limiter.close()

@@ -83,7 +83,7 @@ class RootKeyService:
         )
         if revoked is None:
             raise NotFound(f"no root key '{root_key_id}'")
-        self._ctx.root_keys.invalidate_id(revoked.id)
+        self._ctx.root_key_changed(revoked.id)
         return revoked
 
     async def issue(

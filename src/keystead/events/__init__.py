@@ -1,0 +1,1 @@
+"""Events leaving a node: cross-node cache invalidation (``invalidation``)."""
