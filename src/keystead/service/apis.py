@@ -33,9 +33,7 @@ class ApiService:
         principal.require("apis.create")
         if principal.api_ids is not None:
             raise ValidationError("a root key narrowed to some APIs cannot create APIs")
-        checked_name = fields.text(name, "name")
-        if checked_name is None:
-            raise ValidationError("name is required", field="name")
+        checked_name = fields.required_text(name, "name")
         checked_prefix = keyformat.validate_prefix(DEFAULT_PREFIX if prefix is None else prefix)
         if checked_prefix.startswith("ksroot"):
             raise ValidationError("the prefix 'ksroot' is reserved for root keys", field="prefix")
@@ -77,10 +75,7 @@ class ApiService:
         api = await self.visible(principal, api_id)
         values: dict[str, Any] = {"updated_at": self._ctx.now()}
         if "name" in changes:
-            name = fields.text(changes["name"], "name")
-            if name is None:
-                raise ValidationError("an API needs a name", field="name")
-            values["name"] = name
+            values["name"] = fields.required_text(changes["name"], "name")
         if "key_defaults" in changes:
             values["key_defaults"] = fields.key_defaults(changes["key_defaults"])
         if "limits" in changes:

@@ -80,6 +80,14 @@ def text(value: object, name: str) -> str | None:
     return value
 
 
+def required_text(value: object, name: str) -> str:
+    """``text`` for a field that may not be empty or null."""
+    checked = text(value, name)
+    if checked is None:
+        raise ValidationError(f"{name} is required", field=name)
+    return checked
+
+
 def meta(value: object) -> dict[str, Any]:
     if value is None:
         return {}

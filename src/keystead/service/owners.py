@@ -7,7 +7,7 @@ from typing import Any
 
 from keystead.core.authz import Principal
 from keystead.core.models import Owner
-from keystead.errors import NotFound, ValidationError
+from keystead.errors import NotFound
 from keystead.service import fields, limit_fields
 from keystead.service.context import ServiceContext
 
@@ -28,9 +28,7 @@ class OwnerService:
     ) -> Owner:
         """Set (replace) the owner's limit set."""
         principal.require("owners.write")
-        checked = fields.text(owner_id, "owner_id")
-        if checked is None:
-            raise ValidationError("owner_id is required", field="owner_id")
+        checked = fields.required_text(owner_id, "owner_id")
         limits = limit_fields.from_arguments(ratelimits, quota, credits, concurrency)
         now = self._ctx.now()
         owner = await self._ctx.store.put_owner(

@@ -32,9 +32,7 @@ class PlanService:
         priority: int = 0,
     ) -> Plan:
         principal.require("plans.write")
-        checked = fields.text(name, "name")
-        if checked is None:
-            raise ValidationError("name is required", field="name")
+        checked = fields.required_text(name, "name")
         limits = limit_fields.from_arguments(ratelimits, quota, credits, concurrency)
         now = self._ctx.now()
         plan = Plan(
@@ -68,10 +66,7 @@ class PlanService:
         current = await self.visible(principal, plan_id)
         values: dict[str, Any] = {"updated_at": self._ctx.now()}
         if "name" in changes:
-            name = fields.text(changes["name"], "name")
-            if name is None:
-                raise ValidationError("a plan needs a name", field="name")
-            values["name"] = name
+            values["name"] = fields.required_text(changes["name"], "name")
         if "priority" in changes:
             values["priority"] = limit_fields.priority(changes["priority"])
         if any(f in changes for f in limit_fields.LIMIT_FIELDS):
