@@ -53,6 +53,17 @@ class Settings(BaseSettings):
     shed_max_lag_ms: float = Field(
         default=0.0, ge=0, description="event-loop lag above which low tiers are shed; 0 = off"
     )
+    scheduler_interval_s: float = Field(
+        default=60.0, ge=0, description="rotation policies and expiry notices; 0 = off"
+    )
+    outbox_poll_interval_s: float = Field(default=1.0, gt=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_retry_base_s: float = Field(default=5.0, gt=0)
+    webhook_retry_max_s: float = Field(default=3600.0, gt=0)
+    limit_event_cooldown_s: float = Field(
+        default=300.0, gt=0, description="at most one ratelimit/quota event per key per cooldown"
+    )
     log_level: str = "info"
     # the CLI's remote mode
     url: str | None = None

@@ -60,6 +60,8 @@ class Api:
     updated_at: datetime
     limits: dict[str, Any] = field(default_factory=dict)
     """``failure_policy`` ("open"/"closed") and ``ip_ratelimits`` for this API."""
+    rotation_policy: dict[str, Any] | None = None
+    """Default rotation policy of this API's keys (docs/lifecycle.md)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -99,6 +101,20 @@ class Key:
     limits: dict[str, Any] = field(default_factory=dict)
     """The key's own limit set (docs/limits.md); the plan's fills what it omits."""
     plan_id: str | None = None
+    rotated_from: str | None = None
+    """The key this one replaced by rotation."""
+    rotated_to: str | None = None
+    """The key that replaced this one; set once, so a key is rotated at most once."""
+    lineage_id: str | None = None
+    """The first key of a rotation chain: every key of the chain shares its
+    limit counters, so rotating never resets a rate limit, quota or balance."""
+    rotation_policy: dict[str, Any] | None = None
+    """This key's own rotation policy; the API's applies where it is None."""
+
+    @property
+    def counter_id(self) -> str:
+        """The id limit counters are kept under (shared across rotations)."""
+        return self.lineage_id or self.id
 
     def state_at(self, now: float) -> KeyState:
         if self.revoked_at is not None:
@@ -127,13 +143,15 @@ class Plan:
 
 @dataclass(slots=True, frozen=True)
 class Owner:
-    """Limits shared by every key with this ``owner_id`` in the workspace."""
+    """Limits shared by every key with this ``owner_id`` in the workspace, and
+    the public key new keys are encrypted to when no person fetched them."""
 
     workspace_id: str
     owner_id: str
     limits: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    public_jwk: dict[str, Any] | None = None
 
 
 class LimitState(NamedTuple):
@@ -156,7 +174,8 @@ class LimitState(NamedTuple):
 
 @dataclass(slots=True, frozen=True)
 class RootKey:
-    """A management credential of one workspace, optionally narrowed to some APIs."""
+    """A management credential of one workspace, optionally narrowed to some
+    APIs and to the keys of one owner."""
 
     id: str
     workspace_id: str
@@ -167,6 +186,7 @@ class RootKey:
     created_at: datetime
     revoked_at: datetime | None
     created_by: str | None
+    owner_id: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -175,6 +195,26 @@ class CreatedKey:
 
     key: Key
     plaintext: str = field(repr=False)
+
+
+@dataclass(slots=True, frozen=True)
+class Pickup:
+    """A rotated key held for its owner until fetched once, then erased.
+
+    ``format`` is ``sealed`` (AES-256-GCM under a key derived from the server
+    secret) or ``jwe`` (encrypted to the owner's public JWK: the server cannot
+    read it). ``ciphertext`` is None once claimed or expired."""
+
+    id: str
+    workspace_id: str
+    key_id: str
+    owner_id: str | None
+    format: str
+    ciphertext: bytes | None = field(repr=False)
+    created_at: datetime
+    expires_at: datetime
+    claimed_at: datetime | None = None
+    claimed_by: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -199,6 +239,7 @@ __all__ = [
     "LimitState",
     "Owner",
     "Page",
+    "Pickup",
     "Plan",
     "Role",
     "RootKey",

@@ -105,7 +105,8 @@ def decide(
     if record.not_before is not None and now < record.not_before:
         return Verdict(Code.NOT_YET_VALID, record)
     if record.expires_at is not None and now >= record.expires_at:
-        return Verdict(Code.EXPIRED, record)
+        # a rotated-out key names its successor (``key.rotated_to``)
+        return Verdict(Code.EXPIRED, record, "rotated" if record.key.rotated_to else None)
     if record.restrictions is not None:
         failed = record.restrictions.check(context, now, resolver)
         if failed is not None:

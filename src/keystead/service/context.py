@@ -44,6 +44,8 @@ class ServiceContext:
     generation: int = 0
     key_change_hooks: list[KeyChangeHook] = field(default_factory=list)
     change_hooks: list[ChangeHook] = field(default_factory=list)
+    event_hooks: list[Callable[[], None]] = field(default_factory=list)
+    """Called after events reach the outbox on this node (wakes the dispatcher)."""
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.now(), UTC)
@@ -55,6 +57,10 @@ class ServiceContext:
         for hook in self.key_change_hooks:
             hook(key_id)
         self._announce("key", key_id)
+
+    def events_written(self) -> None:
+        for hook in self.event_hooks:
+            hook()
 
     def api_keys_changed(self, api_id: str) -> None:
         self._evict_api(api_id)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, get_args
 
-from keystead.core import keyformat
+from keystead.core import events, keyformat
 from keystead.core.authz import Principal
 from keystead.core.ids import looks_like_id, new_id
 from keystead.core.models import Api, CreatedKey, Key, KeyState, Page
@@ -49,14 +49,17 @@ class KeyService:
             if not isinstance(spec, Mapping):
                 raise ValidationError("each key is a JSON object", field="keys")
             created.append(await self._build(principal, spec, apis))
+        now = self._ctx.now()
         await self._ctx.store.insert_keys(
-            [(c.key, self._ctx.hasher.hash(c.plaintext)) for c in created]
+            [(c.key, self._ctx.hasher.hash(c.plaintext)) for c in created],
+            [events.key_event(events.KEY_CREATED, c.key, now) for c in created],
         )
+        self._ctx.events_written()
         return created
 
     async def get(self, principal: Principal, key_id: str) -> Key:
         principal.require("keys.read")
-        return await self._visible(principal, key_id)
+        return await self.visible(principal, key_id)
 
     async def list(
         self,
@@ -96,7 +99,7 @@ class KeyService:
         if not isinstance(changes, Mapping):
             raise ValidationError("the changes are a JSON object")
         fields.unknown(changes, fields.UPDATE_FIELDS, "key")
-        current = await self._visible(principal, key_id)
+        current = await self.visible(principal, key_id)
         values: dict[str, Any] = {}
         limit_changes = {k: v for k, v in changes.items() if k in limit_fields.LIMIT_FIELDS}
         reset_quota = changes.get("reset_quota", False)
@@ -120,18 +123,18 @@ class KeyService:
         )
         if values.get("enabled") is True and current.revoked_at is not None:
             raise Conflict("a revoked key cannot be enabled again; revocation is final")
-        updated = await self._write(principal, current, values)
+        updated = await self._write(principal, current, values, _update_event(values))
         await self._apply_counters(updated, limit_changes, reset_quota=reset_quota)
         return updated
 
     async def credits(self, principal: Principal, key_id: str) -> int | None:
         """The key's live credit balance (None when it has no credits)."""
         principal.require("keys.read")
-        key = await self._visible(principal, key_id)
+        key = await self.visible(principal, key_id)
         spec = await self._credits_spec(key)
         if spec is None:
             return None
-        counter = counters.key_prefix(key.workspace_id, key.id) + "c"
+        counter = counters.key_prefix(key.workspace_id, key.counter_id) + "c"
         live = await self._ctx.limiter.get_credits(counter, spec, self._ctx.clock.now())
         if live is not None:
             return live
@@ -149,7 +152,7 @@ class KeyService:
     ) -> None:
         """Credits given in an update set the live balance; a quota counter is
         kept across updates unless ``reset_quota`` asks otherwise."""
-        prefix = counters.key_prefix(key.workspace_id, key.id)
+        prefix = counters.key_prefix(key.workspace_id, key.counter_id)
         if limit_changes.get("credits") is not None:
             remaining = int(key.limits["credits"]["remaining"])
             await self._ctx.limiter.set_credits(prefix + "c", remaining, self._ctx.clock.now())
@@ -159,41 +162,57 @@ class KeyService:
 
     async def enable(self, principal: Principal, key_id: str) -> Key:
         principal.require("keys.update")
-        current = await self._visible(principal, key_id)
+        current = await self.visible(principal, key_id)
         if current.revoked_at is not None:
             raise Conflict("a revoked key cannot be enabled again; revocation is final")
-        return await self._write(principal, current, {"enabled": True})
+        return await self._write(principal, current, {"enabled": True}, events.KEY_ENABLED)
 
     async def disable(self, principal: Principal, key_id: str) -> Key:
         principal.require("keys.update")
-        current = await self._visible(principal, key_id)
-        return await self._write(principal, current, {"enabled": False})
+        current = await self.visible(principal, key_id)
+        return await self._write(principal, current, {"enabled": False}, events.KEY_DISABLED)
 
     async def revoke(self, principal: Principal, key_id: str) -> Key:
         principal.require("keys.revoke")
-        current = await self._visible(principal, key_id)
+        current = await self.visible(principal, key_id)
         if current.revoked_at is not None:
             return current
-        return await self._write(principal, current, {"revoked_at": self._ctx.now()})
+        return await self._write(
+            principal, current, {"revoked_at": self._ctx.now()}, events.KEY_REVOKED
+        )
 
     async def delete(self, principal: Principal, key_id: str) -> None:
         principal.require("keys.delete")
-        current = await self._visible(principal, key_id)
-        await self._ctx.store.delete_key(principal.workspace_id, current.id)
+        current = await self.visible(principal, key_id)
+        deleted = events.key_event(events.KEY_DELETED, current, self._ctx.now())
+        await self._ctx.store.delete_key(principal.workspace_id, current.id, [deleted])
         self._ctx.key_changed(current.id)
+        self._ctx.events_written()
 
-    async def _write(self, principal: Principal, current: Key, values: dict[str, Any]) -> Key:
-        values["updated_at"] = self._ctx.now()
+    async def _write(
+        self, principal: Principal, current: Key, values: dict[str, Any], event_type: str
+    ) -> Key:
+        now = self._ctx.now()
+        values["updated_at"] = now
         for name in ("permissions", "roles"):
             if name in values:
                 values[name] = list(values[name])
-        updated = await self._ctx.store.update_key(principal.workspace_id, current.id, values)
+        changed = sorted(name for name in values if name != "updated_at")
+
+        def describe(updated: Key) -> list[events.Event]:
+            extra = {"changed": changed} if event_type == events.KEY_UPDATED else {}
+            return [events.key_event(event_type, updated, now, **extra)]
+
+        updated = await self._ctx.store.update_key(
+            principal.workspace_id, current.id, values, describe
+        )
         self._ctx.key_changed(current.id)
         if updated is None:
             raise NotFound(f"no key '{current.id}'")
+        self._ctx.events_written()
         return updated
 
-    async def _visible(self, principal: Principal, key_id: str) -> Key:
+    async def visible(self, principal: Principal, key_id: str) -> Key:
         key = None
         if isinstance(key_id, str) and looks_like_id("key", key_id):
             key = await self._ctx.store.get_key(principal.workspace_id, key_id)
@@ -276,6 +295,13 @@ class KeyService:
             plan_id=plan_id,
         )
         return CreatedKey(key, plaintext)
+
+
+def _update_event(values: Mapping[str, Any]) -> str:
+    """An update that only switches ``enabled`` reads as enable or disable."""
+    if set(values) == {"enabled"}:
+        return events.KEY_ENABLED if values["enabled"] else events.KEY_DISABLED
+    return events.KEY_UPDATED
 
 
 def _validated(name: str, value: Any) -> Any:

@@ -50,7 +50,7 @@ class KeyLimits:
         credits_seed: int | None,
     ) -> KeyLimits:
         own = limit_fields.effective(None if plan is None else plan.limits, key.limits)
-        prefix = counters.key_prefix(key.workspace_id, key.id)
+        prefix = counters.key_prefix(key.workspace_id, key.counter_id)
         checks: list[tuple[str, Spec]] = []
         labels: list[str | None] = []
 
@@ -117,7 +117,9 @@ class KeyLimits:
             return self.unit_checks
         out = [Check(name, spec, cost) for name, spec in self.checks]
         # NO_LIMITS is shared by every key without limits: name per-call counters by key
-        extra_prefix = self.extra_prefix or counters.key_prefix(key.workspace_id, key.id) + "x:"
+        extra_prefix = (
+            self.extra_prefix or counters.key_prefix(key.workspace_id, key.counter_id) + "x:"
+        )
         for rate in extra:
             out.append(Check(f"{extra_prefix}{rate.name}:{_shape(rate)}", rate, cost))
         if ip is not None:

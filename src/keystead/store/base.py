@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from keystead.core.events import Event
 from keystead.core.models import Api, Key, KeyState, Owner, Plan, Role, RootKey, Workspace
+from keystead.store.lifecycle import LifecycleStore
 
 
 @dataclass(slots=True, frozen=True)
@@ -18,7 +20,7 @@ class KeyFilter:
     state: KeyState | None = None
 
 
-class Store(Protocol):
+class Store(LifecycleStore, Protocol):
     """Async persistence of workspaces, APIs, roles, keys and root keys.
 
     Every method that reads by id is scoped by workspace, so a face cannot see
@@ -76,16 +78,24 @@ class Store(Protocol):
     async def list_roles(self, api_id: str) -> list[Role]: ...
     async def delete_role(self, api_id: str, name: str) -> bool: ...
 
-    async def insert_keys(self, rows: Sequence[tuple[Key, bytes]]) -> None: ...
+    async def insert_keys(
+        self, rows: Sequence[tuple[Key, bytes]], events: Sequence[Event] = ()
+    ) -> None: ...
     async def get_key(self, workspace_id: str, key_id: str) -> Key | None: ...
     async def find_key(self, key_hash: bytes) -> Key | None: ...
     async def list_keys(
         self, workspace_id: str, where: KeyFilter, *, after: str | None, limit: int, now: datetime
     ) -> list[Key]: ...
     async def update_key(
-        self, workspace_id: str, key_id: str, values: Mapping[str, Any]
+        self,
+        workspace_id: str,
+        key_id: str,
+        values: Mapping[str, Any],
+        events: Callable[[Key], Sequence[Event]] | None = None,
     ) -> Key | None: ...
-    async def delete_key(self, workspace_id: str, key_id: str) -> bool: ...
+    async def delete_key(
+        self, workspace_id: str, key_id: str, events: Sequence[Event] = ()
+    ) -> bool: ...
     async def touch_keys(self, last_used: Mapping[str, datetime]) -> None: ...
 
 

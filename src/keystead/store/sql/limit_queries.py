@@ -82,6 +82,7 @@ class LimitQueries(SqlBase):
                         limits=owner.limits,
                         created_at=owner.created_at,
                         updated_at=owner.updated_at,
+                        public_jwk=owner.public_jwk,
                     )
                 )
             else:

@@ -7,7 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from keystead.core.models import Api, Key, Owner, Plan, Role, RootKey, Workspace
+from keystead.core.events import Event
+from keystead.core.models import Api, Key, Owner, Pickup, Plan, Role, RootKey, Workspace
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -39,6 +40,7 @@ def root_key(row: sa.Row[Any]) -> RootKey:
         created_at=_stamp(row.created_at),
         revoked_at=aware(row.revoked_at),
         created_by=row.created_by,
+        owner_id=row.owner_id,
     )
 
 
@@ -52,6 +54,7 @@ def api(row: sa.Row[Any]) -> Api:
         created_at=_stamp(row.created_at),
         updated_at=_stamp(row.updated_at),
         limits=dict(row.limits or {}),
+        rotation_policy=None if row.rotation_policy is None else dict(row.rotation_policy),
     )
 
 
@@ -74,6 +77,7 @@ def owner(row: sa.Row[Any]) -> Owner:
         limits=dict(row.limits),
         created_at=_stamp(row.created_at),
         updated_at=_stamp(row.updated_at),
+        public_jwk=None if row.public_jwk is None else dict(row.public_jwk),
     )
 
 
@@ -112,6 +116,10 @@ def key(row: sa.Row[Any]) -> Key:
         created_by=row.created_by,
         limits=dict(row.limits or {}),
         plan_id=row.plan_id,
+        rotated_from=row.rotated_from,
+        rotated_to=row.rotated_to,
+        lineage_id=row.lineage_id,
+        rotation_policy=None if row.rotation_policy is None else dict(row.rotation_policy),
     )
 
 
@@ -140,4 +148,48 @@ def key_values(record: Key, key_hash: bytes) -> dict[str, Any]:
         "created_by": record.created_by,
         "limits": record.limits or None,
         "plan_id": record.plan_id,
+        "rotated_from": record.rotated_from,
+        "rotated_to": record.rotated_to,
+        "lineage_id": record.lineage_id,
+        "rotation_policy": record.rotation_policy,
+    }
+
+
+def event(row: sa.Row[Any]) -> Event:
+    return Event(
+        id=row.id,
+        type=row.type,
+        workspace_id=row.workspace_id,
+        created_at=_stamp(row.created_at),
+        data=dict(row.data),
+    )
+
+
+def pickup(row: sa.Row[Any]) -> Pickup:
+    return Pickup(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        key_id=row.key_id,
+        owner_id=row.owner_id,
+        format=row.format,
+        ciphertext=None if row.ciphertext is None else bytes(row.ciphertext),
+        created_at=_stamp(row.created_at),
+        expires_at=_stamp(row.expires_at),
+        claimed_at=aware(row.claimed_at),
+        claimed_by=row.claimed_by,
+    )
+
+
+def pickup_values(record: Pickup) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "workspace_id": record.workspace_id,
+        "key_id": record.key_id,
+        "owner_id": record.owner_id,
+        "format": record.format,
+        "ciphertext": record.ciphertext,
+        "created_at": record.created_at,
+        "expires_at": record.expires_at,
+        "claimed_at": record.claimed_at,
+        "claimed_by": record.claimed_by,
     }

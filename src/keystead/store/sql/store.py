@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from keystead.core.events import Event
 from keystead.core.models import Api, Key, Role, RootKey, Workspace
 from keystead.errors import Conflict, StoreUnavailable
 from keystead.store.base import KeyFilter
 from keystead.store.sql import rows
 from keystead.store.sql.engine import migrate
+from keystead.store.sql.lifecycle_queries import LifecycleQueries, write_events
 from keystead.store.sql.limit_queries import LimitQueries
 from keystead.store.sql.tables import (
     apis,
@@ -23,17 +25,23 @@ from keystead.store.sql.tables import (
     workspaces,
 )
 
-_KEY_COLUMNS = [c for c in keys.c if c.name not in ("key_hash", "credits_remaining")]
+_KEY_COLUMNS = [
+    c
+    for c in keys.c
+    if c.name
+    not in ("key_hash", "credits_remaining", "expiring_notified_at", "expired_notified_at")
+]
 _ROOT_COLUMNS = [c for c in root_keys.c if c.name != "key_hash"]
 _UPDATABLE = frozenset(
     c.name for c in keys.c if c.name not in ("id", "workspace_id", "api_id", "key_hash", "prefix")
 )
-_API_UPDATABLE = frozenset({"name", "key_defaults", "limits", "updated_at"})
+_API_UPDATABLE = frozenset({"name", "key_defaults", "limits", "rotation_policy", "updated_at"})
 
 
-class SqlStore(LimitQueries):
+class SqlStore(LimitQueries, LifecycleQueries):
     """Workspaces, root keys, APIs, roles and keys; plans, owners and the credits
-    mirror come from ``LimitQueries``; connections and errors from ``SqlBase``."""
+    mirror come from ``LimitQueries``; rotation, the outbox and leases from
+    ``LifecycleQueries``; connections and errors from ``SqlBase``."""
 
     async def migrate(self) -> None:
         try:
@@ -98,6 +106,7 @@ class SqlStore(LimitQueries):
                     created_at=root_key.created_at,
                     revoked_at=root_key.revoked_at,
                     created_by=root_key.created_by,
+                    owner_id=root_key.owner_id,
                 )
             )
 
@@ -137,6 +146,7 @@ class SqlStore(LimitQueries):
                     prefix=api.prefix,
                     key_defaults=api.key_defaults,
                     limits=api.limits or None,
+                    rotation_policy=api.rotation_policy,
                     created_at=api.created_at,
                     updated_at=api.updated_at,
                 )
@@ -212,11 +222,14 @@ class SqlStore(LimitQueries):
         return bool(result.rowcount)
 
     # keys -------------------------------------------------------------------
-    async def insert_keys(self, rows_to_insert: Sequence[tuple[Key, bytes]]) -> None:
+    async def insert_keys(
+        self, rows_to_insert: Sequence[tuple[Key, bytes]], events: Sequence[Event] = ()
+    ) -> None:
         if not rows_to_insert:
             return
         async with self._tx() as c:
             await c.execute(keys.insert(), [rows.key_values(k, h) for k, h in rows_to_insert])
+            await write_events(c, events)
 
     async def get_key(self, workspace_id: str, key_id: str) -> Key | None:
         row = await self._one(
@@ -248,8 +261,14 @@ class SqlStore(LimitQueries):
         return [rows.key(r) for r in found]
 
     async def update_key(
-        self, workspace_id: str, key_id: str, values: Mapping[str, Any]
+        self,
+        workspace_id: str,
+        key_id: str,
+        values: Mapping[str, Any],
+        events: Callable[[Key], Sequence[Event]] | None = None,
     ) -> Key | None:
+        """Apply ``values``; ``events(updated)`` names what to append to the
+        outbox in the same transaction (nothing when the key is gone)."""
         unknown = set(values) - _UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
@@ -258,13 +277,20 @@ class SqlStore(LimitQueries):
             if values:
                 await c.execute(keys.update().where(scope).values(**values))
             row = (await c.execute(sa.select(*_KEY_COLUMNS).where(scope))).first()
-        return None if row is None else rows.key(row)
+            updated = None if row is None else rows.key(row)
+            if updated is not None and events is not None:
+                await write_events(c, events(updated))
+        return updated
 
-    async def delete_key(self, workspace_id: str, key_id: str) -> bool:
+    async def delete_key(
+        self, workspace_id: str, key_id: str, events: Sequence[Event] = ()
+    ) -> bool:
         async with self._tx() as c:
             result = await c.execute(
                 keys.delete().where((keys.c.workspace_id == workspace_id) & (keys.c.id == key_id))
             )
+            if result.rowcount:
+                await write_events(c, events)
         return bool(result.rowcount)
 
     async def touch_keys(self, last_used: Mapping[str, datetime]) -> None:

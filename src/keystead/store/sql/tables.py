@@ -39,6 +39,7 @@ root_keys = sa.Table(
     sa.Column("created_at", Stamp, nullable=False),
     sa.Column("revoked_at", Stamp),
     sa.Column("created_by", sa.String(80)),
+    sa.Column("owner_id", sa.String(200)),
     sa.Index("ix_ks_root_keys_workspace", "workspace_id", "id"),
 )
 
@@ -53,6 +54,7 @@ apis = sa.Table(
     sa.Column("created_at", Stamp, nullable=False),
     sa.Column("updated_at", Stamp, nullable=False),
     sa.Column("limits", Json),
+    sa.Column("rotation_policy", Json),
     sa.UniqueConstraint("workspace_id", "name", name="uq_ks_apis_workspace_name"),
 )
 
@@ -97,10 +99,18 @@ keys = sa.Table(
     sa.Column("limits", Json),
     sa.Column("plan_id", sa.String(40), sa.ForeignKey("ks_plans.id", name="fk_ks_keys_plan")),
     sa.Column("credits_remaining", sa.BigInteger),
+    sa.Column("rotated_from", sa.String(40)),
+    sa.Column("rotated_to", sa.String(40)),
+    sa.Column("lineage_id", sa.String(40)),
+    sa.Column("rotation_policy", Json),
+    sa.Column("expiring_notified_at", Stamp),
+    sa.Column("expired_notified_at", Stamp),
     sa.Index("ix_ks_keys_workspace", "workspace_id", "id"),
     sa.Index("ix_ks_keys_api", "api_id", "id"),
     sa.Index("ix_ks_keys_owner", "workspace_id", "owner_id", "id"),
     sa.Index("ix_ks_keys_plan", "plan_id"),
+    sa.Index("ix_ks_keys_api_created", "api_id", "created_at"),
+    sa.Index("ix_ks_keys_expires", "expires_at"),
 )
 
 plans = sa.Table(
@@ -124,14 +134,88 @@ owners = sa.Table(
     sa.Column("limits", Json, nullable=False),
     sa.Column("created_at", Stamp, nullable=False),
     sa.Column("updated_at", Stamp, nullable=False),
+    sa.Column("public_jwk", Json),
     sa.PrimaryKeyConstraint("workspace_id", "owner_id", name="pk_ks_owners"),
+)
+
+outbox = sa.Table(
+    "ks_outbox",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("workspace_id", sa.String(40), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("data", Json, nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("dispatched_at", Stamp),
+    sa.Index("ix_ks_outbox_pending", "dispatched_at", "id"),
+    sa.Index("ix_ks_outbox_workspace", "workspace_id", "id"),
+)
+
+pickups = sa.Table(
+    "ks_pickups",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("workspace_id", sa.String(40), nullable=False),
+    sa.Column("key_id", sa.String(40), nullable=False),
+    sa.Column("owner_id", sa.String(200)),
+    sa.Column("format", sa.String(16), nullable=False),
+    sa.Column("ciphertext", sa.LargeBinary),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("expires_at", Stamp, nullable=False),
+    sa.Column("claimed_at", Stamp),
+    sa.Column("claimed_by", sa.String(80)),
+    sa.Index("ix_ks_pickups_owner", "workspace_id", "owner_id", "id"),
+)
+
+incidents = sa.Table(
+    "ks_incidents",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("workspace_id", sa.String(40), nullable=False),
+    sa.Column("key_id", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("cause", Json, nullable=False),
+    sa.Column("replacement_key_id", sa.String(40)),
+    sa.Column("evidence", Json, nullable=False),
+    sa.Column("notes", sa.Text),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("updated_at", Stamp, nullable=False),
+    sa.Column("created_by", sa.String(80)),
+    sa.Index("ix_ks_incidents_workspace", "workspace_id", "id"),
+)
+
+key_actions = sa.Table(
+    "ks_key_actions",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("workspace_id", sa.String(40), nullable=False),
+    sa.Column("key_id", sa.String(40), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("cause", Json, nullable=False),
+    sa.Column("actor", sa.String(80)),
+    sa.Column("result", Json, nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Index("ix_ks_key_actions_key", "workspace_id", "key_id", "id"),
+)
+
+leases = sa.Table(
+    "ks_leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(80), nullable=False),
+    sa.Column("expires_at", Stamp, nullable=False),
 )
 
 __all__ = [
     "apis",
+    "incidents",
+    "key_actions",
     "keys",
+    "leases",
     "metadata",
+    "outbox",
     "owners",
+    "pickups",
     "plans",
     "roles",
     "root_keys",

@@ -1,0 +1,182 @@
+"""Rotation, the event outbox, scheduler leases and the scans the scheduler runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.core.events import Event
+from keystead.core.models import Key, Pickup
+from keystead.errors import Conflict, NotFound
+from keystead.store.lifecycle import LifecycleCandidate
+from keystead.store.sql import rows
+from keystead.store.sql.base import SqlBase
+from keystead.store.sql.tables import apis, keys, leases, outbox, pickups
+
+_KEY_COLUMNS = [
+    c
+    for c in keys.c
+    if c.name
+    not in ("key_hash", "credits_remaining", "expiring_notified_at", "expired_notified_at")
+]
+_NOTICE_COLUMNS = frozenset({"expiring_notified_at", "expired_notified_at"})
+
+
+async def write_events(connection: AsyncConnection, events: Sequence[Event]) -> None:
+    """Append events to the outbox inside the caller's transaction."""
+    if events:
+        await connection.execute(
+            outbox.insert(),
+            [
+                {
+                    "id": e.id,
+                    "workspace_id": e.workspace_id,
+                    "type": e.type,
+                    "data": e.data,
+                    "created_at": e.created_at,
+                    "dispatched_at": None,
+                }
+                for e in events
+            ],
+        )
+
+
+class LifecycleQueries(SqlBase):
+    async def append_events(self, events: Sequence[Event]) -> None:
+        async with self._tx() as c:
+            await write_events(c, events)
+
+    async def rotate_key(
+        self,
+        workspace_id: str,
+        old_id: str,
+        old_values: Mapping[str, Any],
+        new_key: Key,
+        new_hash: bytes,
+        events: Callable[[Key, Key], Sequence[Event]],
+        pickup: Pickup | None = None,
+    ) -> tuple[Key, Key]:
+        """Link ``old_id`` to ``new_key`` and store the new key (and the pickup
+        that holds it for its owner), in one transaction.
+
+        Only a key that was never rotated can be: a second rotation of the same
+        key (two nodes, or a retried request) raises ``Conflict`` and stores
+        nothing. The new key starts with the old key's credits mirror."""
+        scope = (keys.c.workspace_id == workspace_id) & (keys.c.id == old_id)
+        async with self._tx() as c:
+            result = await c.execute(
+                keys.update()
+                .where(scope & keys.c.rotated_to.is_(None))
+                .values(rotated_to=new_key.id, **old_values)
+            )
+            if not result.rowcount:
+                exists = (await c.execute(sa.select(keys.c.rotated_to).where(scope))).first()
+                if exists is None:
+                    raise NotFound(f"no key '{old_id}'")
+                raise Conflict(f"key '{old_id}' was already rotated to '{exists.rotated_to}'")
+            credits = (
+                await c.execute(sa.select(keys.c.credits_remaining).where(scope))
+            ).scalar_one()
+            await c.execute(
+                keys.insert().values(
+                    **rows.key_values(new_key, new_hash), credits_remaining=credits
+                )
+            )
+            if pickup is not None:
+                await c.execute(pickups.insert().values(**rows.pickup_values(pickup)))
+            old = rows.key((await c.execute(sa.select(*_KEY_COLUMNS).where(scope))).one())
+            await write_events(c, events(old, new_key))
+        return old, new_key
+
+    async def lifecycle_candidates(
+        self, *, after: str | None, limit: int
+    ) -> list[LifecycleCandidate]:
+        """Live keys with a rotation policy (their own or their API's) that were
+        not rotated yet, and keys with an expiry not yet announced; by id."""
+        has_policy = keys.c.rotation_policy.is_not(None) | apis.c.rotation_policy.is_not(None)
+        unannounced = keys.c.expires_at.is_not(None) & keys.c.expired_notified_at.is_(None)
+        stmt = (
+            sa.select(
+                *_KEY_COLUMNS,
+                apis.c.rotation_policy.label("api_policy"),
+                keys.c.expiring_notified_at,
+                keys.c.expired_notified_at,
+            )
+            .join_from(keys, apis, apis.c.id == keys.c.api_id)
+            .where(keys.c.revoked_at.is_(None))
+            .where((keys.c.rotated_to.is_(None) & has_policy) | unannounced)
+        )
+        if after is not None:
+            stmt = stmt.where(keys.c.id > after)
+        found = await self._all(stmt.order_by(keys.c.id).limit(limit))
+        return [
+            LifecycleCandidate(
+                key=rows.key(r),
+                api_policy=None if r.api_policy is None else dict(r.api_policy),
+                expiring_notified_at=rows.aware(r.expiring_notified_at),
+                expired_notified_at=rows.aware(r.expired_notified_at),
+            )
+            for r in found
+        ]
+
+    async def mark_notified(
+        self, column: str, notices: Sequence[tuple[str, Event]], at: datetime
+    ) -> int:
+        """Set ``column`` on each key that does not have it yet and append its
+        event in the same transaction: each notice is sent once, however many
+        times it is attempted. Returns how many were marked."""
+        if column not in _NOTICE_COLUMNS:
+            raise ValueError(f"not a notice column: {column}")
+        marked = 0
+        async with self._tx() as c:
+            for key_id, event in notices:
+                result = await c.execute(
+                    keys.update()
+                    .where((keys.c.id == key_id) & keys.c[column].is_(None))
+                    .values({column: at})
+                )
+                if result.rowcount:
+                    marked += 1
+                    await write_events(c, [event])
+        return marked
+
+    async def acquire_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        """Take or extend the lease ``name`` for ``holder`` until ``until``.
+        False while another holder's lease is unexpired."""
+        async with self._tx() as c:
+            result = await c.execute(
+                leases.update()
+                .where(
+                    (leases.c.name == name)
+                    & ((leases.c.holder == holder) | (leases.c.expires_at < now))
+                )
+                .values(holder=holder, expires_at=until)
+            )
+            if result.rowcount:
+                return True
+        try:
+            async with self._tx() as c:
+                await c.execute(leases.insert().values(name=name, holder=holder, expires_at=until))
+        except Conflict:
+            return False
+        return True
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        async with self._tx() as c:
+            await c.execute(
+                leases.delete().where((leases.c.name == name) & (leases.c.holder == holder))
+            )
+
+    async def list_events(self, workspace_id: str, *, after: str | None, limit: int) -> list[Event]:
+        stmt = sa.select(outbox).where(outbox.c.workspace_id == workspace_id)
+        if after is not None:
+            stmt = stmt.where(outbox.c.id > after)
+        found = await self._all(stmt.order_by(outbox.c.id).limit(limit))
+        return [rows.event(r) for r in found]
+
+
+__all__ = ["LifecycleQueries", "write_events"]
