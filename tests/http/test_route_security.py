@@ -34,6 +34,10 @@ class Objects:
     root_key_id: str
     plan_id: str
     owner_id: str
+    webhook_id: str = "wh_0000000000AAAAAAAAAAAAAAAA"
+    delivery_id: str = "dlv_0000000000AAAAAAAAAAAAAAAA"
+    incident_id: str = "inc_0000000000AAAAAAAAAAAAAAAA"
+    pickup_id: str = "pck_0000000000AAAAAAAAAAAAAAAA"
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,10 @@ def _request(method: str, path: str, objects: Objects) -> Request:
         root_key_id=objects.root_key_id,
         plan_id=objects.plan_id,
         owner_id=quote(objects.owner_id, safe=""),
+        webhook_id=objects.webhook_id,
+        delivery_id=objects.delivery_id,
+        incident_id=objects.incident_id,
+        pickup_id=objects.pickup_id,
     )
     case = CASES[(method, path)]  # a KeyError here: add the new route to CASES
     return method, url, None if case.body is None else case.body(objects), case.params

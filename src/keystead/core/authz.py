@@ -20,6 +20,8 @@ ROOT_PERMISSIONS: tuple[str, ...] = (
     "keys.revoke",
     "keys.delete",
     "keys.verify",
+    "keys.rotate",
+    "keys.pickup",
     "root_keys.create",
     "root_keys.read",
     "root_keys.revoke",
@@ -28,6 +30,10 @@ ROOT_PERMISSIONS: tuple[str, ...] = (
     "owners.read",
     "owners.write",
     "limits.read",
+    "webhooks.read",
+    "webhooks.write",
+    "incidents.read",
+    "incidents.write",
 )
 
 LOCAL_OPERATOR = "cli"
@@ -41,6 +47,8 @@ class Principal:
     actor: str
     grants: GrantSet
     api_ids: frozenset[str] | None = None
+    owner_id: str | None = None
+    """A root key narrowed to one owner sees only that owner's keys and pickups."""
 
     def require(self, permission: str) -> None:
         if not self.grants.covers(permission):
@@ -48,6 +56,9 @@ class Principal:
 
     def sees_api(self, api_id: str) -> bool:
         return self.api_ids is None or api_id in self.api_ids
+
+    def sees_owner(self, owner_id: str | None) -> bool:
+        return self.owner_id is None or owner_id == self.owner_id
 
 
 def local_operator(workspace_id: str) -> Principal:

@@ -80,12 +80,12 @@ class KeyService:
             raise ValidationError("the cursor is not one this API handed out", field="cursor")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
             raise ValidationError(f"limit is 1 to {MAX_PAGE}", field="limit")
-        where = KeyFilter(
-            api_id=api_id,
-            api_ids=principal.api_ids,
-            owner_id=fields.text(owner_id, "owner_id"),
-            state=state,
-        )
+        owner_id = fields.text(owner_id, "owner_id")
+        if principal.owner_id is not None:
+            if owner_id not in (None, principal.owner_id):
+                return Page(items=[], next_cursor=None)
+            owner_id = principal.owner_id
+        where = KeyFilter(api_id=api_id, api_ids=principal.api_ids, owner_id=owner_id, state=state)
         found = await self._ctx.store.list_keys(
             principal.workspace_id, where, after=cursor, limit=limit + 1, now=self._ctx.now()
         )
@@ -216,7 +216,11 @@ class KeyService:
         key = None
         if isinstance(key_id, str) and looks_like_id("key", key_id):
             key = await self._ctx.store.get_key(principal.workspace_id, key_id)
-        if key is None or not principal.sees_api(key.api_id):
+        if (
+            key is None
+            or not principal.sees_api(key.api_id)
+            or not principal.sees_owner(key.owner_id)
+        ):
             raise NotFound(f"no key '{key_id}'")
         return key
 

@@ -10,6 +10,7 @@ from keystead.core.ids import new_id
 from keystead.core.models import CreatedRootKey, RootKey
 from keystead.core.permissions import GrantSet, validate_permission
 from keystead.errors import NotFound, Unauthorized, ValidationError
+from keystead.service import fields
 from keystead.service.context import ServiceContext
 
 ROOT_PREFIX = "ksroot"
@@ -42,6 +43,7 @@ class RootKeyService:
             actor=f"root_key:{root_key.id}",
             grants=GrantSet(root_key.permissions),
             api_ids=None if root_key.api_ids is None else frozenset(root_key.api_ids),
+            owner_id=root_key.owner_id,
         )
         self._ctx.root_keys.put(digest, principal, root_key.id)
         return principal
@@ -53,7 +55,10 @@ class RootKeyService:
         name: str | None = None,
         permissions: Sequence[str] = ("*",),
         api_ids: Sequence[str] | None = None,
+        owner_id: str | None = None,
     ) -> CreatedRootKey:
+        """``owner_id`` narrows the new root key to that owner's keys (and
+        pickups): what an owner's own automation is given."""
         principal.require("root_keys.create")
         perms = _permissions(permissions)
         for permission in perms:
@@ -64,12 +69,17 @@ class RootKeyService:
                     field="permissions",
                 )
         scoped = await self._api_scope(principal, api_ids)
+        if principal.owner_id is not None:
+            if owner_id not in (None, principal.owner_id):
+                raise ValidationError("cannot widen the caller's owner scope", field="owner_id")
+            owner_id = principal.owner_id
         return await self.issue(
             principal.workspace_id,
             name=name,
             permissions=perms,
             api_ids=scoped,
             created_by=principal.actor,
+            owner_id=fields.text(owner_id, "owner_id"),
         )
 
     async def list(self, principal: Principal) -> list[RootKey]:
@@ -94,6 +104,7 @@ class RootKeyService:
         permissions: Sequence[str] = ("*",),
         api_ids: Sequence[str] | None = None,
         created_by: str | None = None,
+        owner_id: str | None = None,
     ) -> CreatedRootKey:
         if name is not None and (not isinstance(name, str) or len(name) > 200):
             raise ValidationError("a name is at most 200 characters", field="name")
@@ -108,6 +119,7 @@ class RootKeyService:
             created_at=self._ctx.now(),
             revoked_at=None,
             created_by=created_by,
+            owner_id=owner_id,
         )
         await self._ctx.store.insert_root_key(root_key, self._ctx.hasher.hash(plaintext))
         return CreatedRootKey(root_key, plaintext)

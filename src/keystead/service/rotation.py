@@ -61,8 +61,7 @@ class RotationService:
         or until ``old_expires_at``, or the key's policy's, or one day.
         ``deliver`` holds the new key in a pickup for its owner (nobody is
         there to be shown it). Raises ``Conflict`` for a key already rotated."""
-        principal.require("keys.create")
-        principal.require("keys.update")
+        principal.require("keys.rotate")
         old = await self._keys.visible(principal, key_id)
         if old.revoked_at is not None and not allow_revoked:
             raise Conflict("a revoked key cannot be rotated; issue a new key instead")
