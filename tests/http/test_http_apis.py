@@ -20,7 +20,8 @@ async def test_api_crud(world: World) -> None:
     c, h = world.client, world.auth()
     created = await world.api("documents", prefix="doc")
     assert set(created) == {
-        "id", "name", "prefix", "key_defaults", "limits", "created_at", "updated_at"
+        "id", "name", "prefix", "key_defaults", "limits", "rotation_policy", "created_at",
+        "updated_at",
     }  # fmt: skip
     assert created["limits"] == {"failure_policy": "open", "ip_ratelimits": []}
     assert (created["name"], created["prefix"], created["key_defaults"]) == ("documents", "doc", {})

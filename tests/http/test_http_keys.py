@@ -16,6 +16,7 @@ KEY_FIELDS = {
     "enabled", "environment", "not_before", "expires_at", "restrictions", "created_at",
     "updated_at", "last_used_at", "revoked_at", "created_by", "state",
     "ratelimits", "quota", "credits", "concurrency", "plan_id",
+    "rotation_policy", "rotated_from", "rotated_to",
 }  # fmt: skip
 
 

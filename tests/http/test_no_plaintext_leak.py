@@ -79,6 +79,7 @@ async def _exercise(w: World) -> list[str]:
     other = await w.api("empty")
     await c.delete(f"/v1/apis/{other['id']}", headers=h)
     plaintexts.append(await _exercise_limits(w, api_id))
+    plaintexts.extend(await _exercise_rotation(w, api_id))
     await w.ks.flush()  # last_used_at stamps and credit balances reach the store
     return plaintexts
 
@@ -116,6 +117,21 @@ async def _exercise_limits(w: World, api_id: str) -> str:
     await c.delete(f"/v1/plans/{plan['id']}", headers=h)
     plaintext: str = key
     return plaintext
+
+
+async def _exercise_rotation(w: World, api_id: str) -> list[str]:
+    """Rotation: the successor's plaintext is revealed once, by the rotate answer."""
+    c, h = w.client, w.auth()
+    policy = {"max_age_s": 60, "grace_period_s": 30}
+    old = await w.key(api_id, rotation_policy=policy, credits={"remaining": 4})
+    rotated = await c.post(f"/v1/keys/{old['id']}/rotate", json={"grace_period_s": 5}, headers=h)
+    new = rotated.json()
+    await c.post(f"/v1/keys/{old['id']}/rotate", headers=h)  # 409: rotated already
+    await c.post("/v1/keys/verify", json={"key": old["key"]}, headers=h)
+    await c.post("/v1/keys/verify", json={"key": new["key"]}, headers=h)
+    await c.post("/v1/keys/rotate_due", json={"dry_run": True}, headers=h)
+    await c.post(f"/v1/keys/{new['id']}/rotate", json={"grace_period_s": 0}, headers=h)
+    return [old["key"], new["key"]]
 
 
 def _rows(settings: Settings) -> list[tuple[str, Any]]:
@@ -182,7 +198,8 @@ async def test_plaintext_only_in_the_creating_response(
             else:
                 assert len(showing) == 1, showing
                 assert showing[0][0] == "POST"
-                assert showing[0][1] in ("/v1/keys", "/v1/keys/batch", "/v1/root_keys")
+                created_by = ("/v1/keys", "/v1/keys/batch", "/v1/root_keys")
+                assert showing[0][1] in created_by or showing[0][1].endswith("/rotate")
             assert [t for t in logs if secret in t] == []
             leaks = [(table, v) for table, v in rows if _contains(v, secret)]
             assert leaks == []

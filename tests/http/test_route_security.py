@@ -66,6 +66,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/keys/{key_id}/disable"): Case("keys.update"),
     ("POST", "/v1/keys/{key_id}/enable"): Case("keys.update"),
     ("DELETE", "/v1/keys/{key_id}"): Case("keys.delete"),
+    ("POST", "/v1/keys/{key_id}/rotate"): Case("keys.rotate", lambda o: {"grace_period_s": 60}),
+    ("POST", "/v1/keys/rotate_due"): Case("keys.rotate", lambda o: {}, foreign_ids=False),
     ("POST", "/v1/keys/verify"): Case("keys.verify", lambda o: {"key": o.key}),
     ("POST", "/v1/keys/verify/release"): Case(
         "keys.verify", lambda o: {"leases": []}, foreign_ids=False

@@ -46,6 +46,7 @@ def api(item: Api) -> Json:
             "failure_policy": item.limits.get("failure_policy", "open"),
             "ip_ratelimits": list(item.limits.get("ip_ratelimits") or []),
         },
+        "rotation_policy": item.rotation_policy,
         "created_at": _time(item.created_at),
         "updated_at": _time(item.updated_at),
     }
@@ -85,6 +86,9 @@ def key(item: Key, now: float) -> Json:
         "created_by": item.created_by,
         "state": item.state_at(now),
         "plan_id": item.plan_id,
+        "rotation_policy": item.rotation_policy,
+        "rotated_from": item.rotated_from,
+        "rotated_to": item.rotated_to,
         **limit_set(item.limits),
     }
 

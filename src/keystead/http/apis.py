@@ -29,6 +29,7 @@ async def create_api(body: ApiCreate, ks: Service, principal: Auth) -> ApiOut:
         prefix=body.prefix,
         key_defaults=body.key_defaults,
         limits=limits,
+        rotation_policy=None if body.rotation_policy is None else changes(body.rotation_policy),
     )
     return api_out(api)
 

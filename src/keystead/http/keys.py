@@ -11,6 +11,13 @@ from fastapi import Path, Query, Response
 
 from keystead.http.auth import Auth, Service
 from keystead.http.openapi import CONFLICT, FOUND, WITH_BODY
+from keystead.http.rotation_schemas import (
+    DueKeyList,
+    DueKeyOut,
+    RotatedKeyOut,
+    RotateDueIn,
+    RotateIn,
+)
 from keystead.http.routing import router as make_router
 from keystead.http.schemas import (
     KeyBatch,
@@ -58,6 +65,36 @@ async def create_keys(body: KeyBatch, ks: Service, principal: Auth) -> CreatedKe
     created = await ks.keys.create_many(principal, [changes(spec) for spec in body.keys])
     now = ks.clock.now()
     return CreatedKeyList(items=[created_key_out(c, now) for c in created])
+
+
+@router.post(
+    "/rotate_due",
+    summary="Rotate every key its rotation policy says is due",
+    responses=WITH_BODY,
+)
+async def rotate_due(body: RotateDueIn, ks: Service, principal: Auth) -> DueKeyList:
+    """Needs ``keys.rotate`` (``keys.read`` for ``dry_run``). The scheduler does this on
+    its own; this runs it now for the caller's workspace. New keys go to pickups for
+    their owners (and to owners' public keys as JWE), never into this answer."""
+    if body.dry_run:
+        found = await ks.scheduler.due(principal)
+    else:
+        found = await ks.scheduler.rotate_due(principal)
+    return DueKeyList(
+        dry_run=body.dry_run,
+        items=[
+            DueKeyOut(
+                key_id=d.candidate.key.id,
+                start=d.candidate.key.start,
+                api_id=d.candidate.key.api_id,
+                owner_id=d.candidate.key.owner_id,
+                due_at=d.due_at,
+                new_key_id=d.new_key_id,
+                pickup_id=d.pickup_id,
+            )
+            for d in found
+        ],
+    )
 
 
 @router.get("", summary="List keys", responses=FOUND)
@@ -112,6 +149,37 @@ async def disable_key(key_id: KeyId, ks: Service, principal: Auth) -> KeyOut:
 async def enable_key(key_id: KeyId, ks: Service, principal: Auth) -> KeyOut:
     """Needs ``keys.update``. 409 for a revoked key."""
     return key_out(await ks.keys.enable(principal, key_id), ks.clock.now())
+
+
+@router.post(
+    "/{key_id}/rotate",
+    status_code=201,
+    summary="Rotate a key: a successor now, the old key until its grace ends",
+    responses={**WITH_BODY, **FOUND, **CONFLICT},
+)
+async def rotate_key(
+    key_id: KeyId, ks: Service, principal: Auth, body: RotateIn | None = None
+) -> RotatedKeyOut:
+    """Needs ``keys.rotate``. The new key inherits the old one's API, owner, name, meta,
+    permissions, roles, restrictions, plan, limits, policy and limit counters (credits,
+    quotas and rate limits carry over). The plaintext ``key`` is shown this once. The old
+    key verifies until ``grace_ends_at``, then answers EXPIRED with ``rotated_to``;
+    ``grace_period_s: 0`` is an emergency rotation. 409 if the key was already rotated
+    or is revoked."""
+    body = body or RotateIn()
+    rotation = await ks.rotation.rotate(
+        principal,
+        key_id,
+        grace_period_s=body.grace_period_s,
+        old_expires_at=body.old_expires_at,
+    )
+    now = ks.clock.now()
+    created = created_key_out(rotation.new, now)
+    return RotatedKeyOut(
+        **created.model_dump(),
+        grace_ends_at=rotation.grace_ends_at,
+        old_key=key_out(rotation.old, now),
+    )
 
 
 @router.delete("/{key_id}", status_code=204, summary="Delete a key", responses=FOUND)

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
 from keystead.http.fieldtypes import JsonObject, NoNul, ObjectId, RequestModel, Text
+from keystead.http.rotation_schemas import RotationPolicyIn
 
 MAX_RATELIMITS = 20
 """Rate limits in one list (a key's, a plan's, an owner's, an API's, or one verify)."""
@@ -90,6 +91,7 @@ class ApiUpdate(RequestModel):
     name: Text | None = None
     key_defaults: JsonObject | None = None
     limits: ApiLimitsIn | None = None
+    rotation_policy: RotationPolicyIn | None = None
 
 
 class PlanCreate(LimitFields):

@@ -31,6 +31,7 @@ from keystead.http.fieldtypes import (
     Text,
 )
 from keystead.http.limit_schemas import ApiLimitsIn, KeyLimitFields, RateLimits, ResetQuota
+from keystead.http.rotation_schemas import RotationPolicyIn
 
 _RESTRICTIONS_DOC = (
     "where, how and when the key may be used: ips, countries, referrers, user_agents, "
@@ -51,6 +52,9 @@ class ApiCreate(RequestModel):
     limits: ApiLimitsIn | None = Field(
         default=None, description="failure_policy and per-client-IP ip_ratelimits"
     )
+    rotation_policy: RotationPolicyIn | None = Field(
+        default=None, description="rotation policy of the API's keys (docs/lifecycle.md)"
+    )
 
 
 class RolePut(RequestModel):
@@ -70,6 +74,9 @@ class KeyFields(KeyLimitFields):
     expires_at: Stamp | None = Field(default=None, description=STAMP_DOC)
     restrictions: JsonObject | None = Field(default=None, description=_RESTRICTIONS_DOC)
     enabled: StrictBool | None = None
+    rotation_policy: RotationPolicyIn | None = Field(
+        default=None, description="overrides the API's rotation policy (docs/lifecycle.md)"
+    )
 
 
 class KeyCreate(KeyFields):

@@ -55,6 +55,8 @@ def verdict_body(verdict: Verdict) -> bytes:
         out["expires_at"] = iso_or_none(key.expires_at)
     if verdict.reason is not None:
         out["reason"] = verdict.reason
+        if key is not None and key.rotated_to is not None:
+            out["rotated_to"] = key.rotated_to
     if verdict.limits:
         out["limits"] = limits_json(verdict.limits)
     if verdict.retry_after is not None:

@@ -42,6 +42,7 @@ class ApiOut(BaseModel):
     prefix: str
     key_defaults: dict[str, Any]
     limits: dict[str, Any] = Field(description="failure_policy and ip_ratelimits")
+    rotation_policy: dict[str, Any] | None
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -89,6 +90,9 @@ class KeyOut(BaseModel):
     credits: dict[str, Any] | None = Field(description="the credits spec (not the live balance)")
     concurrency: dict[str, Any] | None
     plan_id: str | None
+    rotation_policy: dict[str, Any] | None = Field(description="the key's own; null: the API's")
+    rotated_from: str | None = Field(description="the key this one replaced")
+    rotated_to: str | None = Field(description="the key that replaced this one")
 
 
 class KeyDetailOut(KeyOut):
@@ -185,6 +189,7 @@ def api_out(api: Api) -> ApiOut:
         prefix=api.prefix,
         key_defaults=api.key_defaults,
         limits=api_limits(api.limits),
+        rotation_policy=api.rotation_policy,
         created_at=api.created_at,
         updated_at=api.updated_at,
     )
@@ -243,6 +248,9 @@ def _key_fields(key: Key, now: float) -> dict[str, Any]:
         "state": key.state_at(now),
         **limit_set(key.limits),
         "plan_id": key.plan_id,
+        "rotation_policy": key.rotation_policy,
+        "rotated_from": key.rotated_from,
+        "rotated_to": key.rotated_to,
     }
 
 

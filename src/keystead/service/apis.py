@@ -10,6 +10,7 @@ from keystead.core import keyformat
 from keystead.core.authz import Principal
 from keystead.core.ids import new_id
 from keystead.core.models import Api, Role
+from keystead.core.rotation import RotationPolicy
 from keystead.errors import Conflict, NotFound, ValidationError
 from keystead.service import fields, limit_fields
 from keystead.service.context import ServiceContext
@@ -29,6 +30,7 @@ class ApiService:
         prefix: str | None = None,
         key_defaults: Mapping[str, Any] | None = None,
         limits: Mapping[str, Any] | None = None,
+        rotation_policy: Mapping[str, Any] | None = None,
     ) -> Api:
         principal.require("apis.create")
         if principal.api_ids is not None:
@@ -47,6 +49,7 @@ class ApiService:
             created_at=now,
             updated_at=now,
             limits=limit_fields.api_limits(limits),
+            rotation_policy=_policy(rotation_policy),
         )
         try:
             await self._ctx.store.insert_api(api)
@@ -71,7 +74,9 @@ class ApiService:
         principal.require("apis.update")
         if not isinstance(changes, Mapping):
             raise ValidationError("the changes are a JSON object")
-        fields.unknown(changes, frozenset({"name", "key_defaults", "limits"}), "API")
+        fields.unknown(
+            changes, frozenset({"name", "key_defaults", "limits", "rotation_policy"}), "API"
+        )
         api = await self.visible(principal, api_id)
         values: dict[str, Any] = {"updated_at": self._ctx.now()}
         if "name" in changes:
@@ -80,6 +85,8 @@ class ApiService:
             values["key_defaults"] = fields.key_defaults(changes["key_defaults"])
         if "limits" in changes:
             values["limits"] = limit_fields.api_limits(changes["limits"]) or None
+        if "rotation_policy" in changes:
+            values["rotation_policy"] = _policy(changes["rotation_policy"])
         try:
             updated = await self._ctx.store.update_api(principal.workspace_id, api.id, values)
         except Conflict:
@@ -144,3 +151,7 @@ class ApiService:
         if api is None:
             raise NotFound(f"no API '{api_id}'")
         return api
+
+
+def _policy(value: Any) -> dict[str, Any] | None:
+    return None if value is None else RotationPolicy.parse(value).to_dict()

@@ -44,6 +44,7 @@ CREATE_FIELDS = frozenset(
         "credits",
         "concurrency",
         "plan_id",
+        "rotation_policy",
     }
 )
 UPDATE_FIELDS = frozenset(
@@ -63,6 +64,7 @@ UPDATE_FIELDS = frozenset(
         "concurrency",
         "plan_id",
         "reset_quota",
+        "rotation_policy",
     }
 )
 DEFAULT_FIELDS = frozenset(

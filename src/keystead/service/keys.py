@@ -11,6 +11,7 @@ from keystead.core import events, keyformat
 from keystead.core.authz import Principal
 from keystead.core.ids import looks_like_id, new_id
 from keystead.core.models import Api, CreatedKey, Key, KeyState, Page
+from keystead.core.rotation import RotationPolicy
 from keystead.errors import Conflict, NotFound, ValidationError
 from keystead.limits import Credits
 from keystead.service import counters, fields, limit_fields
@@ -297,6 +298,7 @@ class KeyService:
             created_by=principal.actor,
             limits=limit_fields.limit_set(spec),
             plan_id=plan_id,
+            rotation_policy=_policy(spec.get("rotation_policy")),
         )
         return CreatedKey(key, plaintext)
 
@@ -306,6 +308,10 @@ def _update_event(values: Mapping[str, Any]) -> str:
     if set(values) == {"enabled"}:
         return events.KEY_ENABLED if values["enabled"] else events.KEY_DISABLED
     return events.KEY_UPDATED
+
+
+def _policy(value: Any) -> dict[str, Any] | None:
+    return None if value is None else RotationPolicy.parse(value).to_dict()
 
 
 def _validated(name: str, value: Any) -> Any:
@@ -321,4 +327,6 @@ def _validated(name: str, value: Any) -> Any:
         return fields.timestamp(value, name)
     if name == "restrictions":
         return fields.restrictions(value)
+    if name == "rotation_policy":
+        return _policy(value)
     return fields.enabled(value)

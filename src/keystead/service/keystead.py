@@ -23,6 +23,8 @@ from keystead.service.keys import KeyService
 from keystead.service.owners import OwnerService
 from keystead.service.plans import PlanService
 from keystead.service.root_keys import RootKeyService
+from keystead.service.rotation import RotationService
+from keystead.service.scheduler import Scheduler
 from keystead.service.shedding import LoadShedder
 from keystead.service.verifier import Verifier
 from keystead.service.workspaces import WorkspaceService
@@ -70,6 +72,8 @@ class Keystead:
         self.plans = PlanService(self._ctx)
         self.owners = OwnerService(self._ctx)
         self.keys = KeyService(self._ctx, self.apis, self.plans)
+        self.rotation = RotationService(self._ctx, self.keys)
+        self.scheduler = Scheduler(self._ctx, self.rotation)
         self.failed_attempts = FailedAttempts(self.limiter, settings)
         self.shedder = LoadShedder(settings)
         self._verifier = Verifier(self._ctx, self.failed_attempts, self.shedder)
@@ -162,7 +166,15 @@ class Keystead:
     async def flush(self) -> None:
         await self._verifier.flush()
 
+    def start_scheduler(self, interval_s: float | None = None) -> None:
+        """Carry out rotation policies and expiry notices in the background
+        (``keystead serve`` does; one node acts at a time, see docs/lifecycle.md)."""
+        self.scheduler.start(
+            self.settings.scheduler_interval_s if interval_s is None else interval_s
+        )
+
     async def close(self) -> None:
+        await self.scheduler.stop()
         if self.invalidation is not None:
             bus, self.invalidation = self.invalidation, None
             await bus.close()
