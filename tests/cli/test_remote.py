@@ -267,3 +267,15 @@ def test_leases_and_failed_attempts_through_the_server(remote: Cli, server: Serv
         2,
         None,
     )
+
+
+def test_rotation_through_the_server(remote: Cli, server: Server) -> None:
+    api = remote.json("apis", "create", "remote-rotation", "--prefix", "rr")
+    old = remote.json("keys", "create", "--api", api["id"], "--owner", "o1")
+    rotated = remote.json("keys", "rotate", old["id"], "--grace", "0")
+    server.revealed.extend([old["key"], rotated["key"]])
+    expired = remote.run("keys", "verify", old["key"], "--json")
+    assert (expired.exit_code, json.loads(expired.stdout)["rotated_to"]) == (1, rotated["id"])
+    assert remote.json("keys", "verify", rotated["key"])["valid"] is True
+    assert remote.json("keys", "rotate", "--due", "--dry-run") == {"dry_run": True, "items": []}
+    remote.fails(1, "keys", "rotate", old["id"])  # 409: rotated already

@@ -11,6 +11,7 @@ import math
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar, cast
 
+from keystead.cli import _rotation_serialize as rotation_serialize
 from keystead.cli import _serialize as ser
 from keystead.config import Settings
 from keystead.core.authz import Principal
@@ -147,6 +148,23 @@ class LocalBackend:
     def revoke_key(self, key_id: str) -> Json:
         ks, who = self._service(), self._operator()
         return ser.key(self._run(ks.keys.revoke(who, key_id)), self._now())
+
+    def rotate_key(
+        self, key_id: str, grace_period_s: int | None, old_expires_at: str | None
+    ) -> Json:
+        ks, who = self._service(), self._operator()
+        rotation = self._run(
+            ks.rotation.rotate(
+                who, key_id, grace_period_s=grace_period_s, old_expires_at=old_expires_at
+            )
+        )
+        return rotation_serialize.rotation(rotation, self._now())
+
+    def rotate_due(self, dry_run: bool) -> Json:
+        ks, who = self._service(), self._operator()
+        scheduler = ks.scheduler
+        found = self._run(scheduler.due(who) if dry_run else scheduler.rotate_due(who))
+        return {"dry_run": dry_run, "items": [rotation_serialize.due_key(d) for d in found]}
 
     def disable_key(self, key_id: str) -> Json:
         ks, who = self._service(), self._operator()

@@ -83,6 +83,16 @@ class RemoteBackend:
     def revoke_key(self, key_id: str) -> Json:
         return self._client.revoke_key(key_id)
 
+    def rotate_key(
+        self, key_id: str, grace_period_s: int | None, old_expires_at: str | None
+    ) -> Json:
+        return self._client.rotate_key(
+            key_id, grace_period_s=grace_period_s, old_expires_at=old_expires_at
+        )
+
+    def rotate_due(self, dry_run: bool) -> Json:
+        return self._client.rotate_due(dry_run=dry_run)
+
     def disable_key(self, key_id: str) -> Json:
         return self._client.disable_key(key_id)
 

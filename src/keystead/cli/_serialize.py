@@ -32,6 +32,9 @@ def _time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().removesuffix("+00:00") + "Z"
 
 
+time_text = _time
+
+
 def workspace(ws: Workspace) -> Json:
     return {"id": ws.id, "name": ws.name, "created_at": _time(ws.created_at)}
 
@@ -180,6 +183,8 @@ def verdict(result: Verdict) -> Json:
         out["expires_at"] = _time(found.expires_at)
     if result.reason is not None:
         out["reason"] = result.reason
+        if found is not None and found.rotated_to is not None:
+            out["rotated_to"] = found.rotated_to
     if result.limits:
         out["limits"] = [limit_state(item) for item in result.limits]
     if result.retry_after is not None:

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from keystead.cli import _output as out
+from keystead.cli import rotate as rotate_commands
 from keystead.cli import verify as verify_commands
 from keystead.cli._backend import Backend, Json, open_backend, run_delete
 from keystead.cli._inputs import ChangeSet, expiry, json_object, optional_json_object, timestamp
@@ -27,6 +28,7 @@ from keystead.errors import KeysteadError
 
 app = typer.Typer(help="Manage API keys: create, list, show, update, revoke, verify.")
 verify_commands.register(app)
+rotate_commands.register(app)
 
 
 class State(StrEnum):

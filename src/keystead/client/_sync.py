@@ -9,9 +9,10 @@ from keystead.client._base import compact as _compact
 from keystead.client._base import jsonable as _jsonable
 from keystead.client._base import seg as _seg
 from keystead.client._limits import LimitsClient
+from keystead.client._rotation import RotationClient
 
 
-class Client(LimitsClient):
+class Client(LimitsClient, RotationClient):
     """A typed client of one Keystead server, authenticated with a root key.
 
     Every method returns the decoded JSON answer as plain dicts; errors raise
