@@ -21,6 +21,7 @@ from keystead.errors import LimiterUnavailable
 from keystead.limits import Lease, MemoryLimiter, RateLimit
 from keystead.service.context import CachedKey, ServiceContext
 from keystead.service.guard import FailedAttempts
+from keystead.service.limit_notices import LimitNotices
 from keystead.service.limiting import NO_LIMITS, KeyLimits
 from keystead.service.shedding import LoadShedder
 from keystead.store.cache import MISS
@@ -41,6 +42,7 @@ class Verifier:
         self._last_used: dict[str, float] = {}
         self._credits_dirty: dict[str, str] = {}
         self._credits_flushed_at = 0.0
+        self.notices = LimitNotices(ctx.settings.limit_event_cooldown_s)
         self._flusher: asyncio.Task[None] | None = None
         self.limiter_errors = 0
         limiter = ctx.limiter
@@ -103,20 +105,28 @@ class Verifier:
                 # the common case, decided inline: one GCRA limit in memory
                 result = self._gcra_one(single[0], single[1], 1, now)
                 if not result.allowed:
-                    return Verdict(
+                    refused = Verdict(
                         Code.RATE_LIMITED, record, result.name, (result,), result.retry_after
                     )
+                    self._refused(refused, now)
+                    return refused
                 verdict = _new_tuple(
                     Verdict, (Code.VALID, record, None, (result,), None, (), False)
                 )
             else:
                 verdict = await self._limit(record, limits, ip, cost, ratelimits, now)
                 if verdict.code is not Code.VALID:
+                    self._refused(verdict, now)
                     return verdict
         self._last_used[record.key.id] = now
         if self._flusher is None:
             self._start_flusher()
         return verdict
+
+    def _refused(self, verdict: Verdict, now: float) -> None:
+        self.notices.observe(verdict, now)
+        if self._flusher is None:
+            self._start_flusher()
 
     async def _limit(
         self,
@@ -243,6 +253,13 @@ class Verifier:
                 await self._ctx.store.touch_keys(stamps)
             except Exception:
                 log.warning("could not record last use of %d keys", len(stamps), exc_info=True)
+        notices = self.notices.drain()
+        if notices:
+            try:
+                await self._ctx.store.append_events(notices)
+                self._ctx.events_written()
+            except Exception:
+                log.warning("could not record %d limit events", len(notices), exc_info=True)
         now = self._ctx.clock.now()
         interval = self._ctx.settings.credits_sync_interval_s
         if self._credits_dirty and (
