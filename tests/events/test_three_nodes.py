@@ -1,5 +1,6 @@
-"""Three real ``keystead serve`` processes on one PostgreSQL schema: a revoke
-through node 1 reaches the caches of nodes 2 and 3 within 1 s (LISTEN/NOTIFY)."""
+"""Three real ``keystead serve`` processes on one PostgreSQL schema: a revoke,
+disable, update, delete or grace-period end through node 1 reaches the caches of
+nodes 2 and 3 within 1 s, over PostgreSQL LISTEN/NOTIFY and over Redis pub/sub."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -72,10 +73,29 @@ async def root_key(settings: Settings) -> str:
         await ks.close()
 
 
-@pytest.fixture
+CHANNELS = [
+    pytest.param("postgresql", id="notify"),
+    pytest.param(
+        "redis",
+        id="redis",
+        marks=pytest.mark.skipif(
+            not os.environ.get("KEYSTEAD_TEST_REDIS_URL"),
+            reason="KEYSTEAD_TEST_REDIS_URL is not set: needs Redis",
+        ),
+    ),
+]
+
+
+@pytest.fixture(params=CHANNELS)
 def nodes(
-    settings: Settings, server_secret: str, root_key: str, tmp_path: Path
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    server_secret: str,
+    root_key: str,
+    tmp_path: Path,
 ) -> Iterator[list[Node]]:
+    """Three servers on one PostgreSQL schema, told of each other's changes by
+    PostgreSQL LISTEN/NOTIFY or by Redis pub/sub."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTEAD_")}
     env |= {
         "KEYSTEAD_SECRET": server_secret,
@@ -83,6 +103,8 @@ def nodes(
         "KEYSTEAD_LIMITS_URL": "memory://",
         "KEYSTEAD_LOG_LEVEL": "warning",
     }
+    if request.param == "redis":
+        env["KEYSTEAD_INVALIDATION_URL"] = os.environ["KEYSTEAD_TEST_REDIS_URL"]
     started: list[Node] = []
     try:
         for index in (1, 2, 3):
@@ -93,37 +115,83 @@ def nodes(
             node.stop()
 
 
+class Cluster:
+    def __init__(self, client: httpx.Client, nodes: list[Node]) -> None:
+        self.client = client
+        self.first, self.others = nodes[0], nodes[1:]
+        api = client.post(f"{self.first.url}/v1/apis", json={"name": "shared"})
+        assert api.status_code == 201, api.text
+        self.api_id = api.json()["id"]
+
+    def key(self, **fields: object) -> tuple[str, str]:
+        created = self.client.post(
+            f"{self.first.url}/v1/keys", json={"api_id": self.api_id, **fields}
+        )
+        assert created.status_code == 201, created.text
+        return created.json()["key"], created.json()["id"]
+
+    def code_on(self, node: Node, key: str, permissions: str | None = None) -> str:
+        body = {"key": key} if permissions is None else {"key": key, "permissions": permissions}
+        answer = self.client.post(f"{node.url}/v1/keys/verify", json=body)
+        assert answer.status_code == 200, answer.text
+        code: str = answer.json()["code"]
+        return code
+
+    def change_reaches_the_others(
+        self, key: str, change: Callable[[], httpx.Response], expected: str, **verify: str
+    ) -> float:
+        """Cache the key on the other nodes, change it through the first, and wait
+        until both others answer ``expected``: returns the seconds that took."""
+        assert [self.code_on(node, key, **verify) for node in self.others] == ["VALID"] * 2
+        answer = change()
+        assert answer.status_code < 300, answer.text
+        started = time.monotonic()
+        pending = list(self.others)
+        while pending:
+            pending = [n for n in pending if self.code_on(n, key, **verify) != expected]
+            elapsed = time.monotonic() - started
+            assert elapsed < DEADLINE_S, f"{len(pending)} node(s) still not {expected}"
+            if pending:
+                time.sleep(0.02)
+        return time.monotonic() - started
+
+
 @pytest.mark.parametrize(
     "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
-def test_revoke_on_one_server_reaches_the_other_two_within_a_second(
+def test_every_change_on_one_server_reaches_the_other_two_within_a_second(
     nodes: list[Node], root_key: str
 ) -> None:
     headers = {"Authorization": f"Bearer {root_key}"}
     with httpx.Client(headers=headers, timeout=5.0) as client:
         for node in nodes:
             node.wait_ready(client)
-        first, others = nodes[0], nodes[1:]
-        api = client.post(f"{first.url}/v1/apis", json={"name": "shared"})
-        assert api.status_code == 201, api.text
-        created = client.post(f"{first.url}/v1/keys", json={"api_id": api.json()["id"]})
-        assert created.status_code == 201, created.text
-        key, key_id = created.json()["key"], created.json()["id"]
+        cluster = Cluster(client, nodes)
+        url = f"{cluster.first.url}/v1/keys"
 
-        def code_on(node: Node) -> str:
-            answer = client.post(f"{node.url}/v1/keys/verify", json={"key": key})
-            assert answer.status_code == 200, answer.text
-            code: str = answer.json()["code"]
-            return code
-
-        assert [code_on(node) for node in others] == ["VALID", "VALID"]  # now cached there
-        revoked = client.post(f"{first.url}/v1/keys/{key_id}/revoke")
-        assert revoked.status_code == 200, revoked.text
-        started = time.monotonic()
-        pending = list(others)
-        while pending:
-            pending = [node for node in pending if code_on(node) != "REVOKED"]
-            elapsed = time.monotonic() - started
-            assert elapsed < DEADLINE_S, f"{len(pending)} node(s) still not REVOKED"
-            if pending:
-                time.sleep(0.02)
+        key, key_id = cluster.key()
+        cluster.change_reaches_the_others(
+            key, lambda: client.post(f"{url}/{key_id}/revoke"), "REVOKED"
+        )
+        key, key_id = cluster.key()
+        cluster.change_reaches_the_others(
+            key, lambda: client.post(f"{url}/{key_id}/disable"), "DISABLED"
+        )
+        key, key_id = cluster.key(permissions=["docs.read"])
+        cluster.change_reaches_the_others(
+            key,
+            lambda: client.patch(f"{url}/{key_id}", json={"permissions": ["docs.list"]}),
+            "INSUFFICIENT_PERMISSIONS",
+            permissions="docs.read",
+        )
+        key, key_id = cluster.key()
+        cluster.change_reaches_the_others(
+            key, lambda: client.delete(f"{url}/{key_id}"), "NOT_FOUND"
+        )
+        # the end of a grace period: an emergency rotation ends it at once
+        key, key_id = cluster.key()
+        cluster.change_reaches_the_others(
+            key,
+            lambda: client.post(f"{url}/{key_id}/rotate", json={"grace_period_s": 0}),
+            "EXPIRED",
+        )
