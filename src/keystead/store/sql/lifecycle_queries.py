@@ -68,27 +68,30 @@ class LifecycleQueries(SqlBase):
         nothing. The new key starts with the old key's credits mirror."""
         scope = (keys.c.workspace_id == workspace_id) & (keys.c.id == old_id)
         async with self._tx() as c:
-            result = await c.execute(
-                keys.update()
-                .where(scope & keys.c.rotated_to.is_(None))
-                .values(rotated_to=new_key.id, **old_values)
-            )
-            if not result.rowcount:
+            # one round trip links the old key and reads it back (RETURNING works on
+            # PostgreSQL and on SQLite 3.35+)
+            linked = (
+                await c.execute(
+                    keys.update()
+                    .where(scope & keys.c.rotated_to.is_(None))
+                    .values(rotated_to=new_key.id, **old_values)
+                    .returning(*_KEY_COLUMNS, keys.c.credits_remaining)
+                )
+            ).first()
+            if linked is None:
                 exists = (await c.execute(sa.select(keys.c.rotated_to).where(scope))).first()
                 if exists is None:
                     raise NotFound(f"no key '{old_id}'")
                 raise Conflict(f"key '{old_id}' was already rotated to '{exists.rotated_to}'")
-            credits = (
-                await c.execute(sa.select(keys.c.credits_remaining).where(scope))
-            ).scalar_one()
             await c.execute(
                 keys.insert().values(
-                    **rows.key_values(new_key, new_hash), credits_remaining=credits
+                    **rows.key_values(new_key, new_hash),
+                    credits_remaining=linked.credits_remaining,
                 )
             )
             if pickup is not None:
                 await c.execute(pickups.insert().values(**rows.pickup_values(pickup)))
-            old = rows.key((await c.execute(sa.select(*_KEY_COLUMNS).where(scope))).one())
+            old = rows.key(linked)
             await write_events(c, events(old, new_key))
         return old, new_key
 
