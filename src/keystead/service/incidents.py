@@ -1,0 +1,356 @@
+"""The compromise procedure, in one step, and the incidents it opens.
+
+``compromise(principal, key_id)``: (1) revoke the key now (a revoked key stays
+revoked); (2) with ``replace``, issue its successor at once (an emergency
+rotation of the revoked key), shown once to the person who called; (3) with
+``notify``, a ``key.compromised`` event, written in the same transaction as
+(4) the incident record, which holds the evidence known so far. Revocation
+comes first and does not wait for the evidence to be gathered.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from keystead.core import events
+from keystead.core.authz import Principal
+from keystead.core.ids import looks_like_id, new_id
+from keystead.core.models import CreatedKey, Key, Page
+from keystead.errors import Conflict, LimiterUnavailable, NotFound, ValidationError
+from keystead.limits import Check, Quota, RateLimit
+from keystead.service.context import ServiceContext
+from keystead.service.keys import KeyService
+from keystead.service.limiting import KeyLimits
+from keystead.service.pickups import page_cursor, page_size, scope_of
+from keystead.service.rotation import RotationService
+from keystead.store.custody import Incident, KeyAction
+
+STATUSES = ("open", "investigating", "resolved")
+MAX_REASON = 1000
+MAX_NOTES = 10_000
+MAX_CHAIN = 20
+USAGE_NOTE = "per-request usage records arrive with the monitoring capability"
+ATTEMPTS_NOTE = (
+    "failed verifications are counted per client IP, not per key: "
+    "see GET /v1/limits/failed_attempts?ip=..."
+)
+
+
+@dataclass(slots=True, frozen=True)
+class Compromise:
+    """What the procedure did. ``replacement`` carries the new key's plaintext:
+    the one time it is shown."""
+
+    incident: Incident
+    key: Key
+    already_revoked: bool
+    replacement: CreatedKey | None
+    notified: bool
+
+
+class IncidentService:
+    def __init__(self, ctx: ServiceContext, keys: KeyService, rotation: RotationService) -> None:
+        self._ctx = ctx
+        self._keys = keys
+        self._rotation = rotation
+
+    async def compromise(
+        self,
+        principal: Principal,
+        key_id: str,
+        *,
+        replace: bool = False,
+        reason: str | None = None,
+        notify: bool = True,
+    ) -> Compromise:
+        """Needs ``keys.revoke`` and ``incidents.write``; ``replace`` also needs
+        ``keys.create`` and ``keys.rotate`` (the replacement is a rotation). All
+        are checked before anything changes."""
+        for permission in ("keys.revoke", "incidents.write"):
+            principal.require(permission)
+        if not isinstance(replace, bool):
+            raise ValidationError("replace is true or false", field="replace")
+        if not isinstance(notify, bool):
+            raise ValidationError("notify is true or false", field="notify")
+        if replace:
+            principal.require("keys.create")
+            principal.require("keys.rotate")
+        reason = _text(reason, "reason", MAX_REASON)
+        key = await self._keys.visible(principal, key_id)
+        if replace and key.rotated_to is not None:
+            raise Conflict(
+                f"key '{key.id}' was rotated to '{key.rotated_to}' already: report that "
+                "key compromised too, or report this one without replace"
+            )
+        incident_id = new_id("inc", self._ctx.clock.now())
+        cause = {"source": "compromise", "reason": reason, "reference": incident_id}
+        revoked, already = await self._revoke(principal, key, cause)
+        replacement, failure = None, None
+        if replace:
+            try:
+                rotation = await self._rotation.rotate(
+                    principal, key.id, grace_period_s=0, allow_revoked=True, cause=cause
+                )
+            except Conflict as exc:  # rotated meanwhile: the key is revoked all the same
+                failure = exc.detail
+            else:
+                revoked, replacement = rotation.old, rotation.new
+        new_id_ = None if replacement is None else replacement.key.id
+        evidence = await self._evidence(principal, revoked)
+        if failure is not None:
+            evidence["replacement_error"] = failure
+        now = self._ctx.now()
+        incident = Incident(
+            id=incident_id,
+            workspace_id=principal.workspace_id,
+            key_id=key.id,
+            status="open",
+            cause=cause,
+            replacement_key_id=new_id_,
+            evidence=evidence,
+            notes=None,
+            created_at=now,
+            updated_at=now,
+            created_by=principal.actor,
+        )
+        notices = []
+        if notify:
+            notices.append(
+                events.key_event(
+                    events.KEY_COMPROMISED,
+                    revoked,
+                    now,
+                    reason=reason,
+                    incident_id=incident_id,
+                    replacement_key_id=new_id_,
+                )
+            )
+        record = KeyAction(
+            id=new_id("act", self._ctx.clock.now()),
+            workspace_id=principal.workspace_id,
+            key_id=key.id,
+            action="compromise",
+            cause=cause,
+            actor=principal.actor,
+            result={
+                "incident_id": incident_id,
+                "already_revoked": already,
+                "replacement_key_id": new_id_,
+                "notified": notify,
+            },
+            created_at=now,
+        )
+        await self._ctx.store.insert_incident(incident, notices, record)
+        if notices:
+            self._ctx.events_written()
+        return Compromise(incident, revoked, already, replacement, notify)
+
+    async def get(self, principal: Principal, incident_id: str) -> Incident:
+        principal.require("incidents.read")
+        return await self._visible(principal, incident_id)
+
+    async def list(
+        self,
+        principal: Principal,
+        *,
+        status: str | None = None,
+        key_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> Page:
+        """Oldest first; a narrowed root key sees incidents of the keys it sees."""
+        principal.require("incidents.read")
+        if status is not None and status not in STATUSES:
+            raise ValidationError(f"status is one of {', '.join(STATUSES)}", field="status")
+        if key_id is not None and (not isinstance(key_id, str) or len(key_id) > 40):
+            raise ValidationError("key_id is a key id (key_...)", field="key_id")
+        after = page_cursor("inc", cursor)
+        page_size(limit)
+        found = await self._ctx.store.list_incidents(
+            principal.workspace_id,
+            scope_of(principal),
+            status=status,
+            key_id=key_id,
+            after=after,
+            limit=limit + 1,
+        )
+        items = found[:limit]
+        return Page(items=items, next_cursor=items[-1].id if len(found) > limit else None)
+
+    async def update(
+        self, principal: Principal, incident_id: str, changes: Mapping[str, Any]
+    ) -> Incident:
+        """``status`` (open, investigating, resolved) and ``notes`` (None clears)."""
+        principal.require("incidents.write")
+        if not isinstance(changes, Mapping):
+            raise ValidationError("the changes are a JSON object")
+        unknown = sorted(set(changes) - {"status", "notes"})
+        if unknown:
+            raise ValidationError(f"unknown incident field '{unknown[0]}'", field=unknown[0])
+        values: dict[str, Any] = {}
+        if "status" in changes:
+            if changes["status"] not in STATUSES:
+                raise ValidationError(f"status is one of {', '.join(STATUSES)}", field="status")
+            values["status"] = changes["status"]
+        if "notes" in changes:
+            values["notes"] = _text(changes["notes"], "notes", MAX_NOTES)
+        current = await self._visible(principal, incident_id)
+        if not values:
+            return current
+        values["updated_at"] = self._ctx.now()
+        updated = await self._ctx.store.update_incident(principal.workspace_id, current.id, values)
+        if updated is None:
+            raise NotFound(f"no incident '{incident_id}'")
+        return updated
+
+    async def _revoke(
+        self, principal: Principal, key: Key, cause: dict[str, Any]
+    ) -> tuple[Key, bool]:
+        if key.revoked_at is not None:
+            return key, True
+        now = self._ctx.now()
+
+        def describe(updated: Key) -> builtins.list[events.Event]:
+            return [events.key_event(events.KEY_REVOKED, updated, now, cause=cause)]
+
+        values = {"revoked_at": now, "updated_at": now}
+        updated = await self._ctx.store.update_key(principal.workspace_id, key.id, values, describe)
+        self._ctx.key_changed(key.id)
+        if updated is None:
+            raise NotFound(f"no key '{key.id}'")
+        self._ctx.events_written()
+        return updated, False
+
+    async def _evidence(self, principal: Principal, key: Key) -> dict[str, Any]:
+        """What is known of the key so far, as JSON: its summary and rotation
+        chain, its limit counters, the actions recorded for it."""
+        actions = await self._ctx.store.list_key_actions(
+            principal.workspace_id, key.id, after=None, limit=1000
+        )
+        return {
+            "collected_at": self._ctx.now().isoformat(),
+            "key": _summary(key),
+            "chain": [_link(k) for k in await self._chain(key)],
+            "counters": await self._counters(key),
+            "failed_attempts": {"note": ATTEMPTS_NOTE},
+            "actions": [
+                {
+                    "id": a.id,
+                    "action": a.action,
+                    "cause": a.cause,
+                    "actor": a.actor,
+                    "result": a.result,
+                    "created_at": a.created_at.isoformat(),
+                }
+                for a in actions
+            ],
+            "usage": [],
+            "usage_note": USAGE_NOTE,
+        }
+
+    async def _chain(self, key: Key) -> builtins.list[Key]:
+        """The rotation chain through ``key``, oldest first (at most MAX_CHAIN)."""
+        before: builtins.list[Key] = []
+        cursor = key
+        while cursor.rotated_from is not None and len(before) < MAX_CHAIN:
+            found = await self._ctx.store.get_key(key.workspace_id, cursor.rotated_from)
+            if found is None:
+                break
+            before.append(found)
+            cursor = found
+        after: builtins.list[Key] = []
+        cursor = key
+        while cursor.rotated_to is not None and len(after) < MAX_CHAIN:
+            found = await self._ctx.store.get_key(key.workspace_id, cursor.rotated_to)
+            if found is None:
+                break
+            after.append(found)
+            cursor = found
+        return [*reversed(before), key, *after]
+
+    async def _counters(self, key: Key) -> dict[str, Any]:
+        """The key's limit counters now (shared along its rotation chain), read
+        without spending: rate limits' remaining, quota used, credits left."""
+        plan = None
+        if key.plan_id is not None:
+            plan = await self._ctx.store.get_plan(key.workspace_id, key.plan_id)
+        limits = KeyLimits.build(key, plan=plan, owner=None, api=None, credits_seed=None)
+        now = self._ctx.clock.now()
+        out: dict[str, Any] = {"ratelimits": [], "quota": None, "credits_remaining": None}
+        try:
+            rates = [Check(n, s, 0) for n, s in limits.checks if isinstance(s, RateLimit)]
+            if rates:
+                decision = await self._ctx.limiter.decide(rates, now)
+                out["ratelimits"] = [
+                    {"name": r.name, "limit": r.limit, "remaining": r.remaining}
+                    for r in decision.results
+                ]
+            for name, spec in limits.checks:
+                if isinstance(spec, Quota):
+                    usage = await self._ctx.limiter.quota_usage(name, spec, now)
+                    out["quota"] = {"used": usage.used, "limit": usage.limit}
+            if limits.credits_counter is not None and limits.credits_spec is not None:
+                live = await self._ctx.limiter.get_credits(
+                    limits.credits_counter, limits.credits_spec, now
+                )
+                if live is None:
+                    live = await self._ctx.store.get_credits_remaining(key.id)
+                out["credits_remaining"] = limits.credits_spec.remaining if live is None else live
+        except LimiterUnavailable:
+            out["unavailable"] = "the limiter did not answer; counters are missing"
+        return out
+
+    async def _visible(self, principal: Principal, incident_id: str) -> Incident:
+        incident = None
+        if isinstance(incident_id, str) and looks_like_id("inc", incident_id):
+            incident = await self._ctx.store.get_incident(
+                principal.workspace_id, incident_id, scope_of(principal)
+            )
+        if incident is None:
+            raise NotFound(f"no incident '{incident_id}'")
+        return incident
+
+
+def _text(value: object, name: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= limit or "\x00" in value:
+        raise ValidationError(f"{name} is text of 1 to {limit} characters, no NUL", field=name)
+    return value
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _link(key: Key) -> dict[str, Any]:
+    return {
+        "key_id": key.id,
+        "start": key.start,
+        "created_at": _iso(key.created_at),
+        "revoked_at": _iso(key.revoked_at),
+        "expires_at": _iso(key.expires_at),
+    }
+
+
+def _summary(key: Key) -> dict[str, Any]:
+    return {
+        "key_id": key.id,
+        "start": key.start,
+        "api_id": key.api_id,
+        "owner_id": key.owner_id,
+        "name": key.name,
+        "created_at": _iso(key.created_at),
+        "last_used_at": _iso(key.last_used_at),
+        "expires_at": _iso(key.expires_at),
+        "revoked_at": _iso(key.revoked_at),
+        "rotated_from": key.rotated_from,
+        "rotated_to": key.rotated_to,
+    }
+
+
+__all__ = ["STATUSES", "Compromise", "IncidentService"]
