@@ -142,3 +142,24 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> No
             return
         time.sleep(0.1)
     raise TimeoutError(f"{what} not ready after {timeout_s:.0f} s")
+
+
+def fresh_pg_schema(pg_url: str) -> tuple[str, str]:
+    """A new, empty PostgreSQL schema and a URL whose search_path points at it."""
+    import secrets
+    from urllib.parse import quote
+
+    import psycopg
+
+    schema = f"ks_bench_{secrets.token_hex(6)}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in pg_url else "?"
+    return schema, f"{pg_url}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+def drop_pg_schema(pg_url: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -21,11 +21,10 @@ import secrets
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import percentile, print_machine, print_table
+from _common import drop_pg_schema, fresh_pg_schema, percentile, print_machine, print_table
 
 from keystead.config import Settings
 from keystead.core.models import Code
@@ -68,23 +67,6 @@ async def measure(database_url: str, channel: str, n: int) -> list[float]:
         await b.close()
 
 
-def fresh_schema() -> tuple[str, str]:
-    import psycopg
-
-    schema = f"ks_bench_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    return schema, f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
-
-
-def drop_schema(schema: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=200, help="revocations per channel")
@@ -92,11 +74,11 @@ def main() -> None:
     print_machine()
     rows = [("channel", "n", "p50", "p99", "max", "vs TTL 60 s (p99)")]
     for label, channel in (("PostgreSQL NOTIFY", ""), ("Redis pub/sub", REDIS_URL)):
-        schema, url = fresh_schema()
+        schema, url = fresh_pg_schema(PG_URL)
         try:
             delays = asyncio.run(measure(url, channel, args.n))
         finally:
-            drop_schema(schema)
+            drop_pg_schema(PG_URL, schema)
         p99 = percentile(delays, 0.99)
         rows.append(
             (

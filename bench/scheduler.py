@@ -24,11 +24,10 @@ import secrets
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import fmt_rate, median, print_machine, print_table
+from _common import drop_pg_schema, fmt_rate, fresh_pg_schema, median, print_machine, print_table
 
 from keystead.config import Settings
 from keystead.core.clock import ManualClock
@@ -116,23 +115,6 @@ async def measure(url: str, n: int, due: int, repeats: int) -> list[tuple[str, .
     ]
 
 
-def fresh_schema() -> tuple[str, str]:
-    import psycopg
-
-    schema = f"ks_bench_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    return schema, f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
-
-
-def drop_schema(schema: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=20_000, help="keys under a policy")
@@ -140,11 +122,11 @@ def main() -> None:
     parser.add_argument("-r", type=int, default=3, help="repeats of the idle pass")
     args = parser.parse_args()
     print_machine()
-    schema, url = fresh_schema()
+    schema, url = fresh_pg_schema(PG_URL)
     try:
         rows = asyncio.run(measure(url, args.n, args.d, args.r))
     finally:
-        drop_schema(schema)
+        drop_pg_schema(PG_URL, schema)
     print_table("lifecycle scheduler on PostgreSQL", rows, right=False)
 
 

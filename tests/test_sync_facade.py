@@ -27,3 +27,22 @@ def test_import_is_light() -> None:
     code = "import keystead, sys; print('sqlalchemy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_sync_facade_rotates_and_reports_a_compromise(tmp_path: Path, server_secret: str) -> None:
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'sync.db'}",
+        secret=server_secret,
+    )
+    with SyncKeystead.open(settings=settings) as ks:
+        admin = ks.workspaces.local_operator()
+        api = ks.apis.create(admin, name="rotating")
+        old = ks.keys.create(admin, api_id=api.id)
+        rotation = ks.rotation.rotate(admin, old.key.id, grace_period_s=0)
+        assert ks.verify(old.plaintext).code is keystead.Code.EXPIRED
+        assert ks.verify(rotation.new.plaintext).valid
+        assert ks.scheduler.due(admin) == []
+        report = ks.incidents.compromise(admin, rotation.new.key.id, reason="leaked")
+        assert ks.verify(rotation.new.plaintext).code is keystead.Code.REVOKED
+        assert ks.incidents.get(admin, report.incident.id).key_id == rotation.new.key.id

@@ -65,6 +65,14 @@ class SyncKeystead:
         self.apis = _Blocking(service.apis, runner)
         self.workspaces = _Blocking(service.workspaces, runner)
         self.root_keys = _Blocking(service.root_keys, runner)
+        self.plans = _Blocking(service.plans, runner)
+        self.owners = _Blocking(service.owners, runner)
+        self.rotation = _Blocking(service.rotation, runner)
+        self.scheduler = _Blocking(service.scheduler, runner)
+        self.pickups = _Blocking(service.pickups, runner)
+        self.actions = _Blocking(service.actions, runner)
+        self.incidents = _Blocking(service.incidents, runner)
+        self.webhooks = _Blocking(service.webhooks, runner)
 
     @classmethod
     def open(cls, database_url: str | None = None, **options: Any) -> Self:

@@ -46,3 +46,24 @@ def test_due_dry_run_lists_keys_past_their_policy_age(cli_any: Cli) -> None:
     assert listed == {"dry_run": True, "items": []}
     assert "No key is due" in cli.ok("keys", "rotate", "--due", "--dry-run").stdout
     cli.fails(2, "keys", "rotate", "key_x", "--due")
+
+
+def test_rotation_policies_are_set_shown_and_cleared(cli_any: Cli) -> None:
+    cli = cli_any
+    cli.json("init")
+    policy = '{"max_age_s": 7776000, "warn_before_s": 86400}'
+    api = cli.json("apis", "create", "aging", "--rotation-policy", policy)
+    assert api["rotation_policy"] == {
+        "max_age_s": 7776000,
+        "grace_period_s": 86400,
+        "warn_before_s": 86400,
+    }
+    key = cli.json("keys", "create", "--api", api["id"], "--rotation-policy", '{"max_age_s": 60}')
+    assert key["rotation_policy"]["max_age_s"] == 60
+    cleared = cli.json("keys", "update", key["id"], "--clear-rotation-policy")
+    assert cleared["rotation_policy"] is None
+    updated = cli.json("apis", "update", api["id"], "--clear-rotation-policy")
+    assert updated["rotation_policy"] is None
+    cli.fails(1, "apis", "update", api["id"], "--rotation-policy", '{"max_age_s": 5}')
+    cli.fails(1, "keys", "create", "--api", api["id"], "--rotation-policy", '{"every": 1}')
+    cli.fails(2, "keys", "update", key["id"], "--rotation-policy", "{", "--json")

@@ -11,6 +11,8 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 from httpkit import World, management_routes, open_world
+from joserfc.jwk import ECKey
+from webhook_exercise import exercise_webhooks
 
 from keystead.config import Settings
 from keystead.core import keyformat
@@ -80,6 +82,8 @@ async def _exercise(w: World) -> list[str]:
     await c.delete(f"/v1/apis/{other['id']}", headers=h)
     plaintexts.append(await _exercise_limits(w, api_id))
     plaintexts.extend(await _exercise_rotation(w, api_id))
+    plaintexts.extend(await _exercise_custody(w, api_id))
+    plaintexts.extend(await exercise_webhooks(w))
     await w.ks.flush()  # last_used_at stamps and credit balances reach the store
     return plaintexts
 
@@ -132,6 +136,30 @@ async def _exercise_rotation(w: World, api_id: str) -> list[str]:
     await c.post("/v1/keys/rotate_due", json={"dry_run": True}, headers=h)
     await c.post(f"/v1/keys/{new['id']}/rotate", json={"grace_period_s": 0}, headers=h)
     return [old["key"], new["key"]]
+
+
+async def _exercise_custody(w: World, api_id: str) -> list[str]:
+    """Owner public keys, pickups, key actions, compromise and incidents. (The keys
+    a claim or a compromise reveals are checked in test_http_custody.py.)"""
+    c, h = w.client, w.auth()
+    jwk = ECKey.generate_key("P-256").as_dict(private=False)
+    await c.put("/v1/owners/o%2F2/public_key", json={"jwk": jwk}, headers=h)
+    await c.put("/v1/owners/o%2F2/public_key", json={"jwk": {**jwk, "d": "x"}}, headers=h)
+    owned, loose = await w.key(api_id, owner_id="o/2"), await w.key(api_id)
+    cause = {"source": "alert", "reason": "leaked"}
+    for key, action in ((owned, "rotate"), (loose, "emergency_rotate"), (loose, "disable")):
+        body = {"action": action, "cause": cause}
+        await c.post(f"/v1/keys/{key['id']}/actions", json=body, headers=h)
+    await c.get(f"/v1/keys/{owned['id']}/actions", headers=h)
+    for pickup in (await c.get("/v1/pickups", headers=h)).json()["items"]:
+        await c.post(f"/v1/pickups/{pickup['id']}/claim", headers=h)  # owned: 403
+    await c.delete("/v1/owners/o%2F2/public_key", headers=h)
+    done = await c.post(f"/v1/keys/{owned['id']}/compromise", json={"reason": "x"}, headers=h)
+    incident = done.json()["incident_id"]
+    await c.get("/v1/incidents", headers=h)
+    await c.get(f"/v1/incidents/{incident}", headers=h)
+    await c.patch(f"/v1/incidents/{incident}", json={"status": "resolved"}, headers=h)
+    return [owned["key"], loose["key"]]
 
 
 def _rows(settings: Settings) -> list[tuple[str, Any]]:

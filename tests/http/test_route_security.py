@@ -16,12 +16,15 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 from httpkit import PUBLIC_PATHS, World, assert_problem, management_routes, open_world
+from joserfc.jwk import ECKey
 
 from keystead.core.authz import ROOT_PERMISSIONS
 from keystead.service import Keystead
 
 ROLE = "reader"
 LIMITS = {"ratelimits": [{"name": "rps", "limit": 5, "duration_s": 1}]}
+JWK = ECKey.generate_key("P-256").as_dict(private=False)
+CAUSE = {"source": "test", "reason": "route security"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,23 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/keys/verify/release"): Case(
         "keys.verify", lambda o: {"leases": []}, foreign_ids=False
     ),
+    ("POST", "/v1/keys/{key_id}/actions"): Case(
+        "keys.update", lambda o: {"action": "disable", "cause": CAUSE}
+    ),
+    ("GET", "/v1/keys/{key_id}/actions"): Case("keys.read"),
+    ("POST", "/v1/keys/{key_id}/compromise"): Case("keys.revoke", lambda o: {"reason": "test"}),
+    ("GET", "/v1/pickups"): Case("keys.pickup", foreign_ids=False),
+    ("POST", "/v1/pickups/{pickup_id}/claim"): Case("keys.pickup"),
+    ("GET", "/v1/incidents"): Case("incidents.read", foreign_ids=False),
+    ("GET", "/v1/incidents/{incident_id}"): Case("incidents.read"),
+    ("PATCH", "/v1/incidents/{incident_id}"): Case(
+        "incidents.write", lambda o: {"status": "investigating"}
+    ),
+    # PUT names no object (as PUT /v1/owners/{owner_id}): it acts in the caller's workspace
+    ("PUT", "/v1/owners/{owner_id}/public_key"): Case(
+        "owners.write", lambda o: {"jwk": JWK}, foreign_ids=False
+    ),
+    ("DELETE", "/v1/owners/{owner_id}/public_key"): Case("owners.write"),
     ("GET", "/v1/limits/failed_attempts"): Case(
         "limits.read", foreign_ids=False, params={"ip": "192.0.2.1"}
     ),
@@ -85,6 +105,18 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/owners"): Case("owners.read", foreign_ids=False),
     ("GET", "/v1/owners/{owner_id}"): Case("owners.read"),
     ("DELETE", "/v1/owners/{owner_id}"): Case("owners.write"),
+    ("POST", "/v1/webhooks"): Case(
+        "webhooks.write", lambda o: {"url": "https://x.test/in", "events": ["*"]}, foreign_ids=False
+    ),
+    ("GET", "/v1/webhooks"): Case("webhooks.read", foreign_ids=False),
+    ("GET", "/v1/webhooks/deliveries"): Case("webhooks.read", foreign_ids=False),
+    ("GET", "/v1/webhooks/deliveries/{delivery_id}"): Case("webhooks.read"),
+    ("POST", "/v1/webhooks/deliveries/{delivery_id}/replay"): Case("webhooks.write"),
+    ("GET", "/v1/webhooks/{webhook_id}"): Case("webhooks.read"),
+    ("PATCH", "/v1/webhooks/{webhook_id}"): Case("webhooks.write", lambda o: {"enabled": False}),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): Case("webhooks.write"),
+    ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"): Case("webhooks.write", lambda o: {}),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): Case("webhooks.read"),
     ("POST", "/v1/root_keys"): Case(
         "root_keys.create", lambda o: {"permissions": ["keys.read"], "api_ids": [o.api_id]}
     ),
@@ -114,7 +146,36 @@ async def _objects(world: World, root_key: str, owner_id: str) -> Objects:
     assert (plan.status_code, owner.status_code) == (201, 200), (plan.text, owner.text)
     key = (await world.client.post("/v1/keys", json={"api_id": api_id}, headers=h)).json()
     extra = await world.client.post("/v1/root_keys", json={"name": "spare"}, headers=h)
-    return Objects(api_id, key["id"], key["key"], extra.json()["id"], plan.json()["id"], owner_id)
+    pickup_id, incident_id = await _custody_objects(world, h)
+    hook = await world.client.post(
+        "/v1/webhooks", json={"url": "https://x.test/in", "events": ["*"]}, headers=h
+    )
+    assert hook.status_code == 201, hook.text
+    return Objects(
+        api_id,
+        key["id"],
+        key["key"],
+        extra.json()["id"],
+        plan.json()["id"],
+        owner_id,
+        webhook_id=hook.json()["id"],
+        pickup_id=pickup_id,
+        incident_id=incident_id,
+    )
+
+
+async def _custody_objects(world: World, h: dict[str, str]) -> tuple[str, str]:
+    """A pickup and an incident, of a key of an API of their own (the narrowed-key
+    test expects the one key in the "secured" API)."""
+    api = await world.client.post("/v1/apis", json={"name": "custody"}, headers=h)
+    spare = await world.client.post("/v1/keys", json={"api_id": api.json()["id"]}, headers=h)
+    url = f"/v1/keys/{spare.json()['id']}"
+    acted = await world.client.post(
+        f"{url}/actions", json={"action": "rotate", "cause": CAUSE}, headers=h
+    )
+    incident = await world.client.post(f"{url}/compromise", headers=h)
+    assert (acted.status_code, incident.status_code) == (201, 201), (acted.text, incident.text)
+    return acted.json()["result"]["pickup_id"], incident.json()["incident_id"]
 
 
 @pytest.fixture

@@ -16,7 +16,20 @@ from typing import Annotated
 import typer
 
 from keystead import __version__
-from keystead.cli import apis, keys, limits, owners, plans, root_keys, serve, workspaces
+from keystead.cli import (
+    apis,
+    incidents,
+    key_actions,
+    keys,
+    limits,
+    owners,
+    pickups,
+    plans,
+    root_keys,
+    serve,
+    webhooks,
+    workspaces,
+)
 from keystead.cli._runtime import CliState
 
 app = typer.Typer(
@@ -75,6 +88,10 @@ app.add_typer(owners.app, name="owners")
 app.add_typer(limits.app, name="limits")
 app.add_typer(root_keys.app, name="root-keys")
 app.add_typer(workspaces.app, name="workspaces")
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(pickups.app, name="pickups")
+app.add_typer(incidents.app, name="incidents")
+key_actions.register(keys.app)
 serve.register(app)
 
 

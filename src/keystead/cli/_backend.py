@@ -14,15 +14,22 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from keystead.cli import _output as out
+from keystead.cli._custody_backends import CustodyBackend
 from keystead.cli._runtime import CliState, UsageProblem, confirm, read_root_key
+from keystead.cli._webhook_backends import WebhookBackend
 
 Json = dict[str, Any]
 
 
-class Backend(Protocol):
+class Backend(WebhookBackend, CustodyBackend, Protocol):
     # APIs and roles
     def create_api(
-        self, name: str, prefix: str | None, key_defaults: Json | None, limits: Json | None
+        self,
+        name: str,
+        prefix: str | None,
+        key_defaults: Json | None,
+        limits: Json | None,
+        rotation_policy: Json | None = None,
     ) -> Json: ...
     def list_apis(self) -> list[Json]: ...
     def get_api(self, api_id: str) -> Json: ...
@@ -75,7 +82,11 @@ class Backend(Protocol):
 
     # root keys and workspaces
     def create_root_key(
-        self, name: str | None, permissions: Sequence[str], api_ids: Sequence[str] | None
+        self,
+        name: str | None,
+        permissions: Sequence[str],
+        api_ids: Sequence[str] | None,
+        owner_id: str | None = None,
     ) -> Json: ...
     def list_root_keys(self) -> list[Json]: ...
     def revoke_root_key(self, root_key_id: str) -> Json: ...

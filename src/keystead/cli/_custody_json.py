@@ -3,7 +3,7 @@ so the local backend prints what the remote one does."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from keystead.cli import _serialize as ser
@@ -14,14 +14,6 @@ from keystead.service.pickups import ClaimedKey
 from keystead.store.custody import Incident, KeyAction
 
 Json = dict[str, Any]
-
-
-def _time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().removesuffix("+00:00") + "Z"
 
 
 def owner(item: Owner) -> Json:
@@ -44,9 +36,9 @@ def pickup(item: Pickup, now: datetime) -> Json:
         "owner_id": item.owner_id,
         "format": item.format,
         "state": state,
-        "created_at": _time(item.created_at),
-        "expires_at": _time(item.expires_at),
-        "claimed_at": _time(item.claimed_at),
+        "created_at": ser.time_text(item.created_at),
+        "expires_at": ser.time_text(item.expires_at),
+        "claimed_at": ser.time_text(item.claimed_at),
     }
 
 
@@ -69,7 +61,7 @@ def key_action(item: KeyAction) -> Json:
         "cause": item.cause,
         "actor": item.actor,
         "result": item.result,
-        "created_at": _time(item.created_at),
+        "created_at": ser.time_text(item.created_at),
     }
 
 
@@ -86,8 +78,8 @@ def incident(item: Incident) -> Json:
         "replacement_key_id": item.replacement_key_id,
         "evidence": item.evidence,
         "notes": item.notes,
-        "created_at": _time(item.created_at),
-        "updated_at": _time(item.updated_at),
+        "created_at": ser.time_text(item.created_at),
+        "updated_at": ser.time_text(item.updated_at),
         "created_by": item.created_by,
     }
 
@@ -101,7 +93,7 @@ def compromise(done: Compromise) -> Json:
     return {
         "incident_id": done.incident.id,
         "key_id": done.key.id,
-        "revoked_at": _time(done.key.revoked_at),
+        "revoked_at": ser.time_text(done.key.revoked_at),
         "already_revoked": done.already_revoked,
         "replacement": replacement,
         "notified": done.notified,

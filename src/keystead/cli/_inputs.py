@@ -11,7 +11,9 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from keystead.cli._runtime import UsageProblem
 
@@ -89,6 +91,16 @@ def expiry(expires_at: str | None, expires_in: str | None) -> str | None:
             raise UsageProblem("--expires-in is too long") from None
         return moment.isoformat()
     return None
+
+
+RotationPolicyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rotation-policy",
+        help='JSON object or @file: {"max_age_s": 7776000, "grace_period_s": 86400, '
+        '"warn_before_s": 1209600} (docs/lifecycle.md).',
+    ),
+]
 
 
 class ChangeSet:

@@ -11,8 +11,11 @@ import math
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar, cast
 
+from keystead.cli import _custody_json as custody_json
 from keystead.cli import _rotation_serialize as rotation_serialize
 from keystead.cli import _serialize as ser
+from keystead.cli._custody_backends import LocalCustody
+from keystead.cli._webhook_backends import LocalWebhooks
 from keystead.config import Settings
 from keystead.core.authz import Principal
 from keystead.core.models import KeyState, VerifyContext
@@ -24,7 +27,7 @@ Json = dict[str, Any]
 T = TypeVar("T")
 
 
-class LocalBackend:
+class LocalBackend(LocalWebhooks, LocalCustody):
     def __init__(self, settings: Settings, workspace_id: str | None) -> None:
         self._settings = settings
         self._workspace_id = workspace_id
@@ -67,11 +70,21 @@ class LocalBackend:
     # APIs and roles
 
     def create_api(
-        self, name: str, prefix: str | None, key_defaults: Json | None, limits: Json | None
+        self,
+        name: str,
+        prefix: str | None,
+        key_defaults: Json | None,
+        limits: Json | None,
+        rotation_policy: Json | None = None,
     ) -> Json:
         ks, who = self._service(), self._operator()
         created = ks.apis.create(
-            who, name=name, prefix=prefix, key_defaults=key_defaults, limits=limits
+            who,
+            name=name,
+            prefix=prefix,
+            key_defaults=key_defaults,
+            limits=limits,
+            rotation_policy=rotation_policy,
         )
         return ser.api(self._run(created))
 
@@ -223,15 +236,15 @@ class LocalBackend:
 
     def put_owner(self, owner_id: str, limits: Json) -> Json:
         ks, who = self._service(), self._operator()
-        return ser.owner(self._run(ks.owners.put(who, owner_id, **limits)))
+        return custody_json.owner(self._run(ks.owners.put(who, owner_id, **limits)))
 
     def get_owner(self, owner_id: str) -> Json:
         ks, who = self._service(), self._operator()
-        return ser.owner(self._run(ks.owners.get(who, owner_id)))
+        return custody_json.owner(self._run(ks.owners.get(who, owner_id)))
 
     def list_owners(self) -> list[Json]:
         ks, who = self._service(), self._operator()
-        return [ser.owner(o) for o in self._run(ks.owners.list(who))]
+        return [custody_json.owner(o) for o in self._run(ks.owners.list(who))]
 
     def delete_owner(self, owner_id: str) -> None:
         ks, who = self._service(), self._operator()
@@ -272,21 +285,27 @@ class LocalBackend:
     # root keys and workspaces
 
     def create_root_key(
-        self, name: str | None, permissions: Sequence[str], api_ids: Sequence[str] | None
+        self,
+        name: str | None,
+        permissions: Sequence[str],
+        api_ids: Sequence[str] | None,
+        owner_id: str | None = None,
     ) -> Json:
         ks, who = self._service(), self._operator()
         created = self._run(
-            ks.root_keys.create(who, name=name, permissions=permissions, api_ids=api_ids)
+            ks.root_keys.create(
+                who, name=name, permissions=permissions, api_ids=api_ids, owner_id=owner_id
+            )
         )
-        return ser.created_root_key(created)
+        return {**ser.created_root_key(created), "owner_id": created.root_key.owner_id}
 
     def list_root_keys(self) -> list[Json]:
         ks, who = self._service(), self._operator()
-        return [ser.root_key(r) for r in self._run(ks.root_keys.list(who))]
+        return [custody_json.root_key(r) for r in self._run(ks.root_keys.list(who))]
 
     def revoke_root_key(self, root_key_id: str) -> Json:
         ks, who = self._service(), self._operator()
-        return ser.root_key(self._run(ks.root_keys.revoke(who, root_key_id)))
+        return custody_json.root_key(self._run(ks.root_keys.revoke(who, root_key_id)))
 
     def create_workspace(self, name: str) -> Json:
         boot = self._run(self._service().workspaces.create(name))

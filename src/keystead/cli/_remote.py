@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from keystead.cli._custody_backends import RemoteCustody
 from keystead.cli._runtime import UsageProblem
+from keystead.cli._webhook_backends import RemoteWebhooks
 from keystead.client import Client
 
 Json = dict[str, Any]
 
 
-class RemoteBackend:
+class RemoteBackend(RemoteWebhooks, RemoteCustody):
     def __init__(self, url: str, root_key: str, *, timeout: float = 10.0) -> None:
         self._client = Client(url, root_key, timeout=timeout)
 
@@ -24,10 +26,19 @@ class RemoteBackend:
     # APIs and roles
 
     def create_api(
-        self, name: str, prefix: str | None, key_defaults: Json | None, limits: Json | None
+        self,
+        name: str,
+        prefix: str | None,
+        key_defaults: Json | None,
+        limits: Json | None,
+        rotation_policy: Json | None = None,
     ) -> Json:
         return self._client.create_api(
-            name, prefix=prefix, key_defaults=key_defaults, limits=limits
+            name,
+            prefix=prefix,
+            key_defaults=key_defaults,
+            limits=limits,
+            rotation_policy=rotation_policy,
         )
 
     def list_apis(self) -> list[Json]:
@@ -146,9 +157,15 @@ class RemoteBackend:
     # root keys and workspaces
 
     def create_root_key(
-        self, name: str | None, permissions: Sequence[str], api_ids: Sequence[str] | None
+        self,
+        name: str | None,
+        permissions: Sequence[str],
+        api_ids: Sequence[str] | None,
+        owner_id: str | None = None,
     ) -> Json:
-        return self._client.create_root_key(name=name, permissions=permissions, api_ids=api_ids)
+        return self._client.create_root_key(
+            name=name, permissions=permissions, api_ids=api_ids, owner_id=owner_id
+        )
 
     def list_root_keys(self) -> list[Json]:
         return self._client.list_root_keys()

@@ -4,10 +4,10 @@ remote output match), and what the human output shows of them."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from keystead.cli._output import Column
+from keystead.cli._serialize import time_text
 from keystead.store.webhooks import Delivery, DeliveryAttempt, Webhook
 
 if TYPE_CHECKING:  # the service loads only when a command needs the local store
@@ -58,14 +58,6 @@ ATTEMPT_COLUMNS: list[Column] = [
 ]
 
 
-def _time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().removesuffix("+00:00") + "Z"
-
-
 def webhook(item: Webhook) -> Json:
     return {
         "id": item.id,
@@ -73,9 +65,9 @@ def webhook(item: Webhook) -> Json:
         "events": list(item.events),
         "description": item.description,
         "enabled": item.enabled,
-        "created_at": _time(item.created_at),
-        "updated_at": _time(item.updated_at),
-        "old_secret_expires_at": _time(item.old_secret_expires_at)
+        "created_at": time_text(item.created_at),
+        "updated_at": time_text(item.updated_at),
+        "old_secret_expires_at": time_text(item.old_secret_expires_at)
         if item.sealed_old_secret is not None
         else None,
     }
@@ -93,20 +85,20 @@ def delivery(item: Delivery) -> Json:
         "event_type": item.event_type,
         "status": item.status,
         "attempt_count": item.attempts,
-        "next_attempt_at": _time(item.next_attempt_at),
-        "last_attempt_at": _time(item.last_attempt_at),
+        "next_attempt_at": time_text(item.next_attempt_at),
+        "last_attempt_at": time_text(item.last_attempt_at),
         "last_status_code": item.last_status_code,
         "last_error": item.last_error,
         "payload": json.loads(item.body),
-        "created_at": _time(item.created_at),
-        "updated_at": _time(item.updated_at),
+        "created_at": time_text(item.created_at),
+        "updated_at": time_text(item.updated_at),
     }
 
 
 def attempt(item: DeliveryAttempt) -> Json:
     return {
         "id": item.id,
-        "attempted_at": _time(item.attempted_at),
+        "attempted_at": time_text(item.attempted_at),
         "status_code": item.status_code,
         "error": item.error,
         "duration_ms": item.duration_ms,

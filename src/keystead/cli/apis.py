@@ -11,7 +11,12 @@ from rich.panel import Panel
 
 from keystead.cli import _output as out
 from keystead.cli._backend import Backend, Json, open_backend, run_delete
-from keystead.cli._inputs import ChangeSet, json_object, optional_json_object
+from keystead.cli._inputs import (
+    ChangeSet,
+    RotationPolicyOption,
+    json_object,
+    optional_json_object,
+)
 from keystead.cli._limitopts import ratelimit_option
 from keystead.cli._runtime import JsonOption, UsageProblem, YesOption, command, state_of
 from keystead.cli._views import API_COLUMNS, API_FIELDS, ROLE_COLUMNS, api_view
@@ -81,6 +86,7 @@ def create(
     ] = None,
     failure_policy: FailurePolicyOption = None,
     ip_ratelimit: IpRatelimitOption = None,
+    rotation_policy: RotationPolicyOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Create an API."""
@@ -91,7 +97,13 @@ def create(
     )
     limits = _limit_settings(failure_policy, ip_ratelimit)
     with open_backend(state_of(ctx)) as backend:
-        api = backend.create_api(name, prefix, defaults, limits)
+        api = backend.create_api(
+            name,
+            prefix,
+            defaults,
+            limits,
+            optional_json_object(rotation_policy, "--rotation-policy"),
+        )
     out.emit(api, json_out, lambda c: c.print(_panel(api, "API created")))
 
 
@@ -109,6 +121,10 @@ def update(
     clear_ip_ratelimits: Annotated[
         bool, typer.Option(help="Remove the per-IP rate limits.")
     ] = False,
+    rotation_policy: RotationPolicyOption = None,
+    clear_rotation_policy: Annotated[
+        bool, typer.Option(help="Remove the API's rotation policy.")
+    ] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Change an API's name, key defaults or limit settings (options left out keep
@@ -116,6 +132,11 @@ def update(
     changes = ChangeSet()
     changes.put("name", name, False)
     changes.put("key_defaults", optional_json_object(key_defaults, "--key-defaults"), False)
+    changes.put(
+        "rotation_policy",
+        optional_json_object(rotation_policy, "--rotation-policy"),
+        clear_rotation_policy,
+    )
     if clear_ip_ratelimits and ip_ratelimit:
         raise UsageProblem("give --ip-ratelimit or --clear-ip-ratelimits, not both")
     given = _limit_settings(failure_policy, ip_ratelimit)

@@ -12,7 +12,14 @@ from keystead.cli import _output as out
 from keystead.cli import rotate as rotate_commands
 from keystead.cli import verify as verify_commands
 from keystead.cli._backend import Backend, Json, open_backend, run_delete
-from keystead.cli._inputs import ChangeSet, expiry, json_object, optional_json_object, timestamp
+from keystead.cli._inputs import (
+    ChangeSet,
+    RotationPolicyOption,
+    expiry,
+    json_object,
+    optional_json_object,
+    timestamp,
+)
 from keystead.cli._limitopts import (
     ConcurrencyOption,
     CreditsOption,
@@ -83,6 +90,7 @@ def create(
     credits: CreditsOption = None,
     concurrency: ConcurrencyOption = None,
     plan: PlanOption = None,
+    rotation_policy: RotationPolicyOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Create a key. The key is printed once and never again: store it.
@@ -96,6 +104,8 @@ def create(
         spec["meta"] = json_object(meta, "--meta", allow_file=True)
     if restrictions is not None:
         spec["restrictions"] = json_object(restrictions, "--restrictions", allow_file=True)
+    if rotation_policy is not None:
+        spec["rotation_policy"] = json_object(rotation_policy, "--rotation-policy", allow_file=True)
     if permission:
         spec["permissions"] = permission
     if role:
@@ -213,6 +223,10 @@ def update(
     clear_concurrency: Annotated[bool, typer.Option(help="Remove its concurrency.")] = False,
     plan: PlanOption = None,
     clear_plan: Annotated[bool, typer.Option(help="Take the key off its plan.")] = False,
+    rotation_policy: RotationPolicyOption = None,
+    clear_rotation_policy: Annotated[
+        bool, typer.Option(help="Remove its own rotation policy (the API's applies).")
+    ] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Change a key: options left out keep their value, --clear-* options empty one.
@@ -242,6 +256,11 @@ def update(
         clear_concurrency=clear_concurrency,
     )
     changes.put("plan_id", plan, clear_plan, option="--plan", clear_option="--clear-plan")
+    changes.put(
+        "rotation_policy",
+        optional_json_object(rotation_policy, "--rotation-policy"),
+        clear_rotation_policy,
+    )
     if reset_quota:
         changes.changes["reset_quota"] = True
     with open_backend(state_of(ctx)) as backend:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -9,6 +10,7 @@ from rich.console import Console
 
 from keystead.cli import _output as out
 from keystead.cli._backend import open_backend, run_delete
+from keystead.cli._inputs import json_object
 from keystead.cli._limitopts import (
     ConcurrencyOption,
     CreditsOption,
@@ -75,6 +77,43 @@ def show(ctx: typer.Context, owner_id: OwnerId, json_out: JsonOption = False) ->
         limited_view(console, owner, OWNER_FIELDS, f"Owner {owner.get('owner_id')}")
 
     out.emit(owner, json_out, render)
+
+
+@command(app, "set-public-key")
+def set_public_key(
+    ctx: typer.Context,
+    owner_id: OwnerId,
+    jwk_file: Annotated[
+        Path,
+        typer.Option(
+            "--jwk-file",
+            help="The owner's PUBLIC key as a JWK (EC P-256/384/521 or OKP X25519).",
+            dir_okay=False,
+        ),
+    ],
+    json_out: JsonOption = False,
+) -> None:
+    """Register the owner's public key (a JWK file).
+
+    Keys rotated with nobody present are then encrypted to it: a JWE only the
+    owner's private key opens."""
+    jwk = json_object(f"@{jwk_file}", "--jwk-file", allow_file=True)
+    with open_backend(state_of(ctx)) as backend:
+        owner = backend.set_owner_public_key(owner_id, jwk)
+    out.emit(owner, json_out, lambda c: _public_key_view(c, owner, "Public key set"))
+
+
+@command(app, "remove-public-key")
+def remove_public_key(ctx: typer.Context, owner_id: OwnerId, json_out: JsonOption = False) -> None:
+    """Forget the owner's public key: later pickups are sealed by the server instead."""
+    with open_backend(state_of(ctx)) as backend:
+        owner = backend.remove_owner_public_key(owner_id)
+    out.emit(owner, json_out, lambda c: _public_key_view(c, owner, "Public key removed"))
+
+
+def _public_key_view(console: Console, owner: dict[str, object], title: str) -> None:
+    fields = [("Owner", "owner_id"), ("Public key", "public_jwk")]
+    console.print(out.record(owner, fields, title=title))
 
 
 @command(app, "delete")

@@ -31,11 +31,17 @@ def create(
         list[str] | None,
         typer.Option("--api", help="Narrow the key to this API (repeatable)."),
     ] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option(
+            "--owner", help="Narrow the key to this owner's keys and pickups (its automation)."
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Create a root key. It is printed once and never again: store it."""
     with open_backend(state_of(ctx)) as backend:
-        created = backend.create_root_key(name, permission or ["*"], api or None)
+        created = backend.create_root_key(name, permission or ["*"], api or None, owner)
 
     def render(console: Console) -> None:
         shown = {k: v for k, v in created.items() if k != "key"}

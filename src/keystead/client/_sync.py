@@ -8,11 +8,13 @@ from typing import Any
 from keystead.client._base import compact as _compact
 from keystead.client._base import jsonable as _jsonable
 from keystead.client._base import seg as _seg
+from keystead.client._custody import CustodyClient
 from keystead.client._limits import LimitsClient
 from keystead.client._rotation import RotationClient
+from keystead.client._webhooks import WebhooksClient
 
 
-class Client(LimitsClient, RotationClient):
+class Client(LimitsClient, RotationClient, WebhooksClient, CustodyClient):
     """A typed client of one Keystead server, authenticated with a root key.
 
     Every method returns the decoded JSON answer as plain dicts; errors raise
@@ -35,10 +37,18 @@ class Client(LimitsClient, RotationClient):
         prefix: str | None = None,
         key_defaults: Mapping[str, Any] | None = None,
         limits: Mapping[str, Any] | None = None,
+        rotation_policy: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """A new API; ``limits``: ``{"failure_policy": "open"|"closed",
-        "ip_ratelimits": [...]}``."""
-        body = _compact(name=name, prefix=prefix, key_defaults=key_defaults, limits=limits)
+        "ip_ratelimits": [...]}``; ``rotation_policy``: ``{max_age_s, grace_period_s,
+        warn_before_s}`` for its keys."""
+        body = _compact(
+            name=name,
+            prefix=prefix,
+            key_defaults=key_defaults,
+            limits=limits,
+            rotation_policy=rotation_policy,
+        )
         return self._object("POST", "/v1/apis", json=body)
 
     def list_apis(self) -> list[dict[str, Any]]:
@@ -179,11 +189,14 @@ class Client(LimitsClient, RotationClient):
         name: str | None = None,
         permissions: Sequence[str] | None = None,
         api_ids: Sequence[str] | None = None,
+        owner_id: str | None = None,
     ) -> dict[str, Any]:
+        """``owner_id`` narrows the new root key to that owner's keys and pickups."""
         body = _compact(
             name=name,
             permissions=None if permissions is None else list(permissions),
             api_ids=None if api_ids is None else list(api_ids),
+            owner_id=owner_id,
         )
         return self._object("POST", "/v1/root_keys", json=body)
 

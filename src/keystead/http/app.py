@@ -18,7 +18,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from keystead import __version__
 from keystead.config import Settings
 from keystead.errors import StoreUnavailable
-from keystead.http import apis, keys, limits, owners, plans, problems, root_keys, verify
+from keystead.http import (
+    apis,
+    incidents,
+    key_actions,
+    keys,
+    limits,
+    owners,
+    pickups,
+    plans,
+    problems,
+    root_keys,
+    verify,
+    webhooks,
+)
 from keystead.http.middleware import BodyLimitMiddleware, CatchAllMiddleware
 from keystead.http.openapi import use_problem_media_type
 from keystead.http.views import Health
@@ -99,6 +112,8 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
             yield
             return
         ks = await Keystead.open(settings=opened_settings)
+        ks.start_scheduler()
+        await ks.start_dispatcher()
         app.state.keystead = ks
         if isinstance(app, KeysteadAPI):
             app.inflight = inflight_signal(ks)
@@ -128,8 +143,16 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
     )
     problems.install(app)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], summary="Liveness")
-    routers = (verify.router, apis.router, keys.router, limits.router, plans.router)
-    for router in (*routers, owners.router, root_keys.router):
+    routers = (
+        verify.router,
+        apis.router,
+        keys.router,
+        limits.router,
+        plans.router,
+        webhooks.router,
+    )
+    custody = (pickups.router, key_actions.router, incidents.router)
+    for router in (*routers, owners.router, root_keys.router, *custody):
         app.router.routes.extend(router.routes)
     return app
 

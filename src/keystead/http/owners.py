@@ -11,8 +11,9 @@ from typing import Annotated
 from fastapi import Path, Response
 
 from keystead.http.auth import Auth, Service
+from keystead.http.custody_schemas import PublicKeyPut
+from keystead.http.custody_views import OwnerKeyList, OwnerKeyOut, owner_key_out
 from keystead.http.limit_schemas import OwnerPut
-from keystead.http.limit_views import OwnerList, OwnerOut, owner_out
 from keystead.http.openapi import FOUND, WITH_BODY
 from keystead.http.routing import router as make_router
 from keystead.http.schemas import Text, changes
@@ -22,24 +23,45 @@ router = make_router(prefix="/v1/owners", tags=["owners"])
 OwnerId = Annotated[Text, Path(description="the owner's id: 1 to 200 characters, percent-encoded")]
 
 
+# before the owner_id:path routes, which would otherwise take ".../public_key" as an owner id
+@router.put("/{owner_id:path}/public_key", summary="Set an owner's public key", responses=WITH_BODY)
+async def put_public_key(
+    owner_id: OwnerId, body: PublicKeyPut, ks: Service, principal: Auth
+) -> OwnerKeyOut:
+    """Needs ``owners.write``. A public JWK (EC P-256/P-384/P-521 or OKP X25519) that
+    keys rotated with nobody present are encrypted to (ECDH-ES+A256KW, A256GCM):
+    the owner decrypts them, the server cannot. 422 for a private key or another
+    type or curve. The owner's limits are kept."""
+    return owner_key_out(await ks.owners.set_public_key(principal, owner_id, body.jwk))
+
+
+@router.delete(
+    "/{owner_id:path}/public_key", summary="Remove an owner's public key", responses=FOUND
+)
+async def delete_public_key(owner_id: OwnerId, ks: Service, principal: Auth) -> OwnerKeyOut:
+    """Needs ``owners.write``. Later pickups for this owner are sealed instead."""
+    return owner_key_out(await ks.owners.remove_public_key(principal, owner_id))
+
+
 @router.put("/{owner_id:path}", summary="Set an owner's limits", responses=WITH_BODY)
-async def put_owner(owner_id: OwnerId, body: OwnerPut, ks: Service, principal: Auth) -> OwnerOut:
+async def put_owner(owner_id: OwnerId, body: OwnerPut, ks: Service, principal: Auth) -> OwnerKeyOut:
     """Needs ``owners.write``. Replaces the owner's whole limit set; the counters are
     shared by all the owner's keys and kept across changes."""
     limits = {name: value for name, value in changes(body).items() if value is not None}
-    return owner_out(await ks.owners.put(principal, owner_id, **limits))
+    return owner_key_out(await ks.owners.put(principal, owner_id, **limits))
 
 
 @router.get("", summary="List owners with limits")
-async def list_owners(ks: Service, principal: Auth) -> OwnerList:
+async def list_owners(ks: Service, principal: Auth) -> OwnerKeyList:
     """Needs ``owners.read``."""
-    return OwnerList(items=[owner_out(owner) for owner in await ks.owners.list(principal)])
+    return OwnerKeyList(items=[owner_key_out(owner) for owner in await ks.owners.list(principal)])
 
 
 @router.get("/{owner_id:path}", summary="Get an owner's limits", responses=FOUND)
-async def get_owner(owner_id: OwnerId, ks: Service, principal: Auth) -> OwnerOut:
-    """Needs ``owners.read``. 404 when no limits are set for the owner."""
-    return owner_out(await ks.owners.get(principal, owner_id))
+async def get_owner(owner_id: OwnerId, ks: Service, principal: Auth) -> OwnerKeyOut:
+    """Needs ``owners.read``. 404 when neither limits nor a public key are set for the
+    owner. ``public_jwk`` is the public key (never anything private)."""
+    return owner_key_out(await ks.owners.get(principal, owner_id))
 
 
 @router.delete(

@@ -26,8 +26,11 @@ RootKeyId = Annotated[ObjectId, Path(description="the root key's id (rk_...)")]
 @router.post("", status_code=201, summary="Create a root key", responses={**WITH_BODY, **FOUND})
 async def create_root_key(body: RootKeyCreate, ks: Service, principal: Auth) -> CreatedRootKeyOut:
     """Needs ``root_keys.create``. A root key cannot grant more than its creator holds.
-    The answer holds the plaintext ``key``, shown this once."""
+    ``owner_id`` narrows it to one owner's keys and pickups. The answer holds the
+    plaintext ``key``, shown this once."""
     options: dict[str, Any] = {"name": body.name, "api_ids": body.api_ids}
+    if body.owner_id is not None:
+        options["owner_id"] = body.owner_id
     if body.permissions is not None:
         options["permissions"] = body.permissions
     created = await ks.root_keys.create(principal, **options)

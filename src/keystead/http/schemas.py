@@ -104,6 +104,11 @@ class RootKeyCreate(RequestModel):
     api_ids: Annotated[list[ObjectId], Field(max_length=MAX_LIST)] | None = Field(
         default=None, description="narrow the key to these APIs; default: the caller's scope"
     )
+    owner_id: Text | None = Field(
+        default=None,
+        description="narrow the key to this owner's keys and pickups (what an owner's own "
+        "automation holds); default: the caller's scope",
+    )
 
 
 VERIFY_LIMITS = {

@@ -123,6 +123,7 @@ class RootKeyOut(BaseModel):
     created_at: Timestamp
     revoked_at: Timestamp | None
     created_by: str | None
+    owner_id: str | None = Field(default=None, description="narrowed to this owner's keys")
 
 
 class CreatedRootKeyOut(RootKeyOut):
@@ -276,6 +277,7 @@ def _root_key_fields(root_key: RootKey) -> dict[str, Any]:
         "created_at": root_key.created_at,
         "revoked_at": root_key.revoked_at,
         "created_by": root_key.created_by,
+        "owner_id": root_key.owner_id,
     }
 
 

@@ -15,18 +15,24 @@ from keystead.core.models import VerifyContext
 from keystead.core.verify import Verdict
 from keystead.errors import ConfigurationError
 from keystead.events.invalidation import InvalidationBus, open_channel, resolve_url
+from keystead.events.webhooks import SecretBox, WebhookDispatcher
 from keystead.limits import Limiter, RateLimit, open_limiter
+from keystead.service.actions import LifecycleActions
 from keystead.service.apis import ApiService
 from keystead.service.context import KeyChangeHook, ServiceContext
+from keystead.service.custody import Custody, derive_sealing_key
 from keystead.service.guard import AttemptsState, FailedAttempts
+from keystead.service.incidents import IncidentService
 from keystead.service.keys import KeyService
 from keystead.service.owners import OwnerService
+from keystead.service.pickups import PickupService
 from keystead.service.plans import PlanService
 from keystead.service.root_keys import RootKeyService
 from keystead.service.rotation import RotationService
 from keystead.service.scheduler import Scheduler
 from keystead.service.shedding import LoadShedder
 from keystead.service.verifier import Verifier
+from keystead.service.webhooks import WebhookService
 from keystead.service.workspaces import WorkspaceService
 from keystead.store import Store, open_store
 from keystead.store.cache import TtlLruCache
@@ -71,9 +77,16 @@ class Keystead:
         self.apis = ApiService(self._ctx)
         self.plans = PlanService(self._ctx)
         self.owners = OwnerService(self._ctx)
+        self.webhooks = WebhookService(self._ctx, SecretBox.from_server_secret(secret))
         self.keys = KeyService(self._ctx, self.apis, self.plans)
         self.rotation = RotationService(self._ctx, self.keys)
+        self.custody = Custody(self._ctx, derive_sealing_key(secret))
+        self.rotation.custody = self.custody
+        self.pickups = PickupService(self._ctx, self.custody)
+        self.actions = LifecycleActions(self._ctx, self.keys, self.rotation)
+        self.incidents = IncidentService(self._ctx, self.keys, self.rotation)
         self.scheduler = Scheduler(self._ctx, self.rotation)
+        self.scheduler.purge = self.pickups.purge_expired
         self.failed_attempts = FailedAttempts(self.limiter, settings)
         self.shedder = LoadShedder(settings)
         self._verifier = Verifier(self._ctx, self.failed_attempts, self.shedder)
@@ -163,6 +176,12 @@ class Keystead:
         """Raise ``StoreUnavailable`` unless the store answers: for health checks."""
         await self.store.ping()
 
+    async def start_dispatcher(self) -> WebhookDispatcher:
+        """Deliver webhooks from this node in the background until ``close()``
+        (``keystead serve`` does; embedded users call it on the nodes that should
+        send). Several nodes may run one: each delivery attempt is made once."""
+        return await self.webhooks.start_dispatcher()
+
     async def flush(self) -> None:
         await self._verifier.flush()
 
@@ -181,6 +200,7 @@ class Keystead:
         await self.shedder.stop()
         await self._verifier.close()
         await self.limiter.close()
+        await self.webhooks.stop_dispatcher()
         await self.store.close()
 
     async def __aenter__(self) -> Self:

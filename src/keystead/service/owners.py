@@ -10,6 +10,7 @@ from keystead.core.models import Owner
 from keystead.errors import NotFound
 from keystead.service import fields, limit_fields
 from keystead.service.context import ServiceContext
+from keystead.service.custody import public_jwk
 
 
 class OwnerService:
@@ -49,6 +50,34 @@ class OwnerService:
     async def list(self, principal: Principal) -> list[Owner]:
         principal.require("owners.read")
         return await self._ctx.store.list_owners(principal.workspace_id)
+
+    async def set_public_key(
+        self, principal: Principal, owner_id: str, jwk: Mapping[str, Any]
+    ) -> Owner:
+        """Register the public JWK (EC P-256/384/521 or X25519) that keys rotated
+        without a person present are encrypted to (docs/lifecycle.md). Creates
+        the owner, with no limits, if need be; its limits are kept."""
+        principal.require("owners.write")
+        checked = fields.required_text(owner_id, "owner_id")
+        key = public_jwk(jwk)
+        owner = await self._ctx.store.set_owner_public_jwk(
+            principal.workspace_id, checked, key, self._ctx.now()
+        )
+        if owner is None:  # pragma: no cover - setting always leaves an owner
+            raise NotFound(f"no owner '{checked}'")
+        return owner
+
+    async def remove_public_key(self, principal: Principal, owner_id: str) -> Owner:
+        """Forget the owner's public key: later pickups are sealed instead."""
+        principal.require("owners.write")
+        owner = None
+        if isinstance(owner_id, str):
+            owner = await self._ctx.store.set_owner_public_jwk(
+                principal.workspace_id, owner_id, None, self._ctx.now()
+            )
+        if owner is None:
+            raise NotFound(f"no owner '{owner_id}'")
+        return owner
 
     async def delete(self, principal: Principal, owner_id: str) -> None:
         principal.require("owners.write")

@@ -13,6 +13,7 @@ from keystead.core.models import Api, Key, Role, RootKey, Workspace
 from keystead.errors import Conflict, StoreUnavailable
 from keystead.store.base import KeyFilter
 from keystead.store.sql import rows
+from keystead.store.sql.custody_queries import CustodyQueries
 from keystead.store.sql.engine import migrate
 from keystead.store.sql.lifecycle_queries import LifecycleQueries, write_events
 from keystead.store.sql.limit_queries import LimitQueries
@@ -24,6 +25,7 @@ from keystead.store.sql.tables import (
     settings,
     workspaces,
 )
+from keystead.store.sql.webhook_queries import WebhookQueries
 
 _KEY_COLUMNS = [
     c
@@ -38,10 +40,11 @@ _UPDATABLE = frozenset(
 _API_UPDATABLE = frozenset({"name", "key_defaults", "limits", "rotation_policy", "updated_at"})
 
 
-class SqlStore(LimitQueries, LifecycleQueries):
+class SqlStore(LimitQueries, LifecycleQueries, CustodyQueries, WebhookQueries):
     """Workspaces, root keys, APIs, roles and keys; plans, owners and the credits
     mirror come from ``LimitQueries``; rotation, the outbox and leases from
-    ``LifecycleQueries``; connections and errors from ``SqlBase``."""
+    ``LifecycleQueries``; pickups, incidents and key actions from
+    ``CustodyQueries``; connections and errors from ``SqlBase``."""
 
     async def migrate(self) -> None:
         try:
