@@ -7,7 +7,8 @@ A fresh PostgreSQL schema; a manual clock ages the keys. Two measurements, each
 with a baseline taken in the same run:
 
 * a pass with nothing due over N keys under a rotation policy, against reading
-  the same N keys page by page through ``keys.list`` (what any scan must pay);
+  the same N keys page by page through ``keys.list`` (what a pass that scanned
+  every key would pay; the scheduler's indexed queries read none of them);
 * a pass that rotates D due keys (each successor sealed into a pickup, with its
   ``key.rotated`` event, in one transaction per key), against D rotations by a
   person (``rotation.rotate``, the successor shown instead of sealed).
@@ -68,7 +69,7 @@ async def measure(url: str, n: int, due: int, repeats: int) -> list[tuple[str, .
             started = time.perf_counter()
             report = await ks.scheduler.run_once()
             idle_pass.append(time.perf_counter() - started)
-            assert report.acted and report.scanned == n and not report.rotated
+            assert report.acted and report.scanned == 0 and not report.rotated
             started = time.perf_counter()
             cursor, seen = None, 0
             while True:
@@ -102,9 +103,9 @@ async def measure(url: str, n: int, due: int, repeats: int) -> list[tuple[str, .
         ("measure", "scheduler", "baseline", "ratio"),
         (
             f"pass, {n:,} keys, none due",
-            f"{idle * 1e3:,.0f} ms ({fmt_rate(n / idle)} keys)",
+            f"{idle * 1e3:,.2f} ms",
             f"keys.list all: {listed * 1e3:,.0f} ms",
-            f"{idle / listed:.2f}x the baseline",
+            f"{listed / idle:,.0f}x faster",
         ),
         (
             f"pass rotating {due:,} due keys",

@@ -171,3 +171,17 @@ async def test_a_pass_erases_pickups_that_expired_unclaimed(
     assert (await keystead.scheduler.run_once()).purged == 1
     erased = await keystead.store.get_pickup(admin.workspace_id, pickup_id)
     assert erased is not None and erased.ciphertext is None
+
+
+async def test_a_pass_reads_only_keys_that_may_need_something(
+    keystead: Keystead, admin: Principal, clock: ManualClock
+) -> None:
+    api = await keystead.apis.create(admin, name="young", rotation_policy=POLICY)
+    await keystead.keys.create_many(admin, [{"api_id": api.id}] * 30)
+    own = await keystead.keys.create(admin, api_id=api.id, rotation_policy={"max_age_s": 30 * DAY})
+    report = await keystead.scheduler.run_once()
+    assert report.scanned == 1  # the key with a policy of its own: policies are per key
+    clock.advance(8 * DAY + 1)  # every API key enters its warning window
+    report = await keystead.scheduler.run_once()
+    assert (report.scanned, report.warned) == (31, 30)
+    assert (await keystead.keys.get(admin, own.key.id)).rotated_to is None

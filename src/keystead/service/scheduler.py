@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -27,6 +28,7 @@ from keystead.core.rotation import RotationPolicy, due_at, effective, ends_at, w
 from keystead.errors import Conflict, KeysteadError, NotFound
 from keystead.service.context import ServiceContext
 from keystead.service.rotation import RotationService
+from keystead.store.base import Store
 from keystead.store.lifecycle import LifecycleCandidate
 
 log = logging.getLogger("keystead.scheduler")
@@ -90,7 +92,7 @@ class Scheduler:
     async def _due_in(self, principal: Principal, within_s: int) -> list[DueKey]:
         horizon = self._ctx.now() + timedelta(seconds=within_s)
         found = []
-        async for candidate in self._candidates():
+        async for candidate in self._candidates(horizon):
             key = candidate.key
             if key.workspace_id != principal.workspace_id or not principal.sees_api(key.api_id):
                 continue
@@ -121,7 +123,7 @@ class Scheduler:
         ):
             return PassReport(acted=False)
         report = PassReport(acted=True)
-        async for candidate in self._candidates():
+        async for candidate in self._candidates(now):
             report.scanned += 1
             await self._act(candidate, now, report)
         if self.purge is not None:
@@ -164,15 +166,44 @@ class Scheduler:
                 log.warning("lifecycle pass failed; retrying next interval", exc_info=True)
             await asyncio.sleep(interval_s)
 
-    async def _candidates(self) -> AsyncIterator[LifecycleCandidate]:
-        after = None
-        while True:
-            page = await self._ctx.store.lifecycle_candidates(after=after, limit=_PAGE)
-            for candidate in page:
-                yield candidate
-            if len(page) < _PAGE:
-                return
-            after = page[-1].key.id
+    async def _candidates(self, horizon: datetime) -> AsyncIterator[LifecycleCandidate]:
+        """The keys that may need something by ``horizon``, each once; not every
+        key: keys with a policy of their own (few, partially indexed), keys of
+        each API with a policy old enough to be due or warned (index: api,
+        created_at), and keys whose expiry passed or is near (index: expires_at).
+        A pass over a million young keys reads none of them."""
+        store = self._ctx.store
+        seen: set[str] = set()
+        widest_warning = 0
+        scans: list[Callable[[str | None], Awaitable[list[LifecycleCandidate]]]] = [
+            lambda after: store.keys_with_own_policy(after=after, limit=_PAGE)
+        ]
+        for api_id, raw in await store.policy_apis():
+            try:
+                policy = RotationPolicy.parse(raw)
+            except KeysteadError:
+                continue  # validated on write; an unreadable policy is skipped
+            warn = policy.warn_before_s or 0
+            widest_warning = max(widest_warning, warn)
+            if policy.max_age_s is not None:
+                cutoff = horizon + timedelta(seconds=warn - policy.max_age_s)
+                scans.append(functools.partial(_aged, store, api_id, cutoff))
+        expiring_before = horizon + timedelta(seconds=widest_warning)
+        now = self._ctx.now()
+        scans.append(
+            lambda after: store.keys_expiring(expiring_before, now, after=after, limit=_PAGE)
+        )
+        for scan in scans:
+            after = None
+            while True:
+                page = await scan(after)
+                for candidate in page:
+                    if candidate.key.id not in seen:
+                        seen.add(candidate.key.id)
+                        yield candidate
+                if len(page) < _PAGE:
+                    break
+                after = page[-1].key.id
 
     async def _act(self, candidate: LifecycleCandidate, now: datetime, report: PassReport) -> None:
         key = candidate.key
@@ -221,6 +252,12 @@ class Scheduler:
         return DueKey(
             due.candidate, due.policy, due.due_at, rotation.new.key.id, rotation.pickup_id
         )
+
+
+async def _aged(
+    store: Store, api_id: str, cutoff: datetime, after: str | None
+) -> list[LifecycleCandidate]:
+    return await store.keys_aged(api_id, cutoff, after=after, limit=_PAGE)
 
 
 def _policy_of(candidate: LifecycleCandidate) -> RotationPolicy | None:

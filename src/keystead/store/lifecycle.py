@@ -33,8 +33,15 @@ class LifecycleStore(Protocol):
         events: Callable[[Key, Key], Sequence[Event]],
         pickup: Pickup | None = None,
     ) -> tuple[Key, Key]: ...
-    async def lifecycle_candidates(
+    async def policy_apis(self) -> list[tuple[str, dict[str, Any]]]: ...
+    async def keys_with_own_policy(
         self, *, after: str | None, limit: int
+    ) -> list[LifecycleCandidate]: ...
+    async def keys_aged(
+        self, api_id: str, created_before: datetime, *, after: str | None, limit: int
+    ) -> list[LifecycleCandidate]: ...
+    async def keys_expiring(
+        self, before: datetime, now: datetime, *, after: str | None, limit: int
     ) -> list[LifecycleCandidate]: ...
     async def mark_notified(
         self, column: str, notices: Sequence[tuple[str, Event]], at: datetime

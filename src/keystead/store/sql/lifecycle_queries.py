@@ -95,13 +95,58 @@ class LifecycleQueries(SqlBase):
             await write_events(c, events(old, new_key))
         return old, new_key
 
-    async def lifecycle_candidates(
+    async def policy_apis(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every API with a rotation policy: (id, policy)."""
+        found = await self._all(
+            sa.select(apis.c.id, apis.c.rotation_policy)
+            .where(apis.c.rotation_policy.is_not(None))
+            .order_by(apis.c.id)
+        )
+        return [(r.id, dict(r.rotation_policy)) for r in found]
+
+    async def keys_with_own_policy(
         self, *, after: str | None, limit: int
     ) -> list[LifecycleCandidate]:
-        """Live keys with a rotation policy (their own or their API's) that were
-        not rotated yet, and keys with an expiry not yet announced; by id."""
-        has_policy = keys.c.rotation_policy.is_not(None) | apis.c.rotation_policy.is_not(None)
-        unannounced = keys.c.expires_at.is_not(None) & keys.c.expired_notified_at.is_(None)
+        """Live, not yet rotated keys with a policy of their own (a partial index
+        holds just these)."""
+        return await self._candidates(
+            keys.c.rotated_to.is_(None) & keys.c.rotation_policy.is_not(None), after, limit
+        )
+
+    async def keys_aged(
+        self, api_id: str, created_before: datetime, *, after: str | None, limit: int
+    ) -> list[LifecycleCandidate]:
+        """Live, not yet rotated keys of one API, following its policy (none of
+        their own), created at or before ``created_before`` (index: api, created)."""
+        return await self._candidates(
+            (keys.c.api_id == api_id)
+            & (keys.c.created_at <= created_before)
+            & keys.c.rotated_to.is_(None)
+            & keys.c.rotation_policy.is_(None),
+            after,
+            limit,
+        )
+
+    async def keys_expiring(
+        self, before: datetime, now: datetime, *, after: str | None, limit: int
+    ) -> list[LifecycleCandidate]:
+        """Live keys whose expiry passed unannounced, or comes before ``before``
+        without a warning sent yet (index: expires_at)."""
+        passed = (keys.c.expires_at <= now) & keys.c.expired_notified_at.is_(None)
+        coming = (
+            (keys.c.expires_at > now)
+            & keys.c.expiring_notified_at.is_(None)
+            & keys.c.rotated_to.is_(None)
+        )
+        return await self._candidates(
+            keys.c.expires_at.is_not(None) & (keys.c.expires_at <= before) & (passed | coming),
+            after,
+            limit,
+        )
+
+    async def _candidates(
+        self, condition: sa.ColumnElement[bool], after: str | None, limit: int
+    ) -> list[LifecycleCandidate]:
         stmt = (
             sa.select(
                 *_KEY_COLUMNS,
@@ -110,8 +155,7 @@ class LifecycleQueries(SqlBase):
                 keys.c.expired_notified_at,
             )
             .join_from(keys, apis, apis.c.id == keys.c.api_id)
-            .where(keys.c.revoked_at.is_(None))
-            .where((keys.c.rotated_to.is_(None) & has_policy) | unannounced)
+            .where(keys.c.revoked_at.is_(None) & condition)
         )
         if after is not None:
             stmt = stmt.where(keys.c.id > after)

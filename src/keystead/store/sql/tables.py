@@ -9,6 +9,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 metadata = sa.MetaData()
 
 Json = sa.JSON().with_variant(JSONB(), "postgresql")
+NullableJson = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+"""JSON where Python None is SQL NULL (not JSON null), so ``IS NULL`` finds it."""
 Stamp = sa.DateTime(timezone=True)
 
 settings = sa.Table(
@@ -54,7 +56,7 @@ apis = sa.Table(
     sa.Column("created_at", Stamp, nullable=False),
     sa.Column("updated_at", Stamp, nullable=False),
     sa.Column("limits", Json),
-    sa.Column("rotation_policy", Json),
+    sa.Column("rotation_policy", NullableJson),
     sa.UniqueConstraint("workspace_id", "name", name="uq_ks_apis_workspace_name"),
 )
 
@@ -102,7 +104,7 @@ keys = sa.Table(
     sa.Column("rotated_from", sa.String(40)),
     sa.Column("rotated_to", sa.String(40)),
     sa.Column("lineage_id", sa.String(40)),
-    sa.Column("rotation_policy", Json),
+    sa.Column("rotation_policy", NullableJson),
     sa.Column("expiring_notified_at", Stamp),
     sa.Column("expired_notified_at", Stamp),
     sa.Index("ix_ks_keys_workspace", "workspace_id", "id"),
@@ -111,6 +113,12 @@ keys = sa.Table(
     sa.Index("ix_ks_keys_plan", "plan_id"),
     sa.Index("ix_ks_keys_api_created", "api_id", "created_at"),
     sa.Index("ix_ks_keys_expires", "expires_at"),
+    sa.Index(
+        "ix_ks_keys_own_policy",
+        "id",
+        postgresql_where=sa.text("rotation_policy IS NOT NULL"),
+        sqlite_where=sa.text("rotation_policy IS NOT NULL"),
+    ),
 )
 
 plans = sa.Table(
