@@ -114,7 +114,7 @@ def test_compromise_and_incidents(ready: Cli) -> None:
 
     lines = report.stdout
     assert f"Key {key['id']}: revoked now." in lines
-    assert "Notified: key.compromised sent to the webhooks." in lines
+    assert "Notified: key.compromised queued for the webhooks." in lines
     replacement = KEY_PATTERN.findall(lines)
     assert len(replacement) == 1
     assert ready.json("keys", "verify", replacement[0])["valid"] is True

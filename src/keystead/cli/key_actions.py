@@ -124,7 +124,7 @@ def _report(console: Console, done: Json) -> None:
     said = "was revoked already" if done.get("already_revoked") else "revoked now"
     console.print(Text(f"Key {done['key_id']}: {said}."))
     console.print(Text(f"Incident {done['incident_id']} opened (keystead incidents show)."))
-    sent = "key.compromised sent to the webhooks" if done.get("notified") else "nobody notified"
+    sent = "key.compromised queued for the webhooks" if done.get("notified") else "nobody notified"
     console.print(Text(f"Notified: {sent}."))
     replacement = done.get("replacement")
     if isinstance(replacement, dict):
