@@ -122,7 +122,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_config=log_config(level),
+        log_config=log_config(level, json=settings.log_format == "json"),
         log_level=level,
         server_header=False,
     )
@@ -144,10 +144,15 @@ class RedactQuery(logging.Filter):
         return True
 
 
-def log_config(level: str) -> dict[str, Any]:
+def log_config(level: str, *, json: bool = False) -> dict[str, Any]:
+    """uvicorn's log config with the access-log redaction; with ``json``, the
+    ``keystead``, ``uvicorn`` and ``uvicorn.access`` loggers write JSON lines."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
+    if json:
+        for name in ("default", "access"):
+            config["formatters"][name] = {"()": "keystead.logs.JsonFormatter"}
     config.setdefault("filters", {})["redact_query"] = {"()": f"{__name__}.RedactQuery"}
     config["handlers"]["access"]["filters"] = ["redact_query"]
     numeric = "DEBUG" if level == "trace" else level.upper()

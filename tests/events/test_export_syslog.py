@@ -1,0 +1,135 @@
+"""The syslog and CEF sinks against a real rsyslogd on loopback: it must parse
+what we send as RFC 5424 (app name, msgid, structured data, msg), over UDP
+datagrams and over octet-counted TCP, CEF included, and the TCP sink must
+reconnect when rsyslogd restarts. Waits poll with generous deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rsyslog import Rsyslog, running_rsyslog
+
+from keystead.core import keyformat
+from keystead.events.exporters import ExportRecord, Sink, open_sink
+
+pytestmark = pytest.mark.slow
+
+WHEN = datetime(2026, 5, 4, 3, 2, 1, 123456, tzinfo=UTC)
+
+
+@pytest.fixture
+def rsyslog(tmp_path: Path) -> Iterator[Rsyslog]:
+    with running_rsyslog(tmp_path) as server:
+        yield server
+
+
+def record(name: str, severity: int = 5, **fields: Any) -> ExportRecord:
+    return ExportRecord(kind="audit", time=WHEN, severity=severity, name=name, fields=fields)
+
+
+def sd_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
+
+
+async def closing(sink: Sink, *records: ExportRecord) -> None:
+    try:
+        await sink.emit(records)
+    finally:
+        await sink.close()
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_rsyslog_parses_our_rfc5424_messages(rsyslog: Rsyslog, transport: str) -> None:
+    port = rsyslog.udp_port if transport == "udp" else rsyslog.tcp_port
+    sink = open_sink(f"syslog+{transport}://127.0.0.1:{port}?facility=local3&hostname=node1")
+    await closing(sink, record("key.revoked", 4, key_id="key_1", actor="root_9"))
+
+    [got] = await rsyslog.wait_for(lambda m: len(m) == 1, "one message")
+    assert got["app"] == "keystead"
+    assert got["msgid"] == "key.revoked"
+    assert got["host"] == "node1"
+    assert got["facility"] == "local3" and got["severity"] == "4"
+    assert got["sd"] == '[keystead@32473 kind="audit" key_id="key_1" actor="root_9"]'
+    assert got["msg"] == "key.revoked"
+    assert got["raw"].startswith("<156>1 2026-05-04T03:02:01.123456Z node1 keystead ")
+    assert sink.stats.sent == 1 and sink.stats.dropped == 0
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_quotes_brackets_backslashes_and_newlines_survive(
+    rsyslog: Rsyslog, transport: str
+) -> None:
+    port = rsyslog.udp_port if transport == "udp" else rsyslog.tcp_port
+    nasty = 'say "hi" ] \\ [x]\nsecond line\r\nthird'
+    sink = open_sink(f"syslog+{transport}://127.0.0.1:{port}")
+    await closing(sink, record("odd", note=nasty, nested={"a": [1, "]"]}))
+
+    [got] = await rsyslog.wait_for(lambda m: len(m) == 1, "the message")
+    note, nested = sd_escaped(nasty), sd_escaped('{"a":[1,"]"]}')
+    assert got["sd"] == f'[keystead@32473 kind="audit" note="{note}" nested="{nested}"]'
+    assert got["msg"] == "odd"
+
+
+async def test_a_tcp_burst_is_framed_by_octet_counting(rsyslog: Rsyslog) -> None:
+    sink = open_sink(f"syslog+tcp://127.0.0.1:{rsyslog.tcp_port}")
+    burst = [record(f"burst.{i}", text=f"line {i}\nwith a newline") for i in range(200)]
+    await closing(sink, *burst)
+
+    got = await rsyslog.wait_for(lambda m: len(m) >= 200, "200 messages")
+    assert len(got) == 200
+    assert sorted(m["msgid"] for m in got) == sorted(f"burst.{i}" for i in range(200))
+    assert all("with a newline" in m["sd"] and "\n" in m["sd"] for m in got)
+    assert sink.stats.sent == 200
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_cef_travels_as_the_syslog_msg(rsyslog: Rsyslog, transport: str) -> None:
+    port = rsyslog.udp_port if transport == "udp" else rsyslog.tcp_port
+    sink = open_sink(f"cef+{transport}://127.0.0.1:{port}")
+    await closing(sink, record("key.revoked", 2, reason="a=b|c\nd", key_id="key_1"))
+
+    [got] = await rsyslog.wait_for(lambda m: len(m) == 1, "the CEF message")
+    assert got["msgid"] == "key.revoked" and got["sd"] == "-"
+    *header, extension = got["msg"].split("|", 7)  # a | in the extension is not escaped
+    assert header[:3] == ["CEF:0", "Keystead", "Keystead"]
+    assert header[4:] == ["key.revoked", "audit key.revoked", "9"]
+    assert "cat=audit" in extension
+    assert "reason=a\\=b|c\\nd keyId=key_1" in extension
+
+
+async def test_no_key_reaches_rsyslog(rsyslog: Rsyslog) -> None:
+    key = keyformat.generate("ks")
+    for url in (
+        f"syslog+udp://127.0.0.1:{rsyslog.udp_port}",
+        f"syslog+tcp://127.0.0.1:{rsyslog.tcp_port}",
+        f"cef+tcp://127.0.0.1:{rsyslog.tcp_port}",
+    ):
+        sink = open_sink(url)
+        fields = {"detail": f"got {key}", key: key}
+        leak = ExportRecord(kind="usage", time=WHEN, severity=6, name=f"leak {key}", fields=fields)
+        await closing(sink, leak)
+
+    got = await rsyslog.wait_for(lambda m: len(m) == 3, "three messages")
+    text = rsyslog.output.read_text()
+    assert key not in text
+    assert all(keyformat.REDACTED in m["raw"] for m in got)
+
+
+async def test_tcp_reconnects_after_rsyslog_restarts(rsyslog: Rsyslog) -> None:
+    sink = open_sink(f"syslog+tcp://127.0.0.1:{rsyslog.tcp_port}")
+    try:
+        await sink.emit([record("before")])
+        await rsyslog.wait_for(lambda m: len(m) == 1, "the first message")
+        await asyncio.to_thread(rsyslog.restart)  # the loop keeps running, as in life
+        await sink.emit([record("after")])
+        got = await rsyslog.wait_for(lambda m: any(x["msgid"] == "after" for x in m), "after")
+    finally:
+        await sink.close()
+    assert [m["msgid"] for m in got].count("after") >= 1
+    assert sink.stats.reconnects >= 1
+    assert sink.stats.dropped == 0
