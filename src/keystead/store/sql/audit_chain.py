@@ -1,0 +1,77 @@
+"""Append pending audit records to their workspace's chain inside the caller's
+transaction: lock the head row, chain, insert, move the head."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from itertools import groupby
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.core.audit import GENESIS, AuditEntry, AuditRecord, chain
+from keystead.store.sql.tables import audit, audit_heads
+
+
+def entry_row(entry: AuditEntry) -> dict[str, object]:
+    r = entry.record
+    return {
+        "workspace_id": r.workspace_id,
+        "seq": entry.seq,
+        "id": r.id,
+        "at": r.at,
+        "actor": r.actor,
+        "ip": r.ip,
+        "user_agent": r.user_agent,
+        "request_id": r.request_id,
+        "action": r.action,
+        "target_type": r.target_type,
+        "target_id": r.target_id,
+        "changes": json.dumps(r.changes, sort_keys=True, separators=(",", ":")),
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
+
+
+async def append_records(connection: AsyncConnection, records: Sequence[AuditRecord]) -> None:
+    """Chain ``records`` (grouped by workspace, heads locked in id order)."""
+    ordered = sorted(records, key=lambda r: r.workspace_id)
+    for workspace_id, group in groupby(ordered, key=lambda r: r.workspace_id):
+        await _append(connection, workspace_id, list(group))
+
+
+async def _append(
+    connection: AsyncConnection, workspace_id: str, records: list[AuditRecord]
+) -> None:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    # a write first: on SQLite it takes the write lock before the head is read
+    await connection.execute(
+        dialect.insert(audit_heads)
+        .values(workspace_id=workspace_id, seq=0, hash=GENESIS)
+        .on_conflict_do_nothing()
+    )
+    head = (
+        await connection.execute(
+            sa.select(audit_heads.c.seq, audit_heads.c.hash)
+            .where(audit_heads.c.workspace_id == workspace_id)
+            .with_for_update()
+        )
+    ).one()
+    seq, prev_hash = int(head.seq), str(head.hash)
+    rows = []
+    for record in records:
+        seq += 1
+        entry = chain(record, seq, prev_hash)
+        prev_hash = entry.hash
+        rows.append(entry_row(entry))
+    await connection.execute(audit.insert(), rows)
+    await connection.execute(
+        audit_heads.update()
+        .where(audit_heads.c.workspace_id == workspace_id)
+        .values(seq=seq, hash=prev_hash)
+    )
+
+
+__all__ = ["append_records", "entry_row"]
