@@ -1,0 +1,124 @@
+"""From buffered entries to usage records and rollup deltas (on the flusher)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from keystead.core.authz import Principal
+from keystead.core.geo import CountryResolver
+from keystead.core.models import VerifyContext
+from keystead.core.usage import (
+    GRANULARITIES,
+    Rollup,
+    RollupKey,
+    UsageRecord,
+    hll_add,
+    hll_point,
+    latency_bucket,
+)
+from keystead.core.verify import Verdict
+
+VerifiedEntry = tuple[float, Verdict, VerifyContext | None, Principal | None]
+"""What the hot path appends: (epoch seconds, verdict, request context, principal)."""
+Entry = UsageRecord | VerifiedEntry
+SLOTS = 4
+"""Buffer slots per entry (the recorder's buffer is a flat list)."""
+
+
+def to_record(entry: Entry, resolver: CountryResolver | None) -> UsageRecord:
+    """A usage record of a buffered entry; resolves the client's country."""
+    if isinstance(entry, UsageRecord):
+        if entry.country is None and entry.ip is not None and resolver is not None:
+            return entry._replace(country=resolver.country_of(entry.ip))
+        return entry
+    at, verdict, facts, principal = entry
+    found = verdict.record
+    api_id: str | None
+    key_id: str | None
+    owner_id: str | None
+    if found is not None:
+        key = found.key
+        workspace_id: str | None = key.workspace_id
+        api_id, key_id, owner_id = key.api_id, key.id, key.owner_id
+    else:
+        workspace_id = None if principal is None else principal.workspace_id
+        api_id = key_id = owner_id = None
+    if facts is None:
+        return UsageRecord(at, workspace_id, api_id, key_id, owner_id, verdict.code.value)
+    ip = facts.ip
+    return UsageRecord(
+        at,
+        workspace_id,
+        api_id,
+        key_id,
+        owner_id,
+        verdict.code.value,
+        ip,
+        None if ip is None or resolver is None else resolver.country_of(ip),
+        facts.user_agent,
+        facts.method,
+        facts.path,
+    )
+
+
+@dataclass(slots=True)
+class _Group:
+    """The records of one key (owner, API) in one minute."""
+
+    summary: Rollup
+    ips: set[str] = field(default_factory=set)
+    agents: set[str] = field(default_factory=set)
+
+
+def summarise(records: list[UsageRecord]) -> dict[RollupKey, Rollup]:
+    """Rollup deltas per key, owner and API, per minute, hour and day.
+
+    Records are first grouped per (key, owner, API, minute), so the cost of the
+    sketches and of the nine rollups a record touches is paid per group."""
+    groups: dict[tuple[str, str | None, str | None, str | None, int], _Group] = {}
+    for r in records:
+        if r.workspace_id is None or (r.key_id is None and r.api_id is None):
+            continue  # MALFORMED / NOT_FOUND: raw rows only, no scope to roll up
+        marker = (r.workspace_id, r.key_id, r.owner_id, r.api_id, int(r.at // 60) * 60)
+        group = groups.get(marker)
+        if group is None:
+            group = groups[marker] = _Group(Rollup())
+        s = group.summary
+        s.count += 1
+        s.codes[r.code] = s.codes.get(r.code, 0) + 1
+        if r.status is not None:
+            cls = f"{r.status // 100}xx"
+            s.statuses[cls] = s.statuses.get(cls, 0) + 1
+        if r.response_ms is not None:
+            index = latency_bucket(r.response_ms)
+            s.latency[index] = s.latency.get(index, 0) + 1
+        if r.bytes_in:
+            s.bytes_in += r.bytes_in
+        if r.bytes_out:
+            s.bytes_out += r.bytes_out
+        if r.ip is not None:
+            group.ips.add(r.ip)
+        if r.user_agent is not None:
+            group.agents.add(r.user_agent)
+    points: dict[str, tuple[int, int]] = {}
+    out: dict[RollupKey, Rollup] = {}
+    for (workspace_id, key_id, owner_id, api_id, minute), group in groups.items():
+        s = group.summary
+        hll_add(s.ips, [points.get(v) or points.setdefault(v, hll_point(v)) for v in group.ips])
+        hll_add(
+            s.user_agents,
+            [points.get(v) or points.setdefault(v, hll_point(v)) for v in group.agents],
+        )
+        for scope, scope_id in (("key", key_id), ("owner", owner_id), ("api", api_id)):
+            if scope_id is None:
+                continue
+            for granularity, size in GRANULARITIES.items():
+                k = RollupKey(workspace_id, scope, scope_id, granularity, minute // size * size)
+                into = out.get(k)
+                if into is None:
+                    into = out[k] = Rollup()
+                into.merge(s)
+    return out
+
+
+__all__ = ["SLOTS", "Entry", "VerifiedEntry", "summarise", "to_record"]

@@ -1,0 +1,186 @@
+"""``UsageRecorder``: a bounded buffer of usage entries, written in batches by a
+background task (raw rows and rollups in one transaction per batch).
+
+The hot path appends an entry: four slots at the end of a flat list (a list of
+tuples would make the garbage collector walk every waiting entry); everything else
+(building the record, the client's country, rollups, SQL) happens on the
+flusher. Nothing is written at all until the flusher runs: every
+``flush_interval_s``, or as soon as ``batch_size`` entries wait.
+
+When the buffer holds ``capacity`` entries, the policy decides: ``drop``
+refuses the new entry and counts it in ``dropped``; ``block`` makes the
+producer await space (producers are coroutines on the event loop; a failing
+store then stalls them until it answers again, so ``drop`` is the default).
+
+Crash loss: an unclean exit loses what was appended since the last committed
+batch: the entries in the buffer and the batch being written, so at most
+``capacity + batch_size`` entries and, below saturation, about one flush
+interval's worth. Nothing committed is lost; a clean ``close()`` flushes all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, Literal
+
+from keystead.core.geo import GeoIPCountryResolver
+from keystead.core.usage import UsageRecord
+from keystead.errors import ConfigurationError
+from keystead.events.usage._rollup import SLOTS, Entry, summarise, to_record
+from keystead.store.usage import UsageStore
+
+log = logging.getLogger("keystead.usage")
+
+FullPolicy = Literal["drop", "block"]
+
+
+class UsageRecorder:
+    def __init__(
+        self,
+        store: UsageStore,
+        *,
+        capacity: int = 100_000,
+        policy: FullPolicy = "drop",
+        flush_interval_s: float = 1.0,
+        batch_size: int = 1000,
+        resolver: GeoIPCountryResolver | None = None,
+    ) -> None:
+        if policy not in ("drop", "block"):
+            raise ConfigurationError(f"unknown usage buffer policy '{policy}'")
+        self._store = store
+        self.buffer: list[Any] = []
+        """Entries, ``SLOTS`` items each: (at, verdict, context, principal) from
+        verify, or (record, None, None, None)."""
+        self.capacity = capacity
+        self.limit = capacity * SLOTS
+        """``len(buffer)`` of a full buffer."""
+        self.policy = policy
+        self.flush_interval_s = flush_interval_s
+        self.batch_size = max(1, batch_size)
+        self.wake_at = (min(self.batch_size, capacity) - 1) * SLOTS
+        """``len(buffer)`` at which appending wakes the flusher (a batch waits)."""
+        self.dropped = 0
+        self.written = 0
+        self.failed_batches = 0
+        self._resolver = resolver
+        self._wake = asyncio.Event()
+        self._space = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def start(self) -> None:
+        """Start the background flusher (needs a running event loop; idempotent)."""
+        if self._task is None and not self._closed:
+            with contextlib.suppress(RuntimeError):
+                self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def add(self, record: UsageRecord) -> None:
+        """Record one request (a middleware or gateway calls this)."""
+        buffer = self.buffer
+        n = len(buffer)
+        if n < self.limit:
+            buffer.extend((record, None, None, None))
+            if n == self.wake_at:
+                self.wake()
+        elif self.full():
+            await self.offer((record, None, None, None))
+
+    def wake(self) -> None:
+        """A batch is waiting: have the flusher write now."""
+        if self._task is None:
+            self.start()
+        self._wake.set()
+
+    def full(self) -> bool:
+        """The buffer is full: drop and count the new entry (``drop`` policy),
+        or answer True: the caller must ``await offer(entry)`` (``block``)."""
+        self.wake()
+        if self.policy == "drop" or self._task is None:
+            self.dropped += 1
+            return False
+        return True
+
+    async def offer(self, entry: tuple[Any, Any, Any, Any]) -> None:
+        """Append, waiting for space under the ``block`` policy."""
+        if self._task is None:
+            self.start()
+        self._wake.set()
+        buffer = self.buffer
+        while len(buffer) >= self.limit:
+            if self.policy == "drop" or self._task is None:
+                self.dropped += 1
+                return
+            self._space.clear()
+            await self._space.wait()
+        buffer.extend(entry)
+
+    async def _run(self) -> None:
+        while not self._closed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.flush_interval_s)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:  # pragma: no cover - flush logs its own failures
+                log.exception("usage flusher failed")
+
+    async def flush(self) -> None:
+        """Write every waiting entry, ``batch_size`` per transaction. A batch the
+        store refuses goes back to the front of the buffer (what no longer fits
+        is counted as dropped) and is tried again on the next flush."""
+        async with self._lock:
+            buffer = self.buffer
+            while buffer:
+                size = min(len(buffer), self.batch_size * SLOTS)
+                n = size // SLOTS
+                batch = buffer[:size]
+                del buffer[:size]
+                self._space.set()
+                try:
+                    await self._write(batch)
+                except BaseException as exc:
+                    room = max(0, self.limit - len(buffer))
+                    self.dropped += max(0, size - room) // SLOTS
+                    buffer[0:0] = batch[:room]
+                    if not isinstance(exc, Exception):
+                        raise  # cancelled: the batch waits for the next flush
+                    self.failed_batches += 1
+                    log.warning("could not write %d usage records", n, exc_info=True)
+                    return
+                self.written += n
+
+    async def _write(self, batch: list[Any]) -> None:
+        resolver = self._resolver
+        if resolver is not None and not resolver.loaded:
+            try:
+                await asyncio.to_thread(resolver.load)  # ~0.1 s once per process
+            except ConfigurationError:
+                log.warning("no GeoIP data: usage records carry no country")
+                self._resolver = resolver = None
+        entries: list[Entry] = [
+            batch[i] if isinstance(batch[i], UsageRecord) else tuple(batch[i : i + SLOTS])
+            for i in range(0, len(batch), SLOTS)
+        ]
+        records = [to_record(entry, resolver) for entry in entries]
+        await self._store.write_usage(records, summarise(records))
+
+    @property
+    def pending(self) -> int:
+        return len(self.buffer) // SLOTS
+
+    async def close(self) -> None:
+        """Stop the flusher and write everything still waiting."""
+        self._closed = True
+        if self._task is not None:
+            task, self._task = self._task, None
+            self._wake.set()  # the loop ends after its current flush
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._space.set()
+        await self.flush()
+
+
+__all__ = ["FullPolicy", "UsageRecorder"]

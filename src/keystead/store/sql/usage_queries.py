@@ -1,0 +1,229 @@
+"""Usage records and rollups: raw rows appended, rollup deltas merged, in one
+transaction per flush."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.core.usage import HLL_REGISTERS, Rollup, RollupKey, UsageRecord, hll_new
+from keystead.store.sql.base import SqlBase
+from keystead.store.sql.rows import aware
+from keystead.store.sql.tables import usage, usage_rollups
+
+_CHUNK = 200  # rollup rows per statement (4 bound values each in the IN list)
+_PK = sa.tuple_(
+    usage_rollups.c.workspace_id,
+    usage_rollups.c.scope,
+    usage_rollups.c.scope_id,
+    usage_rollups.c.granularity,
+    usage_rollups.c.bucket,
+)
+_UPDATE = (
+    usage_rollups.update()
+    .where(usage_rollups.c.workspace_id == sa.bindparam("b_workspace_id"))
+    .where(usage_rollups.c.scope == sa.bindparam("b_scope"))
+    .where(usage_rollups.c.scope_id == sa.bindparam("b_scope_id"))
+    .where(usage_rollups.c.granularity == sa.bindparam("b_granularity"))
+    .where(usage_rollups.c.bucket == sa.bindparam("b_bucket"))
+    .values(
+        count=sa.bindparam("b_count"),
+        codes=sa.bindparam("b_codes"),
+        statuses=sa.bindparam("b_statuses"),
+        latency=sa.bindparam("b_latency"),
+        bytes_in=sa.bindparam("b_bytes_in"),
+        bytes_out=sa.bindparam("b_bytes_out"),
+        ips=sa.bindparam("b_ips"),
+        user_agents=sa.bindparam("b_user_agents"),
+    )
+)
+
+
+class UsageQueries(SqlBase):
+    async def write_usage(
+        self, records: Sequence[UsageRecord], rollups: Mapping[RollupKey, Rollup]
+    ) -> None:
+        if not records and not rollups:
+            return
+        postgres = self.dialect == "postgresql"
+        raw = [_raw_row(r, postgres) for r in records]
+        # a fixed order keeps nodes that merge the same rollup rows from deadlocking
+        ordered = sorted(rollups)
+        async with self._tx() as c:
+            if raw:
+                # straight to the driver: binding 16 values per row through the
+                # SQL layer cost more than the rest of a flush
+                await c.exec_driver_sql(_PG_INSERT if postgres else _SQLITE_INSERT, raw)
+            for start in range(0, len(ordered), _CHUNK):
+                await self._merge(c, ordered[start : start + _CHUNK], rollups)
+
+    async def _merge(
+        self,
+        c: AsyncConnection,
+        chunk: Sequence[RollupKey],
+        deltas: Mapping[RollupKey, Rollup],
+    ) -> None:
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        empty = [
+            {
+                **k._asdict(),
+                "count": 0,
+                "codes": {},
+                "statuses": {},
+                "latency": {},
+                "bytes_in": 0,
+                "bytes_out": 0,
+                "ips": b"",
+                "user_agents": b"",
+            }
+            for k in chunk
+        ]
+        await c.execute(insert(usage_rollups).on_conflict_do_nothing(), empty)
+        select = sa.select(usage_rollups).where(_PK.in_([tuple(k) for k in chunk]))
+        if self.dialect == "postgresql":
+            select = select.order_by(*_PK.clauses).with_for_update()
+        updates = []
+        for row in (await c.execute(select)).all():
+            key = RollupKey(row.workspace_id, row.scope, row.scope_id, row.granularity, row.bucket)
+            merged = _rollup(row)
+            merged.merge(deltas[key])
+            updates.append(
+                {
+                    "b_workspace_id": key.workspace_id,
+                    "b_scope": key.scope,
+                    "b_scope_id": key.scope_id,
+                    "b_granularity": key.granularity,
+                    "b_bucket": key.bucket,
+                    "b_count": merged.count,
+                    "b_codes": merged.codes,
+                    "b_statuses": merged.statuses,
+                    "b_latency": {str(i): n for i, n in merged.latency.items()},
+                    "b_bytes_in": merged.bytes_in,
+                    "b_bytes_out": merged.bytes_out,
+                    "b_ips": bytes(merged.ips),
+                    "b_user_agents": bytes(merged.user_agents),
+                }
+            )
+        if updates:
+            await c.execute(_UPDATE, updates)
+
+    async def list_usage(
+        self, workspace_id: str, *, key_id: str | None = None, limit: int = 100
+    ) -> list[UsageRecord]:
+        stmt = sa.select(usage).where(usage.c.workspace_id == workspace_id)
+        if key_id is not None:
+            stmt = stmt.where(usage.c.key_id == key_id)
+        found = await self._all(stmt.order_by(usage.c.id.desc()).limit(limit))
+        return [_record(r) for r in found]
+
+    async def get_rollups(
+        self,
+        workspace_id: str,
+        scope: str,
+        scope_id: str,
+        granularity: str,
+        *,
+        since: int | None = None,
+    ) -> list[tuple[RollupKey, Rollup]]:
+        t = usage_rollups
+        stmt = sa.select(t).where(
+            (t.c.workspace_id == workspace_id)
+            & (t.c.scope == scope)
+            & (t.c.scope_id == scope_id)
+            & (t.c.granularity == granularity)
+        )
+        if since is not None:
+            stmt = stmt.where(t.c.bucket >= since)
+        found = await self._all(stmt.order_by(t.c.bucket))
+        return [
+            (RollupKey(r.workspace_id, r.scope, r.scope_id, r.granularity, r.bucket), _rollup(r))
+            for r in found
+        ]
+
+    async def purge_usage(self, raw_before: datetime, rollups_before: int) -> tuple[int, int]:
+        async with self._tx() as c:
+            raw = await c.execute(usage.delete().where(usage.c.at < raw_before))
+            rolled = await c.execute(
+                usage_rollups.delete().where(usage_rollups.c.bucket < rollups_before)
+            )
+        return raw.rowcount, rolled.rowcount
+
+
+_RAW_COLUMNS = [c.name for c in usage.c if c.name != "id"]
+_NAMES = ", ".join(_RAW_COLUMNS)  # our own column names: nothing from outside
+_SQLITE_INSERT = f"INSERT INTO ks_usage ({_NAMES}) VALUES ({', '.join('?' * len(_RAW_COLUMNS))})"  # noqa: S608
+_PG_MARKS = ", ".join(["%s"] * (len(_RAW_COLUMNS) - 1) + ["CAST(%s AS JSONB)"])
+_PG_INSERT = f"INSERT INTO ks_usage ({_NAMES}) VALUES ({_PG_MARKS})"  # noqa: S608
+
+
+def _raw_row(r: UsageRecord, postgres: bool) -> tuple[Any, ...]:
+    """A row in ``_RAW_COLUMNS`` order, as the driver takes it (SQLite: the text
+    form of SQLAlchemy's DateTime)."""
+    at = datetime.fromtimestamp(r.at, UTC)
+    return (
+        at if postgres else at.isoformat(" ", "microseconds")[:26],
+        r.workspace_id,
+        r.api_id,
+        r.key_id,
+        r.owner_id,
+        r.code,
+        r.ip,
+        r.country,
+        None if r.user_agent is None else r.user_agent[:512],
+        None if r.method is None else r.method[:16],
+        None if r.path is None else r.path[:1024],
+        r.status,
+        r.response_ms,
+        r.bytes_in,
+        r.bytes_out,
+        json.dumps(list(r.tags)) if r.tags else "[]",
+    )
+
+
+def _record(row: sa.Row[Any]) -> UsageRecord:
+    at = aware(row.at)
+    return UsageRecord(
+        at=0.0 if at is None else at.timestamp(),
+        workspace_id=row.workspace_id,
+        api_id=row.api_id,
+        key_id=row.key_id,
+        owner_id=row.owner_id,
+        code=row.code,
+        ip=row.ip,
+        country=row.country,
+        user_agent=row.user_agent,
+        method=row.method,
+        path=row.path,
+        status=row.status,
+        response_ms=row.response_ms,
+        bytes_in=row.bytes_in,
+        bytes_out=row.bytes_out,
+        tags=tuple(row.tags or ()),
+    )
+
+
+def _sketch(value: bytes | None) -> bytearray:
+    return bytearray(value) if value is not None and len(value) == HLL_REGISTERS else hll_new()
+
+
+def _rollup(row: sa.Row[Any]) -> Rollup:
+    return Rollup(
+        count=row._mapping["count"],
+        codes=dict(row.codes or {}),
+        statuses=dict(row.statuses or {}),
+        latency={int(i): n for i, n in (row.latency or {}).items()},
+        bytes_in=row.bytes_in,
+        bytes_out=row.bytes_out,
+        ips=_sketch(row.ips),
+        user_agents=_sketch(row.user_agents),
+    )
+
+
+__all__ = ["UsageQueries"]
