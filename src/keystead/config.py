@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import stat
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from keystead.core.hashing import MIN_SECRET_BYTES
 from keystead.errors import ConfigurationError
@@ -64,10 +66,39 @@ class Settings(BaseSettings):
     limit_event_cooldown_s: float = Field(
         default=300.0, gt=0, description="at most one ratelimit/quota event per key per cooldown"
     )
+    # usage records (docs/monitoring.md, "Usage records")
+    usage_enabled: bool = True
+    usage_buffer_size: int = Field(default=100_000, ge=1)
+    usage_full_policy: Literal["drop", "block"] = Field(
+        default="drop", description="a full usage buffer drops (and counts) or blocks"
+    )
+    usage_flush_interval_s: float = Field(default=1.0, gt=0)
+    usage_batch_size: int = Field(default=1000, ge=1)
+    usage_raw_retention_days: float = Field(default=30.0, gt=0)
+    usage_rollup_retention_days: float = Field(default=400.0, gt=0)
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object per log line, keys redacted"
+    )
+    export_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="export sinks, comma-separated or a JSON list: jsonl:///path, "
+        "jsonl://stdout, syslog+udp://, syslog+tcp://, syslog+tls://, cef+udp://, cef+tcp://",
+    )
     # the CLI's remote mode
     url: str | None = None
     root_key: SecretStr | None = None
+
+    @field_validator("export_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: Any) -> Any:
+        """``KEYSTEAD_EXPORT_URLS`` as a JSON list or comma-separated URLs."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [url.strip() for url in text.split(",") if url.strip()]
 
     def load_secret(self, *, create: bool = False) -> bytes:
         """The server secret: from KEYSTEAD_SECRET, else from the secret file.

@@ -84,8 +84,21 @@ async def _exercise(w: World) -> list[str]:
     plaintexts.extend(await _exercise_rotation(w, api_id))
     plaintexts.extend(await _exercise_custody(w, api_id))
     plaintexts.extend(await exercise_webhooks(w))
+    await _exercise_audit(w)
     await w.ks.flush()  # last_used_at stamps and credit balances reach the store
     return plaintexts
+
+
+async def _exercise_audit(w: World) -> None:
+    """The audit routes: the entries of everything above, and the chain verified."""
+    c, h = w.client, w.auth()
+    await w.ks.audit.checkpoint()
+    page = (await c.get("/v1/audit", params={"limit": 5}, headers=h)).json()
+    await c.get("/v1/audit", params={"cursor": page["next_cursor"], "action": "key.*"}, headers=h)
+    await c.get("/v1/audit", params={"from": "yesterday"}, headers=h)  # 422
+    report = (await c.get("/v1/audit/verify", headers=h)).json()
+    assert report["ok"], report
+    await c.get("/v1/audit/public_key", headers=h)
 
 
 async def _exercise_limits(w: World, api_id: str) -> str:

@@ -95,6 +95,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/limits/failed_attempts"): Case(
         "limits.read", foreign_ids=False, params={"ip": "192.0.2.1"}
     ),
+    ("GET", "/v1/audit"): Case("audit.read", foreign_ids=False),
+    ("GET", "/v1/audit/verify"): Case("audit.read", foreign_ids=False),
+    ("GET", "/v1/audit/public_key"): Case("audit.read", foreign_ids=False),
     ("POST", "/v1/plans"): Case("plans.write", lambda o: {"name": "new"}, foreign_ids=False),
     ("GET", "/v1/plans"): Case("plans.read", foreign_ids=False),
     ("GET", "/v1/plans/{plan_id}"): Case("plans.read"),

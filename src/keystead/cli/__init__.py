@@ -18,6 +18,7 @@ import typer
 from keystead import __version__
 from keystead.cli import (
     apis,
+    audit,
     incidents,
     key_actions,
     keys,
@@ -91,6 +92,7 @@ app.add_typer(workspaces.app, name="workspaces")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(pickups.app, name="pickups")
 app.add_typer(incidents.app, name="incidents")
+app.add_typer(audit.app, name="audit")
 key_actions.register(keys.app)
 serve.register(app)
 

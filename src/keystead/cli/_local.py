@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 from keystead.cli import _custody_json as custody_json
 from keystead.cli import _rotation_serialize as rotation_serialize
 from keystead.cli import _serialize as ser
+from keystead.cli._audit_backends import LocalAudit
 from keystead.cli._custody_backends import LocalCustody
 from keystead.cli._webhook_backends import LocalWebhooks
 from keystead.config import Settings
@@ -27,7 +28,7 @@ Json = dict[str, Any]
 T = TypeVar("T")
 
 
-class LocalBackend(LocalWebhooks, LocalCustody):
+class LocalBackend(LocalWebhooks, LocalCustody, LocalAudit):
     def __init__(self, settings: Settings, workspace_id: str | None) -> None:
         self._settings = settings
         self._workspace_id = workspace_id

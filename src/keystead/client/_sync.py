@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from keystead.client._audit import AuditClient
 from keystead.client._base import compact as _compact
 from keystead.client._base import jsonable as _jsonable
 from keystead.client._base import seg as _seg
@@ -14,7 +15,7 @@ from keystead.client._rotation import RotationClient
 from keystead.client._webhooks import WebhooksClient
 
 
-class Client(LimitsClient, RotationClient, WebhooksClient, CustodyClient):
+class Client(LimitsClient, RotationClient, WebhooksClient, CustodyClient, AuditClient):
     """A typed client of one Keystead server, authenticated with a root key.
 
     Every method returns the decoded JSON answer as plain dicts; errors raise

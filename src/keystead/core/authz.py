@@ -34,6 +34,7 @@ ROOT_PERMISSIONS: tuple[str, ...] = (
     "webhooks.write",
     "incidents.read",
     "incidents.write",
+    "audit.read",
 )
 
 LOCAL_OPERATOR = "cli"

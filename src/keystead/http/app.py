@@ -20,6 +20,7 @@ from keystead.config import Settings
 from keystead.errors import StoreUnavailable
 from keystead.http import (
     apis,
+    audit,
     incidents,
     key_actions,
     keys,
@@ -150,6 +151,7 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         limits.router,
         plans.router,
         webhooks.router,
+        audit.router,
     )
     custody = (pickups.router, key_actions.router, incidents.router)
     for router in (*routers, owners.router, root_keys.router, *custody):

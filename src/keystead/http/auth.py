@@ -7,6 +7,8 @@ the same 401. Every 401 carries ``WWW-Authenticate: Bearer``. Never log the head
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Annotated
 
 from fastapi import Depends
@@ -14,7 +16,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
 from keystead.core.authz import Principal
+from keystead.core.ids import new_id
 from keystead.errors import StoreUnavailable, Unauthorized
+from keystead.events.audit import AuditOrigin, set_origin
 from keystead.service import Keystead
 
 MISSING_ROOT_KEY = "a root key is required: send 'Authorization: Bearer <root key>'"
@@ -53,6 +57,7 @@ async def authenticate(ks: Keystead, authorization: str | None) -> Principal:
 
 
 _SCOPE_KEY = "keystead.principal"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 async def authenticate_request(request: Request) -> Principal:
@@ -63,7 +68,23 @@ async def authenticate_request(request: Request) -> Principal:
         ks = keystead_of(request)
         principal = await authenticate(ks, request.headers.get("authorization"))
         request.scope[_SCOPE_KEY] = principal
+        audit_origin(request)
     return principal
+
+
+def audit_origin(request: Request) -> None:
+    """Record where this management call comes from, for its audit entries
+    (``X-Request-Id`` when sane, else a fresh ``req_`` id)."""
+    given = request.headers.get("x-request-id", "")
+    request_id = given if _REQUEST_ID.fullmatch(given) else new_id("req", time.time())
+    user_agent = request.headers.get("user-agent")
+    set_origin(
+        AuditOrigin(
+            ip=None if request.client is None else request.client.host,
+            user_agent=None if user_agent is None else user_agent[:512],
+            request_id=request_id,
+        )
+    )
 
 
 async def _principal(
@@ -81,6 +102,7 @@ Service = Annotated[Keystead, Depends(keystead_of)]
 __all__ = [
     "Auth",
     "Service",
+    "audit_origin",
     "authenticate",
     "authenticate_request",
     "bearer_scheme",

@@ -171,6 +171,14 @@ class LifecycleActions:
             recorded.append(self._record(principal, updated.id, action, cause, action_id, result))
             return recorded[0]
 
+        self._ctx.audit(
+            principal,
+            f"key.{action}",
+            "key",
+            key.id,
+            before={name: getattr(key, name, None) for name in values},
+            after=values,
+        )
         updated = await self._ctx.store.act_on_key(
             principal.workspace_id, key.id, values, describe, record
         )

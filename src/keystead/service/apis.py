@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from keystead.core import keyformat
@@ -51,6 +52,7 @@ class ApiService:
             limits=limit_fields.api_limits(limits),
             rotation_policy=_policy(rotation_policy),
         )
+        self._ctx.audit(principal, "api.create", "api", api.id, after=api)
         try:
             await self._ctx.store.insert_api(api)
         except Conflict:
@@ -87,6 +89,8 @@ class ApiService:
             values["limits"] = limit_fields.api_limits(changes["limits"]) or None
         if "rotation_policy" in changes:
             values["rotation_policy"] = _policy(changes["rotation_policy"])
+        before = {name: getattr(api, name, None) for name in values}
+        self._ctx.audit(principal, "api.update", "api", api.id, before=before, after=values)
         try:
             updated = await self._ctx.store.update_api(principal.workspace_id, api.id, values)
         except Conflict:
@@ -101,6 +105,7 @@ class ApiService:
         api = await self.visible(principal, api_id)
         if await self._ctx.store.count_keys(api.id):
             raise Conflict("this API still has keys; delete or revoke them first")
+        self._ctx.audit(principal, "api.delete", "api", api.id, before=api)
         await self._ctx.store.delete_api(principal.workspace_id, api.id)
         self._ctx.api_keys_changed(api.id)
 
@@ -118,16 +123,22 @@ class ApiService:
         if description is not None and (not isinstance(description, str) or len(description) > 500):
             raise ValidationError("a description is at most 500 characters", field="description")
         now = self._ctx.now()
-        role = await self._ctx.store.put_role(
-            Role(
-                api_id=api.id,
-                name=role_name,
-                permissions=fields.permissions(list(permissions)),
-                description=description,
-                created_at=now,
-                updated_at=now,
-            )
+        new_role = Role(
+            api_id=api.id,
+            name=role_name,
+            permissions=fields.permissions(list(permissions)),
+            description=description,
+            created_at=now,
+            updated_at=now,
         )
+        old = next(
+            (r for r in await self._ctx.store.list_roles(api.id) if r.name == role_name), None
+        )
+        after = new_role if old is None else replace(new_role, created_at=old.created_at)
+        self._ctx.audit(
+            principal, "role.put", "role", f"{api.id}/{role_name}", before=old, after=after
+        )
+        role = await self._ctx.store.put_role(new_role)
         self._ctx.api_keys_changed(api.id)
         return role
 
@@ -139,6 +150,10 @@ class ApiService:
     async def delete_role(self, principal: Principal, api_id: str, name: str) -> None:
         principal.require("roles.write")
         api = await self.visible(principal, api_id)
+        old = next((r for r in await self._ctx.store.list_roles(api.id) if r.name == name), None)
+        if old is None:
+            raise NotFound(f"no role '{name}' in this API")
+        self._ctx.audit(principal, "role.delete", "role", f"{api.id}/{name}", before=old)
         if not await self._ctx.store.delete_role(api.id, name):
             raise NotFound(f"no role '{name}' in this API")
         self._ctx.api_keys_changed(api.id)

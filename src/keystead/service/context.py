@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from keystead.config import Settings
+from keystead.core.audit import AuditRecord, diff
 from keystead.core.authz import Principal
 from keystead.core.clock import Clock
 from keystead.core.hashing import KeyHasher
+from keystead.core.ids import new_id
 from keystead.core.models import Api
 from keystead.core.verify import VerifiableKey
+from keystead.events import audit as pending_audit
 from keystead.limits import Limiter
 from keystead.service.limiting import KeyLimits
 from keystead.store.base import Store
@@ -49,6 +52,35 @@ class ServiceContext:
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.now(), UTC)
+
+    def audit(
+        self,
+        principal: Principal,
+        action: str,
+        target_type: str,
+        target_id: str | None,
+        *,
+        before: object = None,
+        after: object = None,
+    ) -> None:
+        """Queue the audit entry of a change for the transaction about to make it
+        (call right before the store write); only changed fields, no secrets."""
+        origin = pending_audit.current_origin()
+        pending_audit.push(
+            AuditRecord(
+                id=new_id("aud", self.clock.now()),
+                workspace_id=principal.workspace_id,
+                at=self.now(),
+                actor=principal.actor,
+                action=action,
+                target_type=target_type,
+                target_id=target_id,
+                changes=diff(before, after),
+                ip=origin.ip,
+                user_agent=origin.user_agent,
+                request_id=origin.request_id,
+            )
+        )
 
     def key_changed(self, key_id: str) -> None:
         """Evict a key on this node at once and tell the registered hooks

@@ -144,6 +144,13 @@ class IncidentService:
             },
             created_at=now,
         )
+        self._ctx.audit(
+            principal,
+            "incident.create",
+            "incident",
+            incident.id,
+            after={"key_id": key.id, "status": "open", "replacement_key_id": new_id_},
+        )
         await self._ctx.store.insert_incident(incident, notices, record)
         if notices:
             self._ctx.events_written()
@@ -202,6 +209,10 @@ class IncidentService:
         if not values:
             return current
         values["updated_at"] = self._ctx.now()
+        before = {name: getattr(current, name, None) for name in values}
+        self._ctx.audit(
+            principal, "incident.update", "incident", current.id, before=before, after=values
+        )
         updated = await self._ctx.store.update_incident(principal.workspace_id, current.id, values)
         if updated is None:
             raise NotFound(f"no incident '{incident_id}'")
@@ -218,6 +229,9 @@ class IncidentService:
             return [events.key_event(events.KEY_REVOKED, updated, now, cause=cause)]
 
         values = {"revoked_at": now, "updated_at": now}
+        self._ctx.audit(
+            principal, "key.revoke", "key", key.id, before={"revoked_at": None}, after=values
+        )
         updated = await self._ctx.store.update_key(principal.workspace_id, key.id, values, describe)
         self._ctx.key_changed(key.id)
         if updated is None:

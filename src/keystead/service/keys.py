@@ -23,6 +23,11 @@ from keystead.store.base import KeyFilter
 MAX_BATCH = 1000
 MAX_PAGE = 1000
 _STATES = frozenset(get_args(KeyState))
+_ACTIONS = {
+    events.KEY_ENABLED: "key.enable",
+    events.KEY_DISABLED: "key.disable",
+    events.KEY_REVOKED: "key.revoke",
+}
 
 
 class KeyService:
@@ -51,6 +56,8 @@ class KeyService:
                 raise ValidationError("each key is a JSON object", field="keys")
             created.append(await self._build(principal, spec, apis))
         now = self._ctx.now()
+        for c in created:
+            self._ctx.audit(principal, "key.create", "key", c.key.id, after=c.key)
         await self._ctx.store.insert_keys(
             [(c.key, self._ctx.hasher.hash(c.plaintext)) for c in created],
             [events.key_event(events.KEY_CREATED, c.key, now) for c in created],
@@ -186,6 +193,7 @@ class KeyService:
         principal.require("keys.delete")
         current = await self.visible(principal, key_id)
         deleted = events.key_event(events.KEY_DELETED, current, self._ctx.now())
+        self._ctx.audit(principal, "key.delete", "key", current.id, before=current)
         await self._ctx.store.delete_key(principal.workspace_id, current.id, [deleted])
         self._ctx.key_changed(current.id)
         self._ctx.events_written()
@@ -204,6 +212,9 @@ class KeyService:
             extra = {"changed": changed} if event_type == events.KEY_UPDATED else {}
             return [events.key_event(event_type, updated, now, **extra)]
 
+        before = {name: getattr(current, name, None) for name in values}
+        action = _ACTIONS.get(event_type, "key.update")
+        self._ctx.audit(principal, action, "key", current.id, before=before, after=values)
         updated = await self._ctx.store.update_key(
             principal.workspace_id, current.id, values, describe
         )

@@ -19,6 +19,7 @@ from keystead.events.webhooks import SecretBox, WebhookDispatcher
 from keystead.limits import Limiter, RateLimit, open_limiter
 from keystead.service.actions import LifecycleActions
 from keystead.service.apis import ApiService
+from keystead.service.audit import AuditService
 from keystead.service.context import KeyChangeHook, ServiceContext
 from keystead.service.custody import Custody, derive_sealing_key
 from keystead.service.guard import AttemptsState, FailedAttempts
@@ -31,6 +32,7 @@ from keystead.service.root_keys import RootKeyService
 from keystead.service.rotation import RotationService
 from keystead.service.scheduler import Scheduler
 from keystead.service.shedding import LoadShedder
+from keystead.service.usage import UsageService
 from keystead.service.verifier import Verifier
 from keystead.service.webhooks import WebhookService
 from keystead.service.workspaces import WorkspaceService
@@ -85,11 +87,20 @@ class Keystead:
         self.pickups = PickupService(self._ctx, self.custody)
         self.actions = LifecycleActions(self._ctx, self.keys, self.rotation)
         self.incidents = IncidentService(self._ctx, self.keys, self.rotation)
+        self.audit = AuditService(self._ctx, secret)
         self.scheduler = Scheduler(self._ctx, self.rotation)
-        self.scheduler.purge = self.pickups.purge_expired
+        self.scheduler.purge = self._scheduled_upkeep
         self.failed_attempts = FailedAttempts(self.limiter, settings)
         self.shedder = LoadShedder(settings)
         self._verifier = Verifier(self._ctx, self.failed_attempts, self.shedder)
+        self.usage = UsageService(store, settings)
+        recorder = self.usage.recorder
+        self._usage_buffer = recorder.buffer if settings.usage_enabled else None
+        self._usage_limit = recorder.limit
+        self._usage_wake_at = recorder.wake_at
+        self._usage_wake = recorder.wake
+        self._usage_blocks = recorder.policy == "block"
+        self._usage_offer = recorder.offer
 
     @classmethod
     async def open(
@@ -119,6 +130,8 @@ class Keystead:
             raise
         service = cls(store, settings, secret, clock or SystemClock(), limiter)
         service.shedder.start()
+        if settings.usage_enabled:
+            service.usage.recorder.start()
         if channel_url is not None:
             await service._start_invalidation(channel_url)
         return service
@@ -143,10 +156,23 @@ class Keystead:
         """Verify a key, then spend ``cost`` on every limit it has (all or
         nothing). With ``principal``, keys outside its workspace or APIs answer
         NOT_FOUND, and the principal needs ``keys.verify``. ``ratelimits`` adds
-        limits for this call only (counted per key and name)."""
-        return await self._verifier.verify(
+        limits for this call only (counted per key and name). Every answer is
+        recorded as usage (docs/monitoring.md), off the hot path."""
+        verdict = await self._verifier.verify(
             key, context, principal=principal, cost=cost, ratelimits=ratelimits
         )
+        buffer = self._usage_buffer
+        if buffer is not None:  # four slots appended; the flusher does the rest
+            n = len(buffer)
+            if n < self._usage_limit:
+                buffer.extend((self.clock.now(), verdict, context, principal))
+                if n == self._usage_wake_at:  # a batch is waiting
+                    self._usage_wake()
+            elif self._usage_blocks:
+                await self._usage_offer((self.clock.now(), verdict, context, principal))
+            else:
+                self.usage.recorder.dropped += 1
+        return verdict
 
     async def release(self, leases: Sequence[str], *, principal: Principal | None = None) -> None:
         """Give back the concurrency slots a verification took (``Verdict.leases``).
@@ -172,6 +198,14 @@ class Keystead:
         """Evict a key changed elsewhere (called by an invalidation channel)."""
         self._ctx.apply_remote("key", key_id, None)
 
+    async def _scheduled_upkeep(self) -> int:
+        """The scheduler pass's upkeep: purge expired pickups, apply usage
+        retention, sign audit checkpoints."""
+        purged = await self.pickups.purge_expired()
+        await self.usage.purge(self.clock.now())
+        await self.audit.checkpoint()
+        return purged
+
     async def ping(self) -> None:
         """Raise ``StoreUnavailable`` unless the store answers: for health checks."""
         await self.store.ping()
@@ -184,6 +218,7 @@ class Keystead:
 
     async def flush(self) -> None:
         await self._verifier.flush()
+        await self.usage.flush()
 
     def start_scheduler(self, interval_s: float | None = None) -> None:
         """Carry out rotation policies and expiry notices in the background
@@ -199,6 +234,7 @@ class Keystead:
             await bus.close()
         await self.shedder.stop()
         await self._verifier.close()
+        await self.usage.recorder.close()
         await self.limiter.close()
         await self.webhooks.stop_dispatcher()
         await self.store.close()

@@ -32,6 +32,10 @@ class OwnerService:
         checked = fields.required_text(owner_id, "owner_id")
         limits = limit_fields.from_arguments(ratelimits, quota, credits, concurrency)
         now = self._ctx.now()
+        old = await self._ctx.store.get_owner(principal.workspace_id, checked)
+        after = {"limits": limits} if old is not None else {"owner_id": checked, "limits": limits}
+        before = None if old is None else {"limits": old.limits}
+        self._ctx.audit(principal, "owner.put", "owner", checked, before=before, after=after)
         owner = await self._ctx.store.put_owner(
             Owner(principal.workspace_id, checked, limits, created_at=now, updated_at=now)
         )
@@ -60,6 +64,15 @@ class OwnerService:
         principal.require("owners.write")
         checked = fields.required_text(owner_id, "owner_id")
         key = public_jwk(jwk)
+        old = await self._ctx.store.get_owner(principal.workspace_id, checked)
+        self._ctx.audit(
+            principal,
+            "owner.set_public_key",
+            "owner",
+            checked,
+            before={"public_jwk": None if old is None else old.public_jwk},
+            after={"public_jwk": key},
+        )
         owner = await self._ctx.store.set_owner_public_jwk(
             principal.workspace_id, checked, key, self._ctx.now()
         )
@@ -71,7 +84,18 @@ class OwnerService:
         """Forget the owner's public key: later pickups are sealed instead."""
         principal.require("owners.write")
         owner = None
+        old = None
         if isinstance(owner_id, str):
+            old = await self._ctx.store.get_owner(principal.workspace_id, owner_id)
+        if old is not None:
+            self._ctx.audit(
+                principal,
+                "owner.remove_public_key",
+                "owner",
+                old.owner_id,
+                before={"public_jwk": old.public_jwk},
+                after={"public_jwk": None},
+            )
             owner = await self._ctx.store.set_owner_public_jwk(
                 principal.workspace_id, owner_id, None, self._ctx.now()
             )
@@ -81,8 +105,11 @@ class OwnerService:
 
     async def delete(self, principal: Principal, owner_id: str) -> None:
         principal.require("owners.write")
-        if not isinstance(owner_id, str) or not await self._ctx.store.delete_owner(
-            principal.workspace_id, owner_id
-        ):
+        old = None
+        if isinstance(owner_id, str):
+            old = await self._ctx.store.get_owner(principal.workspace_id, owner_id)
+        if old is not None:
+            self._ctx.audit(principal, "owner.delete", "owner", old.owner_id, before=old)
+        if old is None or not await self._ctx.store.delete_owner(principal.workspace_id, owner_id):
             raise NotFound(f"no limits are set for owner '{owner_id}'")
         self._ctx.owner_changed(principal.workspace_id, owner_id)

@@ -86,6 +86,11 @@ class PickupService:
                 f"this pickup belongs to owner '{pickup.owner_id}': claim it with a root key "
                 "narrowed to that owner (root_keys create with owner_id)"
             )
+        if pickup.claimed_at is not None:
+            raise Conflict(f"pickup '{pickup.id}' was claimed already; it is handed out once")
+        self._ctx.audit(
+            principal, "pickup.claim", "pickup", pickup.id, after={"claimed_by": principal.actor}
+        )
         claim = await self._ctx.store.claim_pickup(
             principal.workspace_id, pickup.id, principal.actor, self._ctx.now()
         )

@@ -44,6 +44,7 @@ class PlanService:
             created_at=now,
             updated_at=now,
         )
+        self._ctx.audit(principal, "plan.create", "plan", plan.id, after=plan)
         try:
             await self._ctx.store.insert_plan(plan)
         except Conflict:
@@ -71,6 +72,8 @@ class PlanService:
             values["priority"] = limit_fields.priority(changes["priority"])
         if any(f in changes for f in limit_fields.LIMIT_FIELDS):
             values["limits"] = limit_fields.updated_set(current.limits, changes)
+        before = {name: getattr(current, name, None) for name in values}
+        self._ctx.audit(principal, "plan.update", "plan", current.id, before=before, after=values)
         try:
             updated = await self._ctx.store.update_plan(principal.workspace_id, plan_id, values)
         except Conflict:
@@ -85,6 +88,7 @@ class PlanService:
         plan = await self.visible(principal, plan_id)
         if await self._ctx.store.count_plan_keys(plan.id):
             raise Conflict("keys still use this plan; move them to another plan first")
+        self._ctx.audit(principal, "plan.delete", "plan", plan.id, before=plan)
         await self._ctx.store.delete_plan(principal.workspace_id, plan.id)
 
     async def visible(self, principal: Principal, plan_id: str) -> Plan:

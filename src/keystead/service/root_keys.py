@@ -80,6 +80,7 @@ class RootKeyService:
             api_ids=scoped,
             created_by=principal.actor,
             owner_id=fields.text(owner_id, "owner_id"),
+            audit_as=principal,
         )
 
     async def list(self, principal: Principal) -> list[RootKey]:
@@ -88,6 +89,19 @@ class RootKeyService:
 
     async def revoke(self, principal: Principal, root_key_id: str) -> RootKey:
         principal.require("root_keys.revoke")
+        known = await self._ctx.store.list_root_keys(principal.workspace_id)
+        current = next((k for k in known if k.id == root_key_id), None)
+        if current is None:
+            raise NotFound(f"no root key '{root_key_id}'")
+        at = self._ctx.now()
+        self._ctx.audit(
+            principal,
+            "root_key.revoke",
+            "root_key",
+            current.id,
+            before={"revoked_at": current.revoked_at},
+            after={"revoked_at": current.revoked_at or at},
+        )
         revoked = await self._ctx.store.revoke_root_key(
             principal.workspace_id, root_key_id, self._ctx.now()
         )
@@ -105,6 +119,7 @@ class RootKeyService:
         api_ids: Sequence[str] | None = None,
         created_by: str | None = None,
         owner_id: str | None = None,
+        audit_as: Principal | None = None,
     ) -> CreatedRootKey:
         if name is not None and (not isinstance(name, str) or len(name) > 200):
             raise ValidationError("a name is at most 200 characters", field="name")
@@ -121,6 +136,8 @@ class RootKeyService:
             created_by=created_by,
             owner_id=owner_id,
         )
+        if audit_as is not None:
+            self._ctx.audit(audit_as, "root_key.create", "root_key", root_key.id, after=root_key)
         await self._ctx.store.insert_root_key(root_key, self._ctx.hasher.hash(plaintext))
         return CreatedRootKey(root_key, plaintext)
 

@@ -92,6 +92,19 @@ class RotationService:
         def describe(updated_old: Key, _new: Key) -> list[events.Event]:
             return [events.key_event(events.KEY_ROTATED, updated_old, now, **data)]
 
+        self._ctx.audit(
+            principal,
+            "key.rotate",
+            "key",
+            old.id,
+            before={"expires_at": old.expires_at, "rotated_to": None},
+            after={
+                "expires_at": old_values.get("expires_at", old.expires_at),
+                "rotated_to": created.key.id,
+                "pickup_id": None if pickup is None else pickup.id,
+            },
+        )
+        self._ctx.audit(principal, "key.create", "key", created.key.id, after=created.key)
         updated_old, _ = await self._ctx.store.rotate_key(
             principal.workspace_id,
             old.id,

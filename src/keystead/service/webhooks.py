@@ -27,7 +27,13 @@ from keystead.events.webhooks import (
 )
 from keystead.service import webhook_fields as wf
 from keystead.service.context import ServiceContext
-from keystead.store.webhooks import DELIVERY_STATUSES, Delivery, DeliveryAttempt, Webhook
+from keystead.store.webhooks import (
+    DELIVERY_STATUSES,
+    REPLAYABLE_STATUSES,
+    Delivery,
+    DeliveryAttempt,
+    Webhook,
+)
 
 MAX_PAGE = 1000
 
@@ -78,6 +84,7 @@ class WebhookService:
             updated_at=now,
             sealed_secret=self._box.seal(secret, webhook_id),
         )
+        self._ctx.audit(principal, "webhook.create", "webhook", webhook.id, after=webhook)
         await self._ctx.store.insert_webhook(webhook)
         return CreatedWebhook(webhook, secret)
 
@@ -102,7 +109,7 @@ class WebhookService:
                 f"unknown webhook field '{unknown[0]}'; use {', '.join(sorted(wf.CHANGE_FIELDS))}",
                 field=unknown[0],
             )
-        await self._visible(principal, webhook_id)
+        current = await self._visible(principal, webhook_id)
         values: dict[str, Any] = {"updated_at": self._ctx.now()}
         if "url" in changes:
             values["url"] = wf.url(changes["url"])
@@ -112,6 +119,10 @@ class WebhookService:
             values["description"] = wf.description(changes["description"])
         if "enabled" in changes:
             values["enabled"] = wf.enabled(changes["enabled"])
+        before = {name: getattr(current, name, None) for name in values}
+        self._ctx.audit(
+            principal, "webhook.update", "webhook", current.id, before=before, after=values
+        )
         updated = await self._ctx.store.update_webhook(principal.workspace_id, webhook_id, values)
         if updated is None:
             raise NotFound(f"no webhook '{webhook_id}'")
@@ -122,7 +133,8 @@ class WebhookService:
     async def delete(self, principal: Principal, webhook_id: str) -> None:
         """Delete the endpoint and its deliveries (pending ones are dropped)."""
         _require(principal, "webhooks.write")
-        await self._visible(principal, webhook_id)
+        current = await self._visible(principal, webhook_id)
+        self._ctx.audit(principal, "webhook.delete", "webhook", current.id, before=current)
         if not await self._ctx.store.delete_webhook(principal.workspace_id, webhook_id):
             raise NotFound(f"no webhook '{webhook_id}'")
 
@@ -147,6 +159,13 @@ class WebhookService:
             "old_secret_expires_at": now + timedelta(seconds=overlap) if overlap else None,
             "updated_at": now,
         }
+        self._ctx.audit(
+            principal,
+            "webhook.rotate_secret",
+            "webhook",
+            current.id,
+            after={"old_secret_expires_at": values["old_secret_expires_at"]},
+        )
         updated = await self._ctx.store.update_webhook(principal.workspace_id, current.id, values)
         if updated is None:
             raise NotFound(f"no webhook '{webhook_id}'")
@@ -195,7 +214,10 @@ class WebhookService:
         """Queue a delivery again, due now, with a fresh attempt budget. 409 for one
         still pending (it is queued already)."""
         _require(principal, "webhooks.write")
-        await self._visible_delivery(principal, delivery_id)
+        current = await self._visible_delivery(principal, delivery_id)
+        if current.status not in REPLAYABLE_STATUSES:
+            raise Conflict(f"delivery '{delivery_id}' is {current.status}: it is queued already")
+        self._ctx.audit(principal, "delivery.replay", "delivery", current.id)
         replayed, found = await self._ctx.store.replay_delivery(
             principal.workspace_id, delivery_id, self._ctx.now()
         )

@@ -9,8 +9,10 @@ from typing import Any, Protocol
 
 from keystead.core.events import Event
 from keystead.core.models import Api, Key, KeyState, Owner, Plan, Role, RootKey, Workspace
+from keystead.store.audit import AuditStore
 from keystead.store.custody import CustodyStore
 from keystead.store.lifecycle import LifecycleStore
+from keystead.store.usage import UsageStore
 from keystead.store.webhooks import WebhookStore
 
 
@@ -22,7 +24,7 @@ class KeyFilter:
     state: KeyState | None = None
 
 
-class Store(LifecycleStore, CustodyStore, WebhookStore, Protocol):
+class Store(LifecycleStore, CustodyStore, WebhookStore, UsageStore, AuditStore, Protocol):
     """Async persistence of workspaces, APIs, roles, keys and root keys.
 
     Every method that reads by id is scoped by workspace, so a face cannot see

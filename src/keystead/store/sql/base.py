@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.errors import Conflict, StoreUnavailable
+from keystead.events import audit as pending_audit
+from keystead.store.sql.audit_chain import append_records
 from keystead.store.sql.engine import create_engine
 
 
@@ -27,7 +29,15 @@ class SqlBase:
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncConnection]:
         async with self._errors(), self._engine.begin() as connection:
-            yield connection
+            try:
+                yield connection
+            except BaseException:
+                pending_audit.discard()
+                raise
+            # the audit entries of this change commit (or roll back) with it
+            records = pending_audit.take()
+            if records:
+                await append_records(connection, records)
 
     @asynccontextmanager
     async def _errors(self) -> AsyncIterator[None]:

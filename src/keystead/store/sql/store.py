@@ -13,6 +13,7 @@ from keystead.core.models import Api, Key, Role, RootKey, Workspace
 from keystead.errors import Conflict, StoreUnavailable
 from keystead.store.base import KeyFilter
 from keystead.store.sql import rows
+from keystead.store.sql.audit_queries import AuditQueries
 from keystead.store.sql.custody_queries import CustodyQueries
 from keystead.store.sql.engine import migrate
 from keystead.store.sql.lifecycle_queries import LifecycleQueries, write_events
@@ -25,6 +26,7 @@ from keystead.store.sql.tables import (
     settings,
     workspaces,
 )
+from keystead.store.sql.usage_queries import UsageQueries
 from keystead.store.sql.webhook_queries import WebhookQueries
 
 _KEY_COLUMNS = [
@@ -40,7 +42,9 @@ _UPDATABLE = frozenset(
 _API_UPDATABLE = frozenset({"name", "key_defaults", "limits", "rotation_policy", "updated_at"})
 
 
-class SqlStore(LimitQueries, LifecycleQueries, CustodyQueries, WebhookQueries):
+class SqlStore(
+    LimitQueries, LifecycleQueries, CustodyQueries, WebhookQueries, UsageQueries, AuditQueries
+):
     """Workspaces, root keys, APIs, roles and keys; plans, owners and the credits
     mirror come from ``LimitQueries``; rotation, the outbox and leases from
     ``LifecycleQueries``; pickups, incidents and key actions from

@@ -279,8 +279,49 @@ delivery_attempts = sa.Table(
     sa.Index("ix_ks_delivery_attempts_delivery", "delivery_id", "id"),
 )
 
+audit = sa.Table(
+    "ks_audit",
+    metadata,
+    sa.Column("workspace_id", sa.String(40), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("id", sa.String(40), nullable=False),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("actor", sa.String(80), nullable=False),
+    sa.Column("ip", sa.String(64)),
+    sa.Column("user_agent", sa.String(512)),
+    sa.Column("request_id", sa.String(128)),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target_type", sa.String(32), nullable=False),
+    sa.Column("target_id", sa.Text),
+    sa.Column("changes", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_ks_audit_at", "workspace_id", "at"),
+)
+
+audit_heads = sa.Table(
+    "ks_audit_heads",
+    metadata,
+    sa.Column("workspace_id", sa.String(40), primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+audit_checkpoints = sa.Table(
+    "ks_audit_checkpoints",
+    metadata,
+    sa.Column("workspace_id", sa.String(40), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
+)
+
 __all__ = [
     "apis",
+    "audit",
+    "audit_checkpoints",
+    "audit_heads",
     "deliveries",
     "delivery_attempts",
     "incidents",
@@ -298,3 +339,52 @@ __all__ = [
     "webhooks",
     "workspaces",
 ]
+
+# usage records and rollups (migration 0006) -----------------------------------
+UsageId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: rowid alias
+
+usage = sa.Table(
+    "ks_usage",
+    metadata,
+    sa.Column("id", UsageId, primary_key=True, autoincrement=True),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("workspace_id", sa.String(40)),
+    sa.Column("api_id", sa.String(40)),
+    sa.Column("key_id", sa.String(40)),
+    sa.Column("owner_id", sa.String(200)),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("ip", sa.String(64)),
+    sa.Column("country", sa.String(2)),
+    sa.Column("user_agent", sa.String(512)),
+    sa.Column("method", sa.String(16)),
+    sa.Column("path", sa.String(1024)),
+    sa.Column("status", sa.Integer),
+    sa.Column("response_ms", sa.Float),
+    sa.Column("bytes_in", sa.BigInteger),
+    sa.Column("bytes_out", sa.BigInteger),
+    sa.Column("tags", Json, nullable=False),
+    sa.Index("ix_ks_usage_key_at", "key_id", "at"),
+    sa.Index("ix_ks_usage_workspace_at", "workspace_id", "at"),
+    sa.Index("ix_ks_usage_at", "at"),  # retention purge
+)
+
+usage_rollups = sa.Table(
+    "ks_usage_rollups",
+    metadata,
+    sa.Column("workspace_id", sa.String(40), primary_key=True),
+    sa.Column("scope", sa.String(8), primary_key=True),
+    sa.Column("scope_id", sa.String(200), primary_key=True),
+    sa.Column("granularity", sa.String(8), primary_key=True),
+    sa.Column("bucket", sa.BigInteger, primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("codes", Json, nullable=False),
+    sa.Column("statuses", Json, nullable=False),
+    sa.Column("latency", Json, nullable=False),
+    sa.Column("bytes_in", sa.BigInteger, nullable=False),
+    sa.Column("bytes_out", sa.BigInteger, nullable=False),
+    sa.Column("ips", sa.LargeBinary, nullable=False),
+    sa.Column("user_agents", sa.LargeBinary, nullable=False),
+    sa.Index("ix_ks_usage_rollups_bucket", "granularity", "bucket"),
+)
+
+__all__ += ["usage", "usage_rollups"]
