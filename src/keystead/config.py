@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     usage_batch_size: int = Field(default=1000, ge=1)
     usage_raw_retention_days: float = Field(default=30.0, gt=0)
     usage_rollup_retention_days: float = Field(default=400.0, gt=0)
+    metrics_enabled: bool = Field(
+        default=True, description="serve GET /metrics (Prometheus text, no root key)"
+    )
     log_level: str = "info"
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object per log line, keys redacted"

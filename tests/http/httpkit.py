@@ -21,7 +21,9 @@ from keystead.service import Keystead
 BASE_URL = "http://keystead.test"
 PROBLEM_JSON = "application/problem+json"
 # routes that need no root key: documentation and liveness
-PUBLIC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/healthz"})
+PUBLIC_PATHS = frozenset(
+    {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/healthz", "/metrics"}
+)
 
 
 @dataclass

@@ -19,12 +19,14 @@ from keystead import __version__
 from keystead.config import Settings
 from keystead.errors import StoreUnavailable
 from keystead.http import (
+    analytics,
     apis,
     audit,
     incidents,
     key_actions,
     keys,
     limits,
+    metrics,
     owners,
     pickups,
     plans,
@@ -144,6 +146,7 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
     )
     problems.install(app)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], summary="Liveness")
+    app.add_route("/metrics", metrics.metrics, methods=["GET"], include_in_schema=False)
     routers = (
         verify.router,
         apis.router,
@@ -152,6 +155,7 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         plans.router,
         webhooks.router,
         audit.router,
+        analytics.router,
     )
     custody = (pickups.router, key_actions.router, incidents.router)
     for router in (*routers, owners.router, root_keys.router, *custody):

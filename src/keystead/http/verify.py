@@ -10,6 +10,7 @@ does not apply; both run ``answer``.
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import Any
 
 import orjson
@@ -177,7 +178,18 @@ async def answer(scope: Scope, receive: Receive) -> bytes:
 
 
 async def verify_asgi(scope: Scope, receive: Receive, send: Send) -> None:
-    """``answer`` as a bare ASGI app, rendering its own expected errors."""
+    """``answer`` as a bare ASGI app, rendering its own expected errors; the time
+    to the response goes into the service's ``keystead_verify_http_seconds``."""
+    started = perf_counter()
+    try:
+        await _respond(scope, receive, send)
+    finally:
+        ks = getattr(scope["app"].state, "keystead", None)
+        if ks is not None:
+            ks.metrics.verify_http.observe(perf_counter() - started)
+
+
+async def _respond(scope: Scope, receive: Receive, send: Send) -> None:
     try:
         body = await answer(scope, receive)
     except KeysteadError as exc:

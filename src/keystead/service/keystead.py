@@ -18,6 +18,7 @@ from keystead.events.invalidation import InvalidationBus, open_channel, resolve_
 from keystead.events.webhooks import SecretBox, WebhookDispatcher
 from keystead.limits import Limiter, RateLimit, open_limiter
 from keystead.service.actions import LifecycleActions
+from keystead.service.analytics import AnalyticsService
 from keystead.service.apis import ApiService
 from keystead.service.audit import AuditService
 from keystead.service.context import KeyChangeHook, ServiceContext
@@ -25,6 +26,7 @@ from keystead.service.custody import Custody, derive_sealing_key
 from keystead.service.guard import AttemptsState, FailedAttempts
 from keystead.service.incidents import IncidentService
 from keystead.service.keys import KeyService
+from keystead.service.metrics import ServiceMetrics
 from keystead.service.owners import OwnerService
 from keystead.service.pickups import PickupService
 from keystead.service.plans import PlanService
@@ -94,6 +96,9 @@ class Keystead:
         self.shedder = LoadShedder(settings)
         self._verifier = Verifier(self._ctx, self.failed_attempts, self.shedder)
         self.usage = UsageService(store, settings)
+        self.analytics = AnalyticsService(store, clock)
+        self.metrics = ServiceMetrics()
+        self._outcomes = self.metrics.outcomes
         recorder = self.usage.recorder
         self._usage_buffer = recorder.buffer if settings.usage_enabled else None
         self._usage_limit = recorder.limit
@@ -161,6 +166,7 @@ class Keystead:
         verdict = await self._verifier.verify(
             key, context, principal=principal, cost=cost, ratelimits=ratelimits
         )
+        self._outcomes[verdict.code] += 1
         buffer = self._usage_buffer
         if buffer is not None:  # four slots appended; the flusher does the rest
             n = len(buffer)
@@ -205,6 +211,11 @@ class Keystead:
         await self.usage.purge(self.clock.now())
         await self.audit.checkpoint()
         return purged
+
+    @property
+    def limiter_errors(self) -> int:
+        """Verifications the limiter could not decide (failed open or closed)."""
+        return self._verifier.limiter_errors
 
     async def ping(self) -> None:
         """Raise ``StoreUnavailable`` unless the store answers: for health checks."""

@@ -22,6 +22,8 @@ class SqlBase:
         # single-statement reads need no transaction: one round trip, not BEGIN/SELECT/COMMIT
         self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         self.dialect = self._engine.dialect.name
+        self.unavailable_errors = 0
+        """How many times the database could not be reached (for /metrics)."""
 
     def __repr__(self) -> str:
         return f"SqlStore({self.dialect})"
@@ -46,11 +48,13 @@ class SqlBase:
         except sa.exc.IntegrityError as exc:
             raise Conflict(_conflict_detail(exc)) from None
         except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
+            self.unavailable_errors += 1
             raise StoreUnavailable(
                 f"the {self.dialect} store failed: {type(exc).__name__}"
             ) from exc
         except sa.exc.DBAPIError as exc:
             if exc.connection_invalidated:
+                self.unavailable_errors += 1
                 raise StoreUnavailable(f"lost the {self.dialect} connection") from exc
             raise
 
