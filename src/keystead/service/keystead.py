@@ -14,6 +14,9 @@ from keystead.core.hashing import KeyHasher
 from keystead.core.models import VerifyContext
 from keystead.core.verify import Verdict
 from keystead.errors import ConfigurationError
+from keystead.events.exporters import open_sinks
+from keystead.events.exporters.hub import ExportHub
+from keystead.events.exporters.producers import from_audit, from_usage
 from keystead.events.invalidation import InvalidationBus, open_channel, resolve_url
 from keystead.events.webhooks import SecretBox, WebhookDispatcher
 from keystead.limits import Limiter, RateLimit, open_limiter
@@ -98,6 +101,7 @@ class Keystead:
         self.usage = UsageService(store, settings)
         self.analytics = AnalyticsService(store, clock)
         self.metrics = ServiceMetrics()
+        self.exports = ExportHub(open_sinks(settings.export_urls))
         self._outcomes = self.metrics.outcomes
         recorder = self.usage.recorder
         self._usage_buffer = recorder.buffer if settings.usage_enabled else None
@@ -137,6 +141,7 @@ class Keystead:
         service.shedder.start()
         if settings.usage_enabled:
             service.usage.recorder.start()
+        service._start_exports()
         if channel_url is not None:
             await service._start_invalidation(channel_url)
         return service
@@ -238,6 +243,16 @@ class Keystead:
             self.settings.scheduler_interval_s if interval_s is None else interval_s
         )
 
+    def _start_exports(self) -> None:
+        """Feed committed usage batches and audit entries to the configured
+        sinks (``KEYSTEAD_EXPORT_URLS``); nothing is hooked without sinks."""
+        hub = self.exports
+        if not hub.enabled:
+            return
+        self.usage.recorder.on_written = lambda records: hub.offer(from_usage(records))
+        self.store.on_audit = lambda records: hub.offer(from_audit(records))
+        hub.start()
+
     async def close(self) -> None:
         await self.scheduler.stop()
         if self.invalidation is not None:
@@ -246,6 +261,7 @@ class Keystead:
         await self.shedder.stop()
         await self._verifier.close()
         await self.usage.recorder.close()
+        await self.exports.close()
         await self.limiter.close()
         await self.webhooks.stop_dispatcher()
         await self.store.close()

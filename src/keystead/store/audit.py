@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from keystead.core.audit import AuditEntry, Checkpoint
+from keystead.core.audit import AuditEntry, AuditRecord, Checkpoint
 
 
 @dataclass(slots=True, frozen=True)
@@ -19,6 +20,9 @@ class AuditFilter:
 
 
 class AuditStore(Protocol):
+    on_audit: Callable[[Sequence[AuditRecord]], None] | None
+    """Called with the audit records of each committed transaction (exports)."""
+
     async def list_audit(
         self, workspace_id: str, where: AuditFilter, *, before: int | None, limit: int
     ) -> list[AuditEntry]:

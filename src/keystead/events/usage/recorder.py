@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any, Literal
 
 from keystead.core.geo import GeoIPCountryResolver
@@ -63,6 +64,8 @@ class UsageRecorder:
         """``len(buffer)`` at which appending wakes the flusher (a batch waits)."""
         self.dropped = 0
         self.written = 0
+        self.on_written: Callable[[list[UsageRecord]], None] | None = None
+        """Called with each batch once it is committed (the export hub's feed)."""
         self.failed_batches = 0
         self._resolver = resolver
         self._wake = asyncio.Event()
@@ -166,6 +169,8 @@ class UsageRecorder:
         ]
         records = [to_record(entry, resolver) for entry in entries]
         await self._store.write_usage(records, summarise(records))
+        if self.on_written is not None:
+            self.on_written(records)
 
     @property
     def pending(self) -> int:

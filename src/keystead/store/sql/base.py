@@ -3,13 +3,14 @@ that turns driver errors into Keystead's."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystead.core.audit import AuditRecord
 from keystead.errors import Conflict, StoreUnavailable
 from keystead.events import audit as pending_audit
 from keystead.store.sql.audit_chain import append_records
@@ -23,6 +24,8 @@ class SqlBase:
         self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         self.dialect = self._engine.dialect.name
         self.unavailable_errors = 0
+        self.on_audit: Callable[[Sequence[AuditRecord]], None] | None = None
+        """Called with the audit records of each committed transaction."""
         """How many times the database could not be reached (for /metrics)."""
 
     def __repr__(self) -> str:
@@ -40,6 +43,8 @@ class SqlBase:
             records = pending_audit.take()
             if records:
                 await append_records(connection, records)
+        if records and self.on_audit is not None:
+            self.on_audit(records)
 
     @asynccontextmanager
     async def _errors(self) -> AsyncIterator[None]:
