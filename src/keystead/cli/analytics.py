@@ -1,0 +1,153 @@
+"""``keystead analytics``: usage series of a key, owner or API as a table with a
+sparkline of volume, and the most frequent IPs, countries, user agents or paths."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from keystead.cli import _output as out
+from keystead.cli._backend import open_backend
+from keystead.cli._runtime import JsonOption, command, state_of
+
+app = typer.Typer(
+    help="Usage analytics: volume, outcomes, errors, latency and distinct clients "
+    "of a key, owner or API over time (docs/monitoring.md)."
+)
+
+LEVELS = "▁▂▃▄▅▆▇█"
+
+KeyOpt = Annotated[str | None, typer.Option("--key", help="A key id.")]
+OwnerOpt = Annotated[str | None, typer.Option("--owner", help="An owner id.")]
+ApiOpt = Annotated[str | None, typer.Option("--api", help="An API id.")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="ISO 8601, inclusive.")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="ISO 8601, exclusive (default: now).")]
+
+
+def sparkline(values: Sequence[int]) -> str:
+    """One block per value, scaled to the largest: ▁ for nothing, █ for the peak."""
+    peak = max(values, default=0)
+    if peak <= 0:
+        return LEVELS[0] * len(values)
+    top = len(LEVELS) - 1
+    return "".join(LEVELS[(v * top + peak - 1) // peak] if v > 0 else LEVELS[0] for v in values)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _query(key: str | None, owner: str | None, api: str | None, **rest: Any) -> dict[str, Any]:
+    query = {"key_id": key, "owner_id": owner, "api_id": api, **rest}
+    return {name: value for name, value in query.items() if value is not None}
+
+
+def _series_table(series: Mapping[str, Any]) -> Table:
+    buckets = series["buckets"]
+    line = sparkline([b["total"] for b in buckets])
+    title = f"Usage of {series['scope']} {series['scope_id']} per {series['granularity']}"
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    headers = ("Start", "Volume", "Total", "Valid", "Failed", "4xx", "5xx", "Errors")
+    for header in (*headers, "p50 ms", "p99 ms", "IPs", "Agents"):
+        table.add_column(header, no_wrap=True, justify="left" if header == "Start" else "right")
+    for bucket, level in zip(buckets, line, strict=True):
+        latency = bucket["latency_ms"]
+        table.add_row(
+            out.cell(bucket["start"], compact=True),
+            Text(level),
+            *(
+                str(bucket[name])
+                for name in ("total", "success", "failure", "status_4xx", "status_5xx")
+            ),
+            _rate(bucket["error_rate"]),
+            _ms(latency["p50"]),
+            _ms(latency["p99"]),
+            str(bucket["distinct_ips"]),
+            str(bucket["distinct_user_agents"]),
+        )
+    return table
+
+
+@command(app, "usage")
+def usage(
+    ctx: typer.Context,
+    key: KeyOpt = None,
+    owner: OwnerOpt = None,
+    api: ApiOpt = None,
+    since: FromOpt = None,
+    until: ToOpt = None,
+    granularity: Annotated[
+        str, typer.Option("--granularity", "-g", help="minute, hour or day.")
+    ] = "hour",
+    json_out: JsonOption = False,
+) -> None:
+    """Buckets of one key, owner or API (name exactly one), none missing."""
+    query = _query(key, owner, api, since=since, until=until, granularity=granularity)
+    with open_backend(state_of(ctx)) as backend:
+        series = backend.usage_series(query)
+
+    def render(console: Console) -> None:
+        totals = series["totals"]
+        console.print(_series_table(series))
+        console.print(
+            Text(
+                f"volume {sparkline([b['total'] for b in series['buckets']])}  "
+                f"total {totals['total']}, valid {totals['success']}, "
+                f"failed {totals['failure']}, errors {_rate(totals['error_rate'])}, "
+                f"p99 {_ms(totals['latency_ms']['p99'])} ms, "
+                f"~{totals['distinct_ips']} IPs"
+            ),
+            soft_wrap=True,
+        )
+        if series.get("last_used_at"):
+            console.print(Text.assemble("last used ", out.cell(series["last_used_at"])))
+
+    out.emit(series, json_out, render)
+
+
+@command(app, "top")
+def top(
+    ctx: typer.Context,
+    key: KeyOpt = None,
+    owner: OwnerOpt = None,
+    api: ApiOpt = None,
+    since: FromOpt = None,
+    until: ToOpt = None,
+    by: Annotated[str, typer.Option(help="ip, country, user_agent or path.")] = "ip",
+    limit: Annotated[int, typer.Option(min=1, max=100, help="How many values.")] = 10,
+    json_out: JsonOption = False,
+) -> None:
+    """The most frequent values of one key's, owner's or API's raw usage records."""
+    query = _query(key, owner, api, since=since, until=until, by=by, limit=limit)
+    with open_backend(state_of(ctx)) as backend:
+        found = backend.usage_top(query)
+
+    def render(console: Console) -> None:
+        items = found["items"]
+        if not items:
+            out.note("no usage in this range")
+            return
+        line = sparkline([item["count"] for item in items])
+        console.print(Text(f"Top {found['by']} of {found['scope']} {found['scope_id']}"))
+        table = Table(box=box.SIMPLE_HEAD)
+        table.add_column(found["by"], overflow="fold")
+        table.add_column("Count", justify="right", no_wrap=True)
+        table.add_column("", no_wrap=True)
+        for item, level in zip(items, line, strict=True):
+            table.add_row(Text(item["value"]), str(item["count"]), Text(level))
+        console.print(table)
+
+    out.emit(found, json_out, render)
+
+
+__all__ = ["LEVELS", "app", "sparkline"]

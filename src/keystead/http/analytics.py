@@ -1,0 +1,133 @@
+"""``/v1/analytics``: usage series and top values of a key, owner or API
+(docs/monitoring.md, "Analytics"). Needs ``usage.read``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+
+from keystead.core.analytics import series_json, top_json
+from keystead.http.auth import Auth, Service
+from keystead.http.routing import router as make_router
+
+router = make_router(prefix="/v1/analytics", tags=["analytics"])
+
+KeyId = Annotated[str | None, Query(max_length=200, description="one key's usage")]
+OwnerId = Annotated[str | None, Query(max_length=200, description="one owner's usage")]
+ApiId = Annotated[str | None, Query(max_length=200, description="one API's usage")]
+From = Annotated[
+    str | None,
+    Query(max_length=64, alias="from", description="ISO 8601, inclusive (default: before to)"),
+]
+To = Annotated[
+    str | None, Query(max_length=64, alias="to", description="ISO 8601, exclusive (default: now)")
+]
+
+
+class LatencyOut(BaseModel):
+    avg: float | None
+    p50: float | None
+    p99: float | None
+
+
+class SummaryOut(BaseModel):
+    total: int
+    codes: dict[str, int]
+    success: int
+    failure: int
+    status_4xx: int
+    status_5xx: int
+    with_status: int
+    error_rate: float | None
+    latency_ms: LatencyOut
+    bytes_in: int
+    bytes_out: int
+    distinct_ips: int
+    distinct_user_agents: int
+
+
+class BucketOut(SummaryOut):
+    start: str
+
+
+class SeriesOut(BaseModel):
+    scope: str
+    scope_id: str
+    granularity: str
+    from_: str = Field(alias="from")
+    to: str
+    last_used_at: str | None
+    totals: SummaryOut
+    buckets: list[BucketOut]
+
+
+class TopItemOut(BaseModel):
+    value: str
+    count: int
+
+
+class TopOut(BaseModel):
+    scope: str
+    scope_id: str
+    by: str
+    from_: str = Field(alias="from")
+    to: str
+    items: list[TopItemOut]
+
+
+@router.get("/usage", summary="Usage series of a key, owner or API")
+async def usage_series(
+    ks: Service,
+    principal: Auth,
+    key_id: KeyId = None,
+    owner_id: OwnerId = None,
+    api_id: ApiId = None,
+    since: From = None,
+    until: To = None,
+    granularity: Annotated[str, Query(max_length=16, description="minute, hour or day")] = "hour",
+) -> SeriesOut:
+    """Name exactly one of ``key_id``, ``owner_id``, ``api_id``. One bucket per
+    ``granularity`` step in [from, to), none missing (empty ones are zeros);
+    at most 2000 buckets."""
+    series = await ks.analytics.series(
+        principal,
+        key_id=key_id,
+        owner_id=owner_id,
+        api_id=api_id,
+        start=since,
+        end=until,
+        granularity=granularity,
+    )
+    return SeriesOut.model_validate(series_json(series))
+
+
+@router.get("/top", summary="Most frequent values in a key's, owner's or API's usage")
+async def usage_top(
+    ks: Service,
+    principal: Auth,
+    key_id: KeyId = None,
+    owner_id: OwnerId = None,
+    api_id: ApiId = None,
+    since: From = None,
+    until: To = None,
+    by: Annotated[str, Query(max_length=16, description="ip, country, user_agent or path")] = "ip",
+    limit: Annotated[int, Query(ge=1, le=100, description="how many values")] = 10,
+) -> TopOut:
+    """The most frequent values of ``by`` among the raw usage records in
+    [from, to) (default: the last day), most frequent first."""
+    top = await ks.analytics.top(
+        principal,
+        key_id=key_id,
+        owner_id=owner_id,
+        api_id=api_id,
+        start=since,
+        end=until,
+        by=by,
+        limit=limit,
+    )
+    return TopOut.model_validate(top_json(top))
+
+
+__all__ = ["router"]

@@ -1,0 +1,164 @@
+"""``Keystead.analytics``: usage series from the rollups, top values from the
+raw records (docs/monitoring.md, "Analytics"). Reads need ``usage.read``."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from keystead.core.analytics import MAX_BUCKETS, TopValues, UsageSeries, merged, summarise
+from keystead.core.authz import Principal
+from keystead.core.clock import Clock
+from keystead.core.ids import looks_like_id
+from keystead.core.usage import GRANULARITIES, Rollup, bucket_start
+from keystead.errors import NotFound, ValidationError
+from keystead.service import fields
+from keystead.store.analytics import TOP_COLUMNS
+from keystead.store.base import Store
+
+MAX_TOP = 100
+_DEFAULT_SPAN = {"minute": 3600, "hour": 86_400, "day": 30 * 86_400}
+"""How far back ``from`` defaults to before ``to``, by granularity."""
+
+
+class AnalyticsService:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def series(
+        self,
+        principal: Principal,
+        *,
+        key_id: str | None = None,
+        owner_id: str | None = None,
+        api_id: str | None = None,
+        start: object = None,
+        end: object = None,
+        granularity: str = "hour",
+    ) -> UsageSeries:
+        """Buckets of one key, owner or API in [start, end), zero-filled.
+
+        ``start``/``end``: datetimes, ISO 8601 strings or epoch seconds; ``end``
+        defaults to now, ``start`` to an hour, a day or 30 days before it."""
+        principal.require("usage.read")
+        if granularity not in GRANULARITIES:
+            raise ValidationError("granularity is minute, hour or day", field="granularity")
+        scope, scope_id = _scope(key_id, owner_id, api_id)
+        t0, t1 = self._range(start, end, _DEFAULT_SPAN[granularity])
+        size = GRANULARITIES[granularity]
+        first = bucket_start(t0.timestamp(), granularity)
+        count = math.ceil((t1.timestamp() - first) / size)
+        if count > MAX_BUCKETS:
+            raise ValidationError(
+                f"{count} {granularity} buckets: at most {MAX_BUCKETS}, "
+                "narrow the range or choose a coarser granularity",
+                field="granularity",
+            )
+        last_used = await self._check_scope(principal, scope, scope_id)
+        rows = await self._store.get_rollups(
+            principal.workspace_id, scope, scope_id, granularity, since=first
+        )
+        by_bucket: dict[int, Rollup] = {}
+        end_s = t1.timestamp()
+        for key, rollup in rows:
+            if key.bucket < end_s:
+                by_bucket.setdefault(key.bucket, Rollup()).merge(rollup)
+        starts = [first + i * size for i in range(count)]
+        return UsageSeries(
+            scope=scope,
+            scope_id=scope_id,
+            granularity=granularity,
+            start=t0,
+            end=t1,
+            buckets=[summarise(by_bucket.get(b, Rollup()), b) for b in starts],
+            totals=summarise(merged(by_bucket.values())),
+            last_used_at=last_used,
+        )
+
+    async def top(
+        self,
+        principal: Principal,
+        *,
+        key_id: str | None = None,
+        owner_id: str | None = None,
+        api_id: str | None = None,
+        start: object = None,
+        end: object = None,
+        by: str = "ip",
+        limit: int = 10,
+    ) -> TopValues:
+        """The most frequent client IPs, countries, user agents or paths of one
+        scope's raw records in [start, end) (``start`` defaults to a day before)."""
+        principal.require("usage.read")
+        if by not in TOP_COLUMNS:
+            raise ValidationError(f"by is one of {', '.join(TOP_COLUMNS)}", field="by")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_TOP:
+            raise ValidationError(f"limit is 1 to {MAX_TOP}", field="limit")
+        scope, scope_id = _scope(key_id, owner_id, api_id)
+        t0, t1 = self._range(start, end, 86_400)
+        await self._check_scope(principal, scope, scope_id)
+        items = await self._store.top_usage(
+            principal.workspace_id, scope, scope_id, start=t0, end=t1, by=by, limit=limit
+        )
+        return TopValues(scope, scope_id, by, t0, t1, items)
+
+    def _range(self, start: object, end: object, span_s: int) -> tuple[datetime, datetime]:
+        t1 = _time(end, "to") or datetime.fromtimestamp(self._clock.now(), UTC)
+        t0 = _time(start, "from") or t1 - timedelta(seconds=span_s)
+        if t0 >= t1:
+            raise ValidationError("from must come before to", field="from")
+        return t0, t1
+
+    async def _check_scope(
+        self, principal: Principal, scope: str, scope_id: str
+    ) -> datetime | None:
+        """NotFound unless the principal sees the whole scope; a key's last use."""
+        ws = principal.workspace_id
+        if scope == "key":
+            key = None
+            if looks_like_id("key", scope_id):
+                key = await self._store.get_key(ws, scope_id)
+            if (
+                key is None
+                or not principal.sees_api(key.api_id)
+                or not principal.sees_owner(key.owner_id)
+            ):
+                raise NotFound(f"no key '{scope_id}'")
+            return key.last_used_at
+        if scope == "api":
+            # an owner-narrowed root key sees only its owner's share of an API
+            if principal.owner_id is not None or not principal.sees_api(scope_id):
+                raise NotFound(f"no API '{scope_id}'")
+            if await self._store.get_api(ws, scope_id) is None:
+                raise NotFound(f"no API '{scope_id}'")
+            return None
+        # an owner's figures span APIs: an API-narrowed root key sees only some
+        if principal.api_ids is not None or not principal.sees_owner(scope_id):
+            raise NotFound(f"no owner '{scope_id}'")
+        return None
+
+
+def _scope(key_id: object, owner_id: object, api_id: object) -> tuple[str, str]:
+    given = [
+        (scope, value)
+        for scope, value in (("key", key_id), ("owner", owner_id), ("api", api_id))
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise ValidationError("name exactly one of key_id, owner_id and api_id", field="scope")
+    scope, value = given[0]
+    if not isinstance(value, str) or not 1 <= len(value) <= 200:
+        raise ValidationError(f"{scope}_id is 1 to 200 characters", field=f"{scope}_id")
+    return scope, value
+
+
+def _time(value: object, name: str) -> datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value) or not 0 <= value < 253_402_300_800:
+            raise ValidationError(f"{name} must lie between 1970 and 9999", field=name)
+        return datetime.fromtimestamp(value, UTC)
+    return fields.timestamp(value, name)
+
+
+__all__ = ["MAX_TOP", "AnalyticsService"]

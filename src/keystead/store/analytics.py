@@ -1,0 +1,32 @@
+"""The store interface of usage analytics: top values over raw usage records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+TOP_COLUMNS = ("ip", "country", "user_agent", "path")
+"""The raw record columns ``top_usage`` can group by."""
+SCOPE_COLUMNS = {"key": "key_id", "owner": "owner_id", "api": "api_id"}
+"""The raw record column of each rollup scope."""
+
+
+class AnalyticsStore(Protocol):
+    async def top_usage(
+        self,
+        workspace_id: str,
+        scope: str,
+        scope_id: str,
+        *,
+        start: datetime,
+        end: datetime,
+        by: str,
+        limit: int,
+    ) -> list[tuple[str, int]]:
+        """The most frequent non-empty values of column ``by`` among the raw
+        records of one scope in [start, end): (value, count), most frequent
+        first, ties by value."""
+        ...
+
+
+__all__ = ["SCOPE_COLUMNS", "TOP_COLUMNS", "AnalyticsStore"]
