@@ -1,0 +1,54 @@
+"""``keystead alerts``: rules, evaluation and alert states, locally and against
+a server."""
+
+from __future__ import annotations
+
+from ._support import Cli
+from .test_remote import Server, remote, server  # noqa: F401 - fixtures
+
+
+def test_rules_and_alerts_locally(ready: Cli) -> None:
+    api = ready.json("apis", "create", "watched", "--prefix", "wa")
+    key = ready.json("keys", "create", "--api", api["id"])
+    ready.json("keys", "revoke", key["id"], "--yes")
+    rule = ready.json(
+        "alerts", "rules", "create", "--name", "dead", "--kind", "revoked_use",
+        "--severity", "critical", "--action", "disable",
+    )  # fmt: skip
+    assert (rule["kind"], rule["severity"], rule["action"]) == (
+        "revoked_use",
+        "critical",
+        "disable",
+    )
+    ready.fails(1, "alerts", "rules", "create", "--name", "t", "--kind", "threshold")
+    assert [r["id"] for r in ready.json("alerts", "rules", "list")["items"]] == [rule["id"]]
+    ready.ok("alerts", "rules", "list")  # the table renders
+
+    assert ready.run("keys", "verify", key["key"], "--ip", "192.0.2.3").exit_code == 1
+    raised = ready.json("alerts", "evaluate")["items"]
+    assert [(a["scope_id"], a["status"]) for a in raised] == [(key["id"], "open")]
+    alert_id = raised[0]["id"]
+    assert ready.json("alerts", "list", "--severity", "critical")["items"][0]["id"] == alert_id
+    shown = ready.json("alerts", "show", alert_id)
+    assert shown["evidence"]["records"][0]["ip"] == "192.0.2.3"
+    assert "Evidence" in ready.ok("alerts", "show", alert_id).stdout
+    assert ready.json("alerts", "ack", alert_id)["status"] == "acknowledged"
+    assert ready.json("alerts", "resolve", alert_id)["status"] == "resolved"
+    assert ready.json("alerts", "list", "--status", "open")["items"] == []
+    ready.ok("alerts", "list")
+    ready.json("alerts", "rules", "delete", rule["id"], "--yes")
+    assert ready.json("alerts", "rules", "list")["items"] == []
+    assert ready.everything_printed().count(key["key"]) == 1  # shown once, when created
+
+
+def test_through_the_server(remote: Cli, server: Server) -> None:  # noqa: F811
+    rule = remote.json(
+        "alerts", "rules", "create", "--name", "busy", "--kind", "threshold", "--metric",
+        "requests", "--comparator", ">", "--value", "100", "--window", "10",
+    )  # fmt: skip
+    assert (rule["metric"], rule["window_minutes"], rule["value"]) == ("requests", 10, 100)
+    assert remote.json("alerts", "rules", "list")["items"][0]["id"] == rule["id"]
+    assert remote.json("alerts", "list")["items"] == []
+    remote.fails(2, "alerts", "evaluate")  # a usage problem: not remotely
+    remote.fails(1, "alerts", "show", "alr_0000000000AAAAAAAAAAAAAAAA")
+    remote.json("alerts", "rules", "delete", rule["id"], "--yes")
