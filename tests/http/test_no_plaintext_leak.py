@@ -85,8 +85,41 @@ async def _exercise(w: World) -> list[str]:
     plaintexts.extend(await _exercise_custody(w, api_id))
     plaintexts.extend(await exercise_webhooks(w))
     await _exercise_audit(w)
+    await _exercise_alerts(w)
     await w.ks.flush()  # last_used_at stamps and credit balances reach the store
+    await _exercise_analytics(w, key_id)
     return plaintexts
+
+
+async def _exercise_analytics(w: World, key_id: str) -> None:
+    """The analytics routes, over the usage recorded above, and a bad request."""
+    c, h = w.client, w.auth()
+    await c.get("/v1/analytics/usage", params={"key_id": key_id}, headers=h)
+    await c.get("/v1/analytics/top", params={"key_id": key_id, "by": "user_agent"}, headers=h)
+    await c.get("/v1/analytics/usage", params={"key_id": key_id, "owner_id": "o"}, headers=h)
+
+
+async def _exercise_alerts(w: World) -> None:
+    """The alert routes: rules (good and bad), alerts opened by the usage above."""
+    c, h = w.client, w.auth()
+    rules = [{"name": "dead", "kind": "revoked_use", "action": "disable"},
+             {"name": "bf", "kind": "brute_force", "value": 1, "severity": "critical"}]  # fmt: skip
+    made = [(await c.post("/v1/alerts/rules", json=r, headers=h)).json() for r in rules]
+    await c.post("/v1/alerts/rules", json={"name": "x", "kind": "threshold"}, headers=h)  # 422
+    await c.get("/v1/alerts/rules", headers=h)
+    await c.get(f"/v1/alerts/rules/{made[0]['id']}", headers=h)
+    await c.patch(f"/v1/alerts/rules/{made[0]['id']}", json={"severity": "info"}, headers=h)
+    await c.patch(f"/v1/alerts/rules/{made[0]['id']}", json={"metric": "requests"}, headers=h)
+    await w.ks.flush()
+    opened = await w.ks.alerts.evaluate(w.ks.clock.now() + 1)
+    assert opened, "the revoked key and the bad keys above should have opened alerts"
+    await c.get("/v1/alerts", params={"status": "open", "severity": "critical"}, headers=h)
+    await c.get("/v1/alerts", params={"status": "closed"}, headers=h)  # 422
+    for alert in (await c.get("/v1/alerts", headers=h)).json()["items"]:
+        await c.get(f"/v1/alerts/{alert['id']}", headers=h)
+        await c.post(f"/v1/alerts/{alert['id']}/acknowledge", headers=h)
+        await c.post(f"/v1/alerts/{alert['id']}/resolve", headers=h)
+    await c.delete(f"/v1/alerts/rules/{made[1]['id']}", headers=h)
 
 
 async def _exercise_audit(w: World) -> None:

@@ -41,6 +41,8 @@ class Objects:
     delivery_id: str = "dlv_0000000000AAAAAAAAAAAAAAAA"
     incident_id: str = "inc_0000000000AAAAAAAAAAAAAAAA"
     pickup_id: str = "pck_0000000000AAAAAAAAAAAAAAAA"
+    rule_id: str = "arl_0000000000AAAAAAAAAAAAAAAA"
+    alert_id: str = "alr_0000000000AAAAAAAAAAAAAAAA"
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,24 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/audit"): Case("audit.read", foreign_ids=False),
     ("GET", "/v1/audit/verify"): Case("audit.read", foreign_ids=False),
     ("GET", "/v1/audit/public_key"): Case("audit.read", foreign_ids=False),
+    # the scope is a query parameter: an owner id names nothing of another workspace
+    ("GET", "/v1/analytics/usage"): Case(
+        "usage.read", foreign_ids=False, params={"owner_id": "my-owner"}
+    ),
+    ("GET", "/v1/analytics/top"): Case(
+        "usage.read", foreign_ids=False, params={"owner_id": "my-owner", "by": "path"}
+    ),
+    ("POST", "/v1/alerts/rules"): Case(
+        "alerts.write", lambda o: {"name": "r", "kind": "revoked_use"}, foreign_ids=False
+    ),
+    ("GET", "/v1/alerts/rules"): Case("alerts.read", foreign_ids=False),
+    ("GET", "/v1/alerts/rules/{rule_id}"): Case("alerts.read"),
+    ("PATCH", "/v1/alerts/rules/{rule_id}"): Case("alerts.write", lambda o: {"severity": "info"}),
+    ("DELETE", "/v1/alerts/rules/{rule_id}"): Case("alerts.write"),
+    ("GET", "/v1/alerts"): Case("alerts.read", foreign_ids=False),
+    ("GET", "/v1/alerts/{alert_id}"): Case("alerts.read"),
+    ("POST", "/v1/alerts/{alert_id}/acknowledge"): Case("alerts.write"),
+    ("POST", "/v1/alerts/{alert_id}/resolve"): Case("alerts.write"),
     ("POST", "/v1/plans"): Case("plans.write", lambda o: {"name": "new"}, foreign_ids=False),
     ("GET", "/v1/plans"): Case("plans.read", foreign_ids=False),
     ("GET", "/v1/plans/{plan_id}"): Case("plans.read"),
@@ -154,6 +174,10 @@ async def _objects(world: World, root_key: str, owner_id: str) -> Objects:
         "/v1/webhooks", json={"url": "https://x.test/in", "events": ["*"]}, headers=h
     )
     assert hook.status_code == 201, hook.text
+    rule = await world.client.post(
+        "/v1/alerts/rules", json={"name": "watch", "kind": "revoked_use"}, headers=h
+    )
+    assert rule.status_code == 201, rule.text
     return Objects(
         api_id,
         key["id"],
@@ -164,6 +188,7 @@ async def _objects(world: World, root_key: str, owner_id: str) -> Objects:
         webhook_id=hook.json()["id"],
         pickup_id=pickup_id,
         incident_id=incident_id,
+        rule_id=rule.json()["id"],
     )
 
 
@@ -205,6 +230,8 @@ def _request(method: str, path: str, objects: Objects) -> Request:
         delivery_id=objects.delivery_id,
         incident_id=objects.incident_id,
         pickup_id=objects.pickup_id,
+        rule_id=objects.rule_id,
+        alert_id=objects.alert_id,
     )
     case = CASES[(method, path)]  # a KeyError here: add the new route to CASES
     return method, url, None if case.body is None else case.body(objects), case.params

@@ -17,6 +17,8 @@ import typer
 
 from keystead import __version__
 from keystead.cli import (
+    alerts,
+    analytics,
     apis,
     audit,
     incidents,
@@ -93,6 +95,8 @@ app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(pickups.app, name="pickups")
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(audit.app, name="audit")
+app.add_typer(analytics.app, name="analytics")
+app.add_typer(alerts.app, name="alerts")
 key_actions.register(keys.app)
 serve.register(app)
 

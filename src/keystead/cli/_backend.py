@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from keystead.cli import _output as out
+from keystead.cli._alert_backends import AlertBackend
+from keystead.cli._analytics_backends import AnalyticsBackend
 from keystead.cli._audit_backends import AuditBackend
 from keystead.cli._custody_backends import CustodyBackend
 from keystead.cli._runtime import CliState, UsageProblem, confirm, read_root_key
@@ -22,7 +24,9 @@ from keystead.cli._webhook_backends import WebhookBackend
 Json = dict[str, Any]
 
 
-class Backend(WebhookBackend, CustodyBackend, AuditBackend, Protocol):
+class Backend(
+    WebhookBackend, CustodyBackend, AuditBackend, AnalyticsBackend, AlertBackend, Protocol
+):
     # APIs and roles
     def create_api(
         self,

@@ -14,6 +14,8 @@ from typing import Any, TypeVar, cast
 from keystead.cli import _custody_json as custody_json
 from keystead.cli import _rotation_serialize as rotation_serialize
 from keystead.cli import _serialize as ser
+from keystead.cli._alert_backends import LocalAlerts
+from keystead.cli._analytics_backends import LocalAnalytics
 from keystead.cli._audit_backends import LocalAudit
 from keystead.cli._custody_backends import LocalCustody
 from keystead.cli._webhook_backends import LocalWebhooks
@@ -28,7 +30,7 @@ Json = dict[str, Any]
 T = TypeVar("T")
 
 
-class LocalBackend(LocalWebhooks, LocalCustody, LocalAudit):
+class LocalBackend(LocalWebhooks, LocalCustody, LocalAudit, LocalAnalytics, LocalAlerts):
     def __init__(self, settings: Settings, workspace_id: str | None) -> None:
         self._settings = settings
         self._workspace_id = workspace_id

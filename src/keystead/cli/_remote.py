@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from keystead.cli._alert_backends import RemoteAlerts
+from keystead.cli._analytics_backends import RemoteAnalytics
 from keystead.cli._audit_backends import RemoteAudit
 from keystead.cli._custody_backends import RemoteCustody
 from keystead.cli._runtime import UsageProblem
@@ -14,7 +16,7 @@ from keystead.client import Client
 Json = dict[str, Any]
 
 
-class RemoteBackend(RemoteWebhooks, RemoteCustody, RemoteAudit):
+class RemoteBackend(RemoteWebhooks, RemoteCustody, RemoteAudit, RemoteAnalytics, RemoteAlerts):
     def __init__(self, url: str, root_key: str, *, timeout: float = 10.0) -> None:
         self._client = Client(url, root_key, timeout=timeout)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from keystead.client._alerts import AlertsClient
+from keystead.client._analytics import AnalyticsClient
 from keystead.client._audit import AuditClient
 from keystead.client._base import compact as _compact
 from keystead.client._base import jsonable as _jsonable
@@ -15,7 +17,15 @@ from keystead.client._rotation import RotationClient
 from keystead.client._webhooks import WebhooksClient
 
 
-class Client(LimitsClient, RotationClient, WebhooksClient, CustodyClient, AuditClient):
+class Client(
+    LimitsClient,
+    RotationClient,
+    WebhooksClient,
+    CustodyClient,
+    AuditClient,
+    AnalyticsClient,
+    AlertsClient,
+):
     """A typed client of one Keystead server, authenticated with a root key.
 
     Every method returns the decoded JSON answer as plain dicts; errors raise

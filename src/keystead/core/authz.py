@@ -35,6 +35,9 @@ ROOT_PERMISSIONS: tuple[str, ...] = (
     "incidents.read",
     "incidents.write",
     "audit.read",
+    "usage.read",
+    "alerts.read",
+    "alerts.write",
 )
 
 LOCAL_OPERATOR = "cli"

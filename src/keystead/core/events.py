@@ -27,6 +27,8 @@ KEY_EXPIRED = "key.expired"
 KEY_COMPROMISED = "key.compromised"
 RATELIMIT_EXCEEDED = "ratelimit.exceeded"
 QUOTA_EXCEEDED = "quota.exceeded"
+ALERT_OPENED = "alert.opened"
+ALERT_RESOLVED = "alert.resolved"
 
 EVENT_TYPES: tuple[str, ...] = (
     KEY_CREATED,
@@ -41,6 +43,8 @@ EVENT_TYPES: tuple[str, ...] = (
     KEY_COMPROMISED,
     RATELIMIT_EXCEEDED,
     QUOTA_EXCEEDED,
+    ALERT_OPENED,
+    ALERT_RESOLVED,
 )
 
 
@@ -82,6 +86,8 @@ def key_event(type_: str, key: Key, at: datetime, **extra: Any) -> Event:
 
 
 __all__ = [
+    "ALERT_OPENED",
+    "ALERT_RESOLVED",
     "EVENT_TYPES",
     "KEY_COMPROMISED",
     "KEY_CREATED",

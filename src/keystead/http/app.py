@@ -19,6 +19,7 @@ from keystead import __version__
 from keystead.config import Settings
 from keystead.errors import StoreUnavailable
 from keystead.http import (
+    alerts,
     analytics,
     apis,
     audit,
@@ -156,6 +157,7 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         webhooks.router,
         audit.router,
         analytics.router,
+        alerts.router,
     )
     custody = (pickups.router, key_actions.router, incidents.router)
     for router in (*routers, owners.router, root_keys.router, *custody):

@@ -21,6 +21,7 @@ from keystead.events.invalidation import InvalidationBus, open_channel, resolve_
 from keystead.events.webhooks import SecretBox, WebhookDispatcher
 from keystead.limits import Limiter, RateLimit, open_limiter
 from keystead.service.actions import LifecycleActions
+from keystead.service.alerts import AlertService
 from keystead.service.analytics import AnalyticsService
 from keystead.service.apis import ApiService
 from keystead.service.audit import AuditService
@@ -91,6 +92,7 @@ class Keystead:
         self.rotation.custody = self.custody
         self.pickups = PickupService(self._ctx, self.custody)
         self.actions = LifecycleActions(self._ctx, self.keys, self.rotation)
+        self.alerts = AlertService(self._ctx, self.actions)
         self.incidents = IncidentService(self._ctx, self.keys, self.rotation)
         self.audit = AuditService(self._ctx, secret)
         self.scheduler = Scheduler(self._ctx, self.rotation)
@@ -211,10 +213,11 @@ class Keystead:
 
     async def _scheduled_upkeep(self) -> int:
         """The scheduler pass's upkeep: purge expired pickups, apply usage
-        retention, sign audit checkpoints."""
+        retention, sign audit checkpoints, evaluate alert rules."""
         purged = await self.pickups.purge_expired()
         await self.usage.purge(self.clock.now())
         await self.audit.checkpoint()
+        await self.alerts.evaluate()
         return purged
 
     @property

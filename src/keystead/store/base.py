@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 from keystead.core.events import Event
 from keystead.core.models import Api, Key, KeyState, Owner, Plan, Role, RootKey, Workspace
+from keystead.store.alerts import AlertStore
+from keystead.store.analytics import AnalyticsStore
 from keystead.store.audit import AuditStore
 from keystead.store.custody import CustodyStore
 from keystead.store.lifecycle import LifecycleStore
@@ -24,7 +26,16 @@ class KeyFilter:
     state: KeyState | None = None
 
 
-class Store(LifecycleStore, CustodyStore, WebhookStore, UsageStore, AuditStore, Protocol):
+class Store(
+    LifecycleStore,
+    CustodyStore,
+    WebhookStore,
+    UsageStore,
+    AuditStore,
+    AnalyticsStore,
+    AlertStore,
+    Protocol,
+):
     """Async persistence of workspaces, APIs, roles, keys and root keys.
 
     Every method that reads by id is scoped by workspace, so a face cannot see

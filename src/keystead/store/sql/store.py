@@ -13,6 +13,8 @@ from keystead.core.models import Api, Key, Role, RootKey, Workspace
 from keystead.errors import Conflict, StoreUnavailable
 from keystead.store.base import KeyFilter
 from keystead.store.sql import rows
+from keystead.store.sql.alert_queries import AlertQueries
+from keystead.store.sql.analytics_queries import AnalyticsQueries
 from keystead.store.sql.audit_queries import AuditQueries
 from keystead.store.sql.custody_queries import CustodyQueries
 from keystead.store.sql.engine import migrate
@@ -43,7 +45,14 @@ _API_UPDATABLE = frozenset({"name", "key_defaults", "limits", "rotation_policy",
 
 
 class SqlStore(
-    LimitQueries, LifecycleQueries, CustodyQueries, WebhookQueries, UsageQueries, AuditQueries
+    LimitQueries,
+    LifecycleQueries,
+    CustodyQueries,
+    WebhookQueries,
+    UsageQueries,
+    AuditQueries,
+    AnalyticsQueries,
+    AlertQueries,
 ):
     """Workspaces, root keys, APIs, roles and keys; plans, owners and the credits
     mirror come from ``LimitQueries``; rotation, the outbox and leases from
