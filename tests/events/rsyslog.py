@@ -138,7 +138,10 @@ input(type="imtcp" address="127.0.0.1" port="{self.tcp_port}" ruleset="received"
         """Every message written so far, the readiness probes included."""
         if not self.output.exists():
             return []
-        return [json.loads(line) for line in self.output.read_text().splitlines() if line]
+        text = self.output.read_text()
+        # rsyslog may be mid-write: only lines it finished (newline-terminated) count
+        complete = text[: text.rfind("\n") + 1]
+        return [json.loads(line) for line in complete.splitlines() if line]
 
     def messages(self, msgid: str | None = None) -> list[dict[str, Any]]:
         """What the sinks sent (probes left out), optionally of one MSGID."""
