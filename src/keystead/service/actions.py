@@ -22,8 +22,8 @@ from keystead.core.ids import new_id
 from keystead.core.models import Key, Page
 from keystead.errors import Conflict, NotFound, ValidationError
 from keystead.service.context import ServiceContext
+from keystead.service.fields import page_cursor, page_size
 from keystead.service.keys import KeyService
-from keystead.service.pickups import page_cursor, page_size
 from keystead.service.rotation import RotationService
 from keystead.store.custody import KeyAction
 

@@ -26,7 +26,7 @@ from keystead.core.usage import Rollup, UsageRecord, bucket_start
 from keystead.errors import Forbidden, KeysteadError, NotFound, ValidationError
 from keystead.service.actions import LifecycleActions
 from keystead.service.context import ServiceContext
-from keystead.service.pickups import page_cursor, page_size
+from keystead.service.fields import page_cursor, page_size
 from keystead.service.scheduler import system_principal
 
 log = logging.getLogger("keystead.alerts")

@@ -22,7 +22,6 @@ from keystead.service import fields
 from keystead.service.context import ServiceContext
 from keystead.store.audit import AuditFilter
 
-MAX_PAGE = 1000
 _BATCH = 1000
 
 
@@ -65,8 +64,7 @@ class AuditService:
     ) -> AuditPage:
         """Newest first. ``action`` may end in ``*`` (a prefix: ``key.*``)."""
         _require(principal)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-            raise ValidationError(f"limit is 1 to {MAX_PAGE}", field="limit")
+        fields.page_size(limit)
         before = None
         if cursor is not None:
             if not isinstance(cursor, str) or not cursor.isdigit() or len(cursor) > 18:

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from keystead.core.ids import looks_like_id
 from keystead.core.permissions import validate_permission
 from keystead.core.restrictions import Restrictions
 from keystead.errors import ValidationError
@@ -70,6 +71,21 @@ UPDATE_FIELDS = frozenset(
 DEFAULT_FIELDS = frozenset(
     {"permissions", "roles", "meta", "restrictions", "environment", "expires_in_s", "enabled"}
 )
+
+
+MAX_PAGE = 1000
+
+
+def page_cursor(kind: str, cursor: object) -> str | None:
+    """A list's cursor: None, or an id of ``kind`` this API handed out."""
+    if cursor is not None and (not isinstance(cursor, str) or not looks_like_id(kind, cursor)):
+        raise ValidationError("the cursor is not one this API handed out", field="cursor")
+    return cursor
+
+
+def page_size(limit: object) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"limit is 1 to {MAX_PAGE}", field="limit")
 
 
 def text(value: object, name: str) -> str | None:

@@ -23,9 +23,10 @@ from keystead.core.models import CreatedKey, Key, Page
 from keystead.errors import Conflict, LimiterUnavailable, NotFound, ValidationError
 from keystead.limits import Check, Quota, RateLimit
 from keystead.service.context import ServiceContext
+from keystead.service.fields import page_cursor, page_size
 from keystead.service.keys import KeyService
 from keystead.service.limiting import KeyLimits
-from keystead.service.pickups import page_cursor, page_size, scope_of
+from keystead.service.pickups import scope_of
 from keystead.service.rotation import RotationService
 from keystead.store.custody import Incident, KeyAction
 

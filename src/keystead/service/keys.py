@@ -21,7 +21,6 @@ from keystead.service.plans import PlanService
 from keystead.store.base import KeyFilter
 
 MAX_BATCH = 1000
-MAX_PAGE = 1000
 _STATES = frozenset(get_args(KeyState))
 _ACTIONS = {
     events.KEY_ENABLED: "key.enable",
@@ -84,10 +83,8 @@ class KeyService:
             await self._apis.visible(principal, api_id)
         if state is not None and state not in _STATES:
             raise ValidationError(f"state is one of {', '.join(sorted(_STATES))}", field="state")
-        if cursor is not None and not looks_like_id("key", cursor):
-            raise ValidationError("the cursor is not one this API handed out", field="cursor")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-            raise ValidationError(f"limit is 1 to {MAX_PAGE}", field="limit")
+        fields.page_cursor("key", cursor)
+        fields.page_size(limit)
         owner_id = fields.text(owner_id, "owner_id")
         if principal.owner_id is not None:
             if owner_id not in (None, principal.owner_id):

@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 from keystead.core.authz import Principal
 from keystead.core.ids import looks_like_id
 from keystead.core.models import Page, Pickup
-from keystead.errors import Conflict, Forbidden, KeysteadError, NotFound, ValidationError
+from keystead.errors import Conflict, Forbidden, KeysteadError, NotFound
+from keystead.service import fields
 from keystead.service.context import ServiceContext
 from keystead.service.custody import JWE, Custody
 from keystead.store.custody import Scope
-
-MAX_PAGE = 1000
 
 
 class Gone(KeysteadError):
@@ -67,8 +66,8 @@ class PickupService:
         """Metadata only (never a ciphertext), oldest first. A root key narrowed
         to an owner sees that owner's pickups."""
         principal.require("keys.pickup")
-        after = page_cursor("pck", cursor)
-        page_size(limit)
+        after = fields.page_cursor("pck", cursor)
+        fields.page_size(limit)
         found = await self._ctx.store.list_pickups(
             principal.workspace_id, scope_of(principal), after=after, limit=limit + 1
         )
@@ -131,23 +130,10 @@ class PickupService:
         return pickup
 
 
-def page_cursor(kind: str, cursor: str | None) -> str | None:
-    if cursor is not None and (not isinstance(cursor, str) or not looks_like_id(kind, cursor)):
-        raise ValidationError("the cursor is not one this API handed out", field="cursor")
-    return cursor
-
-
-def page_size(limit: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-        raise ValidationError(f"limit is 1 to {MAX_PAGE}", field="limit")
-
-
 __all__ = [
     "ClaimedKey",
     "CustodyFault",
     "Gone",
     "PickupService",
-    "page_cursor",
-    "page_size",
     "scope_of",
 ]

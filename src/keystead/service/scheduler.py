@@ -82,6 +82,7 @@ class Scheduler:
         self.purge: Callable[[], Awaitable[int]] | None = None
         """Erases expired pickups (set by the facade)."""
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def due(self, principal: Principal, *, within_s: int = 0) -> list[DueKey]:
         """Keys of the principal's workspace (and APIs) due for rotation within
@@ -136,19 +137,24 @@ class Scheduler:
     def start(self, interval_s: float) -> None:
         """Run a pass every ``interval_s`` seconds in the background."""
         if self._task is None and interval_s > 0:
+            self._stopping.clear()
             self._task = asyncio.create_task(self._loop(interval_s), name="keystead-scheduler")
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = 30.0) -> None:
+        """Let a pass in progress finish (cancelling one mid-transaction could
+        leave a connection unreturned), then stop; cancel only past ``timeout_s``."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            self._stopping.set()
+            try:
+                await asyncio.wait_for(task, timeout_s)
+            except TimeoutError:
+                log.warning("lifecycle pass still running after %.0f s; cancelled", timeout_s)
             with contextlib.suppress(KeysteadError):
                 await self._ctx.store.release_lease(LEASE, self.node_id)
 
     async def _loop(self, interval_s: float) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 report = await self.run_once(lease_s=max(3 * interval_s, 10.0))
                 if report.acted and (report.rotated or report.expired or report.warned):
@@ -164,7 +170,8 @@ class Scheduler:
                 raise
             except Exception:  # the loop must outlive a failed pass
                 log.warning("lifecycle pass failed; retrying next interval", exc_info=True)
-            await asyncio.sleep(interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), interval_s)
 
     async def _candidates(self, horizon: datetime) -> AsyncIterator[LifecycleCandidate]:
         """The keys that may need something by ``horizon``, each once; not every

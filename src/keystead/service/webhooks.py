@@ -25,6 +25,7 @@ from keystead.events.webhooks import (
     WebhookDispatcher,
     new_secret,
 )
+from keystead.service import fields
 from keystead.service import webhook_fields as wf
 from keystead.service.context import ServiceContext
 from keystead.store.webhooks import (
@@ -34,8 +35,6 @@ from keystead.store.webhooks import (
     DeliveryAttempt,
     Webhook,
 )
-
-MAX_PAGE = 1000
 
 
 @dataclass(slots=True, frozen=True)
@@ -191,10 +190,8 @@ class WebhookService:
             raise ValidationError(
                 f"status is one of {', '.join(DELIVERY_STATUSES)}", field="status"
             )
-        if cursor is not None and not (isinstance(cursor, str) and looks_like_id("dlv", cursor)):
-            raise ValidationError("the cursor is not one this API handed out", field="cursor")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-            raise ValidationError(f"limit is 1 to {MAX_PAGE}", field="limit")
+        fields.page_cursor("dlv", cursor)
+        fields.page_size(limit)
         found = await self._ctx.store.list_deliveries(
             principal.workspace_id,
             webhook_id=webhook_id,
@@ -288,4 +285,4 @@ def _require(principal: Principal, permission: str) -> None:
         )
 
 
-__all__ = ["MAX_PAGE", "CreatedWebhook", "DeliveryDetail", "WebhookService"]
+__all__ = ["CreatedWebhook", "DeliveryDetail", "WebhookService"]
