@@ -47,3 +47,23 @@ def test_evidence_is_bounded() -> None:
     evidence = Finding("key", "key_1", "used", {"attempts": 50}, records).evidence()
     assert evidence["record_count"] == 50
     assert [r["at"] for r in evidence["records"]] == [float(i) for i in range(30, 50)]
+
+
+def test_every_kind_is_offered_by_the_http_api_and_the_cli() -> None:
+    from typing import get_args
+
+    from keystead.cli.alerts import Kind as CliKind
+    from keystead.core.alerts import KINDS
+    from keystead.http.alert_schemas import Kind as HttpKind
+
+    assert set(get_args(HttpKind)) == set(KINDS)
+    assert {k.value for k in CliKind} == set(KINDS)
+
+
+def test_ip_ranges() -> None:
+    from keystead.core.detectors import ip_range
+
+    assert ip_range("203.0.113.77") == "203.0.113.0/24"
+    assert ip_range("::ffff:203.0.113.77") == "203.0.113.0/24"
+    assert ip_range("2001:db8:abcd:12::1") == "2001:db8:abcd::/48"
+    assert ip_range("not-an-ip") == "not-an-ip"

@@ -12,10 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from failed_auth import failed_auth
 from rsyslog import Rsyslog, running_rsyslog
 
+from keystead.config import Settings
 from keystead.core import keyformat
+from keystead.core.clock import ManualClock
 from keystead.events.exporters import ExportRecord, Sink, open_sink
+from keystead.service import Keystead
 
 pytestmark = pytest.mark.slow
 
@@ -133,3 +137,24 @@ async def test_tcp_reconnects_after_rsyslog_restarts(rsyslog: Rsyslog) -> None:
     assert [m["msgid"] for m in got].count("after") >= 1
     assert sink.stats.reconnects >= 1
     assert sink.stats.dropped == 0
+
+
+async def test_an_alert_reaches_rsyslog_from_the_service(
+    rsyslog: Rsyslog, settings: Settings, clock: ManualClock
+) -> None:
+    url = f"syslog+tcp://127.0.0.1:{rsyslog.tcp_port}"
+    ks = await Keystead.open(
+        settings=settings.model_copy(update={"export_urls": [url]}), clock=clock
+    )
+    try:
+        admin = await ks.workspaces.local_operator()
+        await ks.alerts.create_rule(admin, name="guessing", kind="brute_force", value=1)
+        await ks.usage.recorder.add(failed_auth(admin.workspace_id, clock.now(), "198.51.100.7"))
+        await ks.flush()
+        (alert,) = await ks.alerts.evaluate(clock.now() + 1)
+    finally:
+        await ks.close()
+    await rsyslog.wait_for(lambda m: any(x["msgid"] == "alert.opened" for x in m), "an alert")
+    opened = rsyslog.messages("alert.opened")
+    assert len(opened) == 1 and opened[0]["severity"] == "4"  # the rule's warning
+    assert f'alert_id="{alert.id}"' in opened[0]["sd"] and 'kind="alert"' in opened[0]["sd"]

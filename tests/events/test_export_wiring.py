@@ -1,10 +1,12 @@
-"""Usage records and audit entries reach the configured sinks once stored, and
+"""Usage records, audit entries and alerts reach the configured sinks once stored, and
 no plaintext key leaves through them."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from failed_auth import failed_auth
 
 from keystead.config import Settings
 from keystead.core.clock import ManualClock
@@ -41,3 +43,34 @@ async def test_usage_and_audit_reach_a_jsonl_sink(
 async def test_without_sinks_nothing_is_hooked(keystead: Keystead) -> None:
     assert not keystead.exports.enabled
     assert keystead.usage.recorder.on_written is None
+
+
+async def test_alerts_opened_and_resolved_reach_a_jsonl_sink(
+    settings: Settings, clock: ManualClock, tmp_path: Path
+) -> None:
+    target = tmp_path / "alerts.jsonl"
+    configured = settings.model_copy(update={"export_urls": [f"jsonl://{target}"]})
+    ks = await Keystead.open(settings=configured, clock=clock)
+    try:
+        admin = await ks.workspaces.local_operator()
+        await ks.alerts.create_rule(
+            admin, name="guessing", kind="brute_force", value=2, severity="critical"
+        )
+        for _ in range(3):
+            await ks.usage.recorder.add(
+                failed_auth(admin.workspace_id, clock.now(), "198.51.100.7")
+            )
+        await ks.flush()
+        (opened,) = await ks.alerts.evaluate(clock.now() + 1)
+        await ks.alerts.resolve(admin, opened.id)
+    finally:
+        await ks.close()
+    alerts = [json.loads(line) for line in target.read_text().splitlines()]
+    alerts = [r for r in alerts if r["kind"] == "alert"]
+    assert [(r["name"], r["severity"]) for r in alerts] == [
+        ("alert.opened", 2),  # critical
+        ("alert.resolved", 5),  # notice
+    ]
+    assert alerts[0]["fields"]["alert_id"] == opened.id
+    assert alerts[0]["fields"]["summary"] == {"attempts": 3, "ip": "198.51.100.7"}
+    assert alerts[1]["fields"]["status"] == "resolved"

@@ -6,41 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from alert_support import DAY, add_usage, key_with_api, outbox_events
 
 from keystead.core.authz import Principal
 from keystead.core.clock import ManualClock
 from keystead.core.models import Code, VerifyContext
-from keystead.core.usage import UsageRecord
 from keystead.errors import ValidationError
 from keystead.service import Keystead
-
-DAY = 86_400.0
-
-
-async def _key(ks: Keystead, admin: Principal, **fields: Any) -> tuple[str, str]:
-    apis = await ks.apis.list(admin)
-    api = apis[0] if apis else await ks.apis.create(admin, name="watched", prefix="wt")
-    created = await ks.keys.create(admin, api_id=api.id, **fields)
-    return created.key.id, created.plaintext
-
-
-async def _add(ks: Keystead, admin: Principal, at: float, n: int = 1, **fields: Any) -> None:
-    values: dict[str, Any] = {"api_id": None, "key_id": None, "owner_id": None, "code": "VALID"}
-    values.update(fields)
-    for i in range(n):
-        record = UsageRecord(at=at + i * 0.001, workspace_id=admin.workspace_id, **values)
-        await ks.usage.recorder.add(record)
-
-
-async def _events(ks: Keystead, admin: Principal, type_: str) -> list[dict[str, Any]]:
-    found = await ks.store.list_events(admin.workspace_id, after=None, limit=1000)
-    return [e.data for e in found if e.type == type_]
 
 
 async def test_threshold_rule_opens_one_alert_and_dedupes(
     keystead: Keystead, admin: Principal, clock: ManualClock
 ) -> None:
-    key_id, plaintext = await _key(keystead, admin)
+    key_id, plaintext = await key_with_api(keystead, admin)
     busy = await keystead.alerts.create_rule(
         admin, name="busy", kind="threshold", metric="requests", comparator=">", value=3
     )
@@ -59,7 +37,7 @@ async def test_threshold_rule_opens_one_alert_and_dedupes(
     assert first[0].evidence["summary"]["observed"] == 5
     assert [(a.id, a.count) for a in second] == [(first[0].id, 2)]
     assert all(a.rule_id != quiet.id for a in first + second)
-    opened = await _events(keystead, admin, "alert.opened")
+    opened = await outbox_events(keystead, admin, "alert.opened")
     assert [e["alert_id"] for e in opened] == [first[0].id]
     assert opened[0]["severity"] == "warning"
 
@@ -86,7 +64,7 @@ async def test_threshold_comparators(
         comparator=comparator,
         value=value,
     )
-    await _add(keystead, admin, clock.now(), 4, api_id="api_1", code="NOT_FOUND")
+    await add_usage(keystead, admin, clock.now(), 4, api_id="api_1", code="NOT_FOUND")
     await keystead.flush()
     found = await keystead.alerts.evaluate(clock.now() + 1)
     assert [a.scope_id for a in found] == ([admin.workspace_id] if fires else [])
@@ -97,8 +75,8 @@ async def test_threshold_metrics_of_owners_and_apis(
 ) -> None:
     now = clock.now()
     kw = {"api_id": "api_1", "key_id": "key_1", "owner_id": "o1"}
-    await _add(keystead, admin, now, 3, status=500, bytes_out=1000, response_ms=900.0, **kw)
-    await _add(keystead, admin, now, 1, status=200, bytes_out=10, **kw)
+    await add_usage(keystead, admin, now, 3, status=500, bytes_out=1000, response_ms=900.0, **kw)
+    await add_usage(keystead, admin, now, 1, status=200, bytes_out=10, **kw)
     await keystead.flush()
     make = keystead.alerts.create_rule
     await make(admin, name="e", kind="threshold", metric="error_rate", scope="owner",
@@ -120,8 +98,8 @@ async def test_threshold_metrics_of_owners_and_apis(
 async def test_use_of_a_revoked_key(
     keystead: Keystead, admin: Principal, clock: ManualClock
 ) -> None:
-    dead_id, dead = await _key(keystead, admin)
-    _, alive = await _key(keystead, admin)
+    dead_id, dead = await key_with_api(keystead, admin)
+    _, alive = await key_with_api(keystead, admin)
     await keystead.alerts.create_rule(admin, name="dead", kind="revoked_use", severity="critical")
     await keystead.keys.revoke(admin, dead_id)
     assert (await keystead.verify(dead, VerifyContext(ip="192.0.2.7"))).code is Code.REVOKED
@@ -138,9 +116,9 @@ async def test_brute_force_from_one_ip(
 ) -> None:
     await keystead.alerts.create_rule(admin, name="bf", kind="brute_force", value=5)
     now = clock.now()
-    await _add(keystead, admin, now, 5, code="NOT_FOUND", ip="198.51.100.1")
-    await _add(keystead, admin, now, 4, code="MALFORMED", ip="198.51.100.2")
-    await _add(keystead, admin, now - 600, 4, code="MALFORMED", ip="198.51.100.2")  # too old
+    await add_usage(keystead, admin, now, 5, code="NOT_FOUND", ip="198.51.100.1")
+    await add_usage(keystead, admin, now, 4, code="MALFORMED", ip="198.51.100.2")
+    await add_usage(keystead, admin, now - 600, 4, code="MALFORMED", ip="198.51.100.2")  # too old
     await keystead.flush()
     found = await keystead.alerts.evaluate(now + 1)
     assert [(a.scope, a.scope_id) for a in found] == [("ip", "198.51.100.1")]
@@ -154,13 +132,13 @@ async def test_new_country_and_user_agent_against_the_history(
     await keystead.alerts.create_rule(admin, name="geo", kind="new_country")
     await keystead.alerts.create_rule(admin, name="ua", kind="new_user_agent")
     for key_id in ("key_a", "key_b"):
-        await _add(
+        await add_usage(
             keystead, admin, now - 3 * DAY, 3, key_id=key_id, country="DE", user_agent="app/1"
         )
-    await _add(keystead, admin, now - 40 * DAY, 1, key_id="key_b", country="FR")  # too old
-    await _add(keystead, admin, now, 1, key_id="key_a", country="DE", user_agent="app/1")
-    await _add(keystead, admin, now, 1, key_id="key_b", country="FR", user_agent="curl/8")
-    await _add(keystead, admin, now, 1, key_id="key_new", country="US", user_agent="x")
+    await add_usage(keystead, admin, now - 40 * DAY, 1, key_id="key_b", country="FR")  # too old
+    await add_usage(keystead, admin, now, 1, key_id="key_a", country="DE", user_agent="app/1")
+    await add_usage(keystead, admin, now, 1, key_id="key_b", country="FR", user_agent="curl/8")
+    await add_usage(keystead, admin, now, 1, key_id="key_new", country="US", user_agent="x")
     await keystead.flush()
     found = await keystead.alerts.evaluate(now + 1)
     assert sorted((a.kind, a.scope_id) for a in found) == [
@@ -180,10 +158,10 @@ async def test_volume_spike_over_the_baseline(
     )
     for hour in range(2, 24):  # about 2 requests an hour over the last day
         for key_id in ("key_steady", "key_spiking"):
-            await _add(keystead, admin, now - hour * 3600, 2, key_id=key_id)
-    await _add(keystead, admin, now - 60, 9, key_id="key_steady")  # 9 <= 5 x 1.83
-    await _add(keystead, admin, now - 60, 12, key_id="key_spiking")
-    await _add(keystead, admin, now - 60, 50, key_id="key_unknown")  # no baseline
+            await add_usage(keystead, admin, now - hour * 3600, 2, key_id=key_id)
+    await add_usage(keystead, admin, now - 60, 9, key_id="key_steady")  # 9 <= 5 x 1.83
+    await add_usage(keystead, admin, now - 60, 12, key_id="key_spiking")
+    await add_usage(keystead, admin, now - 60, 50, key_id="key_unknown")  # no baseline
     await keystead.flush()
     found = await keystead.alerts.evaluate(now)
     assert [a.scope_id for a in found] == ["key_spiking"]
@@ -194,7 +172,7 @@ async def test_states_and_resolution(
     keystead: Keystead, admin: Principal, clock: ManualClock
 ) -> None:
     rule = await keystead.alerts.create_rule(admin, name="bf", kind="brute_force", value=1)
-    await _add(keystead, admin, clock.now(), 1, code="NOT_FOUND", ip="203.0.113.5")
+    await add_usage(keystead, admin, clock.now(), 1, code="NOT_FOUND", ip="203.0.113.5")
     await keystead.flush()
     (alert,) = await keystead.alerts.evaluate(clock.now() + 1)
 
@@ -204,7 +182,9 @@ async def test_states_and_resolution(
     assert (again.id, again.count, again.status) == (alert.id, 2, "acknowledged")
     resolved = await keystead.alerts.resolve(admin, alert.id)
     assert resolved.status == "resolved" and resolved.resolved_at is not None
-    assert [e["alert_id"] for e in await _events(keystead, admin, "alert.resolved")] == [alert.id]
+    assert [e["alert_id"] for e in await outbox_events(keystead, admin, "alert.resolved")] == [
+        alert.id
+    ]
     clock.advance(5)
     (fresh,) = await keystead.alerts.evaluate(clock.now())
     assert fresh.id != alert.id and fresh.count == 1
@@ -221,7 +201,7 @@ async def test_states_and_resolution(
 async def test_an_alert_with_an_action_disables_the_key_once(
     keystead: Keystead, admin: Principal, clock: ManualClock
 ) -> None:
-    key_id, plaintext = await _key(keystead, admin)
+    key_id, plaintext = await key_with_api(keystead, admin)
     await keystead.alerts.create_rule(
         admin, name="cut", kind="threshold", metric="requests", comparator=">=", value=2,
         action="disable",
@@ -245,7 +225,7 @@ async def test_the_scheduler_pass_evaluates(
     keystead: Keystead, admin: Principal, clock: ManualClock
 ) -> None:
     await keystead.alerts.create_rule(admin, name="bf", kind="brute_force", value=1)
-    await _add(keystead, admin, clock.now() - 1, 1, code="MALFORMED", ip="203.0.113.9")
+    await add_usage(keystead, admin, clock.now() - 1, 1, code="MALFORMED", ip="203.0.113.9")
     await keystead.flush()
     await keystead.scheduler.run_once()
     assert len((await keystead.alerts.list(admin)).items) == 1

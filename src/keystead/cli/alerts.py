@@ -27,7 +27,10 @@ class Kind(StrEnum):
     brute_force = "brute_force"
     new_country = "new_country"
     new_user_agent = "new_user_agent"
+    new_ip_range = "new_ip_range"
     volume_spike = "volume_spike"
+    error_spike = "error_spike"
+    bytes_spike = "bytes_spike"
 
 
 class Status(StrEnum):

@@ -9,8 +9,7 @@ it into an alert, deduplicated on ``dedupe_key`` while the alert is unresolved.
 from __future__ import annotations
 
 import operator
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,18 +29,30 @@ COMPARATORS: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
-DETECTORS = ("revoked_use", "brute_force", "new_country", "new_user_agent", "volume_spike")
-"""Anomaly rule kinds; ``threshold`` is the other kind."""
+DETECTORS = (
+    "revoked_use",
+    "brute_force",
+    "new_country",
+    "new_user_agent",
+    "new_ip_range",
+    "volume_spike",
+    "error_spike",
+    "bytes_spike",
+)
+"""Anomaly rule kinds (``keystead.core.detectors``); ``threshold`` is the other kind."""
 KINDS = ("threshold", *DETECTORS)
 RULE_ACTIONS = ("disable", "rotate", "revoke")
-DEFAULT_VALUES: dict[str, float] = {"brute_force": 10, "volume_spike": 5}
+DEFAULT_VALUES: dict[str, float] = {
+    "brute_force": 10,
+    "volume_spike": 5,
+    "error_spike": 3,
+    "bytes_spike": 5,
+}
 """The ``value`` of a detector rule when none is given: failed attempts from one
-IP (brute_force), times the baseline (volume_spike)."""
+IP (brute_force), times the baseline (the spikes)."""
 MAX_WINDOW_MINUTES = 1440
 MAX_BASELINE_DAYS = 90
 MAX_EVIDENCE = 20
-FAILED_AUTH = frozenset({"MALFORMED", "NOT_FOUND"})
-DEAD_KEY = frozenset({"REVOKED", "EXPIRED"})
 
 
 @dataclass(slots=True, frozen=True)
@@ -120,6 +131,22 @@ def record_json(r: UsageRecord) -> dict[str, Any]:
         "user_agent": r.user_agent,
         "status": r.status,
         "bytes_out": r.bytes_out,
+    }
+
+
+def event_data(alert: Alert) -> dict[str, Any]:
+    """What ``alert.*`` events and exports say: the alert without its evidence
+    records."""
+    return {
+        "alert_id": alert.id,
+        "rule_id": alert.rule_id,
+        "kind": alert.kind,
+        "scope": alert.scope,
+        "scope_id": alert.scope_id,
+        "severity": alert.severity,
+        "status": alert.status,
+        "cause": alert.cause,
+        "summary": alert.evidence.get("summary", {}),
     }
 
 
@@ -225,106 +252,11 @@ def threshold(rule: AlertRule, windows: Mapping[str, Rollup]) -> list[Finding]:
     return found
 
 
-# anomaly detectors -------------------------------------------------------------
-def _by(records: Iterable[UsageRecord], attr: str) -> dict[str, list[UsageRecord]]:
-    groups: dict[str, list[UsageRecord]] = defaultdict(list)
-    for r in records:
-        value = getattr(r, attr)
-        if value is not None:
-            groups[value].append(r)
-    return groups
-
-
-def revoked_use(records: Iterable[UsageRecord]) -> list[Finding]:
-    """Any use of a revoked or expired key (a rotated-out key past its grace
-    answers EXPIRED)."""
-    dead = _by((r for r in records if r.code in DEAD_KEY), "key_id")
-    return [
-        Finding(
-            "key",
-            key_id,
-            f"key {key_id} was used {len(rs)} times after it was revoked or expired",
-            {"attempts": len(rs), "codes": sorted({r.code for r in rs})},
-            rs,
-        )
-        for key_id, rs in sorted(dead.items())
-    ]
-
-
-def brute_force(records: Iterable[UsageRecord], at_least: float) -> list[Finding]:
-    """An IP with at least ``at_least`` malformed or unknown keys presented."""
-    failed = _by((r for r in records if r.code in FAILED_AUTH), "ip")
-    return [
-        Finding(
-            "ip",
-            ip,
-            f"{len(rs)} failed authentications from {ip}",
-            {"attempts": len(rs), "ip": ip},
-            rs,
-        )
-        for ip, rs in sorted(failed.items())
-        if len(rs) >= at_least
-    ]
-
-
-def first_seen(
-    records: Iterable[UsageRecord], known: Mapping[str, set[str]], attr: str
-) -> list[Finding]:
-    """Keys used with a value of ``attr`` (country, user_agent) absent from
-    their history. A key with no history has no baseline: nothing is new."""
-    found = []
-    for key_id, rs in sorted(_by(records, "key_id").items()):
-        history = known.get(key_id)
-        if not history:
-            continue
-        fresh = [r for r in rs if getattr(r, attr) is not None and getattr(r, attr) not in history]
-        if fresh:
-            values = sorted({str(getattr(r, attr)) for r in fresh})
-            label = attr.replace("_", " ")
-            found.append(
-                Finding(
-                    "key",
-                    key_id,
-                    f"key {key_id} was used from a new {label}: {', '.join(values)[:200]}",
-                    {"new": values[:MAX_EVIDENCE], "known": len(history)},
-                    fresh,
-                )
-            )
-    return found
-
-
-def volume_spike(
-    records: Iterable[UsageRecord],
-    baseline_counts: Mapping[str, int],
-    baseline_windows: float,
-    factor: float,
-) -> list[Finding]:
-    """Keys with more requests in the window than ``factor`` times their average
-    per window over the baseline (a key with no baseline is skipped)."""
-    found = []
-    for key_id, rs in sorted(_by(records, "key_id").items()):
-        before = baseline_counts.get(key_id, 0)
-        if before == 0 or baseline_windows <= 0:
-            continue
-        average = before / baseline_windows
-        if len(rs) > factor * average:
-            found.append(
-                Finding(
-                    "key",
-                    key_id,
-                    f"key {key_id} made {len(rs)} requests, {factor:g}x its average "
-                    f"of {average:.3g} is {factor * average:.3g}",
-                    {"requests": len(rs), "baseline_average": average, "factor": factor},
-                    rs,
-                )
-            )
-    return found
-
-
 __all__ = [
     "COMPARATORS",
     "DETECTORS",
     "KINDS",
+    "MAX_EVIDENCE",
     "METRICS",
     "RULE_ACTIONS",
     "RULE_SCOPES",
@@ -333,13 +265,10 @@ __all__ = [
     "Alert",
     "AlertRule",
     "Finding",
-    "brute_force",
     "check_rule",
     "dedupe_key",
-    "first_seen",
+    "event_data",
     "metric_value",
     "record_json",
-    "revoked_use",
     "threshold",
-    "volume_spike",
 ]

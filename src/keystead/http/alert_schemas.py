@@ -12,7 +12,15 @@ from keystead.http.fieldtypes import NoNul, RequestModel
 from keystead.http.views import Timestamp
 
 Kind = Literal[
-    "threshold", "revoked_use", "brute_force", "new_country", "new_user_agent", "volume_spike"
+    "threshold",
+    "revoked_use",
+    "brute_force",
+    "new_country",
+    "new_user_agent",
+    "new_ip_range",
+    "volume_spike",
+    "error_spike",
+    "bytes_spike",
 ]
 Metric = Literal["requests", "errors", "error_rate", "auth_failures", "bytes_out", "latency_p99"]
 Scope = Literal["key", "owner", "api", "workspace"]
@@ -38,7 +46,8 @@ class RulePatch(RequestModel):
     value: Number | None = Field(
         default=None,
         description="threshold: the value compared with; brute_force: failed attempts "
-        "from one IP (10); volume_spike: times the baseline (5)",
+        "from one IP (10); volume_spike, bytes_spike: times the baseline (5); "
+        "error_spike: times the baseline error rate (3)",
     )
     baseline_days: Baseline | None = Field(default=None, description="history compared with")
     action: RuleAction | None = Field(default=None, description="done to the key on opening")

@@ -1,38 +1,25 @@
-"""``Keystead.alerts``: alert rules, the alerts they open, and their evaluation
-(run by the scheduler's upkeep, or called directly with a time).
-
-Opening an alert writes ``alert.opened`` to the outbox in the same transaction
-and logs it at WARNING (ids and causes only, never key material); a rule's
-optional action (disable, rotate, revoke) then goes through the one door,
-``LifecycleActions.apply``, once per alert. Details: docs/monitoring.md.
+"""``Keystead.alerts``: alert rules, the alerts they open, their states, and
+their evaluation (``AlertEvaluator``, run by the scheduler's upkeep, or called
+directly with a time). Details: docs/monitoring.md.
 """
 
 from __future__ import annotations
 
 import builtins
-import dataclasses
-import logging
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from keystead.core import alerts as rules
-from keystead.core import events
-from keystead.core.alerts import Alert, AlertRule, Finding
+from keystead.core.alerts import Alert, AlertRule
 from keystead.core.authz import Principal
 from keystead.core.ids import new_id
 from keystead.core.models import Page
-from keystead.core.usage import Rollup, UsageRecord, bucket_start
-from keystead.errors import Forbidden, KeysteadError, NotFound, ValidationError
+from keystead.errors import Forbidden, NotFound, ValidationError
 from keystead.service.actions import LifecycleActions
+from keystead.service.alert_evaluation import AlertEvaluator, resolve_alert
 from keystead.service.context import ServiceContext
 from keystead.service.fields import page_cursor, page_size
-from keystead.service.scheduler import system_principal
 
-log = logging.getLogger("keystead.alerts")
-MAX_RECORDS = 20_000
-"""Raw records read per workspace and window; past it, the newest are not seen."""
-_DAY_S = 86_400
 _RULE_FIELDS = frozenset(
     {
         "name",
@@ -61,7 +48,9 @@ _DEFAULTS: dict[str, Any] = {
 class AlertService:
     def __init__(self, ctx: ServiceContext, actions: LifecycleActions) -> None:
         self._ctx = ctx
-        self._actions = actions
+        self._evaluator = AlertEvaluator(ctx, actions, self._notify)
+        self.on_change: Callable[[Alert], None] | None = None
+        """Called with each alert opened or resolved (the export hub's feed)."""
 
     # rules ----------------------------------------------------------------------
     async def create_rule(self, principal: Principal, **fields: Any) -> AlertRule:
@@ -175,12 +164,10 @@ class AlertService:
         alert = await self.get(principal, alert_id)
         if alert.status == "resolved":
             return alert
-        now = self._ctx.now()
-        values = {"status": "resolved", "open_key": None, "resolved_at": now}
-        done = dataclasses.replace(alert, status="resolved", resolved_at=now)
-        event = events.Event.new(events.ALERT_RESOLVED, alert.workspace_id, now, _data(done))
-        updated = await self._update(principal, alert, "alert.resolve", values, [event])
-        self._ctx.events_written()
+        updated = await resolve_alert(self._ctx, principal, alert, "alert.resolve")
+        if updated is None:
+            raise NotFound(f"no alert '{alert_id}'")
+        self._notify(updated)
         return updated
 
     async def _update(
@@ -189,125 +176,23 @@ class AlertService:
         alert: Alert,
         action: str,
         values: dict[str, Any],
-        written: builtins.list[events.Event] | None = None,
     ) -> Alert:
-        shown = {k: v for k, v in values.items() if k != "open_key"}
         self._ctx.audit(
-            principal, action, "alert", alert.id, before={"status": alert.status}, after=shown
+            principal, action, "alert", alert.id, before={"status": alert.status}, after=values
         )
-        updated = await self._ctx.store.update_alert(
-            principal.workspace_id, alert.id, values, written or ()
-        )
+        updated = await self._ctx.store.update_alert(principal.workspace_id, alert.id, values)
         if updated is None:
             raise NotFound(f"no alert '{alert.id}'")
         return updated
 
-    # evaluation -----------------------------------------------------------------
     async def evaluate(self, now: float | None = None) -> builtins.list[Alert]:
-        """Run every enabled rule over the window ending at ``now``; the alerts
-        opened or updated. A rule that fails is logged and skipped."""
-        at = self._ctx.clock.now() if now is None else now
-        raised: builtins.list[Alert] = []
-        cache: dict[tuple[str, int], builtins.list[UsageRecord]] = {}
-        for rule in await self._ctx.store.list_alert_rules(None):
-            try:
-                findings = await self._findings(rule, at, cache)
-                for finding in findings:
-                    raised.append(await self._raise(rule, finding, at))
-            except KeysteadError as exc:
-                log.error("alert rule %s failed: %s", rule.id, exc)
-        return raised
+        """Run every enabled rule over the window ending at ``now`` (see
+        ``AlertEvaluator.evaluate``): the alerts opened or updated."""
+        return await self._evaluator.evaluate(now)
 
-    async def _findings(
-        self, rule: AlertRule, now: float, cache: dict[tuple[str, int], builtins.list[UsageRecord]]
-    ) -> builtins.list[Finding]:
-        window_s = rule.window_minutes * 60
-        if rule.kind == "threshold":
-            return rules.threshold(rule, await self._windows(rule, now, window_s))
-        key = (rule.workspace_id, window_s)
-        if key not in cache:
-            cache[key] = await self._ctx.store.usage_between(
-                rule.workspace_id, _dt(now - window_s), _dt(now), limit=MAX_RECORDS
-            )
-        records = cache[key]
-        if rule.scope_id is not None:
-            records = [r for r in records if r.key_id == rule.scope_id]
-        value = rule.value or 0.0
-        if rule.kind == "revoked_use":
-            return rules.revoked_use(records)
-        if rule.kind == "brute_force":
-            return rules.brute_force(records, value)
-        key_ids = sorted({r.key_id for r in records if r.key_id is not None})
-        if not key_ids:
-            return []
-        baseline_from = _dt(now - window_s - rule.baseline_days * _DAY_S)
-        countries, agents, counts = await self._ctx.store.usage_history(
-            rule.workspace_id, key_ids, baseline_from, _dt(now - window_s)
-        )
-        if rule.kind == "new_country":
-            return rules.first_seen(records, countries, "country")
-        if rule.kind == "new_user_agent":
-            return rules.first_seen(records, agents, "user_agent")
-        windows = rule.baseline_days * _DAY_S / window_s
-        return rules.volume_spike(records, counts, windows, value)
-
-    async def _windows(self, rule: AlertRule, now: float, window_s: int) -> dict[str, Rollup]:
-        since = bucket_start(now - window_s, "minute")
-        until = bucket_start(now, "minute") + 60
-        store, ws = self._ctx.store, rule.workspace_id
-        if rule.scope == "workspace":
-            total = Rollup()
-            for part in (await store.window_rollups(ws, "api", since, until)).values():
-                total.merge(part)
-            return {ws: total}
-        found = await store.window_rollups(ws, rule.scope, since, until)
-        if rule.scope_id is not None:  # a named scope with no traffic counts as zero
-            return {rule.scope_id: found.get(rule.scope_id, Rollup())}
-        return found
-
-    async def _raise(self, rule: AlertRule, finding: Finding, now: float) -> Alert:
-        at = _dt(now)
-        alert = Alert(
-            id=new_id("alr", now),
-            workspace_id=rule.workspace_id,
-            rule_id=rule.id,
-            kind=rule.kind,
-            scope=finding.scope,
-            scope_id=finding.scope_id,
-            severity=rule.severity,
-            status="open",
-            cause=finding.cause,
-            evidence=finding.evidence(),
-            dedupe_key=rules.dedupe_key(rule, finding.scope_id),
-            first_seen=at,
-            last_seen=at,
-        )
-        opened = events.Event.new(events.ALERT_OPENED, rule.workspace_id, at, _data(alert))
-        stored, new = await self._ctx.store.raise_alert(alert, [opened])
-        if not new:
-            return stored
-        self._ctx.events_written()
-        log.warning(
-            "alert %s opened (%s, %s): %s", stored.id, rule.kind, rule.severity, stored.cause
-        )
-        if rule.action is not None and finding.scope == "key":
-            stored = await self._act(rule.action, stored)
-        return stored
-
-    async def _act(self, action: str, alert: Alert) -> Alert:
-        cause = {"source": "alert", "reason": alert.cause[:1000], "reference": alert.id}
-        outcome: dict[str, Any] = {"action": action}
-        try:
-            done = await self._actions.apply(
-                system_principal(alert.workspace_id), alert.scope_id, action, cause
-            )
-            outcome["action_id"] = done.record.id
-        except KeysteadError as exc:  # a key gone or refusing: say so on the alert
-            outcome["error"] = str(exc)
-        updated = await self._ctx.store.update_alert(
-            alert.workspace_id, alert.id, {"action": outcome}
-        )
-        return alert if updated is None else updated
+    def _notify(self, alert: Alert) -> None:
+        if self.on_change is not None:
+            self.on_change(alert)
 
 
 def _require(principal: Principal, permission: str) -> None:
@@ -323,23 +208,4 @@ def _known(fields: Mapping[str, Any]) -> dict[str, Any]:
     return dict(fields)
 
 
-def _dt(at: float) -> datetime:
-    return datetime.fromtimestamp(at, UTC)
-
-
-def _data(alert: Alert) -> dict[str, Any]:
-    """What ``alert.*`` events say: the alert without its evidence records."""
-    return {
-        "alert_id": alert.id,
-        "rule_id": alert.rule_id,
-        "kind": alert.kind,
-        "scope": alert.scope,
-        "scope_id": alert.scope_id,
-        "severity": alert.severity,
-        "status": alert.status,
-        "cause": alert.cause,
-        "summary": alert.evidence.get("summary", {}),
-    }
-
-
-__all__ = ["MAX_RECORDS", "AlertService"]
+__all__ = ["AlertService"]

@@ -16,7 +16,7 @@ from keystead.core.verify import Verdict
 from keystead.errors import ConfigurationError
 from keystead.events.exporters import open_sinks
 from keystead.events.exporters.hub import ExportHub
-from keystead.events.exporters.producers import from_audit, from_usage
+from keystead.events.exporters.producers import from_alert, from_audit, from_usage
 from keystead.events.invalidation import InvalidationBus, open_channel, resolve_url
 from keystead.events.webhooks import SecretBox, WebhookDispatcher
 from keystead.limits import Limiter, RateLimit, open_limiter
@@ -247,13 +247,14 @@ class Keystead:
         )
 
     def _start_exports(self) -> None:
-        """Feed committed usage batches and audit entries to the configured
+        """Feed committed usage batches, audit entries and alerts to the configured
         sinks (``KEYSTEAD_EXPORT_URLS``); nothing is hooked without sinks."""
         hub = self.exports
         if not hub.enabled:
             return
         self.usage.recorder.on_written = lambda records: hub.offer(from_usage(records))
         self.store.on_audit = lambda records: hub.offer(from_audit(records))
+        self.alerts.on_change = lambda alert: hub.offer([from_alert(alert)])
         hub.start()
 
     async def close(self) -> None:

@@ -46,9 +46,16 @@ class AlertStore(Protocol):
         alert_id: str,
         values: Mapping[str, Any],
         events: Sequence[Event] = (),
+        *,
+        unseen_since: datetime | None = None,
     ) -> Alert | None:
         """Change an alert (status, acknowledgement, action) and append events,
-        in one transaction."""
+        in one transaction. With ``unseen_since``, only an unresolved alert last
+        seen before then is changed (else nothing is written: ``None``)."""
+        ...
+
+    async def stale_alerts(self, rule_id: str, unseen_since: datetime) -> list[Alert]:
+        """A rule's unresolved alerts last seen before ``unseen_since``."""
         ...
 
     async def window_rollups(
@@ -64,10 +71,23 @@ class AlertStore(Protocol):
         """Raw records of a workspace in [since, until), oldest first, at most ``limit``."""
         ...
 
-    async def usage_history(
-        self, workspace_id: str, key_ids: Sequence[str], since: datetime, until: datetime
-    ) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, int]]:
-        """Per key, over [since, until): countries seen, user agents seen, requests."""
+    async def usage_seen(
+        self,
+        workspace_id: str,
+        key_ids: Sequence[str],
+        column: str,
+        since: datetime,
+        until: datetime,
+    ) -> dict[str, set[str]]:
+        """Per key, the distinct values of a raw-record ``column`` (``country``,
+        ``user_agent``, ``ip``) in [since, until)."""
+        ...
+
+    async def baseline_rollups(
+        self, workspace_id: str, key_ids: Sequence[str], since: int, until: int
+    ) -> dict[str, tuple[int, Rollup]]:
+        """Per key with traffic, the first hour bucket in [since, until) and the
+        merged hour rollups of the range."""
         ...
 
 

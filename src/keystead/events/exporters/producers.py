@@ -1,10 +1,12 @@
-"""Usage records and audit entries as export records (the sinks redact them too)."""
+"""Usage records, alerts and audit entries as export records (the sinks redact
+them too)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
+from keystead.core.alerts import Alert, event_data
 from keystead.core.audit import AuditRecord
 from keystead.core.usage import UsageRecord
 from keystead.events.exporters.base import ExportRecord, Severity
@@ -37,6 +39,30 @@ def from_usage(records: Iterable[UsageRecord]) -> Iterator[ExportRecord]:
         )
 
 
+_ALERT_SEVERITY = {
+    "critical": Severity.CRITICAL,
+    "warning": Severity.WARNING,
+    "info": Severity.NOTICE,
+}
+
+
+def from_alert(alert: Alert) -> ExportRecord:
+    """An alert opened (at the rule's severity) or resolved (NOTICE): its cause
+    and summary; the evidence records stay in the store."""
+    resolved = alert.status == "resolved"
+    return ExportRecord(
+        kind="alert",
+        time=alert.resolved_at if resolved and alert.resolved_at else alert.last_seen,
+        severity=Severity.NOTICE if resolved else _ALERT_SEVERITY[alert.severity],
+        name="alert.resolved" if resolved else "alert.opened",
+        fields={
+            **event_data(alert),
+            "workspace_id": alert.workspace_id,
+            "count": alert.count,
+        },
+    )
+
+
 def from_audit(records: Iterable[AuditRecord]) -> Iterator[ExportRecord]:
     """One ``audit`` record per management action (NOTICE)."""
     for r in records:
@@ -59,4 +85,4 @@ def from_audit(records: Iterable[AuditRecord]) -> Iterator[ExportRecord]:
         )
 
 
-__all__ = ["from_audit", "from_usage"]
+__all__ = ["from_alert", "from_audit", "from_usage"]

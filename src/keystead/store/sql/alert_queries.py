@@ -1,5 +1,6 @@
 """Alert rules and alerts; the usage reads their evaluation needs (window
-rollups of a whole scope, raw records of a window, a key's history)."""
+rollups of a whole scope, raw records of a window, a key's history: values
+seen in its raw records, totals of its hour rollups)."""
 
 from __future__ import annotations
 
@@ -120,18 +121,34 @@ class AlertQueries(SqlBase):
         alert_id: str,
         values: Mapping[str, Any],
         events: Sequence[Event] = (),
+        *,
+        unseen_since: datetime | None = None,
     ) -> Alert | None:
         unknown = set(values) - _ALERT_UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
         t = alerts
         scope = (t.c.workspace_id == workspace_id) & (t.c.id == alert_id)
-        async with self._tx() as c:
-            await c.execute(t.update().where(scope).values(**values))
-            row = (await c.execute(sa.select(t).where(scope))).first()
-            if row is not None:
+        guard = scope
+        if unseen_since is not None:
+            guard = scope & t.c.open_key.is_not(None) & (t.c.last_seen < unseen_since)
+        try:
+            async with self._tx() as c:
+                done = await c.execute(t.update().where(guard).values(**values))
+                if done.rowcount == 0:
+                    raise _Unchanged  # roll back: no events, no audit entry
+                row = (await c.execute(sa.select(t).where(scope))).first()
                 await write_events(c, events)
+        except _Unchanged:
+            return None
         return None if row is None else _alert(row)
+
+    async def stale_alerts(self, rule_id: str, unseen_since: datetime) -> list[Alert]:
+        t = alerts
+        stmt = sa.select(t).where(
+            (t.c.rule_id == rule_id) & t.c.open_key.is_not(None) & (t.c.last_seen < unseen_since)
+        )
+        return [_alert(r) for r in await self._all(stmt.order_by(t.c.id))]
 
     async def window_rollups(
         self, workspace_id: str, scope: str, since: int, until: int
@@ -161,29 +178,57 @@ class AlertQueries(SqlBase):
         )
         return [_record(r) for r in await self._all(stmt)]
 
-    async def usage_history(
-        self, workspace_id: str, key_ids: Sequence[str], since: datetime, until: datetime
-    ) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, int]]:
+    async def usage_seen(
+        self,
+        workspace_id: str,
+        key_ids: Sequence[str],
+        column: str,
+        since: datetime,
+        until: datetime,
+    ) -> dict[str, set[str]]:
         u = usage
-        countries: dict[str, set[str]] = {}
-        agents: dict[str, set[str]] = {}
-        counts: dict[str, int] = {}
+        value = u.c[column]
+        seen: dict[str, set[str]] = {}
         ids = sorted(set(key_ids))
         for start in range(0, len(ids), _CHUNK):
-            where = (
-                (u.c.workspace_id == workspace_id)
-                & u.c.key_id.in_(ids[start : start + _CHUNK])
-                & (u.c.at >= since)
-                & (u.c.at < until)
+            stmt = (
+                sa.select(u.c.key_id, value.label("value"))
+                .where(
+                    (u.c.workspace_id == workspace_id)
+                    & u.c.key_id.in_(ids[start : start + _CHUNK])
+                    & (u.c.at >= since)
+                    & (u.c.at < until)
+                    & value.is_not(None)
+                )
+                .distinct()
             )
-            for column, into in ((u.c.country, countries), (u.c.user_agent, agents)):
-                found = sa.select(u.c.key_id, column.label("value"))
-                for row in await self._all(found.where(where & column.is_not(None)).distinct()):
-                    into.setdefault(row.key_id, set()).add(row.value)
-            stmt = sa.select(u.c.key_id, sa.func.count().label("n")).where(where)
-            for row in await self._all(stmt.group_by(u.c.key_id)):
-                counts[row.key_id] = row.n
-        return countries, agents, counts
+            for row in await self._all(stmt):
+                seen.setdefault(row.key_id, set()).add(row.value)
+        return seen
+
+    async def baseline_rollups(
+        self, workspace_id: str, key_ids: Sequence[str], since: int, until: int
+    ) -> dict[str, tuple[int, Rollup]]:
+        t = usage_rollups
+        merged: dict[str, tuple[int, Rollup]] = {}
+        ids = sorted(set(key_ids))
+        for start in range(0, len(ids), _CHUNK):
+            stmt = sa.select(t).where(
+                (t.c.workspace_id == workspace_id)
+                & (t.c.scope == "key")
+                & t.c.scope_id.in_(ids[start : start + _CHUNK])
+                & (t.c.granularity == "hour")
+                & (t.c.bucket >= since)
+                & (t.c.bucket < until)
+            )
+            for row in await self._all(stmt.order_by(t.c.scope_id, t.c.bucket)):
+                _, total = merged.setdefault(row.scope_id, (row.bucket, Rollup()))
+                total.merge(_rollup(row))
+        return merged
+
+
+class _Unchanged(Exception):
+    """An update whose guard matched nothing."""
 
 
 def _utc(value: datetime) -> datetime:
