@@ -73,6 +73,10 @@ class SyncKeystead:
         self.actions = _Blocking(service.actions, runner)
         self.incidents = _Blocking(service.incidents, runner)
         self.webhooks = _Blocking(service.webhooks, runner)
+        self.usage = _Blocking(service.usage, runner)
+        self.analytics = _Blocking(service.analytics, runner)
+        self.alerts = _Blocking(service.alerts, runner)
+        self.audit = _Blocking(service.audit, runner)
 
     @classmethod
     def open(cls, database_url: str | None = None, **options: Any) -> Self:
@@ -90,8 +94,11 @@ class SyncKeystead:
         context: VerifyContext | None = None,
         *,
         principal: Principal | None = None,
+        record: bool = True,
     ) -> Verdict:
-        return self._runner.run(self.service.verify(key, context, principal=principal))
+        return self._runner.run(
+            self.service.verify(key, context, principal=principal, record=record)
+        )
 
     def close(self) -> None:
         try:

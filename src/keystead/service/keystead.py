@@ -100,7 +100,7 @@ class Keystead:
         self.failed_attempts = FailedAttempts(self.limiter, settings)
         self.shedder = LoadShedder(settings)
         self._verifier = Verifier(self._ctx, self.failed_attempts, self.shedder)
-        self.usage = UsageService(store, settings)
+        self.usage = UsageService(store, settings, clock)
         self.analytics = AnalyticsService(store, clock)
         self.metrics = ServiceMetrics()
         self.exports = ExportHub(open_sinks(settings.export_urls))
@@ -164,18 +164,21 @@ class Keystead:
         principal: Principal | None = None,
         cost: int = 1,
         ratelimits: Sequence[RateLimit] = (),
+        record: bool = True,
     ) -> Verdict:
         """Verify a key, then spend ``cost`` on every limit it has (all or
         nothing). With ``principal``, keys outside its workspace or APIs answer
         NOT_FOUND, and the principal needs ``keys.verify``. ``ratelimits`` adds
         limits for this call only (counted per key and name). Every answer is
-        recorded as usage (docs/monitoring.md), off the hot path."""
+        recorded as usage (docs/monitoring.md), off the hot path, unless
+        ``record`` is False: a middleware then calls ``usage.complete`` once it
+        has answered, so the record carries the response too."""
         verdict = await self._verifier.verify(
             key, context, principal=principal, cost=cost, ratelimits=ratelimits
         )
         self._outcomes[verdict.code] += 1
         buffer = self._usage_buffer
-        if buffer is not None:  # four slots appended; the flusher does the rest
+        if buffer is not None and record:  # four slots appended; the flusher does the rest
             n = len(buffer)
             if n < self._usage_limit:
                 buffer.extend((self.clock.now(), verdict, context, principal))

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from keystead.config import Settings
 from keystead.core.authz import Principal
+from keystead.core.clock import Clock
 from keystead.core.geo import default_resolver
+from keystead.core.models import VerifyContext
 from keystead.core.usage import Rollup, RollupKey, UsageRecord
-from keystead.events.usage import UsageRecorder
+from keystead.core.verify import Verdict
+from keystead.errors import ValidationError
+from keystead.events.usage import Completed, UsageRecorder
 from keystead.store.usage import UsageStore
 
 _DAY_S = 86_400
+MAX_TAGS = 16
+MAX_TAG_LENGTH = 100
+MAX_RESPONSE_MS = 86_400_000.0
 
 
 class UsageService:
     """``Keystead.usage``: ``recorder`` takes records; reads need ``keys.read``."""
 
-    def __init__(self, store: UsageStore, settings: Settings) -> None:
+    def __init__(self, store: UsageStore, settings: Settings, clock: Clock) -> None:
         self._store = store
         self._settings = settings
+        self._clock = clock
         self.recorder = UsageRecorder(
             store,
             capacity=settings.usage_buffer_size,
@@ -28,6 +37,37 @@ class UsageService:
             batch_size=settings.usage_batch_size,
             resolver=default_resolver(),
         )
+
+    async def complete(
+        self,
+        verdict: Verdict,
+        context: VerifyContext | None = None,
+        *,
+        status: int | None = None,
+        response_ms: float | None = None,
+        bytes_in: int | None = None,
+        bytes_out: int | None = None,
+        tags: Sequence[str] = (),
+        principal: Principal | None = None,
+        started_at: float | None = None,
+    ) -> None:
+        """Record a request a middleware or gateway verified with
+        ``verify(..., record=False)`` and has now answered: the verification's
+        outcome with the response's status, time and sizes, and ``tags``.
+        ``started_at`` (epoch seconds) defaults to now less ``response_ms``."""
+        done = Completed(
+            context,
+            _status(status),
+            _amount(response_ms, "response_ms"),
+            _bytes(bytes_in, "bytes_in"),
+            _bytes(bytes_out, "bytes_out"),
+            _tags(tags),
+        )
+        if not self._settings.usage_enabled:
+            return
+        if started_at is None:
+            started_at = self._clock.now() - (response_ms or 0.0) / 1000
+        await self.recorder.append((started_at, verdict, done, principal))
 
     async def records(
         self, principal: Principal, *, key_id: str | None = None, limit: int = 100
@@ -67,4 +107,40 @@ class UsageService:
         await self.recorder.flush()
 
 
-__all__ = ["UsageService"]
+def _status(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+        raise ValidationError("status is an HTTP status, 100 to 599", field="status")
+    return value
+
+
+def _amount(value: object, name: str) -> float | None:
+    if value is None:
+        return None
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not 0 <= float(value) <= MAX_RESPONSE_MS:  # type: ignore[arg-type]
+        raise ValidationError(f"{name} is a number of milliseconds, 0 or more", field=name)
+    return float(value)  # type: ignore[arg-type]
+
+
+def _bytes(value: object, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise ValidationError(f"{name} is a whole number of bytes, 0 or more", field=name)
+    return value
+
+
+def _tags(values: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(values, str) or len(values) > MAX_TAGS:
+        raise ValidationError(f"tags is a list of at most {MAX_TAGS} texts", field="tags")
+    for tag in values:
+        if not isinstance(tag, str) or not 1 <= len(tag) <= MAX_TAG_LENGTH or "\x00" in tag:
+            raise ValidationError(
+                f"a tag is text of 1 to {MAX_TAG_LENGTH} characters", field="tags"
+            )
+    return tuple(values)
+
+
+__all__ = ["MAX_TAGS", "MAX_TAG_LENGTH", "UsageService"]

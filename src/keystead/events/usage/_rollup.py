@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from keystead.core.authz import Principal
 from keystead.core.geo import CountryResolver
@@ -18,8 +19,21 @@ from keystead.core.usage import (
 )
 from keystead.core.verify import Verdict
 
-VerifiedEntry = tuple[float, Verdict, VerifyContext | None, Principal | None]
-"""What the hot path appends: (epoch seconds, verdict, request context, principal)."""
+
+class Completed(NamedTuple):
+    """What a middleware or gateway adds to a verification once it answered."""
+
+    context: VerifyContext | None
+    status: int | None
+    response_ms: float | None
+    bytes_in: int | None
+    bytes_out: int | None
+    tags: tuple[str, ...]
+
+
+VerifiedEntry = tuple[float, Verdict, VerifyContext | Completed | None, Principal | None]
+"""What the hot path appends: (epoch seconds, verdict, request context or the
+completed request, principal)."""
 Entry = UsageRecord | VerifiedEntry
 SLOTS = 4
 """Buffer slots per entry (the recorder's buffer is a flat list)."""
@@ -43,21 +57,34 @@ def to_record(entry: Entry, resolver: CountryResolver | None) -> UsageRecord:
     else:
         workspace_id = None if principal is None else principal.workspace_id
         api_id = key_id = owner_id = None
+    done = None
+    if isinstance(facts, Completed):
+        done, facts = facts, facts.context
     if facts is None:
-        return UsageRecord(at, workspace_id, api_id, key_id, owner_id, verdict.code.value)
-    ip = facts.ip
-    return UsageRecord(
-        at,
-        workspace_id,
-        api_id,
-        key_id,
-        owner_id,
-        verdict.code.value,
-        ip,
-        None if ip is None or resolver is None else resolver.country_of(ip),
-        facts.user_agent,
-        facts.method,
-        facts.path,
+        record = UsageRecord(at, workspace_id, api_id, key_id, owner_id, verdict.code.value)
+    else:
+        ip = facts.ip
+        record = UsageRecord(
+            at,
+            workspace_id,
+            api_id,
+            key_id,
+            owner_id,
+            verdict.code.value,
+            ip,
+            None if ip is None or resolver is None else resolver.country_of(ip),
+            facts.user_agent,
+            facts.method,
+            facts.path,
+        )
+    if done is None:
+        return record
+    return record._replace(
+        status=done.status,
+        response_ms=done.response_ms,
+        bytes_in=done.bytes_in,
+        bytes_out=done.bytes_out,
+        tags=done.tags,
     )
 
 
@@ -121,4 +148,4 @@ def summarise(records: list[UsageRecord]) -> dict[RollupKey, Rollup]:
     return out
 
 
-__all__ = ["SLOTS", "Entry", "VerifiedEntry", "summarise", "to_record"]
+__all__ = ["SLOTS", "Completed", "Entry", "VerifiedEntry", "summarise", "to_record"]

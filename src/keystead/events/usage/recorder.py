@@ -81,15 +81,19 @@ class UsageRecorder:
                 self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def add(self, record: UsageRecord) -> None:
-        """Record one request (a middleware or gateway calls this)."""
+        """Record one request given as a whole record."""
+        await self.append((record, None, None, None))
+
+    async def append(self, entry: tuple[Any, Any, Any, Any]) -> None:
+        """Append one entry: a record, or (at, verdict, context, principal)."""
         buffer = self.buffer
         n = len(buffer)
         if n < self.limit:
-            buffer.extend((record, None, None, None))
+            buffer.extend(entry)
             if n == self.wake_at:
                 self.wake()
         elif self.full():
-            await self.offer((record, None, None, None))
+            await self.offer(entry)
 
     def wake(self) -> None:
         """A batch is waiting: have the flusher write now."""
