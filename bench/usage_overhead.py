@@ -9,7 +9,10 @@ rounds, yielding to the event loop every 256 verifications as a server would:
   written) at every yield, as a flusher keeps it short: the cost of appending
   one entry per verification;
 * sustained: recording on with the default settings (batch 1000, 1 s), the
-  timed span ending after ``flush()``: rows and rollups written included.
+  timed span ending after ``flush()``: rows and rollups written included;
+* writer process: as sustained, with ``usage_writer="process"`` (what
+  ``keystead serve`` runs), the child pinned to core 1: the serving process
+  flattens each entry and sends the batch; the child writes it.
 
 Target: recording cuts throughput by at most 10%.
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import tempfile
 import time
@@ -30,6 +34,7 @@ from _common import fmt_rate, median, pin_to_core, print_machine, print_table
 
 from keystead.config import Settings
 from keystead.core.models import VerifyContext
+from keystead.events.usage.writer import ProcessWriter
 from keystead.service import Keystead
 
 CONTEXT = VerifyContext(
@@ -68,6 +73,7 @@ async def main(quick: bool) -> None:
     big = {"usage_buffer_size": 2 * n, "usage_batch_size": 2 * n, "usage_flush_interval_s": 3600}
     hot = await Keystead.open(settings=Settings(**base, **big))
     sustained = await Keystead.open(settings=Settings(**base))
+    process = await Keystead.open(settings=Settings(**base, usage_writer="process"))
     try:
         admin = await off.workspaces.local_operator()
         api = await off.apis.create(admin, name="bench")
@@ -75,18 +81,23 @@ async def main(quick: bool) -> None:
             admin, api_id=api.id, permissions=["documents.read"], restrictions=RESTRICTIONS
         )
         key = created.plaintext
-        for ks in (off, hot, sustained):
+        for ks in (off, hot, sustained, process):
             assert (await ks.verify(key, CONTEXT)).valid
             await ks.usage.flush()
-        results: dict[str, list[float]] = {"off": [], "hot": [], "sustained": []}
+        writer = process.usage.recorder.writer
+        assert isinstance(writer, ProcessWriter) and writer.pid is not None
+        os.sched_setaffinity(writer.pid, {1})
+        results: dict[str, list[float]] = {"off": [], "hot": [], "sustained": [], "process": []}
         for _ in range(rounds):
             results["off"].append(await rate(off, key, n, flush=False))
             results["hot"].append(await rate(hot, key, n, flush=False, discard=True))
             results["sustained"].append(await rate(sustained, key, n, flush=True))
-        dropped = hot.usage.recorder.dropped + sustained.usage.recorder.dropped
-        written = hot.usage.recorder.written + sustained.usage.recorder.written
+            results["process"].append(await rate(process, key, n, flush=True))
+        recorders = [ks.usage.recorder for ks in (hot, sustained, process)]
+        dropped = sum(r.dropped for r in recorders)
+        written = sum(r.written for r in recorders)
     finally:
-        for ks in (off, hot, sustained):
+        for ks in (off, hot, sustained, process):
             await ks.close()
     print_machine()
     print(f"  pinned to core 0: {pinned}; {rounds} alternating rounds of {n} verifications")
@@ -97,6 +108,7 @@ async def main(quick: bool) -> None:
         ("off", "recording off"),
         ("hot", "recording on: hot path (append)"),
         ("sustained", "recording on: sustained (writes incl.)"),
+        ("process", "recording on: writer process (writes incl.)"),
     ):
         values = results[name]
         rows.append(

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     )
     usage_flush_interval_s: float = Field(default=1.0, gt=0)
     usage_batch_size: int = Field(default=1000, ge=1)
+    usage_writer: Literal["inline", "process"] = Field(
+        default="inline",
+        description="who writes usage batches: the serving process, or a writer process "
+        "beside it (`keystead serve` picks process unless this is set)",
+    )
     usage_raw_retention_days: float = Field(default=30.0, gt=0)
     usage_rollup_retention_days: float = Field(default=400.0, gt=0)
     metrics_enabled: bool = Field(

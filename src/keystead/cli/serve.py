@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import os
 from typing import Annotated, Any
 
 import typer
@@ -114,6 +115,10 @@ def serve(
     if level not in LOG_LEVELS:
         raise UsageProblem(f"KEYSTEAD_LOG_LEVEL is one of {', '.join(LOG_LEVELS)}")
     settings.load_secret(create=False)  # a missing secret: one clear line, not a traceback
+    if "usage_writer" not in settings.model_fields_set:
+        # a server writes usage from a child process, off its serving core; the
+        # app factory (in each worker) reads its settings from the environment
+        os.environ["KEYSTEAD_USAGE_WRITER"] = "process"
     import uvicorn
 
     uvicorn.run(

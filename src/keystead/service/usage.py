@@ -14,6 +14,7 @@ from keystead.core.usage import Rollup, RollupKey, UsageRecord
 from keystead.core.verify import Verdict
 from keystead.errors import ValidationError
 from keystead.events.usage import Completed, UsageRecorder
+from keystead.events.usage.writer import ProcessWriter
 from keystead.store.usage import UsageStore
 
 _DAY_S = 86_400
@@ -29,13 +30,17 @@ class UsageService:
         self._store = store
         self._settings = settings
         self._clock = clock
+        writer = None
+        if settings.usage_writer == "process":
+            writer = ProcessWriter(settings.database_url, settings.export_urls, geoip=True)
         self.recorder = UsageRecorder(
             store,
             capacity=settings.usage_buffer_size,
             policy=settings.usage_full_policy,
             flush_interval_s=settings.usage_flush_interval_s,
             batch_size=settings.usage_batch_size,
-            resolver=default_resolver(),
+            resolver=None if writer is not None else default_resolver(),
+            writer=writer,
         )
 
     async def complete(

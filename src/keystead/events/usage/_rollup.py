@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from keystead.core.authz import Principal
 from keystead.core.geo import CountryResolver
@@ -41,50 +41,44 @@ SLOTS = 4
 
 def to_record(entry: Entry, resolver: CountryResolver | None) -> UsageRecord:
     """A usage record of a buffered entry; resolves the client's country."""
+    record = entry if isinstance(entry, UsageRecord) else UsageRecord(*to_fields(entry))
+    if record.country is None and record.ip is not None and resolver is not None:
+        return record._replace(country=resolver.country_of(record.ip))
+    return record
+
+
+def to_fields(entry: Entry) -> tuple[Any, ...]:
+    """The fields of the entry's usage record, in ``UsageRecord`` order, as a
+    plain tuple of plain values (what the writer process is sent); no country
+    yet unless the entry is a record that has one."""
     if isinstance(entry, UsageRecord):
-        if entry.country is None and entry.ip is not None and resolver is not None:
-            return entry._replace(country=resolver.country_of(entry.ip))
-        return entry
+        return tuple(entry)
     at, verdict, facts, principal = entry
     found = verdict.record
-    api_id: str | None
-    key_id: str | None
-    owner_id: str | None
+    head: tuple[Any, ...]
     if found is not None:
         key = found.key
-        workspace_id: str | None = key.workspace_id
-        api_id, key_id, owner_id = key.api_id, key.id, key.owner_id
+        head = (at, key.workspace_id, key.api_id, key.id, key.owner_id, verdict.code.value)
     else:
         workspace_id = None if principal is None else principal.workspace_id
-        api_id = key_id = owner_id = None
+        head = (at, workspace_id, None, None, None, verdict.code.value)
     done = None
     if isinstance(facts, Completed):
         done, facts = facts, facts.context
     if facts is None:
-        record = UsageRecord(at, workspace_id, api_id, key_id, owner_id, verdict.code.value)
+        request: tuple[Any, ...] = (None, None, None, None, None)
     else:
-        ip = facts.ip
-        record = UsageRecord(
-            at,
-            workspace_id,
-            api_id,
-            key_id,
-            owner_id,
-            verdict.code.value,
-            ip,
-            None if ip is None or resolver is None else resolver.country_of(ip),
-            facts.user_agent,
-            facts.method,
-            facts.path,
-        )
+        request = (facts.ip, None, facts.user_agent, facts.method, facts.path)
     if done is None:
-        return record
-    return record._replace(
-        status=done.status,
-        response_ms=done.response_ms,
-        bytes_in=done.bytes_in,
-        bytes_out=done.bytes_out,
-        tags=done.tags,
+        return (*head, *request, None, None, None, None, ())
+    return (
+        *head,
+        *request,
+        done.status,
+        done.response_ms,
+        done.bytes_in,
+        done.bytes_out,
+        done.tags,
     )
 
 
@@ -148,4 +142,4 @@ def summarise(records: list[UsageRecord]) -> dict[RollupKey, Rollup]:
     return out
 
 
-__all__ = ["SLOTS", "Completed", "Entry", "VerifiedEntry", "summarise", "to_record"]
+__all__ = ["SLOTS", "Completed", "Entry", "VerifiedEntry", "summarise", "to_fields", "to_record"]

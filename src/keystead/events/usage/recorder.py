@@ -1,5 +1,6 @@
 """``UsageRecorder``: a bounded buffer of usage entries, written in batches by a
-background task (raw rows and rollups in one transaction per batch).
+background task (raw rows and rollups in one transaction per batch), on this
+process or by a writer process (``writer``, see ``writer.py``).
 
 The hot path appends an entry: four slots at the end of a flat list (a list of
 tuples would make the garbage collector walk every waiting entry); everything else
@@ -29,7 +30,8 @@ from typing import Any, Literal
 from keystead.core.geo import GeoIPCountryResolver
 from keystead.core.usage import UsageRecord
 from keystead.errors import ConfigurationError
-from keystead.events.usage._rollup import SLOTS, Entry, summarise, to_record
+from keystead.events.usage._rollup import SLOTS, Entry
+from keystead.events.usage.writer import BatchWriter, InlineWriter
 from keystead.store.usage import UsageStore
 
 log = logging.getLogger("keystead.usage")
@@ -47,6 +49,7 @@ class UsageRecorder:
         flush_interval_s: float = 1.0,
         batch_size: int = 1000,
         resolver: GeoIPCountryResolver | None = None,
+        writer: BatchWriter | None = None,
     ) -> None:
         if policy not in ("drop", "block"):
             raise ConfigurationError(f"unknown usage buffer policy '{policy}'")
@@ -67,7 +70,8 @@ class UsageRecorder:
         self.on_written: Callable[[list[UsageRecord]], None] | None = None
         """Called with each batch once it is committed (the export hub's feed)."""
         self.failed_batches = 0
-        self._resolver = resolver
+        self.writer: BatchWriter = writer or InlineWriter(store, resolver, lambda: self.on_written)
+        """Who commits the batches: this process, or a writer process."""
         self._wake = asyncio.Event()
         self._space = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -160,21 +164,11 @@ class UsageRecorder:
                 self.written += n
 
     async def _write(self, batch: list[Any]) -> None:
-        resolver = self._resolver
-        if resolver is not None and not resolver.loaded:
-            try:
-                await asyncio.to_thread(resolver.load)  # ~0.1 s once per process
-            except ConfigurationError:
-                log.warning("no GeoIP data: usage records carry no country")
-                self._resolver = resolver = None
         entries: list[Entry] = [
             batch[i] if isinstance(batch[i], UsageRecord) else tuple(batch[i : i + SLOTS])
             for i in range(0, len(batch), SLOTS)
         ]
-        records = [to_record(entry, resolver) for entry in entries]
-        await self._store.write_usage(records, summarise(records))
-        if self.on_written is not None:
-            self.on_written(records)
+        await self.writer.write(entries)
 
     @property
     def pending(self) -> int:
@@ -190,6 +184,7 @@ class UsageRecorder:
                 await task
         self._space.set()
         await self.flush()
+        await self.writer.close()
 
 
 __all__ = ["FullPolicy", "UsageRecorder"]

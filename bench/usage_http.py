@@ -1,0 +1,125 @@
+"""What usage recording costs ``POST /v1/keys/verify`` over HTTP, in one run.
+
+    .venv/bin/python bench/usage_http.py            # full run (about 3 min)
+    .venv/bin/python bench/usage_http.py --quick    # smoke run (about 40 s)
+
+Three Keystead servers on one SQLite store, the same request as
+bench/http_verify.py (uvicorn, one worker, httptools + uvloop, pinned to core 0;
+wrk pinned to core 1), in alternating runs:
+
+* off: ``KEYSTEAD_USAGE_ENABLED=false``;
+* inline: every record written by the serving process (its flusher task);
+* writer process: the records written by the child process beside it
+  (``KEYSTEAD_USAGE_WRITER=process``, what ``keystead serve`` runs), the child
+  pinned to core 1 with wrk: off the serving core.
+
+Target: recording keeps at least 90% of the throughput with recording off.
+Every record is written: the bench counts the rows afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from _common import machine_rows, median, print_table, require_tool, wait_until
+from http_verify import (
+    CLIENT_CORE,
+    LUA,
+    Result,
+    bootstrap,
+    free_port,
+    post,
+    ready,
+    start_server,
+    stop,
+    wrk,
+)
+
+VARIANTS = {
+    "off": {"KEYSTEAD_USAGE_ENABLED": "false"},
+    "inline": {"KEYSTEAD_USAGE_WRITER": "inline"},
+    "process": {"KEYSTEAD_USAGE_WRITER": "process"},
+}
+LABELS = {
+    "off": "recording off",
+    "inline": "recording on, written by the serving process",
+    "process": "recording on, written by a writer process",
+}
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def rows_written(database: Path) -> int:
+    with sqlite3.connect(database) as connection:
+        (count,) = connection.execute("SELECT count(*) FROM ks_usage").fetchone()
+    return int(count)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    require_tool("wrk", "apt-get update && apt-get install -y wrk")
+    seconds, rounds = (3, 1) if args.quick else (args.seconds, args.rounds)
+    with tempfile.TemporaryDirectory(prefix="ks-usage-http-") as tmp_name:
+        tmp = Path(tmp_name)
+        env, root_key, key = asyncio.run(bootstrap(tmp))
+        body = json.dumps({"key": key, "ip": "10.1.2.3", "permissions": "documents.read"})
+        lua = tmp / "verify.lua"
+        lua.write_text(LUA % (json.dumps(body), root_key))
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {root_key}"}
+        ports = {name: free_port() for name in VARIANTS}
+        servers = {}
+        results: dict[str, list[Result]] = {name: [] for name in VARIANTS}
+        target = "keystead.http.app:create_app"
+        try:
+            for name, extra in VARIANTS.items():
+                servers[name] = start_server(target, ports[name], {**env, **extra}, tmp, None)
+            for name, process in servers.items():
+                wait_until(functools.partial(ready, ports[name], process), 60, f"{name} server")
+                status, _ = post(ports[name], "/v1/keys/verify", body.encode(), headers)
+                assert status == 200, f"{name}: {status}"
+            verify_url = {n: f"http://127.0.0.1:{p}/v1/keys/verify" for n, p in ports.items()}
+            for name in VARIANTS:  # warm up; the writer process starts on the first batch
+                wrk(verify_url[name], lua, 1 if args.quick else 3, args.connections, 2)
+            wait_until(lambda: bool(children(servers["process"].pid)), 60, "the writer process")
+            for child in children(servers["process"].pid):
+                os.sched_setaffinity(child, {CLIENT_CORE})
+            for _ in range(rounds):
+                for name in VARIANTS:
+                    results[name].append(wrk(verify_url[name], lua, seconds, args.connections, 2))
+        finally:
+            for process in servers.values():
+                stop(process)  # a clean stop flushes what is buffered
+        written = rows_written(tmp / "keystead.db")
+    answered = sum(r.rps * seconds for name in ("inline", "process") for r in results[name])
+    rows = [("variant", "median req/s", "p99 ms", "kept")]
+    base = median([r.rps for r in results["off"]])
+    for name in VARIANTS:
+        rps = median([r.rps for r in results[name]])
+        p99 = median([r.p99_ms for r in results[name]])
+        rows.append((LABELS[name], f"{rps:,.0f}", f"{p99:.2f}", f"{rps / base:.0%}"))
+    print_table("machine", list(machine_rows()))
+    print_table(
+        f"POST /v1/keys/verify with usage recording, SQLite, {rounds} x {seconds} s runs "
+        "(target: kept >= 90%)",
+        rows,
+    )
+    print(f"usage rows in the store afterwards: {written:,} (about {answered:,.0f} answered)")
+
+
+if __name__ == "__main__":
+    main()
