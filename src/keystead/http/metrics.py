@@ -59,6 +59,21 @@ class KeysteadCollector(Collector):
             value=recorder.written,
         )
         yield CounterMetricFamily(
+            "keystead_usage_batches_failed",
+            "Usage batches the store (or the writer process) refused; each is retried.",
+            value=recorder.failed_batches,
+        )
+        yield CounterMetricFamily(
+            "keystead_usage_writer_restarts",
+            "Usage writer processes started again after one exited.",
+            value=getattr(recorder.writer, "restarts", 0),
+        )
+        yield CounterMetricFamily(
+            "keystead_export_records_dropped",
+            "Records not exported because the export queue was full.",
+            value=ks.exports.dropped,
+        )
+        yield CounterMetricFamily(
             "keystead_limiter_errors",
             "Verifications the limiter could not decide (failed open or closed).",
             value=ks.limiter_errors,
