@@ -56,6 +56,25 @@ def test_list_export_and_verify_locally(ready: Cli, tmp_path: Path) -> None:
     assert ready.json("audit", "public-key")["algorithm"] == "Ed25519"
 
 
+def test_init_and_new_workspaces_are_audited(cli: Cli) -> None:
+    boot = cli.json("init", "--name", "acme")
+    first = cli.json("audit", "list")["items"]
+    assert [(e["actor"], e["action"], e["target_id"]) for e in first] == [
+        ("cli", "root_key.create", boot["root_key_id"]),
+        ("cli", "workspace.create", boot["workspace_id"]),
+    ]
+    made = cli.json("workspaces", "create", "second")
+    shown = len(cli.outputs)
+    other = cli.json("--workspace", made["workspace_id"], "audit", "list")["items"]
+    assert [(e["seq"], e["action"], e["target_id"]) for e in other] == [
+        (2, "root_key.create", made["root_key_id"]),
+        (1, "workspace.create", made["workspace_id"]),
+    ]
+    assert len(cli.json("audit", "list")["items"]) == 2  # the first chain is untouched
+    assert cli.json("--workspace", made["workspace_id"], "audit", "verify")["ok"] is True
+    assert all(made["root_key"] not in o for o in cli.outputs[shown:])
+
+
 def test_bad_input_explains_itself(ready: Cli, tmp_path: Path) -> None:
     ready.fails(1, "audit", "list", "--from", "last tuesday")
     ready.fails(1, "audit", "list", "--cursor", "nope")

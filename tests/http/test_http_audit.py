@@ -3,8 +3,10 @@ user agent and request id; filters, pages, verification and bad input."""
 
 from __future__ import annotations
 
-from httpkit import assert_problem, open_world
+import httpx
+from httpkit import BASE_URL, assert_problem, open_world
 
+from keystead.http import create_app
 from keystead.service import Keystead
 
 
@@ -21,13 +23,20 @@ async def test_http_actions_are_recorded_with_their_origin(keystead: Keystead) -
         assert patched.status_code == 200
         page = (await w.client.get("/v1/audit", headers=w.auth())).json()
         items = page["items"]
-        # newest first; the root key created by the fixture came from the service (cli)
+        # newest first; the fixture's workspace and root key came from the service (cli)
         assert [e["action"] for e in items] == [
             "key.disable",
             "key.create",
             "api.create",
             "root_key.create",
+            "workspace.create",
         ]
+        made = items[4]
+        assert (made["actor"], made["target_type"], made["target_id"]) == (
+            "cli",
+            "workspace",
+            w.workspace_id,
+        )
         first = items[2]
         root_key_id = first["actor"].removeprefix("root_key:")
         assert root_key_id.startswith("rk_")
@@ -40,7 +49,7 @@ async def test_http_actions_are_recorded_with_their_origin(keystead: Keystead) -
         assert items[0]["changes"] == {"before": {"enabled": True}, "after": {"enabled": False}}
         assert key["key"] not in str(page)
         report = (await w.client.get("/v1/audit/verify", headers=w.auth())).json()
-        assert report["ok"] is True and report["entries"] == 4
+        assert report["ok"] is True and report["entries"] == 5
         public = (await w.client.get("/v1/audit/public_key", headers=w.auth())).json()
         assert (
             public["algorithm"] == "Ed25519" and public["public_key"] == keystead.audit.public_key
@@ -62,7 +71,7 @@ async def test_filters_and_pages(keystead: Keystead) -> None:
             cursor = page["next_cursor"]
             if cursor is None:
                 break
-        assert seen == [5, 4, 3, 2, 1]
+        assert seen == [6, 5, 4, 3, 2, 1]
         keys = (await c.get("/v1/audit", params={"action": "key.*"}, headers=h)).json()
         assert len(keys["items"]) == 3
         mine = (await c.get("/v1/audit", params={"target": api["id"]}, headers=h)).json()
@@ -107,3 +116,22 @@ async def test_long_targets_are_recorded_whole(keystead: Keystead) -> None:
             "items"
         ]
         assert (entry["action"], entry["target_id"]) == ("owner.put", owner)
+
+
+async def test_the_bootstrap_is_served_to_its_root_key(keystead: Keystead) -> None:
+    """``init`` made the workspace and its root key as the local operator."""
+    boot = await keystead.workspaces.init("acme")
+    transport = httpx.ASGITransport(app=create_app(keystead))
+    headers = {"Authorization": f"Bearer {boot.root_key.plaintext}"}
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        page = (await client.get("/v1/audit", headers=headers)).json()
+        assert [
+            (e["seq"], e["actor"], e["action"], e["target_type"], e["target_id"])
+            for e in page["items"]
+        ] == [
+            (2, "cli", "root_key.create", "root_key", boot.root_key.root_key.id),
+            (1, "cli", "workspace.create", "workspace", boot.workspace.id),
+        ]
+        assert boot.root_key.plaintext not in str(page)
+        report = (await client.get("/v1/audit/verify", headers=headers)).json()
+        assert report["ok"] is True and report["entries"] == 2

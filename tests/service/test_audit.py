@@ -33,26 +33,27 @@ async def test_management_actions_are_recorded_with_only_changed_fields(
     await keystead.keys.revoke(admin, created.key.id)
     entries = await _entries(keystead, admin)
     assert [e.record.action for e in entries] == [
+        "workspace.create",  # the admin fixture's first use made the workspace
         "api.create",
         "key.create",
         "key.update",
         "key.revoke",
     ]
-    assert [e.seq for e in entries] == [1, 2, 3, 4]
+    assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
     assert {e.record.actor for e in entries} == {"cli"}
-    update = entries[2].record
+    update = entries[3].record
     assert (update.target_type, update.target_id) == ("key", created.key.id)
     assert update.changes == {
         "before": {"meta": {}, "name": "first"},
         "after": {"meta": {"a": 1}, "name": "renamed"},
     }
-    assert entries[3].record.changes["before"] == {"revoked_at": None}
-    assert "key_hash" not in entries[1].record.changes["after"]
+    assert entries[4].record.changes["before"] == {"revoked_at": None}
+    assert "key_hash" not in entries[2].record.changes["after"]
     text = json.dumps([entry_json(e) for e in entries])
     assert created.plaintext not in text
     assert created.plaintext[len(created.key.start) :] not in text
     report = await keystead.audit.verify(admin)
-    assert report.ok and report.entries == 4
+    assert report.ok and report.entries == 5
 
 
 async def test_a_failed_action_leaves_no_entry(keystead: Keystead, admin: Principal) -> None:
@@ -63,7 +64,7 @@ async def test_a_failed_action_leaves_no_entry(keystead: Keystead, admin: Princi
         await keystead.apis.create(admin, name="")
     api = await keystead.apis.create(admin, name="other")
     entries = await _entries(keystead, admin)
-    assert [(e.seq, e.record.target_id) for e in entries][-1] == (2, api.id)
+    assert [(e.seq, e.record.target_id) for e in entries][-1] == (3, api.id)
     assert (await keystead.audit.verify(admin)).ok
 
 
@@ -80,7 +81,12 @@ async def test_secrets_never_reach_the_log(keystead: Keystead, admin: Principal)
         assert secret not in text
     assert rotation.new.plaintext not in text
     actions = [e.record.action for e in entries]
-    assert actions[:3] == ["webhook.create", "webhook.rotate_secret", "root_key.create"]
+    assert actions[:4] == [
+        "workspace.create",
+        "webhook.create",
+        "webhook.rotate_secret",
+        "root_key.create",
+    ]
     assert actions[-2:] == ["key.rotate", "key.create"]
     assert entries[-2].record.changes["after"]["rotated_to"] == rotation.new.key.id
 
@@ -94,16 +100,16 @@ async def test_list_filters_and_pages(
         clock.advance(10)
         await keystead.keys.create(admin, api_id=api.id, name=f"k{n}")
     page = await start.list(admin, limit=2)
-    assert [e.seq for e in page.items] == [6, 5] and page.next_cursor == "5"
+    assert [e.seq for e in page.items] == [7, 6] and page.next_cursor == "6"
     page = await start.list(admin, limit=2, cursor=page.next_cursor)
-    assert [e.seq for e in page.items] == [4, 3]
+    assert [e.seq for e in page.items] == [5, 4]
     keys = await start.list(admin, action="key.*", limit=100)
     assert len(keys.items) == 5 and keys.next_cursor is None
-    assert [e.seq for e in (await start.list(admin, target=api.id)).items] == [1]
+    assert [e.seq for e in (await start.list(admin, target=api.id)).items] == [2]
     assert (await start.list(admin, actor="scheduler")).items == []
     since = keys.items[1].record.at.isoformat()
-    assert [e.seq for e in (await start.list(admin, since=since)).items] == [6, 5]
-    assert [e.seq for e in (await start.list(admin, until=since)).items] == [4, 3, 2, 1]
+    assert [e.seq for e in (await start.list(admin, since=since)).items] == [7, 6]
+    assert [e.seq for e in (await start.list(admin, until=since)).items] == [5, 4, 3, 2, 1]
     bads: list[dict[str, Any]] = [{"cursor": "x"}, {"limit": 0}, {"since": "soon"}]
     for bad in bads:
         with pytest.raises(ValidationError):
@@ -117,16 +123,18 @@ async def test_list_filters_and_pages(
 async def test_checkpoints_are_signed_with_the_published_key(
     keystead: Keystead, admin: Principal
 ) -> None:
-    assert await keystead.audit.checkpoint() == []  # nothing logged yet
+    (first,) = await keystead.audit.checkpoint()  # the workspace's creation
+    assert first.seq == 1
+    assert await keystead.audit.checkpoint() == []  # the head did not move
     await keystead.apis.create(admin, name="a")
     (written,) = await keystead.audit.checkpoint(admin)
-    assert await keystead.audit.checkpoint() == []  # the head did not move
+    assert await keystead.audit.checkpoint() == []
     public = Ed25519PublicKey.from_public_bytes(base64.b64decode(keystead.audit.public_key))
     public.verify(base64.b64decode(written.signature), checkpoint_message(written))
-    (entry,) = await _entries(keystead, admin)
-    assert written.hash == entry.hash and written.seq == 1
+    entry = (await _entries(keystead, admin))[-1]
+    assert written.hash == entry.hash and written.seq == 2
     report = await keystead.audit.verify(admin)
-    assert report.ok and report.checkpoints == 1
+    assert report.ok and report.checkpoints == 2
 
 
 async def test_the_scheduler_pass_writes_checkpoints(keystead: Keystead, admin: Principal) -> None:
@@ -140,7 +148,7 @@ async def test_a_third_party_recomputes_the_hash(keystead: Keystead, admin: Prin
     import hashlib
 
     await keystead.apis.create(admin, name="ünïcode")
-    (entry,) = await _entries(keystead, admin)
+    entry = (await _entries(keystead, admin))[-1]
     line = json.loads(json.dumps(entry_json(entry)))
     claimed = line.pop("hash")
     body = json.dumps(line, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -166,7 +174,7 @@ async def test_concurrent_actions_on_two_nodes_form_one_gap_free_chain(
             )
         )
         entries = await _entries(two, who)
-        assert [e.seq for e in entries] == list(range(1, 22))
+        assert [e.seq for e in entries] == list(range(1, 23))
         report = await one.audit.verify(who)
         assert report.ok, report.breaks
     finally:

@@ -30,7 +30,7 @@ def _sync_url(url: str) -> str:
 
 
 async def _build(settings: Settings) -> None:
-    """Six entries, a checkpoint at seq 6."""
+    """Seven entries (the workspace's creation first), a checkpoint at seq 7."""
     ks = await Keystead.open(settings=settings, clock=ManualClock(1_750_000_000.0))
     try:
         who = await ks.workspaces.local_operator()
@@ -81,7 +81,7 @@ def test_a_clean_chain_verifies(chain: sa.Engine) -> None:
     code, report = _cli_verify()
     assert code == 0
     assert report["ok"] is True and report["breaks"] == []
-    assert (report["entries"], report["head_seq"], report["checkpoints"]) == (6, 6, 1)
+    assert (report["entries"], report["head_seq"], report["checkpoints"]) == (7, 7, 1)
 
 
 def test_a_modified_field(chain: sa.Engine) -> None:
@@ -109,14 +109,14 @@ def test_an_inserted_forged_row(chain: sa.Engine) -> None:
     """Well formed, hashed and linked, but not appended by Keystead: the head disagrees."""
 
     def change(c: sa.Connection, hashes: dict[int, str]) -> None:
-        row = c.execute(sa.select(audit).where(audit.c.seq == 6)).one()
+        row = c.execute(sa.select(audit).where(audit.c.seq == 7)).one()
         forged = AuditRecord(
             id="aud_forged", workspace_id=row.workspace_id, at=row.at, actor="cli",
             action="key.create", target_type="key", target_id="key_forged",
         )  # fmt: skip
-        c.execute(audit.insert(), entry_row(chain_entry(forged, 7, hashes[6])))
+        c.execute(audit.insert(), entry_row(chain_entry(forged, 8, hashes[7])))
 
-    assert _tamper(chain, change) == [("inserted", 7)]
+    assert _tamper(chain, change) == [("inserted", 8)]
 
 
 def test_an_inserted_row_that_does_not_link(chain: sa.Engine) -> None:
@@ -132,7 +132,7 @@ def test_an_inserted_row_that_does_not_link(chain: sa.Engine) -> None:
             ),
             {"bogus": "f" * 64},
         )
-        c.execute(sa.text("UPDATE ks_audit_heads SET seq = 7"))
+        c.execute(sa.text("UPDATE ks_audit_heads SET seq = 8"))
 
     found = _tamper(chain, change)
     assert ("modified", 4) in found or ("inserted", 4) in found
@@ -157,14 +157,14 @@ def test_a_truncated_tail_after_a_checkpoint(chain: sa.Engine) -> None:
         c.execute(sa.text("DELETE FROM ks_audit WHERE seq >= 5"))
         c.execute(sa.text("UPDATE ks_audit_heads SET seq = 4, hash = :h"), {"h": hashes[4]})
 
-    assert _tamper(chain, change) == [("truncated", 6)]
+    assert _tamper(chain, change) == [("truncated", 7)]
 
 
 def test_a_truncated_tail_with_the_head_left(chain: sa.Engine) -> None:
     def change(c: sa.Connection, _: dict[int, str]) -> None:
-        c.execute(sa.text("DELETE FROM ks_audit WHERE seq = 6"))
+        c.execute(sa.text("DELETE FROM ks_audit WHERE seq = 7"))
 
-    assert _tamper(chain, change) == [("truncated", 6), ("truncated", 6)]
+    assert _tamper(chain, change) == [("truncated", 7), ("truncated", 7)]
 
 
 def test_a_forged_checkpoint(chain: sa.Engine) -> None:
@@ -180,4 +180,4 @@ def test_a_checkpoint_with_a_garbage_signature(chain: sa.Engine) -> None:
     def change(c: sa.Connection, _: dict[int, str]) -> None:
         c.execute(sa.text("UPDATE ks_audit_checkpoints SET signature = 'not base64!'"))
 
-    assert _tamper(chain, change) == [("checkpoint_invalid", 6)]
+    assert _tamper(chain, change) == [("checkpoint_invalid", 7)]

@@ -79,6 +79,8 @@ def verify(ctx: typer.Context, json_out: JsonOption = False) -> None:
         console.print(f"[red]The audit chain is broken[/red]: {summary}.")
         for item in report["breaks"]:
             console.print(f"  seq {item['seq']}: {item['kind']} ({item['detail']})")
+        if report.get("breaks_omitted"):
+            console.print(f"  ... and {report['breaks_omitted']} more breaks")
 
     out.emit(report, json_out, render)
     if not report["ok"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from keystead.core.audit import entry_json, report_json
 from keystead.http.auth import Auth, Service
@@ -50,6 +50,7 @@ class AuditReportOut(BaseModel):
     head_seq: int
     checkpoints: int
     breaks: list[AuditBreakOut]
+    breaks_omitted: int = Field(description="breaks found past the ones listed (at most 1000)")
 
 
 class AuditPublicKeyOut(BaseModel):

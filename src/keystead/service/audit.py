@@ -8,7 +8,9 @@ import builtins
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from keystead.core.audit import AuditEntry, AuditReport, Checkpoint, verify_chain
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from keystead.core.audit import AuditEntry, AuditReport, Checkpoint
 from keystead.core.audit_signing import (
     public_pem,
     public_raw_b64,
@@ -16,13 +18,16 @@ from keystead.core.audit_signing import (
     signature_ok,
     signing_key,
 )
+from keystead.core.audit_verify import ChainVerifier
 from keystead.core.authz import Principal
 from keystead.errors import Forbidden, ValidationError
 from keystead.service import fields
 from keystead.service.context import ServiceContext
-from keystead.store.audit import AuditFilter
+from keystead.store.audit import AuditFilter, AuditSnapshot
 
 _BATCH = 1000
+VERIFY_PAGE = 5000
+"""Entries (and checkpoints) read per query by ``verify``."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -90,19 +95,28 @@ class AuditService:
         async for entry in self._entries(principal.workspace_id):
             yield entry
 
-    async def verify(self, principal: Principal) -> AuditReport:
-        """Check every entry's hash and link, the head and the signed checkpoints."""
+    async def verify(self, principal: Principal, *, page_size: int = VERIFY_PAGE) -> AuditReport:
+        """Check every entry's hash and link, the head and the signed checkpoints.
+        The chain is read from one snapshot in pages of ``page_size`` entries,
+        so memory stays bounded whatever its length (``core.audit_verify``)."""
         _require(principal)
+        if not isinstance(page_size, int) or page_size < 1:
+            raise ValidationError("page_size is a positive number", field="page_size")
         workspace_id = principal.workspace_id
-        entries = [e async for e in self._entries(workspace_id)]
-        head = await self._ctx.store.audit_head(workspace_id)
-        checkpoints = await self._ctx.store.list_audit_checkpoints(workspace_id)
-        return verify_chain(
-            workspace_id,
-            entries,
-            head=head,
-            checkpoints=[(c, signature_ok(self._public, c)) for c in checkpoints],
-        )
+        async with self._ctx.store.audit_snapshot(workspace_id) as snapshot:
+            verifier = ChainVerifier(workspace_id, head=await snapshot.head())
+            checkpoints = _Checkpoints(snapshot, page_size, self._public)
+            async for page in _pages(snapshot, page_size):
+                verifier.add_entries(page)
+                while batch := await checkpoints.through(page[-1].seq):
+                    verifier.add_checkpoints(batch)
+            verifier.end_entries()
+            while batch := await checkpoints.through(None):
+                verifier.add_checkpoints(batch)
+            if verifier.wanted():  # a break whose kind depends on a distant entry
+                async for page in _pages(snapshot, page_size):
+                    verifier.locate(page)
+        return verifier.finish()
 
     async def checkpoint(self, principal: Principal | None = None) -> builtins.list[Checkpoint]:
         """Sign the head of every chain that moved since its last checkpoint
@@ -113,8 +127,8 @@ class AuditService:
         for workspace_id, seq, head_hash in await self._ctx.store.audit_heads():
             if principal is not None and workspace_id != principal.workspace_id:
                 continue
-            last = await self._ctx.store.list_audit_checkpoints(workspace_id)
-            if seq == 0 or (last and last[-1].seq >= seq):
+            last = await self._ctx.store.latest_audit_checkpoint(workspace_id)
+            if seq == 0 or (last is not None and last.seq >= seq):
                 continue
             unsigned = Checkpoint(workspace_id, seq, head_hash, self._ctx.now())
             signed = Checkpoint(
@@ -133,6 +147,47 @@ class AuditService:
             if len(batch) < _BATCH:
                 return
             after = batch[-1].seq
+
+
+async def _pages(snapshot: AuditSnapshot, page_size: int) -> AsyncIterator[list[AuditEntry]]:
+    """The chain, oldest first, ``page_size`` entries at a time (keyset by seq)."""
+    after = 0
+    while True:
+        page = await snapshot.entries(after=after, limit=page_size)
+        if page:
+            yield page
+            after = page[-1].seq
+        if len(page) < page_size:
+            return
+
+
+class _Checkpoints:
+    """A snapshot's checkpoints, read a page at a time and handed out in seq
+    order up to the seq the entries have reached."""
+
+    def __init__(self, snapshot: AuditSnapshot, page_size: int, public: Ed25519PublicKey) -> None:
+        self._snapshot = snapshot
+        self._page_size = page_size
+        self._public = public
+        self._waiting: builtins.list[Checkpoint] = []
+        self._after = 0
+        self._done = False
+
+    async def through(self, seq: int | None) -> builtins.list[tuple[Checkpoint, bool]]:
+        """The next ones at or below ``seq`` (any, when None), each with whether
+        its signature verifies; empty when there are no more."""
+        if not self._waiting and not self._done:
+            self._waiting = await self._snapshot.checkpoints(
+                after=self._after, limit=self._page_size
+            )
+            self._done = len(self._waiting) < self._page_size
+            if self._waiting:
+                self._after = self._waiting[-1].seq
+        ready = len(self._waiting)
+        if seq is not None:
+            ready = next((i for i, c in enumerate(self._waiting) if c.seq > seq), ready)
+        given, self._waiting = self._waiting[:ready], self._waiting[ready:]
+        return [(c, signature_ok(self._public, c)) for c in given]
 
 
 def _require(principal: Principal) -> None:

@@ -128,7 +128,8 @@ class KeyService:
         )
         if values.get("enabled") is True and current.revoked_at is not None:
             raise Conflict("a revoked key cannot be enabled again; revocation is final")
-        updated = await self._write(principal, current, values, _update_event(values))
+        noted = {"reset_quota": True} if reset_quota else None
+        updated = await self._write(principal, current, values, _update_event(values), noted)
         await self._apply_counters(updated, limit_changes, reset_quota=reset_quota)
         return updated
 
@@ -196,8 +197,15 @@ class KeyService:
         self._ctx.events_written()
 
     async def _write(
-        self, principal: Principal, current: Key, values: dict[str, Any], event_type: str
+        self,
+        principal: Principal,
+        current: Key,
+        values: dict[str, Any],
+        event_type: str,
+        noted: Mapping[str, Any] | None = None,
     ) -> Key:
+        """Store ``values``; ``noted`` adds what the audit entry should show
+        beyond the stored fields (a quota counter reset)."""
         now = self._ctx.now()
         values["updated_at"] = now
         for name in ("permissions", "roles"):
@@ -211,7 +219,8 @@ class KeyService:
 
         before = {name: getattr(current, name, None) for name in values}
         action = _ACTIONS.get(event_type, "key.update")
-        self._ctx.audit(principal, action, "key", current.id, before=before, after=values)
+        after = {**values, **(noted or {})}
+        self._ctx.audit(principal, action, "key", current.id, before=before, after=after)
         updated = await self._ctx.store.update_key(
             principal.workspace_id, current.id, values, describe
         )

@@ -1,4 +1,8 @@
-"""Workspaces and bootstrap: the first workspace and its first root key."""
+"""Workspaces and bootstrap: the first workspace and its first root key.
+
+These run for the local operator only (the CLI, the embedded library), so
+their audit entries name it as the actor (``cli``), in the new workspace's
+chain: ``workspace.create`` first, then ``root_key.create``."""
 
 from __future__ import annotations
 
@@ -35,13 +39,11 @@ class WorkspaceService:
             raise AlreadyInitialised("this store already has a workspace with a root key")
         existing = await self._ctx.store.list_workspaces()
         workspace = existing[0] if existing else await self._insert(name)
-        created = await self._root_keys.issue(workspace.id, name="initial root key")
-        return Bootstrap(workspace, created)
+        return Bootstrap(workspace, await self._first_root_key(workspace))
 
     async def create(self, name: str) -> Bootstrap:
         workspace = await self._insert(name)
-        created = await self._root_keys.issue(workspace.id, name="initial root key")
-        return Bootstrap(workspace, created)
+        return Bootstrap(workspace, await self._first_root_key(workspace))
 
     async def list(self) -> list[Workspace]:
         return await self._ctx.store.list_workspaces()
@@ -63,5 +65,12 @@ class WorkspaceService:
         workspace = Workspace(
             id=new_id("ws", self._ctx.clock.now()), name=name.strip(), created_at=self._ctx.now()
         )
+        operator = local_operator(workspace.id)
+        self._ctx.audit(operator, "workspace.create", "workspace", workspace.id, after=workspace)
         await self._ctx.store.insert_workspace(workspace)
         return workspace
+
+    async def _first_root_key(self, workspace: Workspace) -> CreatedRootKey:
+        return await self._root_keys.issue(
+            workspace.id, name="initial root key", audit_as=local_operator(workspace.id)
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -17,6 +18,21 @@ class AuditFilter:
     target_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+
+class AuditSnapshot(Protocol):
+    """Reads of one workspace's chain that all see the same moment, so changes
+    committed meanwhile do not look like tampering."""
+
+    async def head(self) -> tuple[int, str] | None: ...
+
+    async def entries(self, *, after: int, limit: int) -> list[AuditEntry]:
+        """Oldest first, seq > ``after``."""
+        ...
+
+    async def checkpoints(self, *, after: int, limit: int) -> list[Checkpoint]:
+        """By seq, seq > ``after``."""
+        ...
 
 
 class AuditStore(Protocol):
@@ -35,8 +51,12 @@ class AuditStore(Protocol):
 
     async def audit_head(self, workspace_id: str) -> tuple[int, str] | None: ...
     async def audit_heads(self) -> list[tuple[str, int, str]]: ...
-    async def list_audit_checkpoints(self, workspace_id: str) -> list[Checkpoint]: ...
+    async def latest_audit_checkpoint(self, workspace_id: str) -> Checkpoint | None: ...
     async def insert_audit_checkpoint(self, checkpoint: Checkpoint) -> None: ...
 
+    def audit_snapshot(self, workspace_id: str) -> AbstractAsyncContextManager[AuditSnapshot]:
+        """One read-only transaction over ``workspace_id``'s chain (for verification)."""
+        ...
 
-__all__ = ["AuditFilter", "AuditStore"]
+
+__all__ = ["AuditFilter", "AuditSnapshot", "AuditStore"]

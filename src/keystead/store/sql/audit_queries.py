@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.core.audit import AuditEntry, AuditRecord, Checkpoint
 from keystead.store.audit import AuditFilter
@@ -36,6 +39,54 @@ def _entry(row: Any) -> AuditEntry:
     return AuditEntry(record, int(row.seq), row.prev_hash, row.hash)
 
 
+def _checkpoint(row: Any) -> Checkpoint:
+    return Checkpoint(row.workspace_id, int(row.seq), row.hash, row.at, row.signature)
+
+
+def _entries_after(workspace_id: str, after: int, limit: int) -> sa.Select[Any]:
+    return (
+        sa.select(audit)
+        .where(audit.c.workspace_id == workspace_id, audit.c.seq > after)
+        .order_by(audit.c.seq)
+        .limit(limit)
+    )
+
+
+def _head_of(workspace_id: str) -> sa.Select[Any]:
+    return sa.select(audit_heads.c.seq, audit_heads.c.hash).where(
+        audit_heads.c.workspace_id == workspace_id
+    )
+
+
+def _checkpoints_after(workspace_id: str, after: int, limit: int) -> sa.Select[Any]:
+    return (
+        sa.select(audit_checkpoints)
+        .where(audit_checkpoints.c.workspace_id == workspace_id, audit_checkpoints.c.seq > after)
+        .order_by(audit_checkpoints.c.seq)
+        .limit(limit)
+    )
+
+
+class SqlAuditSnapshot:
+    """The reads of ``AuditSnapshot`` on one connection, in one transaction."""
+
+    def __init__(self, connection: AsyncConnection, workspace_id: str) -> None:
+        self._connection = connection
+        self._workspace_id = workspace_id
+
+    async def head(self) -> tuple[int, str] | None:
+        row = (await self._connection.execute(_head_of(self._workspace_id))).first()
+        return None if row is None else (int(row.seq), str(row.hash))
+
+    async def entries(self, *, after: int, limit: int) -> list[AuditEntry]:
+        found = await self._connection.execute(_entries_after(self._workspace_id, after, limit))
+        return [_entry(r) for r in found]
+
+    async def checkpoints(self, *, after: int, limit: int) -> list[Checkpoint]:
+        stmt = _checkpoints_after(self._workspace_id, after, limit)
+        return [_checkpoint(r) for r in await self._connection.execute(stmt)]
+
+
 class AuditQueries(SqlBase):
     async def list_audit(
         self, workspace_id: str, where: AuditFilter, *, before: int | None, limit: int
@@ -60,33 +111,38 @@ class AuditQueries(SqlBase):
         return [_entry(r) for r in rows]
 
     async def audit_entries(self, workspace_id: str, *, after: int, limit: int) -> list[AuditEntry]:
-        stmt = (
-            sa.select(audit)
-            .where(audit.c.workspace_id == workspace_id, audit.c.seq > after)
-            .order_by(audit.c.seq)
-            .limit(limit)
-        )
-        return [_entry(r) for r in await self._all(stmt)]
+        return [_entry(r) for r in await self._all(_entries_after(workspace_id, after, limit))]
 
     async def audit_head(self, workspace_id: str) -> tuple[int, str] | None:
-        row = await self._one(
-            sa.select(audit_heads.c.seq, audit_heads.c.hash).where(
-                audit_heads.c.workspace_id == workspace_id
-            )
-        )
+        row = await self._one(_head_of(workspace_id))
         return None if row is None else (int(row.seq), str(row.hash))
 
     async def audit_heads(self) -> list[tuple[str, int, str]]:
         rows = await self._all(sa.select(audit_heads).order_by(audit_heads.c.workspace_id))
         return [(r.workspace_id, int(r.seq), str(r.hash)) for r in rows]
 
-    async def list_audit_checkpoints(self, workspace_id: str) -> list[Checkpoint]:
-        rows = await self._all(
+    async def latest_audit_checkpoint(self, workspace_id: str) -> Checkpoint | None:
+        row = await self._one(
             sa.select(audit_checkpoints)
             .where(audit_checkpoints.c.workspace_id == workspace_id)
-            .order_by(audit_checkpoints.c.seq)
+            .order_by(audit_checkpoints.c.seq.desc())
+            .limit(1)
         )
-        return [Checkpoint(r.workspace_id, int(r.seq), r.hash, r.at, r.signature) for r in rows]
+        return None if row is None else _checkpoint(row)
+
+    @asynccontextmanager
+    async def audit_snapshot(self, workspace_id: str) -> AsyncIterator[SqlAuditSnapshot]:
+        """REPEATABLE READ on PostgreSQL; on SQLite an explicit BEGIN (the driver
+        starts none for reads), so every read sees the same WAL snapshot."""
+        async with self._errors(), self._engine.connect() as connection:
+            if self.dialect == "postgresql":
+                await connection.execution_options(isolation_level="REPEATABLE READ")
+            else:
+                await connection.exec_driver_sql("BEGIN")
+            try:
+                yield SqlAuditSnapshot(connection, workspace_id)
+            finally:
+                await connection.rollback()
 
     async def insert_audit_checkpoint(self, checkpoint: Checkpoint) -> None:
         dialect = postgresql if self.dialect == "postgresql" else sqlite
@@ -104,4 +160,4 @@ class AuditQueries(SqlBase):
             )
 
 
-__all__ = ["AuditQueries"]
+__all__ = ["AuditQueries", "SqlAuditSnapshot"]

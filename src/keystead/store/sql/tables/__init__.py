@@ -1,0 +1,54 @@
+"""SQLAlchemy Core tables. The Alembic migrations are the source of truth for
+the schema; these mirror them for queries (a test checks they agree).
+
+One private module per area; import the tables from here (importing this
+package registers every table on ``metadata``)."""
+
+from __future__ import annotations
+
+from keystead.store.sql.tables._alerts import alert_rules, alerts
+from keystead.store.sql.tables._audit import audit, audit_checkpoints, audit_heads
+from keystead.store.sql.tables._columns import Json, NullableJson, Stamp, metadata
+from keystead.store.sql.tables._core import (
+    apis,
+    keys,
+    owners,
+    plans,
+    roles,
+    root_keys,
+    settings,
+    workspaces,
+)
+from keystead.store.sql.tables._lifecycle import incidents, key_actions, leases, outbox, pickups
+from keystead.store.sql.tables._usage import usage, usage_rollups
+from keystead.store.sql.tables._webhooks import deliveries, delivery_attempts, webhooks
+
+__all__ = [
+    "Json",
+    "NullableJson",
+    "Stamp",
+    "alert_rules",
+    "alerts",
+    "apis",
+    "audit",
+    "audit_checkpoints",
+    "audit_heads",
+    "deliveries",
+    "delivery_attempts",
+    "incidents",
+    "key_actions",
+    "keys",
+    "leases",
+    "metadata",
+    "outbox",
+    "owners",
+    "pickups",
+    "plans",
+    "roles",
+    "root_keys",
+    "settings",
+    "usage",
+    "usage_rollups",
+    "webhooks",
+    "workspaces",
+]

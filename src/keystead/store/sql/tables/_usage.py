@@ -1,0 +1,59 @@
+"""Usage records and rollups (migration 0006), analytics indexes (0007)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from keystead.store.sql.tables._columns import Json, Stamp, metadata
+
+UsageId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: rowid alias
+
+usage = sa.Table(
+    "ks_usage",
+    metadata,
+    sa.Column("id", UsageId, primary_key=True, autoincrement=True),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("workspace_id", sa.String(40)),
+    sa.Column("api_id", sa.String(40)),
+    sa.Column("key_id", sa.String(40)),
+    sa.Column("owner_id", sa.String(200)),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("ip", sa.String(64)),
+    sa.Column("country", sa.String(2)),
+    sa.Column("user_agent", sa.String(512)),
+    sa.Column("method", sa.String(16)),
+    sa.Column("path", sa.String(1024)),
+    sa.Column("status", sa.Integer),
+    sa.Column("response_ms", sa.Float),
+    sa.Column("bytes_in", sa.BigInteger),
+    sa.Column("bytes_out", sa.BigInteger),
+    sa.Column("tags", Json, nullable=False),
+    sa.Index("ix_ks_usage_key_at", "key_id", "at"),
+    sa.Index("ix_ks_usage_workspace_at", "workspace_id", "at"),
+    sa.Index("ix_ks_usage_at", "at"),  # retention purge
+)
+
+usage_rollups = sa.Table(
+    "ks_usage_rollups",
+    metadata,
+    sa.Column("workspace_id", sa.String(40), primary_key=True),
+    sa.Column("scope", sa.String(8), primary_key=True),
+    sa.Column("scope_id", sa.String(200), primary_key=True),
+    sa.Column("granularity", sa.String(8), primary_key=True),
+    sa.Column("bucket", sa.BigInteger, primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("codes", Json, nullable=False),
+    sa.Column("statuses", Json, nullable=False),
+    sa.Column("latency", Json, nullable=False),
+    sa.Column("bytes_in", sa.BigInteger, nullable=False),
+    sa.Column("bytes_out", sa.BigInteger, nullable=False),
+    sa.Column("ips", sa.LargeBinary, nullable=False),
+    sa.Column("user_agents", sa.LargeBinary, nullable=False),
+    sa.Index("ix_ks_usage_rollups_bucket", "granularity", "bucket"),
+)
+
+
+sa.Index("ix_ks_usage_api_at", usage.c.api_id, usage.c.at)
+sa.Index("ix_ks_usage_owner_at", usage.c.owner_id, usage.c.at)
+
+__all__ = ["usage", "usage_rollups"]
