@@ -243,9 +243,12 @@ async def test_retention_purges_old_records_and_rollups(
     recorder = keystead.usage.recorder
     for at in (NOW - 500 * day, NOW - 40 * day, NOW - 1):
         await recorder.add(UsageRecord(at, admin.workspace_id, "api_x", "key_x", None, "VALID"))
+    for at in (NOW - 40 * day, NOW - 1):  # no workspace: a malformed key, nobody asking
+        await recorder.add(UsageRecord(at, None, None, None, None, "MALFORMED"))
     await recorder.flush()
     raw, rolled = await keystead.usage.purge(NOW)
-    assert (raw, rolled) == (2, 6)  # raw rows keep 30 days; key and API rollups 400
+    assert (raw, rolled) == (3, 6)  # raw rows keep 30 days; key and API rollups 400
+    assert await keystead.usage.purge(NOW) == (0, 0)
     assert [r.at for r in await keystead.usage.records(admin)] == [NOW - 1]
     kept = await keystead.usage.rollups(admin, "key", "key_x", "day")
     assert [k.bucket for k, _ in kept] == [

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.core.usage import HLL_REGISTERS, Rollup, RollupKey, UsageRecord, hll_new
 from keystead.store.sql.base import SqlBase
 from keystead.store.sql.rows import aware
-from keystead.store.sql.tables import usage, usage_rollups
+from keystead.store.sql.tables import usage, usage_rollups, workspaces
 
 _CHUNK = 200  # rollup rows per statement (4 bound values each in the IN list)
 _PK = sa.tuple_(
@@ -148,12 +148,23 @@ class UsageQueries(SqlBase):
         ]
 
     async def purge_usage(self, raw_before: datetime, rollups_before: int) -> tuple[int, int]:
+        """Raw records per workspace (and those without one), each delete
+        reading the (workspace_id, at) index."""
+        raw_deleted = 0
         async with self._tx() as c:
-            raw = await c.execute(usage.delete().where(usage.c.at < raw_before))
+            ids = (await c.execute(sa.select(workspaces.c.id))).scalars().all()
+            for workspace_id in (None, *ids):
+                owned = (
+                    usage.c.workspace_id.is_(None)
+                    if workspace_id is None
+                    else usage.c.workspace_id == workspace_id
+                )
+                raw = await c.execute(usage.delete().where(owned & (usage.c.at < raw_before)))
+                raw_deleted += raw.rowcount
             rolled = await c.execute(
                 usage_rollups.delete().where(usage_rollups.c.bucket < rollups_before)
             )
-        return raw.rowcount, rolled.rowcount
+        return raw_deleted, rolled.rowcount
 
 
 _RAW_COLUMNS = [c.name for c in usage.c if c.name != "id"]

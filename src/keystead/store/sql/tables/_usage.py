@@ -1,4 +1,6 @@
-"""Usage records and rollups (migration 0006), analytics indexes (0007)."""
+"""Usage records and rollups (migration 0006), analytics indexes (0007); the
+retention purge reads ``ix_ks_usage_workspace_at`` (0009 dropped the index on
+``at`` alone)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,6 @@ usage = sa.Table(
     sa.Column("tags", Json, nullable=False),
     sa.Index("ix_ks_usage_key_at", "key_id", "at"),
     sa.Index("ix_ks_usage_workspace_at", "workspace_id", "at"),
-    sa.Index("ix_ks_usage_at", "at"),  # retention purge
 )
 
 usage_rollups = sa.Table(
