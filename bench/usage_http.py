@@ -15,6 +15,13 @@ wrk pinned to core 1), in alternating runs:
 
 Target: recording keeps at least 90% of the throughput with recording off.
 Every record is written: the bench counts the rows afterwards.
+
+On two cores the writer process shares core 1 with wrk, so it takes load
+generation away and req/s understates what a server with a core to spare
+gets. The bench therefore also reads the CPU time each server process (and the
+writer) used during its runs (/proc/<pid>/stat): CPU per request on the serving
+core is what bounds a saturated server's throughput, and "kept (CPU)" is the
+ratio of that figure with recording off to the one with it on.
 """
 
 from __future__ import annotations
@@ -59,6 +66,12 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rows_written(database: Path) -> int:
     with sqlite3.connect(database) as connection:
         (count,) = connection.execute("SELECT count(*) FROM ks_usage").fetchone()
@@ -84,6 +97,8 @@ def main() -> None:
         ports = {name: free_port() for name in VARIANTS}
         servers = {}
         results: dict[str, list[Result]] = {name: [] for name in VARIANTS}
+        cpu: dict[str, list[float]] = {name: [] for name in VARIANTS}
+        writer_cpu: list[float] = []
         target = "keystead.http.app:create_app"
         try:
             for name, extra in VARIANTS.items():
@@ -96,22 +111,40 @@ def main() -> None:
             for name in VARIANTS:  # warm up; the writer process starts on the first batch
                 wrk(verify_url[name], lua, 1 if args.quick else 3, args.connections, 2)
             wait_until(lambda: bool(children(servers["process"].pid)), 60, "the writer process")
-            for child in children(servers["process"].pid):
-                os.sched_setaffinity(child, {CLIENT_CORE})
+            (writer,) = children(servers["process"].pid)
+            os.sched_setaffinity(writer, {CLIENT_CORE})
             for _ in range(rounds):
                 for name in VARIANTS:
-                    results[name].append(wrk(verify_url[name], lua, seconds, args.connections, 2))
+                    pid = servers[name].pid
+                    before, writer_before = cpu_seconds(pid), cpu_seconds(writer)
+                    run = wrk(verify_url[name], lua, seconds, args.connections, 2)
+                    results[name].append(run)
+                    requests = run.rps * seconds
+                    cpu[name].append((cpu_seconds(pid) - before) / requests)
+                    if name == "process":
+                        writer_cpu.append((cpu_seconds(writer) - writer_before) / requests)
         finally:
             for process in servers.values():
                 stop(process)  # a clean stop flushes what is buffered
         written = rows_written(tmp / "keystead.db")
     answered = sum(r.rps * seconds for name in ("inline", "process") for r in results[name])
-    rows = [("variant", "median req/s", "p99 ms", "kept")]
+    rows = [("variant", "median req/s", "p99 ms", "kept", "serving CPU/req", "kept (CPU)")]
     base = median([r.rps for r in results["off"]])
+    base_cpu = median(cpu["off"])
     for name in VARIANTS:
         rps = median([r.rps for r in results[name]])
         p99 = median([r.p99_ms for r in results[name]])
-        rows.append((LABELS[name], f"{rps:,.0f}", f"{p99:.2f}", f"{rps / base:.0%}"))
+        used = median(cpu[name])
+        rows.append(
+            (
+                LABELS[name],
+                f"{rps:,.0f}",
+                f"{p99:.2f}",
+                f"{rps / base:.0%}",
+                f"{used * 1e6:.1f} us",
+                f"{base_cpu / used:.0%}",
+            )
+        )
     print_table("machine", list(machine_rows()))
     print_table(
         f"POST /v1/keys/verify with usage recording, SQLite, {rounds} x {seconds} s runs "
@@ -119,6 +152,7 @@ def main() -> None:
         rows,
     )
     print(f"usage rows in the store afterwards: {written:,} (about {answered:,.0f} answered)")
+    print(f"writer process CPU per request (on core 1): {median(writer_cpu) * 1e6:.1f} us")
 
 
 if __name__ == "__main__":

@@ -76,8 +76,8 @@ class InlineWriter:
 
 
 class ProcessWriter:
-    """A child process (``python -m keystead.events.usage.writer``) that writes
-    the batches; started on the first batch, restarted after it dies."""
+    """A child process (running ``keystead.events.usage.writer.main``) that
+    writes the batches; started on the first batch, restarted after it dies."""
 
     def __init__(self, database_url: str, export_urls: Sequence[str], *, geoip: bool) -> None:
         self._config = {
@@ -114,8 +114,8 @@ class ProcessWriter:
             log.warning("usage writer process exited (%s); starting another", process.returncode)
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "keystead.events.usage.writer",
+            "-c",
+            "from keystead.events.usage.writer import main; main()",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
@@ -250,10 +250,6 @@ def main() -> None:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(source, sink))
     os._exit(0)  # skip interpreter teardown: everything is closed and flushed
-
-
-if __name__ == "__main__":
-    main()
 
 
 __all__ = ["BatchWriter", "InlineWriter", "ProcessWriter"]
