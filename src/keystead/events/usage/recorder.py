@@ -164,9 +164,11 @@ class UsageRecorder:
                 self.written += n
 
     async def _write(self, batch: list[Any]) -> None:
+        # four strided slices and a zip: no per-entry slice of the flat list
+        slots = (batch[0::SLOTS], batch[1::SLOTS], batch[2::SLOTS], batch[3::SLOTS])
         entries: list[Entry] = [
-            batch[i] if isinstance(batch[i], UsageRecord) else tuple(batch[i : i + SLOTS])
-            for i in range(0, len(batch), SLOTS)
+            entry[0] if isinstance(entry[0], UsageRecord) else entry
+            for entry in zip(*slots, strict=True)
         ]
         await self.writer.write(entries)
 
