@@ -73,3 +73,15 @@ def test_rollups_merge_by_adding() -> None:
     assert (one.latency, one.bytes_in, one.bytes_out) == ({3: 3, 9: 1}, 5, 7)
     assert one.distinct_ips == 1
     assert one.distinct_user_agents == 0
+
+
+def test_hll_merge_is_the_register_wise_max() -> None:
+    from keystead.core.usage import HLL_REGISTERS, hll_merge
+
+    rng = random.Random(7)
+    for _ in range(300):
+        a = bytearray(rng.choice((0, rng.randint(0, 55))) for _ in range(HLL_REGISTERS))
+        b = bytes(rng.choice((0, rng.randint(0, 55), a[i])) for i in range(HLL_REGISTERS))
+        expected = bytes(map(max, a, b))
+        hll_merge(a, b)
+        assert bytes(a) == expected

@@ -57,7 +57,12 @@ class AnalyticsService:
             )
         last_used = await self._check_scope(principal, scope, scope_id)
         rows = await self._store.get_rollups(
-            principal.workspace_id, scope, scope_id, granularity, since=first
+            principal.workspace_id,
+            scope,
+            scope_id,
+            granularity,
+            since=first,
+            until=math.ceil(t1.timestamp()),
         )
         by_bucket: dict[int, Rollup] = {}
         end_s = t1.timestamp()

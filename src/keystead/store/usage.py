@@ -30,8 +30,10 @@ class UsageStore(Protocol):
         granularity: str,
         *,
         since: int | None = None,
+        until: int | None = None,
     ) -> list[tuple[RollupKey, Rollup]]:
-        """Rollups of one scope, oldest bucket first (``since``: epoch seconds)."""
+        """Rollups of one scope, oldest bucket first, buckets starting in
+        [since, until) (epoch seconds; either bound may be left open)."""
         ...
 
     async def purge_usage(self, raw_before: datetime, rollups_before: int) -> tuple[int, int]:

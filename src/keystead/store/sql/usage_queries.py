@@ -131,6 +131,7 @@ class UsageQueries(SqlBase):
         granularity: str,
         *,
         since: int | None = None,
+        until: int | None = None,
     ) -> list[tuple[RollupKey, Rollup]]:
         t = usage_rollups
         stmt = sa.select(t).where(
@@ -141,6 +142,8 @@ class UsageQueries(SqlBase):
         )
         if since is not None:
             stmt = stmt.where(t.c.bucket >= since)
+        if until is not None:
+            stmt = stmt.where(t.c.bucket < until)
         found = await self._all(stmt.order_by(t.c.bucket))
         return [
             (RollupKey(r.workspace_id, r.scope, r.scope_id, r.granularity, r.bucket), _rollup(r))
