@@ -35,7 +35,6 @@ MAX_RECORDS = 20_000
 _DAY_S = 86_400
 MIN_BASELINE_S = 7_200
 _SEEN_COLUMNS = {"new_country": "country", "new_user_agent": "user_agent", "new_ip_range": "ip"}
-_SPIKES = ("volume_spike", "bytes_spike", "error_spike")
 
 Notify = Callable[[Alert], None]
 
@@ -141,7 +140,7 @@ class AlertEvaluator:
     async def _raise(self, rule: AlertRule, finding: Finding, now: float) -> Alert:
         at = _dt(now)
         alert = Alert(
-            id=new_alert_id(now),
+            id=new_id("alr", now),
             workspace_id=rule.workspace_id,
             rule_id=rule.id,
             kind=rule.kind,
@@ -227,10 +226,6 @@ async def resolve_alert(
     if updated is not None:
         ctx.events_written()
     return updated
-
-
-def new_alert_id(at: float) -> str:
-    return new_id("alr", at)
 
 
 def _dt(at: float) -> datetime:

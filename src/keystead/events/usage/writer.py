@@ -28,9 +28,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from keystead.core.geo import CountryResolver, GeoIPCountryResolver, default_resolver
+from keystead.core.geo import GeoIPCountryResolver, default_resolver
 from keystead.core.usage import UsageRecord
-from keystead.errors import ConfigurationError, StoreUnavailable
+from keystead.errors import ConfigurationError, KeysteadError, StoreUnavailable
 from keystead.events.usage._rollup import Entry, summarise, to_fields, to_record
 from keystead.store.usage import UsageStore
 
@@ -210,10 +210,9 @@ async def _serve(source: Any, sink: Any) -> None:
         store = open_store(config["database_url"])
         hub = ExportHub(open_sinks(config["export_urls"]))
     except Exception as exc:  # reported to the parent, which logs it
-        _write_frame(sink, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+        _write_frame(sink, {"ok": False, "error": _describe(exc)})
         return
-    resolver: CountryResolver | None = default_resolver() if config["geoip"] else None
-    resolver = await _loaded(resolver) if isinstance(resolver, GeoIPCountryResolver) else None
+    resolver = await _loaded(default_resolver()) if config["geoip"] else None
     hub.start()
     _write_frame(sink, {"ok": True})
     loop = asyncio.get_running_loop()
@@ -223,11 +222,11 @@ async def _serve(source: Any, sink: Any) -> None:
             if frame is None:
                 break
             batch = marshal.loads(frame)  # noqa: S302 - our own parent, plain data only
-            records = [_record(fields, resolver) for fields in batch]
+            records = [to_record(UsageRecord(*fields), resolver) for fields in batch]
             try:
                 await store.write_usage(records, summarise(records))
             except Exception as exc:  # the parent keeps the batch and retries
-                _write_frame(sink, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+                _write_frame(sink, {"ok": False, "error": _describe(exc)})
                 continue
             hub.offer(from_usage(records))
             _write_frame(sink, {"ok": True})
@@ -236,11 +235,12 @@ async def _serve(source: Any, sink: Any) -> None:
         await store.close()
 
 
-def _record(fields: tuple[Any, ...], resolver: CountryResolver | None) -> UsageRecord:
-    record = UsageRecord(*fields)
-    if record.country is None and record.ip is not None and resolver is not None:
-        return record._replace(country=resolver.country_of(record.ip))
-    return record
+def _describe(exc: Exception) -> str:
+    """What the parent may log: our own errors' messages (written to be safe),
+    only the type of anything else (a driver's text can carry a URL or values)."""
+    if isinstance(exc, KeysteadError):
+        return f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__
 
 
 def main() -> None:
