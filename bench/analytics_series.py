@@ -9,10 +9,8 @@ before the service clock's "now", one hour at a time: raw rows by COPY in the la
 ``write_usage`` uses; rollups from the product's ``summarise`` of each hour, written by
 COPY, day rollups merged across the day's hours with ``Rollup.merge`` as flushes would.
 
-Loading swaps the product's ``hll_merge`` (a byte-wise max in a Python loop, 92% of
-``summarise``) for a bit-identical big-integer version; the run first checks both give
-equal rollups. ``--product-merge`` loads with the original (hours for 10M records).
-The measured query path always runs the product's own code.
+Loading and the measured query path run the product's own code (``summarise``,
+``Rollup.merge``, sketches stored with ``hll_encode``).
 
 Then VACUUM ANALYZE, and timings of ``ks.analytics.series`` (what
 ``GET /v1/analytics/usage?key_id=...`` calls) over the 10 hottest keys and 10 others,
@@ -26,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import inspect
 import math
 import multiprocessing
@@ -41,7 +38,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -58,9 +54,10 @@ from _common import (
 from keystead.config import Settings
 from keystead.core.authz import Principal
 from keystead.core.clock import ManualClock
-from keystead.core.usage import HLL_REGISTERS, Rollup, RollupKey, UsageRecord
+from keystead.core.usage import Rollup, RollupKey, UsageRecord, hll_count, hll_encode
 from keystead.events.usage._rollup import summarise
 from keystead.service import Keystead
+from keystead.service.heap import freeze_startup_heap
 from keystead.store.sql.usage_queries import _RAW_COLUMNS, _raw_row
 
 PG_URL = os.environ.get("KEYSTEAD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -75,23 +72,11 @@ AGENTS = [f"{n}/{v}" for n in ("python-httpx", "curl", "okhttp", "Go-http-client
 PATHS = ["/v1/search", "/v1/items", "/v1/items/{id}", "/v1/orders", "/v1/geo", "/v1/me"]
 COUNTRIES = ["US", "DE", "FR", "GB", "IN", "BR", "JP", "CA", "NL", "SG", "AU", "ES"]
 ROLLUP_COLUMNS = "workspace_id, scope, scope_id, granularity, bucket, count, codes, statuses,"
-ROLLUP_COLUMNS += " latency, bytes_in, bytes_out, ips, user_agents"
+ROLLUP_COLUMNS += (
+    " latency, bytes_in, bytes_out, ips, user_agents, distinct_ips, distinct_user_agents"
+)
 ROLLUP_TYPES = ["text"] * 4 + ["int8"] * 2 + ["jsonb"] * 3 + ["int8"] * 2 + ["bytea"] * 2
-_HIGH = int.from_bytes(b"\x80" * HLL_REGISTERS, "big")
-_EMPTY = bytes(HLL_REGISTERS)
-
-
-def fast_hll_merge(sketch: bytearray, other: bytes | bytearray) -> None:
-    """``core.usage.hll_merge`` with the register max done on one big integer
-    (ranks are < 128, so ``(a | 0x80..) - b`` borrows within each byte only)."""
-    if len(other) != HLL_REGISTERS or other == _EMPTY:
-        return
-    if sketch == _EMPTY:
-        sketch[:] = other
-        return
-    a, b = int.from_bytes(sketch, "big"), int.from_bytes(other, "big")
-    mask = ((((a | _HIGH) - b) & _HIGH) >> 7) * 0xFF  # 0xFF where a >= b
-    sketch[:] = (b ^ ((a ^ b) & mask)).to_bytes(HLL_REGISTERS, "big")
+ROLLUP_TYPES += ["int8"] * 2
 
 
 @dataclass
@@ -171,7 +156,8 @@ def rollup_row(key: RollupKey, r: Rollup) -> tuple[Any, ...]:
     """A rollup row as ``write_usage`` stores it (latency keys as text)."""
     latency = {str(i): n for i, n in r.latency.items()}
     return (*key, r.count, r.codes, r.statuses, latency, r.bytes_in, r.bytes_out,
-            bytes(r.ips), bytes(r.user_agents))  # fmt: skip
+            hll_encode(r.ips), hll_encode(r.user_agents),
+            hll_count(r.ips), hll_count(r.user_agents))  # fmt: skip
 
 
 def copy_rollups(conn: psycopg.Connection[Any], rollups: dict[RollupKey, Rollup]) -> None:
@@ -191,7 +177,6 @@ class LoadPlan:
     counts: list[int]  # records per hour, from the first hour on
     first: int
     window_start: int
-    product_merge: bool
 
 
 _plan: LoadPlan | None = None
@@ -201,8 +186,6 @@ _conn: psycopg.Connection[Any] | None = None
 def _start_worker(plan: LoadPlan) -> None:
     global _plan, _conn
     _plan, _conn = plan, psycopg.connect(plan.url, autocommit=True)
-    if not plan.product_merge:
-        mock.patch("keystead.core.usage.hll_merge", fast_hll_merge).start()
 
 
 def load_hour(hour: int) -> tuple[int, dict[RollupKey, Rollup], Counter[str]]:
@@ -250,15 +233,6 @@ def load(plan: LoadPlan, workers: int) -> Counter[str]:
     return in_window
 
 
-def check_exact_merge(pop: Population) -> None:
-    """The fast merge gives the same rollups as the product's on a sample hour."""
-    records = hour_records(pop, NOW - DAY, 4000, seed=-1)
-    product = summarise(records)
-    with mock.patch("keystead.core.usage.hll_merge", fast_hll_merge):
-        fast = summarise(records)
-    assert fast == product, "fast_hll_merge differs from core.usage.hll_merge"
-
-
 RAW_COUNT = """SELECT date_trunc('day', at, 'UTC') AS day, count(*) FROM ks_usage
 WHERE key_id = %s AND at >= %s AND at < %s GROUP BY 1 ORDER BY 1"""
 RAW_FULL = """SELECT date_trunc('day', at, 'UTC') AS day, count(*),
@@ -268,7 +242,9 @@ RAW_FULL = """SELECT date_trunc('day', at, 'UTC') AS day, count(*),
   sum(bytes_in), sum(bytes_out), count(DISTINCT ip), count(DISTINCT user_agent)
 FROM ks_usage WHERE workspace_id = %s AND key_id = %s AND at >= %s AND at < %s
 GROUP BY 1 ORDER BY 1"""
-ROLLUP_SQL = """SELECT * FROM ks_usage_rollups WHERE workspace_id = %s AND scope = 'key'
+ROLLUP_SQL = """SELECT workspace_id, scope, scope_id, granularity, bucket, count, codes,
+statuses, latency, bytes_in, bytes_out, distinct_ips, distinct_user_agents
+FROM ks_usage_rollups WHERE workspace_id = %s AND scope = 'key'
 AND scope_id = %s AND granularity = %s AND bucket >= %s ORDER BY bucket"""
 Call = Callable[[str], Awaitable[object] | object]  # one query for one key id
 
@@ -279,7 +255,6 @@ class Options:
     iterations: int
     raw_iterations: int
     workers: int
-    product_merge: bool
 
 
 async def timed(call: Call, keys: list[str], runs: int) -> list[float]:
@@ -317,7 +292,7 @@ async def time_queries(
     hour_since = int(t0.timestamp())
 
     def fetch_only(key: str) -> Awaitable[object]:
-        return ks.store.get_rollups(ws, "key", key, "hour", since=hour_since)
+        return ks.store.get_rollups(ws, "key", key, "hour", since=hour_since, sketches=False)
 
     results: dict[str, list[float]] = {}
     with psycopg.connect(url, autocommit=True) as conn:
@@ -377,15 +352,12 @@ async def measure(url: str, opts: Options) -> None:
     try:
         admin = await ks.workspaces.local_operator()
         pop = await create_population(ks, admin, 1000)
-        check_exact_merge(pop)
         days = 35
         plan = LoadPlan(url, pop, hourly_counts(opts.total, days), NOW - days * DAY,
-                        NOW - 30 * DAY, opts.product_merge)  # fmt: skip
+                        NOW - 30 * DAY)  # fmt: skip
         print(f"loading {opts.total:,} records over {days} days, {opts.workers} workers")
         started = time.perf_counter()
-        fast = mock.patch("keystead.core.usage.hll_merge", fast_hll_merge)
-        with contextlib.nullcontext() if opts.product_merge else fast:
-            in_window = load(plan, opts.workers)
+        in_window = load(plan, opts.workers)
         load_s = time.perf_counter() - started
         facts = [("load", f"{load_s:,.0f} s ({opts.total / load_s:,.0f} records/s)")]
         facts += data_facts(url)
@@ -396,6 +368,7 @@ async def measure(url: str, opts: Options) -> None:
             got = await ks.analytics.series(admin, key_id=key, start=t0, end=t1, granularity="day")
             assert got.totals.total == in_window[key], (key, got.totals.total, in_window[key])
         facts.append(("check", "30-day series totals = records loaded, all 20 keys"))
+        freeze_startup_heap()  # what `keystead serve` does once started (service/heap.py)
         print("timing, 20 keys: the 10 hottest and 10 others (runs, p50, p90, p99, max, mean)")
         results = await time_queries(ks, admin, url, sample, opts)
     finally:
@@ -420,10 +393,9 @@ def main() -> None:
     parser.add_argument("-i", type=int, default=600, help="timed runs per rollup series")
     parser.add_argument("-r", type=int, default=60, help="timed runs per raw SQL query")
     parser.add_argument("-w", type=int, default=2, help="loading processes")
-    parser.add_argument("--product-merge", action="store_true", help="load with hll_merge")
     args = parser.parse_args()
     total = 1_000_000 if args.quick else args.n
-    opts = Options(total, args.i, args.r, args.w, args.product_merge)
+    opts = Options(total, args.i, args.r, args.w)
     print_machine()
     schema, url = fresh_pg_schema(PG_URL)
     try:

@@ -183,3 +183,29 @@ async def test_changes_committed_during_verification_are_not_breaks(
 async def test_a_page_size_is_positive(keystead: Keystead, admin: Principal) -> None:
     with pytest.raises(ValidationError):
         await keystead.audit.verify(admin, page_size=0)
+
+
+async def test_an_export_reads_one_snapshot_in_pages(
+    keystead: Keystead, chain: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries appended while an export is read are not part of it: the export
+    is the chain as it stood at its first page, every entry once, in order."""
+    api = (await keystead.apis.list(chain))[0]
+    read = SqlAuditSnapshot.entries
+    pages: list[int] = []
+
+    async def busy(self: SqlAuditSnapshot, *, after: int, limit: int) -> list[AuditEntry]:
+        pages.append(after)
+        if after > 0:  # between pages: another request changes something
+            await keystead.keys.create(chain, api_id=api.id)
+        return await read(self, after=after, limit=limit)
+
+    monkeypatch.setattr(SqlAuditSnapshot, "entries", busy)
+    exported = [e async for e in keystead.audit.export(chain, page_size=PAGE)]
+    assert len(pages) == 3  # three pages of at most PAGE entries
+    assert [e.seq for e in exported] == list(range(1, LENGTH + 1))
+    monkeypatch.undo()
+    now = [e async for e in keystead.audit.export(chain, page_size=PAGE)]
+    assert len(now) == LENGTH + 2 and now[:LENGTH] == exported
+    with pytest.raises(ValidationError):
+        [e async for e in keystead.audit.export(chain, page_size=0)]

@@ -68,3 +68,23 @@ async def test_unreachable_postgres_is_store_unavailable() -> None:
 def test_unknown_scheme_is_a_clear_error() -> None:
     with pytest.raises(ConfigurationError, match="unknown database URL scheme 'mysql'"):
         open_store("mysql://localhost/db")
+
+
+async def test_a_damaged_sqlite_file_is_store_unavailable(tmp_path: object) -> None:
+    """Not a 500 with a driver's traceback: the same answer as a store that is down."""
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "damaged.db"
+    store = open_store(f"sqlite:///{path}")
+    await store.migrate()
+    await store.close()
+    for name in (path, path.with_name("damaged.db-wal"), path.with_name("damaged.db-shm")):
+        if name.exists():
+            name.unlink()
+    path.write_bytes(b"this is not a database" * 512)
+    damaged = open_store(f"sqlite:///{path}")
+    try:
+        with pytest.raises(StoreUnavailable):
+            await damaged.list_workspaces()
+    finally:
+        await damaged.close()

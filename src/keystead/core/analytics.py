@@ -7,12 +7,13 @@ middles: within about 12%) and HyperLogLog distinct counts (about 3.3%).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from keystead.core.usage import Rollup, bucket_bounds
+from keystead.core.usage import BUCKET_MIDDLES, Rollup, hll_union
 
 MAX_BUCKETS = 2000
 """The most buckets one series may hold."""
@@ -44,27 +45,49 @@ class Summary:
 
 def merged(rollups: Iterable[Rollup]) -> Rollup:
     """One rollup adding up several (HyperLogLog sketches merge exactly)."""
+    parts = list(rollups)
     total = Rollup()
-    for rollup in rollups:
-        total.merge(rollup)
+    for rollup in parts:
+        total.add_counts(rollup)
+    total.ips = hll_union(r.ips for r in parts)
+    total.user_agents = hll_union(r.user_agents for r in parts)
     return total
 
 
 def latency_mean(histogram: dict[int, int]) -> float | None:
-    """The mean latency in ms, each bucket counted at its geometric middle."""
+    """The mean latency in ms, each bucket counted at its middle (indexes are
+    those of ``latency_bucket``: stores drop any other on read)."""
     n = sum(histogram.values())
     if n == 0:
         return None
-    weighted = 0.0
-    for index, count in histogram.items():
-        low, high = bucket_bounds(index)
-        middle = high / 2 if low == 0.0 else low if high == float("inf") else (low * high) ** 0.5
-        weighted += middle * count
-    return weighted / n
+    middles = BUCKET_MIDDLES
+    return sum(middles[i] * count for i, count in histogram.items()) / n
+
+
+def latency_figures(histogram: dict[int, int]) -> tuple[float | None, ...]:
+    """(mean, p50, p99) in ms in one pass over the sorted buckets; each as
+    ``latency_mean`` and ``percentile`` give them."""
+    total = sum(histogram.values())
+    if total == 0:
+        return None, None, None
+    middles = BUCKET_MIDDLES
+    rank50, rank99 = max(1, math.ceil(0.5 * total)), max(1, math.ceil(0.99 * total))
+    p50 = p99 = None
+    seen, weighted = 0, 0.0
+    for index in sorted(histogram):
+        n = histogram[index]
+        seen += n
+        weighted += middles[index] * n
+        if p50 is None and seen >= rank50:
+            p50 = middles[index]
+        if p99 is None and seen >= rank99:
+            p99 = middles[index]
+    return weighted / total, p50, p99
 
 
 def summarise(rollup: Rollup, start: int | None = None) -> Summary:
     success = rollup.codes.get(SUCCESS_CODE, 0)
+    mean, p50, p99 = latency_figures(rollup.latency)
     s4 = rollup.statuses.get("4xx", 0)
     s5 = rollup.statuses.get("5xx", 0)
     with_status = sum(rollup.statuses.values())
@@ -78,9 +101,9 @@ def summarise(rollup: Rollup, start: int | None = None) -> Summary:
         status_5xx=s5,
         with_status=with_status,
         error_rate=(s4 + s5) / with_status if with_status else None,
-        latency_avg_ms=latency_mean(rollup.latency),
-        latency_p50_ms=rollup.percentile(0.5),
-        latency_p99_ms=rollup.percentile(0.99),
+        latency_avg_ms=mean,
+        latency_p50_ms=p50,
+        latency_p99_ms=p99,
         bytes_in=rollup.bytes_in,
         bytes_out=rollup.bytes_out,
         distinct_ips=rollup.distinct_ips,
@@ -170,6 +193,7 @@ __all__ = [
     "Summary",
     "TopValues",
     "UsageSeries",
+    "latency_figures",
     "latency_mean",
     "merged",
     "series_json",

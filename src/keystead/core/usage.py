@@ -9,13 +9,18 @@ Rollups are mergeable so that several nodes and several flushes add up:
   to 60 s (bucket 0 holds < 0.1 ms, the last one >= 60 s); a percentile is the
   geometric middle of its bucket, within a factor of 10**0.05 (about 12%).
 * distinct client IPs and user agents: HyperLogLog with 2**10 one-byte
-  registers (1 KiB each); standard error about 3.3%, exact merge (register max).
+  registers (1 KiB in memory); standard error about 3.3%, exact merge (register
+  max). Stored sparse (two bytes per register in use) while that is smaller:
+  most minute rollups see a few clients, so most stored sketches are tiny.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import re
+import sys
+from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple, TypeVar
@@ -71,8 +76,24 @@ def bucket_bounds(index: int) -> tuple[float, float]:
     return low, LATENCY_MIN_MS * 10 ** (index / _PER_DECADE)
 
 
+def _middle(index: int) -> float:
+    low, high = bucket_bounds(index)
+    if low == 0.0:
+        return high / 2
+    return low if math.isinf(high) else math.sqrt(low * high)
+
+
+BUCKET_MIDDLES = tuple(_middle(i) for i in range(LATENCY_BUCKETS))
+"""The value (ms) each latency bucket stands for: its geometric middle (half
+the bound of the first bucket, the low bound of the last)."""
+
+
+def bucket_middle(index: int) -> float:
+    return BUCKET_MIDDLES[min(max(index, 0), _LAST)]
+
+
 def percentile(histogram: Mapping[int, int], q: float) -> float | None:
-    """The ``q`` quantile (0..1) in ms, as the geometric middle of its bucket."""
+    """The ``q`` quantile (0..1) in ms, as the middle of its bucket."""
     total = sum(histogram.values())
     if total == 0:
         return None
@@ -81,10 +102,7 @@ def percentile(histogram: Mapping[int, int], q: float) -> float | None:
     for index in sorted(histogram):
         seen += histogram[index]
         if seen >= rank:
-            low, high = bucket_bounds(index)
-            if low == 0.0:
-                return high / 2
-            return low if math.isinf(high) else math.sqrt(low * high)
+            return bucket_middle(index)
     return None  # pragma: no cover - unreachable: seen reaches total
 
 
@@ -136,6 +154,62 @@ def hll_merge(sketch: bytearray, other: bytes | bytearray) -> None:
     sketch[:] = (b ^ ((a ^ b) & (a_wins * 0xFF))).to_bytes(HLL_REGISTERS, "big")
 
 
+def hll_union(sketches: Iterable[bytes | bytearray]) -> bytearray:
+    """The union's sketch of many, folded as big integers (converted once each,
+    not back and forth per pair as repeated ``hll_merge`` calls would)."""
+    union: int | None = None
+    for sketch in sketches:
+        if len(sketch) != HLL_REGISTERS or sketch == _HLL_EMPTY:
+            continue
+        b = int.from_bytes(sketch, "big")
+        if union is None:
+            union = b
+            continue
+        a_wins = (((union | _HLL_HIGH) - b) & _HLL_HIGH) >> 7
+        union = b ^ ((union ^ b) & (a_wins * 0xFF))
+    return hll_new() if union is None else bytearray(union.to_bytes(HLL_REGISTERS, "big"))
+
+
+SPARSE_MAX = 384
+"""Registers in use up to which a sketch is stored sparse (768 bytes at most)."""
+_IN_USE = re.compile(b"[^\x00]")
+_SWAP = sys.byteorder == "little"
+
+
+def hll_encode(sketch: bytes | bytearray) -> bytes:
+    """The stored form: the 1 KiB of registers, or, while fewer than
+    ``SPARSE_MAX`` are in use, two big-endian bytes per register in use
+    (``register << 6 | rank``; ranks stay below 64). An empty sketch is b""."""
+    used = HLL_REGISTERS - sketch.count(0)
+    if used > SPARSE_MAX:
+        return bytes(sketch)
+    entries = array("H", [(m.start() << 6) | sketch[m.start()] for m in _IN_USE.finditer(sketch)])
+    if _SWAP:
+        entries.byteswap()
+    return entries.tobytes()
+
+
+def hll_decode(stored: bytes | None) -> bytearray:
+    """A sketch from its stored form (``hll_encode``); anything unreadable
+    (odd length, out-of-range entry) counts as empty rather than failing a read."""
+    if not stored:
+        return hll_new()
+    if len(stored) == HLL_REGISTERS:
+        return bytearray(stored)
+    sketch = hll_new()
+    if len(stored) % 2 or len(stored) > 2 * SPARSE_MAX:
+        return sketch
+    entries = array("H", stored)
+    if _SWAP:
+        entries.byteswap()
+    for entry in entries:
+        register, rank = entry >> 6, entry & 63
+        if rank > _HLL_REST + 1:
+            return hll_new()
+        sketch[register] = rank
+    return sketch
+
+
 def hll_count(sketch: bytes | bytearray) -> int:
     """Estimated number of distinct values added (linear counting when small)."""
     m = HLL_REGISTERS
@@ -182,27 +256,37 @@ class Rollup:
     bytes_out: int = 0
     ips: bytearray = field(default_factory=hll_new, repr=False)
     user_agents: bytearray = field(default_factory=hll_new, repr=False)
+    counted_ips: int | None = None
+    """What ``ips`` counts, as stored: set on a rollup read without its sketches
+    (a series bucket needs only the count); None once anything is merged in."""
+    counted_user_agents: int | None = None
 
     def merge(self, other: Rollup) -> None:
+        self.add_counts(other)
+        hll_merge(self.ips, other.ips)
+        hll_merge(self.user_agents, other.user_agents)
+
+    def add_counts(self, other: Rollup) -> None:
+        """Everything but the sketches (``merge`` does those too)."""
         self.count += other.count
         _add_counts(self.codes, other.codes)
         _add_counts(self.statuses, other.statuses)
         _add_counts(self.latency, other.latency)
         self.bytes_in += other.bytes_in
         self.bytes_out += other.bytes_out
-        hll_merge(self.ips, other.ips)
-        hll_merge(self.user_agents, other.user_agents)
+        self.counted_ips = self.counted_user_agents = None
 
     def percentile(self, q: float) -> float | None:
         return percentile(self.latency, q)
 
     @property
     def distinct_ips(self) -> int:
-        return hll_count(self.ips)
+        return self.counted_ips if self.counted_ips is not None else hll_count(self.ips)
 
     @property
     def distinct_user_agents(self) -> int:
-        return hll_count(self.user_agents)
+        counted = self.counted_user_agents
+        return counted if counted is not None else hll_count(self.user_agents)
 
 
 def _add_counts(into: dict[_K, int], more: Mapping[_K, int]) -> None:
@@ -215,22 +299,64 @@ def bucket_start(at: float, granularity: str) -> int:
     return int(at // size) * size
 
 
+Tile = tuple[str, int, int]
+"""(granularity, first bucket, end): the rollups of that granularity whose
+bucket starts in [first bucket, end)."""
+
+
+def tiles(start: int, end: int, granularity: str) -> list[Tile]:
+    """[start, end), both on ``granularity`` boundaries, as the fewest rollups:
+    whole days, then hours, then the finest buckets at the edges. Their sketches
+    unite to exactly the sketch of every ``granularity`` bucket in the range (a
+    coarser rollup's sketch is the union of its finer ones)."""
+    order = list(GRANULARITIES)  # finest first
+    finest = order.index(granularity)
+    out: list[Tile] = []
+
+    def cover(low: int, high: int, level: int) -> None:
+        if low >= high:
+            return
+        name = order[level]
+        if level == finest:
+            out.append((name, low, high))
+            return
+        size = GRANULARITIES[name]
+        first, last = -(-low // size) * size, high // size * size
+        if first >= last:
+            cover(low, high, level - 1)
+            return
+        cover(low, first, level - 1)
+        out.append((name, first, last))
+        cover(last, high, level - 1)
+
+    cover(start, end, len(order) - 1)
+    return out
+
+
 __all__ = [
+    "BUCKET_MIDDLES",
     "GRANULARITIES",
     "HLL_REGISTERS",
     "LATENCY_BUCKETS",
     "SCOPES",
+    "SPARSE_MAX",
     "Rollup",
     "RollupKey",
+    "Tile",
     "UsageRecord",
     "bucket_bounds",
+    "bucket_middle",
     "bucket_start",
     "hll_add",
     "hll_count",
+    "hll_decode",
+    "hll_encode",
     "hll_merge",
     "hll_new",
     "hll_point",
+    "hll_union",
     "latency_bucket",
     "percentile",
     "status_class",
+    "tiles",
 ]

@@ -10,7 +10,7 @@ from keystead.core.analytics import MAX_BUCKETS, TopValues, UsageSeries, merged,
 from keystead.core.authz import Principal
 from keystead.core.clock import Clock
 from keystead.core.ids import looks_like_id
-from keystead.core.usage import GRANULARITIES, Rollup, bucket_start
+from keystead.core.usage import GRANULARITIES, Rollup, bucket_start, tiles
 from keystead.errors import NotFound, ValidationError
 from keystead.service import fields
 from keystead.store.analytics import TOP_COLUMNS
@@ -56,20 +56,29 @@ class AnalyticsService:
                 field="granularity",
             )
         last_used = await self._check_scope(principal, scope, scope_id)
-        rows = await self._store.get_rollups(
-            principal.workspace_id,
-            scope,
-            scope_id,
-            granularity,
-            since=first,
-            until=math.ceil(t1.timestamp()),
-        )
+        ws = principal.workspace_id
+        until = math.ceil(t1.timestamp())
+        get = self._store.get_rollups
+        rows = await get(ws, scope, scope_id, granularity, since=first, until=until, sketches=False)
+        covering: list[Rollup] | None = None
+        if all(r.counted_ips is not None and r.counted_user_agents is not None for _, r in rows):
+            # the totals: the fewest rollups covering the range (whole days, then
+            # hours...), sketches included, rather than every bucket's
+            cover = tiles(first, first + count * size, granularity)
+            covering = await self._store.rollups_in(ws, scope, scope_id, cover)
+        else:  # rows from before stored counts: every bucket's sketches
+            rows = await get(ws, scope, scope_id, granularity, since=first, until=until)
         by_bucket: dict[int, Rollup] = {}
         end_s = t1.timestamp()
-        for key, rollup in rows:
+        for key, rollup in rows:  # one row per bucket: merged only if a store gives more
             if key.bucket < end_s:
-                by_bucket.setdefault(key.bucket, Rollup()).merge(rollup)
+                into = by_bucket.get(key.bucket)
+                if into is None:
+                    by_bucket[key.bucket] = rollup
+                else:
+                    into.merge(rollup)
         starts = [first + i * size for i in range(count)]
+        totals = merged(by_bucket.values() if covering is None else covering)
         return UsageSeries(
             scope=scope,
             scope_id=scope_id,
@@ -77,7 +86,7 @@ class AnalyticsService:
             start=t0,
             end=t1,
             buckets=[summarise(by_bucket.get(b, Rollup()), b) for b in starts],
-            totals=summarise(merged(by_bucket.values())),
+            totals=summarise(totals),
             last_used_at=last_used,
         )
 

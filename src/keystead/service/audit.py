@@ -25,7 +25,6 @@ from keystead.service import fields
 from keystead.service.context import ServiceContext
 from keystead.store.audit import AuditFilter, AuditSnapshot
 
-_BATCH = 1000
 VERIFY_PAGE = 5000
 """Entries (and checkpoints) read per query by ``verify``."""
 
@@ -89,11 +88,19 @@ class AuditService:
         more = len(found) > limit
         return AuditPage(items, str(items[-1].seq) if more and items else None)
 
-    async def export(self, principal: Principal) -> AsyncIterator[AuditEntry]:
-        """The whole chain of the principal's workspace, oldest first."""
+    async def export(
+        self, principal: Principal, *, page_size: int = VERIFY_PAGE
+    ) -> AsyncIterator[AuditEntry]:
+        """The whole chain of the principal's workspace, oldest first, read in
+        pages from one snapshot: entries appended meanwhile are not part of it,
+        so an export is always a prefix of the chain that ``verify`` accepts."""
         _require(principal)
-        async for entry in self._entries(principal.workspace_id):
-            yield entry
+        if not isinstance(page_size, int) or page_size < 1:
+            raise ValidationError("page_size is a positive number", field="page_size")
+        async with self._ctx.store.audit_snapshot(principal.workspace_id) as snapshot:
+            async for page in _pages(snapshot, page_size):
+                for entry in page:
+                    yield entry
 
     async def verify(self, principal: Principal, *, page_size: int = VERIFY_PAGE) -> AuditReport:
         """Check every entry's hash and link, the head and the signed checkpoints.
@@ -137,16 +144,6 @@ class AuditService:
             await self._ctx.store.insert_audit_checkpoint(signed)
             written.append(signed)
         return written
-
-    async def _entries(self, workspace_id: str) -> AsyncIterator[AuditEntry]:
-        after = 0
-        while True:
-            batch = await self._ctx.store.audit_entries(workspace_id, after=after, limit=_BATCH)
-            for entry in batch:
-                yield entry
-            if len(batch) < _BATCH:
-                return
-            after = batch[-1].seq
 
 
 async def _pages(snapshot: AuditSnapshot, page_size: int) -> AsyncIterator[list[AuditEntry]]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from keystead.core.usage import Rollup, RollupKey, UsageRecord
+from keystead.core.usage import Rollup, RollupKey, Tile, UsageRecord
 
 
 class UsageStore(Protocol):
@@ -31,9 +31,18 @@ class UsageStore(Protocol):
         *,
         since: int | None = None,
         until: int | None = None,
+        sketches: bool = True,
     ) -> list[tuple[RollupKey, Rollup]]:
         """Rollups of one scope, oldest bucket first, buckets starting in
-        [since, until) (epoch seconds; either bound may be left open)."""
+        [since, until) (epoch seconds; either bound may be left open). With
+        ``sketches=False`` the sketches are not read (left empty): the stored
+        distinct counts are set instead, where the row has them."""
+        ...
+
+    async def rollups_in(
+        self, workspace_id: str, scope: str, scope_id: str, tiles: Sequence[Tile]
+    ) -> list[Rollup]:
+        """One scope's rollups (sketches included) in ``tiles``, in no order."""
         ...
 
     async def purge_usage(self, raw_before: datetime, rollups_before: int) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -49,19 +50,12 @@ def to_record(entry: Entry, resolver: CountryResolver | None) -> UsageRecord:
 
 def to_fields(entry: Entry) -> tuple[Any, ...]:
     """The fields of the entry's usage record, in ``UsageRecord`` order, as a
-    plain tuple of plain values (what the writer process is sent); no country
-    yet unless the entry is a record that has one."""
+    plain tuple of plain values; no country yet unless the entry is a record
+    that has one."""
     if isinstance(entry, UsageRecord):
         return tuple(entry)
     at, verdict, facts, principal = entry
-    found = verdict.record
-    head: tuple[Any, ...]
-    if found is not None:
-        key = found.key
-        head = (at, key.workspace_id, key.api_id, key.id, key.owner_id, verdict.code.value)
-    else:
-        workspace_id = None if principal is None else principal.workspace_id
-        head = (at, workspace_id, None, None, None, verdict.code.value)
+    head = _head(verdict, principal)
     done = None
     if isinstance(facts, Completed):
         done, facts = facts, facts.context
@@ -70,16 +64,72 @@ def to_fields(entry: Entry) -> tuple[Any, ...]:
     else:
         request = (facts.ip, None, facts.user_agent, facts.method, facts.path)
     if done is None:
-        return (*head, *request, None, None, None, None, ())
-    return (
-        *head,
-        *request,
-        done.status,
-        done.response_ms,
-        done.bytes_in,
-        done.bytes_out,
-        done.tags,
-    )
+        return (at, *head, *request, *_NO_RESPONSE)
+    response = (done.status, done.response_ms, done.bytes_in, done.bytes_out, done.tags)
+    return (at, *head, *request, *response)
+
+
+FIELDS = len(UsageRecord._fields)
+_NO_RESPONSE = (None, None, None, None, ())
+
+
+def _head(verdict: Verdict, principal: Principal | None) -> tuple[Any, ...]:
+    """(workspace, API, key, owner, outcome) of a verification."""
+    found = verdict.record
+    if found is not None:
+        key = found.key
+        return (key.workspace_id, key.api_id, key.id, key.owner_id, verdict.code.value)
+    workspace_id = None if principal is None else principal.workspace_id
+    return (workspace_id, None, None, None, verdict.code.value)
+
+
+def entries(batch: Sequence[Any]) -> list[Entry]:
+    """The entries of a flat batch (``SLOTS`` items each, as the buffer holds
+    them): records, or (at, verdict, context, principal) tuples."""
+    # four strided slices and a zip: no per-entry slice of the flat list
+    slots = (batch[0::SLOTS], batch[1::SLOTS], batch[2::SLOTS], batch[3::SLOTS])
+    return [
+        entry[0] if isinstance(entry[0], UsageRecord) else entry
+        for entry in zip(*slots, strict=True)
+    ]
+
+
+def flatten(batch: Sequence[Any]) -> list[Any]:
+    """The records of a flat batch as one flat list of plain values, ``FIELDS``
+    per record (what the writer process is sent: it builds the records).
+
+    The serving process pays for this on every record, so it is one pass with
+    no tuple per record: the key's fields are read once per verdict (a cached
+    key's VALID verdict is one shared object)."""
+    out: list[Any] = []
+    add = out.extend
+    heads: dict[int, tuple[Any, ...]] = {}
+    slots = iter(batch)
+    for at, verdict, facts, principal in zip(slots, slots, slots, slots, strict=True):
+        if verdict is None:  # a whole record, appended as (record, None, None, None)
+            add(at)
+            continue
+        head = heads.get(id(verdict)) if verdict.record is not None else None
+        if head is None:
+            head = _head(verdict, principal)
+            if verdict.record is not None:
+                heads[id(verdict)] = head  # the batch keeps the verdict alive: ids are unique
+        out.append(at)
+        add(head)
+        if type(facts) is VerifyContext:
+            add((facts.ip, None, facts.user_agent, facts.method, facts.path))
+            add(_NO_RESPONSE)
+        elif facts is None:
+            add((None, None, None, None, None))
+            add(_NO_RESPONSE)
+        else:
+            add(to_fields((at, verdict, facts, principal))[6:])
+    return out
+
+
+def unflatten(fields: Sequence[Any]) -> list[UsageRecord]:
+    """The records of a ``flatten``ed batch."""
+    return [UsageRecord(*fields[i : i + FIELDS]) for i in range(0, len(fields), FIELDS)]
 
 
 @dataclass(slots=True)
@@ -142,4 +192,16 @@ def summarise(records: list[UsageRecord]) -> dict[RollupKey, Rollup]:
     return out
 
 
-__all__ = ["SLOTS", "Completed", "Entry", "VerifiedEntry", "summarise", "to_fields", "to_record"]
+__all__ = [
+    "FIELDS",
+    "SLOTS",
+    "Completed",
+    "Entry",
+    "VerifiedEntry",
+    "entries",
+    "flatten",
+    "summarise",
+    "to_fields",
+    "to_record",
+    "unflatten",
+]

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from keystead.core.geo import GeoIPCountryResolver
 from keystead.core.usage import UsageRecord
 from keystead.errors import ConfigurationError
-from keystead.events.usage._rollup import SLOTS, Entry
+from keystead.events.usage._rollup import SLOTS
 from keystead.events.usage.writer import BatchWriter, InlineWriter
 from keystead.store.usage import UsageStore
 
@@ -151,7 +151,7 @@ class UsageRecorder:
                 del buffer[:size]
                 self._space.set()
                 try:
-                    await self._write(batch)
+                    await self.writer.write(batch)
                 except BaseException as exc:
                     room = max(0, self.limit - len(buffer))
                     self.dropped += max(0, size - room) // SLOTS
@@ -162,15 +162,6 @@ class UsageRecorder:
                     log.warning("could not write %d usage records", n, exc_info=True)
                     return
                 self.written += n
-
-    async def _write(self, batch: list[Any]) -> None:
-        # four strided slices and a zip: no per-entry slice of the flat list
-        slots = (batch[0::SLOTS], batch[1::SLOTS], batch[2::SLOTS], batch[3::SLOTS])
-        entries: list[Entry] = [
-            entry[0] if isinstance(entry[0], UsageRecord) else entry
-            for entry in zip(*slots, strict=True)
-        ]
-        await self.writer.write(entries)
 
     @property
     def pending(self) -> int:

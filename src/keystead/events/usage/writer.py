@@ -4,8 +4,8 @@
 Writing a record costs far more than verifying a key (SQLite: ~17 us per raw
 row with its indexes, against ~4 us for a cached verification), so a server at
 saturation gives the writes to a child process on another core. The serving
-process then only flattens each entry to a tuple of plain values and sends the
-batch down a pipe (``marshal``: data only, nothing in it can run); the child
+process then only flattens the batch to one list of plain values (``flatten``)
+and sends it down a pipe (``marshal``: data only, nothing in it can run); the child
 resolves countries, builds the rollups, commits, feeds its own export sinks and
 acknowledges. One batch is in flight at a time, so a refused or lost batch goes
 back to the recorder's buffer exactly as with the inline writer.
@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from keystead.core.geo import GeoIPCountryResolver, default_resolver
 from keystead.core.usage import UsageRecord
 from keystead.errors import ConfigurationError, KeysteadError, StoreUnavailable
-from keystead.events.usage._rollup import Entry, summarise, to_fields, to_record
+from keystead.events.usage._rollup import entries, flatten, summarise, to_record, unflatten
 from keystead.store.usage import UsageStore
 
 log = logging.getLogger("keystead.usage")
@@ -42,8 +42,9 @@ ACK_TIMEOUT_S = 120.0
 
 
 class BatchWriter(Protocol):
-    async def write(self, entries: Sequence[Entry]) -> None:
-        """Commit the records of ``entries`` (and their rollups) or raise."""
+    async def write(self, batch: Sequence[Any]) -> None:
+        """Commit the records of a flat batch (``SLOTS`` items per entry, as the
+        recorder's buffer holds them) and their rollups, or raise."""
         ...
 
     async def close(self) -> None: ...
@@ -62,10 +63,10 @@ class InlineWriter:
         self._resolver = resolver
         self._on_written = on_written
 
-    async def write(self, entries: Sequence[Entry]) -> None:
+    async def write(self, batch: Sequence[Any]) -> None:
         resolver = await _loaded(self._resolver)
         self._resolver = resolver
-        records = [to_record(entry, resolver) for entry in entries]
+        records = [to_record(entry, resolver) for entry in entries(batch)]
         await self._store.write_usage(records, summarise(records))
         hook = self._on_written()
         if hook is not None:
@@ -92,8 +93,8 @@ class ProcessWriter:
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
 
-    async def write(self, entries: Sequence[Entry]) -> None:
-        payload = marshal.dumps([to_fields(entry) for entry in entries])
+    async def write(self, batch: Sequence[Any]) -> None:
+        payload = marshal.dumps(flatten(batch))
         process = await self._running()
         try:
             await _send(process, payload)
@@ -221,8 +222,8 @@ async def _serve(source: Any, sink: Any) -> None:
             frame = await loop.run_in_executor(None, _read_frame, source)
             if frame is None:
                 break
-            batch = marshal.loads(frame)  # noqa: S302 - our own parent, plain data only
-            records = [to_record(UsageRecord(*fields), resolver) for fields in batch]
+            fields = marshal.loads(frame)  # noqa: S302 - our own parent, plain data only
+            records = [to_record(record, resolver) for record in unflatten(fields)]
             try:
                 await store.write_usage(records, summarise(records))
             except Exception as exc:  # the parent keeps the batch and retries

@@ -61,6 +61,9 @@ class SqlBase:
             if exc.connection_invalidated:
                 self.unavailable_errors += 1
                 raise StoreUnavailable(f"lost the {self.dialect} connection") from exc
+            if type(exc) is sa.exc.DatabaseError:  # not a subclass: a damaged database file
+                self.unavailable_errors += 1
+                raise StoreUnavailable(f"the {self.dialect} database cannot be read") from exc
             raise
 
     async def _all(self, stmt: sa.Executable) -> list[sa.Row[Any]]:

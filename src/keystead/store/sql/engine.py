@@ -4,9 +4,11 @@ turn on WAL for SQLite, and run the Alembic migrations."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -43,12 +45,31 @@ def create_engine(url: str) -> AsyncEngine:
         database = target.database or ""
         if database not in ("", ":memory:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(target, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            target, connect_args={"timeout": 30}, json_deserializer=json_loads
+        )
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping (a round trip per checkout): a dropped connection fails one call
     # with StoreUnavailable and is discarded by the pool; recycling bounds its age.
-    return create_async_engine(target, pool_size=10, max_overflow=20, pool_recycle=1800)
+    return create_async_engine(
+        target,
+        pool_size=10,
+        max_overflow=20,
+        pool_recycle=1800,
+        json_deserializer=json_loads,
+    )
+
+
+def json_loads(text: str | bytes) -> Any:
+    """JSON columns as read: by orjson (a series reads three per rollup row, and
+    the standard library's parser was most of that read), or by the standard
+    library for what orjson refuses (integers beyond 64 bits, which a library
+    caller may store), so every stored value reads back."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

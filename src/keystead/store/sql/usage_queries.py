@@ -13,10 +13,19 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.core.usage import HLL_REGISTERS, Rollup, RollupKey, UsageRecord, hll_new
+from keystead.core.usage import (
+    LATENCY_BUCKETS,
+    Rollup,
+    RollupKey,
+    Tile,
+    UsageRecord,
+    hll_count,
+    hll_decode,
+    hll_encode,
+)
 from keystead.store.sql.base import SqlBase
 from keystead.store.sql.rows import aware
-from keystead.store.sql.tables import usage, usage_rollups, workspaces
+from keystead.store.sql.tables import SERIES_FIGURES, usage, usage_rollups, workspaces
 
 _CHUNK = 200  # rollup rows per statement (4 bound values each in the IN list)
 _PK = sa.tuple_(
@@ -42,6 +51,8 @@ _UPDATE = (
         bytes_out=sa.bindparam("b_bytes_out"),
         ips=sa.bindparam("b_ips"),
         user_agents=sa.bindparam("b_user_agents"),
+        distinct_ips=sa.bindparam("b_distinct_ips"),
+        distinct_user_agents=sa.bindparam("b_distinct_user_agents"),
     )
 )
 
@@ -82,6 +93,8 @@ class UsageQueries(SqlBase):
                 "bytes_out": 0,
                 "ips": b"",
                 "user_agents": b"",
+                "distinct_ips": 0,
+                "distinct_user_agents": 0,
             }
             for k in chunk
         ]
@@ -107,8 +120,10 @@ class UsageQueries(SqlBase):
                     "b_latency": {str(i): n for i, n in merged.latency.items()},
                     "b_bytes_in": merged.bytes_in,
                     "b_bytes_out": merged.bytes_out,
-                    "b_ips": bytes(merged.ips),
-                    "b_user_agents": bytes(merged.user_agents),
+                    "b_ips": hll_encode(merged.ips),
+                    "b_user_agents": hll_encode(merged.user_agents),
+                    "b_distinct_ips": hll_count(merged.ips),
+                    "b_distinct_user_agents": hll_count(merged.user_agents),
                 }
             )
         if updates:
@@ -132,9 +147,11 @@ class UsageQueries(SqlBase):
         *,
         since: int | None = None,
         until: int | None = None,
+        sketches: bool = True,
     ) -> list[tuple[RollupKey, Rollup]]:
         t = usage_rollups
-        stmt = sa.select(t).where(
+        columns = t.c if sketches else [*_PK.clauses, *(t.c[name] for name in SERIES_FIGURES)]
+        stmt = sa.select(*columns).where(
             (t.c.workspace_id == workspace_id)
             & (t.c.scope == scope)
             & (t.c.scope_id == scope_id)
@@ -146,9 +163,31 @@ class UsageQueries(SqlBase):
             stmt = stmt.where(t.c.bucket < until)
         found = await self._all(stmt.order_by(t.c.bucket))
         return [
-            (RollupKey(r.workspace_id, r.scope, r.scope_id, r.granularity, r.bucket), _rollup(r))
+            (
+                RollupKey(r.workspace_id, r.scope, r.scope_id, r.granularity, r.bucket),
+                _rollup(r, sketches=sketches),
+            )
             for r in found
         ]
+
+    async def rollups_in(
+        self, workspace_id: str, scope: str, scope_id: str, tiles: Sequence[Tile]
+    ) -> list[Rollup]:
+        if not tiles:
+            return []
+        t = usage_rollups
+        stmt = sa.select(t).where(
+            (t.c.workspace_id == workspace_id)
+            & (t.c.scope == scope)
+            & (t.c.scope_id == scope_id)
+            & sa.or_(
+                *(
+                    (t.c.granularity == granularity) & (t.c.bucket >= first) & (t.c.bucket < end)
+                    for granularity, first, end in tiles
+                )
+            )
+        )
+        return [_rollup(r) for r in await self._all(stmt)]
 
     async def purge_usage(self, raw_before: datetime, rollups_before: int) -> tuple[int, int]:
         """Raw records per workspace (and those without one), each delete
@@ -223,21 +262,33 @@ def _record(row: sa.Row[Any]) -> UsageRecord:
     )
 
 
-def _sketch(value: bytes | None) -> bytearray:
-    return bytearray(value) if value is not None and len(value) == HLL_REGISTERS else hll_new()
+def _histogram(stored: Mapping[str, int] | None) -> dict[int, int]:
+    """Latency counts by bucket index; an index no bucket has is dropped."""
+    if not stored:
+        return {}
+    out = dict(zip(map(int, stored), stored.values(), strict=True))
+    if min(out) < 0 or max(out) >= LATENCY_BUCKETS:
+        return {i: n for i, n in out.items() if 0 <= i < LATENCY_BUCKETS}
+    return out
 
 
-def _rollup(row: sa.Row[Any]) -> Rollup:
-    return Rollup(
+def _rollup(row: sa.Row[Any], *, sketches: bool = True) -> Rollup:
+    """A rollup of a row; one read without its sketches gets their stored counts."""
+    rollup = Rollup(
         count=row._mapping["count"],
-        codes=dict(row.codes or {}),
-        statuses=dict(row.statuses or {}),
-        latency={int(i): n for i, n in (row.latency or {}).items()},
+        codes=row.codes or {},  # each row's own freshly parsed objects: no copies
+        statuses=row.statuses or {},
+        latency=_histogram(row.latency),
         bytes_in=row.bytes_in,
         bytes_out=row.bytes_out,
-        ips=_sketch(row.ips),
-        user_agents=_sketch(row.user_agents),
     )
+    if sketches:
+        rollup.ips = hll_decode(row.ips)
+        rollup.user_agents = hll_decode(row.user_agents)
+    else:
+        rollup.counted_ips = row.distinct_ips
+        rollup.counted_user_agents = row.distinct_user_agents
+    return rollup
 
 
 __all__ = ["UsageQueries"]

@@ -20,10 +20,11 @@ from keystead.store.sql.tables._core import (
     workspaces,
 )
 from keystead.store.sql.tables._lifecycle import incidents, key_actions, leases, outbox, pickups
-from keystead.store.sql.tables._usage import usage, usage_rollups
+from keystead.store.sql.tables._usage import SERIES_FIGURES, usage, usage_rollups
 from keystead.store.sql.tables._webhooks import deliveries, delivery_attempts, webhooks
 
 __all__ = [
+    "SERIES_FIGURES",
     "Json",
     "NullableJson",
     "Stamp",
