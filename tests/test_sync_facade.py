@@ -46,3 +46,34 @@ def test_sync_facade_rotates_and_reports_a_compromise(tmp_path: Path, server_sec
         report = ks.incidents.compromise(admin, rotation.new.key.id, reason="leaked")
         assert ks.verify(rotation.new.plaintext).code is keystead.Code.REVOKED
         assert ks.incidents.get(admin, report.incident.id).key_id == rotation.new.key.id
+
+
+def test_sync_facade_spends_limits_and_gives_leases_back(
+    tmp_path: Path, server_secret: str
+) -> None:
+    from keystead.limits import RateLimit
+
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'sync.db'}",
+        secret=server_secret,
+        limits_url="memory://",
+    )
+    with SyncKeystead.open(settings=settings) as ks:
+        admin = ks.workspaces.local_operator()
+        api = ks.apis.create(admin, name="limited")
+        created = ks.keys.create(admin, api_id=api.id, concurrency={"limit": 1, "lease_s": 30})
+        held = ks.verify(created.plaintext)
+        assert held.valid and held.leases
+        assert ks.verify(created.plaintext).code is keystead.Code.RATE_LIMITED
+        ks.release(held.leases)
+        again = ks.verify(created.plaintext)
+        assert again.valid
+        ks.release(again.leases)
+        burst = (RateLimit(name="call", limit=2, duration_s=60),)
+        answers = []
+        for _ in range(3):  # one at a time: each gives its concurrency slot back
+            answers.append(ks.verify(created.plaintext, ratelimits=burst, cost=1))
+            ks.release(answers[-1].leases)
+        assert [a.valid for a in answers] == [True, True, False]
+        assert ks.loop.is_running()  # the service's loop, for work not waited on

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from keystead.core.authz import Principal
 from keystead.core.models import VerifyContext
 from keystead.core.verify import Verdict
+from keystead.limits import RateLimit
 from keystead.service import Keystead
 
 T = TypeVar("T")
@@ -88,17 +89,36 @@ class SyncKeystead:
             raise
         return cls(service, runner)
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the service runs on (a daemon thread's): hand it work
+        with ``asyncio.run_coroutine_threadsafe`` to not wait for the result."""
+        return self._runner.loop
+
     def verify(
         self,
         key: str,
         context: VerifyContext | None = None,
         *,
         principal: Principal | None = None,
+        cost: int = 1,
+        ratelimits: Sequence[RateLimit] = (),
         record: bool = True,
     ) -> Verdict:
         return self._runner.run(
-            self.service.verify(key, context, principal=principal, record=record)
+            self.service.verify(
+                key,
+                context,
+                principal=principal,
+                cost=cost,
+                ratelimits=ratelimits,
+                record=record,
+            )
         )
+
+    def release(self, leases: Sequence[str], *, principal: Principal | None = None) -> None:
+        """Give back the concurrency slots a verification took (``Verdict.leases``)."""
+        self._runner.run(self.service.release(leases, principal=principal))
 
     def close(self) -> None:
         try:

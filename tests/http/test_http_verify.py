@@ -271,3 +271,26 @@ def _strictly(fields: dict[str, object] | None) -> dict[str, object] | None:
     except ValidationError:
         return None
     return fields
+
+
+async def test_record_false_leaves_the_usage_record_to_the_caller(world: World) -> None:
+    """A middleware verifying for a request it will report itself sends
+    ``record: false``: the call is answered alike but recorded only when asked."""
+    api = await world.api()
+    key = await world.key(api["id"])
+    answers = []
+    for record in (True, False, False):
+        response = await world.client.post(
+            "/v1/keys/verify", json={"key": key["key"], "record": record}, headers=world.auth()
+        )
+        assert response.status_code == 200
+        answers.append(response.json())
+    assert answers[0] == answers[1] == answers[2]
+    await world.ks.flush()
+    records = await world.ks.store.list_usage(world.workspace_id, key_id=key["id"])
+    assert len(records) == 1
+    for bad in ("no", None, 0):
+        refused = await world.client.post(
+            "/v1/keys/verify", json={"key": key["key"], "record": bad}, headers=world.auth()
+        )
+        assert_problem(refused, 422)

@@ -65,6 +65,10 @@ async def _exercise(w: World) -> list[str]:
     await c.get(f"/v1/keys/{key}", headers=h)  # a key where an id belongs
     await c.get(f"/v1/keys/{key_id}", headers=h)
     await c.get("/v1/keys", params={"limit": 2}, headers=h)
+    await c.get("/v1/events/invalidations", params={"max_s": 0}, headers=h)
+    report = {"key_id": key_id, "code": "VALID", "at": w.ks.clock.now(), "status": 200}
+    await c.post("/v1/usage/records", json={"records": [report]}, headers=h)
+    await c.post("/v1/usage/records", json={"records": [{**report, "key_id": key}]}, headers=h)
     await c.patch(f"/v1/keys/{key_id}", json={"name": "renamed", "meta": None}, headers=h)
     await c.patch(f"/v1/keys/{key_id}", json={"key": key}, headers=h)
     await c.post(f"/v1/keys/{key_id}/disable", headers=h)

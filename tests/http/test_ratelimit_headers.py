@@ -12,11 +12,18 @@ from urllib.parse import unquote
 
 import pytest
 
+from keystead.client import LimitInfo, VerifyResult
+from keystead.core.answers import (
+    SF_INTEGER_MAX,
+    known_windows,
+    sf_string,
+    status_for,
+    whole_seconds,
+)
 from keystead.core.clock import ManualClock
 from keystead.core.models import Code, Key, LimitState
 from keystead.core.verify import Verdict, VerifiableKey
 from keystead.http import problem_for, ratelimit_headers
-from keystead.http.ratelimit import SF_INTEGER_MAX, sf_string, whole_seconds
 from keystead.service import Keystead
 
 NOW = 1_750_000_000.0
@@ -384,3 +391,66 @@ async def test_headers_of_real_verdicts(keystead: Keystead, clock: ManualClock) 
         ("rps", {"r": 1, "t": 5}),
         ("quota", {"r": 99, "t": math.ceil(86_400 - clock.now() % 86_400)}),
     ]
+
+
+# --- a verify answer read back by the SDK answers like the verdict -------------------
+
+
+def as_result(verdict: Verdict) -> VerifyResult:
+    """The ``VerifyResult`` a client reads for this verdict (codes as text)."""
+    return VerifyResult(
+        valid=verdict.valid,
+        code=verdict.code.value,
+        reason=verdict.reason,
+        limits=tuple(
+            LimitInfo(s.name, s.kind, s.limit, s.remaining, s.reset, s.retry_after, not s.allowed)
+            for s in verdict.limits
+        ),
+        retry_after=verdict.retry_after,
+        shed=verdict.shed,
+    )
+
+
+@pytest.mark.parametrize(
+    "verdict",
+    [
+        Verdict(Code.VALID, record(), limits=(state("rps", 3, 2, NOW + 20),)),
+        Verdict(
+            Code.RATE_LIMITED,
+            record(),
+            "rps",
+            (state("rps", 3, 0, NOW + 20, 6.2, allowed=False), state("day", 9, 5, NOW + 99)),
+            retry_after=6.2,
+        ),
+        Verdict(
+            Code.USAGE_EXCEEDED,
+            record(),
+            "quota",
+            (state("quota", 5, 0, None, kind="quota", allowed=False),),
+        ),
+        Verdict(Code.RATE_LIMITED, None, "limiter_unavailable", retry_after=1.5, shed=True),
+        Verdict(Code.INSUFFICIENT_PERMISSIONS, record(), "a.read"),
+        Verdict(Code.FORBIDDEN, record(), "ip"),
+        Verdict(Code.REVOKED, record()),
+        Verdict(Code.NOT_FOUND),
+    ],
+    ids=repr,
+)
+def test_a_verify_result_answers_like_its_verdict(verdict: Verdict) -> None:
+    result = as_result(verdict)
+    assert status_for(result) == status_for(verdict)
+    assert ratelimit_headers(result, now=NOW) == ratelimit_headers(verdict, now=NOW)
+    if status_for(verdict) is not None:
+        assert problem_for(result) == problem_for(verdict)
+
+
+def test_windows_can_be_given() -> None:
+    limits = (state("rps", 3, 2, NOW + 20),)
+    result = as_result(Verdict(Code.VALID, record(), limits=limits))
+    _, headers = ratelimit_headers(result, now=NOW, windows={"rps": 60})
+    assert dict(headers)["RateLimit-Policy"] == '"rps";q=3;w=60'
+    own = record({"ratelimits": [{"name": "rps", "limit": 3, "duration_s": 30}]})
+    verdict = Verdict(Code.VALID, own, limits=limits)
+    assert known_windows(verdict) == {"rps": 30}
+    _, headers = ratelimit_headers(verdict, now=NOW, windows={})
+    assert dict(headers)["RateLimit-Policy"] == '"rps";q=3'

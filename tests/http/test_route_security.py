@@ -65,6 +65,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/keys"): Case("keys.create", lambda o: {"api_id": o.api_id}),
     ("POST", "/v1/keys/batch"): Case("keys.create", lambda o: {"keys": [{"api_id": o.api_id}]}),
     ("GET", "/v1/keys"): Case("keys.read", foreign_ids=False),
+    ("GET", "/v1/events/invalidations"): Case(
+        "keys.verify", foreign_ids=False, params={"max_s": "0"}
+    ),
+    ("POST", "/v1/usage/records"): Case(
+        "keys.verify", lambda o: {"records": []}, foreign_ids=False
+    ),
     ("GET", "/v1/keys/{key_id}"): Case("keys.read"),
     ("PATCH", "/v1/keys/{key_id}"): Case("keys.update", lambda o: {"name": "changed"}),
     ("POST", "/v1/keys/{key_id}/revoke"): Case("keys.revoke"),

@@ -181,6 +181,8 @@ def verdict(result: Verdict) -> Json:
         out["permissions"] = list(result.permissions)
         out["meta"] = found.meta
         out["expires_at"] = _time(found.expires_at)
+        if found.plan_id is not None:
+            out["plan_id"] = found.plan_id
     if result.reason is not None:
         out["reason"] = result.reason
         if found is not None and found.rotated_to is not None:

@@ -130,6 +130,9 @@ def serve(
         log_config=log_config(level, json=settings.log_format == "json"),
         log_level=level,
         server_header=False,
+        # open invalidation streams (GET /v1/events/invalidations) would hold a
+        # shutdown for up to their 30 s: end them after 5 s, clients reconnect
+        timeout_graceful_shutdown=5,
     )
 
 

@@ -23,6 +23,7 @@ from keystead.http import (
     analytics,
     apis,
     audit,
+    events,
     incidents,
     key_actions,
     keys,
@@ -33,6 +34,7 @@ from keystead.http import (
     plans,
     problems,
     root_keys,
+    usage_reports,
     verify,
     webhooks,
 )
@@ -40,6 +42,7 @@ from keystead.http.middleware import BodyLimitMiddleware, CatchAllMiddleware
 from keystead.http.openapi import use_problem_media_type
 from keystead.http.views import Health
 from keystead.service import Keystead
+from keystead.service.heap import freeze_startup_heap
 
 DESCRIPTION = """\
 Issue, verify and manage API keys.
@@ -121,6 +124,7 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         app.state.keystead = ks
         if isinstance(app, KeysteadAPI):
             app.inflight = inflight_signal(ks)
+        freeze_startup_heap()
         try:
             yield
         finally:
@@ -158,6 +162,8 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         audit.router,
         analytics.router,
         alerts.router,
+        events.router,
+        usage_reports.router,
     )
     custody = (pickups.router, key_actions.router, incidents.router)
     for router in (*routers, owners.router, root_keys.router, *custody):

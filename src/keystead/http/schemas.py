@@ -152,6 +152,11 @@ class VerifyRequest(RequestModel):
     ratelimits: RateLimits | None = Field(
         default=None, description="extra rate limits for this call, counted per key and name"
     )
+    record: StrictBool = Field(
+        default=True,
+        description="record this call as usage; false when the caller reports the completed "
+        "request itself (POST /v1/usage/records), as the SDK's middleware does",
+    )
 
 
 def changes(model: BaseModel) -> dict[str, Any]:

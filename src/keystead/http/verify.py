@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from keystead.core.answers import limits_json, seconds_ms
 from keystead.core.models import VerifyContext
 from keystead.core.verify import Verdict
 from keystead.errors import KeysteadError, StoreUnavailable, ValidationError
@@ -29,7 +30,6 @@ from keystead.http import problems
 from keystead.http.auth import authenticate
 from keystead.http.limit_schemas import MAX_RATELIMITS
 from keystead.http.openapi import COMMON, WITH_BODY
-from keystead.http.ratelimit import limits_json, seconds_ms
 from keystead.http.schemas import MAX_COST, VERIFY_LIMITS, VerifyRequest
 from keystead.http.views import VerifyResponse, iso_or_none
 from keystead.limits import RateLimit
@@ -54,6 +54,8 @@ def verdict_body(verdict: Verdict) -> bytes:
         out["permissions"] = verdict.permissions
         out["meta"] = key.meta
         out["expires_at"] = iso_or_none(key.expires_at)
+        if key.plan_id is not None:
+            out["plan_id"] = key.plan_id
     if verdict.reason is not None:
         out["reason"] = verdict.reason
         if key is not None and key.rotated_to is not None:
@@ -77,6 +79,8 @@ def _fits(name: str, value: Any) -> bool:
         return type(value) is int and 0 <= value <= MAX_COST
     if name == "ratelimits":
         return type(value) is list and len(value) <= MAX_RATELIMITS
+    if name == "record":
+        return type(value) is bool
     return False
 
 
@@ -165,7 +169,8 @@ async def answer(scope: Scope, receive: Receive) -> bytes:
     )
     cost = get("cost")
     extra = get("ratelimits")
-    if cost is None and not extra:  # the common call: the service's defaults
+    record = get("record", True)
+    if cost is None and not extra and record:  # the common call: the service's defaults
         return verdict_body(await ks.verify(data["key"], context, principal=principal))
     verdict = await ks.verify(
         data["key"],
@@ -173,6 +178,7 @@ async def answer(scope: Scope, receive: Receive) -> bytes:
         principal=principal,
         cost=1 if cost is None else cost,
         ratelimits=extra_limits(extra) if extra else (),
+        record=record is not False,
     )
     return verdict_body(verdict)
 

@@ -170,6 +170,7 @@ class VerifyResponse(BaseModel):
     permissions: list[str] | None = None
     meta: dict[str, Any] | None = None
     expires_at: Timestamp | None = None
+    plan_id: str | None = Field(default=None, description="the key's own plan, when it has one")
     reason: str | None = None
     limits: list[LimitOut] | None = None
     retry_after: float | None = Field(

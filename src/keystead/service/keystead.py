@@ -25,6 +25,7 @@ from keystead.service.alerts import AlertService
 from keystead.service.analytics import AnalyticsService
 from keystead.service.apis import ApiService
 from keystead.service.audit import AuditService
+from keystead.service.changes import ChangeFeed
 from keystead.service.context import KeyChangeHook, ServiceContext
 from keystead.service.custody import Custody, derive_sealing_key
 from keystead.service.guard import AttemptsState, FailedAttempts
@@ -81,6 +82,8 @@ class Keystead:
         )
         self.root_keys = RootKeyService(self._ctx)
         self.invalidation: InvalidationBus | None = None
+        self.changes = ChangeFeed(store, clock)
+        self._ctx.change_hooks.append(self.changes.publish)
         self.workspaces = WorkspaceService(self._ctx, self.root_keys)
         self.apis = ApiService(self._ctx)
         self.plans = PlanService(self._ctx)
@@ -151,7 +154,8 @@ class Keystead:
     async def _start_invalidation(self, url: str) -> None:
         """Publish this node's changes to, and apply the other nodes' from, the
         channel at ``url`` (PostgreSQL LISTEN/NOTIFY or Redis pub/sub)."""
-        bus = InvalidationBus(open_channel(url), self._ctx.apply_remote, self._ctx.flush_caches)
+        apply, flush = self.changes.relay(self._ctx.apply_remote, self._ctx.flush_caches)
+        bus = InvalidationBus(open_channel(url), apply, flush)
         self._ctx.change_hooks.append(bus.publish)
         self.invalidation = bus
         await bus.start()
@@ -213,6 +217,7 @@ class Keystead:
     def invalidate_key(self, key_id: str) -> None:
         """Evict a key changed elsewhere (called by an invalidation channel)."""
         self._ctx.apply_remote("key", key_id, None)
+        self.changes.publish("key", key_id)
 
     async def _scheduled_upkeep(self) -> int:
         """The scheduler pass's upkeep: purge expired pickups, apply usage

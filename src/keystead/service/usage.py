@@ -1,15 +1,19 @@
-"""Usage records as the service shows them: the recorder, reads, retention."""
+"""Usage records as the service shows them: the recorder, reports of requests
+answered elsewhere, reads, retention."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from keystead.config import Settings
 from keystead.core.authz import Principal
 from keystead.core.clock import Clock
 from keystead.core.geo import default_resolver
-from keystead.core.models import VerifyContext
+from keystead.core.models import Code, Key, VerifyContext
 from keystead.core.usage import Rollup, RollupKey, UsageRecord
 from keystead.core.verify import Verdict
 from keystead.errors import ValidationError
@@ -21,12 +25,35 @@ _DAY_S = 86_400
 MAX_TAGS = 16
 MAX_TAG_LENGTH = 100
 MAX_RESPONSE_MS = 86_400_000.0
+MAX_REPORTS = 1000
+"""Reports in one ``report`` call."""
+FUTURE_SLACK_S = 300.0
+"""How far ahead of this node's clock a report's time may be (clock skew)."""
+_CODES = frozenset(code.value for code in Code)
+_TEXTS = ("key_id", "ip", "user_agent", "method", "path")
+REPORT_FIELDS = frozenset(
+    (*_TEXTS, "code", "at", "status", "response_ms", "bytes_in", "bytes_out", "tags")
+)
+"""What a report of a request answered elsewhere holds (``key_id``, ``code`` and
+``at`` required): ``report`` takes them as mappings, as the HTTP API sends them."""
+
+
+class _Store(UsageStore, Protocol):
+    async def get_key(self, workspace_id: str, key_id: str) -> Key | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOutcome:
+    recorded: int
+    """Records appended (0 when usage recording is off)."""
+    unattributed: int
+    """Reports naming a key the caller cannot see: recorded for the workspace only."""
 
 
 class UsageService:
     """``Keystead.usage``: ``recorder`` takes records; reads need ``keys.read``."""
 
-    def __init__(self, store: UsageStore, settings: Settings, clock: Clock) -> None:
+    def __init__(self, store: _Store, settings: Settings, clock: Clock) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
@@ -74,6 +101,44 @@ class UsageService:
             started_at = self._clock.now() - (response_ms or 0.0) / 1000
         await self.recorder.append((started_at, verdict, done, principal))
 
+    async def report(
+        self, principal: Principal, reports: Sequence[Mapping[str, Any]]
+    ) -> ReportOutcome:
+        """Record requests verified and answered elsewhere (needs ``keys.verify``,
+        as verification does), each a mapping of ``REPORT_FIELDS`` (``key_id``
+        None for an answer without a key). All or nothing: a bad report raises
+        ``ValidationError`` naming it (``records[3].status``) and nothing is
+        recorded. A report naming a key that is not one of the caller's (unknown,
+        deleted, of another workspace or outside its APIs) is still recorded,
+        for the caller's workspace only, like a NOT_FOUND verification: nothing
+        is ever attributed to a key the caller cannot see, and the answer is the
+        same whether such a key exists elsewhere or not."""
+        principal.require("keys.verify")
+        if isinstance(reports, str | bytes) or len(reports) > MAX_REPORTS:
+            raise ValidationError(f"at most {MAX_REPORTS} reports at a time", field="records")
+        now = self._clock.now()
+        oldest = now - self._settings.usage_raw_retention_days * _DAY_S
+        latest = now + FUTURE_SLACK_S
+        workspace_id = principal.workspace_id
+        records = [_checked(i, r, oldest, latest, workspace_id) for i, r in enumerate(reports)]
+        keys: dict[str, Key | None] = {}
+        for record in records:
+            if record.key_id is not None and record.key_id not in keys:
+                keys[record.key_id] = await self._visible_key(principal, record.key_id)
+        attributed = [_attributed(record, keys) for record in records]
+        unattributed = sum(1 for r in records if r.key_id is not None and keys[r.key_id] is None)
+        if not self._settings.usage_enabled:
+            return ReportOutcome(0, unattributed)
+        for record in attributed:
+            await self.recorder.add(record)
+        return ReportOutcome(len(attributed), unattributed)
+
+    async def _visible_key(self, principal: Principal, key_id: str) -> Key | None:
+        key = await self._store.get_key(principal.workspace_id, key_id)
+        if key is None or not principal.sees_api(key.api_id):
+            return None
+        return key
+
     async def records(
         self, principal: Principal, *, key_id: str | None = None, limit: int = 100
     ) -> list[UsageRecord]:
@@ -112,6 +177,71 @@ class UsageService:
         await self.recorder.flush()
 
 
+def _checked(
+    index: int, report: Mapping[str, Any], oldest: float, latest: float, workspace_id: str
+) -> UsageRecord:
+    """The record of one report, not attributed yet (``key_id`` as reported);
+    ``ValidationError`` names the report and the field."""
+    try:
+        if not isinstance(report, Mapping):
+            raise ValidationError("a report is an object", field="")
+        unknown = sorted(set(report) - REPORT_FIELDS)
+        if unknown:
+            raise ValidationError(f"{unknown[0]} is not a report field", field=unknown[0])
+        code = report.get("code")
+        if code not in _CODES:
+            raise ValidationError("code is a verification code, e.g. VALID", field="code")
+        texts = [report.get(name) for name in _TEXTS]
+        for name, value in zip(_TEXTS, texts, strict=True):
+            if value is not None and (not isinstance(value, str) or "\x00" in value):
+                raise ValidationError(f"{name} is text without NUL characters", field=name)
+        key_id, ip, user_agent, method, path = texts
+        return UsageRecord(
+            at=_moment(report.get("at"), oldest, latest),
+            workspace_id=workspace_id,
+            api_id=None,
+            key_id=key_id or None,
+            owner_id=None,
+            code=str(code),
+            ip=ip,
+            user_agent=user_agent,
+            method=method,
+            path=path,
+            status=_status(report.get("status")),
+            response_ms=_amount(report.get("response_ms"), "response_ms"),
+            bytes_in=_bytes(report.get("bytes_in"), "bytes_in"),
+            bytes_out=_bytes(report.get("bytes_out"), "bytes_out"),
+            tags=_tags(report.get("tags") or ()),
+        )
+    except ValidationError as exc:
+        field = f"records[{index}]" + (f".{exc.field}" if exc.field else "")
+        raise ValidationError(exc.detail, field=field) from None
+
+
+def _attributed(record: UsageRecord, keys: dict[str, Key | None]) -> UsageRecord:
+    """The record with its key's API and owner, or without a key at all when the
+    caller cannot see it."""
+    key = None if record.key_id is None else keys.get(record.key_id)
+    if key is None:
+        return record._replace(key_id=None)
+    return record._replace(api_id=key.api_id, owner_id=key.owner_id)
+
+
+def _moment(value: object, oldest: float, latest: float) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not oldest <= value <= latest
+    ):
+        raise ValidationError(
+            "at is the request's time in epoch seconds, within the raw usage retention "
+            "and not in the future",
+            field="at",
+        )
+    return float(value)
+
+
 def _status(value: object) -> int | None:
     if value is None:
         return None
@@ -148,4 +278,11 @@ def _tags(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(values)
 
 
-__all__ = ["MAX_TAGS", "MAX_TAG_LENGTH", "UsageService"]
+__all__ = [
+    "MAX_REPORTS",
+    "MAX_TAGS",
+    "MAX_TAG_LENGTH",
+    "REPORT_FIELDS",
+    "ReportOutcome",
+    "UsageService",
+]

@@ -1,5 +1,11 @@
 """What to answer an HTTP client for a verdict: status, rate-limit headers, problem body.
 
+Pure (no I/O): the HTTP API, the middleware and the gateway all answer with it.
+
+Every function takes an ``Outcome``: a core ``Verdict``, or a verify answer read
+back by the SDK (``keystead.client.VerifyResult``), so embedded and remote
+checks answer the same way.
+
 For middleware and gateways that verify the API key of every request::
 
     verdict = await ks.verify(key, context)
@@ -24,13 +30,14 @@ seconds, rounded up) on a 429 or 503 when a wait is known.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from keystead.core.models import Code
-from keystead.core.verify import Verdict
+from keystead.core.verify import Verdict, VerifiableKey
 
 SF_INTEGER_MAX = 999_999_999_999_999
 """Largest structured-field Integer (15 digits)."""
@@ -74,10 +81,26 @@ class LimitLike(Protocol):
     def allowed(self) -> bool: ...
 
 
-def status_for(verdict: Verdict) -> int | None:
+class Outcome(Protocol):
+    """What answers need of a verification: a ``Verdict`` or a ``VerifyResult``
+    (``code`` is a ``Code`` or its string value)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def limits(self) -> Sequence[LimitLike]: ...
+    @property
+    def retry_after(self) -> float | None: ...
+    @property
+    def shed(self) -> bool: ...
+
+
+def status_for(verdict: Outcome) -> int | None:
     """The HTTP status a refused request gets; None when the verdict is valid."""
     code = verdict.code
-    if code is Code.VALID:
+    if code == Code.VALID:
         return None
     if verdict.shed:
         return 503
@@ -89,12 +112,17 @@ def status_for(verdict: Verdict) -> int | None:
 
 
 def ratelimit_headers(
-    verdict: Verdict, *, now: float | None = None
+    verdict: Outcome,
+    *,
+    now: float | None = None,
+    windows: Mapping[str, int] | None = None,
 ) -> tuple[int | None, list[tuple[str, str]]]:
     """The status to answer with (None: serve the request) and the headers to add.
 
     ``now`` is the clock the verdict was decided on (default: the wall clock);
-    pass ``ks.clock.now()`` when the service runs on another clock.
+    pass ``ks.clock.now()`` when the service runs on another clock. ``windows``
+    (limit name to seconds) gives the policies' ``w``; by default a ``Verdict``
+    tells those of its key's own limits (``known_windows``), other outcomes none.
     """
     status = status_for(verdict)
     headers: list[tuple[str, str]] = []
@@ -105,14 +133,16 @@ def ratelimit_headers(
     states: Sequence[LimitLike] = verdict.limits
     if states:
         moment = time.time() if now is None else now
-        ordered = most_constraining_first(states)
-        windows = _known_windows(verdict)
-        headers.append(("RateLimit-Policy", ", ".join(_policy(s, windows) for s in ordered)))
+        ordered = states if len(states) == 1 else most_constraining_first(states)
+        if windows is None:
+            windows = _windows_of(verdict) if isinstance(verdict, Verdict) else _NO_WINDOWS
+        policy = [_policy(s.name, s.kind, s.limit, windows.get(s.name)) for s in ordered]
+        headers.append(("RateLimit-Policy", ", ".join(policy)))
         headers.append(("RateLimit", ", ".join(_service_limit(s, moment) for s in ordered)))
     return status, headers
 
 
-def problem_for(verdict: Verdict) -> dict[str, Any]:
+def problem_for(verdict: Outcome) -> dict[str, Any]:
     """An RFC 9457 body (``application/problem+json``) for a refused verdict: ``type``,
     ``title``, ``status``, ``detail``, plus ``code`` (not on a 401: one vague answer
     for every unusable key) and ``retry_after`` (whole seconds, when known).
@@ -127,7 +157,7 @@ def problem_for(verdict: Verdict) -> dict[str, Any]:
         "detail": _detail(verdict, status),
     }
     if status != 401:
-        body["code"] = verdict.code.value
+        body["code"] = str(verdict.code)
     if status in (429, 503):
         wait = whole_seconds(verdict.retry_after)
         if wait is not None:
@@ -135,7 +165,7 @@ def problem_for(verdict: Verdict) -> dict[str, Any]:
     return body
 
 
-def _detail(verdict: Verdict, status: int) -> str:
+def _detail(verdict: Outcome, status: int) -> str:
     reason = verdict.reason
     if status == 401:
         return "a valid API key is required"
@@ -144,12 +174,12 @@ def _detail(verdict: Verdict, status: int) -> str:
             return "usage limits cannot be checked right now; retry later"
         return "the service is overloaded; retry later"
     if status == 403:
-        if verdict.code is Code.INSUFFICIENT_PERMISSIONS:
+        if verdict.code == Code.INSUFFICIENT_PERMISSIONS:
             return "this API key lacks the permissions this request needs"
         return "this API key may not be used for this request"
     if reason == "failed_attempts":
         return "too many failed attempts from this address; retry later"
-    if verdict.code is Code.USAGE_EXCEEDED:
+    if verdict.code == Code.USAGE_EXCEEDED:
         return f"the usage limit '{reason}' is used up"
     return f"the rate limit '{reason}' is exceeded"
 
@@ -200,18 +230,19 @@ def seconds_ms(seconds: float) -> float:
     return max(0.0, math.ceil(seconds * 1000) / 1000)
 
 
-def _policy(state: LimitLike, windows: Mapping[str, int]) -> str:
-    item = f"{sf_string(state.name)};q={_sf_int(state.limit)}"
-    if state.kind == "concurrency":
+@functools.lru_cache(maxsize=4096)
+def _policy(name: str, kind: str, limit: int, window: int | None) -> str:
+    """One ``RateLimit-Policy`` item (memoised: a key's policy rarely changes)."""
+    item = f"{_quoted(name)};q={_sf_int(limit)}"
+    if kind == "concurrency":
         item += ';qu="concurrent-requests"'
-    window = windows.get(state.name)
-    if window is not None and state.kind in ("rate_limit", "quota", "credits"):
+    if window is not None and kind in ("rate_limit", "quota", "credits"):
         item += f";w={window}"
     return item
 
 
 def _service_limit(state: LimitLike, now: float) -> str:
-    item = f"{sf_string(state.name)};r={_sf_int(state.remaining)}"
+    item = f"{_quoted(state.name)};r={_sf_int(state.remaining)}"
     if not state.allowed and state.retry_after is not None:
         seconds = whole_seconds(state.retry_after)
     else:
@@ -221,7 +252,26 @@ def _service_limit(state: LimitLike, now: float) -> str:
     return item
 
 
-def _known_windows(verdict: Verdict) -> dict[str, int]:
+_NO_WINDOWS: Mapping[str, int] = {}
+_WINDOWS: dict[VerifiableKey, Mapping[str, int]] = {}
+_WINDOWS_KEPT = 4096
+
+
+def _windows_of(verdict: Verdict) -> Mapping[str, int]:
+    """``known_windows``, memoised per cached key record (a changed key is a
+    new record)."""
+    record = verdict.record
+    if record is None:
+        return _NO_WINDOWS
+    windows = _WINDOWS.get(record)
+    if windows is None:
+        if len(_WINDOWS) >= _WINDOWS_KEPT:
+            _WINDOWS.clear()
+        windows = _WINDOWS[record] = known_windows(verdict)
+    return windows
+
+
+def known_windows(verdict: Verdict) -> dict[str, int]:
     """Window lengths the verdict can tell: those of the key's own limit set (its
     rate limits, a day or week quota, a credits refill interval). Limits from a plan
     or an owner, and per-call ones, carry no window in the verdict."""
@@ -246,6 +296,11 @@ def _sf_int(value: int) -> int:
     return min(SF_INTEGER_MAX, max(0, value))
 
 
+@functools.lru_cache(maxsize=4096)
+def _quoted(name: str) -> str:
+    return sf_string(name)
+
+
 def sf_string(text: str) -> str:
     """A structured-field String. Its characters are printable ASCII only, so any
     other character (and ``%``) is percent-encoded as UTF-8: names stay readable
@@ -264,6 +319,9 @@ def sf_string(text: str) -> str:
 
 __all__ = [
     "SF_INTEGER_MAX",
+    "LimitLike",
+    "Outcome",
+    "known_windows",
     "limits_json",
     "most_constraining_first",
     "problem_for",
