@@ -1,5 +1,6 @@
 """An in-process Keystead HTTP app, reached by the sync client through an injected
-transport that runs the ASGI app on an event loop of its own."""
+transport that runs the ASGI app on an event loop of its own; and a real server
+(``live``) for what needs real sockets: streams, retries, timeouts."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from keystead.client import Client
 from keystead.config import Settings
 from keystead.http.app import create_app
 from keystead.service import Keystead
+
+from .live import LiveServer, live_server
 
 BASE_URL = "http://keystead.test"
 
@@ -42,6 +45,8 @@ class App:
     client: Client
     root_key: str
     transport: AsgiSyncTransport
+    ks: Keystead
+    runner: asyncio.Runner
 
 
 @pytest.fixture
@@ -55,6 +60,15 @@ def app(settings: Settings) -> Iterator[App]:
             asgi = httpx.ASGITransport(app=create_app(ks))
             transport = AsgiSyncTransport(runner, asgi)
             with Client(BASE_URL, root_key, transport=transport) as client:
-                yield App(client=client, root_key=root_key, transport=transport)
+                yield App(client, root_key, transport, ks, runner)
         finally:
             runner.run(ks.close())
+
+
+@pytest.fixture
+def live(settings: Settings) -> Iterator[LiveServer]:
+    """A real server (uvicorn on a loopback port) over a fresh store, with
+    usage written every 0.1 s."""
+    tuned = settings.model_copy(update={"usage_flush_interval_s": 0.1})
+    with live_server(tuned) as server:
+        yield server

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from keystead.client import ApiError, Client, ConnectionFailed
+from keystead.client import ApiError, AsyncClient, Client, ConnectionFailed, UsageReport
 
 ROOT_KEY = "ksroot_" + "S" * 38
 
@@ -111,3 +111,28 @@ def test_base_url_must_be_http(url: str) -> None:
 def test_a_root_key_is_required() -> None:
     with pytest.raises(ValueError, match="root key"):
         Client("http://ks.test", "  ")
+
+
+async def test_the_async_client_never_shows_the_root_key_either() -> None:
+    seen: list[httpx.Request] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"items": []})
+
+    client = AsyncClient("http://ks.test/", ROOT_KEY, transport=httpx.MockTransport(handler))
+
+    assert await client.list_apis() == []
+    assert seen[0].headers["authorization"] == f"Bearer {ROOT_KEY}"
+    assert repr(client) == "AsyncClient(base_url='http://ks.test')"
+    assert ROOT_KEY not in repr(vars(client))
+    await client.aclose()
+
+
+def test_closing_twice_and_queueing_after_close_are_harmless() -> None:
+    client = _client(httpx.MockTransport(lambda request: httpx.Response(200, json={})))
+    client.close()
+    client.queue_usage(UsageReport(key_id=None, code="MALFORMED", at=0.0))
+    client.close()
+
+    assert client.usage_pending == 1  # never sent: the client is closed

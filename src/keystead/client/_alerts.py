@@ -1,29 +1,44 @@
-"""Client methods for alerts: rules, alerts, acknowledge and resolve."""
+"""The calls of alerts: rules, alerts, acknowledge and resolve."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from keystead.client._base import BaseClient, compact, seg
+from keystead.client._call import (
+    Call,
+    endpoint,
+    get,
+    post,
+    read_items,
+    read_nothing,
+    read_object,
+    seg,
+)
 
 
-class AlertsClient(BaseClient):
-    def create_alert_rule(self, **fields: Any) -> dict[str, Any]:
+class AlertsApi:
+    @endpoint(("POST", "/v1/alerts/rules"))
+    def create_alert_rule(self, /, **fields: Any) -> Call[dict[str, Any]]:
         """``name``, ``kind`` and the kind's fields (docs/monitoring.md)."""
-        return self._object("POST", "/v1/alerts/rules", json=fields)
+        return post("/v1/alerts/rules", read_object, fields)
 
-    def list_alert_rules(self) -> list[dict[str, Any]]:
-        return self._items("GET", "/v1/alerts/rules")
+    @endpoint(("GET", "/v1/alerts/rules"))
+    def list_alert_rules(self) -> Call[list[dict[str, Any]]]:
+        return get("/v1/alerts/rules", read_items)
 
-    def get_alert_rule(self, rule_id: str) -> dict[str, Any]:
-        return self._object("GET", f"/v1/alerts/rules/{seg(rule_id)}")
+    @endpoint(("GET", "/v1/alerts/rules/{rule_id}"))
+    def get_alert_rule(self, rule_id: str) -> Call[dict[str, Any]]:
+        return get(f"/v1/alerts/rules/{seg(rule_id)}", read_object)
 
-    def update_alert_rule(self, rule_id: str, **changes: Any) -> dict[str, Any]:
-        return self._object("PATCH", f"/v1/alerts/rules/{seg(rule_id)}", json=changes)
+    @endpoint(("PATCH", "/v1/alerts/rules/{rule_id}"))
+    def update_alert_rule(self, /, rule_id: str, **changes: Any) -> Call[dict[str, Any]]:
+        return Call("PATCH", f"/v1/alerts/rules/{seg(rule_id)}", read_object, json=changes)
 
-    def delete_alert_rule(self, rule_id: str) -> None:
-        self._send("DELETE", f"/v1/alerts/rules/{seg(rule_id)}")
+    @endpoint(("DELETE", "/v1/alerts/rules/{rule_id}"))
+    def delete_alert_rule(self, rule_id: str) -> Call[None]:
+        return Call("DELETE", f"/v1/alerts/rules/{seg(rule_id)}", read_nothing)
 
+    @endpoint(("GET", "/v1/alerts"))
     def list_alerts(
         self,
         *,
@@ -31,19 +46,23 @@ class AlertsClient(BaseClient):
         severity: str | None = None,
         cursor: str | None = None,
         limit: int = 100,
-    ) -> dict[str, Any]:
+    ) -> Call[dict[str, Any]]:
         """One page, oldest first: ``{"items": [...], "next_cursor": ...}``."""
-        params = compact(status=status, severity=severity, cursor=cursor, limit=limit)
-        return self._object("GET", "/v1/alerts", params=params)
+        return get(
+            "/v1/alerts", read_object, status=status, severity=severity, cursor=cursor, limit=limit
+        )
 
-    def get_alert(self, alert_id: str) -> dict[str, Any]:
-        return self._object("GET", f"/v1/alerts/{seg(alert_id)}")
+    @endpoint(("GET", "/v1/alerts/{alert_id}"))
+    def get_alert(self, alert_id: str) -> Call[dict[str, Any]]:
+        return get(f"/v1/alerts/{seg(alert_id)}", read_object)
 
-    def acknowledge_alert(self, alert_id: str) -> dict[str, Any]:
-        return self._object("POST", f"/v1/alerts/{seg(alert_id)}/acknowledge")
+    @endpoint(("POST", "/v1/alerts/{alert_id}/acknowledge"))
+    def acknowledge_alert(self, alert_id: str) -> Call[dict[str, Any]]:
+        return post(f"/v1/alerts/{seg(alert_id)}/acknowledge", read_object)
 
-    def resolve_alert(self, alert_id: str) -> dict[str, Any]:
-        return self._object("POST", f"/v1/alerts/{seg(alert_id)}/resolve")
+    @endpoint(("POST", "/v1/alerts/{alert_id}/resolve"))
+    def resolve_alert(self, alert_id: str) -> Call[dict[str, Any]]:
+        return post(f"/v1/alerts/{seg(alert_id)}/resolve", read_object)
 
 
-__all__ = ["AlertsClient"]
+__all__ = ["AlertsApi"]

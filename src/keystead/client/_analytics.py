@@ -1,43 +1,43 @@
-"""Client methods for usage analytics: series and top values."""
+"""The calls of usage analytics: series and top values."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
-from keystead.client._base import BaseClient, compact
+from keystead.client._call import Call, compact, endpoint, get, read_object
 
 
-class AnalyticsClient(BaseClient):
+class Scope(TypedDict, total=False):
+    """One key, owner or API (name exactly one), over [``since``, ``until``)
+    (ISO 8601 date-times)."""
+
+    key_id: str
+    owner_id: str
+    api_id: str
+    since: str
+    until: str
+
+
+def _params(scope: Scope, **more: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {**scope, **more}
+    params["from"], params["to"] = params.pop("since", None), params.pop("until", None)
+    return compact(**params)
+
+
+class AnalyticsApi:
+    @endpoint(("GET", "/v1/analytics/usage"))
     def usage_series(
-        self,
-        *,
-        key_id: str | None = None,
-        owner_id: str | None = None,
-        api_id: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        granularity: str = "hour",
-    ) -> dict[str, Any]:
+        self, *, granularity: str = "hour", **scope: Unpack[Scope]
+    ) -> Call[dict[str, Any]]:
         """``GET /v1/analytics/usage``: buckets of one key, owner or API."""
-        params = compact(key_id=key_id, owner_id=owner_id, api_id=api_id, granularity=granularity)
-        params.update(compact(**{"from": since, "to": until}))
-        return self._object("GET", "/v1/analytics/usage", params=params)
+        return get("/v1/analytics/usage", read_object, **_params(scope, granularity=granularity))
 
+    @endpoint(("GET", "/v1/analytics/top"))
     def usage_top(
-        self,
-        *,
-        key_id: str | None = None,
-        owner_id: str | None = None,
-        api_id: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        by: str = "ip",
-        limit: int = 10,
-    ) -> dict[str, Any]:
+        self, *, by: str = "ip", limit: int = 10, **scope: Unpack[Scope]
+    ) -> Call[dict[str, Any]]:
         """``GET /v1/analytics/top``: the most frequent values of ``by``."""
-        params = compact(key_id=key_id, owner_id=owner_id, api_id=api_id, by=by, limit=limit)
-        params.update(compact(**{"from": since, "to": until}))
-        return self._object("GET", "/v1/analytics/top", params=params)
+        return get("/v1/analytics/top", read_object, **_params(scope, by=by, limit=limit))
 
 
-__all__ = ["AnalyticsClient"]
+__all__ = ["AnalyticsApi", "Scope"]

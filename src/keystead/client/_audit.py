@@ -1,14 +1,17 @@
-"""Client methods for the audit log: list, verify, export, the signing key."""
+"""The calls of the audit log: list, verify, the signing key. Following the
+cursor (``iter_audit``, ``export_audit``) is each client's own."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from keystead.client._base import BaseClient, compact
+from keystead.client._call import Call, compact, endpoint, get, read_object
+
+EXPORT_PAGE = 1000
 
 
-class AuditClient(BaseClient):
+class AuditApi:
+    @endpoint(("GET", "/v1/audit"))
     def list_audit(
         self,
         *,
@@ -19,31 +22,24 @@ class AuditClient(BaseClient):
         until: str | None = None,
         cursor: str | None = None,
         limit: int = 100,
-    ) -> dict[str, Any]:
+    ) -> Call[dict[str, Any]]:
         """One page, newest first: ``{"items": [...], "next_cursor": ...}``."""
         params = compact(actor=actor, action=action, target=target, cursor=cursor, limit=limit)
         params.update(compact(**{"from": since, "to": until}))
-        return self._object("GET", "/v1/audit", params=params)
+        return get("/v1/audit", read_object, **params)
 
-    def iter_audit(self, **filters: Any) -> Iterator[dict[str, Any]]:
-        """Every matching entry, newest first, following the cursor."""
-        cursor = None
-        while True:
-            page = self.list_audit(**filters, cursor=cursor, limit=1000)
-            yield from page.get("items", [])
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return
+    @endpoint(("GET", "/v1/audit/verify"))
+    def verify_audit(self) -> Call[dict[str, Any]]:
+        return get("/v1/audit/verify", read_object)
 
-    def export_audit(self) -> list[dict[str, Any]]:
-        """The whole chain, oldest first (as ``keystead audit export`` writes it)."""
-        return sorted(self.iter_audit(), key=lambda e: int(e["seq"]))
-
-    def verify_audit(self) -> dict[str, Any]:
-        return self._object("GET", "/v1/audit/verify")
-
-    def audit_public_key(self) -> dict[str, Any]:
-        return self._object("GET", "/v1/audit/public_key")
+    @endpoint(("GET", "/v1/audit/public_key"))
+    def audit_public_key(self) -> Call[dict[str, Any]]:
+        return get("/v1/audit/public_key", read_object)
 
 
-__all__ = ["AuditClient"]
+def by_seq(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The chain oldest first (as ``keystead audit export`` writes it)."""
+    return sorted(entries, key=lambda e: int(e["seq"]))
+
+
+__all__ = ["EXPORT_PAGE", "AuditApi", "by_seq"]

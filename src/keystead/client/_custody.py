@@ -1,10 +1,9 @@
-"""Client methods for key custody: owner public keys, pickups, event-triggered
-actions, the compromise procedure and incidents (docs/lifecycle.md).
+"""The calls of key custody: owner public keys, pickups, event-triggered actions,
+the compromise procedure and incidents (docs/lifecycle.md).
 
-Two answers carry a key, once: :meth:`CustodyClient.claim_pickup` (``key`` for
-a sealed pickup, ``jwe`` for an owner with a public key) and
-:meth:`CustodyClient.compromise_key` with ``replace=True``
-(``replacement["key"]``).
+Two answers carry a key, once: ``claim_pickup`` (``key`` for a sealed pickup,
+``jwe`` for an owner with a public key) and ``compromise_key`` with
+``replace=True`` (``replacement["key"]``).
 """
 
 from __future__ import annotations
@@ -12,38 +11,42 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from keystead.client._base import BaseClient, compact, seg
+from keystead.client._call import Call, compact, endpoint, get, post, read_object, seg
 
 
-class CustodyClient(BaseClient):
+class CustodyApi:
     # -- owner public keys ----------------------------------------------------
 
-    def set_owner_public_key(self, owner_id: str, jwk: Mapping[str, Any]) -> dict[str, Any]:
+    @endpoint(("PUT", "/v1/owners/{owner_id}/public_key"))
+    def set_owner_public_key(self, owner_id: str, jwk: Mapping[str, Any]) -> Call[dict[str, Any]]:
         """Register the owner's PUBLIC JWK (EC P-256/384/521 or OKP X25519): keys
         rotated with nobody present are then encrypted to it (a JWE)."""
-        return self._object(
-            "PUT", f"/v1/owners/{seg(owner_id)}/public_key", json={"jwk": dict(jwk)}
-        )
+        path = f"/v1/owners/{seg(owner_id)}/public_key"
+        return Call("PUT", path, read_object, json={"jwk": dict(jwk)})
 
-    def remove_owner_public_key(self, owner_id: str) -> dict[str, Any]:
-        return self._object("DELETE", f"/v1/owners/{seg(owner_id)}/public_key")
+    @endpoint(("DELETE", "/v1/owners/{owner_id}/public_key"))
+    def remove_owner_public_key(self, owner_id: str) -> Call[dict[str, Any]]:
+        return Call("DELETE", f"/v1/owners/{seg(owner_id)}/public_key", read_object)
 
     # -- pickups --------------------------------------------------------------
 
+    @endpoint(("GET", "/v1/pickups"))
     def list_pickups(
         self, *, cursor: str | None = None, limit: int | None = None
-    ) -> dict[str, Any]:
+    ) -> Call[dict[str, Any]]:
         """One page of pickup metadata: ``{"items": [...], "next_cursor": ...}``."""
-        return self._object("GET", "/v1/pickups", params=compact(cursor=cursor, limit=limit))
+        return get("/v1/pickups", read_object, cursor=cursor, limit=limit)
 
-    def claim_pickup(self, pickup_id: str) -> dict[str, Any]:
+    @endpoint(("POST", "/v1/pickups/{pickup_id}/claim"))
+    def claim_pickup(self, pickup_id: str) -> Call[dict[str, Any]]:
         """The held key, once: ``key`` (sealed) or ``jwe`` (the owner's public key).
         Needs a root key narrowed to the key's owner (or, for a key without an
         owner, a workspace-wide one)."""
-        return self._object("POST", f"/v1/pickups/{seg(pickup_id)}/claim")
+        return post(f"/v1/pickups/{seg(pickup_id)}/claim", read_object)
 
     # -- event-triggered actions ----------------------------------------------
 
+    @endpoint(("POST", "/v1/keys/{key_id}/actions"))
     def act_on_key(
         self,
         key_id: str,
@@ -53,7 +56,7 @@ class CustodyClient(BaseClient):
         reason: str,
         reference: str | None = None,
         grace_period_s: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Call[dict[str, Any]]:
         """``action``: disable, rotate, emergency_rotate or revoke, because of
         ``source`` (alert, leak_report, operator ...). A rotation's ``result``
         names the new key and the pickup holding it."""
@@ -62,16 +65,17 @@ class CustodyClient(BaseClient):
             "cause": compact(source=source, reason=reason, reference=reference),
             **compact(grace_period_s=grace_period_s),
         }
-        return self._object("POST", f"/v1/keys/{seg(key_id)}/actions", json=body)
+        return post(f"/v1/keys/{seg(key_id)}/actions", read_object, body)
 
+    @endpoint(("GET", "/v1/keys/{key_id}/actions"))
     def list_key_actions(
         self, key_id: str, *, cursor: str | None = None, limit: int | None = None
-    ) -> dict[str, Any]:
-        params = compact(cursor=cursor, limit=limit)
-        return self._object("GET", f"/v1/keys/{seg(key_id)}/actions", params=params)
+    ) -> Call[dict[str, Any]]:
+        return get(f"/v1/keys/{seg(key_id)}/actions", read_object, cursor=cursor, limit=limit)
 
     # -- compromise and incidents ---------------------------------------------
 
+    @endpoint(("POST", "/v1/keys/{key_id}/compromise"))
     def compromise_key(
         self,
         key_id: str,
@@ -79,12 +83,13 @@ class CustodyClient(BaseClient):
         replace: bool = False,
         reason: str | None = None,
         notify: bool = True,
-    ) -> dict[str, Any]:
+    ) -> Call[dict[str, Any]]:
         """Revoke now, optionally replace (``replacement["key"]``, shown once),
         notify the webhooks and open an incident."""
         body = {"replace": replace, "notify": notify, **compact(reason=reason)}
-        return self._object("POST", f"/v1/keys/{seg(key_id)}/compromise", json=body)
+        return post(f"/v1/keys/{seg(key_id)}/compromise", read_object, body)
 
+    @endpoint(("GET", "/v1/incidents"))
     def list_incidents(
         self,
         *,
@@ -92,16 +97,20 @@ class CustodyClient(BaseClient):
         key_id: str | None = None,
         cursor: str | None = None,
         limit: int | None = None,
-    ) -> dict[str, Any]:
-        params = compact(status=status, key_id=key_id, cursor=cursor, limit=limit)
-        return self._object("GET", "/v1/incidents", params=params)
+    ) -> Call[dict[str, Any]]:
+        return get(
+            "/v1/incidents", read_object, status=status, key_id=key_id, cursor=cursor, limit=limit
+        )
 
-    def get_incident(self, incident_id: str) -> dict[str, Any]:
-        return self._object("GET", f"/v1/incidents/{seg(incident_id)}")
+    @endpoint(("GET", "/v1/incidents/{incident_id}"))
+    def get_incident(self, incident_id: str) -> Call[dict[str, Any]]:
+        return get(f"/v1/incidents/{seg(incident_id)}", read_object)
 
-    def update_incident(self, incident_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+    @endpoint(("PATCH", "/v1/incidents/{incident_id}"))
+    def update_incident(self, incident_id: str, changes: Mapping[str, Any]) -> Call[dict[str, Any]]:
         """``status`` (open, investigating, resolved) and ``notes`` (None clears)."""
-        return self._object("PATCH", f"/v1/incidents/{seg(incident_id)}", json=dict(changes))
+        path = f"/v1/incidents/{seg(incident_id)}"
+        return Call("PATCH", path, read_object, json=dict(changes))
 
 
-__all__ = ["CustodyClient"]
+__all__ = ["CustodyApi"]

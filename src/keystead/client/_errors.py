@@ -1,4 +1,8 @@
-"""Errors the client raises: one for answers the server refused, one for no answer."""
+"""Errors the client raises: one for answers the server refused, one for no answer.
+
+No message or repr ever holds a key or the root key: they name the server's
+URL, the status and the server's problem document (which never echoes a key).
+"""
 
 from __future__ import annotations
 
@@ -35,6 +39,17 @@ class ConnectionFailed(ClientError):
     """The server could not be reached, or did not answer in time."""
 
 
+class Timeout(ConnectionFailed):
+    """The server did not answer in time (connecting, or reading its answer)."""
+
+
+def connection_failed(base_url: str, exc: Exception) -> ConnectionFailed:
+    """The error for a request that got no answer, after any retries."""
+    if isinstance(exc, httpx.TimeoutException):
+        return Timeout(f"{base_url} did not answer in time")
+    return ConnectionFailed(f"cannot reach {base_url} ({type(exc).__name__})")
+
+
 def problem_from(response: httpx.Response) -> ApiError:
     """The error of an answer, from its problem+json body when it has one."""
     body: dict[str, Any] | None = None
@@ -54,4 +69,17 @@ def problem_from(response: httpx.Response) -> ApiError:
     return ApiError(response.status_code, title, detail, body)
 
 
-__all__ = ["ApiError", "ClientError", "ConnectionFailed", "problem_from"]
+def invalid_answer(detail: str, status: int = 200) -> ApiError:
+    """A success whose body is not what the API promises."""
+    return ApiError(status, "Invalid response", detail, None)
+
+
+__all__ = [
+    "ApiError",
+    "ClientError",
+    "ConnectionFailed",
+    "Timeout",
+    "connection_failed",
+    "invalid_answer",
+    "problem_from",
+]

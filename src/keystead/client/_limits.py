@@ -1,4 +1,4 @@
-"""Client methods for limits: API limit settings, plans, owners, leases, brute-force state.
+"""The calls of limits: API limit settings, plans, owners, leases, brute-force state.
 
 A limit set is given as ``ratelimits`` (a list of ``{name, limit, duration_s,
 burst?, algorithm?}``), ``quota`` (``{limit, period, timezone?, offset_s?}``),
@@ -11,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from keystead.client._base import BaseClient, compact, seg
+from keystead.client._call import (
+    Call,
+    compact,
+    endpoint,
+    get,
+    post,
+    read_items,
+    read_nothing,
+    read_object,
+    seg,
+)
 
 
 def _limit_body(
@@ -28,16 +38,18 @@ def _limit_body(
     )
 
 
-class LimitsClient(BaseClient):
+class LimitsApi:
     # -- API settings ---------------------------------------------------------
 
-    def update_api(self, api_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+    @endpoint(("PATCH", "/v1/apis/{api_id}"))
+    def update_api(self, api_id: str, changes: Mapping[str, Any]) -> Call[dict[str, Any]]:
         """``PATCH /v1/apis/{id}``: ``name``, ``key_defaults``, ``limits``
         (``{"failure_policy": "open"|"closed", "ip_ratelimits": [...]}``)."""
-        return self._object("PATCH", f"/v1/apis/{seg(api_id)}", json=dict(changes))
+        return Call("PATCH", f"/v1/apis/{seg(api_id)}", read_object, json=dict(changes))
 
     # -- plans ----------------------------------------------------------------
 
+    @endpoint(("POST", "/v1/plans"))
     def create_plan(
         self,
         name: str,
@@ -47,7 +59,7 @@ class LimitsClient(BaseClient):
         credits: Mapping[str, Any] | None = None,
         concurrency: Mapping[str, Any] | None = None,
         priority: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Call[dict[str, Any]]:
         """A plan (tier): limits that keys with its ``plan_id`` share the shape of.
         ``priority`` 0..100: under load, higher priorities are shed last."""
         body = {
@@ -55,25 +67,30 @@ class LimitsClient(BaseClient):
             **_limit_body(ratelimits, quota, credits, concurrency),
             **compact(priority=priority),
         }
-        return self._object("POST", "/v1/plans", json=body)
+        return post("/v1/plans", read_object, body)
 
-    def list_plans(self) -> list[dict[str, Any]]:
-        return self._items("GET", "/v1/plans")
+    @endpoint(("GET", "/v1/plans"))
+    def list_plans(self) -> Call[list[dict[str, Any]]]:
+        return get("/v1/plans", read_items)
 
-    def get_plan(self, plan_id: str) -> dict[str, Any]:
-        return self._object("GET", f"/v1/plans/{seg(plan_id)}")
+    @endpoint(("GET", "/v1/plans/{plan_id}"))
+    def get_plan(self, plan_id: str) -> Call[dict[str, Any]]:
+        return get(f"/v1/plans/{seg(plan_id)}", read_object)
 
-    def update_plan(self, plan_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+    @endpoint(("PATCH", "/v1/plans/{plan_id}"))
+    def update_plan(self, plan_id: str, changes: Mapping[str, Any]) -> Call[dict[str, Any]]:
         """Partial: name, priority, ratelimits, quota, credits, concurrency
         (``None`` clears a limit). Every key on the plan changes at once."""
-        return self._object("PATCH", f"/v1/plans/{seg(plan_id)}", json=dict(changes))
+        return Call("PATCH", f"/v1/plans/{seg(plan_id)}", read_object, json=dict(changes))
 
-    def delete_plan(self, plan_id: str) -> None:
+    @endpoint(("DELETE", "/v1/plans/{plan_id}"))
+    def delete_plan(self, plan_id: str) -> Call[None]:
         """Refused (409) while keys still use the plan."""
-        self._send("DELETE", f"/v1/plans/{seg(plan_id)}")
+        return Call("DELETE", f"/v1/plans/{seg(plan_id)}", read_nothing)
 
     # -- owners ---------------------------------------------------------------
 
+    @endpoint(("PUT", "/v1/owners/{owner_id}"))
     def put_owner(
         self,
         owner_id: str,
@@ -82,31 +99,36 @@ class LimitsClient(BaseClient):
         quota: Mapping[str, Any] | None = None,
         credits: Mapping[str, Any] | None = None,
         concurrency: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Call[dict[str, Any]]:
         """Set (replace) the limits shared by every key with this ``owner_id``."""
         body = _limit_body(ratelimits, quota, credits, concurrency)
-        return self._object("PUT", f"/v1/owners/{seg(owner_id)}", json=body)
+        return Call("PUT", f"/v1/owners/{seg(owner_id)}", read_object, json=body)
 
-    def get_owner(self, owner_id: str) -> dict[str, Any]:
-        return self._object("GET", f"/v1/owners/{seg(owner_id)}")
+    @endpoint(("GET", "/v1/owners/{owner_id}"))
+    def get_owner(self, owner_id: str) -> Call[dict[str, Any]]:
+        return get(f"/v1/owners/{seg(owner_id)}", read_object)
 
-    def list_owners(self) -> list[dict[str, Any]]:
-        return self._items("GET", "/v1/owners")
+    @endpoint(("GET", "/v1/owners"))
+    def list_owners(self) -> Call[list[dict[str, Any]]]:
+        return get("/v1/owners", read_items)
 
-    def delete_owner(self, owner_id: str) -> None:
-        self._send("DELETE", f"/v1/owners/{seg(owner_id)}")
+    @endpoint(("DELETE", "/v1/owners/{owner_id}"))
+    def delete_owner(self, owner_id: str) -> Call[None]:
+        return Call("DELETE", f"/v1/owners/{seg(owner_id)}", read_nothing)
 
     # -- verification extras --------------------------------------------------
 
-    def release(self, leases: Sequence[str]) -> None:
+    @endpoint(("POST", "/v1/keys/verify/release"))
+    def release(self, leases: Sequence[str]) -> Call[None]:
         """Give back the concurrency slots a verification took (its ``leases``)."""
-        self._send("POST", "/v1/keys/verify/release", json={"leases": list(leases)})
+        return post("/v1/keys/verify/release", read_nothing, {"leases": list(leases)})
 
-    def failed_attempts(self, ip: str) -> dict[str, Any]:
+    @endpoint(("GET", "/v1/limits/failed_attempts"))
+    def failed_attempts(self, ip: str) -> Call[dict[str, Any]]:
         """The brute-force state of one client IP (failed verifications)."""
         if not ip:
             raise ValueError("an IP address is required")
-        return self._object("GET", "/v1/limits/failed_attempts", params={"ip": ip})
+        return get("/v1/limits/failed_attempts", read_object, ip=ip)
 
 
-__all__ = ["LimitsClient"]
+__all__ = ["LimitsApi"]

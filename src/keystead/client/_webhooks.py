@@ -1,8 +1,8 @@
-"""Client methods for webhooks: endpoints, secrets, deliveries, the dead letter, replay.
+"""The calls of webhooks: endpoints, secrets, deliveries, the dead letter, replay.
 
-A webhook's ``secret`` (``whsec_...``) is in the answers of
-:meth:`WebhooksClient.create_webhook` and :meth:`WebhooksClient.rotate_webhook_secret`
-only; check deliveries with ``keystead.events.webhooks.verify_signature``.
+A webhook's ``secret`` (``whsec_...``) is in the answers of ``create_webhook``
+and ``rotate_webhook_secret`` only; check deliveries with
+``keystead.events.webhooks.verify_signature``.
 """
 
 from __future__ import annotations
@@ -10,10 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from keystead.client._base import BaseClient, compact, seg
+from keystead.client._call import (
+    Call,
+    compact,
+    endpoint,
+    get,
+    post,
+    read_items,
+    read_nothing,
+    read_object,
+    seg,
+)
 
 
-class WebhooksClient(BaseClient):
+class WebhooksApi:
+    @endpoint(("POST", "/v1/webhooks"))
     def create_webhook(
         self,
         url: str,
@@ -21,7 +32,7 @@ class WebhooksClient(BaseClient):
         *,
         description: str | None = None,
         enabled: bool | None = None,
-    ) -> dict[str, Any]:
+    ) -> Call[dict[str, Any]]:
         """A new endpoint for these event types (``["*"]``: all); the answer holds
         its ``secret``, shown this once."""
         body = {
@@ -29,29 +40,39 @@ class WebhooksClient(BaseClient):
             "events": list(events),
             **compact(description=description, enabled=enabled),
         }
-        return self._object("POST", "/v1/webhooks", json=body)
+        return post("/v1/webhooks", read_object, body)
 
-    def list_webhooks(self) -> list[dict[str, Any]]:
-        return self._items("GET", "/v1/webhooks")
+    @endpoint(("GET", "/v1/webhooks"))
+    def list_webhooks(self) -> Call[list[dict[str, Any]]]:
+        return get("/v1/webhooks", read_items)
 
-    def get_webhook(self, webhook_id: str) -> dict[str, Any]:
-        return self._object("GET", f"/v1/webhooks/{seg(webhook_id)}")
+    @endpoint(("GET", "/v1/webhooks/{webhook_id}"))
+    def get_webhook(self, webhook_id: str) -> Call[dict[str, Any]]:
+        return get(f"/v1/webhooks/{seg(webhook_id)}", read_object)
 
-    def update_webhook(self, webhook_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+    @endpoint(("PATCH", "/v1/webhooks/{webhook_id}"))
+    def update_webhook(self, webhook_id: str, changes: Mapping[str, Any]) -> Call[dict[str, Any]]:
         """Partial: url, events, description (``None`` clears it), enabled."""
-        return self._object("PATCH", f"/v1/webhooks/{seg(webhook_id)}", json=dict(changes))
+        path = f"/v1/webhooks/{seg(webhook_id)}"
+        return Call("PATCH", path, read_object, json=dict(changes))
 
-    def delete_webhook(self, webhook_id: str) -> None:
-        self._send("DELETE", f"/v1/webhooks/{seg(webhook_id)}")
+    @endpoint(("DELETE", "/v1/webhooks/{webhook_id}"))
+    def delete_webhook(self, webhook_id: str) -> Call[None]:
+        return Call("DELETE", f"/v1/webhooks/{seg(webhook_id)}", read_nothing)
 
+    @endpoint(("POST", "/v1/webhooks/{webhook_id}/rotate-secret"))
     def rotate_webhook_secret(
         self, webhook_id: str, *, expire_old_after_s: int | None = None
-    ) -> dict[str, Any]:
+    ) -> Call[dict[str, Any]]:
         """A new secret (in the answer, shown once); the old one keeps signing for
         ``expire_old_after_s`` seconds (server default: one day)."""
         body = compact(expire_old_after_s=expire_old_after_s)
-        return self._object("POST", f"/v1/webhooks/{seg(webhook_id)}/rotate-secret", json=body)
+        return post(f"/v1/webhooks/{seg(webhook_id)}/rotate-secret", read_object, body)
 
+    @endpoint(
+        ("GET", "/v1/webhooks/deliveries"),
+        ("GET", "/v1/webhooks/{webhook_id}/deliveries"),
+    )
     def list_deliveries(
         self,
         *,
@@ -59,7 +80,7 @@ class WebhooksClient(BaseClient):
         status: str | None = None,
         cursor: str | None = None,
         limit: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Call[dict[str, Any]]:
         """One page ``{"items": [...], "next_cursor": ...}``: of one webhook, or of
         all of them (``status="dead"``: the dead letter)."""
         path = (
@@ -67,16 +88,17 @@ class WebhooksClient(BaseClient):
             if webhook_id is None
             else f"/v1/webhooks/{seg(webhook_id)}/deliveries"
         )
-        params = compact(status=status, cursor=cursor, limit=limit)
-        return self._object("GET", path, params=params)
+        return get(path, read_object, status=status, cursor=cursor, limit=limit)
 
-    def get_delivery(self, delivery_id: str) -> dict[str, Any]:
+    @endpoint(("GET", "/v1/webhooks/deliveries/{delivery_id}"))
+    def get_delivery(self, delivery_id: str) -> Call[dict[str, Any]]:
         """A delivery with its ``attempts``."""
-        return self._object("GET", f"/v1/webhooks/deliveries/{seg(delivery_id)}")
+        return get(f"/v1/webhooks/deliveries/{seg(delivery_id)}", read_object)
 
-    def replay_delivery(self, delivery_id: str) -> dict[str, Any]:
+    @endpoint(("POST", "/v1/webhooks/deliveries/{delivery_id}/replay"))
+    def replay_delivery(self, delivery_id: str) -> Call[dict[str, Any]]:
         """Send a delivery again now, with a fresh attempt budget (409 while pending)."""
-        return self._object("POST", f"/v1/webhooks/deliveries/{seg(delivery_id)}/replay")
+        return post(f"/v1/webhooks/deliveries/{seg(delivery_id)}/replay", read_object)
 
 
-__all__ = ["WebhooksClient"]
+__all__ = ["WebhooksApi"]
