@@ -18,11 +18,12 @@ run: $(STAMP)
 	$(BIN)/keystead serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	for example in examples/*/; do $(BIN)/mypy --strict "$$example" || exit 1; done
 
 # Debian packages the tests start for themselves (rsyslogd for the syslog export sinks).
 # Installed when missing and running as root; otherwise those tests skip with a reason.

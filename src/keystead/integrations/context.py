@@ -1,0 +1,149 @@
+"""The ``VerifyContext`` of an incoming request: client IP, user agent, referrer,
+method and path, read from an ASGI scope or a WSGI environ.
+
+The client IP is the connection's peer. Behind a reverse proxy, pass
+``TrustedProxies`` naming the proxies' addresses: ``X-Forwarded-For`` is then
+read from the right, skipping trusted hops, and the first untrusted address is
+the client. Without it the header is ignored (anyone can send it).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, MutableMapping
+from typing import Any
+
+from keystead.core.models import VerifyContext
+
+_USER_AGENT = b"user-agent"
+_REFERER = b"referer"
+_FORWARDED_FOR = b"x-forwarded-for"
+_MAX_FIELD = 1024
+"""Longer user agents and referrers are cut: the context is a restriction input,
+not a log of whatever a client sends."""
+
+_MAX_PATH = 4096
+_MAX_METHOD = 32
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class TrustedProxies:
+    """Addresses (``"10.0.0.0/8"``, ``"127.0.0.1"``) of reverse proxies whose
+    ``X-Forwarded-For`` is believed."""
+
+    __slots__ = ("_networks",)
+
+    def __init__(self, networks: Iterable[str]) -> None:
+        try:
+            self._networks: tuple[Network, ...] = tuple(
+                ipaddress.ip_network(item, strict=False) for item in networks
+            )
+        except ValueError as exc:
+            raise ValueError(f"trusted proxies: {exc}") from None
+
+    def trusts(self, address: str | None) -> bool:
+        if address is None:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._networks)
+
+    def client_ip(self, peer: str | None, forwarded_for: str | None) -> str | None:
+        """The client's address: the peer unless it is a trusted proxy, then the
+        rightmost ``X-Forwarded-For`` hop that is not one."""
+        if forwarded_for is None or not self.trusts(peer):
+            return peer
+        hop = peer
+        for item in reversed(forwarded_for.split(",")):
+            hop = item.strip()
+            if not self.trusts(hop):
+                break
+        return _valid_ip(hop) or peer
+
+
+def request_context(
+    scope: Mapping[str, Any],
+    permissions: str | None = None,
+    *,
+    proxies: TrustedProxies | None = None,
+) -> VerifyContext:
+    """The context of an ASGI HTTP request (headers as lower-case bytes)."""
+    user_agent = referrer = forwarded = None
+    for name, value in scope.get("headers", ()):
+        if name == _USER_AGENT:
+            user_agent = value
+        elif name == _REFERER:
+            referrer = value
+        elif name == _FORWARDED_FOR:
+            forwarded = value if forwarded is None else forwarded + b"," + value
+    client = scope.get("client")
+    peer = None if not client else client[0]
+    if proxies is not None:
+        peer = proxies.client_ip(peer, _field(forwarded))
+    return VerifyContext(
+        ip=peer,
+        referrer=_field(referrer),
+        user_agent=_field(user_agent),
+        method=scope.get("method"),
+        path=_path(scope.get("path")),
+        permissions=permissions,
+    )
+
+
+def environ_context(
+    environ: MutableMapping[str, Any],
+    permissions: str | None = None,
+    *,
+    proxies: TrustedProxies | None = None,
+) -> VerifyContext:
+    """The context of a WSGI request."""
+    peer = environ.get("REMOTE_ADDR") or None
+    if proxies is not None:
+        peer = proxies.client_ip(peer, environ.get("HTTP_X_FORWARDED_FOR"))
+    return VerifyContext(
+        ip=peer,
+        referrer=_cut(environ.get("HTTP_REFERER")),
+        user_agent=_cut(environ.get("HTTP_USER_AGENT")),
+        method=_cut(environ.get("REQUEST_METHOD"), _MAX_METHOD),
+        path=_path(environ_path(environ)),
+        permissions=permissions,
+    )
+
+
+def environ_path(environ: Mapping[str, Any]) -> str:
+    """SCRIPT_NAME + PATH_INFO, which WSGI carries as latin-1 of the UTF-8 bytes."""
+    raw = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    try:
+        return str(raw.encode("latin-1").decode("utf-8"))
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return str(raw)
+
+
+def _field(value: bytes | None) -> str | None:
+    return None if value is None else value[:_MAX_FIELD].decode("latin-1")
+
+
+def _cut(value: str | None, limit: int = _MAX_FIELD) -> str | None:
+    return None if value is None else value[:limit]
+
+
+def _path(path: str | None) -> str | None:
+    """The path as a verify request takes it: at most 4096 characters, no NUL."""
+    if path is not None and (len(path) > _MAX_PATH or "\x00" in path):
+        return path[:_MAX_PATH].replace("\x00", "\ufffd")
+    return path
+
+
+def _valid_ip(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+__all__ = ["TrustedProxies", "environ_context", "environ_path", "request_context"]

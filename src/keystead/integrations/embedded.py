@@ -1,0 +1,188 @@
+"""Embedded mode: verify in-process against the store, the limiter and the
+usage recorder of a ``Keystead`` service (asyncio) or ``SyncKeystead`` (threads).
+
+The request is verified with ``record=False``; ``finish`` then releases the
+concurrency leases and completes the usage record with the response's status,
+time and sizes (docs/monitoring.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Mapping
+from concurrent.futures import Future
+from typing import Any, Unpack
+
+from keystead.config import Settings
+from keystead.core.models import VerifyContext
+from keystead.core.verify import Verdict
+from keystead.errors import KeysteadError, StoreUnavailable
+from keystead.integrations.guard import (
+    DRAIN_SECONDS,
+    Check,
+    GuardOptions,
+    InFlight,
+    Served,
+    at_exit,
+    decided,
+    failed,
+    log,
+)
+from keystead.integrations.identity import identity_of
+from keystead.limits import RateLimit
+from keystead.service import Keystead
+from keystead.service.usage import MAX_RESPONSE_MS
+from keystead.sync import SyncKeystead
+
+
+class Embedded:
+    """Verify against a ``Keystead`` service: the one given, or one opened from
+    ``settings`` (default: ``Settings()``, the ``KEYSTEAD_*`` environment) on
+    first use and closed by ``close()``.
+
+    ``options``: ``cost``, ``ratelimits`` (``RateLimit``s or their dicts) and
+    ``tags`` (``GuardOptions``)."""
+
+    def __init__(
+        self,
+        keystead: Keystead | None = None,
+        *,
+        settings: Settings | None = None,
+        **options: Unpack[GuardOptions],
+    ) -> None:
+        self._ks = keystead
+        self._settings = settings
+        self._owned = keystead is None
+        self._opening = asyncio.Lock()
+        self.cost = options.get("cost", 1)
+        self.ratelimits = tuple(_rate_limit(item) for item in options.get("ratelimits", ()))
+        self.tags = tuple(options.get("tags", ()))
+
+    async def service(self) -> Keystead:
+        """The service, opened on first use when none was given."""
+        if self._ks is None:
+            async with self._opening:
+                if self._ks is None:
+                    self._ks = await Keystead.open(settings=self._settings or Settings())
+        return self._ks
+
+    async def check(self, key: str, context: VerifyContext, cost: int | None = None) -> Check:
+        ks = self._ks or await self.service()
+        try:
+            verdict: Verdict = await ks.verify(
+                key,
+                context,
+                cost=self.cost if cost is None else cost,
+                ratelimits=self.ratelimits,
+                record=False,
+            )
+        except StoreUnavailable:
+            return failed(context)
+        return decided(verdict, context, identity_of(verdict), ks.clock.now(), verdict.leases)
+
+    async def finish(self, check: Check, served: Served) -> None:
+        verdict = check.outcome
+        ks = self._ks
+        if not isinstance(verdict, Verdict) or ks is None:
+            return
+        try:
+            if check.leases:
+                await ks.release(check.leases)
+            await ks.usage.complete(
+                verdict,
+                check.context,
+                status=served.status,
+                response_ms=min(served.response_ms, MAX_RESPONSE_MS),
+                bytes_in=served.bytes_in,
+                bytes_out=served.bytes_out,
+                tags=self.tags,
+            )
+        except KeysteadError as exc:  # the answer is out; count it, never fail it
+            log.warning("could not complete a request's usage: %s", exc.title)
+
+    async def close(self) -> None:
+        ks, self._ks = self._ks, None
+        if ks is not None and self._owned:
+            await ks.close()
+
+
+class SyncEmbedded:
+    """``Embedded`` for threaded servers (WSGI, Django): verification runs on the
+    event loop of a ``SyncKeystead`` (the one given, or one opened from
+    ``settings`` on first use); completing usage is handed to that loop and
+    never blocks the request's thread."""
+
+    def __init__(
+        self,
+        keystead: SyncKeystead | None = None,
+        *,
+        settings: Settings | None = None,
+        **options: Unpack[GuardOptions],
+    ) -> None:
+        self._sync = keystead
+        self._settings = settings
+        self._owned = keystead is None
+        self._opening = threading.Lock()
+        self._options = options
+        self._bound: tuple[Embedded, asyncio.AbstractEventLoop] | None = None
+        self._in_flight = InFlight()
+        if keystead is not None:
+            self._bound = self._bind(keystead)
+
+    def _bind(self, sync: SyncKeystead) -> tuple[Embedded, asyncio.AbstractEventLoop]:
+        # the loop the SyncKeystead runs its service on
+        return Embedded(sync.service, **self._options), sync.loop
+
+    def keystead(self) -> SyncKeystead:
+        """The ``SyncKeystead``, opened on first use when none was given."""
+        while self._sync is None:
+            self._engine()
+        return self._sync
+
+    def _engine(self) -> tuple[Embedded, asyncio.AbstractEventLoop]:
+        bound = self._bound
+        if bound is None:
+            with self._opening:
+                if self._bound is None:
+                    self._sync = SyncKeystead.open(settings=self._settings or Settings())
+                    self._bound = self._bind(self._sync)
+                    at_exit(self.close)  # write the usage still buffered
+                bound = self._bound
+        return bound
+
+    def check(self, key: str, context: VerifyContext, cost: int | None = None) -> Check:
+        engine, loop = self._engine()
+        check: Check = _run(engine.check(key, context, cost), loop).result()
+        if check.outcome is not None:
+            self._in_flight.begin()
+        return check
+
+    def finish(self, check: Check, served: Served) -> None:
+        if check.outcome is None:
+            return
+        bound = self._bound
+        if bound is None or bound[1].is_closed():
+            self._in_flight.end()
+            return
+        engine, loop = bound
+        _run(engine.finish(check, served), loop).add_done_callback(self._in_flight.end)
+
+    def close(self) -> None:
+        """Wait (at most ``DRAIN_SECONDS``) for the requests being answered,
+        then close the service this guard opened."""
+        self._in_flight.drain(DRAIN_SECONDS)
+        sync, self._sync, self._bound = self._sync, None, None
+        if sync is not None and self._owned:
+            sync.close()
+
+
+def _rate_limit(item: RateLimit | Mapping[str, Any]) -> RateLimit:
+    return item if isinstance(item, RateLimit) else RateLimit.from_dict(item, "ratelimits")
+
+
+def _run(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop) -> Future[Any]:
+    return asyncio.run_coroutine_threadsafe(coro, loop)
+
+
+__all__ = ["Embedded", "SyncEmbedded"]

@@ -1,0 +1,196 @@
+"""Remote mode: verify against a Keystead server through the SDK.
+
+Each request is verified with ``record=False``; once it is answered, its usage
+report (status, time, sizes) goes to the client's background queue
+(``queue_usage``), which posts batches to ``POST /v1/usage/records``: never one
+call per request, never blocking the answer.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Unpack
+
+from keystead.client import AsyncClient, Client, ClientError, UsageReport, VerifyResult
+from keystead.core.models import VerifyContext
+from keystead.integrations.credentials import UNUSABLE
+from keystead.integrations.guard import (
+    DRAIN_SECONDS,
+    Check,
+    GuardOptions,
+    InFlight,
+    Served,
+    at_exit,
+    decided,
+    failed,
+    log,
+    unusable,
+)
+from keystead.integrations.identity import identity_of_result
+
+
+class _Requests:
+    """How both remote guards turn a request into SDK calls and back."""
+
+    def __init__(self, options: GuardOptions) -> None:
+        self.cost = options.get("cost", 1)
+        self.ratelimits = [dict(item) for item in options.get("ratelimits", ())] or None
+        self.tags = tuple(options.get("tags", ()))
+
+    def arguments(self, context: VerifyContext, cost: int | None) -> dict[str, Any]:
+        return {
+            "ip": context.ip,
+            "referrer": context.referrer,
+            "user_agent": context.user_agent,
+            "method": context.method,
+            "path": context.path,
+            "permissions": context.permissions,
+            "ratelimits": self.ratelimits,
+            "cost": self.cost if cost is None else cost,
+            "record": False,
+        }
+
+    @staticmethod
+    def decide(result: VerifyResult, context: VerifyContext) -> Check:
+        identity = identity_of_result(result) if result.valid else None
+        return decided(result, context, identity, time.time(), result.leases)
+
+    def report(self, check: Check, served: Served) -> UsageReport | None:
+        result = check.outcome
+        if not isinstance(result, VerifyResult):
+            return None
+        context = check.context
+        return UsageReport(
+            key_id=result.key_id,
+            code=result.code,
+            at=time.time() - served.response_ms / 1000,
+            ip=context.ip,
+            user_agent=context.user_agent,
+            method=context.method,
+            path=context.path,
+            status=served.status,
+            response_ms=served.response_ms,
+            bytes_in=served.bytes_in,
+            bytes_out=served.bytes_out,
+            tags=self.tags,
+        )
+
+
+def _unreachable(context: VerifyContext, error: ClientError) -> Check:
+    log.warning("could not verify an API key: %s", type(error).__name__)
+    return failed(context)
+
+
+class Remote:
+    """Verify through ``keystead.client.AsyncClient``: the one given, or one made
+    from ``url`` and ``root_key`` (which needs ``keys.verify``) and closed by
+    ``close()``. A server that cannot be reached answers 503."""
+
+    def __init__(
+        self,
+        client: AsyncClient | None = None,
+        *,
+        url: str | None = None,
+        root_key: str | None = None,
+        **options: Unpack[GuardOptions],
+    ) -> None:
+        self._owned = client is None
+        self.client = client or AsyncClient(_required(url, "url"), _required(root_key, "root_key"))
+        self._requests = _Requests(options)
+
+    async def check(self, key: str, context: VerifyContext, cost: int | None = None) -> Check:
+        if key == UNUSABLE:
+            return unusable(context)
+        try:
+            result = await self.client.verify(key, **self._requests.arguments(context, cost))
+        except ClientError as error:
+            return _unreachable(context, error)
+        return self._requests.decide(result, context)
+
+    async def finish(self, check: Check, served: Served) -> None:
+        report = self._requests.report(check, served)
+        if report is not None:
+            self.client.queue_usage(report)
+        if check.leases:
+            try:
+                await self.client.release(check.leases)
+            except ClientError as error:
+                log.warning("could not release concurrency leases: %s", type(error).__name__)
+
+    async def close(self) -> None:
+        if self._owned:
+            await self.client.aclose()
+        else:
+            await self.client.flush_usage()
+
+
+class SyncRemote:
+    """``Remote`` for threaded servers, through ``keystead.client.Client``;
+    leases are handed back from a background thread, so ``finish`` never waits."""
+
+    def __init__(
+        self,
+        client: Client | None = None,
+        *,
+        url: str | None = None,
+        root_key: str | None = None,
+        **options: Unpack[GuardOptions],
+    ) -> None:
+        self._owned = client is None
+        self.client = client or Client(_required(url, "url"), _required(root_key, "root_key"))
+        self._requests = _Requests(options)
+        self._releaser = ThreadPoolExecutor(1, thread_name_prefix="keystead-leases")
+        self._in_flight = InFlight()
+        self._closed = False
+        if self._owned:
+            at_exit(self.close)  # send the reports still queued
+
+    def check(self, key: str, context: VerifyContext, cost: int | None = None) -> Check:
+        if key == UNUSABLE:
+            return unusable(context)
+        try:
+            result = self.client.verify(key, **self._requests.arguments(context, cost))
+        except ClientError as error:
+            return _unreachable(context, error)
+        check = self._requests.decide(result, context)
+        self._in_flight.begin()
+        return check
+
+    def finish(self, check: Check, served: Served) -> None:
+        if check.outcome is None:
+            return
+        try:
+            report = self._requests.report(check, served)
+            if report is not None:
+                self.client.queue_usage(report)
+            if check.leases and not self._closed:
+                self._releaser.submit(self._release, check.leases)
+        finally:
+            self._in_flight.end()
+
+    def _release(self, leases: tuple[str, ...]) -> None:
+        try:
+            self.client.release(leases)
+        except ClientError as error:
+            log.warning("could not release concurrency leases: %s", type(error).__name__)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._in_flight.drain(DRAIN_SECONDS)
+        self._closed = True
+        self._releaser.shutdown(wait=True)
+        if self._owned:
+            self.client.close()
+        else:
+            self.client.flush_usage()
+
+
+def _required(value: str | None, name: str) -> str:
+    if not value:
+        raise ValueError(f"remote mode needs the Keystead server's {name}, or a client")
+    return value
+
+
+__all__ = ["Remote", "SyncRemote"]
