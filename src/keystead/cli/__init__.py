@@ -21,6 +21,7 @@ from keystead.cli import (
     analytics,
     apis,
     audit,
+    gateway,
     incidents,
     key_actions,
     keys,
@@ -99,6 +100,7 @@ app.add_typer(analytics.app, name="analytics")
 app.add_typer(alerts.app, name="alerts")
 key_actions.register(keys.app)
 serve.register(app)
+gateway.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,192 @@
+"""The request path under one configuration: strip spoofed identity headers,
+route, check the key, forward, record usage.
+
+A reload builds a new ``Proxy``; a request keeps the one it started with, so it
+finishes on the configuration it was routed by.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from time import perf_counter
+
+from starlette.types import Receive, Scope, Send
+
+from keystead.core.answers import known_windows
+from keystead.core.models import VerifyContext
+from keystead.core.verify import Verdict
+from keystead.errors import KeysteadError
+from keystead.gateway.config import GatewayConfig
+from keystead.gateway.exchange import Exchange
+from keystead.gateway.headers import Forwarding, RequestFacts, header_value, request_head, scan
+from keystead.gateway.pool import Origin, UpstreamPool
+from keystead.gateway.problems import BAD_PATH, NO_ROUTE, respond, too_large
+from keystead.gateway.routing import Route, Router, host_of, unsafe_path
+from keystead.integrations.context import request_context
+from keystead.integrations.refusal import limit_headers, missing_key, refusal, unavailable
+from keystead.service import Keystead
+from keystead.service.usage import MAX_RESPONSE_MS
+
+logger = logging.getLogger("keystead.gateway")
+
+_CHUNKED = b"transfer-encoding: chunked\r\n"
+
+
+class Proxy:
+    """Serves requests by one configuration."""
+
+    def __init__(
+        self, config: GatewayConfig, pools: Mapping[Origin, UpstreamPool], ks: Keystead
+    ) -> None:
+        self.config = config
+        self.router = Router([Route(r, pools[r.upstream.origin]) for r in config.routes])
+        self.ks = ks
+        self._sources = config.key_sources
+        self._hide = config.hide_credentials
+        self._proxies = config.proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = perf_counter()
+        facts = scan(scope["headers"])
+        if facts.headers is not scope["headers"]:
+            scope = {**scope, "headers": facts.headers}
+        path = scope["path"]
+        if unsafe_path(path):
+            await respond(send, BAD_PATH)
+            return
+        route = self.router.match(host_of(facts.host), path, scope["method"])
+        if route is None:
+            await respond(send, NO_ROUTE)
+            return
+        key = self._sources.find(scope) if route.checks_keys else None
+        if key is None:
+            if route.auth == "required":
+                await respond(send, missing_key())
+                return
+            if self._hide:  # a key sent where none is checked still stays here
+                scope = self._sources.strip(scope)
+            await self._forward(route, scope, receive, send, facts)
+            return
+        context = request_context(scope, route.permissions, proxies=self._proxies)
+        ks = self.ks
+        try:
+            verdict = await ks.verify(key, context, ratelimits=route.ratelimits, record=False)
+        except Exception as exc:  # whatever failed, the client gets a 503, never a 500
+            if isinstance(exc, KeysteadError):
+                logger.warning("keys cannot be verified: %s", exc.detail)
+            else:
+                logger.exception("keys cannot be verified")
+            await respond(send, unavailable())
+            return
+        try:
+            if not verdict.valid:
+                answer = refusal(verdict, ks.clock.now(), windows=_windows(route, verdict))
+                await respond(send, answer)
+                await self._record(verdict, context, answer[0], started, 0, len(answer[2]))
+                return
+            if self._hide:
+                scope = self._sources.strip(scope)
+            extra = limit_headers(verdict, ks.clock.now(), windows=_windows(route, verdict))
+            status, bytes_in, bytes_out = await self._forward(
+                route, scope, receive, send, facts, verdict=verdict, extra=extra
+            )
+            await self._record(verdict, context, status, started, bytes_in, bytes_out)
+        finally:
+            if verdict.leases:
+                await ks.release(verdict.leases)
+
+    async def _forward(
+        self,
+        route: Route,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        facts: RequestFacts,
+        *,
+        verdict: Verdict | None = None,
+        extra: list[tuple[bytes, bytes]] | None = None,
+    ) -> tuple[int, int, int]:
+        """Send the request upstream and stream the answer back; returns the status
+        the client got and the bytes of both bodies."""
+        limit = route.config.max_body_bytes
+        length = facts.content_length
+        if limit is not None and length is not None and length > limit:
+            answer = too_large(limit)
+            await respond(send, answer)
+            return answer[0], 0, len(answer[2])
+        upstream = route.upstream
+        method = scope["method"]
+        client = scope.get("client")
+        forwarding = Forwarding(
+            method=method.encode("ascii"),
+            target=route.target(scope),
+            host=facts.host if route.config.preserve_host and facts.host else upstream.host_header,
+            client_ip=client[0].encode("ascii") if client else None,
+            scheme=scope.get("scheme", "http").encode("ascii"),
+            client_host=facts.host,
+        )
+        if facts.chunked:
+            framing = _CHUNKED
+        elif length is not None:
+            framing = b"content-length: %d\r\n" % length
+        else:
+            framing = b""
+        identity = () if verdict is None else _identity(verdict)
+        head = request_head(scope["headers"], forwarding, identity, framing)
+        exchange = Exchange(chunked=facts.chunked, limit=limit, timeout=upstream.timeout_s)
+        await exchange.run(
+            route.pool,
+            upstream.connect_timeout_s,
+            head,
+            has_body=facts.chunked or bool(length),
+            head_only=method == "HEAD",
+            receive=receive,
+            send=send,
+            extra_headers=extra or (),
+        )
+        return exchange.status, exchange.bytes_in, exchange.bytes_out
+
+    async def _record(
+        self,
+        verdict: Verdict,
+        context: VerifyContext,
+        status: int,
+        started: float,
+        bytes_in: int,
+        bytes_out: int,
+    ) -> None:
+        await self.ks.usage.complete(
+            verdict,
+            context,
+            status=status,
+            response_ms=min((perf_counter() - started) * 1000, MAX_RESPONSE_MS),
+            bytes_in=bytes_in,
+            bytes_out=bytes_out,
+        )
+
+
+def _identity(verdict: Verdict) -> list[tuple[bytes, bytes]]:
+    """The headers that tell the upstream whose key this is."""
+    key = verdict.key
+    if key is None:
+        return []
+    out = [
+        (b"x-keystead-key-id", header_value(key.id)),
+        (b"x-keystead-api-id", header_value(key.api_id)),
+    ]
+    if key.owner_id is not None:
+        out.append((b"x-keystead-owner", header_value(key.owner_id)))
+    if verdict.permissions:
+        out.append((b"x-keystead-permissions", header_value(",".join(verdict.permissions))))
+    return out
+
+
+def _windows(route: Route, verdict: Verdict) -> dict[str, int] | None:
+    """The rate-limit windows the headers can tell: the key's own and the route's."""
+    if not route.windows or not verdict.limits:
+        return None
+    return {**known_windows(verdict), **route.windows}
+
+
+__all__ = ["Proxy"]
