@@ -165,7 +165,20 @@ def ready(port: int, process: subprocess.Popen[bytes]) -> bool:
 
 
 def wrk(url: str, lua: Path, seconds: int, connections: int, threads: int) -> Result:
-    argv = [
+    argv = wrk_argv(url, lua, seconds, connections, threads)
+    done = subprocess.run(
+        pinned(CLIENT_CORE, argv),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
+    return parse_wrk(done.stdout)
+
+
+def wrk_argv(url: str, lua: Path, seconds: int, connections: int, threads: int) -> list[str]:
+    """wrk's command line: the request from ``lua``, latency percentiles on."""
+    return [
         "wrk",
         "--threads",
         str(threads),
@@ -180,14 +193,6 @@ def wrk(url: str, lua: Path, seconds: int, connections: int, threads: int) -> Re
         str(lua),
         url,
     ]
-    done = subprocess.run(
-        pinned(CLIENT_CORE, argv),
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-    )
-    return parse_wrk(done.stdout)
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}

@@ -22,6 +22,13 @@ gets. The bench therefore also reads the CPU time each server process (and the
 writer) used during its runs (/proc/<pid>/stat): CPU per request on the serving
 core is what bounds a saturated server's throughput, and "kept (CPU)" is the
 ratio of that figure with recording off to the one with it on.
+
+Serving CPU per request also rises when the request rate falls (fewer
+requests share each event-loop wake-up), and the writer lowers the rate by
+taking wrk's core. So the bench then offers every server the same paced load
+(``--paced``, req/s below what all variants sustain; wrk's ``delay()`` hook
+spaces each connection's requests) and compares serving CPU per request at
+equal rates: what recording itself costs the serving process.
 """
 
 from __future__ import annotations
@@ -84,6 +91,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--paced", type=int, default=6000, help="req/s of the paced runs")
     args = parser.parse_args()
     require_tool("wrk", "apt-get update && apt-get install -y wrk")
     seconds, rounds = (3, 1) if args.quick else (args.seconds, args.rounds)
@@ -93,6 +101,10 @@ def main() -> None:
         body = json.dumps({"key": key, "ip": "10.1.2.3", "permissions": "documents.read"})
         lua = tmp / "verify.lua"
         lua.write_text(LUA % (json.dumps(body), root_key))
+        paced_lua = tmp / "paced.lua"
+        pause_ms = max(1, round(args.connections * 1000 / args.paced))
+        paced_lua.write_text(lua.read_text() + f"function delay() return {pause_ms} end\n")
+        paced: dict[str, list[tuple[float, float]]] = {name: [] for name in VARIANTS}
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {root_key}"}
         ports = {name: free_port() for name in VARIANTS}
         servers = {}
@@ -123,11 +135,18 @@ def main() -> None:
                     cpu[name].append((cpu_seconds(pid) - before) / requests)
                     if name == "process":
                         writer_cpu.append((cpu_seconds(writer) - writer_before) / requests)
+            for _ in range(rounds):
+                for name in VARIANTS:
+                    pid = servers[name].pid
+                    before = cpu_seconds(pid)
+                    run = wrk(verify_url[name], paced_lua, seconds, args.connections, 2)
+                    paced[name].append((run.rps, (cpu_seconds(pid) - before) / (run.rps * seconds)))
         finally:
             for process in servers.values():
                 stop(process)  # a clean stop flushes what is buffered
         written = rows_written(tmp / "keystead.db")
     answered = sum(r.rps * seconds for name in ("inline", "process") for r in results[name])
+    answered += sum(rps * seconds for name in ("inline", "process") for rps, _ in paced[name])
     rows = [("variant", "median req/s", "p99 ms", "kept", "serving CPU/req", "kept (CPU)")]
     base = median([r.rps for r in results["off"]])
     base_cpu = median(cpu["off"])
@@ -150,6 +169,19 @@ def main() -> None:
         f"POST /v1/keys/verify with usage recording, SQLite, {rounds} x {seconds} s runs "
         "(target: kept >= 90%)",
         rows,
+    )
+    paced_rows = [("variant", "median req/s", "serving CPU/req", "kept (CPU)")]
+    paced_base = median([used for _, used in paced["off"]])
+    for name in VARIANTS:
+        used = median([u for _, u in paced[name]])
+        rps = median([r for r, _ in paced[name]])
+        paced_rows.append(
+            (LABELS[name], f"{rps:,.0f}", f"{used * 1e6:.1f} us", f"{paced_base / used:.0%}")
+        )
+    print_table(
+        f"the same, paced: {pause_ms} ms between requests on each of {args.connections} "
+        f"connections (about {args.paced:,} req/s offered to each)",
+        paced_rows,
     )
     print(f"usage rows in the store afterwards: {written:,} (about {answered:,.0f} answered)")
     print(f"writer process CPU per request (on core 1): {median(writer_cpu) * 1e6:.1f} us")
