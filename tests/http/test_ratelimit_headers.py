@@ -16,6 +16,7 @@ from keystead.client import LimitInfo, VerifyResult
 from keystead.core.answers import (
     SF_INTEGER_MAX,
     known_windows,
+    served_limit_headers,
     sf_string,
     status_for,
     whole_seconds,
@@ -454,3 +455,39 @@ def test_windows_can_be_given() -> None:
     assert known_windows(verdict) == {"rps": 30}
     _, headers = ratelimit_headers(verdict, now=NOW, windows={})
     assert dict(headers)["RateLimit-Policy"] == '"rps";q=3'
+
+
+@pytest.mark.parametrize("kind", ["rate_limit", "quota", "credits", "concurrency"])
+@pytest.mark.parametrize(
+    ("name", "limit", "remaining", "reset"),
+    [
+        ("rps", 3, 2, NOW + 0.2),
+        ('say "hi" %', 10**18, 10**18, NOW + 1e20),
+        ("neg", 5, -3, NOW - 100),
+        ("never", 7, 7, None),
+        ("nan", 7, 7, math.nan),
+        ("inf", 7, 7, math.inf),
+    ],
+)
+def test_served_headers_of_one_limit_are_those_of_the_general_path(
+    kind: str, name: str, limit: int, remaining: int, reset: float | None
+) -> None:
+    own = {"ratelimits": [{"name": name, "limit": limit, "duration_s": 60.0, "algorithm": "gcra"}]}
+    verdict = Verdict(
+        Code.VALID, record(own), limits=(state(name, limit, remaining, reset, kind=kind),)
+    )
+    for _ in range(2):  # built, then from the prefixes kept for the record
+        fast = served_limit_headers(verdict, NOW)
+        assert fast is not None
+        _, general = ratelimit_headers(verdict, now=NOW)
+        assert [value.encode("ascii") for _, value in general] == list(fast)
+
+
+def test_served_headers_leave_other_verdicts_to_the_general_path() -> None:
+    one = (state("rps", 3, 0, NOW + 1),)
+    assert served_limit_headers(Verdict(Code.VALID, record()), NOW) is None
+    assert served_limit_headers(Verdict(Code.VALID, record(), limits=one * 2), NOW) is None
+    refused = Verdict(
+        Code.RATE_LIMITED, record(), "rps", (state("rps", 3, 0, NOW + 1, 1.0, allowed=False),)
+    )
+    assert served_limit_headers(refused, NOW) is None

@@ -67,8 +67,10 @@ async def test_dependency_on_its_own(keystead: Keystead, admin: Principal) -> No
     assert_refused(missing, 401)
     assert health.status_code == 200
     records = await usage_of(keystead, admin, reader.key_id)
-    assert [(r.code, r.path) for r in records] == [("VALID", "/documents")]
+    assert [(r.code, r.path, r.status) for r in records] == [("VALID", "/documents", 200)]
     assert records[0].response_ms is not None
+    refused = await usage_of(keystead, admin, revoked.key_id)
+    assert [(r.code, r.status) for r in refused] == [("REVOKED", 401)]
 
 
 async def test_without_setup_the_dependency_says_what_is_missing(keystead: Keystead) -> None:

@@ -252,6 +252,45 @@ def _service_limit(state: LimitLike, now: float) -> str:
     return item
 
 
+def served_limit_headers(verdict: Verdict, now: float) -> tuple[bytes, bytes] | None:
+    """``RateLimit-Policy`` and ``RateLimit`` of a served verdict with exactly
+    one limit, as bytes: what ``ratelimit_headers`` gives for it, built from a
+    prefix kept per cached key record (a middleware adds them to every served
+    request). None for any other verdict: use ``ratelimit_headers``."""
+    limits = verdict.limits
+    if len(limits) != 1 or verdict.code is not Code.VALID:
+        return None
+    state = limits[0]
+    if not state.allowed:
+        return None
+    name = state.name
+    known = _SERVED.get((verdict.record, name, state.kind, state.limit))
+    if known is None:
+        known = _served_prefixes(verdict, state)
+    policy, prefix = known
+    remaining = state.remaining
+    if not 0 <= remaining <= SF_INTEGER_MAX:
+        remaining = _sf_int(remaining)
+    reset = state.reset
+    seconds = None if reset is None else whole_seconds(reset - now)
+    if seconds is None:
+        return policy, b"%s%d" % (prefix, remaining)
+    return policy, b"%s%d;t=%d" % (prefix, remaining, seconds)
+
+
+_SERVED: dict[tuple[VerifiableKey | None, str, str, int], tuple[bytes, bytes]] = {}
+
+
+def _served_prefixes(verdict: Verdict, state: LimitLike) -> tuple[bytes, bytes]:
+    if len(_SERVED) >= _WINDOWS_KEPT:
+        _SERVED.clear()
+    window = _windows_of(verdict).get(state.name)
+    policy = _policy(state.name, state.kind, state.limit, window).encode("ascii")
+    prefix = f"{_quoted(state.name)};r=".encode("ascii")
+    known = _SERVED[(verdict.record, state.name, state.kind, state.limit)] = (policy, prefix)
+    return known
+
+
 _NO_WINDOWS: Mapping[str, int] = {}
 _WINDOWS: dict[VerifiableKey, Mapping[str, int]] = {}
 _WINDOWS_KEPT = 4096
@@ -327,6 +366,7 @@ __all__ = [
     "problem_for",
     "ratelimit_headers",
     "seconds_ms",
+    "served_limit_headers",
     "sf_string",
     "status_for",
     "whole_seconds",

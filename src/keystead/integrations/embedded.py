@@ -29,9 +29,11 @@ from keystead.integrations.guard import (
     failed,
     log,
 )
+from keystead.integrations.handoff import Handoff
 from keystead.integrations.identity import identity_of
 from keystead.limits import RateLimit
 from keystead.service import Keystead
+from keystead.service.heap import freeze_startup_heap
 from keystead.service.usage import MAX_RESPONSE_MS
 from keystead.sync import SyncKeystead
 
@@ -65,6 +67,7 @@ class Embedded:
             async with self._opening:
                 if self._ks is None:
                     self._ks = await Keystead.open(settings=self._settings or Settings())
+                    freeze_startup_heap()
         return self._ks
 
     async def check(self, key: str, context: VerifyContext, cost: int | None = None) -> Check:
@@ -81,11 +84,28 @@ class Embedded:
             return failed(context)
         return decided(verdict, context, identity_of(verdict), ks.clock.now(), verdict.leases)
 
+    def check_now(self, key: str, context: VerifyContext, cost: int | None = None) -> Check | None:
+        """``check`` in the calling thread when the service can decide there
+        without I/O (``Keystead.verify_now``); None otherwise. The check is
+        settled on the loop by ``finish``."""
+        ks = self._ks
+        if ks is None or self.ratelimits:
+            return None
+        verdict = ks.verify_now(key, context, cost=self.cost if cost is None else cost)
+        if verdict is None:
+            return None
+        check = decided(verdict, context, identity_of(verdict), ks.clock.now(), verdict.leases)
+        check.unsettled = True
+        return check
+
     async def finish(self, check: Check, served: Served) -> None:
         verdict = check.outcome
         ks = self._ks
         if not isinstance(verdict, Verdict) or ks is None:
             return
+        if check.unsettled:
+            check.unsettled = False
+            ks.settle_now(verdict)
         try:
             if check.leases:
                 await ks.release(check.leases)
@@ -108,10 +128,14 @@ class Embedded:
 
 
 class SyncEmbedded:
-    """``Embedded`` for threaded servers (WSGI, Django): verification runs on the
-    event loop of a ``SyncKeystead`` (the one given, or one opened from
-    ``settings`` on first use); completing usage is handed to that loop and
-    never blocks the request's thread."""
+    """``Embedded`` for threaded servers (WSGI, Django), on a ``SyncKeystead``
+    (the one given, or one opened from ``settings`` on first use).
+
+    A cached key with no limit or one in-memory rate limit is verified in the
+    request's own thread (``Keystead.verify_now``); anything else (a key not
+    cached yet, Redis limits, several limits) on the ``SyncKeystead``'s loop.
+    Completing usage is queued for that loop, which takes the queue in batches:
+    it never blocks the request's thread."""
 
     def __init__(
         self,
@@ -127,12 +151,19 @@ class SyncEmbedded:
         self._options = options
         self._bound: tuple[Embedded, asyncio.AbstractEventLoop] | None = None
         self._in_flight = InFlight()
+        self._finishing: Handoff[tuple[Check, Served]] | None = None
         if keystead is not None:
             self._bound = self._bind(keystead)
 
     def _bind(self, sync: SyncKeystead) -> tuple[Embedded, asyncio.AbstractEventLoop]:
-        # the loop the SyncKeystead runs its service on
-        return Embedded(sync.service, **self._options), sync.loop
+        engine = Embedded(sync.service, **self._options)
+        loop = sync.loop  # the loop the SyncKeystead runs its service on
+
+        async def finish(item: tuple[Check, Served]) -> None:
+            await engine.finish(*item)
+
+        self._finishing = Handoff(loop, finish, self._in_flight.end)
+        return engine, loop
 
     def keystead(self) -> SyncKeystead:
         """The ``SyncKeystead``, opened on first use when none was given."""
@@ -153,7 +184,9 @@ class SyncEmbedded:
 
     def check(self, key: str, context: VerifyContext, cost: int | None = None) -> Check:
         engine, loop = self._engine()
-        check: Check = _run(engine.check(key, context, cost), loop).result()
+        check = engine.check_now(key, context, cost)
+        if check is None:
+            check = _run(engine.check(key, context, cost), loop).result()
         if check.outcome is not None:
             self._in_flight.begin()
         return check
@@ -161,18 +194,18 @@ class SyncEmbedded:
     def finish(self, check: Check, served: Served) -> None:
         if check.outcome is None:
             return
-        bound = self._bound
-        if bound is None or bound[1].is_closed():
+        finishing = self._finishing
+        if finishing is None:
             self._in_flight.end()
             return
-        engine, loop = bound
-        _run(engine.finish(check, served), loop).add_done_callback(self._in_flight.end)
+        finishing.put((check, served))
 
     def close(self) -> None:
         """Wait (at most ``DRAIN_SECONDS``) for the requests being answered,
         then close the service this guard opened."""
         self._in_flight.drain(DRAIN_SECONDS)
         sync, self._sync, self._bound = self._sync, None, None
+        self._finishing = None
         if sync is not None and self._owned:
             sync.close()
 

@@ -49,9 +49,11 @@ class Check:
 
     ``identity`` is set when the key is usable; otherwise ``answer`` is the
     refusal to send. ``headers`` are the rate-limit headers to add to a served
-    response. ``outcome`` is None when verification could not run (503)."""
+    response. ``outcome`` is None when verification could not run (503).
+    ``unsettled``: decided in a worker thread (``Keystead.verify_now``), its
+    bookkeeping still due on the service's loop."""
 
-    __slots__ = ("answer", "context", "headers", "identity", "leases", "outcome")
+    __slots__ = ("answer", "context", "headers", "identity", "leases", "outcome", "unsettled")
 
     def __init__(
         self,
@@ -68,6 +70,7 @@ class Check:
         self.answer = answer
         self.headers = headers
         self.leases = leases
+        self.unsettled = False
 
 
 def decided(

@@ -5,6 +5,7 @@ Never the key itself: its id, owner, API, name, permissions, meta and plan.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -30,7 +31,13 @@ class Identity:
     def allows(self, query: str) -> bool:
         """Whether these permissions satisfy a permission query
         (``"documents.read AND NOT billing.write"``, docs/api.md)."""
-        return parse_query_cached(query).evaluate(GrantSet(self.permissions))
+        return _allows(self.permissions, query)
+
+
+@functools.lru_cache(maxsize=4096)
+def _allows(permissions: tuple[str, ...], query: str) -> bool:
+    """Memoised: a route asks the same query of the same grants on every request."""
+    return parse_query_cached(query).evaluate(GrantSet(permissions))
 
 
 class ResultLike(Protocol):

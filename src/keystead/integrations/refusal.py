@@ -15,8 +15,15 @@ from typing import NamedTuple
 
 import orjson
 
-from keystead.core.answers import LimitLike, Outcome, problem_for, ratelimit_headers
+from keystead.core.answers import (
+    LimitLike,
+    Outcome,
+    problem_for,
+    ratelimit_headers,
+    served_limit_headers,
+)
 from keystead.core.models import Code
+from keystead.core.verify import Verdict
 
 Headers = list[tuple[bytes, bytes]]
 Answer = tuple[int, Headers, bytes]
@@ -88,6 +95,10 @@ def limit_headers(
     (empty when the key has no limits)."""
     if not verdict.limits:
         return []
+    if windows is None and isinstance(verdict, Verdict):
+        served = served_limit_headers(verdict, now)
+        if served is not None:
+            return [(b"ratelimit-policy", served[0]), (b"ratelimit", served[1])]
     return _encoded(ratelimit_headers(verdict, now=now, windows=windows)[1])
 
 

@@ -42,6 +42,10 @@ class FailedAttempts:
         self.failures = 0
         self.refused = 0
 
+    def blocks(self, ip: str) -> bool:
+        """Whether ``ip`` is (or was until lately) blocked; reads only."""
+        return ip in self._blocked
+
     def refusal(self, ip: str, now: float) -> Verdict | None:
         until = self._blocked.get(ip)
         if until is None:

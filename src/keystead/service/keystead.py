@@ -194,6 +194,22 @@ class Keystead:
                 self.usage.recorder.dropped += 1
         return verdict
 
+    def verify_now(
+        self, key: str, context: VerifyContext | None = None, *, cost: int = 1
+    ) -> Verdict | None:
+        """``verify(..., record=False)`` decided in the calling thread (any
+        thread: a threaded server's worker) when that needs no I/O: a cached
+        key with no limit or one in-memory rate limit. None when it cannot be:
+        then ``verify`` on the service's loop. Pass the verdict to
+        ``settle_now`` on the loop afterwards (``usage.complete`` does not)."""
+        return self._verifier.verify_now(key, context, cost=cost)
+
+    def settle_now(self, verdict: Verdict) -> None:
+        """On the service's loop: count a ``verify_now`` verdict as ``verify``
+        counts its own (outcome metrics, the key's last use, limit notices)."""
+        self._outcomes[verdict.code] += 1
+        self._verifier.settle(verdict, self.clock.now())
+
     async def release(self, leases: Sequence[str], *, principal: Principal | None = None) -> None:
         """Give back the concurrency slots a verification took (``Verdict.leases``).
         With ``principal`` (which needs ``keys.verify``), leases of other

@@ -123,6 +123,55 @@ class Verifier:
             self._start_flusher()
         return verdict
 
+    def verify_now(
+        self, key: str, context: VerifyContext | None = None, *, cost: int = 1
+    ) -> Verdict | None:
+        """``verify`` in the calling thread, for a threaded server: the verdict
+        when it needs no I/O and no state but the limiter's (which has its own
+        lock): a cached key with no limit or one in-memory GCRA rate limit,
+        no load shedding, no failed-attempt block on the IP. None otherwise:
+        verify on the service's loop instead. Nothing else is changed here:
+        the caller hands the verdict to ``settle`` on the loop afterwards."""
+        facts = _EMPTY if context is None else context
+        ip = facts.ip
+        if cost != 1 or self._shedder.enabled:
+            return None
+        if ip is not None and self._guard.enabled and self._guard.blocks(ip):
+            return None
+        if not isinstance(key, str) or not keyformat.is_well_formed(key):
+            return None  # counted per IP on the loop
+        ctx = self._ctx
+        cached = ctx.keys.peek(ctx.hasher.hash(key))
+        if not isinstance(cached, CachedKey):
+            return None
+        record = cached.record
+        query = None if not facts.permissions else parse_query_cached(facts.permissions)
+        now = ctx.clock.now()
+        verdict = decide(record, facts, now, query)
+        limits = cached.limits
+        if verdict.code is not Code.VALID or not limits.active:
+            return verdict
+        single = limits.single_gcra
+        if single is None or self._gcra_one is None or (ip is not None and limits.ip_ratelimits):
+            return None
+        result = self._gcra_one(single[0], single[1], 1, now)
+        if not result.allowed:
+            return Verdict(Code.RATE_LIMITED, record, result.name, (result,), result.retry_after)
+        return _new_tuple(Verdict, (Code.VALID, record, None, (result,), None, (), False))
+
+    def settle(self, verdict: Verdict, now: float) -> None:
+        """On the loop, after ``verify_now``: what ``verify`` does inline for
+        its verdict (the key's last use, limit notices)."""
+        record = verdict.record
+        if record is None:
+            return
+        if verdict.code is Code.VALID:
+            self._last_used[record.key.id] = now
+            if self._flusher is None:
+                self._start_flusher()
+        elif verdict.code is Code.RATE_LIMITED and verdict.limits:
+            self._refused(verdict, now)
+
     def _refused(self, verdict: Verdict, now: float) -> None:
         self.notices.observe(verdict, now)
         if self._flusher is None:

@@ -50,6 +50,15 @@ class TtlLruCache(Generic[V]):
         self._data.move_to_end(key)
         return entry[0]
 
+    def peek(self, key: bytes) -> V | object | None:
+        """``get`` without touching the cache: no recency update, no eviction
+        of an expired entry (``MISS`` for it). Safe from another thread while
+        the owning event loop changes the cache: one dict read."""
+        entry = self._data.get(key)
+        if entry is None or entry[1] <= self._monotonic():
+            return MISS
+        return entry[0]
+
     def put(self, key: bytes, value: V | None, ident: str | None = None) -> None:
         if self.maxsize <= 0:
             return
