@@ -33,6 +33,7 @@ FULL = {
             "remaining": 0,
             "reset": 1750000001,
             "retry_after": 0.25,
+            "window": 60,
         },
     ],
     "retry_after": 0.25,
@@ -59,7 +60,7 @@ def test_a_full_answer() -> None:
         reason="rps",
         limits=(
             LimitInfo("credits", "credits", 100, 40, None, None),
-            LimitInfo("rps", "rate_limit", 5, 0, 1750000001.0, 0.25, refused=True),
+            LimitInfo("rps", "rate_limit", 5, 0, 1750000001.0, 0.25, refused=True, window=60),
         ),
         retry_after=0.25,
         leases=("lease|1",),
@@ -110,6 +111,12 @@ def test_the_smallest_answer() -> None:
         {"limits": [{"name": "rps", "kind": "rate_limit", "limit": "5", "remaining": 0}]},
         {"limits": [{"name": "rps", "kind": "rate_limit", "limit": True, "remaining": 0}]},
         {"limits": [{"kind": "rate_limit", "limit": 5, "remaining": 0}]},
+        {"limits": [{"name": "r", "kind": "rate_limit", "limit": 5, "remaining": 0, "window": 0}]},
+        {
+            "limits": [
+                {"name": "r", "kind": "rate_limit", "limit": 5, "remaining": 0, "window": 1.5}
+            ]
+        },
         {"retry_after": "1"},
         {"retry_after": float("nan")},
         {"leases": [None]},

@@ -116,6 +116,7 @@ async def test_updating_credits_quota_and_rate_limits(world: World, clock: Manua
     assert answer["valid"]
     by_name = {limit["name"]: limit for limit in answer["limits"]}
     assert by_name["quota"]["remaining"] == 1 and by_name["credits"]["remaining"] == 9
+    assert by_name["quota"]["window"] == 86_400 and "window" not in by_name["credits"]
     # null clears a limit; rate limits replace the list
     cleared = await c.patch(url, json={"quota": None, "ratelimits": [RPS]}, headers=h)
     assert (cleared.json()["quota"], len(cleared.json()["ratelimits"])) == (None, 1)
@@ -131,7 +132,7 @@ async def test_verify_reports_limits_and_refusals(world: World, clock: ManualClo
     assert first["valid"] and "retry_after" not in first and "leases" not in first
     assert first["limits"] == [
         {"name": "rps", "kind": "rate_limit", "limit": 2, "remaining": 1,
-         "reset": math.ceil(clock.now() + 5)},
+         "reset": math.ceil(clock.now() + 5), "window": 10},
     ]  # fmt: skip
     assert (await _verify(world, key))["limits"][0]["remaining"] == 0
     refused = await _verify(world, key)  # still HTTP 200: a verification result

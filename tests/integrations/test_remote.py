@@ -82,7 +82,7 @@ async def test_asgi_remote(server: str, sync_keystead: SyncKeystead) -> None:
         {"a": 1},
     )
     assert "x-api-key" not in served.json()["headers"]
-    assert served.headers["ratelimit-policy"] == '"requests";q=2'
+    assert served.headers["ratelimit-policy"] == '"requests";q=2;w=60'  # the window, told
     assert second.headers["ratelimit"].startswith('"requests";r=0;t=')
     assert assert_refused(limited, 429)["code"] == "RATE_LIMITED"
     assert int(limited.headers["retry-after"]) > 0

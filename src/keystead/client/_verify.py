@@ -31,6 +31,9 @@ class LimitInfo:
     retry_after: float | None
     refused: bool = False
     """This limit refused the request (the answer's ``reason`` names it)."""
+    window: int | None = None
+    """The limit's window in seconds, when the server knows it (the key's own
+    rate limits, a day or week quota, a credits refill interval)."""
 
     @property
     def allowed(self) -> bool:
@@ -169,7 +172,16 @@ def _limit(item: Any, refusing: str | None) -> LimitInfo:
         reset=_number(item, "reset"),
         retry_after=_number(item, "retry_after"),
         refused=name == refusing,
+        window=_window(item.get("window")),
     )
+
+
+def _window(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not _is_int(value) or value < 1:
+        raise invalid_answer("a limit's 'window' is a whole number of seconds")
+    return value
 
 
 def _is_int(value: Any) -> TypeGuard[int]:

@@ -42,6 +42,7 @@ from keystead.core.verify import Verdict, VerifiableKey
 SF_INTEGER_MAX = 999_999_999_999_999
 """Largest structured-field Integer (15 digits)."""
 
+_EMPTY_WINDOWS: Mapping[str, int] = {}
 _UNAUTHORIZED = frozenset(
     {
         Code.MALFORMED,
@@ -135,7 +136,7 @@ def ratelimit_headers(
         moment = time.time() if now is None else now
         ordered = states if len(states) == 1 else most_constraining_first(states)
         if windows is None:
-            windows = _windows_of(verdict) if isinstance(verdict, Verdict) else _NO_WINDOWS
+            windows = windows_of(verdict) if isinstance(verdict, Verdict) else _NO_WINDOWS
         policy = [_policy(s.name, s.kind, s.limit, windows.get(s.name)) for s in ordered]
         headers.append(("RateLimit-Policy", ", ".join(policy)))
         headers.append(("RateLimit", ", ".join(_service_limit(s, moment) for s in ordered)))
@@ -207,9 +208,12 @@ def _constraint(state: LimitLike) -> tuple[int, float, float, int]:
     return (1, 0.0, share, state.remaining)
 
 
-def limits_json(states: Iterable[LimitLike]) -> list[dict[str, Any]]:
-    """The ``limits`` of a verify answer: reset as epoch seconds rounded up, and
-    retry_after (on a refusing limit) in seconds rounded up to the millisecond."""
+def limits_json(
+    states: Iterable[LimitLike], windows: Mapping[str, int] = _EMPTY_WINDOWS
+) -> list[dict[str, Any]]:
+    """The ``limits`` of a verify answer: reset as epoch seconds rounded up,
+    retry_after (on a refusing limit) in seconds rounded up to the millisecond,
+    and the window in seconds where ``windows`` knows it."""
     out = []
     for state in states:
         item: dict[str, Any] = {
@@ -221,6 +225,9 @@ def limits_json(states: Iterable[LimitLike]) -> list[dict[str, Any]]:
         }
         if state.retry_after is not None:
             item["retry_after"] = seconds_ms(state.retry_after)
+        window = windows.get(state.name)
+        if window is not None:
+            item["window"] = window
         out.append(item)
     return out
 
@@ -284,7 +291,7 @@ _SERVED: dict[tuple[VerifiableKey | None, str, str, int], tuple[bytes, bytes]] =
 def _served_prefixes(verdict: Verdict, state: LimitLike) -> tuple[bytes, bytes]:
     if len(_SERVED) >= _WINDOWS_KEPT:
         _SERVED.clear()
-    window = _windows_of(verdict).get(state.name)
+    window = windows_of(verdict).get(state.name)
     policy = _policy(state.name, state.kind, state.limit, window).encode("ascii")
     prefix = f"{_quoted(state.name)};r=".encode("ascii")
     known = _SERVED[(verdict.record, state.name, state.kind, state.limit)] = (policy, prefix)
@@ -296,7 +303,7 @@ _WINDOWS: dict[VerifiableKey, Mapping[str, int]] = {}
 _WINDOWS_KEPT = 4096
 
 
-def _windows_of(verdict: Verdict) -> Mapping[str, int]:
+def windows_of(verdict: Verdict) -> Mapping[str, int]:
     """``known_windows``, memoised per cached key record (a changed key is a
     new record)."""
     record = verdict.record
@@ -370,4 +377,5 @@ __all__ = [
     "sf_string",
     "status_for",
     "whole_seconds",
+    "windows_of",
 ]

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from keystead.core.answers import limits_json, seconds_ms
+from keystead.core.answers import limits_json, seconds_ms, windows_of
 from keystead.core.models import VerifyContext
 from keystead.core.verify import Verdict
 from keystead.errors import KeysteadError, StoreUnavailable, ValidationError
@@ -61,7 +61,7 @@ def verdict_body(verdict: Verdict) -> bytes:
         if key is not None and key.rotated_to is not None:
             out["rotated_to"] = key.rotated_to
     if verdict.limits:
-        out["limits"] = limits_json(verdict.limits)
+        out["limits"] = limits_json(verdict.limits, windows_of(verdict))
     if verdict.retry_after is not None:
         out["retry_after"] = seconds_ms(verdict.retry_after)
     if verdict.leases:

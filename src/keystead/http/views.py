@@ -152,6 +152,10 @@ class LimitOut(BaseModel):
     retry_after: float | None = Field(
         default=None, description="on the limit that refused: seconds until it would pass"
     )
+    window: int | None = Field(
+        default=None,
+        description="the window in whole seconds, when the key's own limit set tells it",
+    )
 
 
 class VerifyResponse(BaseModel):

@@ -54,7 +54,8 @@ class _Requests:
     @staticmethod
     def decide(result: VerifyResult, context: VerifyContext) -> Check:
         identity = identity_of_result(result) if result.valid else None
-        return decided(result, context, identity, time.time(), result.leases)
+        windows = {limit.name: limit.window for limit in result.limits if limit.window}
+        return decided(result, context, identity, time.time(), result.leases, windows)
 
     def report(self, check: Check, served: Served) -> UsageReport | None:
         result = check.outcome
