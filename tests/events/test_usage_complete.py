@@ -3,6 +3,7 @@ with the response; the record, its rollups and its bad input."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -117,3 +118,34 @@ async def test_completions_are_not_recorded_when_usage_is_off(
         assert ks.usage.recorder.pending == 0
     finally:
         await ks.close()
+
+
+async def test_a_completion_waits_for_room_only_under_the_block_policy(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """``complete_now`` appends at once while there is room; on a full buffer
+    the ``block`` policy gives back what to await (it ends once the flusher
+    made room), the ``drop`` policy counts the record as dropped."""
+    for policy in ("block", "drop"):
+        tuned = {
+            "usage_buffer_size": 2,
+            "usage_full_policy": policy,
+            "usage_flush_interval_s": 3600,
+        }
+        ks = await Keystead.open(settings=settings.model_copy(update=tuned), clock=clock)
+        try:
+            admin = await ks.workspaces.local_operator()
+            verdict = await ks.verify("not-a-key", principal=admin, record=False)
+            assert ks.usage.complete_now(verdict, status=401, principal=admin) is None
+            assert ks.usage.complete_now(verdict, status=401, principal=admin) is None
+            waiting = ks.usage.complete_now(verdict, status=401, principal=admin)
+            if policy == "drop":
+                assert waiting is None and ks.usage.recorder.dropped == 1
+                continue
+            assert waiting is not None
+            await asyncio.wait_for(waiting, 10)  # the flusher took the two: room again
+            await ks.flush()
+            assert len(await ks.usage.records(admin)) == 3
+            assert ks.usage.recorder.dropped == 0
+        finally:
+            await ks.close()

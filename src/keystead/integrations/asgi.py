@@ -47,6 +47,12 @@ class KeysteadMiddleware(Protection):
         super().__init__(options)
         self.app = app
         self.guard = guard
+        # an embedded guard decides a cached key and completes usage without
+        # coroutines when nothing needs to wait (``Embedded.check_now``)
+        self._check_now: Callable[..., Check | None] | None = getattr(guard, "check_now", None)
+        self._finish_now: Callable[..., Awaitable[None] | None] | None = getattr(
+            guard, "finish_now", None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -73,7 +79,10 @@ class KeysteadMiddleware(Protection):
             if key is None or context is None:
                 await _answer(send, missing_key())
                 return
-            check = await self.guard.check(key, context, rule.cost)
+            check_now = self._check_now
+            check = None if check_now is None else check_now(key, context, rule.cost)
+            if check is None:
+                check = await self.guard.check(key, context, rule.cost)
             if check.answer is not None:
                 await _answer(send, check.answer)
                 await self._finish(check, check.answer[0], started, 0, len(check.answer[2]))
@@ -130,8 +139,14 @@ class KeysteadMiddleware(Protection):
         bytes_in: int | None,
         bytes_out: int | None,
     ) -> None:
-        elapsed_ms = (perf_counter() - started) * 1000
-        await self.guard.finish(check, Served(status, elapsed_ms, bytes_in, bytes_out))
+        served = Served(status, (perf_counter() - started) * 1000, bytes_in, bytes_out)
+        finish_now = self._finish_now
+        if finish_now is None:
+            await self.guard.finish(check, served)
+            return
+        waiting = finish_now(check, served)
+        if waiting is not None:
+            await waiting
 
     def _on_shutdown(self, send: Send) -> Send:
         """Close the guard when the app has shut down (an embedded service it

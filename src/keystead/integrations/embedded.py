@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Coroutine, Mapping
 from concurrent.futures import Future
 from typing import Any, Unpack
 
@@ -99,17 +99,33 @@ class Embedded:
         return check
 
     async def finish(self, check: Check, served: Served) -> None:
+        ks = self._ks
+        if ks is not None and check.leases:
+            try:
+                await ks.release(check.leases)
+            except KeysteadError as exc:
+                log.warning("could not release concurrency leases: %s", exc.title)
+        waiting = self._complete(check, served)
+        if waiting is not None:
+            await waiting
+
+    def finish_now(self, check: Check, served: Served) -> Awaitable[None] | None:
+        """``finish`` without a coroutine when nothing needs to wait (no leases
+        to hand back, room in the usage buffer): None, or what to await."""
+        if check.leases:
+            return self.finish(check, served)
+        return self._complete(check, served)
+
+    def _complete(self, check: Check, served: Served) -> Awaitable[None] | None:
         verdict = check.outcome
         ks = self._ks
         if not isinstance(verdict, Verdict) or ks is None:
-            return
+            return None
         if check.unsettled:
             check.unsettled = False
             ks.settle_now(verdict)
         try:
-            if check.leases:
-                await ks.release(check.leases)
-            await ks.usage.complete(
+            return ks.usage.complete_now(
                 verdict,
                 check.context,
                 status=served.status,
@@ -120,6 +136,7 @@ class Embedded:
             )
         except KeysteadError as exc:  # the answer is out; count it, never fail it
             log.warning("could not complete a request's usage: %s", exc.title)
+            return None
 
     async def close(self) -> None:
         ks, self._ks = self._ks, None

@@ -4,7 +4,7 @@ answered elsewhere, reads, retention."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -87,6 +87,36 @@ class UsageService:
         ``verify(..., record=False)`` and has now answered: the verification's
         outcome with the response's status, time and sizes, and ``tags``.
         ``started_at`` (epoch seconds) defaults to now less ``response_ms``."""
+        waiting = self.complete_now(
+            verdict,
+            context,
+            status=status,
+            response_ms=response_ms,
+            bytes_in=bytes_in,
+            bytes_out=bytes_out,
+            tags=tags,
+            principal=principal,
+            started_at=started_at,
+        )
+        if waiting is not None:
+            await waiting
+
+    def complete_now(
+        self,
+        verdict: Verdict,
+        context: VerifyContext | None = None,
+        *,
+        status: int | None = None,
+        response_ms: float | None = None,
+        bytes_in: int | None = None,
+        bytes_out: int | None = None,
+        tags: Sequence[str] = (),
+        principal: Principal | None = None,
+        started_at: float | None = None,
+    ) -> Awaitable[None] | None:
+        """``complete`` without a coroutine when the buffer takes the record at
+        once (on the service's loop): None, or what to await when the ``block``
+        policy makes it wait for room."""
         done = Completed(
             context,
             _status(status),
@@ -96,10 +126,14 @@ class UsageService:
             _tags(tags),
         )
         if not self._settings.usage_enabled:
-            return
+            return None
         if started_at is None:
             started_at = self._clock.now() - (response_ms or 0.0) / 1000
-        await self.recorder.append((started_at, verdict, done, principal))
+        entry = (started_at, verdict, done, principal)
+        recorder = self.recorder
+        if recorder.append_now(entry):
+            return None
+        return recorder.offer(entry)
 
     async def report(
         self, principal: Principal, reports: Sequence[Mapping[str, Any]]

@@ -90,14 +90,20 @@ class UsageRecorder:
 
     async def append(self, entry: tuple[Any, Any, Any, Any]) -> None:
         """Append one entry: a record, or (at, verdict, context, principal)."""
+        if not self.append_now(entry):
+            await self.offer(entry)
+
+    def append_now(self, entry: tuple[Any, Any, Any, Any]) -> bool:
+        """``append`` when it need not wait: True once appended (or dropped and
+        counted); False when the ``block`` policy must ``await offer(entry)``."""
         buffer = self.buffer
         n = len(buffer)
         if n < self.limit:
             buffer.extend(entry)
             if n == self.wake_at:
                 self.wake()
-        elif self.full():
-            await self.offer(entry)
+            return True
+        return not self.full()
 
     def wake(self) -> None:
         """A batch is waiting: have the flusher write now."""
