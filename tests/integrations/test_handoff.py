@@ -65,10 +65,11 @@ def test_a_cached_key_is_checked_while_the_loop_is_busy(sync_keystead: SyncKeyst
     first = guard.check(issued.plaintext, CONTEXT)  # on the loop: the key gets cached
     guard.finish(first, Served(200, 1.0, 0, 2))
     held, release = threading.Event(), threading.Event()
+    released_by_the_test: list[bool] = []
 
-    def hold() -> None:
+    def hold() -> None:  # on the loop: nothing else runs there until released
         held.set()
-        release.wait(10)
+        released_by_the_test.append(release.wait(10))
 
     sync_keystead.loop.call_soon_threadsafe(hold)
     assert held.wait(10)
@@ -80,9 +81,11 @@ def test_a_cached_key_is_checked_while_the_loop_is_busy(sync_keystead: SyncKeyst
             guard.finish(check, Served(200 if check.identity else 429, 1.0, 0, 2))
     finally:
         release.set()
+    records = usage_of_sync(sync_keystead, issued.key_id, 3, completed=True)
+    # had a check needed the loop, it would have waited for the hold to time out
+    assert released_by_the_test == [True]
     assert [c.identity is not None for c in answers] == [True, False]
     assert answers[1].answer is not None and answers[1].answer[0] == 429
     assert [c.outcome.code for c in answers if c.outcome] == [Code.VALID, Code.RATE_LIMITED]
-    records = usage_of_sync(sync_keystead, issued.key_id, 3, completed=True)
     assert sorted(r.status or 0 for r in records) == [200, 200, 429]
     guard.close()
