@@ -39,8 +39,15 @@ CASES = [
 
 
 @contextmanager
-def running(folder: str, argv: list[str], env: dict[str, str], tmp: Path) -> Iterator[str]:
-    """The example as a process; yields its base URL once ``/health`` answers."""
+def running(
+    folder: str,
+    argv: list[str],
+    env: dict[str, str],
+    tmp: Path,
+    stop: signal.Signals = signal.SIGINT,
+) -> Iterator[str]:
+    """The example as a process; yields its base URL once ``/health`` answers,
+    then stops it with ``stop``."""
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
@@ -67,7 +74,7 @@ def running(folder: str, argv: list[str], env: dict[str, str], tmp: Path) -> Ite
             time.sleep(0.1)
         yield base
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         try:
             process.wait(15)
         except subprocess.TimeoutExpired:
