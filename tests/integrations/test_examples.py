@@ -83,9 +83,11 @@ def running(
         log.close()
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("folder", "argv", "path", "permission"), CASES)
-def test_example(folder: str, argv: list[str], path: str, permission: str, tmp_path: Path) -> None:
+def example_store(
+    tmp_path: Path, permission: str, *, limit: int, duration_s: float
+) -> tuple[Settings, dict[str, str], str, str]:
+    """A fresh SQLite store with one key (``permission``, one rate limit): its
+    settings, the example's environment (no other KEYSTEAD_*), the key and its id."""
     database_url = f"sqlite:///{tmp_path / 'keystead.db'}"
     secret = secrets.token_hex(32)
     settings = Settings(
@@ -97,11 +99,17 @@ def test_example(folder: str, argv: list[str], path: str, permission: str, tmp_p
     with SyncKeystead.open(settings=settings) as ks:
         admin = ks.workspaces.local_operator()
         api = ks.apis.create(admin, name="examples", prefix="ex")
-        limits = [{"name": "requests", "limit": 3, "duration_s": 60}]
+        limits = [{"name": "requests", "limit": limit, "duration_s": duration_s}]
         created = ks.keys.create(admin, api_id=api.id, permissions=[permission], ratelimits=limits)
-    key, key_id = created.plaintext, created.key.id
     env = {name: value for name, value in os.environ.items() if not name.startswith("KEYSTEAD_")}
     env.update(KEYSTEAD_DATABASE_URL=database_url, KEYSTEAD_SECRET=secret)
+    return settings, env, created.plaintext, created.key.id
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("folder", "argv", "path", "permission"), CASES)
+def test_example(folder: str, argv: list[str], path: str, permission: str, tmp_path: Path) -> None:
+    settings, env, key, key_id = example_store(tmp_path, permission, limit=3, duration_s=60)
     with running(folder, argv, env, tmp_path) as base, httpx.Client(base_url=base) as client:
         served = [client.get(path, headers={"Authorization": f"Bearer {key}"}) for _ in range(3)]
         missing = client.get(path)
