@@ -26,8 +26,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from keystead.core.models import VerifyContext
+from keystead.integrations.asgi import ASGIApp, Message, Receive, Scope, Send
 from keystead.integrations.embedded import Embedded
 from keystead.integrations.fastapi import Identity, require_key
+from keystead.integrations.guard import Check, Served
 from keystead.integrations.starlette import KeysteadMiddleware
 
 PATH = "/api/data"
@@ -80,3 +83,52 @@ def fastapi_require_key() -> FastAPI:
         return {"data": DATA}
 
     return app
+
+
+FIXED_HEADERS = [
+    (b"ratelimit-policy", b'"requests";q=1000000000;w=1'),
+    (b"ratelimit", b'"requests";r=999999999;t=1'),
+]
+
+
+class _HeadersOnly:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *FIXED_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+class _FixedGuard:
+    """Answers every key with the same served check; completes nothing."""
+
+    identity = Identity("key_probe", None, "api_probe", None, ("data.read",))
+
+    async def check(self, key: str, context: VerifyContext, cost: int | None = None) -> Check:
+        return Check(None, context, self.identity, None, FIXED_HEADERS)
+
+    async def finish(self, check: Check, served: Served) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def starlette_headers_only() -> Starlette:
+    return Starlette(routes=[Route(PATH, data)], middleware=[Middleware(_HeadersOnly)])
+
+
+def starlette_fixed_check() -> Starlette:
+    return Starlette(
+        routes=[Route(PATH, data)],
+        middleware=[Middleware(KeysteadMiddleware, guard=_FixedGuard())],
+    )

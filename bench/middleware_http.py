@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/middleware_http.py            # full run (about 3 min)
     .venv/bin/python bench/middleware_http.py --quick    # smoke run (about 30 s)
+    .venv/bin/python bench/middleware_http.py --breakdown  # plus two probes (about 4 min)
 
 The same endpoint (``GET /api/data`` answering ``{"data": [1, 2, 3]}``,
 bench/middleware_app.py) in Starlette and in FastAPI, each served bare and
@@ -25,6 +26,13 @@ process's (what bounds a saturated server's req/s on its core) and the
 writer's (spent on core 1, where it also takes time from wrk: on two cores
 protected req/s understate what a machine with a core to spare gets, so the
 table also shows "kept (CPU)": bare serving CPU per request over protected).
+
+``--breakdown`` adds two Starlette probes (bench/middleware_app.py), compared
+with bare Starlette: a middleware that only adds two fixed rate-limit headers,
+and ``KeysteadMiddleware`` with a guard that answers a precomputed check and
+completes nothing. They split the cost: what any header-adding middleware pays
+the server, what Keystead's plumbing adds, and (the protected row) what
+verifying, limiting and recording add.
 
 Checks: every answer of every run is a 200 (wrk's non-2xx count), a request
 without a key gets a 401 from each protected server, and the usage rows in the
@@ -353,6 +361,7 @@ class Variant:
     label: str
     factory: str
     base: str | None  # the bare variant it is compared with; None: it is bare
+    keystead: bool = True  # verifies and records usage (a probe does neither)
 
 
 VARIANTS = {
@@ -368,6 +377,14 @@ VARIANTS = {
         "FastAPI + middleware + require_key dep", "middleware_app:fastapi_require_key", "fastapi"
     ),
 }
+PROBES = {
+    "probe_headers": Variant(
+        "probe: 2 fixed headers only", "middleware_app:starlette_headers_only", "starlette", False
+    ),
+    "probe_plumbing": Variant(
+        "probe: middleware, fixed check", "middleware_app:starlette_fixed_check", "starlette", False
+    ),
+}
 
 
 def main() -> None:
@@ -378,10 +395,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (all on core 1)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also run two Starlette probes: fixed headers only; the middleware, a fixed check",
+    )
     args = parser.parse_args()
     require_tool("wrk", "apt-get update && apt-get install -y wrk")
     seconds, rounds, warmup = (3, 1, 1) if args.quick else (args.seconds, args.rounds, 3)
     started = time.monotonic()
+    if args.breakdown:
+        VARIANTS.update(PROBES)
 
     with tempfile.TemporaryDirectory(prefix="ks-middleware-http-") as tmp_name:
         tmp = Path(tmp_name)
@@ -396,18 +420,18 @@ def main() -> None:
         try:
             for name, variant in VARIANTS.items():
                 port = free_port()
-                server_environ = protected_env if variant.base else server_env({})
+                server_environ = protected_env if variant.keystead else server_env({})
                 argv = uvicorn_argv(variant.factory, port)
                 servers[name] = start(name, argv, port, server_environ, tmp, SERVER_CORE)
             wait_ready(list(servers.values()))
             for name, server in servers.items():
                 expect(server, headers, 200)
-                if VARIANTS[name].base:
+                if VARIANTS[name].keystead and VARIANTS[name].base:
                     expect(server, {}, 401)  # refused without a usage record: no key
                     answered += 1  # the 200 above
             for name, server in servers.items():  # warm up; each writer starts on its first batch
                 run = wrk(server.url(), lua, warmup, args.connections, args.threads)
-                if VARIANTS[name].base:
+                if VARIANTS[name].keystead and VARIANTS[name].base:
                     answered += run.requests
                     found = wait_for_children(server.pid, 1, 60, f"{name}'s usage writer")
                     for writer in found:
@@ -422,11 +446,11 @@ def main() -> None:
                         server.url(), lua, seconds, args.connections, args.threads, watch=watch
                     )
                     results[name].append(run)
-                    if VARIANTS[name].base:
+                    if VARIANTS[name].keystead and VARIANTS[name].base:
                         answered += run.requests
             for name, server in servers.items():
                 expect(server, headers, 200)
-                answered += 1 if VARIANTS[name].base else 0
+                answered += 1 if VARIANTS[name].keystead and VARIANTS[name].base else 0
         finally:
             for server in servers.values():
                 stop(server)
@@ -488,7 +512,8 @@ def report(
     for name, variant in VARIANTS.items():
         runs = results[name]
         base = variant.base
-        writer = median([r.cpu_per_request("writer") for r in runs]) if base else 0.0
+        recorded = base is not None and variant.keystead
+        writer = median([r.cpu_per_request("writer") for r in runs]) if recorded else 0.0
         rows.append(
             (
                 variant.label,
@@ -499,7 +524,7 @@ def report(
                 f"{rps[name] / rps[base]:.0%}" if base else "",
                 fmt_us(serving[name]),
                 f"{serving[base] / serving[name]:.0%}" if base else "",
-                fmt_us(writer) if base else "",
+                fmt_us(writer) if recorded else "",
                 errors_of(runs),
             )
         )
@@ -508,7 +533,7 @@ def report(
         f"{VARIANTS[name].label}: {rps[name] / rps[v.base]:.0%} "
         f"{'met' if rps[name] / rps[v.base] >= TARGET_KEPT else 'NOT met'}"
         for name, v in VARIANTS.items()
-        if v.base
+        if v.base and v.keystead
     ]
     print("\ntarget kept >= 50%: " + "; ".join(verdicts))
     status = "all recorded" if written >= answered else f"{answered - written:,} MISSING"
