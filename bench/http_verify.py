@@ -113,19 +113,28 @@ async def bootstrap(tmp: Path) -> tuple[dict[str, str], str, str]:
     return env, boot.root_key.plaintext, created[500].plaintext
 
 
-def start_server(
-    target: str, port: int, env: dict[str, str], cwd: Path, app_dir: Path | None
-) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "uvicorn", "--factory", target]
+def uvicorn_argv(
+    target: str,
+    port: int,
+    *,
+    workers: int = 1,
+    python: str = sys.executable,
+    app_dir: Path | None = BENCH_DIR,
+) -> list[str]:
+    """uvicorn serving the factory ``target`` (a bench/*_app.py module by default;
+    ``app_dir=None`` for an installed one) the way every bench serves: loopback,
+    uvloop + httptools, no access log."""
+    argv = [python, "-m", "uvicorn", "--factory", target]
     if app_dir is not None:
         argv += ["--app-dir", str(app_dir)]
-    argv += [
+    return [
+        *argv,
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
         "--workers",
-        "1",
+        str(workers),
         "--loop",
         "uvloop",
         "--http",
@@ -134,8 +143,13 @@ def start_server(
         "--log-level",
         "warning",
     ]
+
+
+def start_server(
+    target: str, port: int, env: dict[str, str], cwd: Path, app_dir: Path | None
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        pinned(SERVER_CORE, argv),
+        pinned(SERVER_CORE, uvicorn_argv(target, port, app_dir=app_dir)),
         cwd=cwd,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,

@@ -61,8 +61,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import BENCH_DIR, machine_rows, median, print_table, require_tool, wait_until
-from http_verify import CLIENT_CORE, SERVER_CORE, free_port, parse_wrk, pinned, wrk_argv
+from _common import machine_rows, median, print_table, require_tool, wait_until
+from http_verify import (
+    CLIENT_CORE,
+    SERVER_CORE,
+    free_port,
+    parse_wrk,
+    pinned,
+    uvicorn_argv,
+    wrk_argv,
+)
 
 from keystead.config import Settings
 from keystead.service import Keystead
@@ -120,34 +128,6 @@ def server_env(extra: Mapping[str, str]) -> dict[str, str]:
         k: v for k, v in os.environ.items() if not k.startswith("KEYSTEAD_") and k != "PYTHONPATH"
     }
     return {**base, **extra}
-
-
-def uvicorn_argv(
-    target: str, port: int, *, workers: int = 1, python: str = sys.executable
-) -> list[str]:
-    """uvicorn serving the factory ``target`` (a bench/*_app.py module)."""
-    return [
-        python,
-        "-m",
-        "uvicorn",
-        "--factory",
-        target,
-        "--app-dir",
-        str(BENCH_DIR),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
 
 
 @dataclass

@@ -9,14 +9,16 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from keystead.core import keyformat
 from keystead.events.exporters import ExportRecord, SinkStats, open_sink
 from keystead.events.exporters.syslog import SyslogSink
+from tlscert import self_signed, server_context
 
 DEADLINE_S = 20.0
 WHEN = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
@@ -138,44 +140,9 @@ async def test_a_full_queue_drops_new_records() -> None:
     assert sink.stats.dropped == 6
 
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 async def test_tls_verifies_the_receiver_and_delivers(tmp_path: Path) -> None:
-    cert, key = self_signed(tmp_path)
-    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_side.load_cert_chain(cert, key)
-    receiver = Receiver(tls=server_side)
+    cert, key = self_signed(tmp_path, x509.DNSName("localhost"))
+    receiver = Receiver(tls=server_context(cert, key))
     await receiver.start()
     trusting = open_sink(f"syslog+tls://localhost:{receiver.port}?cafile={cert}")
     untrusting = open_sink(f"cef+tls://localhost:{receiver.port}")

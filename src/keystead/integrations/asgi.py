@@ -139,7 +139,7 @@ class KeysteadMiddleware(Protection):
         bytes_in: int | None,
         bytes_out: int | None,
     ) -> None:
-        served = Served(status, (perf_counter() - started) * 1000, bytes_in, bytes_out)
+        served = Served.since(started, status, bytes_in, bytes_out)
         finish_now = self._finish_now
         if finish_now is None:
             await self.guard.finish(check, served)

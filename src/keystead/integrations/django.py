@@ -90,8 +90,7 @@ class KeysteadMiddleware:
         bytes_in = _content_length(request)
 
         def done(bytes_out: int | None) -> None:
-            elapsed_ms = (perf_counter() - started) * 1000
-            guard.finish(check, Served(response.status_code, elapsed_ms, bytes_in, bytes_out))
+            guard.finish(check, Served.since(started, response.status_code, bytes_in, bytes_out))
 
         if isinstance(response, StreamingHttpResponse) and not response.is_async:
             chunks = cast(Iterator[bytes], response.streaming_content)

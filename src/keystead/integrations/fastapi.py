@@ -99,8 +99,7 @@ class _CompleteChecks:
             raise
         finally:
             for check, started in checked:
-                elapsed_ms = (perf_counter() - started) * 1000
-                await self.guard.finish(check, Served(status, elapsed_ms))
+                await self.guard.finish(check, Served.since(started, status))
 
 
 def require_key(

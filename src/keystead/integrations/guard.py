@@ -13,6 +13,7 @@ import atexit
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from time import perf_counter
 from typing import Any, NamedTuple, Protocol, TypedDict
 
 from keystead.core.answers import Outcome
@@ -32,6 +33,17 @@ class Served(NamedTuple):
     response_ms: float
     bytes_in: int | None = None
     bytes_out: int | None = None
+
+    @classmethod
+    def since(
+        cls,
+        started: float,
+        status: int | None,
+        bytes_in: int | None = None,
+        bytes_out: int | None = None,
+    ) -> Served:
+        """Answered now, for a request that began at ``perf_counter()`` = ``started``."""
+        return cls(status, (perf_counter() - started) * 1000, bytes_in, bytes_out)
 
 
 class GuardOptions(TypedDict, total=False):

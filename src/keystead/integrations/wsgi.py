@@ -78,8 +78,7 @@ class KeysteadMiddleware(Protection):
         bytes_in: int | None,
         bytes_out: int | None,
     ) -> None:
-        elapsed_ms = (perf_counter() - started) * 1000
-        self.guard.finish(check, Served(status, elapsed_ms, bytes_in, bytes_out))
+        self.guard.finish(check, Served.since(started, status, bytes_in, bytes_out))
 
 
 class _Exchange:
