@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         default=True, description="serve GET /metrics (Prometheus text, no root key)"
     )
     log_level: str = "info"
+    gc_tuning: bool = Field(
+        default=True,
+        description="once started, a server (or an embedded guard that opened its own "
+        "service) raises the garbage collector's youngest threshold from 700 to 10,000 "
+        "allocations, unless the process set its own thresholds",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object per log line, keys redacted"
     )

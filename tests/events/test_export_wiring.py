@@ -4,12 +4,16 @@ no plaintext key leaves through them."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from failed_auth import failed_auth
 
 from keystead.config import Settings
 from keystead.core.clock import ManualClock
+from keystead.events.exporters.base import ExportRecord, Severity
+from keystead.events.exporters.hub import ExportHub
 from keystead.service import Keystead
 
 
@@ -43,6 +47,19 @@ async def test_usage_and_audit_reach_a_jsonl_sink(
 async def test_without_sinks_nothing_is_hooked(keystead: Keystead) -> None:
     assert not keystead.exports.enabled
     assert keystead.usage.recorder.on_written is None
+
+
+async def test_a_hub_without_sinks_keeps_nothing() -> None:
+    built: list[int] = []
+
+    def records() -> Iterator[ExportRecord]:
+        for n in range(3):
+            built.append(n)
+            yield ExportRecord("usage", datetime.now(UTC), Severity.INFO, "verify.valid", {})
+
+    empty = ExportHub([])
+    empty.offer(records())
+    assert (built, len(empty._queue), empty.dropped) == ([], 0, 0)
 
 
 async def test_alerts_opened_and_resolved_reach_a_jsonl_sink(

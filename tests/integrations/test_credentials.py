@@ -7,8 +7,14 @@ from typing import Any
 
 import pytest
 
+from keystead.core.models import VerifyContext, verify_context
 from keystead.errors import PermissionQueryError
-from keystead.integrations.context import TrustedProxies, environ_context, request_context
+from keystead.integrations.context import (
+    TrustedProxies,
+    context_of,
+    environ_context,
+    request_context,
+)
 from keystead.integrations.credentials import UNUSABLE, KeySources
 from keystead.integrations.rules import Routes, Rule, public
 
@@ -58,6 +64,40 @@ def test_take_is_find_and_strip_in_one_pass(headers: list[tuple[bytes, bytes]]) 
         expected = sources.strip(request)
         assert sorted(taken["headers"]) == sorted(expected["headers"])
         assert taken["query_string"] == expected["query_string"]
+
+
+@pytest.mark.parametrize("with_key", [True, False])
+def test_read_is_take_plus_the_context_headers_in_the_same_pass(with_key: bool) -> None:
+    headers = [
+        (b"x-forwarded-for", b"203.0.113.9"),
+        (b"user-agent", b"ua/1"),
+        (b"cookie", b"a=1"),
+        (b"referer", b"https://example.com/"),
+        (b"x-forwarded-for", b"10.0.0.2"),
+    ]
+    if with_key:
+        headers.insert(2, (b"authorization", f"Bearer {KEY}".encode()))
+    request = scope(headers, client=("10.0.0.1", 5000), method="GET", path="/a")
+    sources = KeySources()
+    key, inner, seen = sources.read(request)
+    assert (key, inner) == sources.take(request)
+    assert seen == (b"ua/1", b"https://example.com/", b"203.0.113.9,10.0.0.2")
+    proxies = TrustedProxies(["10.0.0.0/8"])
+    for trusted in (None, proxies):
+        assert context_of(request, seen, "a.read", trusted) == request_context(
+            request, "a.read", proxies=trusted
+        )
+    assert context_of(request, seen, None, proxies).ip == "203.0.113.9"
+
+
+def test_verify_context_is_the_dataclass_built_faster() -> None:
+    fields = ("192.0.2.1", None, "ua", "GET", "/a", "a.read")
+    built = verify_context(*fields)
+    assert type(built) is VerifyContext
+    assert built == VerifyContext(*fields) and hash(built) == hash(VerifyContext(*fields))
+    assert (built.ip, built.user_agent, built.permissions) == ("192.0.2.1", "ua", "a.read")
+    with pytest.raises(AttributeError):
+        built.ip = "198.51.100.1"  # type: ignore[misc]
 
 
 def test_strip_copies_the_scope() -> None:

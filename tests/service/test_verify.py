@@ -38,10 +38,33 @@ async def test_malformed_and_unknown(keystead: Keystead, admin: Principal) -> No
     )
     assert (await keystead.verify(key + " ")).code is Code.MALFORMED
     assert (await keystead.verify(123)).code is Code.MALFORMED  # type: ignore[arg-type]
+    assert (await keystead.verify("ks_" + "A" * keyformat.MAX_LENGTH)).code is Code.MALFORMED
     unknown = keyformat.generate("ks")
     assert (await keystead.verify(unknown)).code is Code.NOT_FOUND
     # the second time the negative cache answers; still NOT_FOUND
     assert (await keystead.verify(unknown)).code is Code.NOT_FOUND
+
+
+async def test_a_cached_key_skips_the_format_check_a_wrong_one_never_does(
+    keystead: Keystead, admin: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = await _key(keystead, admin)
+    assert (await keystead.verify(key)).valid  # now cached
+    checked: list[str] = []
+    real = keyformat.is_well_formed
+
+    def counting(text: str) -> bool:
+        checked.append(text)
+        return real(text)
+
+    monkeypatch.setattr(keyformat, "is_well_formed", counting)
+    assert (await keystead.verify(key)).valid
+    assert keystead.verify_now(key) is not None
+    assert checked == []  # its hash matched an issued key's: it is well-formed
+    wrong = key[:-1] + ("A" if key[-1] != "A" else "B")
+    assert (await keystead.verify(wrong)).code is Code.MALFORMED
+    assert keystead.verify_now(wrong) is None  # decided on the loop, counted per IP
+    assert checked == [wrong]
 
 
 async def test_time_window(keystead: Keystead, admin: Principal, clock: ManualClock) -> None:

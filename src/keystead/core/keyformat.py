@@ -28,6 +28,8 @@ MAX_BODY_LENGTH = 64
 DEFAULT_BODY_LENGTH = 32
 MAX_PREFIX_LENGTH = 32
 START_BODY_CHARS = 4
+MAX_LENGTH = MAX_PREFIX_LENGTH + 1 + MAX_BODY_LENGTH + CHECKSUM_LENGTH
+"""No well-formed key is longer: anything longer is refused before it is hashed."""
 
 _PREFIX_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _KEY_RE = re.compile(
@@ -120,6 +122,7 @@ def is_well_formed(key: str) -> bool:
 __all__ = [
     "ALPHABET",
     "DEFAULT_BODY_LENGTH",
+    "MAX_LENGTH",
     "ParsedKey",
     "checksum",
     "generate",

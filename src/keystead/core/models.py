@@ -6,7 +6,7 @@ returned from creation, and otherwise known by its id and ``start``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal, NamedTuple
@@ -40,6 +40,32 @@ class VerifyContext:
     method: str | None = None
     path: str | None = None
     permissions: str | None = None
+
+
+_new = object.__new__
+_SET_CONTEXT = tuple(getattr(VerifyContext, f.name).__set__ for f in fields(VerifyContext))
+
+
+def verify_context(
+    ip: str | None,
+    referrer: str | None,
+    user_agent: str | None,
+    method: str | None,
+    path: str | None,
+    permissions: str | None,
+) -> VerifyContext:
+    """``VerifyContext(...)`` from its fields in order, at under half the cost
+    (a middleware builds one per request): the slots are set directly instead
+    of through the frozen dataclass's ``object.__setattr__`` per field."""
+    context = _new(VerifyContext)
+    set_ip, set_referrer, set_user_agent, set_method, set_path, set_permissions = _SET_CONTEXT
+    set_ip(context, ip)
+    set_referrer(context, referrer)
+    set_user_agent(context, user_agent)
+    set_method(context, method)
+    set_path(context, path)
+    set_permissions(context, permissions)
+    return context
 
 
 @dataclass(slots=True, frozen=True)
@@ -245,4 +271,5 @@ __all__ = [
     "RootKey",
     "VerifyContext",
     "Workspace",
+    "verify_context",
 ]

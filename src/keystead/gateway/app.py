@@ -124,7 +124,7 @@ class Gateway:
             logger.error("gateway cannot start: %s", getattr(exc, "detail", exc))
             await send({"type": "lifespan.startup.failed", "message": str(exc)})
             return
-        freeze_startup_heap()
+        freeze_startup_heap(tune=self._ks is None or self._ks.settings.gc_tuning)
         await send({"type": "lifespan.startup.complete"})
         await receive()  # lifespan.shutdown
         await self.close()

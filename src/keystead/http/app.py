@@ -124,7 +124,7 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         app.state.keystead = ks
         if isinstance(app, KeysteadAPI):
             app.inflight = inflight_signal(ks)
-        freeze_startup_heap()
+        freeze_startup_heap(tune=ks.settings.gc_tuning)
         try:
             yield
         finally:

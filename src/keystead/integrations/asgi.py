@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from time import perf_counter
 from typing import Any, Unpack
 
-from keystead.integrations.context import request_context
+from keystead.integrations.context import context_of, request_context
 from keystead.integrations.guard import Check, Guard, Served
 from keystead.integrations.pending import Pending
 from keystead.integrations.refusal import Answer, KeyRefused, missing_key
@@ -68,11 +68,9 @@ class KeysteadMiddleware(Protection):
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = perf_counter()
         rule = self.routes.match(scope["method"], scope["path"])
-        key, inner = self.sources.take(scope)
+        key, inner, seen = self.sources.read(scope)
         state = _state(inner)
-        context = (
-            None if key is None else request_context(scope, rule.permissions, proxies=self.proxies)
-        )
+        context = None if key is None else context_of(scope, seen, rule.permissions, self.proxies)
         if rule.public:
             pending = Pending(self.guard, key, context, state, IDENTITY)
         else:
@@ -101,10 +99,23 @@ class KeysteadMiddleware(Protection):
                 exchange.status = 500  # what the server answers for it
             raise
         finally:
-            if pending.check is not None:
-                await self._finish(
-                    pending.check, exchange.status, started, exchange.bytes_in, exchange.bytes_out
+            check = pending.check
+            if check is not None:
+                # ``_finish`` inline: no coroutine when nothing needs to wait
+                served = Served(
+                    exchange.status,
+                    (perf_counter() - started) * 1000,
+                    exchange.bytes_in,
+                    exchange.bytes_out,
                 )
+                finish_now = self._finish_now
+                waiting = (
+                    self.guard.finish(check, served)
+                    if finish_now is None
+                    else finish_now(check, served)
+                )
+                if waiting is not None:
+                    await waiting
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A refused connection is closed before it is accepted (the client

@@ -13,7 +13,8 @@ import ipaddress
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
-from keystead.core.models import VerifyContext
+from keystead.core.models import VerifyContext, verify_context
+from keystead.integrations.credentials import ContextHeaders
 
 _USER_AGENT = b"user-agent"
 _REFERER = b"referer"
@@ -79,17 +80,31 @@ def request_context(
             referrer = value
         elif name == _FORWARDED_FOR:
             forwarded = value if forwarded is None else forwarded + b"," + value
+    return context_of(scope, (user_agent, referrer, forwarded), permissions, proxies)
+
+
+def context_of(
+    scope: Mapping[str, Any],
+    headers: ContextHeaders,
+    permissions: str | None,
+    proxies: TrustedProxies | None,
+) -> VerifyContext:
+    """``request_context`` of headers already read (``KeySources.read``)."""
+    user_agent, referrer, forwarded = headers
     client = scope.get("client")
     peer = None if not client else client[0]
     if proxies is not None:
         peer = proxies.client_ip(peer, _field(forwarded))
-    return VerifyContext(
-        ip=peer,
-        referrer=_field(referrer),
-        user_agent=_field(user_agent),
-        method=scope.get("method"),
-        path=_path(scope.get("path")),
-        permissions=permissions,
+    path = scope.get("path")
+    if path is not None and (len(path) > _MAX_PATH or "\x00" in path):
+        path = _path(path)
+    return verify_context(
+        peer,
+        None if referrer is None else referrer[:_MAX_FIELD].decode("latin-1"),
+        None if user_agent is None else user_agent[:_MAX_FIELD].decode("latin-1"),
+        scope.get("method"),
+        path,
+        permissions,
     )
 
 
@@ -146,4 +161,4 @@ def _valid_ip(text: str | None) -> str | None:
         return None
 
 
-__all__ = ["TrustedProxies", "environ_context", "environ_path", "request_context"]
+__all__ = ["TrustedProxies", "context_of", "environ_context", "environ_path", "request_context"]

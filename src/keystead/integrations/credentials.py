@@ -13,9 +13,14 @@ from urllib.parse import unquote_to_bytes
 
 Scope = MutableMapping[str, Any]
 Environ = dict[str, Any]
+ContextHeaders = tuple[bytes | None, bytes | None, bytes | None]
+"""A request's User-Agent, Referer and X-Forwarded-For (repeated ones joined)."""
 
 _AUTHORIZATION = b"authorization"
 _COOKIE = b"cookie"
+_USER_AGENT = b"user-agent"
+_REFERER = b"referer"
+_FORWARDED_FOR = b"x-forwarded-for"
 _BEARER = b"bearer "
 MAX_KEY_LENGTH = 512
 """Longer credentials are not keys: they are treated as a wrong key, unread."""
@@ -94,24 +99,39 @@ class KeySources:
         """``find`` and ``strip`` in one pass over the headers: the key (None when
         the request carries none, and then the scope itself) and the scope the
         app gets."""
+        key, stripped, _ = self.read(scope)
+        return key, stripped
+
+    def read(self, scope: Scope) -> tuple[str | None, Scope, ContextHeaders]:
+        """``take``, and in the same pass the headers a request's context is read
+        from (``integrations.context.context_of``)."""
         header = self._header
-        bearer = named = cookies = None
+        bearer = named = cookies = user_agent = referrer = forwarded = None
         kept: list[tuple[bytes, bytes]] = []
         for pair in scope.get("headers", ()):
             name = pair[0]
             if name == _AUTHORIZATION:
                 bearer = pair[1]
-            elif name == header:
+                continue
+            if name == header:
                 named = pair[1]
-            elif name == _COOKIE:
+                continue
+            if name == _COOKIE:
                 cookies = pair[1]
-            else:
-                kept.append(pair)
+                continue
+            if name == _USER_AGENT:
+                user_agent = pair[1]
+            elif name == _REFERER:
+                referrer = pair[1]
+            elif name == _FORWARDED_FOR:
+                forwarded = pair[1] if forwarded is None else forwarded + b"," + pair[1]
+            kept.append(pair)
+        seen = (user_agent, referrer, forwarded)
         query = scope.get("query_string", b"")
         token = self._token(bearer)
         key = self._pick(token, named, cookies, query)
         if key is None:
-            return None, scope
+            return None, scope, seen
         if bearer is not None and token is None:  # not ours: Basic, or Bearer unused
             kept.append((_AUTHORIZATION, bearer))
         if cookies is not None:
@@ -123,7 +143,7 @@ class KeySources:
         stripped["headers"] = kept
         if self.query is not None and query:
             stripped["query_string"] = _without_query(query, self.query)
-        return key, stripped
+        return key, stripped, seen
 
     def strip(self, scope: Scope) -> Scope:
         """A shallow copy of the scope without the credential: the Authorization
@@ -231,4 +251,4 @@ def _without_query(query: bytes, unwanted: str) -> bytes:
     )
 
 
-__all__ = ["MAX_KEY_LENGTH", "UNUSABLE", "KeySources", "bearer_token"]
+__all__ = ["MAX_KEY_LENGTH", "UNUSABLE", "ContextHeaders", "KeySources", "bearer_token"]

@@ -66,8 +66,9 @@ class Embedded:
         if self._ks is None:
             async with self._opening:
                 if self._ks is None:
-                    self._ks = await Keystead.open(settings=self._settings or Settings())
-                    freeze_startup_heap()
+                    ks = await Keystead.open(settings=self._settings or Settings())
+                    freeze_startup_heap(tune=ks.settings.gc_tuning)
+                    self._ks = ks
         return self._ks
 
     async def check(self, key: str, context: VerifyContext, cost: int | None = None) -> Check:

@@ -117,14 +117,19 @@ class UsageService:
         """``complete`` without a coroutine when the buffer takes the record at
         once (on the service's loop): None, or what to await when the ``block``
         policy makes it wait for room."""
-        done = Completed(
-            context,
-            _status(status),
-            _amount(response_ms, "response_ms"),
-            _bytes(bytes_in, "bytes_in"),
-            _bytes(bytes_out, "bytes_out"),
-            _tags(tags),
-        )
+        # a middleware's own values pass the exact-type tests inline (one call
+        # per request each otherwise); anything else gets the full checks
+        if not (type(status) is int and 100 <= status <= 599):
+            status = _status(status)
+        if not (type(response_ms) is float and 0.0 <= response_ms <= MAX_RESPONSE_MS):
+            response_ms = _amount(response_ms, "response_ms")
+        if not (type(bytes_in) is int and 0 <= bytes_in < _MAX_BYTES):
+            bytes_in = _bytes(bytes_in, "bytes_in")
+        if not (type(bytes_out) is int and 0 <= bytes_out < _MAX_BYTES):
+            bytes_out = _bytes(bytes_out, "bytes_out")
+        if tags != () or type(tags) is not tuple:
+            tags = _tags(tags)
+        done = Completed(context, status, response_ms, bytes_in, bytes_out, tags)
         if not self._settings.usage_enabled:
             return None
         if started_at is None:
@@ -276,6 +281,9 @@ def _moment(value: object, oldest: float, latest: float) -> float:
     return float(value)
 
 
+_MAX_BYTES = 2**63
+
+
 def _status(value: object) -> int | None:
     if value is None:
         return None
@@ -296,7 +304,7 @@ def _amount(value: object, name: str) -> float | None:
 def _bytes(value: object, name: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < _MAX_BYTES:
         raise ValidationError(f"{name} is a whole number of bytes, 0 or more", field=name)
     return value
 

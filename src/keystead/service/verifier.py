@@ -69,14 +69,19 @@ class Verifier:
             refused = self._guard.refusal(ip, ctx.clock.now())
             if refused is not None:
                 return refused
-        if not isinstance(key, str) or not keyformat.is_well_formed(key):
+        if not isinstance(key, str) or len(key) > keyformat.MAX_LENGTH:
             return await self._failed(MALFORMED, ip)
         digest = ctx.hasher.hash(key)
         cached = ctx.keys.get(digest)
-        if cached is MISS:
-            cached = await self._load(digest)
+        # a cached key is well-formed (its hash matched an issued key's): the
+        # shape and checksum are checked on the way to the store only
         if not isinstance(cached, CachedKey):
-            return await self._failed(NOT_FOUND, ip)
+            if not keyformat.is_well_formed(key):
+                return await self._failed(MALFORMED, ip)
+            if cached is MISS:
+                cached = await self._load(digest)
+            if not isinstance(cached, CachedKey):
+                return await self._failed(NOT_FOUND, ip)
         record = cached.record
         if principal is not None and (
             record.key.workspace_id != principal.workspace_id
@@ -138,12 +143,12 @@ class Verifier:
             return None
         if ip is not None and self._guard.enabled and self._guard.blocks(ip):
             return None
-        if not isinstance(key, str) or not keyformat.is_well_formed(key):
+        if not isinstance(key, str) or len(key) > keyformat.MAX_LENGTH:
             return None  # counted per IP on the loop
         ctx = self._ctx
         cached = ctx.keys.peek(ctx.hasher.hash(key))
         if not isinstance(cached, CachedKey):
-            return None
+            return None  # malformed, unknown or not cached yet: the loop decides
         record = cached.record
         query = None if not facts.permissions else parse_query_cached(facts.permissions)
         now = ctx.clock.now()

@@ -38,7 +38,10 @@ class ExportHub:
         return bool(self.sinks)
 
     def offer(self, records: Iterable[ExportRecord]) -> None:
-        """Queue records for every sink; never blocks, never raises."""
+        """Queue records for every sink; never blocks, never raises. Without
+        sinks, nothing is queued (nor built: ``records`` may be a generator)."""
+        if not self.sinks:
+            return
         queue = self._queue
         for record in records:
             if len(queue) >= self.capacity:

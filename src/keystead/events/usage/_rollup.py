@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from keystead.core.authz import Principal
 from keystead.core.geo import CountryResolver
-from keystead.core.models import VerifyContext
+from keystead.core.models import Code, VerifyContext
 from keystead.core.usage import (
     GRANULARITIES,
     Rollup,
@@ -18,7 +18,7 @@ from keystead.core.usage import (
     hll_point,
     latency_bucket,
 )
-from keystead.core.verify import Verdict
+from keystead.core.verify import Verdict, VerifiableKey
 
 
 class Completed(NamedTuple):
@@ -71,6 +71,7 @@ def to_fields(entry: Entry) -> tuple[Any, ...]:
 
 FIELDS = len(UsageRecord._fields)
 _NO_RESPONSE = (None, None, None, None, ())
+_NO_REQUEST = (None, None, None, None, None)
 
 
 def _head(verdict: Verdict, principal: Principal | None) -> tuple[Any, ...]:
@@ -99,28 +100,39 @@ def flatten(batch: Sequence[Any]) -> list[Any]:
     per record (what the writer process is sent: it builds the records).
 
     The serving process pays for this on every record, so it is one pass with
-    no tuple per record: the key's fields are read once per verdict (a cached
-    key's VALID verdict is one shared object)."""
+    little per record: the key's fields are read once per key and outcome
+    (a verdict with limits is a new object per request; its record is not)."""
     out: list[Any] = []
     add = out.extend
-    heads: dict[int, tuple[Any, ...]] = {}
+    heads: dict[tuple[VerifiableKey, Code], tuple[Any, ...]] = {}
     slots = iter(batch)
     for at, verdict, facts, principal in zip(slots, slots, slots, slots, strict=True):
         if verdict is None:  # a whole record, appended as (record, None, None, None)
             add(at)
             continue
-        head = heads.get(id(verdict)) if verdict.record is not None else None
-        if head is None:
+        found = verdict.record
+        known = None if found is None else heads.get((found, verdict.code))
+        if known is not None:
+            head = known
+        else:
             head = _head(verdict, principal)
-            if verdict.record is not None:
-                heads[id(verdict)] = head  # the batch keeps the verdict alive: ids are unique
+            if found is not None:  # records compare by identity
+                heads[found, verdict.code] = head
         out.append(at)
         add(head)
-        if type(facts) is VerifyContext:
+        kind = type(facts)
+        if kind is Completed:  # (context, then the response's fields in record order)
+            context = facts[0]
+            if context is None:
+                add(_NO_REQUEST)
+            else:
+                add((context.ip, None, context.user_agent, context.method, context.path))
+            add(facts[1:])
+        elif kind is VerifyContext:
             add((facts.ip, None, facts.user_agent, facts.method, facts.path))
             add(_NO_RESPONSE)
         elif facts is None:
-            add((None, None, None, None, None))
+            add(_NO_REQUEST)
             add(_NO_RESPONSE)
         else:
             add(to_fields((at, verdict, facts, principal))[6:])
