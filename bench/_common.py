@@ -95,6 +95,20 @@ def pin_to_core(core: int) -> bool:
     return True
 
 
+def move_to_core(pid: int, core: int) -> None:
+    """Move a running process, every one of its threads, to one core.
+
+    ``sched_setaffinity(pid)`` moves one thread only: a child started by a
+    pinned server keeps the threads it has already started (a database
+    driver's, an executor's) on the server's core."""
+    tasks = Path(f"/proc/{pid}/task")
+    for thread in [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [pid]:
+        try:
+            os.sched_setaffinity(thread, {core})
+        except ProcessLookupError:  # the thread has just ended
+            continue
+
+
 def peer_python(name: str, requirements: Sequence[str]) -> Path:
     """The interpreter of ``bench/.peers/<name>``, created and filled on first use.
 

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -51,7 +50,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import yaml
-from _common import machine_rows, median, print_table, require_tool
+from _common import machine_rows, median, move_to_core, print_table, require_tool
 from http_verify import CLIENT_CORE, SERVER_CORE, free_port
 from middleware_http import (
     NEVER_REFUSING,
@@ -155,7 +154,7 @@ def main() -> None:
             gateway = servers["gateway"]
             writers = wait_for_children(gateway.pid, 1, 60, "the gateway's usage writer")
             for writer in writers:
-                os.sched_setaffinity(writer, {CLIENT_CORE})
+                move_to_core(writer, CLIENT_CORE)
             watch: dict[str, Callable[[], Sequence[int]]] = {
                 "gateway": fixed([gateway.pid]),
                 "writer": fixed(writers),

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/middleware_http.py            # full run (about 3 min)
     .venv/bin/python bench/middleware_http.py --quick    # smoke run (about 30 s)
-    .venv/bin/python bench/middleware_http.py --breakdown  # plus two probes (about 4 min)
+    .venv/bin/python bench/middleware_http.py --breakdown  # plus three probes (about 5 min)
+    .venv/bin/python bench/middleware_http.py --only starlette  # one framework's servers
 
 The same endpoint (``GET /api/data`` answering ``{"data": [1, 2, 3]}``,
 bench/middleware_app.py) in Starlette and in FastAPI, each served bare and
@@ -27,12 +28,14 @@ writer's (spent on core 1, where it also takes time from wrk: on two cores
 protected req/s understate what a machine with a core to spare gets, so the
 table also shows "kept (CPU)": bare serving CPU per request over protected).
 
-``--breakdown`` adds two Starlette probes (bench/middleware_app.py), compared
-with bare Starlette: a middleware that only adds two fixed rate-limit headers,
-and ``KeysteadMiddleware`` with a guard that answers a precomputed check and
-completes nothing. They split the cost: what any header-adding middleware pays
-the server, what Keystead's plumbing adds, and (the protected row) what
-verifying, limiting and recording add.
+``--breakdown`` adds three Starlette probes (bench/middleware_app.py), compared
+with bare Starlette: a middleware that only adds two fixed rate-limit headers;
+``KeysteadMiddleware`` with a guard that answers a precomputed check and
+completes nothing; and the protected server with ``KEYSTEAD_GC_TUNING=false``.
+The first two split the cost: what any header-adding middleware pays the
+server, what Keystead's plumbing adds, and (the protected row) what verifying,
+limiting and recording add. The third shows what the collector's tuning
+(docs/integrations.md) is worth.
 
 Checks: every answer of every run is a 200 (wrk's non-2xx count), a request
 without a key gets a 401 from each protected server, and the usage rows in the
@@ -61,7 +64,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import machine_rows, median, print_table, require_tool, wait_until
+from _common import machine_rows, median, move_to_core, print_table, require_tool, wait_until
 from http_verify import (
     CLIENT_CORE,
     SERVER_CORE,
@@ -342,6 +345,7 @@ class Variant:
     factory: str
     base: str | None  # the bare variant it is compared with; None: it is bare
     keystead: bool = True  # verifies and records usage (a probe does neither)
+    env: Mapping[str, str] = field(default_factory=dict)  # more KEYSTEAD_* settings
 
 
 VARIANTS = {
@@ -364,6 +368,12 @@ PROBES = {
     "probe_plumbing": Variant(
         "probe: middleware, fixed check", "middleware_app:starlette_fixed_check", "starlette", False
     ),
+    "probe_gc": Variant(
+        "probe: Keystead, collector untuned",
+        "middleware_app:starlette_protected",
+        "starlette",
+        env={"KEYSTEAD_GC_TUNING": "false"},
+    ),
 }
 
 
@@ -378,7 +388,13 @@ def main() -> None:
     parser.add_argument(
         "--breakdown",
         action="store_true",
-        help="also run two Starlette probes: fixed headers only; the middleware, a fixed check",
+        help="also run three Starlette probes: fixed headers only; the middleware, a fixed check; "
+        "Keystead with the collector untuned",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("starlette", "fastapi"),
+        help="run one framework's servers (bare and protected) and skip the other's",
     )
     args = parser.parse_args()
     require_tool("wrk", "apt-get update && apt-get install -y wrk")
@@ -386,6 +402,9 @@ def main() -> None:
     started = time.monotonic()
     if args.breakdown:
         VARIANTS.update(PROBES)
+    if args.only:
+        for name in [n for n, v in VARIANTS.items() if (v.base or n) != args.only]:
+            del VARIANTS[name]
 
     with tempfile.TemporaryDirectory(prefix="ks-middleware-http-") as tmp_name:
         tmp = Path(tmp_name)
@@ -400,7 +419,8 @@ def main() -> None:
         try:
             for name, variant in VARIANTS.items():
                 port = free_port()
-                server_environ = protected_env if variant.keystead else server_env({})
+                bare_env = server_env({})
+                server_environ = {**protected_env, **variant.env} if variant.keystead else bare_env
                 argv = uvicorn_argv(variant.factory, port)
                 servers[name] = start(name, argv, port, server_environ, tmp, SERVER_CORE)
             wait_ready(list(servers.values()))
@@ -415,7 +435,7 @@ def main() -> None:
                     answered += run.requests
                     found = wait_for_children(server.pid, 1, 60, f"{name}'s usage writer")
                     for writer in found:
-                        os.sched_setaffinity(writer, {CLIENT_CORE})
+                        move_to_core(writer, CLIENT_CORE)
                     writers[name] = found
             for _ in range(rounds):
                 for name, server in servers.items():
@@ -513,7 +533,7 @@ def report(
         f"{VARIANTS[name].label}: {rps[name] / rps[v.base]:.0%} "
         f"{'met' if rps[name] / rps[v.base] >= TARGET_KEPT else 'NOT met'}"
         for name, v in VARIANTS.items()
-        if v.base and v.keystead
+        if v.base and v.keystead and name not in PROBES
     ]
     print("\ntarget kept >= 50%: " + "; ".join(verdicts))
     status = "all recorded" if written >= answered else f"{answered - written:,} MISSING"

@@ -42,7 +42,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from _common import machine_rows, median, print_table, require_tool, wait_until
+from _common import machine_rows, median, move_to_core, print_table, require_tool, wait_until
 from http_verify import (
     CLIENT_CORE,
     LUA,
@@ -124,7 +124,7 @@ def main() -> None:
                 wrk(verify_url[name], lua, 1 if args.quick else 3, args.connections, 2)
             wait_until(lambda: bool(children(servers["process"].pid)), 60, "the writer process")
             (writer,) = children(servers["process"].pid)
-            os.sched_setaffinity(writer, {CLIENT_CORE})
+            move_to_core(writer, CLIENT_CORE)
             for _ in range(rounds):
                 for name in VARIANTS:
                     pid = servers[name].pid

@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import fmt_rate, median, pin_to_core, print_machine, print_table
+from _common import fmt_rate, median, move_to_core, pin_to_core, print_machine, print_table
 
 from keystead.config import Settings
 from keystead.core.models import VerifyContext
@@ -100,7 +99,7 @@ async def main(quick: bool) -> None:
             await ks.usage.flush()
         writer = process.usage.recorder.writer
         assert isinstance(writer, ProcessWriter) and writer.pid is not None
-        os.sched_setaffinity(writer.pid, {1})
+        move_to_core(writer.pid, 1)
         results: dict[str, list[float]] = {"off": [], "hot": [], "sustained": [], "process": []}
         for _ in range(rounds):
             results["off"].append(await rate(off, key, n, flush=False))
