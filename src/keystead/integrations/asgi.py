@@ -83,7 +83,7 @@ class KeysteadMiddleware(Protection):
                 check = await self.guard.check(key, context, rule.cost)
             if check.answer is not None:
                 await _answer(send, check.answer)
-                await self._finish(check, check.answer[0], started, 0, len(check.answer[2]))
+                await _wait(self._finish(check, check.answer[0], started, 0, len(check.answer[2])))
                 return
             pending = Pending(self.guard, None, context, state, IDENTITY, check)
         inner[PENDING] = pending
@@ -101,20 +101,10 @@ class KeysteadMiddleware(Protection):
         finally:
             check = pending.check
             if check is not None:
-                # ``_finish`` inline: no coroutine when nothing needs to wait
-                served = Served(
-                    exchange.status,
-                    (perf_counter() - started) * 1000,
-                    exchange.bytes_in,
-                    exchange.bytes_out,
+                waiting = self._finish(
+                    check, exchange.status, started, exchange.bytes_in, exchange.bytes_out
                 )
-                finish_now = self._finish_now
-                waiting = (
-                    self.guard.finish(check, served)
-                    if finish_now is None
-                    else finish_now(check, served)
-                )
-                if waiting is not None:
+                if waiting is not None:  # inline, not ``_wait``: no coroutine per request
                     await waiting
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -133,31 +123,30 @@ class KeysteadMiddleware(Protection):
             check = await self.guard.check(key, context, rule.cost)
             if check.identity is None:
                 await send({"type": "websocket.close", "code": 1008})
-                await self._finish(check, None, started, None, None)
+                await _wait(self._finish(check, None, started, None, None))
                 return
             state[IDENTITY] = check.identity
         try:
             await self.app(inner, receive, send)
         finally:
             if check is not None:
-                await self._finish(check, None, started, None, None)
+                await _wait(self._finish(check, None, started, None, None))
 
-    async def _finish(
+    def _finish(
         self,
         check: Check,
         status: int | None,
         started: float,
         bytes_in: int | None,
         bytes_out: int | None,
-    ) -> None:
+    ) -> Awaitable[None] | None:
+        """Complete a checked request: None when that is done already, else what
+        to await (no coroutine when nothing needs to wait: ``finish_now``)."""
         served = Served.since(started, status, bytes_in, bytes_out)
         finish_now = self._finish_now
         if finish_now is None:
-            await self.guard.finish(check, served)
-            return
-        waiting = finish_now(check, served)
-        if waiting is not None:
-            await waiting
+            return self.guard.finish(check, served)
+        return finish_now(check, served)
 
     def _on_shutdown(self, send: Send) -> Send:
         """Close the guard when the app has shut down (an embedded service it
@@ -213,6 +202,11 @@ async def _answer(send: Send, answer: Answer) -> None:
     status, headers, body = answer
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _wait(waiting: Awaitable[None] | None) -> None:
+    if waiting is not None:
+        await waiting
 
 
 def _state(scope: Scope) -> MutableMapping[str, Any]:

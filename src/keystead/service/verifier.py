@@ -24,6 +24,7 @@ from keystead.service.guard import FailedAttempts
 from keystead.service.limit_notices import LimitNotices
 from keystead.service.limiting import NO_LIMITS, KeyLimits
 from keystead.service.shedding import LoadShedder
+from keystead.service.single_flight import SingleFlight
 from keystead.store.cache import MISS
 
 log = logging.getLogger("keystead.verify")
@@ -40,6 +41,7 @@ class Verifier:
         self._guard = guard
         self._shedder = shedder
         self._last_used: dict[str, float] = {}
+        self._loading: SingleFlight[bytes, CachedKey | None] = SingleFlight()
         self._credits_dirty: dict[str, str] = {}
         self._credits_flushed_at = 0.0
         self.notices = LimitNotices(ctx.settings.limit_event_cooldown_s)
@@ -240,6 +242,11 @@ class Verifier:
             await self._ctx.limiter.release(parsed)
 
     async def _load(self, digest: bytes) -> CachedKey | None:
+        """The key of ``digest`` from the store, cached; concurrent misses of one
+        key share one read (``SingleFlight``)."""
+        return await self._loading.run(digest, self._ctx.generation, lambda: self._read(digest))
+
+    async def _read(self, digest: bytes) -> CachedKey | None:
         ctx = self._ctx
         generation = ctx.generation
         store = ctx.store
