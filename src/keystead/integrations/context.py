@@ -14,11 +14,8 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 from keystead.core.models import VerifyContext, verify_context
-from keystead.integrations.credentials import ContextHeaders
+from keystead.integrations.credentials import ContextHeaders, context_headers
 
-_USER_AGENT = b"user-agent"
-_REFERER = b"referer"
-_FORWARDED_FOR = b"x-forwarded-for"
 _MAX_FIELD = 1024
 """Longer user agents and referrers are cut: the context is a restriction input,
 not a log of whatever a client sends."""
@@ -72,15 +69,7 @@ def request_context(
     proxies: TrustedProxies | None = None,
 ) -> VerifyContext:
     """The context of an ASGI HTTP request (headers as lower-case bytes)."""
-    user_agent = referrer = forwarded = None
-    for name, value in scope.get("headers", ()):
-        if name == _USER_AGENT:
-            user_agent = value
-        elif name == _REFERER:
-            referrer = value
-        elif name == _FORWARDED_FOR:
-            forwarded = value if forwarded is None else forwarded + b"," + value
-    return context_of(scope, (user_agent, referrer, forwarded), permissions, proxies)
+    return context_of(scope, context_headers(scope), permissions, proxies)
 
 
 def context_of(

@@ -6,7 +6,7 @@ them as ``HTTP_*`` strings (latin-1). Both readers return the key as ``str``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -124,7 +124,7 @@ class KeySources:
             elif name == _REFERER:
                 referrer = pair[1]
             elif name == _FORWARDED_FOR:
-                forwarded = pair[1] if forwarded is None else forwarded + b"," + pair[1]
+                forwarded = _joined(forwarded, pair[1])
             kept.append(pair)
         seen = (user_agent, referrer, forwarded)
         query = scope.get("query_string", b"")
@@ -186,6 +186,25 @@ class KeySources:
         if self.query is not None and query:
             stripped["QUERY_STRING"] = _without_query(query, self.query).decode("latin-1")
         return stripped
+
+
+def context_headers(scope: Mapping[str, Any]) -> ContextHeaders:
+    """The headers a request's context is read from, as ``KeySources.read``
+    gives them: for a request no middleware has read yet."""
+    user_agent = referrer = forwarded = None
+    for name, value in scope.get("headers", ()):
+        if name == _USER_AGENT:
+            user_agent = value
+        elif name == _REFERER:
+            referrer = value
+        elif name == _FORWARDED_FOR:
+            forwarded = _joined(forwarded, value)
+    return user_agent, referrer, forwarded
+
+
+def _joined(forwarded: bytes | None, value: bytes) -> bytes:
+    """Repeated X-Forwarded-For headers, as one list of hops."""
+    return value if forwarded is None else forwarded + b"," + value
 
 
 def bearer_token(value: bytes) -> bytes | None:
@@ -251,4 +270,11 @@ def _without_query(query: bytes, unwanted: str) -> bytes:
     )
 
 
-__all__ = ["MAX_KEY_LENGTH", "UNUSABLE", "ContextHeaders", "KeySources", "bearer_token"]
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "UNUSABLE",
+    "ContextHeaders",
+    "KeySources",
+    "bearer_token",
+    "context_headers",
+]
