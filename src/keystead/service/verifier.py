@@ -110,16 +110,10 @@ class Verifier:
                 and (ip is None or not limits.ip_ratelimits)
             ):
                 # the common case, decided inline: one GCRA limit in memory
-                result = self._gcra_one(single[0], single[1], 1, now)
-                if not result.allowed:
-                    refused = Verdict(
-                        Code.RATE_LIMITED, record, result.name, (result,), result.retry_after
-                    )
-                    self._refused(refused, now)
-                    return refused
-                verdict = _new_tuple(
-                    Verdict, (Code.VALID, record, None, (result,), None, (), False)
-                )
+                verdict = self._single_gcra(record, single, now)
+                if verdict.code is not Code.VALID:
+                    self._refused(verdict, now)
+                    return verdict
             else:
                 verdict = await self._limit(record, limits, ip, cost, ratelimits, now)
                 if verdict.code is not Code.VALID:
@@ -161,6 +155,13 @@ class Verifier:
         single = limits.single_gcra
         if single is None or self._gcra_one is None or (ip is not None and limits.ip_ratelimits):
             return None
+        return self._single_gcra(record, single, now)
+
+    def _single_gcra(
+        self, record: VerifiableKey, single: tuple[str, RateLimit], now: float
+    ) -> Verdict:
+        """The verdict of a key's one in-memory GCRA limit, spending 1."""
+        assert self._gcra_one is not None  # noqa: S101 - the callers checked
         result = self._gcra_one(single[0], single[1], 1, now)
         if not result.allowed:
             return Verdict(Code.RATE_LIMITED, record, result.name, (result,), result.retry_after)
