@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -92,3 +93,13 @@ def test_init_removes_a_secret_it_created_when_the_store_refuses_it(
 
     assert "does not match" in result.stderr
     assert not secret.exists()
+
+
+def test_init_creates_a_private_database(cli: Cli, tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        cli.ok("init")
+    finally:
+        os.umask(previous)
+
+    assert stat.S_IMODE((tmp_path / "cli.db").stat().st_mode) == 0o600

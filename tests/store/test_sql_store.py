@@ -1,4 +1,7 @@
+import os
+import stat
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -88,3 +91,28 @@ async def test_a_damaged_sqlite_file_is_store_unavailable(tmp_path: object) -> N
             await damaged.list_workspaces()
     finally:
         await damaged.close()
+
+
+async def test_a_new_sqlite_database_and_its_wal_files_are_private(
+    tmp_path: Path, server_secret: str
+) -> None:
+    """Key hashes, audit and usage are for Keystead only: 0600 whatever the umask,
+    for the database and the -wal and -shm files SQLite creates beside it."""
+    path = tmp_path / "private.db"
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{path}", secret=server_secret)
+    previous = os.umask(0o022)
+    try:
+        ks = await Keystead.open(settings=settings)
+    finally:
+        os.umask(previous)
+    try:
+        admin = await ks.workspaces.local_operator()
+        api = await ks.apis.create(admin, name="payments", prefix="acme")
+        created = await ks.keys.create(admin, api_id=api.id)
+        assert (await ks.verify(created.plaintext)).valid
+        files = [path, path.with_name("private.db-wal"), path.with_name("private.db-shm")]
+        assert {file.name: stat.S_IMODE(file.stat().st_mode) for file in files} == {
+            file.name: 0o600 for file in files
+        }
+    finally:
+        await ks.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ def create_engine(url: str) -> AsyncEngine:
     if target.get_backend_name() == "sqlite":
         database = target.database or ""
         if database not in ("", ":memory:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(database).expanduser())
         engine = create_async_engine(
             target, connect_args={"timeout": 30}, json_deserializer=json_loads
         )
@@ -59,6 +60,19 @@ def create_engine(url: str) -> AsyncEngine:
         pool_recycle=1800,
         json_deserializer=json_loads,
     )
+
+
+def _create_private(path: Path) -> None:
+    """Create a missing SQLite file with mode 0600 before SQLite opens it: key
+    hashes, audit and usage are for Keystead alone, and SQLite gives the -wal
+    and -shm files it creates the mode of the database file. An existing file
+    keeps the mode its owner gave it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def json_loads(text: str | bytes) -> Any:
