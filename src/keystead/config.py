@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
@@ -17,6 +18,8 @@ from keystead.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///keystead.db"
 DEFAULT_SECRET_FILE = "keystead.secret"  # noqa: S105 - a file name, not a secret
+# RFC 5424 §7.2.2: name@<private enterprise number>; the name printable ASCII but = ] " @
+_SD_ID = re.compile(r'(?:(?![="\]@])[\x21-\x7e]){1,31}@[0-9]+(?:\.[0-9]+)*')
 
 
 class Settings(BaseSettings):
@@ -99,6 +102,11 @@ class Settings(BaseSettings):
         description="export sinks, comma-separated or a JSON list: jsonl:///path, "
         "jsonl://stdout, syslog+udp://, syslog+tcp://, syslog+tls://, cef+udp://, cef+tcp://",
     )
+    syslog_sd_id: str = Field(
+        default="keystead@32473",
+        description="SD-ID of the structured data syslog sinks send: name@<your private "
+        "enterprise number>; 32473 is the number RFC 5612 reserves for documentation",
+    )
     # the CLI's remote mode
     url: str | None = None
     root_key: SecretStr | None = None
@@ -113,6 +121,13 @@ class Settings(BaseSettings):
         if text.startswith("["):
             return json.loads(text)
         return [url.strip() for url in text.split(",") if url.strip()]
+
+    @field_validator("syslog_sd_id")
+    @classmethod
+    def _check_sd_id(cls, value: str) -> str:
+        if len(value) > 32 or not _SD_ID.fullmatch(value):
+            raise ValueError("must be name@<private enterprise number>, at most 32 characters")
+        return value
 
     def load_secret(self, *, create: bool = False) -> bytes:
         """The server secret: from KEYSTEAD_SECRET, else from the secret file.

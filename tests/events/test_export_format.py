@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
+import pydantic
 import pytest
 
+from keystead.config import Settings
 from keystead.core import keyformat
 from keystead.errors import ConfigurationError, ValidationError
 from keystead.events.exporters import ExportRecord, Severity
@@ -36,11 +38,11 @@ def record(name: str = "key.revoked", severity: int = 5, **fields: Any) -> Expor
 
 
 def test_an_rfc5424_message_has_every_header_field() -> None:
-    data, truncated = FORMAT.encode(record(key_id="key_1", count=3, ok=True, gone=None))
+    data, truncated = FORMAT.encode(record(key_id="key_1", count=3, ok=True, gone=None))  # left out
     assert not truncated
     assert data == (
         b"<133>1 2026-05-04T03:02:01.000500Z web1 keystead 42 key.revoked "
-        b'[keystead@32473 kind="audit" key_id="key_1" count="3" ok="true" gone="null"] '
+        b'[keystead@32473 kind="audit" key_id="key_1" count="3" ok="true"] '
         b"key.revoked"
     )
 
@@ -160,3 +162,12 @@ def test_key_material_is_redacted_in_every_format() -> None:
         assert keyformat.REDACTED in text, name
     decoded = orjson.loads(outputs["jsonl"])
     assert decoded["fields"]["nested"]["deep"][1]["k"] == keyformat.REDACTED
+
+
+@pytest.mark.parametrize(
+    "sd_id", ["keystead", "keystead@", "a b@1", "a=b@1", "k@1a", "x" * 30 + "@123"]
+)
+def test_the_sd_id_setting_must_name_an_enterprise_number(sd_id: str) -> None:
+    with pytest.raises(pydantic.ValidationError, match="private enterprise number"):
+        Settings(_env_file=None, syslog_sd_id=sd_id)
+    assert Settings(_env_file=None, syslog_sd_id="acme-keys@32473.7").syslog_sd_id

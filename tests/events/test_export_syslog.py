@@ -158,3 +158,45 @@ async def test_an_alert_reaches_rsyslog_from_the_service(
     opened = rsyslog.messages("alert.opened")
     assert len(opened) == 1 and opened[0]["severity"] == "4"  # the rule's warning
     assert f'alert_id="{alert.id}"' in opened[0]["sd"] and 'kind="alert"' in opened[0]["sd"]
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_absent_values_are_left_out_not_sent_as_null(
+    rsyslog: Rsyslog, transport: str
+) -> None:
+    port = rsyslog.udp_port if transport == "udp" else rsyslog.tcp_port
+    sink = open_sink(f"syslog+{transport}://127.0.0.1:{port}")
+    await closing(sink, record("key.revoked", key_id="key_1", owner_id=None, reason=None))
+
+    [got] = await rsyslog.wait_for(lambda m: len(m) == 1, "the message")
+    assert got["sd"] == '[keystead@32473 kind="audit" key_id="key_1"]'
+
+
+async def test_the_configured_sd_id_names_every_message(
+    rsyslog: Rsyslog, settings: Settings
+) -> None:
+    """KEYSTEAD_SYSLOG_SD_ID, for audit records sent by the service and usage
+    records sent by the writer process alike; a URL's own sd_id still wins."""
+    own = f"syslog+tcp://127.0.0.1:{rsyslog.tcp_port}"
+    update = {
+        "export_urls": [own, f"{own}?sd_id=other@64500&app_name=second"],
+        "syslog_sd_id": "keystead@64511",
+        "usage_writer": "process",
+    }
+    ks = await Keystead.open(settings=settings.model_copy(update=update))
+    try:
+        admin = await ks.workspaces.local_operator()
+        api = await ks.apis.create(admin, name="payments", prefix="acme")
+        created = await ks.keys.create(admin, api_id=api.id)
+        assert (await ks.verify(created.plaintext)).valid
+        await ks.flush()
+        got = await rsyslog.wait_for(
+            lambda m: sum(x["msgid"] == "verify.valid" for x in m) == 2, "both usage records"
+        )
+    finally:
+        await ks.close()
+    assert {m["msgid"] for m in got} >= {"api.create", "key.create", "verify.valid"}
+    for message in got:
+        expected = "other@64500" if message["app"] == "second" else "keystead@64511"
+        assert message["sd"].startswith(f"[{expected} "), message["raw"]
+        assert '"null"' not in message["sd"]

@@ -106,7 +106,7 @@ class Keystead:
         self.usage = UsageService(store, settings, clock)
         self.analytics = AnalyticsService(store, clock)
         self.metrics = ServiceMetrics()
-        self.exports = ExportHub(open_sinks(settings.export_urls))
+        self.exports = ExportHub(open_sinks(settings.export_urls, sd_id=settings.syslog_sd_id))
         self._outcomes = self.metrics.outcomes
         recorder = self.usage.recorder
         self._usage_buffer = recorder.buffer if settings.usage_enabled else None

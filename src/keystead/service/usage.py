@@ -59,7 +59,12 @@ class UsageService:
         self._clock = clock
         writer = None
         if settings.usage_writer == "process":
-            writer = ProcessWriter(settings.database_url, settings.export_urls, geoip=True)
+            writer = ProcessWriter(
+                settings.database_url,
+                settings.export_urls,
+                geoip=True,
+                sd_id=settings.syslog_sd_id,
+            )
         self.recorder = UsageRecorder(
             store,
             capacity=settings.usage_buffer_size,

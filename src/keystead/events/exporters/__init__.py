@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from keystead.errors import ConfigurationError
 from keystead.events.exporters.base import ExportRecord, Severity, Sink, SinkStats
+from keystead.events.exporters.rfc5424 import DEFAULT_SD_ID
 
 SINKS: dict[str, str] = {
     "jsonl": "keystead.events.exporters.jsonl:JsonLinesSink",
@@ -33,8 +34,9 @@ SINKS: dict[str, str] = {
 """URI scheme -> "module:class" of the sink serving it."""
 
 
-def open_sink(url: str) -> Sink:
-    """The sink named by ``url``'s scheme; see :data:`SINKS`."""
+def open_sink(url: str, *, sd_id: str = DEFAULT_SD_ID) -> Sink:
+    """The sink named by ``url``'s scheme; see :data:`SINKS`. ``sd_id`` is the
+    SD-ID of syslog sinks whose URL names none (``KEYSTEAD_SYSLOG_SD_ID``)."""
     scheme = urlsplit(url).scheme.lower()
     target = SINKS.get(scheme)
     if target is None:
@@ -43,13 +45,17 @@ def open_sink(url: str) -> Sink:
         raise ConfigurationError(f"unknown export sink {shown!r}; use one of {known}")
     module_name, _, class_name = target.partition(":")
     factory = getattr(importlib.import_module(module_name), class_name)
-    sink: Sink = factory.from_url(url)
+    sink: Sink = (
+        factory.from_url(url, sd_id=sd_id)
+        if scheme.startswith("syslog+")
+        else (factory.from_url(url))
+    )
     return sink
 
 
-def open_sinks(urls: Iterable[str]) -> list[Sink]:
+def open_sinks(urls: Iterable[str], *, sd_id: str = DEFAULT_SD_ID) -> list[Sink]:
     """One sink per non-empty URL; every URL is checked before any is returned."""
-    return [open_sink(url.strip()) for url in urls if url.strip()]
+    return [open_sink(url.strip(), sd_id=sd_id) for url in urls if url.strip()]
 
 
 __all__ = ["SINKS", "ExportRecord", "Severity", "Sink", "SinkStats", "open_sink", "open_sinks"]

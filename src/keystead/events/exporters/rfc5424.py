@@ -28,6 +28,9 @@ FACILITIES: dict[str, int] = {
     "local3": 19, "local4": 20, "local5": 21, "local6": 22, "local7": 23,
 }  # fmt: skip
 DEFAULT_SD_ID = "keystead@32473"
+"""32473 is the private enterprise number RFC 5612 reserves for documentation: a
+name every receiver accepts, to be replaced by the operator's own PEN
+(``KEYSTEAD_SYSLOG_SD_ID``, docs/monitoring.md)."""
 NIL = "-"
 MIN_MESSAGE_BYTES = 480  # every receiver must accept this much (RFC 5426 §3.2)
 
@@ -74,9 +77,11 @@ def param_text(value: Any) -> str:
 
 
 def flatten(fields: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
-    """(name, text) pairs of scrubbed ``fields``, in order."""
+    """(name, text) pairs of scrubbed ``fields``, in order; an absent value
+    (``None``) is left out rather than sent as the text ``null``."""
     for name, value in scrub(dict(fields)).items():
-        yield sd_name(name), param_text(value)
+        if value is not None:
+            yield sd_name(name), param_text(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,7 +72,7 @@ class SyslogSink:
             )
 
     @classmethod
-    def from_url(cls, url: str) -> SyslogSink:
+    def from_url(cls, url: str, *, sd_id: str = DEFAULT_SD_ID) -> SyslogSink:
         parts = urlsplit(url)
         protocol = parts.scheme.lower().partition("+")[2]
         if protocol not in DEFAULT_PORTS:
@@ -86,7 +86,7 @@ class SyslogSink:
         options = Options(url, parts.query)
         fmt = SyslogFormat(
             facility=facility_code(options.text("facility", "local0")),
-            sd_id=options.text("sd_id", DEFAULT_SD_ID),
+            sd_id=options.text("sd_id", sd_id),
             app_name=options.text("app_name", "keystead"),
             hostname=options.text("hostname", "") or socket.gethostname(),
         )

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from keystead.core.geo import GeoIPCountryResolver, default_resolver
 from keystead.core.usage import UsageRecord
 from keystead.errors import ConfigurationError, KeysteadError, StoreUnavailable
+from keystead.events.exporters.rfc5424 import DEFAULT_SD_ID
 from keystead.events.usage._rollup import entries, flatten, summarise, to_record, unflatten
 from keystead.store.usage import UsageStore
 
@@ -80,11 +81,19 @@ class ProcessWriter:
     """A child process (running ``keystead.events.usage.writer.main``) that
     writes the batches; started on the first batch, restarted after it dies."""
 
-    def __init__(self, database_url: str, export_urls: Sequence[str], *, geoip: bool) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        export_urls: Sequence[str],
+        *,
+        geoip: bool,
+        sd_id: str = DEFAULT_SD_ID,
+    ) -> None:
         self._config = {
             "database_url": database_url,
             "export_urls": list(export_urls),
             "geoip": geoip,
+            "sd_id": sd_id,
         }
         self._process: asyncio.subprocess.Process | None = None
         self.restarts = 0
@@ -209,7 +218,7 @@ async def _serve(source: Any, sink: Any) -> None:
     config = json.loads(first)
     try:
         store = open_store(config["database_url"])
-        hub = ExportHub(open_sinks(config["export_urls"]))
+        hub = ExportHub(open_sinks(config["export_urls"], sd_id=config["sd_id"]))
     except Exception as exc:  # reported to the parent, which logs it
         _write_frame(sink, {"ok": False, "error": _describe(exc)})
         return
