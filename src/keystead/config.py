@@ -38,6 +38,23 @@ class Settings(BaseSettings):
     cache_ttl_s: float = Field(default=60.0, gt=0)
     negative_cache_ttl_s: float = Field(default=5.0, ge=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # slow and idle clients of `keystead serve` and `keystead gateway`
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="a connection whose request line and headers are not complete this "
+        "long after it opened (or after its next request began) is closed",
+    )
+    keepalive_timeout_s: int = Field(
+        default=5, ge=1, le=3600, description="an idle kept-alive connection is closed after this"
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=0,
+        description="open connections per server process; requests beyond are answered "
+        "503 (0 = no bound)",
+    )
     limits_url: str = Field(
         default="memory://",
         description="memory:// (one node), redis://, rediss://, redis+cluster://",

@@ -3,10 +3,15 @@ started with their output in a log file, stopped politely then firmly."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
+import pytest
 
 
 def keystead(*args: str) -> list[str]:
@@ -18,6 +23,28 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def store_env(home: Path, name: str) -> dict[str, str]:
+    """This environment without KEYSTEAD_* settings, on a SQLite store in ``home``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTEAD_")}
+    env["KEYSTEAD_DATABASE_URL"] = f"sqlite:///{home / f'{name}.db'}"
+    env["KEYSTEAD_SECRET_FILE"] = str(home / f"{name}.secret")
+    return env
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until ``url`` answers; fail with the log if the process exits or 30 s pass."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{process.args!r} exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    pytest.fail(f"{url} did not answer:\n{log.read_text()}")
 
 
 def start(args: list[str], cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -34,4 +61,4 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-__all__ = ["free_port", "keystead", "start", "stop"]
+__all__ = ["free_port", "keystead", "start", "stop", "store_env", "wait_until_up"]

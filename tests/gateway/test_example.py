@@ -7,31 +7,17 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .processes import free_port, keystead, start, stop
+from .processes import free_port, keystead, start, stop, wait_until_up
 
 pytestmark = pytest.mark.slow
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "gateway"
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{process.args!r} exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    pytest.fail(f"{url} did not answer:\n{log.read_text()}")
 
 
 @pytest.fixture
@@ -67,9 +53,9 @@ def example(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     )
     gateway = start(keystead("gateway", "--config", "gateway.yaml"), home, env, gateway_log)
     try:
-        _wait_for(f"http://127.0.0.1:{upstream_port}/health", upstream, upstream_log)
+        wait_until_up(f"http://127.0.0.1:{upstream_port}/health", upstream, upstream_log)
         url = f"http://127.0.0.1:{gateway_port}"
-        _wait_for(f"{url}/health", gateway, gateway_log)
+        wait_until_up(f"{url}/health", gateway, gateway_log)
         yield url, writer, reader
     finally:
         stop(gateway)

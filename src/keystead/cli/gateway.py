@@ -10,7 +10,7 @@ import typer
 
 from keystead.cli import _output as out
 from keystead.cli._runtime import UsageProblem, command, state_of
-from keystead.cli.serve import LOG_LEVELS, log_config
+from keystead.cli.serve import LOG_LEVELS, connection_options, log_config
 from keystead.gateway import load_config
 from keystead.gateway.app import CONFIG_ENV
 
@@ -74,6 +74,7 @@ def gateway(
         date_header=False,
         proxy_headers=False,  # listen.trusted_proxies decides whose X-Forwarded-For counts
         ws="none",
+        **connection_options(settings),
     )
 
 

@@ -130,6 +130,7 @@ def serve(
         log_config=log_config(level, json=settings.log_format == "json"),
         log_level=level,
         server_header=False,
+        **connection_options(settings),
         # open invalidation streams (GET /v1/events/invalidations) would hold a
         # shutdown for up to their 30 s: end them after 5 s, clients reconnect
         timeout_graceful_shutdown=5,
@@ -150,6 +151,22 @@ class RedactQuery(logging.Filter):
                 path += "?" + "&".join(f"{name}=..." for name in names)
             record.args = (*args[:2], path, *args[3:])
         return True
+
+
+def connection_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn options bounding slow and idle clients: the head deadline of
+    :mod:`keystead._server` (through the environment, for every worker), the
+    keep-alive timeout and the connection bound (uvicorn answers 503 at it; its
+    count includes the connection asking, hence the one more)."""
+    from keystead._server import HEADER_TIMEOUT_ENV, PROTOCOL
+
+    os.environ[HEADER_TIMEOUT_ENV] = repr(settings.header_timeout_s)
+    bound = settings.max_connections
+    return {
+        "http": PROTOCOL,
+        "timeout_keep_alive": settings.keepalive_timeout_s,
+        "limit_concurrency": bound + 1 if bound else None,
+    }
 
 
 def log_config(level: str, *, json: bool = False) -> dict[str, Any]:
