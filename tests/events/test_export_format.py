@@ -171,3 +171,8 @@ def test_the_sd_id_setting_must_name_an_enterprise_number(sd_id: str) -> None:
     with pytest.raises(pydantic.ValidationError, match="private enterprise number"):
         Settings(_env_file=None, syslog_sd_id=sd_id)
     assert Settings(_env_file=None, syslog_sd_id="acme-keys@32473.7").syslog_sd_id
+
+
+def test_cef_leaves_absent_values_out() -> None:
+    line = format_cef(record(key_id="key_1", owner_id=None))
+    assert "keyId=key_1" in line and "ownerId" not in line and "null" not in line
