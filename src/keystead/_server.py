@@ -1,13 +1,16 @@
 """The HTTP/1.1 protocol ``keystead serve`` and ``keystead gateway`` run under
-uvicorn: uvicorn's httptools protocol with a deadline for each request's head.
+uvicorn: uvicorn's httptools protocol with a deadline for each request's head and
+a bound on open connections.
 
 uvicorn closes a connection that stays idle after an answer (its keep-alive
 timeout), but it waits forever for the request line and headers: a client that
 connects and sends nothing, or half its headers, or a byte now and then, holds a
 connection (and a file descriptor) for as long as it likes. Here a connection that
 has not delivered a complete head within ``KEYSTEAD_HEADER_TIMEOUT_S`` of
-connecting, or of the first byte of its next request, is closed. The command
-puts the resolved setting in the environment, where every worker process reads it.
+connecting, or of the first byte of its next request, is closed. Past
+``KEYSTEAD_MAX_CONNECTIONS`` open connections, a request is answered 503 in
+problem+json and its connection closed. The command puts the resolved settings in
+the environment, where every worker process reads them.
 
 A request only stamps the time its head began (no timer per request: arming and
 cancelling one cost about 9 µs); one sweep per process, every quarter of the
@@ -17,8 +20,10 @@ timeout (at most every second), closes the connections whose head is late.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import weakref
+from http import HTTPStatus
 from typing import Any, ClassVar
 
 from uvicorn.config import Config
@@ -26,15 +31,26 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 HEADER_TIMEOUT_ENV = "KEYSTEAD_HEADER_TIMEOUT_S"
+MAX_CONNECTIONS_ENV = "KEYSTEAD_MAX_CONNECTIONS"
 DEFAULT_HEADER_TIMEOUT_S = 10.0
+_OVERLOADED = json.dumps(
+    {
+        "type": "about:blank",
+        "title": HTTPStatus.SERVICE_UNAVAILABLE.phrase,
+        "status": 503,
+        "detail": "too many open connections: retry shortly",
+    },
+    separators=(",", ":"),
+).encode()
 PROTOCOL = f"{__name__}:HeaderTimeoutProtocol"
 """The import string uvicorn's ``http`` option takes (workers import it anew)."""
 
 
 class HeaderTimeoutProtocol(HttpToolsProtocol):
-    """Closes a connection whose request head is not complete in time."""
+    """Closes a connection whose request head is not complete in time; answers
+    503 past the connection bound."""
 
-    _swept: ClassVar[weakref.WeakSet[ServerState]] = weakref.WeakSet()
+    _sweeps: ClassVar[weakref.WeakKeyDictionary[ServerState, _Sweep]] = weakref.WeakKeyDictionary()
 
     def __init__(
         self,
@@ -44,11 +60,12 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        self.head_timeout_s = float(os.environ.get(HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT_S))
         self.head_began: float | None = None
-        if server_state not in self._swept:
-            self._swept.add(server_state)
-            _Sweep(self.loop, server_state, self.head_timeout_s).schedule()
+        sweep = self._sweeps.get(server_state)
+        if sweep is None:
+            sweep = self._sweeps[server_state] = _Sweep(self.loop, server_state)
+            sweep.schedule()
+        self.max_connections = sweep.max_connections
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -61,6 +78,8 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.head_began = None
+        if self.max_connections and len(self.connections) > self.max_connections:
+            self.app = _overloaded  # this connection's requests only; it closes after
         super().on_headers_complete()
 
     def head_expired(self) -> None:
@@ -69,15 +88,32 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-class _Sweep:
-    """Every ``timeout / 4`` (at most 1 s): close the connections of one server
-    whose head began ``timeout`` ago or more."""
+async def _overloaded(scope: Any, receive: Any, send: Any) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(_OVERLOADED)).encode()),
+                (b"retry-after", b"1"),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": _OVERLOADED})
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, state: ServerState, timeout: float):
+
+class _Sweep:
+    """The settings of one server (read once), and every ``timeout / 4`` (at most
+    1 s): close its connections whose head began ``timeout`` ago or more."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, state: ServerState):
         self.loop = loop
         self.state = weakref.ref(state)
-        self.timeout = timeout
-        self.interval = min(timeout / 4, 1.0)
+        self.timeout = float(os.environ.get(HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT_S))
+        self.max_connections = int(os.environ.get(MAX_CONNECTIONS_ENV, "0"))
+        self.interval = min(self.timeout / 4, 1.0)
 
     def schedule(self) -> None:
         self.loop.call_later(self.interval, self.run)
@@ -95,4 +131,10 @@ class _Sweep:
         self.schedule()
 
 
-__all__ = ["DEFAULT_HEADER_TIMEOUT_S", "HEADER_TIMEOUT_ENV", "PROTOCOL", "HeaderTimeoutProtocol"]
+__all__ = [
+    "DEFAULT_HEADER_TIMEOUT_S",
+    "HEADER_TIMEOUT_ENV",
+    "MAX_CONNECTIONS_ENV",
+    "PROTOCOL",
+    "HeaderTimeoutProtocol",
+]

@@ -162,6 +162,9 @@ def test_past_the_connection_bound_requests_get_503_until_it_clears(
         time.sleep(0.2)  # every connection accepted
         refused = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
         assert refused.status_code == 503
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["status"] == 503
+        assert refused.headers["retry-after"] == "1"
         assert refused.headers["connection"] == "close"
     finally:
         for sock in held:

@@ -154,19 +154,14 @@ class RedactQuery(logging.Filter):
 
 
 def connection_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn options bounding slow and idle clients: the head deadline of
-    :mod:`keystead._server` (through the environment, for every worker), the
-    keep-alive timeout and the connection bound (uvicorn answers 503 at it; its
-    count includes the connection asking, hence the one more)."""
-    from keystead._server import HEADER_TIMEOUT_ENV, PROTOCOL
+    """uvicorn options bounding slow and idle clients: the protocol of
+    :mod:`keystead._server` with its head deadline and connection bound (through
+    the environment, for every worker), and the keep-alive timeout."""
+    from keystead._server import HEADER_TIMEOUT_ENV, MAX_CONNECTIONS_ENV, PROTOCOL
 
     os.environ[HEADER_TIMEOUT_ENV] = repr(settings.header_timeout_s)
-    bound = settings.max_connections
-    return {
-        "http": PROTOCOL,
-        "timeout_keep_alive": settings.keepalive_timeout_s,
-        "limit_concurrency": bound + 1 if bound else None,
-    }
+    os.environ[MAX_CONNECTIONS_ENV] = str(settings.max_connections)
+    return {"http": PROTOCOL, "timeout_keep_alive": settings.keepalive_timeout_s}
 
 
 def log_config(level: str, *, json: bool = False) -> dict[str, Any]:
