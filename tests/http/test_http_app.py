@@ -143,7 +143,9 @@ async def test_service_errors_keep_their_status(
 
     monkeypatch.setattr(world.ks.apis, "list", unavailable)
     response = await world.client.get("/v1/apis", headers=world.auth())
-    assert assert_problem(response, 503)["title"] == "Store unavailable"
+    body = assert_problem(response, 503)
+    assert body["title"] == "Store unavailable"
+    assert body["detail"] == StoreUnavailable.public_detail  # the cause is logged, not told
     monkeypatch.setattr(world.ks.apis, "list", misconfigured)
     response = await world.client.get("/v1/apis", headers=world.auth())
     assert "/etc/keystead" not in assert_problem(response, 500)["detail"]

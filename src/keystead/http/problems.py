@@ -85,6 +85,10 @@ def from_keystead_error(exc: KeysteadError) -> Response:
         # configuration and other server faults: the detail is for the operator only
         log.error("server error: %s: %s", type(exc).__name__, exc.detail)
         return problem(exc.status, GENERIC_500, title=exc.title)
+    if exc.public_detail is not None:
+        # a dependency's own words (an address, an OS error) go to the log only
+        log.warning("%s: %s", exc.title, exc.detail)
+        return problem(exc.status, exc.public_detail, title=exc.title, **extra)
     return problem(exc.status, exc.detail, title=exc.title, **extra)
 
 
