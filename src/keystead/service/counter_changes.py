@@ -40,7 +40,7 @@ class CounterChange:
     credits: int | None = None
     quota_counter: str | None = None
     quota: Quota | None = None
-    _undo: list[tuple[str, Undo]] = field(default_factory=list)
+    _undo: list[tuple[str, Undo]] = field(default_factory=list, init=False, repr=False)
 
     def __bool__(self) -> bool:
         return self.credits is not None or self.quota_counter is not None
