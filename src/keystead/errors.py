@@ -13,6 +13,10 @@ class KeysteadError(Exception):
 
     status: int = 500
     title: str = "Internal error"
+    public_detail: str | None = None
+    """When set, what a client is told instead of ``detail``: the detail may
+    carry a driver's or the OS's text (an address, ``[Errno 111] ...``), which
+    belongs in the logs only."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -76,21 +80,33 @@ class MissingDependency(ConfigurationError):
     """An optional driver is not installed; the message names the extra."""
 
 
-class StoreUnavailable(KeysteadError):
-    """The backing store could not be reached or failed mid-operation."""
+class _Unavailable(KeysteadError):
+    """A dependency failed: clients read the stable ``public_detail``, the logs
+    the cause; ``safe=True`` when the detail is itself stable and for clients."""
 
     status = 503
+
+    def __init__(self, detail: str, *, safe: bool = False) -> None:
+        super().__init__(detail)
+        if safe:
+            self.public_detail = detail
+
+
+class StoreUnavailable(_Unavailable):
+    """The backing store could not be reached or failed mid-operation."""
+
     title = "Store unavailable"
+    public_detail = "the store could not be reached; retry later"
 
 
-class LimiterUnavailable(KeysteadError):
+class LimiterUnavailable(_Unavailable):
     """The rate-limit backend could not be reached or failed mid-decision.
 
     Callers apply their configured fail-open/fail-closed policy on it.
     """
 
-    status = 503
     title = "Limiter unavailable"
+    public_detail = "the rate-limit backend could not be reached; retry later"
 
 
 __all__ = [

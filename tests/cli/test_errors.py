@@ -152,3 +152,18 @@ def test_destructive_commands_ask_on_a_terminal(
     assert kept["id"] == key_id
     assert accepted.exit_code == 0
     ready.fails(1, "keys", "show", key_id)
+
+
+def test_unreachable_limiter_exits_3_with_a_stable_line(
+    ready: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = ready.json("apis", "create", "limited")
+    key_id = ready.json("keys", "create", "--api", api["id"], "--name", "before")["id"]
+    monkeypatch.setenv("KEYSTEAD_LIMITS_URL", f"redis://127.0.0.1:{_closed_port()}/0")
+
+    result = ready.fails(3, "keys", "update", key_id, "--name", "after", "--credits", "5")
+
+    assert "Limiter unavailable" in result.stderr
+    assert "Errno" not in result.stderr
+    assert "refused" not in result.stderr.lower()
+    assert ready.json("keys", "show", key_id)["name"] == "before"

@@ -13,7 +13,7 @@ from starlette.types import Message
 
 from keystead.config import Settings
 from keystead.errors import ConfigurationError, StoreUnavailable
-from keystead.http import create_app
+from keystead.http import create_app, problems
 from keystead.service import Keystead
 
 
@@ -133,7 +133,7 @@ async def test_unexpected_errors_are_a_generic_500(
 
 
 async def test_service_errors_keep_their_status(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def unavailable(*_args: object, **_kwargs: object) -> NoReturn:
         raise StoreUnavailable("the postgresql store failed: OperationalError")
@@ -142,8 +142,12 @@ async def test_service_errors_keep_their_status(
         raise ConfigurationError("secret file /etc/keystead/secret is readable by others")
 
     monkeypatch.setattr(world.ks.apis, "list", unavailable)
+    monkeypatch.setattr(problems, "_UNAVAILABLE", {})
     response = await world.client.get("/v1/apis", headers=world.auth())
-    assert assert_problem(response, 503)["title"] == "Store unavailable"
+    body = assert_problem(response, 503)
+    assert body["title"] == "Store unavailable"
+    assert body["detail"] == StoreUnavailable.public_detail  # the cause is logged, not told
+    assert any("OperationalError" in r.getMessage() for r in caplog.records)
     monkeypatch.setattr(world.ks.apis, "list", misconfigured)
     response = await world.client.get("/v1/apis", headers=world.auth())
     assert "/etc/keystead" not in assert_problem(response, 500)["detail"]

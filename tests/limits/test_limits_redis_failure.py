@@ -1,14 +1,10 @@
 """A Redis that goes away fails decisions fast with LimiterUnavailable (the
 caller's fail-open/closed policy takes it from there), and one that comes
-back serves again. Uses a redis-server of its own on a free port."""
+back serves again. Uses a redis-server of its own on a free port
+(``tests/redisserver.py``)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 
@@ -17,6 +13,7 @@ import pytest
 from keystead.errors import LimiterUnavailable
 from keystead.limits import Check, RateLimit, open_limiter
 from keystead.limits.redis_sync import SyncRedisLimiter
+from redisserver import Server, running
 
 from ._support import NOW
 
@@ -24,60 +21,10 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 CHECK = [Check("{fail}rl", RateLimit("r", 1000, 1.0))]
 
 
-class Server:
-    """One throwaway redis-server: no persistence, loopback only."""
-
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.skip("redis-server is not installed")
-        self.binary = binary
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
-        args += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise TimeoutError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-            self.process = None
-
-    def pause(self, paused: bool) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGSTOP if paused else signal.SIGCONT)
-
-
 @pytest.fixture
 def server() -> Iterator[Server]:
-    own = Server()
-    own.start()
-    try:
+    with running() as own:
         yield own
-    finally:
-        if own.process is not None:
-            own.pause(False)
-        own.stop()
 
 
 CLIENTS = pytest.mark.parametrize("query", ["", "?client=redis-py"], ids=["resp", "redis-py"])

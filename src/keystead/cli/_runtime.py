@@ -1,8 +1,8 @@
 """What every command shares: global options, settings, error handling, exit codes.
 
 Exit codes: 0 success; 1 a domain error (not found, invalid input, conflict,
-refused) or a failed ``keys verify``; 2 a usage error; 3 the store or server
-could not be reached. A command never ends in a traceback: unexpected errors
+refused) or a failed ``keys verify``; 2 a usage error; 3 the store, the limiter
+or the server could not be reached. A command never ends in a traceback: unexpected errors
 print "internal error" (``KEYSTEAD_DEBUG=1`` shows the traceback).
 """
 
@@ -23,7 +23,7 @@ import typer
 from keystead.cli import _output
 from keystead.client import ApiError, ConnectionFailed
 from keystead.config import Settings
-from keystead.errors import KeysteadError, StoreUnavailable, ValidationError
+from keystead.errors import KeysteadError, LimiterUnavailable, StoreUnavailable, ValidationError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -131,8 +131,8 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
             raise
         except UsageProblem as exc:
             code, message = EXIT_USAGE, exc.message
-        except StoreUnavailable as exc:
-            code, message = EXIT_UNREACHABLE, f"{exc.title}: {exc.detail}"
+        except (StoreUnavailable, LimiterUnavailable) as exc:
+            code, message = EXIT_UNREACHABLE, _unreachable(exc)
         except KeysteadError as exc:
             field_name = exc.field if isinstance(exc, ValidationError) else None
             code, message = EXIT_ERROR, _describe(exc.title, None, exc.detail, field_name)
@@ -151,6 +151,15 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
         raise typer.Exit(code)
 
     return wrapper
+
+
+def _unreachable(exc: KeysteadError) -> str:
+    """The stable line a server would answer; the dependency's own words (an
+    address, an OS error) only with ``KEYSTEAD_DEBUG=1``."""
+    message = f"{exc.title}: {exc.public_detail or exc.detail}"
+    if os.environ.get("KEYSTEAD_DEBUG") and exc.public_detail:
+        message += f" ({exc.detail})"
+    return message
 
 
 def _describe(title: str, status: int | None, detail: str | None, field_name: object) -> str:

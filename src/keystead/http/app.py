@@ -182,7 +182,7 @@ async def healthz(request: Request) -> Health:
     otherwise. Needs no root key."""
     ks = getattr(request.app.state, "keystead", None)
     if ks is None:
-        raise StoreUnavailable("the service is not running")
+        raise StoreUnavailable("the service is not running", safe=True)
     await ks.ping()
     return Health(status="ok")
 

@@ -34,7 +34,7 @@ def keystead_of(request: Request) -> Keystead:
     """The service this app serves (set at construction or by the lifespan)."""
     ks: Keystead | None = getattr(request.app.state, "keystead", None)
     if ks is None:
-        raise StoreUnavailable("the service is not running")
+        raise StoreUnavailable("the service is not running", safe=True)
     return ks
 
 

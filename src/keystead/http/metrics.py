@@ -88,7 +88,7 @@ class KeysteadCollector(Collector):
 async def metrics(request: Request) -> Response:
     ks = getattr(request.app.state, "keystead", None)
     if ks is None:
-        raise StoreUnavailable("the service is not running")
+        raise StoreUnavailable("the service is not running", safe=True)
     if not ks.settings.metrics_enabled:
         raise NotFound("metrics are turned off on this node")
     registry = CollectorRegistry(auto_describe=False)

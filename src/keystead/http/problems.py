@@ -62,6 +62,8 @@ def problem(
 
 
 _TITLES = {413: "Content too large", 422: "Invalid request"}
+_UNAVAILABLE: dict[str, int] = {}
+"""How many answers each kind of unavailable dependency has had (for the log)."""
 
 
 def _phrase(status: int) -> str:
@@ -85,6 +87,13 @@ def from_keystead_error(exc: KeysteadError) -> Response:
         # configuration and other server faults: the detail is for the operator only
         log.error("server error: %s: %s", type(exc).__name__, exc.detail)
         return problem(exc.status, GENERIC_500, title=exc.title)
+    if exc.public_detail is not None:
+        # a dependency's own words (an address, an OS error) go to the log only: the
+        # first time and every thousandth, as a dependency down fails every request
+        seen = _UNAVAILABLE[exc.title] = _UNAVAILABLE.get(exc.title, 0) + 1
+        if seen % 1000 == 1:
+            log.warning("%s (%d times so far): %s", exc.title, seen, exc.detail)
+        return problem(exc.status, exc.public_detail, title=exc.title, **extra)
     return problem(exc.status, exc.detail, title=exc.title, **extra)
 
 

@@ -139,7 +139,7 @@ async def answer(scope: Scope, receive: Receive) -> bytes:
     """Authenticate, read and validate the body, verify: the 200 body, or raise."""
     ks = getattr(scope["app"].state, "keystead", None)
     if ks is None:
-        raise StoreUnavailable("the service is not running")
+        raise StoreUnavailable("the service is not running", safe=True)
     authorization = content_type = None
     for name, value in scope["headers"]:
         if name == b"authorization":

@@ -81,7 +81,8 @@ class Embedded:
                 ratelimits=self.ratelimits,
                 record=False,
             )
-        except StoreUnavailable:
+        except StoreUnavailable as exc:  # the client reads a stable 503; the cause is logged
+            log.warning("keys cannot be verified: %s", exc.detail)
             return failed(context)
         return decided(verdict, context, identity_of(verdict), ks.clock.now(), verdict.leases)
 

@@ -17,6 +17,7 @@ from keystead.limits import Credits
 from keystead.service import counters, fields, limit_fields
 from keystead.service.apis import ApiService
 from keystead.service.context import ServiceContext
+from keystead.service.counter_changes import CounterChange
 from keystead.service.plans import PlanService
 from keystead.store.base import KeyFilter
 
@@ -129,9 +130,10 @@ class KeyService:
         if values.get("enabled") is True and current.revoked_at is not None:
             raise Conflict("a revoked key cannot be enabled again; revocation is final")
         noted = {"reset_quota": True} if reset_quota else None
-        updated = await self._write(principal, current, values, _update_event(values), noted)
-        await self._apply_counters(updated, limit_changes, reset_quota=reset_quota)
-        return updated
+        change = await self._counter_change(current, values, limit_changes, reset_quota)
+        return await self._write(
+            principal, current, values, _update_event(values), noted, change=change
+        )
 
     async def credits(self, principal: Principal, key_id: str) -> int | None:
         """The key's live credit balance (None when it has no credits)."""
@@ -148,23 +150,31 @@ class KeyService:
         return spec.remaining if seeded is None else seeded
 
     async def _credits_spec(self, key: Key) -> Credits | None:
+        return (await self._effective(key)).credits
+
+    async def _effective(self, key: Key) -> limit_fields.CompiledLimits:
         plan = None
         if key.plan_id is not None:
             plan = await self._ctx.store.get_plan(key.workspace_id, key.plan_id)
-        return limit_fields.effective(None if plan is None else plan.limits, key.limits).credits
+        return limit_fields.effective(None if plan is None else plan.limits, key.limits)
 
-    async def _apply_counters(
-        self, key: Key, limit_changes: Mapping[str, Any], *, reset_quota: bool
-    ) -> None:
+    async def _counter_change(
+        self,
+        current: Key,
+        values: Mapping[str, Any],
+        limit_changes: Mapping[str, Any],
+        reset_quota: bool,
+    ) -> CounterChange:
         """Credits given in an update set the live balance; a quota counter is
         kept across updates unless ``reset_quota`` asks otherwise."""
-        prefix = counters.key_prefix(key.workspace_id, key.counter_id)
+        prefix = counters.key_prefix(current.workspace_id, current.counter_id)
+        change = CounterChange(self._ctx.limiter, self._ctx.clock.now(), prefix + "c")
         if limit_changes.get("credits") is not None:
-            remaining = int(key.limits["credits"]["remaining"])
-            await self._ctx.limiter.set_credits(prefix + "c", remaining, self._ctx.clock.now())
-            await self._ctx.store.put_credits_remaining({key.id: remaining})
+            change.credits = int(values["limits"]["credits"]["remaining"])
         if reset_quota:
-            await self._ctx.limiter.clear([prefix + "q"])
+            change.quota_counter = prefix + "q"
+            change.quota = (await self._effective(current)).quota
+        return change
 
     async def enable(self, principal: Principal, key_id: str) -> Key:
         principal.require("keys.update")
@@ -203,9 +213,13 @@ class KeyService:
         values: dict[str, Any],
         event_type: str,
         noted: Mapping[str, Any] | None = None,
+        *,
+        change: CounterChange | None = None,
     ) -> Key:
         """Store ``values``; ``noted`` adds what the audit entry should show
-        beyond the stored fields (a quota counter reset)."""
+        beyond the stored fields (a quota counter reset). ``change``, the
+        limiter's share, is applied inside the transaction and undone if the
+        transaction fails: all or nothing (docs/limits.md)."""
         now = self._ctx.now()
         values["updated_at"] = now
         for name in ("permissions", "roles"):
@@ -221,9 +235,19 @@ class KeyService:
         action = _ACTIONS.get(event_type, "key.update")
         after = {**values, **(noted or {})}
         self._ctx.audit(principal, action, "key", current.id, before=before, after=after)
-        updated = await self._ctx.store.update_key(
-            principal.workspace_id, current.id, values, describe
-        )
+        stored, before_commit = values, None
+        if change:
+            before_commit = change.apply
+            if change.credits is not None:  # the mirror, not shown in the audit entry
+                stored = {**values, "credits_remaining": change.credits}
+        try:
+            updated = await self._ctx.store.update_key(
+                principal.workspace_id, current.id, stored, describe, before_commit
+            )
+        except BaseException:
+            if change:
+                await change.undo()  # the store kept nothing: neither may the limiter
+            raise
         self._ctx.key_changed(current.id)
         if updated is None:
             raise NotFound(f"no key '{current.id}'")

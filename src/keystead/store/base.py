@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -107,6 +107,7 @@ class Store(
         key_id: str,
         values: Mapping[str, Any],
         events: Callable[[Key], Sequence[Event]] | None = None,
+        before_commit: Callable[[Key], Awaitable[None]] | None = None,
     ) -> Key | None: ...
     async def delete_key(
         self, workspace_id: str, key_id: str, events: Sequence[Event] = ()

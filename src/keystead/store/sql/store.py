@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -282,9 +282,12 @@ class SqlStore(
         key_id: str,
         values: Mapping[str, Any],
         events: Callable[[Key], Sequence[Event]] | None = None,
+        before_commit: Callable[[Key], Awaitable[None]] | None = None,
     ) -> Key | None:
         """Apply ``values``; ``events(updated)`` names what to append to the
-        outbox in the same transaction (nothing when the key is gone)."""
+        outbox in the same transaction (nothing when the key is gone).
+        ``before_commit(updated)`` runs last inside the transaction: if it
+        raises, nothing is stored (the limiter's share of a change goes there)."""
         unknown = set(values) - _UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
@@ -296,6 +299,8 @@ class SqlStore(
             updated = None if row is None else rows.key(row)
             if updated is not None and events is not None:
                 await write_events(c, events(updated))
+            if updated is not None and before_commit is not None:
+                await before_commit(updated)
         return updated
 
     async def delete_key(
