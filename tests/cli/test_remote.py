@@ -176,7 +176,9 @@ def test_a_wrong_root_key_is_refused_with_401(
 
 
 def test_not_found_and_workspaces_through_the_server(remote: Cli) -> None:
-    remote.fails(1, "keys", "show", "key_01M81PC07QCGC810KG999WVGT0")
+    missing = remote.fails(1, "keys", "show", "key_01M81PC07QCGC810KG999WVGT0")
+    # the status phrase, then the specific detail
+    assert "Not Found (404): no key 'key_01M81PC07QCGC810KG999WVGT0'" in missing.stderr
     remote.fails(2, "workspaces", "list")
     remote.fails(2, "init")
 
