@@ -16,7 +16,10 @@ from keystead.http.views import ApiList, ApiOut, RoleList, RoleOut, api_out, rol
 router = make_router(prefix="/v1/apis", tags=["apis"])
 
 ApiId = Annotated[ObjectId, Path(description="the API's id (api_...)")]
-RolePath = Annotated[RoleName, Path(description="role name: A-Z a-z 0-9 _ . : -")]
+RolePath = Annotated[
+    RoleName,
+    Path(pattern=r"^[A-Za-z0-9_.:\-]+$", description="role name: A-Z a-z 0-9 _ . : -"),
+]
 
 
 @router.post("", status_code=201, summary="Create an API", responses={**WITH_BODY, **CONFLICT})
