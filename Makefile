@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit install clean bench system-deps
+.PHONY: run test lint typecheck unit install clean bench system-deps fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,14 @@ unit: $(STAMP) system-deps
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# The OpenAPI contract fuzzed longer than in `make test` (tests/http/test_openapi_fuzz.py):
+# more examples per operation and the stateful phase (chains of calls using the ids that
+# answers return). FUZZ_EXAMPLES=500 make fuzz for a deeper run.
+FUZZ_EXAMPLES ?= 100
+fuzz: $(STAMP)
+	KEYSTEAD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) KEYSTEAD_FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+	  $(BIN)/pytest -p no:cacheprovider -rA tests/http/test_openapi_fuzz.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -3,8 +3,10 @@ a server."""
 
 from __future__ import annotations
 
+from serving import Server
+
 from ._support import Cli
-from .test_remote import Server, remote, server  # noqa: F401 - fixtures
+from .test_remote import remote, server  # noqa: F401 - fixtures
 
 
 def test_rules_and_alerts_locally(ready: Cli) -> None:

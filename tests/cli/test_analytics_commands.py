@@ -4,9 +4,10 @@ locally (SQLite and PostgreSQL) and against a server."""
 from __future__ import annotations
 
 from keystead.cli.analytics import LEVELS, sparkline
+from serving import Server
 
 from ._support import Cli
-from .test_remote import Server, remote, server  # noqa: F401 - fixtures
+from .test_remote import remote, server  # noqa: F401 - fixtures
 
 
 def test_sparkline_scales_to_the_peak() -> None:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from serving import Server
+
 from ._support import Cli
-from .test_remote import Server, remote, server  # noqa: F401 - fixtures
+from .test_remote import remote, server  # noqa: F401 - fixtures
 
 
 def _changes(cli: Cli) -> str:

@@ -8,90 +8,23 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+
+from serving import Server, serving
 
 from ._support import Cli
 
 pytestmark = pytest.mark.slow
 
 
-@dataclass
-class Server:
-    url: str
-    root_key: str
-    log: Path
-    revealed: list[str]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def _keystead(*args: str) -> list[str]:
-    return [sys.executable, "-m", "keystead.cli", *args]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp("server")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTEAD_")}
-    env |= {
-        "KEYSTEAD_DATABASE_URL": f"sqlite:///{home / 'server.db'}",
-        "KEYSTEAD_SECRET_FILE": str(home / "server.secret"),
-        "KEYSTEAD_LOG_LEVEL": "info",
-    }
-    init = subprocess.run(
-        _keystead("init", "--json"), env=env, cwd=home, capture_output=True, text=True, timeout=60
-    )
-    assert init.returncode == 0, init.stderr
-    root_key = json.loads(init.stdout)["root_key"]
-    port = _free_port()
-    log = home / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            _keystead("serve", "--host", "127.0.0.1", "--port", str(port)),
-            env=env,
-            cwd=home,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(url, process, log)
-        yield Server(url=url, root_key=root_key, log=log, revealed=[root_key])
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"keystead serve exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"keystead serve did not become healthy:\n{log.read_text()}")
+    with serving(tmp_path_factory.mktemp("server")) as running:
+        yield running
 
 
 @pytest.fixture
@@ -176,7 +109,9 @@ def test_a_wrong_root_key_is_refused_with_401(
 
 
 def test_not_found_and_workspaces_through_the_server(remote: Cli) -> None:
-    remote.fails(1, "keys", "show", "key_01M81PC07QCGC810KG999WVGT0")
+    missing = remote.fails(1, "keys", "show", "key_01M81PC07QCGC810KG999WVGT0")
+    # the status phrase, then the specific detail
+    assert "Not Found (404): no key 'key_01M81PC07QCGC810KG999WVGT0'" in missing.stderr
     remote.fails(2, "workspaces", "list")
     remote.fails(2, "init")
 

@@ -96,7 +96,7 @@ def test_errors_carry_the_problem_document(app: App) -> None:
         app.client.create_key("api_01M81PC07QCGC810KG999WVGT0", permissions=["ok"])
 
     error = caught.value
-    assert (error.status, error.title) == (404, "Not found")
+    assert (error.status, error.title) == (404, "Not Found")
     assert error.detail and "api_01M81PC07QCGC810KG999WVGT0" in error.detail
     assert "404" in str(error)
 

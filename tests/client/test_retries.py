@@ -17,7 +17,7 @@ from .scripted import Answer, scripted
 both = pytest.mark.parametrize("flavour", FLAVOURS)
 
 API = {"id": "api_1", "name": "x"}
-BUSY = {"title": "Service unavailable", "status": 503, "detail": "busy"}
+BUSY = {"title": "Service Unavailable", "status": 503, "detail": "busy"}
 
 
 @both

@@ -41,7 +41,8 @@ async def test_bad_json_is_a_400(world: World, api_id: str) -> None:
         for raw in (b"{", b"{'a': 1}", b'{"a": NaN}', b'{"a": 1e999}', b'"\\ud800"', b"\xff"):
             response = await world.client.request(method, url, content=raw, headers=h)
             problem = assert_problem(response, 400)
-            assert problem["title"] == "Malformed JSON", (url, raw)
+            assert problem["title"] == "Bad Request", (url, raw)
+            assert problem["detail"] == "the request body is not valid JSON"
 
 
 async def test_non_json_bodies_are_a_415(world: World) -> None:

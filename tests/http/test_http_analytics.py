@@ -111,3 +111,26 @@ async def test_narrowed_root_keys_see_only_their_scope(world: World, clock: Manu
     reader = world.auth(await world.root_key_without("usage.read"))
     refused = await c.get("/v1/analytics/usage", params={"key_id": key["id"]}, headers=reader)
     assert "usage.read" in assert_problem(refused, 403)["detail"]
+
+
+async def test_a_pasted_key_is_never_echoed(world: World, clock: ManualClock) -> None:
+    """A plaintext key given where an id belongs is refused without being written back:
+    an id parameter is a 422 naming it; a key-shaped text in any other problem's
+    detail (an owner id is free text) is redacted."""
+    c, h = world.client, world.auth()
+    pasted = (await _used_key(world, clock))["key"]
+    for route in ("usage", "top"):
+        for name in ("key_id", "api_id"):
+            response = await c.get(f"/v1/analytics/{route}", params={name: pasted}, headers=h)
+            problem = assert_problem(response, 422)
+            assert problem["errors"][0]["loc"] == ["query", name]
+            assert pasted not in response.text
+    response = await c.get(f"/v1/owners/{pasted}", headers=h)
+    assert "<redacted>" in assert_problem(response, 404)["detail"]
+    assert pasted not in response.text
+
+
+async def test_the_404_is_documented(world: World) -> None:
+    doc = (await world.client.get("/openapi.json")).json()
+    for route in ("usage", "top"):
+        assert "404" in doc["paths"][f"/v1/analytics/{route}"]["get"]["responses"]

@@ -86,6 +86,26 @@ async def test_openapi_documents_every_route_and_problem_answers(world: World) -
     assert "text/html" in docs.headers["content-type"]
 
 
+def _values_of(node: Any, name: str) -> list[Any]:
+    """Every value of the member ``name`` anywhere in a JSON document."""
+    if isinstance(node, dict):
+        own = [node[name]] if name in node else []
+        return own + [found for value in node.values() for found in _values_of(value, name)]
+    if isinstance(node, list):
+        return [found for item in node for found in _values_of(item, name)]
+    return []
+
+
+async def test_every_pattern_of_the_openapi_document_is_anchored(world: World) -> None:
+    """A JSON Schema ``pattern`` matches anywhere in a string unless anchored:
+    generated clients and fuzzers would send ids with text around them."""
+    doc = (await world.client.get("/openapi.json")).json()
+    patterns = [p for p in _values_of(doc, "pattern") if isinstance(p, str)]
+    assert len(patterns) > 40
+    for pattern in patterns:
+        assert pattern.startswith("^") and pattern.endswith("$"), pattern
+
+
 async def test_every_schema_reference_of_the_openapi_document_resolves(world: World) -> None:
     doc = (await world.client.get("/openapi.json")).json()
     schemas = doc["components"]["schemas"]
@@ -145,7 +165,7 @@ async def test_service_errors_keep_their_status(
     monkeypatch.setattr(problems, "_UNAVAILABLE", {})
     response = await world.client.get("/v1/apis", headers=world.auth())
     body = assert_problem(response, 503)
-    assert body["title"] == "Store unavailable"
+    assert body["title"] == "Service Unavailable"
     assert body["detail"] == StoreUnavailable.public_detail  # the cause is logged, not told
     assert any("OperationalError" in r.getMessage() for r in caplog.records)
     monkeypatch.setattr(world.ks.apis, "list", misconfigured)

@@ -141,13 +141,14 @@ async def test_owner_ids_are_the_users_strings(world: World) -> None:
     c, h = world.client, world.auth()
     for owner_id, path in [("team/eng", "team%2Feng"), ("a b%c", "a%20b%25c"),
                            ("ünï·cödé", "%C3%BCn%C3%AF%C2%B7c%C3%B6d%C3%A9"),
-                           ("o" * 200, "o" * 200), ("x?y#z", "x%3Fy%23z")]:  # fmt: skip
+                           ("o" * 200, "o" * 200), ("x?y#z", "x%3Fy%23z"),
+                           ("line\nbreak", "line%0Abreak")]:  # fmt: skip
         response = await c.put(f"/v1/owners/{path}", json={}, headers=h)
         assert response.status_code == 200, (owner_id, response.text)
         assert response.json()["owner_id"] == owner_id
         assert (await c.get(f"/v1/owners/{path}", headers=h)).json()["owner_id"] == owner_id
     listed = {o["owner_id"] for o in (await c.get("/v1/owners", headers=h)).json()["items"]}
-    assert "team/eng" in listed and len(listed) == 5
+    assert "team/eng" in listed and len(listed) == 6
     for path in ("o" * 201, "a%00b"):
         assert_problem(await c.put(f"/v1/owners/{path}", json={}, headers=h), 422)
     assert_problem(await c.put("/v1/owners/x", json={"quota": {"limit": -1}}, headers=h), 422)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.routing import APIRoute
-from httpkit import World, management_routes, open_world
+from httpkit import World, assert_problem, management_routes, open_world
 from joserfc.jwk import ECKey
 from webhook_exercise import exercise_webhooks
 
@@ -281,3 +281,34 @@ async def test_plaintext_only_in_the_creating_response(
             assert [t for t in logs if secret in t] == []
             leaks = [(table, v) for table, v in rows if _contains(v, secret)]
             assert leaks == []
+
+
+async def test_a_key_pasted_into_any_id_parameter_is_refused_unechoed(keystead: Keystead) -> None:
+    """Every path and query parameter that the OpenAPI document types as an id: a
+    plaintext key given there is a 422 naming the parameter, never written back."""
+    async with open_world(keystead) as world:
+        api_id = (await world.api("pasted", prefix="ps"))["id"]
+        pasted = (await world.key(api_id))["key"]
+        doc = (await world.client.get("/openapi.json")).json()
+        tried = 0
+        for path, item in doc["paths"].items():
+            for method, operation in item.items():
+                params = operation.get("parameters", [])
+                for param in params:
+                    if "[0-9A-HJKMNP-TV-Z]{26}" not in str(param["schema"]):
+                        continue
+                    url, query = path, {}
+                    for other in params:
+                        value = pasted if other is param else "key_01JZ8Q3V6N2X7R4M5T9K0W1B2C"
+                        if other["in"] == "path":
+                            url = url.replace("{" + other["name"] + "}", value)
+                        elif other is param:
+                            query[other["name"]] = value
+                    response = await world.client.request(
+                        method.upper(), url, params=query, headers=world.auth()
+                    )
+                    problem = assert_problem(response, 422)
+                    assert [param["in"], param["name"]] in [e["loc"] for e in problem["errors"]]
+                    assert pasted not in response.text, (method, path)
+                    tried += 1
+        assert tried > 40

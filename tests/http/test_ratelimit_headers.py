@@ -222,7 +222,7 @@ def test_a_rate_limited_verdict_is_a_429_with_retry_after() -> None:
     problem = problem_for(verdict)
     assert problem == {
         "type": "about:blank",
-        "title": "Too many requests",
+        "title": "Too Many Requests",
         "status": 429,
         "detail": "the rate limit 'rps' is exceeded",
         "code": "RATE_LIMITED",
@@ -269,7 +269,7 @@ def test_a_shed_verdict_is_a_503(reason: str, retry_after: float | None, detail:
     problem = problem_for(verdict)
     assert (problem["status"], problem["title"], problem["detail"]) == (
         503,
-        "Service unavailable",
+        "Service Unavailable",
         detail,
     )
     assert problem.get("retry_after") == (None if retry_after is None else 1)

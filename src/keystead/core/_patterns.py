@@ -78,7 +78,10 @@ def key_text(key: int) -> str:
 
 
 def parse_network(text: str) -> IPNetwork:
-    """A CIDR or single address; IPv4-mapped IPv6 networks become IPv4 networks."""
+    """A CIDR or single address; IPv4-mapped IPv6 networks become IPv4 networks.
+    A zone index (``fe80::1%eth0``) names an interface of one host: refused."""
+    if "%" in text:
+        raise ValueError(f"{text!r} has a zone index (%...), which no allowlist can match")
     try:
         net = ipaddress.ip_network(text, strict=True)
     except ValueError as exc:

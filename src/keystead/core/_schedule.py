@@ -11,14 +11,13 @@ import math
 import re
 from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from keystead.core._patterns import MAX_PATTERN_LENGTH, WEEKDAYS, items, mapping
+from keystead.core.zones import zone_named
 from keystead.errors import ValidationError
 
 # -- Time windows ------------------------------------------------------------------------------
-
-_HOST_DEPENDENT_ZONES = re.compile(r"localtime|posixrules|(?:posix|right)/.*")
 
 _CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])|24:00")
 
@@ -41,10 +40,8 @@ def parse_timezone(value: object, field: str) -> ZoneInfo:
     if not isinstance(value, str) or len(value) > MAX_PATTERN_LENGTH:
         raise ValidationError("must be an IANA time zone name", field=field)
     try:
-        if _HOST_DEPENDENT_ZONES.fullmatch(value):
-            raise ValueError(value)
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return zone_named(value)
+    except ValueError:
         raise ValidationError(f"unknown time zone {value!r}", field=field) from None
 
 

@@ -34,6 +34,7 @@ import functools
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from http import HTTPStatus
 from typing import Any, Protocol
 
 from keystead.core.models import Code
@@ -54,13 +55,14 @@ _UNAUTHORIZED = frozenset(
     }
 )
 _LIMITED = frozenset({Code.RATE_LIMITED, Code.USAGE_EXCEEDED})
-_PERIOD_S = {"day": 86_400, "week": 604_800}  # a month has no one length: no window
-_TITLES = {
-    401: "Unauthorized",
-    403: "Forbidden",
-    429: "Too many requests",
-    503: "Service unavailable",
+# RFC 9110's names where older Pythons' HTTPStatus still has RFC 7231's
+_RFC9110_PHRASES = {
+    413: "Content Too Large",
+    414: "URI Too Long",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
 }
+_PERIOD_S = {"day": 86_400, "week": 604_800}  # a month has no one length: no window
 
 
 class LimitLike(Protocol):
@@ -153,7 +155,7 @@ def problem_for(verdict: Outcome) -> dict[str, Any]:
         raise ValueError("a valid verdict is not a problem")
     body: dict[str, Any] = {
         "type": "about:blank",
-        "title": _TITLES[status],
+        "title": status_phrase(status),
         "status": status,
         "detail": _detail(verdict, status),
     }
@@ -164,6 +166,17 @@ def problem_for(verdict: Outcome) -> dict[str, Any]:
         if wait is not None:
             body["retry_after"] = wait
     return body
+
+
+def status_phrase(status: int) -> str:
+    """The status phrase of RFC 9110 (``"Not Found"``): the ``title`` of every
+    ``about:blank`` problem Keystead answers (RFC 9457 section 4.2.1)."""
+    if status in _RFC9110_PHRASES:
+        return _RFC9110_PHRASES[status]
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def _detail(verdict: Outcome, status: int) -> str:
@@ -376,6 +389,7 @@ __all__ = [
     "served_limit_headers",
     "sf_string",
     "status_for",
+    "status_phrase",
     "whole_seconds",
     "windows_of",
 ]

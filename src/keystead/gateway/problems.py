@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from email.utils import formatdate
-from http import HTTPStatus
 
 import orjson
 from starlette.types import Send
 
+from keystead.core.answers import status_phrase
 from keystead.integrations.refusal import Answer, Headers
 
 
@@ -17,7 +17,7 @@ def problem(status: int, detail: str) -> Answer:
     body = orjson.dumps(
         {
             "type": "about:blank",
-            "title": HTTPStatus(status).phrase,
+            "title": status_phrase(status),
             "status": status,
             "detail": detail,
         }

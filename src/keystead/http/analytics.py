@@ -10,13 +10,15 @@ from pydantic import BaseModel, Field
 
 from keystead.core.analytics import series_json, top_json
 from keystead.http.auth import Auth, Service
+from keystead.http.openapi import FOUND
 from keystead.http.routing import router as make_router
+from keystead.http.schemas import ObjectId
 
 router = make_router(prefix="/v1/analytics", tags=["analytics"])
 
-KeyId = Annotated[str | None, Query(max_length=200, description="one key's usage")]
+KeyId = Annotated[ObjectId | None, Query(description="one key's usage")]
 OwnerId = Annotated[str | None, Query(max_length=200, description="one owner's usage")]
-ApiId = Annotated[str | None, Query(max_length=200, description="one API's usage")]
+ApiId = Annotated[ObjectId | None, Query(description="one API's usage")]
 From = Annotated[
     str | None,
     Query(max_length=64, alias="from", description="ISO 8601, inclusive (default: before to)"),
@@ -77,7 +79,7 @@ class TopOut(BaseModel):
     items: list[TopItemOut]
 
 
-@router.get("/usage", summary="Usage series of a key, owner or API")
+@router.get("/usage", summary="Usage series of a key, owner or API", responses=FOUND)
 async def usage_series(
     ks: Service,
     principal: Auth,
@@ -103,7 +105,11 @@ async def usage_series(
     return SeriesOut.model_validate(series_json(series))
 
 
-@router.get("/top", summary="Most frequent values in a key's, owner's or API's usage")
+@router.get(
+    "/top",
+    summary="Most frequent values in a key's, owner's or API's usage",
+    responses=FOUND,
+)
 async def usage_top(
     ks: Service,
     principal: Auth,

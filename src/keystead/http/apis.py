@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path, Response
+from pydantic import AfterValidator
 
 from keystead.http.auth import Auth, Service
 from keystead.http.limit_schemas import ApiUpdate
@@ -12,11 +13,27 @@ from keystead.http.openapi import CONFLICT, FOUND, WITH_BODY
 from keystead.http.routing import router as make_router
 from keystead.http.schemas import ApiCreate, ObjectId, RoleName, RolePut, changes
 from keystead.http.views import ApiList, ApiOut, RoleList, RoleOut, api_out, role_out
+from keystead.service.fields import ROLE_RE, ROLE_RULE
 
 router = make_router(prefix="/v1/apis", tags=["apis"])
 
 ApiId = Annotated[ObjectId, Path(description="the API's id (api_...)")]
-RolePath = Annotated[RoleName, Path(description="role name: A-Z a-z 0-9 _ . : -")]
+
+
+def _role_name(name: str) -> str:
+    if ROLE_RE.fullmatch(name) is None:
+        raise ValueError(ROLE_RULE)
+    return name
+
+
+RolePath = Annotated[
+    RoleName,
+    AfterValidator(_role_name),
+    Path(
+        description="role name: A-Z a-z 0-9 _ . : -",
+        json_schema_extra={"pattern": f"^{ROLE_RE.pattern}$"},
+    ),
+]
 
 
 @router.post("", status_code=201, summary="Create an API", responses={**WITH_BODY, **CONFLICT})

@@ -68,7 +68,8 @@ Description = Annotated[str, StringConstraints(max_length=500), AfterValidator(_
 ObjectId = Annotated[
     str,
     AfterValidator(_object_id),
-    WithJsonSchema({"type": "string", "pattern": _ID_RE.pattern, "example": _ID_EXAMPLE}),
+    # anchored: a JSON Schema pattern matches anywhere in the string otherwise
+    WithJsonSchema({"type": "string", "pattern": f"^{_ID_RE.pattern}$", "example": _ID_EXAMPLE}),
 ]
 Prefix = Annotated[str, StringConstraints(min_length=1, max_length=32), AfterValidator(_no_nul)]
 Permission = Annotated[

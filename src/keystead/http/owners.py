@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path, Response
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from keystead.http.auth import Auth, Service
 from keystead.http.custody_schemas import PublicKeyPut
@@ -20,11 +21,21 @@ from keystead.http.schemas import Text, changes
 
 router = make_router(prefix="/v1/owners", tags=["owners"])
 
+
+class _AnyText(PathConvertor):
+    """Any text, ``/`` and line breaks included (``path``'s ``.*`` stops at a line
+    break, and an owner id holding one would match no route: a 404)."""
+
+    regex = r"(?s:.*)"
+
+
+register_url_convertor("text", _AnyText())
+
 OwnerId = Annotated[Text, Path(description="the owner's id: 1 to 200 characters, percent-encoded")]
 
 
-# before the owner_id:path routes, which would otherwise take ".../public_key" as an owner id
-@router.put("/{owner_id:path}/public_key", summary="Set an owner's public key", responses=WITH_BODY)
+# before the {owner_id} routes, which would otherwise take ".../public_key" as an owner id
+@router.put("/{owner_id:text}/public_key", summary="Set an owner's public key", responses=WITH_BODY)
 async def put_public_key(
     owner_id: OwnerId, body: PublicKeyPut, ks: Service, principal: Auth
 ) -> OwnerKeyOut:
@@ -36,14 +47,14 @@ async def put_public_key(
 
 
 @router.delete(
-    "/{owner_id:path}/public_key", summary="Remove an owner's public key", responses=FOUND
+    "/{owner_id:text}/public_key", summary="Remove an owner's public key", responses=FOUND
 )
 async def delete_public_key(owner_id: OwnerId, ks: Service, principal: Auth) -> OwnerKeyOut:
     """Needs ``owners.write``. Later pickups for this owner are sealed instead."""
     return owner_key_out(await ks.owners.remove_public_key(principal, owner_id))
 
 
-@router.put("/{owner_id:path}", summary="Set an owner's limits", responses=WITH_BODY)
+@router.put("/{owner_id:text}", summary="Set an owner's limits", responses=WITH_BODY)
 async def put_owner(owner_id: OwnerId, body: OwnerPut, ks: Service, principal: Auth) -> OwnerKeyOut:
     """Needs ``owners.write``. Replaces the owner's whole limit set; the counters are
     shared by all the owner's keys and kept across changes."""
@@ -57,7 +68,7 @@ async def list_owners(ks: Service, principal: Auth) -> OwnerKeyList:
     return OwnerKeyList(items=[owner_key_out(owner) for owner in await ks.owners.list(principal)])
 
 
-@router.get("/{owner_id:path}", summary="Get an owner's limits", responses=FOUND)
+@router.get("/{owner_id:text}", summary="Get an owner's limits", responses=FOUND)
 async def get_owner(owner_id: OwnerId, ks: Service, principal: Auth) -> OwnerKeyOut:
     """Needs ``owners.read``. 404 when neither limits nor a public key are set for the
     owner. ``public_jwk`` is the public key (never anything private)."""
@@ -65,7 +76,7 @@ async def get_owner(owner_id: OwnerId, ks: Service, principal: Auth) -> OwnerKey
 
 
 @router.delete(
-    "/{owner_id:path}", status_code=204, summary="Remove an owner's limits", responses=FOUND
+    "/{owner_id:text}", status_code=204, summary="Remove an owner's limits", responses=FOUND
 )
 async def delete_owner(owner_id: OwnerId, ks: Service, principal: Auth) -> Response:
     """Needs ``owners.write``. The owner's keys keep their own limits."""

@@ -2,8 +2,10 @@
 
 One shape for all of them::
 
-    {"type": "about:blank", "title": "Not found", "status": 404, "detail": "no key 'key_...'"}
+    {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "no key 'key_...'"}
 
+With ``type`` ``about:blank``, RFC 9457 makes ``title`` the HTTP status phrase, so it
+always is; what went wrong is said in ``detail``.
 plus ``field`` (where the service knows it), ``position`` (a permission query that does
 not parse) and ``errors`` (request validation: one entry per failing location). Error
 details never echo a submitted value back: a field that failed may have held a key.
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -24,6 +25,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 
+from keystead.core.answers import status_phrase
+from keystead.core.keyformat import redact_keys
 from keystead.errors import KeysteadError, PermissionQueryError, ValidationError
 
 PROBLEM_JSON = "application/problem+json"
@@ -32,9 +35,10 @@ GENERIC_500 = "the server could not complete the request; the error has been log
 log = logging.getLogger("keystead.http")
 
 
-def problem_body(status: int, title: str, detail: str, **extra: Any) -> bytes:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
-    body["detail"] = detail
+def problem_body(status: int, detail: str, **extra: Any) -> bytes:
+    """The body; a key-shaped text in ``detail`` is redacted (a key pasted as an id)."""
+    body: dict[str, Any] = {"type": "about:blank", "title": status_phrase(status), "status": status}
+    body["detail"] = redact_keys(detail)
     body.update({k: v for k, v in extra.items() if v is not None})
     return orjson.dumps(body)
 
@@ -43,38 +47,23 @@ def problem(
     status: int,
     detail: str,
     *,
-    title: str | None = None,
     headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> Response:
-    """A problem+json response; ``title`` defaults to the status phrase."""
-    if title is None:
-        title = _phrase(status)
+    """A problem+json response (``title`` is the status phrase)."""
     all_headers = dict(headers or {})
     if status == 401:
         all_headers.setdefault("WWW-Authenticate", "Bearer")
     return Response(
-        problem_body(status, title, detail, **extra),
+        problem_body(status, detail, **extra),
         status_code=status,
         media_type=PROBLEM_JSON,
         headers=all_headers,
     )
 
 
-_TITLES = {413: "Content too large", 422: "Invalid request"}
 _UNAVAILABLE: dict[str, int] = {}
 """How many answers each kind of unavailable dependency has had (for the log)."""
-
-
-def _phrase(status: int) -> str:
-    """A title in the service's style: "Not found", "Method not allowed" ..."""
-    if status in _TITLES:
-        return _TITLES[status]
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-    return phrase[0] + phrase[1:].lower()
 
 
 def from_keystead_error(exc: KeysteadError) -> Response:
@@ -86,22 +75,22 @@ def from_keystead_error(exc: KeysteadError) -> Response:
     if exc.status >= 500 and exc.status != 503:
         # configuration and other server faults: the detail is for the operator only
         log.error("server error: %s: %s", type(exc).__name__, exc.detail)
-        return problem(exc.status, GENERIC_500, title=exc.title)
+        return problem(exc.status, GENERIC_500)
     if exc.public_detail is not None:
         # a dependency's own words (an address, an OS error) go to the log only: the
         # first time and every thousandth, as a dependency down fails every request
         seen = _UNAVAILABLE[exc.title] = _UNAVAILABLE.get(exc.title, 0) + 1
         if seen % 1000 == 1:
             log.warning("%s (%d times so far): %s", exc.title, seen, exc.detail)
-        return problem(exc.status, exc.public_detail, title=exc.title, **extra)
-    return problem(exc.status, exc.detail, title=exc.title, **extra)
+        return problem(exc.status, exc.public_detail, **extra)
+    return problem(exc.status, exc.detail, **extra)
 
 
 def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """Pydantic/FastAPI errors reduced to ``loc``, ``msg`` and ``type``: never the input."""
     out: list[dict[str, Any]] = []
     for error in errors:
-        loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+        loc = [p if isinstance(p, int) else redact_keys(str(p)) for p in error.get("loc", ())]
         out.append({"loc": loc, "msg": str(error.get("msg", "")), "type": error.get("type", "")})
     return out
 
@@ -109,7 +98,7 @@ def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
 def from_validation_errors(errors: Sequence[Any]) -> Response:
     """422 naming each failing location; 400 when the body is not JSON at all."""
     if any(error.get("type") == "json_invalid" for error in errors):
-        return problem(400, "the request body is not valid JSON", title="Malformed JSON")
+        return problem(400, "the request body is not valid JSON")
     if any(_is_raw_body(error) for error in errors):
         return problem(415, "send the request body as JSON with 'Content-Type: application/json'")
     cleaned = validation_errors(errors)
@@ -119,7 +108,6 @@ def from_validation_errors(errors: Sequence[Any]) -> Response:
     return problem(
         422,
         f"{where}: {first['msg']}{more}",
-        title="Invalid request",
         errors=cleaned,
     )
 
@@ -144,7 +132,7 @@ async def _http_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)  # noqa: S101
     status, headers = exc.status_code, dict(exc.headers or {})
     detail = exc.detail if isinstance(exc.detail, str) else ""
-    if detail and detail.lower() != _phrase(status).lower():
+    if detail and detail.lower() != status_phrase(status).lower():
         pass  # raised with a detail of its own
     elif status == 404:
         detail = "no such route (the API is described at /docs)"
@@ -153,7 +141,7 @@ async def _http_exception_handler(request: Request, exc: Exception) -> Response:
         headers["Allow"] = ", ".join(allowed)
         detail = f"{request.method} is not allowed here; use {' or '.join(allowed)}"
     else:
-        detail = _phrase(status)
+        detail = f"the request was refused ({status_phrase(status)})"
     return problem(status, detail, headers=headers)
 
 

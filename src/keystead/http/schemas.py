@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
 
+from keystead.core.permissions import MAX_QUERY_LENGTH
 from keystead.http.fieldtypes import (
     MAX_LIST,
     STAMP_DOC,
@@ -113,7 +114,7 @@ class RootKeyCreate(RequestModel):
 
 VERIFY_LIMITS = {
     "key": 1024,
-    "permissions": 4096,
+    "permissions": MAX_QUERY_LENGTH,  # docs/security.md: a query is at most 1024
     "ip": 128,
     "referrer": 4096,
     "user_agent": 2048,

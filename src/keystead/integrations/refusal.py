@@ -21,6 +21,7 @@ from keystead.core.answers import (
     problem_for,
     ratelimit_headers,
     served_limit_headers,
+    status_phrase,
 )
 from keystead.core.models import Code
 from keystead.core.verify import Verdict
@@ -59,7 +60,7 @@ def missing_key() -> Answer:
 def unavailable(detail: str = "API keys cannot be checked right now; retry later") -> Answer:
     """The 503 when verification itself failed (store or Keystead server down)."""
     body = orjson.dumps(
-        {"type": "about:blank", "title": "Service unavailable", "status": 503, "detail": detail}
+        {"type": "about:blank", "title": status_phrase(503), "status": 503, "detail": detail}
     )
     return 503, _problem_headers(_REALM, body), body
 
@@ -124,7 +125,7 @@ def _encoded(headers: list[tuple[str, str]]) -> Headers:
 _UNAUTHORIZED_BODY = orjson.dumps(
     {
         "type": "about:blank",
-        "title": "Unauthorized",
+        "title": status_phrase(401),
         "status": 401,
         "detail": "a valid API key is required",
     }

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeAlias
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from keystead.core.zones import zone_named
 from keystead.errors import ValidationError
 
 Algorithm = Literal["gcra", "sliding_window"]
@@ -153,8 +154,8 @@ class Quota:
         if type(self.timezone) is not str or not self.timezone:
             raise ValidationError("timezone must be an IANA zone name", field="timezone")
         try:
-            zone = ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+            zone = zone_named(self.timezone)
+        except ValueError:
             raise ValidationError(
                 f"unknown time zone {self.timezone!r}", field="timezone"
             ) from None

@@ -22,7 +22,8 @@ from keystead.errors import ValidationError
 MAX_META_BYTES = 16_384
 MAX_LIST = 1000
 MAX_TEXT = 200
-_ROLE_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
+ROLE_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
+ROLE_RULE = "a role name is 1 to 100 characters of A-Z a-z 0-9 _ . : -"
 _ENV_RE = re.compile(r"[a-z0-9]{1,16}")
 _MIN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_TIME = datetime(9999, 1, 1, tzinfo=UTC)
@@ -131,11 +132,8 @@ def permissions(value: object) -> tuple[str, ...]:
 def roles(value: object) -> tuple[str, ...]:
     items = _string_list(value, "roles")
     for index, item in enumerate(items):
-        if _ROLE_RE.fullmatch(item) is None:
-            raise ValidationError(
-                "a role name is 1 to 100 characters of A-Z a-z 0-9 _ . : -",
-                field=f"roles[{index}]",
-            )
+        if ROLE_RE.fullmatch(item) is None:
+            raise ValidationError(ROLE_RULE, field=f"roles[{index}]")
     return tuple(dict.fromkeys(items))
 
 
