@@ -193,7 +193,7 @@ async def test_redis_down_applies_nothing(
             scene.redis.pause(False)
     body = assert_problem(response, 503)
     assert await _state(scene) == before
-    assert body["title"] == "Limiter unavailable"
+    assert body["title"] == "Service Unavailable"
     assert body["detail"] == LimiterUnavailable.public_detail
     retried = await _send(scene, route, update)
     assert retried.status_code == 200, retried.text
@@ -223,7 +223,7 @@ async def test_store_lost_after_the_limiter_change_applies_nothing(
     assert not armed[0], "the change never reached the limiter"
     body = assert_problem(response, 503)
     assert await _state(scene) == before
-    assert body["title"] == "Store unavailable"
+    assert body["title"] == "Service Unavailable"
     assert body["detail"] == StoreUnavailable.public_detail
     retried = await _retrying(lambda: _send(scene, route, update))
     assert retried.status_code == 200, retried.text
