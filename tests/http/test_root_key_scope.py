@@ -116,9 +116,10 @@ async def test_an_owner_narrowed_root_key_verifies_only_its_owner_keys(world: Wo
     globex = await world.key(api["id"], owner_id="globex", meta={"plan": "secret"}, **LIMIT_ONE)
     ours = await world.key(api["id"], owner_id="acme")
     acme = world.auth((await _root_key(world, owner_id="acme"))["key"])
-    for _ in range(3):
+    # the common call, and the one with its own cost, limits and recording
+    for extra in ({}, {}, {"cost": 1, "record": False, "ratelimits": [LIMIT_ONE["ratelimits"][0]]}):
         response = await world.client.post(
-            "/v1/keys/verify", json={"key": globex["key"]}, headers=acme
+            "/v1/keys/verify", json={"key": globex["key"], **extra}, headers=acme
         )
         assert response.json() == {"valid": False, "code": "NOT_FOUND"}
     response = await world.client.post("/v1/keys/verify", json={"key": ours["key"]}, headers=acme)

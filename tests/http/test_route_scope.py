@@ -128,8 +128,10 @@ async def callers(setting: Setting) -> AsyncIterator[Callers]:
     by_owner = await world.ks.root_keys.create(
         world.operator, name="stranger's", permissions=["*"], owner_id="stranger"
     )
+    listed = await world.ks.root_keys.list(world.operator)
+    initial = next(r.id for r in listed if r.name == "test root")
     # the pickup and the incident are of a key without owner, in the "custody" API
-    common = {mine.key_id, mine.key, mine.root_key_id, mine.pickup_id, mine.incident_id}
+    common = {mine.key_id, mine.key, mine.root_key_id, initial, mine.pickup_id, mine.incident_id}
     yield Callers(
         setting,
         by_api,
