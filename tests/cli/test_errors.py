@@ -27,6 +27,13 @@ def test_unknown_ids_are_domain_errors(ready: Cli) -> None:
     ready.fails(1, "root-keys", "revoke", "rk_nope", "--yes")
 
 
+def test_an_unknown_root_key_permission_is_refused(ready: Cli) -> None:
+    result = ready.fails(1, "root-keys", "create", "--permission", "god.mode")
+    assert "unknown root key permission 'god.mode'" in result.stderr
+    created = ready.json("root-keys", "create", "--permission", "keys.*")
+    assert created["permissions"] == ["keys.*"]
+
+
 @pytest.mark.parametrize(
     ("meta", "message"),
     [("{not json", "not valid JSON"), ("[1, 2]", "JSON object"), ("@/nonexistent", "cannot read")],

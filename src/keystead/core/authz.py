@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from keystead.core.permissions import GrantSet
-from keystead.errors import Forbidden
+from keystead.errors import Forbidden, ValidationError
 
 ROOT_PERMISSIONS: tuple[str, ...] = (
     "apis.create",
@@ -64,9 +65,64 @@ class Principal:
     def sees_owner(self, owner_id: str | None) -> bool:
         return self.owner_id is None or owner_id == self.owner_id
 
+    def owner_within(self, owner_id: str | None, field: str = "owner_id") -> str | None:
+        """The owner a new or changed object of this principal gets: its own when
+        it is narrowed to one (asking for another is a ValidationError), else
+        ``owner_id``."""
+        if self.owner_id is None:
+            return owner_id
+        if owner_id not in (None, self.owner_id):
+            raise ValidationError("cannot widen the caller's owner scope", field=field)
+        return self.owner_id
+
+    def sees_whole_owner(self, owner_id: str) -> bool:
+        """An owner's settings and figures span APIs: a root key narrowed to some
+        APIs sees no owner's, one narrowed to an owner only its own."""
+        return self.api_ids is None and self.sees_owner(owner_id)
+
+    def require_whole_workspace(self, permission: str, why: str) -> None:
+        """``permission``, and a root key narrowed to neither APIs nor an owner:
+        for what applies across the workspace (403 ``why`` otherwise)."""
+        self.require(permission)
+        if self.api_ids is not None or self.owner_id is not None:
+            raise Forbidden(why)
+
+    def encloses(
+        self, permissions: Iterable[str], api_ids: Iterable[str] | None, owner_id: str | None
+    ) -> bool:
+        """Is a root key of this scope within this principal's own: same or fewer
+        APIs, the same owner (or none when this principal has none) and only
+        permissions it holds itself? A root key may see and revoke only those;
+        its own scope is trivially within itself."""
+        if self.api_ids is not None and (api_ids is None or not self.api_ids.issuperset(api_ids)):
+            return False
+        if self.owner_id is not None and owner_id != self.owner_id:
+            return False
+        return all(self.grants.covers(permission) for permission in permissions)
+
+
+def check_root_permissions(values: Sequence[str]) -> None:
+    """Refuse a root key permission that names nothing: each must be one of
+    ``ROOT_PERMISSIONS`` or a wildcard that covers at least one of them (``keys.*``,
+    ``*``). The syntax is checked before (``validate_permission``)."""
+    for index, value in enumerate(values):
+        grants = GrantSet([value])
+        if not any(grants.covers(known) for known in ROOT_PERMISSIONS):
+            raise ValidationError(
+                f"unknown root key permission '{value}' (known: {', '.join(ROOT_PERMISSIONS)}, "
+                "or a wildcard such as 'keys.*' or '*')",
+                field=f"permissions[{index}]",
+            )
+
 
 def local_operator(workspace_id: str) -> Principal:
     return Principal(workspace_id=workspace_id, actor=LOCAL_OPERATOR, grants=GrantSet(["*"]))
 
 
-__all__ = ["LOCAL_OPERATOR", "ROOT_PERMISSIONS", "Principal", "local_operator"]
+__all__ = [
+    "LOCAL_OPERATOR",
+    "ROOT_PERMISSIONS",
+    "Principal",
+    "check_root_permissions",
+    "local_operator",
+]

@@ -148,7 +148,7 @@ class AnalyticsService:
                 raise NotFound(f"no API '{scope_id}'")
             return None
         # an owner's figures span APIs: an API-narrowed root key sees only some
-        if principal.api_ids is not None or not principal.sees_owner(scope_id):
+        if not principal.sees_whole_owner(scope_id):
             raise NotFound(f"no owner '{scope_id}'")
         return None
 

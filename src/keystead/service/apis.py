@@ -12,7 +12,7 @@ from keystead.core.authz import Principal
 from keystead.core.ids import new_id
 from keystead.core.models import Api, Role
 from keystead.core.rotation import RotationPolicy
-from keystead.errors import Conflict, NotFound, ValidationError
+from keystead.errors import Conflict, Forbidden, NotFound, ValidationError
 from keystead.service import fields, limit_fields
 from keystead.service.context import ServiceContext
 
@@ -79,7 +79,7 @@ class ApiService:
         fields.unknown(
             changes, frozenset({"name", "key_defaults", "limits", "rotation_policy"}), "API"
         )
-        api = await self.visible(principal, api_id)
+        api = await self._changeable(principal, api_id)
         values: dict[str, Any] = {"updated_at": self._ctx.now()}
         if "name" in changes:
             values["name"] = fields.required_text(changes["name"], "name")
@@ -102,7 +102,7 @@ class ApiService:
 
     async def delete(self, principal: Principal, api_id: str) -> None:
         principal.require("apis.delete")
-        api = await self.visible(principal, api_id)
+        api = await self._changeable(principal, api_id)
         if await self._ctx.store.count_keys(api.id):
             raise Conflict("this API still has keys; delete or revoke them first")
         self._ctx.audit(principal, "api.delete", "api", api.id, before=api)
@@ -118,7 +118,7 @@ class ApiService:
         description: str | None = None,
     ) -> Role:
         principal.require("roles.write")
-        api = await self.visible(principal, api_id)
+        api = await self._changeable(principal, api_id)
         role_name = fields.roles([name])[0]
         if description is not None and (not isinstance(description, str) or len(description) > 500):
             raise ValidationError("a description is at most 500 characters", field="description")
@@ -149,7 +149,7 @@ class ApiService:
 
     async def delete_role(self, principal: Principal, api_id: str, name: str) -> None:
         principal.require("roles.write")
-        api = await self.visible(principal, api_id)
+        api = await self._changeable(principal, api_id)
         old = next((r for r in await self._ctx.store.list_roles(api.id) if r.name == name), None)
         if old is None:
             raise NotFound(f"no role '{name}' in this API")
@@ -157,6 +157,17 @@ class ApiService:
         if not await self._ctx.store.delete_role(api.id, name):
             raise NotFound(f"no role '{name}' in this API")
         self._ctx.api_keys_changed(api.id)
+
+    async def _changeable(self, principal: Principal, api_id: str) -> Api:
+        """The API, when the principal may change it: its settings and roles
+        apply to every owner's keys, so an owner-narrowed root key cannot."""
+        api = await self.visible(principal, api_id)
+        if principal.owner_id is not None:
+            raise Forbidden(
+                "an API's settings and roles apply to every owner's keys: a root key "
+                "narrowed to one owner cannot change them"
+            )
+        return api
 
     async def visible(self, principal: Principal, api_id: str) -> Api:
         """The API when the principal may see it; NotFound otherwise."""

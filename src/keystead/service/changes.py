@@ -27,6 +27,7 @@ from typing import Any
 
 from keystead.core.authz import Principal
 from keystead.core.clock import Clock
+from keystead.core.models import RootKey
 from keystead.store.audit import AuditFilter
 from keystead.store.base import Store
 
@@ -40,8 +41,19 @@ _SCOPES_KEPT = 4096
 
 Apply = Callable[[str, str | None, str | None], None]
 Flush = Callable[[], None]
-Scope = tuple[str | None]
-"""The API of a changed object (None: of no API), for a root key narrowed to APIs."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where a changed object lives, for narrowed root keys: its API and owner
+    (None: of no API, no owner), or the changed root key itself."""
+
+    api_id: str | None = None
+    owner_id: str | None = None
+    root_key: RootKey | None = None
+
+
+_WORKSPACE = Scope()
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,22 +200,27 @@ class ChangeFeed:
     async def visible(self, principal: Principal, change: Change) -> dict[str, str] | None:
         """The event to show ``principal`` for ``change``: ``{"kind", "id"}``,
         ``{"kind": "all"}``, or None when the change is not its business
-        (another workspace, or outside the root key's APIs: what verification
-        with that root key can see, so a root key narrowed to an owner hears of
-        every key of its APIs, as it can verify them)."""
+        (another workspace, or outside the root key's scope: what verification
+        and listing with that root key can see: keys of its APIs and owner, the
+        root keys within its scope)."""
         if change.kind == "all" or change.id is None:
             return {"kind": "all"}
         workspace_id = principal.workspace_id
         if change.workspace_id is not None and change.workspace_id != workspace_id:
             return None
         event = {"kind": change.kind, "id": change.id}
-        if change.workspace_id is not None and principal.api_ids is None:
+        narrowed = principal.api_ids is not None or principal.owner_id is not None
+        if change.workspace_id is not None and not narrowed and change.kind != "root_key":
             return event
         scope = await self._scope(change, workspace_id)
         if scope is None:
             return None
-        (api_id,) = scope
-        if api_id is not None and not principal.sees_api(api_id):
+        if scope.api_id is not None and not principal.sees_api(scope.api_id):
+            return None
+        if change.kind in ("key", "owner") and not principal.sees_owner(scope.owner_id):
+            return None
+        rk = scope.root_key
+        if rk is not None and not principal.encloses(rk.permissions, rk.api_ids, rk.owner_id):
             return None
         return event
 
@@ -223,21 +240,22 @@ class ChangeFeed:
         if change.kind == "key":
             key = await store.get_key(workspace_id, ident)
             if key is not None:
-                return (key.api_id,)
+                return Scope(key.api_id, key.owner_id)
             return await self._deleted_key(workspace_id, ident)
         if change.kind == "api":
             api = await store.get_api(workspace_id, ident)
-            return None if api is None else (api.id,)
+            return None if api is None else Scope(api.id)
         if change.kind == "plan":
             plan = await store.get_plan(workspace_id, ident)
-            return None if plan is None else (None,)
+            return None if plan is None else _WORKSPACE
         if change.kind == "root_key":
             listed = await store.list_root_keys(workspace_id)
-            return (None,) if any(r.id == ident for r in listed) else None
+            found = next((r for r in listed if r.id == ident), None)
+            return None if found is None else Scope(root_key=found)
         if change.kind == "owner":
             owner = await store.get_owner(workspace_id, ident)
-            return None if owner is None else (None,)
-        return (None,)  # an unknown kind: shown (it only makes clients flush)
+            return None if owner is None else Scope(owner_id=owner.owner_id)
+        return _WORKSPACE  # an unknown kind: shown (it only makes clients flush)
 
     async def _deleted_key(self, workspace_id: str, key_id: str) -> Scope | None:
         """A key deleted from this workspace: its audit entry says so (and what
@@ -248,8 +266,13 @@ class ChangeFeed:
         if not found:
             return None
         before: Any = found[0].record.changes.get("before")
-        api_id = before.get("api_id") if isinstance(before, dict) else None
-        return (api_id if isinstance(api_id, str) else None,)
+        if not isinstance(before, dict):
+            return _WORKSPACE
+        api_id, owner_id = before.get("api_id"), before.get("owner_id")
+        return Scope(
+            api_id if isinstance(api_id, str) else None,
+            owner_id if isinstance(owner_id, str) else None,
+        )
 
 
 __all__ = ["HISTORY", "QUEUE_SIZE", "Change", "ChangeFeed", "Subscription"]

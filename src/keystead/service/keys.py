@@ -119,6 +119,8 @@ class KeyService:
                 values[name] = None if plan is None else plan.id
                 continue
             values[name] = _validated(name, value)
+        if "owner_id" in values:  # never handed to another owner by an owner's root key
+            values["owner_id"] = principal.owner_within(values["owner_id"])
         if limit_changes:
             values["limits"] = limit_fields.updated_set(current.limits, limit_changes) or None
         if "roles" in values:
@@ -323,7 +325,7 @@ class KeyService:
             prefix=prefix,
             start=plaintext[: len(prefix) + 1 + keyformat.START_BODY_CHARS],
             name=fields.text(spec.get("name"), "name"),
-            owner_id=fields.text(spec.get("owner_id"), "owner_id"),
+            owner_id=principal.owner_within(fields.text(spec.get("owner_id"), "owner_id")),
             meta=fields.meta(pick("meta")),
             permissions=fields.permissions(pick("permissions")),
             roles=roles,

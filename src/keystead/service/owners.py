@@ -29,7 +29,7 @@ class OwnerService:
     ) -> Owner:
         """Set (replace) the owner's limit set."""
         principal.require("owners.write")
-        checked = fields.required_text(owner_id, "owner_id")
+        checked = _visible(principal, fields.required_text(owner_id, "owner_id"))
         limits = limit_fields.from_arguments(ratelimits, quota, credits, concurrency)
         now = self._ctx.now()
         old = await self._ctx.store.get_owner(principal.workspace_id, checked)
@@ -45,7 +45,7 @@ class OwnerService:
     async def get(self, principal: Principal, owner_id: str) -> Owner:
         principal.require("owners.read")
         owner = None
-        if isinstance(owner_id, str):
+        if isinstance(owner_id, str) and principal.sees_whole_owner(owner_id):
             owner = await self._ctx.store.get_owner(principal.workspace_id, owner_id)
         if owner is None:
             raise NotFound(f"no limits are set for owner '{owner_id}'")
@@ -53,7 +53,8 @@ class OwnerService:
 
     async def list(self, principal: Principal) -> list[Owner]:
         principal.require("owners.read")
-        return await self._ctx.store.list_owners(principal.workspace_id)
+        found = await self._ctx.store.list_owners(principal.workspace_id)
+        return [o for o in found if principal.sees_whole_owner(o.owner_id)]
 
     async def set_public_key(
         self, principal: Principal, owner_id: str, jwk: Mapping[str, Any]
@@ -62,7 +63,7 @@ class OwnerService:
         without a person present are encrypted to (docs/lifecycle.md). Creates
         the owner, with no limits, if need be; its limits are kept."""
         principal.require("owners.write")
-        checked = fields.required_text(owner_id, "owner_id")
+        checked = _visible(principal, fields.required_text(owner_id, "owner_id"))
         key = public_jwk(jwk)
         old = await self._ctx.store.get_owner(principal.workspace_id, checked)
         self._ctx.audit(
@@ -85,7 +86,7 @@ class OwnerService:
         principal.require("owners.write")
         owner = None
         old = None
-        if isinstance(owner_id, str):
+        if isinstance(owner_id, str) and principal.sees_whole_owner(owner_id):
             old = await self._ctx.store.get_owner(principal.workspace_id, owner_id)
         if old is not None:
             self._ctx.audit(
@@ -106,10 +107,18 @@ class OwnerService:
     async def delete(self, principal: Principal, owner_id: str) -> None:
         principal.require("owners.write")
         old = None
-        if isinstance(owner_id, str):
+        if isinstance(owner_id, str) and principal.sees_whole_owner(owner_id):
             old = await self._ctx.store.get_owner(principal.workspace_id, owner_id)
         if old is not None:
             self._ctx.audit(principal, "owner.delete", "owner", old.owner_id, before=old)
         if old is None or not await self._ctx.store.delete_owner(principal.workspace_id, owner_id):
             raise NotFound(f"no limits are set for owner '{owner_id}'")
         self._ctx.owner_changed(principal.workspace_id, owner_id)
+
+
+def _visible(principal: Principal, owner_id: str) -> str:
+    """``owner_id`` when the principal sees the whole owner (``sees_whole_owner``);
+    NotFound otherwise, as for an owner of another workspace."""
+    if not principal.sees_whole_owner(owner_id):
+        raise NotFound(f"no owner '{owner_id}'")
+    return owner_id

@@ -16,6 +16,12 @@ from keystead.service.context import ServiceContext
 _PLAN_CHANGES = frozenset({"name", "priority", *limit_fields.LIMIT_FIELDS})
 
 
+_WORKSPACE_WIDE = (
+    "plans apply to keys of every API and owner: a root key narrowed to APIs or an owner "
+    "cannot change them"
+)
+
+
 class PlanService:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
@@ -31,7 +37,7 @@ class PlanService:
         concurrency: Mapping[str, Any] | None = None,
         priority: int = 0,
     ) -> Plan:
-        principal.require("plans.write")
+        principal.require_whole_workspace("plans.write", _WORKSPACE_WIDE)
         checked = fields.required_text(name, "name")
         limits = limit_fields.from_arguments(ratelimits, quota, credits, concurrency)
         now = self._ctx.now()
@@ -60,7 +66,7 @@ class PlanService:
         return await self.visible(principal, plan_id)
 
     async def update(self, principal: Principal, plan_id: str, changes: Mapping[str, Any]) -> Plan:
-        principal.require("plans.write")
+        principal.require_whole_workspace("plans.write", _WORKSPACE_WIDE)
         if not isinstance(changes, Mapping):
             raise ValidationError("the changes are a JSON object")
         fields.unknown(changes, _PLAN_CHANGES, "plan")
@@ -84,7 +90,7 @@ class PlanService:
         return updated
 
     async def delete(self, principal: Principal, plan_id: str) -> None:
-        principal.require("plans.write")
+        principal.require_whole_workspace("plans.write", _WORKSPACE_WIDE)
         plan = await self.visible(principal, plan_id)
         if await self._ctx.store.count_plan_keys(plan.id):
             raise Conflict("keys still use this plan; move them to another plan first")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 
 from keystead.core import keyformat
-from keystead.core.authz import Principal
+from keystead.core.authz import Principal, check_root_permissions
 from keystead.core.ids import new_id
 from keystead.core.models import CreatedRootKey, RootKey
 from keystead.core.permissions import GrantSet, validate_permission
@@ -69,27 +70,27 @@ class RootKeyService:
                     field="permissions",
                 )
         scoped = await self._api_scope(principal, api_ids)
-        if principal.owner_id is not None:
-            if owner_id not in (None, principal.owner_id):
-                raise ValidationError("cannot widen the caller's owner scope", field="owner_id")
-            owner_id = principal.owner_id
         return await self.issue(
             principal.workspace_id,
             name=name,
             permissions=perms,
             api_ids=scoped,
             created_by=principal.actor,
-            owner_id=fields.text(owner_id, "owner_id"),
+            owner_id=principal.owner_within(fields.text(owner_id, "owner_id")),
             audit_as=principal,
         )
 
     async def list(self, principal: Principal) -> list[RootKey]:
+        """The root keys within the caller's scope (``Principal.encloses``): the
+        others are invisible, as another workspace's are."""
         principal.require("root_keys.read")
-        return await self._ctx.store.list_root_keys(principal.workspace_id)
+        return await self._within(principal)
 
     async def revoke(self, principal: Principal, root_key_id: str) -> RootKey:
+        """Only a root key within the caller's scope, the caller's own included
+        (a key may always revoke itself); any other is NOT_FOUND."""
         principal.require("root_keys.revoke")
-        known = await self._ctx.store.list_root_keys(principal.workspace_id)
+        known = await self._within(principal)
         current = next((k for k in known if k.id == root_key_id), None)
         if current is None:
             raise NotFound(f"no root key '{root_key_id}'")
@@ -109,6 +110,13 @@ class RootKeyService:
             raise NotFound(f"no root key '{root_key_id}'")
         self._ctx.root_key_changed(revoked.id)
         return revoked
+
+    async def _within(self, principal: Principal) -> builtins.list[RootKey]:
+        return [
+            k
+            for k in await self._ctx.store.list_root_keys(principal.workspace_id)
+            if principal.encloses(k.permissions, k.api_ids, k.owner_id)
+        ]
 
     async def issue(
         self,
@@ -160,4 +168,6 @@ class RootKeyService:
 def _permissions(values: Sequence[str]) -> tuple[str, ...]:
     if isinstance(values, str) or len(values) > 1000:
         raise ValidationError("permissions is a list of at most 1000 strings", field="permissions")
-    return tuple(dict.fromkeys(validate_permission(v) for v in values))
+    checked = [validate_permission(v) for v in values]
+    check_root_permissions(checked)
+    return tuple(dict.fromkeys(checked))

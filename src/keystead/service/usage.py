@@ -153,7 +153,7 @@ class UsageService:
         None for an answer without a key). All or nothing: a bad report raises
         ``ValidationError`` naming it (``records[3].status``) and nothing is
         recorded. A report naming a key that is not one of the caller's (unknown,
-        deleted, of another workspace or outside its APIs) is still recorded,
+        deleted, of another workspace or outside its APIs or owner) is still recorded,
         for the caller's workspace only, like a NOT_FOUND verification: nothing
         is ever attributed to a key the caller cannot see, and the answer is the
         same whether such a key exists elsewhere or not."""
@@ -181,7 +181,7 @@ class UsageService:
         key = await self._store.get_key(principal.workspace_id, key_id)
         if key is None or not principal.sees_api(key.api_id):
             return None
-        return key
+        return key if principal.sees_owner(key.owner_id) else None
 
     async def records(
         self, principal: Principal, *, key_id: str | None = None, limit: int = 100

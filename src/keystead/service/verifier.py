@@ -87,8 +87,10 @@ class Verifier:
         record = cached.record
         if principal is not None and (
             record.key.workspace_id != principal.workspace_id
-            or not principal.sees_api(record.key.api_id)
+            or (principal.api_ids is not None and record.key.api_id not in principal.api_ids)
+            or (principal.owner_id is not None and record.key.owner_id != principal.owner_id)
         ):
+            # outside the root key's scope: as unknown, nothing spent nor recorded
             return await self._failed(NOT_FOUND, ip)
         now = ctx.clock.now()
         verdict = decide(record, facts, now, query)
