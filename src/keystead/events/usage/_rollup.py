@@ -17,6 +17,7 @@ from keystead.core.usage import (
     hll_add,
     hll_point,
     latency_bucket,
+    storable_record,
 )
 from keystead.core.verify import Verdict, VerifiableKey
 
@@ -41,8 +42,10 @@ SLOTS = 4
 
 
 def to_record(entry: Entry, resolver: CountryResolver | None) -> UsageRecord:
-    """A usage record of a buffered entry; resolves the client's country."""
+    """A usage record of a buffered entry, with texts every store can hold
+    (``storable_record``); resolves the client's country."""
     record = entry if isinstance(entry, UsageRecord) else UsageRecord(*to_fields(entry))
+    record = storable_record(record)
     if record.country is None and record.ip is not None and resolver is not None:
         return record._replace(country=resolver.country_of(record.ip))
     return record
