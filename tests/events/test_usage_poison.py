@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from keystead.config import Settings
+from keystead.core.authz import Principal
 from keystead.core.clock import ManualClock
 from keystead.core.models import VerifyContext
 from keystead.core.usage import Rollup, RollupKey, UsageRecord
-from keystead.errors import StoreUnavailable
+from keystead.errors import StoreUnavailable, ValidationError
 from keystead.events.usage import UsageRecorder
 from keystead.http.metrics import KeysteadCollector
 from keystead.service import Keystead
@@ -198,3 +199,22 @@ async def test_a_batch_too_large_for_the_writer_process_is_split(
         assert {len(r.path or "") for r in await ks.usage.records(admin)} == {1024}
     finally:
         await ks.close()
+
+
+@pytest.mark.parametrize("poison", POISON_PARAMS)
+async def test_library_reports_refuse_what_no_store_holds(
+    keystead: Keystead, admin: Principal, poison: Poison
+) -> None:
+    at = keystead.clock.now()
+    for field in ("ip", "user_agent", "method", "path", "tags"):
+        value: object = [poison.text] if field == "tags" else poison.text
+        report = {"key_id": None, "code": "NOT_FOUND", "at": at, field: value}
+        if poison.storable and not poison.long and not (field == "tags" and len(poison.text) > 100):
+            assert (await keystead.usage.report(admin, [report])).recorded == 1
+            continue
+        with pytest.raises(ValidationError) as refused:
+            await keystead.usage.report(admin, [report])
+        assert refused.value.field == f"records[0].{field}"
+        assert poison.text not in refused.value.detail
+    await keystead.flush()
+    assert keystead.usage.recorder.pending == 0
