@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from starlette.middleware import Middleware
 
+from conftest import BACKENDS, backend_database
 from keystead.client import AsyncClient
 from keystead.core.models import VerifyContext
 from keystead.core.usage import UsageRecord
@@ -37,6 +40,13 @@ def all_clean(records: list[UsageRecord]) -> None:
     for record in records:
         for value in (record.ip, record.user_agent, record.method, record.path):
             assert value is None or cleaned(value)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every store, unlike the other integration tests: what is recorded is under test."""
+    with backend_database(request.param, tmp_path) as url:
+        yield url
 
 
 SENT = len(HEADERS) + len(PATHS) + 1
