@@ -6,6 +6,7 @@ with the inline writer and the writer process."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
@@ -218,3 +219,18 @@ async def test_library_reports_refuse_what_no_store_holds(
         assert poison.text not in refused.value.detail
     await keystead.flush()
     assert keystead.usage.recorder.pending == 0
+
+
+async def test_under_the_block_policy_a_poison_record_neither_stalls_nor_loses_records(
+    keystead: Keystead, admin: Principal
+) -> None:
+    recorder = UsageRecorder(keystead.store, capacity=5, policy="block", flush_interval_s=0.01)
+    recorder.start()
+    try:
+        await recorder.add(bad(admin.workspace_id, 0))
+        for i in range(1, 40):  # eight buffers' worth: waits for room each time
+            await asyncio.wait_for(recorder.add(good(admin.workspace_id, i)), 10)
+    finally:
+        await recorder.close()
+    assert (recorder.written, recorder.dropped) == (39, 0)
+    assert recorder.refused == 1
