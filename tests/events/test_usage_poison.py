@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
@@ -234,3 +235,17 @@ async def test_under_the_block_policy_a_poison_record_neither_stalls_nor_loses_r
         await recorder.close()
     assert (recorder.written, recorder.dropped) == (39, 0)
     assert recorder.refused == 1
+
+
+async def test_completion_times_no_store_holds_are_refused(
+    keystead: Keystead, admin: Principal
+) -> None:
+    verdict = await keystead.verify("not-a-key", principal=admin, record=False)
+    for started_at in (math.nan, math.inf, -1.0, 1e20, "now"):
+        with pytest.raises(ValidationError) as refused:
+            await keystead.usage.complete(verdict, CONTEXT, status=200, started_at=started_at)  # type: ignore[arg-type]
+        assert refused.value.field == "started_at"
+    await keystead.usage.complete(verdict, CONTEXT, status=200, principal=admin, started_at=NOW)
+    await keystead.flush()
+    assert keystead.usage.recorder.pending == 0
+    assert [r.at for r in await keystead.usage.records(admin)] == [NOW]

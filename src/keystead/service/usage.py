@@ -137,6 +137,8 @@ class UsageService:
             return None
         if started_at is None:
             started_at = self._clock.now() - (response_ms or 0.0) / 1000
+        elif not (type(started_at) is float and 0.0 <= started_at <= _LATEST):
+            started_at = _started_at(started_at)
         entry = (started_at, verdict, done, principal)
         recorder = self.recorder
         if recorder.append_now(entry):
@@ -290,7 +292,18 @@ def _moment(value: object, oldest: float, latest: float) -> float:
     return float(value)
 
 
+def _started_at(value: object) -> float:
+    """A time a store can hold (NaN, infinities and years past 9999 cannot be)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= _LATEST:
+        raise ValidationError(
+            "started_at is a time in epoch seconds, 1970 to 9999", field="started_at"
+        )
+    return float(value)
+
+
 _MAX_BYTES = 2**63
+_LATEST = 253_402_300_799.0
+"""9999-12-31T23:59:59Z: the last moment a store's date-time holds."""
 
 
 def _status(value: object) -> int | None:
