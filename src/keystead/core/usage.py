@@ -25,8 +25,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple, TypeVar
 
-from keystead.core.text import is_storable, storable
-
 GRANULARITIES: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400}
 SCOPES = ("key", "owner", "api")
 _K = TypeVar("_K", str, int)
@@ -51,46 +49,6 @@ class UsageRecord(NamedTuple):
     bytes_in: int | None = None
     bytes_out: int | None = None
     tags: tuple[str, ...] = ()
-
-
-TEXT_WIDTHS = {
-    "owner_id": 200,
-    "ip": 64,
-    "user_agent": 512,
-    "method": 16,
-    "path": 1024,
-    "tags": 100,
-}
-"""The most characters a record's texts keep (the widths of their columns; each tag)."""
-
-
-def storable_record(record: UsageRecord) -> UsageRecord:
-    """The record with texts every store can hold (``core.text.storable``): the
-    record itself when they are already, as they nearly always are."""
-    owner_id, ip, user_agent, method, path = (
-        record.owner_id, record.ip, record.user_agent, record.method, record.path
-    )  # fmt: skip
-    if (
-        (owner_id is None or is_storable(owner_id, 200))
-        and (ip is None or is_storable(ip, 64))
-        and (user_agent is None or is_storable(user_agent, 512))
-        and (method is None or is_storable(method, 16))
-        and (path is None or is_storable(path, 1024))
-        and (not record.tags or all(is_storable(tag, 100) for tag in record.tags))
-    ):
-        return record
-    return record._replace(
-        owner_id=_fit(owner_id, "owner_id"),
-        ip=_fit(ip, "ip"),
-        user_agent=_fit(user_agent, "user_agent"),
-        method=_fit(method, "method"),
-        path=_fit(path, "path"),
-        tags=tuple(storable(tag, 100) for tag in record.tags),
-    )
-
-
-def _fit(value: str | None, name: str) -> str | None:
-    return None if value is None else storable(value, TEXT_WIDTHS[name])
 
 
 # latency histogram ----------------------------------------------------------
@@ -382,7 +340,6 @@ __all__ = [
     "LATENCY_BUCKETS",
     "SCOPES",
     "SPARSE_MAX",
-    "TEXT_WIDTHS",
     "Rollup",
     "RollupKey",
     "Tile",
@@ -401,6 +358,5 @@ __all__ = [
     "latency_bucket",
     "percentile",
     "status_class",
-    "storable_record",
     "tiles",
 ]

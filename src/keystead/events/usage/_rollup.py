@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from keystead.core.authz import Principal
 from keystead.core.geo import CountryResolver
 from keystead.core.models import Code, VerifyContext
+from keystead.core.text import storable_record
 from keystead.core.usage import (
     GRANULARITIES,
     Rollup,
@@ -17,7 +18,6 @@ from keystead.core.usage import (
     hll_add,
     hll_point,
     latency_bucket,
-    storable_record,
 )
 from keystead.core.verify import Verdict, VerifiableKey
 

@@ -1,7 +1,7 @@
 """What to say of a usage record a store refused: the names of its fields that
 no store may hold as they are, never their values.
 
-``to_record`` already makes every text storable (``core.usage.storable_record``),
+``to_record`` already makes every text storable (``core.text.storable_record``),
 so what is left is mostly a number out of range or a whole record built
 elsewhere (``UsageRecorder.add``). The recorder splits such a record out of its
 batch, drops and counts it, and logs what ``suspects`` names.
@@ -13,8 +13,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from keystead.core.text import problem_of
-from keystead.core.usage import TEXT_WIDTHS, UsageRecord
+from keystead.core.text import TEXT_WIDTHS, problem_of
+from keystead.core.usage import UsageRecord
 from keystead.events.usage._rollup import SLOTS, to_fields
 
 _INTEGERS = ("status", "bytes_in", "bytes_out")
