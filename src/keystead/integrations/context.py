@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 from keystead.core.models import VerifyContext, verify_context
-from keystead.core.text import REPLACEMENT, is_storable, storable
+from keystead.core.text import REPLACEMENT, storable
 from keystead.integrations.credentials import ContextHeaders, context_headers
 
 _MAX_FIELD = 1024
@@ -91,16 +91,18 @@ def context_of(
     if path is not None and (len(path) > _MAX_PATH or "\x00" in path or not path.isascii()):
         path = storable(path, _MAX_PATH)
     method = scope.get("method")
-    if method is not None and not is_storable(method, _MAX_METHOD):
+    if method is not None and (
+        len(method) > _MAX_METHOD or "\x00" in method or not method.isascii()
+    ):
         method = storable(method, _MAX_METHOD)
-    return verify_context(
-        peer,
-        _field(referrer),
-        _field(user_agent),
-        method,
-        path,
-        permissions,
-    )
+    # inline rather than a call per header: this runs on every request
+    agent = None if user_agent is None else user_agent[:_MAX_FIELD].decode("latin-1")
+    if agent is not None and "\x00" in agent:
+        agent = agent.replace("\x00", REPLACEMENT)
+    referred = None if referrer is None else referrer[:_MAX_FIELD].decode("latin-1")
+    if referred is not None and "\x00" in referred:
+        referred = referred.replace("\x00", REPLACEMENT)
+    return verify_context(peer, referred, agent, method, path, permissions)
 
 
 def environ_context(
@@ -144,7 +146,7 @@ def _field(value: bytes | None) -> str | None:
 def _cut(value: str | None, limit: int = _MAX_FIELD) -> str | None:
     """A text as a verify request takes it: cut, NUL characters and lone
     surrogates replaced (an end user's request is cleaned, never refused)."""
-    if value is None or is_storable(value, limit):
+    if value is None or (len(value) <= limit and value.isascii() and "\x00" not in value):
         return value
     return storable(value, limit)
 
