@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -50,9 +51,10 @@ def _drop_schema(url: str, schema: str) -> None:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
+@contextmanager
+def backend_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database of a ``BACKENDS`` entry, dropped afterwards."""
+    if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'keystead.db'}"
         return
     base = postgres_url()
@@ -61,6 +63,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
     finally:
         _drop_schema(base, schema)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with backend_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

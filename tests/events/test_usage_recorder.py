@@ -23,6 +23,7 @@ from keystead.core.usage import (
     latency_bucket,
     percentile,
 )
+from keystead.errors import StoreUnavailable
 from keystead.events.usage import UsageRecorder
 from keystead.service import Keystead
 from keystead.store import open_store
@@ -202,7 +203,7 @@ async def test_a_failed_write_keeps_the_batch_for_the_next_flush() -> None:
             self, records: Sequence[UsageRecord], rollups: Mapping[RollupKey, Rollup]
         ) -> None:
             if self.fail:
-                raise OSError("down")
+                raise StoreUnavailable("the store failed: OperationalError")
             self.written.extend(records)
 
     store = Flaky()

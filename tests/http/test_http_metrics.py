@@ -51,6 +51,7 @@ async def test_metrics_count_outcomes_and_time_the_verify_route(world: World) ->
         "keystead_usage_buffer_records",
         "keystead_usage_records_dropped_total",
         "keystead_usage_batches_failed_total",
+        "keystead_usage_records_refused_total",
         "keystead_usage_writer_restarts_total",
         "keystead_export_records_dropped_total",
         "keystead_limiter_errors_total",

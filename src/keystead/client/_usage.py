@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from keystead.client._errors import ApiError, ClientError
+from keystead.client._verify import sendable
+from keystead.core.text import problem_of
 
 log = logging.getLogger("keystead.client")
 
@@ -28,6 +30,7 @@ CAPACITY = 10_000
 FLUSH_AT = 500
 """Waiting reports that wake the sender before its interval is up."""
 FLUSH_INTERVAL_S = 1.0
+_TEXTS = ("ip", "user_agent", "method", "path")
 _OPTIONAL = ("ip", "user_agent", "method", "path", "status", "response_ms", "bytes_in", "bytes_out")
 
 
@@ -48,6 +51,13 @@ class UsageReport:
     bytes_in: int | None = None
     bytes_out: int | None = None
     tags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # one such report would make the server refuse its whole batch
+        sendable(self, _TEXTS)
+        for tag in self.tags:
+            if isinstance(tag, str) and problem_of(tag) is not None:
+                raise ValueError(f"tags cannot be sent: one holds {problem_of(tag)}")
 
     def json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key_id": self.key_id, "code": self.code, "at": self.at}

@@ -13,8 +13,21 @@ import httpx
 
 from keystead.client._call import compact, read_object
 from keystead.client._errors import invalid_answer
+from keystead.core.text import problem_of
 
 _LIMIT_CODES = frozenset({"RATE_LIMITED", "USAGE_EXCEEDED"})
+_CONTEXT = ("ip", "referrer", "user_agent", "method", "path", "permissions")
+
+
+def sendable(request: object, names: Sequence[str]) -> None:
+    """Refuse, before anything is sent, text the server refuses for good (a NUL
+    character) or that cannot even be encoded (a lone surrogate): ValueError
+    naming the field, never its value."""
+    for name in names:
+        value = getattr(request, name)
+        problem = problem_of(value) if isinstance(value, str) else None
+        if problem is not None:
+            raise ValueError(f"{name} cannot be sent: it holds {problem}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +97,7 @@ class VerifyRequest:
     def __post_init__(self) -> None:
         if not isinstance(self.key, str):
             raise TypeError("the key to verify is a str")
+        sendable(self, _CONTEXT)
 
     def body(self, *, with_record: bool = True) -> dict[str, Any]:
         """The JSON body of ``POST /v1/keys/verify``."""

@@ -60,8 +60,14 @@ class KeysteadCollector(Collector):
         )
         yield CounterMetricFamily(
             "keystead_usage_batches_failed",
-            "Usage batches the store (or the writer process) refused; each is retried.",
+            "Usage batches not written because the store (or the writer process) was "
+            "unreachable; each is retried.",
             value=recorder.failed_batches,
+        )
+        yield CounterMetricFamily(
+            "keystead_usage_records_refused",
+            "Usage records dropped because the store refused their content.",
+            value=recorder.refused,
         )
         yield CounterMetricFamily(
             "keystead_usage_writer_restarts",

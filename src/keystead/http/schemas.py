@@ -22,6 +22,7 @@ from keystead.http.fieldtypes import (
     Environment,
     JsonObject,
     KeyStateName,
+    NoNul,
     ObjectId,
     Permissions,
     Prefix,
@@ -126,12 +127,14 @@ MAX_COST = 1_000_000_000
 
 
 _VKey = Annotated[str, StringConstraints(max_length=VERIFY_LIMITS["key"])]
-_VQuery = Annotated[str, StringConstraints(max_length=VERIFY_LIMITS["permissions"])]
-_VIp = Annotated[str, StringConstraints(max_length=VERIFY_LIMITS["ip"])]
-_VReferrer = Annotated[str, StringConstraints(max_length=VERIFY_LIMITS["referrer"])]
-_VAgent = Annotated[str, StringConstraints(max_length=VERIFY_LIMITS["user_agent"])]
-_VMethod = Annotated[str, StringConstraints(max_length=VERIFY_LIMITS["method"])]
-_VPath = Annotated[str, StringConstraints(max_length=VERIFY_LIMITS["path"])]
+# the context is recorded as usage: text no store can hold is refused (the key is not:
+# a key with a NUL character is MALFORMED, like any other garbage)
+_VQuery = Annotated[NoNul, StringConstraints(max_length=VERIFY_LIMITS["permissions"])]
+_VIp = Annotated[NoNul, StringConstraints(max_length=VERIFY_LIMITS["ip"])]
+_VReferrer = Annotated[NoNul, StringConstraints(max_length=VERIFY_LIMITS["referrer"])]
+_VAgent = Annotated[NoNul, StringConstraints(max_length=VERIFY_LIMITS["user_agent"])]
+_VMethod = Annotated[NoNul, StringConstraints(max_length=VERIFY_LIMITS["method"])]
+_VPath = Annotated[NoNul, StringConstraints(max_length=VERIFY_LIMITS["path"])]
 
 
 class VerifyRequest(RequestModel):

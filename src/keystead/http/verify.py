@@ -121,7 +121,9 @@ def _parse(body: bytes) -> dict[str, Any]:
             if limit is None:
                 if not _fits(name, value):
                     break
-            elif value is not None and (type(value) is not str or len(value) > limit):
+            elif value is not None and (
+                type(value) is not str or len(value) > limit or "\x00" in value
+            ):
                 break
         else:
             return data

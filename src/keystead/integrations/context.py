@@ -14,11 +14,14 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 from keystead.core.models import VerifyContext, verify_context
+from keystead.core.text import REPLACEMENT, storable
 from keystead.integrations.credentials import ContextHeaders, context_headers
 
 _MAX_FIELD = 1024
 """Longer user agents and referrers are cut: the context is a restriction input,
-not a log of whatever a client sends."""
+not a log of whatever a client sends. What no store can hold (a NUL character, a
+lone surrogate) becomes U+FFFD: the HTTP API would refuse it, and the end user's
+request must not fail for it (``core.text``)."""
 
 _MAX_PATH = 4096
 _MAX_METHOD = 32
@@ -85,16 +88,21 @@ def context_of(
     if proxies is not None:
         peer = proxies.client_ip(peer, _field(forwarded))
     path = scope.get("path")
-    if path is not None and (len(path) > _MAX_PATH or "\x00" in path):
-        path = _path(path)
-    return verify_context(
-        peer,
-        None if referrer is None else referrer[:_MAX_FIELD].decode("latin-1"),
-        None if user_agent is None else user_agent[:_MAX_FIELD].decode("latin-1"),
-        scope.get("method"),
-        path,
-        permissions,
-    )
+    if path is not None and (len(path) > _MAX_PATH or "\x00" in path or not path.isascii()):
+        path = storable(path, _MAX_PATH)
+    method = scope.get("method")
+    if method is not None and (
+        len(method) > _MAX_METHOD or "\x00" in method or not method.isascii()
+    ):
+        method = storable(method, _MAX_METHOD)
+    # inline rather than a call per header: this runs on every request
+    agent = None if user_agent is None else user_agent[:_MAX_FIELD].decode("latin-1")
+    if agent is not None and "\x00" in agent:
+        agent = agent.replace("\x00", REPLACEMENT)
+    referred = None if referrer is None else referrer[:_MAX_FIELD].decode("latin-1")
+    if referred is not None and "\x00" in referred:
+        referred = referred.replace("\x00", REPLACEMENT)
+    return verify_context(peer, referred, agent, method, path, permissions)
 
 
 def environ_context(
@@ -112,7 +120,7 @@ def environ_context(
         referrer=_cut(environ.get("HTTP_REFERER")),
         user_agent=_cut(environ.get("HTTP_USER_AGENT")),
         method=_cut(environ.get("REQUEST_METHOD"), _MAX_METHOD),
-        path=_path(environ_path(environ)),
+        path=_cut(environ_path(environ), _MAX_PATH),
         permissions=permissions,
     )
 
@@ -127,18 +135,20 @@ def environ_path(environ: Mapping[str, Any]) -> str:
 
 
 def _field(value: bytes | None) -> str | None:
-    return None if value is None else value[:_MAX_FIELD].decode("latin-1")
+    """A header's text as a verify request takes it: cut, every byte a character
+    (latin-1: invalid UTF-8 is no error), NUL characters replaced."""
+    if value is None:
+        return None
+    text = value[:_MAX_FIELD].decode("latin-1")
+    return text.replace("\x00", REPLACEMENT) if b"\x00" in value else text
 
 
 def _cut(value: str | None, limit: int = _MAX_FIELD) -> str | None:
-    return None if value is None else value[:limit]
-
-
-def _path(path: str | None) -> str | None:
-    """The path as a verify request takes it: at most 4096 characters, no NUL."""
-    if path is not None and (len(path) > _MAX_PATH or "\x00" in path):
-        return path[:_MAX_PATH].replace("\x00", "\ufffd")
-    return path
+    """A text as a verify request takes it: cut, NUL characters and lone
+    surrogates replaced (an end user's request is cleaned, never refused)."""
+    if value is None or (len(value) <= limit and value.isascii() and "\x00" not in value):
+        return value
+    return storable(value, limit)
 
 
 def _valid_ip(text: str | None) -> str | None:

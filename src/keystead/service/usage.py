@@ -14,6 +14,7 @@ from keystead.core.authz import Principal
 from keystead.core.clock import Clock
 from keystead.core.geo import default_resolver
 from keystead.core.models import Code, Key, VerifyContext
+from keystead.core.text import problem_of
 from keystead.core.usage import Rollup, RollupKey, UsageRecord
 from keystead.core.verify import Verdict
 from keystead.errors import ValidationError
@@ -27,6 +28,8 @@ MAX_TAG_LENGTH = 100
 MAX_RESPONSE_MS = 86_400_000.0
 MAX_REPORTS = 1000
 """Reports in one ``report`` call."""
+MAX_TEXT = 4096
+"""The longest text of a report (the HTTP API's own bounds are tighter but for ``path``)."""
 FUTURE_SLACK_S = 300.0
 """How far ahead of this node's clock a report's time may be (clock skew)."""
 _CODES = frozenset(code.value for code in Code)
@@ -139,6 +142,8 @@ class UsageService:
             return None
         if started_at is None:
             started_at = self._clock.now() - (response_ms or 0.0) / 1000
+        elif not (type(started_at) is float and 0.0 <= started_at <= _LATEST):
+            started_at = _started_at(started_at)
         entry = (started_at, verdict, done, principal)
         recorder = self.recorder
         if recorder.append_now(entry):
@@ -237,8 +242,14 @@ def _checked(
             raise ValidationError("code is a verification code, e.g. VALID", field="code")
         texts = [report.get(name) for name in _TEXTS]
         for name, value in zip(_TEXTS, texts, strict=True):
-            if value is not None and (not isinstance(value, str) or "\x00" in value):
-                raise ValidationError(f"{name} is text without NUL characters", field=name)
+            if value is not None and (
+                not isinstance(value, str) or len(value) > MAX_TEXT or problem_of(value)
+            ):
+                raise ValidationError(
+                    f"{name} is text of at most {MAX_TEXT} characters, without NUL "
+                    "characters or lone surrogates",
+                    field=name,
+                )
         key_id, ip, user_agent, method, path = texts
         return UsageRecord(
             at=_moment(report.get("at"), oldest, latest),
@@ -286,7 +297,18 @@ def _moment(value: object, oldest: float, latest: float) -> float:
     return float(value)
 
 
+def _started_at(value: object) -> float:
+    """A time a store can hold (NaN, infinities and years past 9999 cannot be)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= _LATEST:
+        raise ValidationError(
+            "started_at is a time in epoch seconds, 1970 to 9999", field="started_at"
+        )
+    return float(value)
+
+
 _MAX_BYTES = 2**63
+_LATEST = 253_402_300_799.0
+"""9999-12-31T23:59:59Z: the last moment a store's date-time holds."""
 
 
 def _status(value: object) -> int | None:
@@ -318,9 +340,11 @@ def _tags(values: Sequence[str]) -> tuple[str, ...]:
     if isinstance(values, str) or len(values) > MAX_TAGS:
         raise ValidationError(f"tags is a list of at most {MAX_TAGS} texts", field="tags")
     for tag in values:
-        if not isinstance(tag, str) or not 1 <= len(tag) <= MAX_TAG_LENGTH or "\x00" in tag:
+        if not isinstance(tag, str) or not 1 <= len(tag) <= MAX_TAG_LENGTH or problem_of(tag):
             raise ValidationError(
-                f"a tag is text of 1 to {MAX_TAG_LENGTH} characters", field="tags"
+                f"a tag is text of 1 to {MAX_TAG_LENGTH} characters, without NUL "
+                "characters or lone surrogates",
+                field="tags",
             )
     return tuple(values)
 

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from keystead.core.authz import Principal
 from keystead.core.geo import CountryResolver
 from keystead.core.models import Code, VerifyContext
+from keystead.core.text import storable_record
 from keystead.core.usage import (
     GRANULARITIES,
     Rollup,
@@ -41,8 +42,10 @@ SLOTS = 4
 
 
 def to_record(entry: Entry, resolver: CountryResolver | None) -> UsageRecord:
-    """A usage record of a buffered entry; resolves the client's country."""
+    """A usage record of a buffered entry, with texts every store can hold
+    (``storable_record``); resolves the client's country."""
     record = entry if isinstance(entry, UsageRecord) else UsageRecord(*to_fields(entry))
+    record = storable_record(record)
     if record.country is None and record.ip is not None and resolver is not None:
         return record._replace(country=resolver.country_of(record.ip))
     return record

@@ -13,6 +13,12 @@ refuses the new entry and counts it in ``dropped``; ``block`` makes the
 producer await space (producers are coroutines on the event loop; a failing
 store then stalls them until it answers again, so ``drop`` is the default).
 
+A poison value never stops the pipeline: the writer cleans the text of each
+record (``to_record``), and a record the store still refuses for its content is
+split out of its batch, dropped and counted (``refused``), while the records
+around it are written. Only an unreachable store (``StoreUnavailable``) makes a
+batch wait for the next flush.
+
 Crash loss: an unclean exit loses what was appended since the last committed
 batch: the entries in the buffer and the batch being written, so at most
 ``capacity + batch_size`` entries and, below saturation, about one flush
@@ -25,12 +31,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from itertools import chain
 from typing import Any, Literal
 
 from keystead.core.geo import GeoIPCountryResolver
 from keystead.core.usage import UsageRecord
-from keystead.errors import ConfigurationError
+from keystead.errors import ConfigurationError, StoreUnavailable
 from keystead.events.usage._rollup import SLOTS
+from keystead.events.usage._storable import suspects
 from keystead.events.usage.writer import BatchWriter, InlineWriter
 from keystead.store.usage import UsageStore
 
@@ -70,6 +78,9 @@ class UsageRecorder:
         self.on_written: Callable[[list[UsageRecord]], None] | None = None
         """Called with each batch once it is committed (the export hub's feed)."""
         self.failed_batches = 0
+        """Writes that failed because the store was unreachable (each retried)."""
+        self.refused = 0
+        """Records dropped because the store refused them for their content."""
         self.writer: BatchWriter = writer or InlineWriter(store, resolver, lambda: self.on_written)
         """Who commits the batches: this process, or a writer process."""
         self._wake = asyncio.Event()
@@ -146,28 +157,62 @@ class UsageRecorder:
 
     async def flush(self) -> None:
         """Write every waiting entry, ``batch_size`` per transaction. A batch the
-        store refuses goes back to the front of the buffer (what no longer fits
-        is counted as dropped) and is tried again on the next flush."""
+        store cannot take because it is unreachable (``StoreUnavailable``) goes
+        back to the front of the buffer (what no longer fits is counted as
+        dropped) and is tried again on the next flush. A batch refused for its
+        content (any other error) is split in halves until the records that
+        cause it stand alone: those are dropped and counted in ``refused``, and
+        everything else is written."""
         async with self._lock:
             buffer = self.buffer
             while buffer:
                 size = min(len(buffer), self.batch_size * SLOTS)
-                n = size // SLOTS
                 batch = buffer[:size]
                 del buffer[:size]
                 self._space.set()
-                try:
-                    await self.writer.write(batch)
-                except BaseException as exc:
-                    room = max(0, self.limit - len(buffer))
-                    self.dropped += max(0, size - room) // SLOTS
-                    buffer[0:0] = batch[:room]
-                    if not isinstance(exc, Exception):
-                        raise  # cancelled: the batch waits for the next flush
-                    self.failed_batches += 1
-                    log.warning("could not write %d usage records", n, exc_info=True)
+                if not await self._write(batch):
                     return
-                self.written += n
+
+    async def _write(self, batch: list[Any]) -> bool:
+        """Write a batch, splitting it as long as the store refuses its content;
+        False (with what is unwritten back in the buffer) when the store is
+        unreachable."""
+        parts = [batch]  # a stack: the next part to write is last
+        while parts:
+            part = parts.pop()
+            try:
+                await self.writer.write(part)
+            except BaseException as exc:
+                if isinstance(exc, Exception) and not isinstance(exc, StoreUnavailable):
+                    self._split(part, parts, exc)
+                    continue
+                unwritten = [*part, *chain.from_iterable(reversed(parts))]
+                room = max(0, self.limit - len(self.buffer))
+                self.dropped += max(0, len(unwritten) - room) // SLOTS
+                self.buffer[0:0] = unwritten[:room]
+                if not isinstance(exc, Exception):
+                    raise  # cancelled: the batch waits for the next flush
+                self.failed_batches += 1
+                # the store's own message only: a driver's may quote the values
+                log.warning("could not write %d usage records: %s", len(unwritten) // SLOTS, exc)
+                return False
+            self.written += len(part) // SLOTS
+        return True
+
+    def _split(self, part: list[Any], parts: list[list[Any]], exc: Exception) -> None:
+        """Push the two halves of a refused part, or drop it when it holds one entry."""
+        n = len(part) // SLOTS
+        if n > 1:
+            half = n // 2 * SLOTS
+            parts.append(part[half:])
+            parts.append(part[:half])
+            return
+        self.refused += 1
+        log.warning(
+            "dropped a usage record the store refused (%s); fields no store can hold: %s",
+            type(exc).__name__,
+            ", ".join(suspects(part)) or "none found",
+        )
 
     @property
     def pending(self) -> int:

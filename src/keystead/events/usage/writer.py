@@ -12,7 +12,8 @@ back to the recorder's buffer exactly as with the inline writer.
 
 Frames on both pipes: 4-byte big-endian length, then the payload. The first
 frame down is the configuration (JSON); then batches (marshal) down and
-acknowledgements (JSON ``{"ok": true}`` or ``{"ok": false, "error": ...}``) up.
+acknowledgements (JSON ``{"ok": true}``, or ``{"ok": false, "error": ...}`` with
+``"refused": true`` when the store refused the batch's content) up.
 """
 
 from __future__ import annotations
@@ -42,10 +43,21 @@ START_TIMEOUT_S = 60.0
 ACK_TIMEOUT_S = 120.0
 
 
+class BatchRefused(KeysteadError):
+    """The store (or the pipe to the writer process) refused a batch for its
+    content, not for being unreachable: splitting it will get the rest written."""
+
+    status = 422
+    title = "Records refused"
+
+
 class BatchWriter(Protocol):
     async def write(self, batch: Sequence[Any]) -> None:
         """Commit the records of a flat batch (``SLOTS`` items per entry, as the
-        recorder's buffer holds them) and their rollups, or raise."""
+        recorder's buffer holds them) and their rollups, or raise:
+        ``StoreUnavailable`` when the store cannot be reached (the batch is
+        retried), anything else when it refused the batch's content (the
+        batch is split)."""
         ...
 
     async def close(self) -> None: ...
@@ -104,6 +116,8 @@ class ProcessWriter:
 
     async def write(self, batch: Sequence[Any]) -> None:
         payload = marshal.dumps(flatten(batch))
+        if len(payload) > _MAX_FRAME:  # the recorder splits the batch
+            raise BatchRefused("the batch is too large for one frame to the usage writer")
         process = await self._running()
         try:
             await _send(process, payload)
@@ -112,6 +126,8 @@ class ProcessWriter:
             await self._stop(kill=True)
             raise StoreUnavailable(f"the usage writer process failed: {exc!r}") from None
         answer = json.loads(reply)
+        if answer.get("refused"):
+            raise BatchRefused(f"the store refused the batch: {answer.get('error')}")
         if not answer.get("ok"):
             raise StoreUnavailable(f"the usage writer could not write: {answer.get('error')}")
 
@@ -232,11 +248,14 @@ async def _serve(source: Any, sink: Any) -> None:
             if frame is None:
                 break
             fields = marshal.loads(frame)  # noqa: S302 - our own parent, plain data only
-            records = [to_record(record, resolver) for record in unflatten(fields)]
             try:
+                records = [to_record(record, resolver) for record in unflatten(fields)]
                 await store.write_usage(records, summarise(records))
-            except Exception as exc:  # the parent keeps the batch and retries
+            except StoreUnavailable as exc:  # the parent keeps the batch and retries
                 _write_frame(sink, {"ok": False, "error": _describe(exc)})
+                continue
+            except Exception as exc:  # refused for its content: the parent splits it
+                _write_frame(sink, {"ok": False, "refused": True, "error": _describe(exc)})
                 continue
             hub.offer(from_usage(records))
             _write_frame(sink, {"ok": True})
@@ -262,4 +281,4 @@ def main() -> None:
     os._exit(0)  # skip interpreter teardown: everything is closed and flushed
 
 
-__all__ = ["BatchWriter", "InlineWriter", "ProcessWriter"]
+__all__ = ["BatchRefused", "BatchWriter", "InlineWriter", "ProcessWriter"]
