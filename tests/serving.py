@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -18,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.processes import free_port, keystead, stop
+
 
 @dataclass
 class Server:
@@ -26,17 +26,6 @@ class Server:
     log: Path
     revealed: list[str] = field(default_factory=list)
     """Secrets handed out through this server (for checks of its log)."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def keystead_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "keystead.cli", *args]
 
 
 @contextmanager
@@ -52,7 +41,7 @@ def serving(home: Path, settings: Mapping[str, str] | None = None) -> Iterator[S
         **(settings or {}),
     }
     init = subprocess.run(
-        keystead_command("init", "--json"),
+        keystead("init", "--json"),
         env=env,
         cwd=home,
         capture_output=True,
@@ -65,7 +54,7 @@ def serving(home: Path, settings: Mapping[str, str] | None = None) -> Iterator[S
     log = home / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            keystead_command("serve", "--host", "127.0.0.1", "--port", str(port)),
+            keystead("serve", "--host", "127.0.0.1", "--port", str(port)),
             env=env,
             cwd=home,
             stdout=sink,
@@ -76,12 +65,7 @@ def serving(home: Path, settings: Mapping[str, str] | None = None) -> Iterator[S
         _wait_until_healthy(url, process, log)
         yield Server(url=url, root_key=root_key, log=log, revealed=[root_key])
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -98,4 +82,4 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -
     pytest.fail(f"keystead serve did not become healthy:\n{log.read_text()}")
 
 
-__all__ = ["Server", "free_port", "keystead_command", "serving"]
+__all__ = ["Server", "serving"]
