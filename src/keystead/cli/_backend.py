@@ -18,7 +18,7 @@ from keystead.cli._alert_backends import AlertBackend
 from keystead.cli._analytics_backends import AnalyticsBackend
 from keystead.cli._audit_backends import AuditBackend
 from keystead.cli._custody_backends import CustodyBackend
-from keystead.cli._runtime import CliState, UsageProblem, confirm, read_root_key
+from keystead.cli._runtime import CliState, confirm
 from keystead.cli._webhook_backends import WebhookBackend
 
 Json = dict[str, Any]
@@ -104,23 +104,11 @@ class Backend(
 @contextmanager
 def open_backend(state: CliState) -> Iterator[Backend]:
     """The backend the global options name, closed when the command is done."""
-    url = state.server_url()
-    backend: Backend
-    if url:
-        from keystead.cli._remote import RemoteBackend
+    from keystead.cli._connect import open_client
+    from keystead.cli._remote import RemoteBackend
 
-        try:
-            backend = RemoteBackend(url, read_root_key(state))
-        except ValueError as exc:
-            raise UsageProblem(f"--url / KEYSTEAD_URL: {exc}") from None
-    else:
-        from keystead.cli._local import LocalBackend
-
-        backend = LocalBackend(state.settings(), state.workspace)
-    try:
-        yield backend
-    finally:
-        backend.close()
+    with open_client(state) as client:
+        yield RemoteBackend(client)
 
 
 __all__ = ["Backend", "Json", "open_backend"]

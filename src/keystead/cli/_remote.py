@@ -17,8 +17,8 @@ Json = dict[str, Any]
 
 
 class RemoteBackend(RemoteWebhooks, RemoteCustody, RemoteAudit, RemoteAnalytics, RemoteAlerts):
-    def __init__(self, url: str, root_key: str, *, timeout: float = 10.0) -> None:
-        self._client = Client(url, root_key, timeout=timeout)
+    def __init__(self, client: Client) -> None:
+        self._client = client
 
     def __repr__(self) -> str:
         return f"RemoteBackend({self._client.base_url!r})"

@@ -44,7 +44,7 @@ class Connection:
     def __init__(
         self,
         base_url: str,
-        root_key: str,
+        root_key: str | None,
         *,
         timeout: TimeoutSpec = 10.0,
         retries: int = 2,
@@ -57,7 +57,9 @@ class Connection:
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError("base_url must be an http:// or https:// URL")
-        if not isinstance(root_key, str) or not root_key.strip():
+        if root_key is None and transport is None:
+            raise ValueError("a root key is required")
+        if root_key is not None and (not isinstance(root_key, str) or not root_key.strip()):
             raise ValueError("a root key is required")
         if not 0 <= verify_cache_ttl < math.inf:
             raise ValueError("verify_cache_ttl is a number of seconds (0: no cache)")
@@ -68,7 +70,7 @@ class Connection:
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._open(
             base_url=self.base_url,
-            auth=_RootKeyAuth(root_key.strip()),
+            auth=None if root_key is None else _RootKeyAuth(root_key.strip()),
             timeout=self.timeout,
             headers={"User-Agent": f"keystead-python/{__version__}"},
             transport=transport,

@@ -56,18 +56,20 @@ async def authenticate(ks: Keystead, authorization: str | None) -> Principal:
     return await ks.root_keys.authenticate(token)
 
 
-_SCOPE_KEY = "keystead.principal"
+PRINCIPAL_SCOPE_KEY = "keystead.principal"
+"""Where the scope keeps its authenticated caller (set in-process by
+``keystead.http.inprocess``; an ASGI server never puts it there)."""
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 async def authenticate_request(request: Request) -> Principal:
     """The caller of this request, authenticated once and remembered in its scope
     (which ASGI makes per request; ``state`` may be shared with the lifespan's)."""
-    principal: Principal | None = request.scope.get(_SCOPE_KEY)
+    principal: Principal | None = request.scope.get(PRINCIPAL_SCOPE_KEY)
     if principal is None:
         ks = keystead_of(request)
         principal = await authenticate(ks, request.headers.get("authorization"))
-        request.scope[_SCOPE_KEY] = principal
+        request.scope[PRINCIPAL_SCOPE_KEY] = principal
         audit_origin(request)
     return principal
 
@@ -100,6 +102,7 @@ Auth = Annotated[Principal, Depends(_principal)]
 Service = Annotated[Keystead, Depends(keystead_of)]
 
 __all__ = [
+    "PRINCIPAL_SCOPE_KEY",
     "Auth",
     "Service",
     "audit_origin",

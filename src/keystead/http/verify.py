@@ -27,7 +27,7 @@ from keystead.core.models import VerifyContext
 from keystead.core.verify import Verdict
 from keystead.errors import KeysteadError, StoreUnavailable, ValidationError
 from keystead.http import problems
-from keystead.http.auth import authenticate
+from keystead.http.auth import PRINCIPAL_SCOPE_KEY, authenticate
 from keystead.http.limit_schemas import MAX_RATELIMITS
 from keystead.http.openapi import COMMON, WITH_BODY
 from keystead.http.schemas import MAX_COST, VERIFY_LIMITS, VerifyRequest
@@ -148,7 +148,7 @@ async def answer(scope: Scope, receive: Receive) -> bytes:
             authorization = value.decode("latin-1")
         elif name == b"content-type":
             content_type = value
-    principal = await authenticate(ks, authorization)
+    principal = scope.get(PRINCIPAL_SCOPE_KEY) or await authenticate(ks, authorization)
     if content_type is not None and b"json" not in content_type:
         raise HTTPException(415, NOT_JSON)
     chunks = []
