@@ -1,11 +1,21 @@
-"""CLI fixtures: a clean KEYSTEAD_* environment pointing at a store in tmp_path."""
+"""CLI fixtures: a clean KEYSTEAD_* environment pointing at a store in tmp_path.
+
+``ready`` runs each test twice: on the local store (the HTTP app in-process) and
+against a real ``keystead serve`` (one per session, a fresh workspace per test),
+so every command is proven to mean the same in both modes."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from keystead.config import Settings
+from keystead.service import Keystead
+from serving import Server, serving
 
 from ._support import Cli
 
@@ -38,9 +48,47 @@ def cli_any(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) 
     return Cli()
 
 
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real ``keystead serve`` for the remote runs of the CLI tests."""
+    with serving(tmp_path_factory.mktemp("served")) as running:
+        yield running
+
+
+@pytest.fixture(params=["local", "remote"])
+def ready(request: pytest.FixtureRequest, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """The CLI on an initialised SQLite store (``local``), or on a workspace of its
+    own of a real server (``remote``: ``KEYSTEAD_URL`` and the workspace's root key)."""
+    if request.param == "local":
+        cli.json("init")
+        return cli
+    server: Server = request.getfixturevalue("shared_server")
+    root_key = asyncio.run(_new_workspace(server, request.node.name[:200]))
+    server.revealed.append(root_key)
+    monkeypatch.setenv("KEYSTEAD_URL", server.url)
+    monkeypatch.setenv("KEYSTEAD_ROOT_KEY", root_key)
+    return cli
+
+
+async def _new_workspace(server: Server, name: str) -> str:
+    """A new workspace of the server's store, and its first root key."""
+    home = server.log.parent
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{home / 'server.db'}",
+        secret_file=home / "server.secret",
+    )
+    ks = await Keystead.open(settings=settings, create_secret=False)
+    try:
+        created = await ks.workspaces.create(name)
+    finally:
+        await ks.close()
+    return created.root_key.plaintext
+
+
 @pytest.fixture
-def ready(cli: Cli) -> Cli:
-    """The CLI on an initialised SQLite store."""
+def ready_local(cli: Cli) -> Cli:
+    """The CLI on an initialised SQLite store, for what only a local store shows."""
     cli.json("init")
     return cli
 

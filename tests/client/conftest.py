@@ -14,6 +14,7 @@ import pytest
 from keystead.client import Client
 from keystead.config import Settings
 from keystead.http.app import create_app
+from keystead.http.inprocess import round_trip
 from keystead.service import Keystead
 
 from .live import LiveServer, live_server
@@ -32,12 +33,7 @@ class AsgiSyncTransport(httpx.BaseTransport):
         return self._runner.run(self._send(request))
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
-        forwarded = httpx.Request(
-            request.method, request.url, headers=request.headers, content=request.read()
-        )
-        answer = await self._asgi.handle_async_request(forwarded)
-        content = await answer.aread()
-        return httpx.Response(answer.status_code, headers=answer.headers, content=content)
+        return await round_trip(self._asgi, request)
 
 
 @dataclass

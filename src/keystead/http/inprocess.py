@@ -42,6 +42,16 @@ def as_principal(app: ASGIApp, principal: Principal) -> ASGIApp:
     return authenticated
 
 
+async def round_trip(asgi: httpx.ASGITransport, request: httpx.Request) -> httpx.Response:
+    """``request`` of a blocking client, answered whole by ``asgi``."""
+    request.read()  # the blocking body, made readable by the async transport
+    response = await asgi.handle_async_request(request)
+    content = await response.aread()
+    return httpx.Response(
+        response.status_code, headers=response.headers, content=content, request=request
+    )
+
+
 class InProcessTransport(httpx.BaseTransport):
     """Requests served by the HTTP app over the local store, in this process, as
     the local operator of ``workspace_id`` (default: the first workspace).
@@ -68,13 +78,7 @@ class InProcessTransport(httpx.BaseTransport):
         return self._runner.run(self._handle(request))
 
     async def _handle(self, request: httpx.Request) -> httpx.Response:
-        asgi = self._asgi or await self._open()
-        request.read()  # a blocking client's body, made readable by the async transport
-        response = await asgi.handle_async_request(request)
-        content = await response.aread()
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=content, request=request
-        )
+        return await round_trip(self._asgi or await self._open(), request)
 
     async def _open(self) -> httpx.ASGITransport:
         from keystead.http.app import create_app
@@ -99,4 +103,4 @@ class InProcessTransport(httpx.BaseTransport):
             runner.close()
 
 
-__all__ = ["LOCAL_BASE_URL", "InProcessTransport", "as_principal"]
+__all__ = ["LOCAL_BASE_URL", "InProcessTransport", "as_principal", "round_trip"]
