@@ -13,7 +13,7 @@ from keystead.core.models import Workspace
 from keystead.errors import ConfigurationError, Conflict, StoreUnavailable
 from keystead.service import Keystead
 from keystead.store import open_store
-from keystead.store.sql import SqlStore
+from keystead.store.sql import SqlStore, engine
 from keystead.store.sql.tables import metadata
 
 
@@ -33,6 +33,47 @@ async def test_migrations_match_the_tables(keystead: Keystead) -> None:
 async def test_migrating_twice_is_harmless(keystead: Keystead) -> None:
     await keystead.store.migrate()
     assert await keystead.store.list_workspaces() == []
+
+
+def test_each_migration_file_is_named_after_its_revision() -> None:
+    """``head_revision`` reads the newest revision off the file names, without
+    loading Alembic; Alembic's own reading must agree."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(str(Path(engine.__file__).parent / "migrations"))
+    assert scripts.get_current_head() == engine.head_revision()
+    for script in scripts.walk_revisions():
+        assert Path(script.path).name.startswith(f"{script.revision}_")
+
+
+async def test_a_store_behind_the_head_is_migrated(keystead: Keystead) -> None:
+    """A store at an older revision is brought to the head on open, although one
+    at the head skips Alembic."""
+    from alembic import command
+    from alembic.config import Config
+
+    store = keystead.store
+    assert isinstance(store, SqlStore)
+
+    def downgrade(connection: sa.Connection) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(Path(engine.__file__).parent / "migrations"))
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009")
+
+    def read(connection: sa.Connection) -> tuple[object, set[str]]:
+        version = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+        columns = {c["name"] for c in sa.inspect(connection).get_columns("ks_usage_rollups")}
+        return version.scalar(), columns
+
+    async with store._engine.begin() as connection:
+        await connection.run_sync(downgrade)
+        assert (await connection.run_sync(read))[0] == "0009"
+    await store.migrate()
+    async with store._engine.connect() as connection:
+        version, columns = await connection.run_sync(read)
+    assert version == engine.head_revision()
+    assert "distinct_ips" in columns
 
 
 async def test_duplicate_ids_are_conflicts(keystead: Keystead) -> None:
