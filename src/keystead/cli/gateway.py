@@ -11,8 +11,6 @@ import typer
 from keystead.cli import _output as out
 from keystead.cli._runtime import UsageProblem, command, state_of
 from keystead.cli.serve import LOG_LEVELS, connection_options, log_config
-from keystead.gateway import load_config
-from keystead.gateway.app import CONFIG_ENV
 
 APP_FACTORY = "keystead.gateway.app:create_from_env"
 
@@ -46,6 +44,9 @@ def gateway(
     keys, limits and records usage, on the local store. The configuration file is
     reloaded when it changes."""
     state_of(ctx).require_local("keystead gateway")
+    from keystead.gateway import load_config
+    from keystead.gateway.app import CONFIG_ENV
+
     loaded = load_config(config)
     settings = loaded.settings()
     if check:

@@ -6,7 +6,7 @@ import asyncio
 import copy
 import logging
 import os
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,7 +17,9 @@ from keystead.cli._runtime import EXIT_ERROR, JsonOption, UsageProblem, command,
 from keystead.config import Settings
 from keystead.core import keyformat
 from keystead.errors import AlreadyInitialised
-from keystead.service import Bootstrap, Keystead
+
+if TYPE_CHECKING:  # the service is loaded by the commands that open it, not by every one
+    from keystead.service import Bootstrap
 
 APP_FACTORY = "keystead.http.app:create_app"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -84,6 +86,8 @@ def init(
 
 
 async def _initialise(settings: Settings, name: str) -> tuple[Bootstrap | None, str | None]:
+    from keystead.service import Keystead
+
     ks = await Keystead.open(settings=settings, create_secret=True)
     try:
         if not await ks.workspaces.is_initialised():
