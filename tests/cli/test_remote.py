@@ -202,6 +202,7 @@ def test_leases_and_failed_attempts_through_the_server(remote: Cli, server: Serv
         2,
         None,
     )
+    assert state["enabled"] and state["remaining"] == state["limit"] - 2  # the limiter's count
 
 
 def test_rotation_through_the_server(remote: Cli, server: Server) -> None:

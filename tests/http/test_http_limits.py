@@ -244,12 +244,24 @@ async def test_failed_attempts_view(world: World, clock: ManualClock) -> None:
     url = "/v1/limits/failed_attempts"
     ip = f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"  # counters are global
     clean = (await c.get(url, params={"ip": ip}, headers=h)).json()
-    assert clean == {"ip": ip, "failures_seen": 0, "blocked_until": None}
+    window = world.ks.settings.failed_attempts_window_s
+    assert clean == {
+        "ip": ip,
+        "failures_seen": 0,
+        "blocked_until": None,
+        "enabled": True,
+        "limit": 3,
+        "window_s": window,
+        "remaining": 3,
+        "reset": math.ceil(clock.now()),
+    }
+    assert (await c.get(url, params={"ip": ip}, headers=h)).json() == clean  # reads only
     for _ in range(4):  # the limit is 3 per window here
         await _verify(world, "garbage", ip=ip)
     state = (await c.get(url, params={"ip": ip}, headers=h)).json()
     assert state["failures_seen"] == 4
     assert state["blocked_until"] is not None and state["blocked_until"] > clock.now()
+    assert state["remaining"] == 0 and state["reset"] > clock.now()
     refused = await _verify(world, "garbage", ip=ip)
     assert (refused["code"], refused["reason"]) == ("RATE_LIMITED", "failed_attempts")
     assert refused["retry_after"] > 0

@@ -9,6 +9,7 @@ from keystead.config import Settings
 from keystead.core.authz import Principal
 from keystead.core.clock import ManualClock
 from keystead.core.models import Code, VerifyContext
+from keystead.errors import LimiterUnavailable
 from keystead.limits import MemoryLimiter, RateLimit, open_limiter
 from keystead.service import Keystead
 
@@ -152,6 +153,34 @@ async def test_failed_attempts_block_the_ip(ks: Keystead, root: Principal) -> No
     assert (await ks.verify(key, VerifyContext(ip="2001:db8::1"))).valid
     state = ks.failed_attempts.state(ip, ks.clock.now())
     assert state.failures_seen == 4 and state.blocked_until is not None
+    # the limiter's side, read without spending: twice the same answer
+    seen = await ks.failed_attempts_of(root, ip)
+    assert seen == await ks.failed_attempts_of(root, ip)
+    assert (seen.enabled, seen.limit, seen.remaining) == (True, 3, 0)
+    assert seen.window_s == ks.settings.failed_attempts_window_s
+    assert seen.reset is not None and seen.reset > ks.clock.now()
+    fresh = await ks.failed_attempts_of(root, f"2001:db8::{secrets.token_hex(2)}:1")
+    assert (fresh.failures_seen, fresh.remaining, fresh.blocked_until) == (0, 3, None)
+
+
+async def test_failed_attempts_off_or_limiter_down(
+    ks: Keystead, root: Principal, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def down(*_args: object) -> None:
+        raise LimiterUnavailable("rate-limit backend failed")
+
+    monkeypatch.setattr(ks.limiter, "decide", down)
+    unknown = await ks.failed_attempts_of(root, "192.0.2.1")
+    assert unknown.enabled and unknown.limit == 3
+    assert unknown.remaining is None and unknown.reset is None  # unknown, not zero
+    off = await Keystead.open(settings=settings.model_copy(update={"failed_attempts_limit": 0}))
+    try:
+        operator = await off.workspaces.local_operator(None)
+        state = await off.failed_attempts_of(operator, "192.0.2.1")
+    finally:
+        await off.close()
+    assert state.enabled is False
+    assert (state.limit, state.window_s, state.remaining, state.reset) == (None, None, None, None)
 
 
 async def test_concurrency_slots_and_release(ks: Keystead, root: Principal) -> None:

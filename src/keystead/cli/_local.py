@@ -7,7 +7,7 @@ store is opened on first use and closed with the backend.
 from __future__ import annotations
 
 import asyncio
-import math
+import dataclasses
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar, cast
 
@@ -22,9 +22,8 @@ from keystead.cli._webhook_backends import LocalWebhooks
 from keystead.config import Settings
 from keystead.core.authz import Principal
 from keystead.core.models import KeyState, VerifyContext
-from keystead.errors import LimiterUnavailable
-from keystead.limits import Check, RateLimit
-from keystead.service import Keystead, counters
+from keystead.limits import RateLimit
+from keystead.service import Keystead
 
 Json = dict[str, Any]
 T = TypeVar("T")
@@ -254,36 +253,8 @@ class LocalBackend(LocalWebhooks, LocalCustody, LocalAudit, LocalAnalytics, Loca
         self._run(ks.owners.delete(who, owner_id))
 
     def failed_attempts(self, ip: str) -> Json:
-        """This process's view (failures it saw, a block it holds) and, from the
-        limiter (shared when it is Redis), what is left of the IP's allowance."""
-        ks = self._service()
-        self._operator()  # the store must be initialised, as for every command
-        now = ks.clock.now()
-        state = ks.failed_attempts.state(ip, now)
-        out: Json = {
-            "ip": state.ip,
-            "enabled": ks.failed_attempts.enabled,
-            "failures_seen": state.failures_seen,
-            "blocked_until": state.blocked_until,
-        }
-        settings = ks.settings
-        if not ks.failed_attempts.enabled:
-            return out
-        spec = RateLimit(
-            "failed_attempts", settings.failed_attempts_limit, settings.failed_attempts_window_s
-        )
-        try:
-            peek = self._run(ks.limiter.decide([Check(counters.failed_attempts(ip), spec, 0)], now))
-        except LimiterUnavailable:
-            return out
-        counter = peek.results[0]
-        out.update(
-            limit=counter.limit,
-            remaining=counter.remaining,
-            reset=None if counter.reset is None else math.ceil(counter.reset),
-            window_s=spec.duration_s,
-        )
-        return out
+        ks, who = self._service(), self._operator()
+        return dataclasses.asdict(self._run(ks.failed_attempts_of(who, ip)))
 
     # root keys and workspaces
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from keystead.cli import _output as out
-from keystead.cli._backend import Backend, Json, open_backend, run_delete
+from keystead.cli._connect import Json, open_client, run_delete
 from keystead.cli._inputs import (
     ChangeSet,
     RotationPolicyOption,
@@ -20,8 +20,7 @@ from keystead.cli._inputs import (
 from keystead.cli._limitopts import ratelimit_option
 from keystead.cli._runtime import JsonOption, UsageProblem, YesOption, command, state_of
 from keystead.cli._views import API_COLUMNS, API_FIELDS, ROLE_COLUMNS, api_view
-from keystead.client import ApiError
-from keystead.errors import Forbidden
+from keystead.client import ApiError, Client
 
 app = typer.Typer(help="Manage APIs: each one is a key space with its own prefix.")
 roles_app = typer.Typer(help="Manage the roles of an API (named sets of permissions).")
@@ -96,13 +95,13 @@ def create(
         else json_object(key_defaults, "--key-defaults", allow_file=True)
     )
     limits = _limit_settings(failure_policy, ip_ratelimit)
-    with open_backend(state_of(ctx)) as backend:
-        api = backend.create_api(
+    with open_client(state_of(ctx)) as client:
+        api = client.create_api(
             name,
-            prefix,
-            defaults,
-            limits,
-            optional_json_object(rotation_policy, "--rotation-policy"),
+            prefix=prefix,
+            key_defaults=defaults,
+            limits=limits,
+            rotation_policy=optional_json_object(rotation_policy, "--rotation-policy"),
         )
     out.emit(api, json_out, lambda c: c.print(_panel(api, "API created")))
 
@@ -140,15 +139,15 @@ def update(
     if clear_ip_ratelimits and ip_ratelimit:
         raise UsageProblem("give --ip-ratelimit or --clear-ip-ratelimits, not both")
     given = _limit_settings(failure_policy, ip_ratelimit)
-    with open_backend(state_of(ctx)) as backend:
+    with open_client(state_of(ctx)) as client:
         if given is not None or clear_ip_ratelimits:
-            current = backend.get_api(api_id).get("limits")
+            current = client.get_api(api_id).get("limits")
             limits = dict(current) if isinstance(current, dict) else {}
             limits.update(given or {})
             if clear_ip_ratelimits:
                 limits.pop("ip_ratelimits", None)
             changes.changes["limits"] = limits
-        api = backend.update_api(api_id, changes.require_some())
+        api = client.update_api(api_id, changes.require_some())
     out.emit(api, json_out, lambda c: c.print(_panel(api, "API updated")))
 
 
@@ -159,8 +158,8 @@ def _panel(api: Json, title: str) -> Panel:
 @command(app, "list")
 def list_apis(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """List the APIs."""
-    with open_backend(state_of(ctx)) as backend:
-        items = backend.list_apis()
+    with open_client(state_of(ctx)) as client:
+        items = client.list_apis()
     out.emit(
         {"items": items},
         json_out,
@@ -171,9 +170,9 @@ def list_apis(ctx: typer.Context, json_out: JsonOption = False) -> None:
 @command(app, "show")
 def show(ctx: typer.Context, api_id: ApiId, json_out: JsonOption = False) -> None:
     """Show one API and its roles."""
-    with open_backend(state_of(ctx)) as backend:
-        api = backend.get_api(api_id)
-        roles = [] if json_out else _roles_if_allowed(backend, api_id)
+    with open_client(state_of(ctx)) as client:
+        api = client.get_api(api_id)
+        roles = [] if json_out else _roles_if_allowed(client, api_id)
 
     def render(console: Console) -> None:
         console.print(_panel(api, f"API {api['name']}"))
@@ -183,11 +182,11 @@ def show(ctx: typer.Context, api_id: ApiId, json_out: JsonOption = False) -> Non
     out.emit(api, json_out, render)
 
 
-def _roles_if_allowed(backend: Backend, api_id: str) -> list[Json]:
+def _roles_if_allowed(client: Client, api_id: str) -> list[Json]:
     """The roles for the human view; a root key without roles.read just sees none."""
     try:
-        return backend.list_roles(api_id)
-    except (Forbidden, ApiError):
+        return client.list_roles(api_id)
+    except ApiError:
         return []
 
 
@@ -198,7 +197,7 @@ def delete(
     """Delete an API (refused while it still has keys)."""
     run_delete(
         state_of(ctx),
-        lambda backend: backend.delete_api(api_id),
+        lambda client: client.delete_api(api_id),
         prompt=f"Delete API {api_id}",
         done=f"Deleted API {api_id}.",
         answer={"id": api_id},
@@ -222,16 +221,16 @@ def put_role(
     """Create or replace a role."""
     if not permission:
         raise UsageProblem("give the role's permissions with --permission (repeatable)")
-    with open_backend(state_of(ctx)) as backend:
-        role = backend.put_role(api_id, name, permission, description)
+    with open_client(state_of(ctx)) as client:
+        role = client.put_role(api_id, name, permission, description=description)
     out.emit(role, json_out, lambda c: c.print(out.record(role, ROLE_COLUMNS, title="Role saved")))
 
 
 @command(roles_app, "list")
 def list_roles(ctx: typer.Context, api_id: ApiId, json_out: JsonOption = False) -> None:
     """List the roles of an API."""
-    with open_backend(state_of(ctx)) as backend:
-        items = backend.list_roles(api_id)
+    with open_client(state_of(ctx)) as client:
+        items = client.list_roles(api_id)
     out.emit(
         {"items": items},
         json_out,
@@ -250,7 +249,7 @@ def delete_role(
     """Delete a role; keys holding it lose its permissions."""
     run_delete(
         state_of(ctx),
-        lambda backend: backend.delete_role(api_id, name),
+        lambda client: client.delete_role(api_id, name),
         prompt=f"Delete role {name} of API {api_id}",
         done=f"Deleted role {name}.",
         answer={"api_id": api_id, "name": name},

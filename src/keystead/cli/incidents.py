@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from keystead.cli import _output as out
-from keystead.cli._backend import Json, open_backend
+from keystead.cli._connect import Json, open_client
 from keystead.cli._output import Column
 from keystead.cli._runtime import JsonOption, UsageProblem, command, state_of
 
@@ -52,8 +52,8 @@ def list_incidents(
     json_out: JsonOption = False,
 ) -> None:
     """List incidents, oldest first."""
-    with open_backend(state_of(ctx)) as backend:
-        page = backend.list_incidents(
+    with open_client(state_of(ctx)) as client:
+        page = client.list_incidents(
             status=None if status is None else status.value, key_id=key, cursor=cursor, limit=limit
         )
 
@@ -69,8 +69,8 @@ def list_incidents(
 @command(app, "show")
 def show(ctx: typer.Context, incident_id: IncidentId, json_out: JsonOption = False) -> None:
     """Show an incident and its evidence."""
-    with open_backend(state_of(ctx)) as backend:
-        incident = backend.get_incident(incident_id)
+    with open_client(state_of(ctx)) as client:
+        incident = client.get_incident(incident_id)
     out.emit(incident, json_out, lambda c: incident_view(c, incident, "Incident"))
 
 
@@ -93,8 +93,8 @@ def update(
         changes["notes"] = notes
     if not changes:
         raise UsageProblem("give --status, --notes or --clear-notes")
-    with open_backend(state_of(ctx)) as backend:
-        incident = backend.update_incident(incident_id, changes)
+    with open_client(state_of(ctx)) as client:
+        incident = client.update_incident(incident_id, changes)
     out.emit(incident, json_out, lambda c: incident_view(c, incident, "Incident updated"))
 
 

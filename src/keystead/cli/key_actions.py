@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from keystead.cli import _output as out
-from keystead.cli._backend import Json, open_backend
+from keystead.cli._connect import Json, open_client
 from keystead.cli._output import Column
 from keystead.cli._runtime import JsonOption, YesOption, command, confirm, state_of
 
@@ -68,9 +68,15 @@ def act(
     pickup (keystead pickups) or, with an owner public key, to a JWE for the owner."""
     if action in (Action.revoke, Action.emergency_rotate):
         confirm(f"{action.value} key {key_id} now", yes=yes, json_mode=json_out)
-    cause = {"source": source, "reason": reason, "reference": reference}
-    with open_backend(state_of(ctx)) as backend:
-        done = backend.act_on_key(key_id, action.value, cause, grace)
+    with open_client(state_of(ctx)) as client:
+        done = client.act_on_key(
+            key_id,
+            action.value,
+            source=source,
+            reason=reason,
+            reference=reference,
+            grace_period_s=grace,
+        )
     out.emit(
         done, json_out, lambda c: c.print(out.record(_flat(done), ACTION_FIELDS, title="Done"))
     )
@@ -84,8 +90,8 @@ def actions(
     json_out: JsonOption = False,
 ) -> None:
     """List the actions recorded for a key, oldest first."""
-    with open_backend(state_of(ctx)) as backend:
-        page = backend.list_key_actions(key_id, cursor=cursor, limit=limit)
+    with open_client(state_of(ctx)) as client:
+        page = client.list_key_actions(key_id, cursor=cursor, limit=limit)
 
     def render(console: Console) -> None:
         rows = [_flat(item) for item in page["items"]]
@@ -114,8 +120,8 @@ def compromise(
     The key is revoked at once; --replace prints its replacement once; the
     key.compromised event goes to the webhooks; the incident keeps the evidence."""
     confirm(f"Revoke key {key_id} as compromised", yes=yes, json_mode=json_out)
-    with open_backend(state_of(ctx)) as backend:
-        done = backend.compromise_key(key_id, replace=replace, reason=reason, notify=notify)
+    with open_client(state_of(ctx)) as client:
+        done = client.compromise_key(key_id, replace=replace, reason=reason, notify=notify)
     out.emit(done, json_out, lambda c: _report(c, done))
 
 

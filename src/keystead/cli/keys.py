@@ -11,7 +11,7 @@ from rich.console import Console
 from keystead.cli import _output as out
 from keystead.cli import rotate as rotate_commands
 from keystead.cli import verify as verify_commands
-from keystead.cli._backend import Backend, Json, open_backend, run_delete
+from keystead.cli._connect import Json, open_client, run_delete
 from keystead.cli._inputs import (
     ChangeSet,
     RotationPolicyOption,
@@ -30,8 +30,7 @@ from keystead.cli._limitopts import (
 )
 from keystead.cli._runtime import JsonOption, YesOption, command, confirm, state_of
 from keystead.cli._views import KEY_COLUMNS, key_panel, key_view
-from keystead.client import ApiError
-from keystead.errors import KeysteadError
+from keystead.client import ApiError, Client
 
 app = typer.Typer(help="Manage API keys: create, list, show, update, revoke, verify.")
 verify_commands.register(app)
@@ -117,19 +116,19 @@ def create(
         spec["not_before"] = timestamp(not_before, "--not-before")
     if disabled:
         spec["enabled"] = False
-    with open_backend(state_of(ctx)) as backend:
-        created = backend.create_keys([dict(spec) for _ in range(count or 1)])
-    if count is None:
-        key = created[0]
-
-        def render_one(console: Console) -> None:
-            console.print(key_panel({k: v for k, v in key.items() if k != "key"}, "Key created"))
-            out.reveal(console, "Key", key["key"])
-
-        out.emit(key, json_out, render_one)
+    if count is not None:
+        with open_client(state_of(ctx)) as client:
+            created = client.create_keys([dict(spec) for _ in range(count)])
+        out.emit({"items": created}, json_out, lambda c: out.reveal_many(c, created))
         return
+    with open_client(state_of(ctx)) as client:
+        key = client.create_key(**spec)
 
-    out.emit({"items": created}, json_out, lambda c: out.reveal_many(c, created))
+    def render_one(console: Console) -> None:
+        console.print(key_panel({k: v for k, v in key.items() if k != "key"}, "Key created"))
+        out.reveal(console, "Key", key["key"])
+
+    out.emit(key, json_out, render_one)
 
 
 @command(app, "list")
@@ -146,9 +145,9 @@ def list_keys(
     """List keys, newest last, a page at a time (or --all)."""
     items: list[Json] = []
     next_cursor = cursor
-    with open_backend(state_of(ctx)) as backend:
+    with open_client(state_of(ctx)) as client:
         while True:
-            page = backend.list_keys(
+            page = client.list_keys(
                 api_id=api,
                 owner_id=owner,
                 state=None if state is None else state.value,
@@ -171,19 +170,19 @@ def list_keys(
 @command(app, "show")
 def show(ctx: typer.Context, key_id: KeyId, json_out: JsonOption = False) -> None:
     """Show one key (never its secret: only its start), its limits and credit balance."""
-    with open_backend(state_of(ctx)) as backend:
-        key = backend.get_key(key_id)
-        plan = None if json_out else _plan_if_readable(backend, key.get("plan_id"))
+    with open_client(state_of(ctx)) as client:
+        key = client.get_key(key_id)
+        plan = None if json_out else _plan_if_readable(client, key.get("plan_id"))
     out.emit(key, json_out, lambda c: key_view(c, key, "Key", plan))
 
 
-def _plan_if_readable(backend: Backend, plan_id: object) -> Json | None:
+def _plan_if_readable(client: Client, plan_id: object) -> Json | None:
     """The key's plan for the human view; a root key without plans.read sees its id only."""
     if not isinstance(plan_id, str):
         return None
     try:
-        return backend.get_plan(plan_id)
-    except (KeysteadError, ApiError):
+        return client.get_plan(plan_id)
+    except ApiError:
         return None
 
 
@@ -263,19 +262,19 @@ def update(
     )
     if reset_quota:
         changes.changes["reset_quota"] = True
-    with open_backend(state_of(ctx)) as backend:
-        key = backend.update_key(key_id, changes.require_some())
+    with open_client(state_of(ctx)) as client:
+        key = client.update_key(key_id, changes.require_some())
     out.emit(key, json_out, lambda c: key_view(c, key, "Key updated"))
 
 
 def _state_change(
     ctx: typer.Context, key_id: str, action: str, json_out: bool, *, verb: str
 ) -> None:
-    with open_backend(state_of(ctx)) as backend:
+    with open_client(state_of(ctx)) as client:
         operation = {
-            "revoke": backend.revoke_key,
-            "disable": backend.disable_key,
-            "enable": backend.enable_key,
+            "revoke": client.revoke_key,
+            "disable": client.disable_key,
+            "enable": client.enable_key,
         }[action]
         key = operation(key_id)
     out.emit(key, json_out, lambda c: c.print(f"{verb} key {key['id']}.", markup=False))
@@ -309,7 +308,7 @@ def delete(
     """Delete a key and its record."""
     run_delete(
         state_of(ctx),
-        lambda backend: backend.delete_key(key_id),
+        lambda client: client.delete_key(key_id),
         prompt=f"Delete key {key_id}",
         done=f"Deleted key {key_id}.",
         answer={"id": key_id},

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from keystead.cli import _output as out
-from keystead.cli._backend import open_backend
+from keystead.cli._connect import open_client
 from keystead.cli._limitviews import in_words
 from keystead.cli._runtime import JsonOption, UsageProblem, command, state_of
 
@@ -41,8 +41,8 @@ def failed_attempts(
     except ValueError:
         raise UsageProblem(f"{ip!r} is not an IP address") from None
     state = state_of(ctx)
-    with open_backend(state) as backend:
-        result = backend.failed_attempts(address)
+    with open_client(state) as client:
+        result = client.failed_attempts(address)
     if not state.server_url() and state.settings().limits_url.startswith("memory:"):
         out.note(
             "note: KEYSTEAD_LIMITS_URL is memory://, so this process shares no counters "

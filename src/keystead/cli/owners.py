@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from keystead.cli import _output as out
-from keystead.cli._backend import open_backend, run_delete
+from keystead.cli._connect import open_client, run_delete
 from keystead.cli._inputs import json_object
 from keystead.cli._limitopts import (
     ConcurrencyOption,
@@ -48,16 +48,16 @@ def set_owner(
             "give at least one of --ratelimit, --quota, --credits, --concurrency "
             "(to remove them all: keystead owners delete)"
         )
-    with open_backend(state_of(ctx)) as backend:
-        owner = backend.put_owner(owner_id, limits)
+    with open_client(state_of(ctx)) as client:
+        owner = client.put_owner(owner_id, **limits)
     out.emit(owner, json_out, lambda c: limited_view(c, owner, OWNER_FIELDS, "Owner limits set"))
 
 
 @command(app, "list")
 def list_owners(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """List the owners that have limits."""
-    with open_backend(state_of(ctx)) as backend:
-        items = backend.list_owners()
+    with open_client(state_of(ctx)) as client:
+        items = client.list_owners()
     out.emit(
         {"items": items},
         json_out,
@@ -70,8 +70,8 @@ def list_owners(ctx: typer.Context, json_out: JsonOption = False) -> None:
 @command(app, "show")
 def show(ctx: typer.Context, owner_id: OwnerId, json_out: JsonOption = False) -> None:
     """Show an owner's limits."""
-    with open_backend(state_of(ctx)) as backend:
-        owner = backend.get_owner(owner_id)
+    with open_client(state_of(ctx)) as client:
+        owner = client.get_owner(owner_id)
 
     def render(console: Console) -> None:
         limited_view(console, owner, OWNER_FIELDS, f"Owner {owner.get('owner_id')}")
@@ -98,16 +98,16 @@ def set_public_key(
     Keys rotated with nobody present are then encrypted to it: a JWE only the
     owner's private key opens."""
     jwk = json_object(f"@{jwk_file}", "--jwk-file", allow_file=True)
-    with open_backend(state_of(ctx)) as backend:
-        owner = backend.set_owner_public_key(owner_id, jwk)
+    with open_client(state_of(ctx)) as client:
+        owner = client.set_owner_public_key(owner_id, jwk)
     out.emit(owner, json_out, lambda c: _public_key_view(c, owner, "Public key set"))
 
 
 @command(app, "remove-public-key")
 def remove_public_key(ctx: typer.Context, owner_id: OwnerId, json_out: JsonOption = False) -> None:
     """Forget the owner's public key: later pickups are sealed by the server instead."""
-    with open_backend(state_of(ctx)) as backend:
-        owner = backend.remove_owner_public_key(owner_id)
+    with open_client(state_of(ctx)) as client:
+        owner = client.remove_owner_public_key(owner_id)
     out.emit(owner, json_out, lambda c: _public_key_view(c, owner, "Public key removed"))
 
 
@@ -123,7 +123,7 @@ def delete(
     """Remove an owner's limits (its keys keep their own)."""
     run_delete(
         state_of(ctx),
-        lambda backend: backend.delete_owner(owner_id),
+        lambda client: client.delete_owner(owner_id),
         prompt=f"Remove the limits of owner {owner_id}",
         done=f"Removed the limits of owner {owner_id}.",
         answer={"owner_id": owner_id},

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from keystead.cli import _output as out
-from keystead.cli._backend import open_backend
+from keystead.cli._connect import open_client
 from keystead.cli._output import Column
 from keystead.cli._runtime import JsonOption, command, state_of
 
@@ -39,8 +39,8 @@ def list_pickups(
     json_out: JsonOption = False,
 ) -> None:
     """List pickups (metadata only: never a key)."""
-    with open_backend(state_of(ctx)) as backend:
-        page = backend.list_pickups(cursor=cursor, limit=limit)
+    with open_client(state_of(ctx)) as client:
+        page = client.list_pickups(cursor=cursor, limit=limit)
     items = page["items"]
 
     def render(console: Console) -> None:
@@ -61,8 +61,8 @@ def claim(
 
     sealed: the key itself; jwe: a JWE the owner's private key opens. A second
     claim fails: store what this prints."""
-    with open_backend(state_of(ctx)) as backend:
-        claimed = backend.claim_pickup(pickup_id)
+    with open_client(state_of(ctx)) as client:
+        claimed = client.claim_pickup(pickup_id)
 
     def render(console: Console) -> None:
         console.print(out.record(claimed, CLAIM_FIELDS, title="Pickup claimed"))

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from keystead.cli import _output as out
-from keystead.cli._backend import open_backend, run_delete
+from keystead.cli._connect import open_client, run_delete
 from keystead.cli._inputs import ChangeSet
 from keystead.cli._limitopts import (
     ConcurrencyOption,
@@ -45,19 +45,17 @@ def create(
     json_out: JsonOption = False,
 ) -> None:
     """Create a plan. Keys join it with keys create/update --plan ID."""
-    spec = {"name": name, **given_limits(ratelimit, quota, credits, concurrency)}
-    if priority is not None:
-        spec["priority"] = priority
-    with open_backend(state_of(ctx)) as backend:
-        plan = backend.create_plan(spec)
+    limits = given_limits(ratelimit, quota, credits, concurrency)
+    with open_client(state_of(ctx)) as client:
+        plan = client.create_plan(name, **limits, priority=priority)
     out.emit(plan, json_out, lambda c: limited_view(c, plan, PLAN_FIELDS, "Plan created"))
 
 
 @command(app, "list")
 def list_plans(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """List the plans."""
-    with open_backend(state_of(ctx)) as backend:
-        items = backend.list_plans()
+    with open_client(state_of(ctx)) as client:
+        items = client.list_plans()
     out.emit(
         {"items": items},
         json_out,
@@ -73,8 +71,8 @@ def list_plans(ctx: typer.Context, json_out: JsonOption = False) -> None:
 @command(app, "show")
 def show(ctx: typer.Context, plan_id: PlanId, json_out: JsonOption = False) -> None:
     """Show one plan and its limits."""
-    with open_backend(state_of(ctx)) as backend:
-        plan = backend.get_plan(plan_id)
+    with open_client(state_of(ctx)) as client:
+        plan = client.get_plan(plan_id)
 
     def render(console: Console) -> None:
         limited_view(console, plan, PLAN_FIELDS, f"Plan {plan.get('name')}")
@@ -111,8 +109,8 @@ def update(
         clear_credits=clear_credits,
         clear_concurrency=clear_concurrency,
     )
-    with open_backend(state_of(ctx)) as backend:
-        plan = backend.update_plan(plan_id, changes.require_some())
+    with open_client(state_of(ctx)) as client:
+        plan = client.update_plan(plan_id, changes.require_some())
     out.emit(plan, json_out, lambda c: limited_view(c, plan, PLAN_FIELDS, "Plan updated"))
 
 
@@ -123,7 +121,7 @@ def delete(
     """Delete a plan (refused while keys use it)."""
     run_delete(
         state_of(ctx),
-        lambda backend: backend.delete_plan(plan_id),
+        lambda client: client.delete_plan(plan_id),
         prompt=f"Delete plan {plan_id}",
         done=f"Deleted plan {plan_id}.",
         answer={"id": plan_id},

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from keystead.cli import _output as out
-from keystead.cli._backend import open_backend
+from keystead.cli._connect import open_client
 from keystead.cli._runtime import JsonOption, YesOption, command, confirm, state_of
 from keystead.cli._views import ROOT_KEY_COLUMNS
 
@@ -40,8 +40,10 @@ def create(
     json_out: JsonOption = False,
 ) -> None:
     """Create a root key. It is printed once and never again: store it."""
-    with open_backend(state_of(ctx)) as backend:
-        created = backend.create_root_key(name, permission or ["*"], api or None, owner)
+    with open_client(state_of(ctx)) as client:
+        created = client.create_root_key(
+            name=name, permissions=permission or ["*"], api_ids=api or None, owner_id=owner
+        )
 
     def render(console: Console) -> None:
         shown = {k: v for k, v in created.items() if k != "key"}
@@ -54,8 +56,8 @@ def create(
 @command(app, "list")
 def list_root_keys(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """List the root keys of the workspace (never their secrets)."""
-    with open_backend(state_of(ctx)) as backend:
-        items = backend.list_root_keys()
+    with open_client(state_of(ctx)) as client:
+        items = client.list_root_keys()
     out.emit(
         {"items": items},
         json_out,
@@ -72,8 +74,8 @@ def revoke(
 ) -> None:
     """Revoke a root key for good."""
     confirm(f"Revoke root key {root_key_id} for good", yes=yes, json_mode=json_out)
-    with open_backend(state_of(ctx)) as backend:
-        revoked = backend.revoke_root_key(root_key_id)
+    with open_client(state_of(ctx)) as client:
+        revoked = client.revoke_root_key(root_key_id)
     out.emit(
         revoked,
         json_out,

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from keystead.cli import _output as out
-from keystead.cli._backend import open_backend
+from keystead.cli._connect import open_client
 from keystead.cli._inputs import duration, timestamp
 from keystead.cli._output import Column
 from keystead.cli._runtime import JsonOption, UsageProblem, command, state_of
@@ -53,8 +53,8 @@ def rotate(
             raise UsageProblem(
                 "--due rotates by policy: give no key id, --grace or --old-expires-at"
             )
-        with open_backend(state_of(ctx)) as backend:
-            answer = backend.rotate_due(dry_run)
+        with open_client(state_of(ctx)) as client:
+            answer = client.rotate_due(dry_run=dry_run)
         title = "Due for rotation" if dry_run else "Rotated by policy"
         out.emit(answer, json_out, lambda c: _due_table(c, answer["items"], title))
         return
@@ -68,8 +68,8 @@ def rotate(
     if grace is not None:
         grace_s = 0 if grace.strip() == "0" else int(duration(grace, "--grace").total_seconds())
     until = None if old_expires_at is None else timestamp(old_expires_at, "--old-expires-at")
-    with open_backend(state_of(ctx)) as backend:
-        rotated = backend.rotate_key(key_id, grace_s, until)
+    with open_client(state_of(ctx)) as client:
+        rotated = client.rotate_key(key_id, grace_period_s=grace_s, old_expires_at=until)
 
     def render(console: Console) -> None:
         shown = {k: v for k, v in rotated.items() if k not in ("key", "old_key", "grace_ends_at")}

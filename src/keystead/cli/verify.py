@@ -3,20 +3,18 @@ protected service would, spending its limits."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from keystead.cli import _output as out
-from keystead.cli._backend import open_backend
+from keystead.cli._connect import Json, open_client
 from keystead.cli._inputs import secret_argument
 from keystead.cli._limitopts import ratelimit_option
 from keystead.cli._limitviews import RESULT_COLUMNS, in_words, result_rows
 from keystead.cli._runtime import CliState, JsonOption, UsageProblem, command, state_of
-
-Json = dict[str, Any]
 
 _VERDICT_FIELDS: list[out.Column] = [
     ("Reason", "reason"),
@@ -77,24 +75,25 @@ def verify(
     """Verify a key and spend its limits. Exit code 0 when it is valid, 1 when it
     is not (RATE_LIMITED and USAGE_EXCEEDED included; the code is printed)."""
     plaintext = secret_argument(key, "key")
-    given = {
-        "permissions": permissions,
-        "ip": ip,
-        "referrer": referrer,
-        "user_agent": user_agent,
-        "method": method,
-        "path": path,
-    }
-    context = {k: v for k, v in given.items() if v is not None}
-    if "permissions" in context and not context["permissions"].strip():
+    if permissions is not None and not permissions.strip():
         raise UsageProblem("--permissions is empty")
     extra = ratelimit_option(ratelimit)
     state = state_of(ctx)
-    with open_backend(state) as backend:
-        result = backend.verify_key(plaintext, context, cost=cost, ratelimits=extra)
+    with open_client(state) as client:
+        result = client.verify_key(
+            plaintext,
+            permissions=permissions,
+            ip=ip,
+            referrer=referrer,
+            user_agent=user_agent,
+            method=method,
+            path=path,
+            cost=cost,
+            ratelimits=extra,
+        )
         leases = result.get("leases") or []
         if leases and not keep_leases:
-            backend.release(leases)
+            client.release(leases)
             result = {k: v for k, v in result.items() if k != "leases"}
     valid = bool(result.get("valid"))
     if result.get("limits") and _counted_in_memory(state):
@@ -132,8 +131,8 @@ def release(
     json_out: JsonOption = False,
 ) -> None:
     """Give back concurrency slots held by keys verify --keep-leases."""
-    with open_backend(state_of(ctx)) as backend:
-        backend.release(lease)
+    with open_client(state_of(ctx)) as client:
+        client.release(lease)
     out.emit(
         {"released": len(lease)},
         json_out,

@@ -125,7 +125,10 @@ class LimitsApi:
 
     @endpoint(("GET", "/v1/limits/failed_attempts"))
     def failed_attempts(self, ip: str) -> Call[dict[str, Any]]:
-        """The brute-force state of one client IP (failed verifications)."""
+        """The brute-force state of one client IP: ``failures_seen`` and
+        ``blocked_until`` on the node that answers, ``enabled``, ``limit`` per
+        ``window_s``, and the limiter's ``remaining`` and ``reset`` (null when
+        protection is off or the limiter cannot be reached)."""
         if not ip:
             raise ValueError("an IP address is required")
         return get("/v1/limits/failed_attempts", read_object, ip=ip)

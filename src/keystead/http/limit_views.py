@@ -48,6 +48,23 @@ class FailedAttemptsOut(BaseModel):
     blocked_until: float | None = Field(
         description="epoch seconds until which this node refuses the IP; null: not blocked"
     )
+    enabled: bool = Field(
+        description="whether brute-force protection is on (KEYSTEAD_FAILED_ATTEMPTS_LIMIT > 0)"
+    )
+    limit: int | None = Field(
+        description="failed verifications allowed per window; null: protection is off"
+    )
+    window_s: float | None = Field(
+        description="the window's length in seconds; null: protection is off"
+    )
+    remaining: int | None = Field(
+        description="what the limiter (shared by every node on Redis) has left of the IP's "
+        "allowance; null: protection is off or the limiter cannot be reached"
+    )
+    reset: int | None = Field(
+        description="epoch second (rounded up) when the allowance is whole again; "
+        "null: as remaining"
+    )
 
 
 def plan_out(plan: Plan) -> PlanOut:

@@ -42,12 +42,25 @@ async def release_leases(body: LeaseRelease, ks: Service, principal: Auth) -> Re
 
 @router.get("/v1/limits/failed_attempts", summary="Failed verifications of a client IP")
 async def failed_attempts(ip: IpParam, ks: Service, principal: Auth) -> FailedAttemptsOut:
-    """Needs ``limits.read``. What this node knows of the brute-force counter of one
-    client IP: the failures it saw, and until when it refuses the IP. The counter
-    is server-wide (per IP, across workspaces), hence its own permission."""
-    state = ks.failed_attempts_of(principal, ip)
+    """Needs ``limits.read``. The brute-force state of one client IP. What this node
+    knows: ``failures_seen`` (the failures it saw since it started) and
+    ``blocked_until`` (until when it refuses the IP). From the settings: ``enabled``
+    (whether protection is on), ``limit`` failures per ``window_s`` seconds. From the
+    limiter, read without spending (shared by every node when it is Redis):
+    ``remaining`` of the IP's allowance and ``reset``, the epoch second it is whole
+    again. ``limit`` and ``window_s`` are null when protection is off; ``remaining``
+    and ``reset`` also when the limiter cannot be reached. The counter is server-wide
+    (per IP, across workspaces), hence its own permission."""
+    state = await ks.failed_attempts_of(principal, ip)
     return FailedAttemptsOut(
-        ip=state.ip, failures_seen=state.failures_seen, blocked_until=state.blocked_until
+        ip=state.ip,
+        failures_seen=state.failures_seen,
+        blocked_until=state.blocked_until,
+        enabled=state.enabled,
+        limit=state.limit,
+        window_s=state.window_s,
+        remaining=state.remaining,
+        reset=state.reset,
     )
 
 

@@ -9,7 +9,8 @@ refuses every verification from that IP with RATE_LIMITED (reason
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 from keystead.config import Settings
 from keystead.core.models import Code
@@ -27,6 +28,17 @@ class AttemptsState:
     failures_seen: int
     """Failures from this IP seen by this node since it started (bounded memory)."""
     blocked_until: float | None
+    enabled: bool = True
+    """Whether brute-force protection is on (``KEYSTEAD_FAILED_ATTEMPTS_LIMIT`` > 0)."""
+    limit: int | None = None
+    """Failures allowed per window; None when protection is off."""
+    window_s: float | None = None
+    """The window's length in seconds; None when protection is off."""
+    remaining: int | None = None
+    """What the limiter (shared by every node on Redis) has left of the IP's
+    allowance; None when protection is off or the limiter cannot be reached."""
+    reset: int | None = None
+    """Epoch second (rounded up) when the allowance is whole again; None as ``remaining``."""
 
 
 class FailedAttempts:
@@ -78,9 +90,32 @@ class FailedAttempts:
         )
 
     def state(self, ip: str, now: float) -> AttemptsState:
+        """What this node saw of ``ip``: no limiter round trip (see ``peek``)."""
         until = self._blocked.get(ip)
         return AttemptsState(
             ip=ip,
             failures_seen=self._seen.get(ip, 0),
             blocked_until=until if until is not None and until > now else None,
+            enabled=self.enabled,
+            limit=self._spec.limit if self.enabled else None,
+            window_s=self._window if self.enabled else None,
+        )
+
+    async def peek(self, ip: str, now: float) -> AttemptsState:
+        """``state`` plus what the limiter has left of the IP's allowance, read
+        without spending (cost 0). An unreachable limiter leaves it unknown."""
+        state = self.state(ip, now)
+        if not self.enabled:
+            return state
+        try:
+            decision = await self._limiter.decide(
+                [Check(counters.failed_attempts(ip), self._spec, 0)], now
+            )
+        except LimiterUnavailable:
+            return state
+        counter = decision.results[0]
+        return replace(
+            state,
+            remaining=counter.remaining,
+            reset=None if counter.reset is None else math.ceil(counter.reset),
         )

@@ -218,12 +218,13 @@ class Keystead:
             principal.require("keys.verify")
         await self._verifier.release(leases, principal)
 
-    def failed_attempts_of(self, principal: Principal, ip: str) -> AttemptsState:
-        """This node's view of one client IP's failed verifications. The counter
-        is server-wide (guessing is per IP, across workspaces), so reading it
-        takes its own permission, ``limits.read``."""
+    async def failed_attempts_of(self, principal: Principal, ip: str) -> AttemptsState:
+        """One client IP's failed verifications: what this node saw (failures, a
+        block it holds) and what the limiter has left of the IP's allowance (read
+        without spending). The counter is server-wide (guessing is per IP, across
+        workspaces), so reading it takes its own permission, ``limits.read``."""
         principal.require("limits.read")
-        return self.failed_attempts.state(ip, self.clock.now())
+        return await self.failed_attempts.peek(ip, self.clock.now())
 
     def on_key_change(self, hook: KeyChangeHook) -> None:
         """Call ``hook(key_id)`` after any change to a key on this node: the
