@@ -74,7 +74,8 @@ def test_manage_webhooks_locally(ready: Cli) -> None:
     assert "whsec_" not in cli.ok("webhooks", "get", hook_id).stdout
 
     assert cli.json("webhooks", "delete", hook_id, "--yes") == {"deleted": True, "id": hook_id}
-    assert f"Not found: no webhook '{hook_id}'" in cli.fails(1, "webhooks", "get", hook_id).stderr
+    gone = cli.fails(1, "webhooks", "get", hook_id).stderr
+    assert f"Not Found (404): no webhook '{hook_id}'" in gone
     assert cli.json("webhooks", "list") == {"items": []}
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from keystead.cli import _webhook_views as views
-
 if TYPE_CHECKING:  # loaded by the backend that uses them, not by every command
+    from pydantic import BaseModel
+
     from keystead.client import Client
     from keystead.core.authz import Principal
     from keystead.service import Keystead
@@ -32,8 +32,12 @@ class WebhookBackend(Protocol):
     def replay_delivery(self, delivery_id: str) -> Json: ...
 
 
+def _json(model: BaseModel) -> Json:
+    return model.model_dump(mode="json")
+
+
 class LocalWebhooks:
-    """Webhooks on the local store, as the local operator."""
+    """Webhooks on the local store, as the local operator, in the HTTP API's shapes."""
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         raise NotImplementedError
@@ -45,37 +49,49 @@ class LocalWebhooks:
         raise NotImplementedError
 
     def create_webhook(self, spec: Json) -> Json:
+        from keystead.http import webhook_schemas as http
+
         ks, who = self._service(), self._operator()
-        return views.created_webhook(self._run(ks.webhooks.create(who, **spec)))
+        return _json(http.created_webhook_out(self._run(ks.webhooks.create(who, **spec))))
 
     def list_webhooks(self) -> list[Json]:
+        from keystead.http import webhook_schemas as http
+
         ks, who = self._service(), self._operator()
-        return [views.webhook(w) for w in self._run(ks.webhooks.list(who))]
+        return [_json(http.webhook_out(w)) for w in self._run(ks.webhooks.list(who))]
 
     def get_webhook(self, webhook_id: str) -> Json:
+        from keystead.http import webhook_schemas as http
+
         ks, who = self._service(), self._operator()
-        return views.webhook(self._run(ks.webhooks.get(who, webhook_id)))
+        return _json(http.webhook_out(self._run(ks.webhooks.get(who, webhook_id))))
 
     def update_webhook(self, webhook_id: str, changes: Json) -> Json:
+        from keystead.http import webhook_schemas as http
+
         ks, who = self._service(), self._operator()
-        return views.webhook(self._run(ks.webhooks.update(who, webhook_id, changes)))
+        return _json(http.webhook_out(self._run(ks.webhooks.update(who, webhook_id, changes))))
 
     def delete_webhook(self, webhook_id: str) -> None:
         ks, who = self._service(), self._operator()
         self._run(ks.webhooks.delete(who, webhook_id))
 
     def rotate_webhook_secret(self, webhook_id: str, expire_old_after_s: int | None) -> Json:
+        from keystead.http import webhook_schemas as http
+
         ks, who = self._service(), self._operator()
         rotation = (
             ks.webhooks.rotate_secret(who, webhook_id)
             if expire_old_after_s is None
             else ks.webhooks.rotate_secret(who, webhook_id, expire_old_after_s=expire_old_after_s)
         )
-        return views.created_webhook(self._run(rotation))
+        return _json(http.created_webhook_out(self._run(rotation)))
 
     def list_deliveries(
         self, *, webhook_id: str | None, status: str | None, cursor: str | None, limit: int
     ) -> Json:
+        from keystead.http import webhook_schemas as http
+
         ks, who = self._service(), self._operator()
         page = self._run(
             ks.webhooks.deliveries(
@@ -83,17 +99,21 @@ class LocalWebhooks:
             )
         )
         return {
-            "items": [views.delivery(d) for d in page.items],
+            "items": [_json(http.delivery_out(d)) for d in page.items],
             "next_cursor": page.next_cursor,
         }
 
     def get_delivery(self, delivery_id: str) -> Json:
+        from keystead.http import webhook_schemas as http
+
         ks, who = self._service(), self._operator()
-        return views.delivery_detail(self._run(ks.webhooks.delivery(who, delivery_id)))
+        return _json(http.delivery_detail_out(self._run(ks.webhooks.delivery(who, delivery_id))))
 
     def replay_delivery(self, delivery_id: str) -> Json:
+        from keystead.http import webhook_schemas as http
+
         ks, who = self._service(), self._operator()
-        return views.delivery(self._run(ks.webhooks.replay(who, delivery_id)))
+        return _json(http.delivery_out(self._run(ks.webhooks.replay(who, delivery_id))))
 
 
 class RemoteWebhooks:

@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.text import Text
 
 from keystead.cli import _output as out
-from keystead.cli._backend import Json, open_backend, run_delete
+from keystead.cli._connect import Json, open_client, run_delete
+from keystead.cli._machine import open_local_store
 from keystead.cli._output import Column
 from keystead.cli._runtime import JsonOption, YesOption, command, state_of
 
@@ -110,16 +111,16 @@ def create_rule(
         "action": action,
     }
     fields.update({k: v for k, v in given.items() if v is not None})
-    with open_backend(state_of(ctx)) as backend:
-        rule = backend.create_alert_rule(fields)
+    with open_client(state_of(ctx)) as client:
+        rule = client.create_alert_rule(**fields)
     out.emit(rule, json_out, lambda c: c.print(out.record(rule, RULE_COLUMNS, title="Rule")))
 
 
 @command(rules_app, "list")
 def list_rules(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """List alert rules, oldest first."""
-    with open_backend(state_of(ctx)) as backend:
-        items = backend.list_alert_rules()
+    with open_client(state_of(ctx)) as client:
+        items = client.list_alert_rules()
     render = out.show_list(items, RULE_COLUMNS, title="Alert rules", empty="no alert rules")
     out.emit({"items": items}, json_out, render)
 
@@ -131,7 +132,7 @@ def delete_rule(
     """Delete an alert rule (its alerts stay)."""
     run_delete(
         state_of(ctx),
-        lambda backend: backend.delete_alert_rule(rule_id),
+        lambda client: client.delete_alert_rule(rule_id),
         prompt=f"Delete alert rule {rule_id}",
         done=f"Deleted alert rule {rule_id}.",
         answer={"id": rule_id},
@@ -150,8 +151,8 @@ def list_alerts(
     json_out: JsonOption = False,
 ) -> None:
     """List alerts, oldest first."""
-    with open_backend(state_of(ctx)) as backend:
-        page = backend.list_alerts(
+    with open_client(state_of(ctx)) as client:
+        page = client.list_alerts(
             status=None if status is None else status.value,
             severity=None if severity is None else severity.value,
             cursor=cursor,
@@ -178,33 +179,36 @@ def _show(alert: Json, json_out: bool, title: str) -> None:
 @command(app, "show")
 def show(ctx: typer.Context, alert_id: AlertId, json_out: JsonOption = False) -> None:
     """Show an alert and its evidence."""
-    with open_backend(state_of(ctx)) as backend:
-        alert = backend.get_alert(alert_id)
+    with open_client(state_of(ctx)) as client:
+        alert = client.get_alert(alert_id)
     _show(alert, json_out, "Alert")
 
 
 @command(app, "ack")
 def ack(ctx: typer.Context, alert_id: AlertId, json_out: JsonOption = False) -> None:
     """Acknowledge an alert: someone is on it."""
-    with open_backend(state_of(ctx)) as backend:
-        alert = backend.acknowledge_alert(alert_id)
+    with open_client(state_of(ctx)) as client:
+        alert = client.acknowledge_alert(alert_id)
     _show(alert, json_out, "Alert acknowledged")
 
 
 @command(app, "resolve")
 def resolve(ctx: typer.Context, alert_id: AlertId, json_out: JsonOption = False) -> None:
     """Resolve an alert."""
-    with open_backend(state_of(ctx)) as backend:
-        alert = backend.resolve_alert(alert_id)
+    with open_client(state_of(ctx)) as client:
+        alert = client.resolve_alert(alert_id)
     _show(alert, json_out, "Alert resolved")
 
 
 @command(app, "evaluate")
 def evaluate(ctx: typer.Context, json_out: JsonOption = False) -> None:
-    """Run every enabled rule now, over the local store (a server does this on
-    each scheduler pass)."""
-    with open_backend(state_of(ctx)) as backend:
-        items = backend.evaluate_alerts()
+    """Run every enabled rule now. Local store only: a server does this on each
+    pass of its scheduler."""
+    from keystead.http.alert_schemas import alert_out
+
+    with open_local_store(state_of(ctx), "keystead alerts evaluate") as local:
+        raised = local.run(local.service.alerts.evaluate())
+    items = [alert_out(alert).model_dump(mode="json") for alert in raised]
     render = out.show_list(items, ALERT_COLUMNS, title="Alerts raised", empty="nothing found")
     out.emit({"items": items}, json_out, render)
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from keystead.cli import _output as out
-from keystead.cli._backend import open_backend
+from keystead.cli._connect import open_client
 from keystead.cli._runtime import JsonOption, command, state_of
 
 app = typer.Typer(
@@ -47,9 +47,12 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
-def _query(key: str | None, owner: str | None, api: str | None, **rest: Any) -> dict[str, Any]:
-    query = {"key_id": key, "owner_id": owner, "api_id": api, **rest}
-    return {name: value for name, value in query.items() if value is not None}
+def _scope(
+    key: str | None, owner: str | None, api: str | None, since: str | None, until: str | None
+) -> dict[str, str]:
+    """The SDK's scope arguments: the key, owner or API named, and the range given."""
+    scope = {"key_id": key, "owner_id": owner, "api_id": api, "since": since, "until": until}
+    return {name: value for name, value in scope.items() if value is not None}
 
 
 def _series_table(series: Mapping[str, Any]) -> Table:
@@ -92,9 +95,9 @@ def usage(
     json_out: JsonOption = False,
 ) -> None:
     """Buckets of one key, owner or API (name exactly one), none missing."""
-    query = _query(key, owner, api, since=since, until=until, granularity=granularity)
-    with open_backend(state_of(ctx)) as backend:
-        series = backend.usage_series(query)
+    scope = _scope(key, owner, api, since, until)
+    with open_client(state_of(ctx)) as client:
+        series = client.usage_series(granularity=granularity, **scope)
 
     def render(console: Console) -> None:
         totals = series["totals"]
@@ -128,9 +131,9 @@ def top(
     json_out: JsonOption = False,
 ) -> None:
     """The most frequent values of one key's, owner's or API's raw usage records."""
-    query = _query(key, owner, api, since=since, until=until, by=by, limit=limit)
-    with open_backend(state_of(ctx)) as backend:
-        found = backend.usage_top(query)
+    scope = _scope(key, owner, api, since, until)
+    with open_client(state_of(ctx)) as client:
+        found = client.usage_top(by=by, limit=limit, **scope)
 
     def render(console: Console) -> None:
         items = found["items"]

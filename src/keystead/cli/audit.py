@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from keystead.cli import _output as out
-from keystead.cli._backend import open_backend
+from keystead.cli._connect import Json, open_client
+from keystead.cli._machine import open_local_store
 from keystead.cli._runtime import EXIT_ERROR, JsonOption, UsageProblem, command, state_of
 
 app = typer.Typer(
@@ -43,15 +44,16 @@ def list_entries(
     json_out: JsonOption = False,
 ) -> None:
     """List entries, newest first."""
-    filters: dict[str, Any] = {
-        "actor": actor,
-        "action": action,
-        "target": target,
-        "since": since,
-        "until": until,
-    }
-    with open_backend(state_of(ctx)) as backend:
-        page = backend.list_audit({k: v for k, v in filters.items() if v}, cursor, limit)
+    with open_client(state_of(ctx)) as client:
+        page = client.list_audit(
+            actor=actor or None,
+            action=action or None,
+            target=target or None,
+            since=since or None,
+            until=until or None,
+            cursor=cursor,
+            limit=limit,
+        )
 
     def render(console: Console) -> None:
         out.show_list(page["items"], COLUMNS, title="Audit log", empty="no entries")(console)
@@ -65,8 +67,8 @@ def list_entries(
 def verify(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Check every entry's hash and link, the head and the signed checkpoints.
     Exits 1 when anything was modified, deleted, inserted, reordered or truncated."""
-    with open_backend(state_of(ctx)) as backend:
-        report = backend.verify_audit()
+    with open_client(state_of(ctx)) as client:
+        report = client.verify_audit()
 
     def render(console: Console) -> None:
         summary = (
@@ -96,8 +98,8 @@ def export(
 ) -> None:
     """Write the whole chain, oldest first, as JSON lines (each entry with its
     hash: re-verifiable with the snippet in docs/audit.md)."""
-    with open_backend(state_of(ctx)) as backend:
-        entries = backend.export_audit()
+    with open_client(state_of(ctx)) as client:
+        entries = client.export_audit()
     lines = "".join(
         json.dumps(e, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
         for e in entries
@@ -119,8 +121,8 @@ def public_key(
     json_out: JsonOption = False,
 ) -> None:
     """Print the Ed25519 public key that checkpoints are signed with (base64 raw, PEM)."""
-    with open_backend(state_of(ctx)) as backend:
-        key = backend.audit_public_key()
+    with open_client(state_of(ctx)) as client:
+        key = client.audit_public_key()
     if pem:
         sys.stdout.write(key["pem"])
         return
@@ -133,9 +135,15 @@ def public_key(
 
 @command(app, "checkpoint")
 def checkpoint(ctx: typer.Context, json_out: JsonOption = False) -> None:
-    """Sign a checkpoint of the chain's head now (the scheduler does it on each pass)."""
-    with open_backend(state_of(ctx)) as backend:
-        written = backend.audit_checkpoint()
+    """Sign a checkpoint of the chain's head now. Local store only: a server
+    signs one on each pass of its scheduler."""
+    with open_local_store(state_of(ctx), "keystead audit checkpoint") as local:
+        operator = local.operator()
+        signed = local.run(local.service.audit.checkpoint(operator))
+    # no HTTP route answers a checkpoint: its shape is this command's
+    written: list[Json] = [
+        {"workspace_id": c.workspace_id, "seq": c.seq, "hash": c.hash} for c in signed
+    ]
     out.emit(
         {"items": written},
         json_out,

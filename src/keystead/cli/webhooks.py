@@ -15,7 +15,7 @@ from rich.text import Text
 
 from keystead.cli import _output as out
 from keystead.cli import _webhook_views as views
-from keystead.cli._backend import open_backend, run_delete
+from keystead.cli._connect import open_client, run_delete
 from keystead.cli._inputs import ChangeSet, duration
 from keystead.cli._runtime import JsonOption, UsageProblem, YesOption, command, state_of
 
@@ -56,11 +56,8 @@ def create(
     """Create a webhook. Its signing secret is printed once: store it."""
     if not event:
         raise UsageProblem("give at least one --event (or --event '*' for every event)")
-    spec: views.Json = {"url": url, "events": event, "enabled": not disabled}
-    if description is not None:
-        spec["description"] = description
-    with open_backend(state_of(ctx)) as backend:
-        created = backend.create_webhook(spec)
+    with open_client(state_of(ctx)) as client:
+        created = client.create_webhook(url, event, description=description, enabled=not disabled)
     if json_out:
         out.print_json(created)
     else:
@@ -70,8 +67,8 @@ def create(
 @command(app, "list")
 def list_webhooks(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """List the webhooks (never their secrets)."""
-    with open_backend(state_of(ctx)) as backend:
-        items = backend.list_webhooks()
+    with open_client(state_of(ctx)) as client:
+        items = client.list_webhooks()
     out.emit(
         {"items": items},
         json_out,
@@ -84,8 +81,8 @@ def list_webhooks(ctx: typer.Context, json_out: JsonOption = False) -> None:
 @command(app, "get")
 def get(ctx: typer.Context, webhook_id: WebhookId, json_out: JsonOption = False) -> None:
     """Show one webhook."""
-    with open_backend(state_of(ctx)) as backend:
-        item = backend.get_webhook(webhook_id)
+    with open_client(state_of(ctx)) as client:
+        item = client.get_webhook(webhook_id)
     out.emit(
         item, json_out, lambda c: c.print(out.record(item, views.WEBHOOK_FIELDS, title="Webhook"))
     )
@@ -110,8 +107,8 @@ def update(
     changes.put("events", event or None, False, option="--event")
     changes.put("description", description, clear_description)
     changes.put("enabled", enable, False, option="--enable")
-    with open_backend(state_of(ctx)) as backend:
-        item = backend.update_webhook(webhook_id, changes.require_some())
+    with open_client(state_of(ctx)) as client:
+        item = client.update_webhook(webhook_id, changes.require_some())
     out.emit(
         item,
         json_out,
@@ -126,7 +123,7 @@ def delete(
     """Delete a webhook and its deliveries."""
     run_delete(
         state_of(ctx),
-        lambda backend: backend.delete_webhook(webhook_id),
+        lambda client: client.delete_webhook(webhook_id),
         prompt=f"Delete webhook {webhook_id} and its deliveries",
         done=f"Deleted webhook {webhook_id}.",
         answer={"id": webhook_id},
@@ -157,8 +154,8 @@ def rotate_secret(
             if expire_old_after.strip().lower() == "now"
             else int(duration(expire_old_after, "--expire-old-after").total_seconds())
         )
-    with open_backend(state_of(ctx)) as backend:
-        rotated = backend.rotate_webhook_secret(webhook_id, overlap)
+    with open_client(state_of(ctx)) as client:
+        rotated = client.rotate_webhook_secret(webhook_id, expire_old_after_s=overlap)
     if json_out:
         out.print_json(rotated)
     else:
@@ -178,10 +175,8 @@ def deliveries(
     json_out: JsonOption = False,
 ) -> None:
     """List deliveries, oldest first."""
-    with open_backend(state_of(ctx)) as backend:
-        page = backend.list_deliveries(
-            webhook_id=webhook, status=status, cursor=cursor, limit=limit
-        )
+    with open_client(state_of(ctx)) as client:
+        page = client.list_deliveries(webhook_id=webhook, status=status, cursor=cursor, limit=limit)
 
     def render(console: Console) -> None:
         rows = [views.delivery_row(item) for item in page["items"]]
@@ -197,8 +192,8 @@ def deliveries(
 @command(app, "delivery")
 def delivery(ctx: typer.Context, delivery_id: DeliveryId, json_out: JsonOption = False) -> None:
     """Show one delivery, its payload and every attempt."""
-    with open_backend(state_of(ctx)) as backend:
-        item = backend.get_delivery(delivery_id)
+    with open_client(state_of(ctx)) as client:
+        item = client.get_delivery(delivery_id)
 
     def render(console: Console) -> None:
         console.print(out.record(views.delivery_row(item), views.DELIVERY_FIELDS, title="Delivery"))
@@ -213,8 +208,8 @@ def delivery(ctx: typer.Context, delivery_id: DeliveryId, json_out: JsonOption =
 @command(app, "replay")
 def replay(ctx: typer.Context, delivery_id: DeliveryId, json_out: JsonOption = False) -> None:
     """Send a failed, dead or succeeded delivery again, with a fresh attempt budget."""
-    with open_backend(state_of(ctx)) as backend:
-        item = backend.replay_delivery(delivery_id)
+    with open_client(state_of(ctx)) as client:
+        item = client.replay_delivery(delivery_id)
     out.emit(
         item,
         json_out,

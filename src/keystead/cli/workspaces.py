@@ -1,4 +1,5 @@
-"""``keystead workspaces``: separate tenants of one store (local store only)."""
+"""``keystead workspaces``: separate tenants of one store (local store only: the
+HTTP API is one workspace's, so no route creates or lists them)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from rich.console import Console
 from rich.text import Text
 
 from keystead.cli import _output as out
-from keystead.cli._backend import open_backend
+from keystead.cli._connect import Json
+from keystead.cli._machine import open_local_store
 from keystead.cli._runtime import JsonOption, command, state_of
 from keystead.cli._views import WORKSPACE_COLUMNS
 
-app = typer.Typer(help="Manage workspaces (on the local store).")
+app = typer.Typer(help="Manage workspaces (local store only).")
 
 
 @command(app, "create")
@@ -22,11 +24,15 @@ def create(
     name: Annotated[str, typer.Argument(help="The workspace's name.")],
     json_out: JsonOption = False,
 ) -> None:
-    """Create a workspace and print its first root key, once."""
-    state = state_of(ctx)
-    state.require_local("keystead workspaces")
-    with open_backend(state) as backend:
-        created = backend.create_workspace(name)
+    """Create a workspace and print its first root key, once. Local store only."""
+    with open_local_store(state_of(ctx), "keystead workspaces") as local:
+        boot = local.run(local.service.workspaces.create(name))
+    created: Json = {
+        "workspace_id": boot.workspace.id,
+        "name": boot.workspace.name,
+        "root_key_id": boot.root_key.root_key.id,
+        "root_key": boot.root_key.plaintext,
+    }
 
     def render(console: Console) -> None:
         console.print(Text(f"Workspace {created['workspace_id']} ({created['name']}) created."))
@@ -38,11 +44,14 @@ def create(
 
 @command(app, "list")
 def list_workspaces(ctx: typer.Context, json_out: JsonOption = False) -> None:
-    """List the workspaces of the local store."""
-    state = state_of(ctx)
-    state.require_local("keystead workspaces")
-    with open_backend(state) as backend:
-        items = backend.list_workspaces()
+    """List the workspaces of the local store. Local store only."""
+    from keystead.http.views import iso
+
+    with open_local_store(state_of(ctx), "keystead workspaces") as local:
+        found = local.run(local.service.workspaces.list())
+    items: list[Json] = [
+        {"id": w.id, "name": w.name, "created_at": iso(w.created_at)} for w in found
+    ]
     out.emit(
         {"items": items},
         json_out,
