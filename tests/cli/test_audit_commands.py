@@ -22,21 +22,23 @@ def _changes(cli: Cli) -> str:
     return str(created["key"])
 
 
-def test_list_export_and_verify_locally(ready: Cli, tmp_path: Path) -> None:
-    plaintext = _changes(ready)
-    shown_before = len(ready.outputs)
-    page = ready.json("audit", "list")
+def test_list_export_and_verify_locally(ready_local: Cli, tmp_path: Path) -> None:
+    plaintext = _changes(ready_local)
+    shown_before = len(ready_local.outputs)
+    page = ready_local.json("audit", "list")
     actions = [e["action"] for e in page["items"]]
     assert actions[:3] == ["key.revoke", "key.create", "api.create"]
     assert {e["actor"] for e in page["items"]} == {"cli"}
-    keys_only = ready.json("audit", "list", "--action", "key.*", "--limit", "1")
+    keys_only = ready_local.json("audit", "list", "--action", "key.*", "--limit", "1")
     assert [e["action"] for e in keys_only["items"]] == ["key.revoke"]
     assert keys_only["next_cursor"]
-    older = ready.json("audit", "list", "--action", "key.*", "--cursor", keys_only["next_cursor"])
+    older = ready_local.json(
+        "audit", "list", "--action", "key.*", "--cursor", keys_only["next_cursor"]
+    )
     assert [e["action"] for e in older["items"]] == ["key.create"]
-    ready.ok("audit", "list")  # the table renders
+    ready_local.ok("audit", "list")  # the table renders
 
-    lines = ready.ok("audit", "export").stdout.splitlines()
+    lines = ready_local.ok("audit", "export").stdout.splitlines()
     assert [json.loads(line)["seq"] for line in lines] == list(range(1, len(lines) + 1))
     for line in lines:  # the recipe of docs/audit.md
         entry = json.loads(line)
@@ -44,18 +46,18 @@ def test_list_export_and_verify_locally(ready: Cli, tmp_path: Path) -> None:
         body = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         assert hashlib.sha256(body.encode()).hexdigest() == claimed
     target = tmp_path / "audit.jsonl"
-    ready.ok("audit", "export", "--output", str(target))
+    ready_local.ok("audit", "export", "--output", str(target))
     assert target.read_text().splitlines() == lines
-    assert all(plaintext not in o for o in ready.outputs[shown_before:])
+    assert all(plaintext not in o for o in ready_local.outputs[shown_before:])
 
-    assert ready.json("audit", "checkpoint")["items"][0]["seq"] == len(lines)
-    assert ready.json("audit", "checkpoint")["items"] == []
-    report = ready.json("audit", "verify")
+    assert ready_local.json("audit", "checkpoint")["items"][0]["seq"] == len(lines)
+    assert ready_local.json("audit", "checkpoint")["items"] == []
+    report = ready_local.json("audit", "verify")
     assert report["ok"] is True and report["checkpoints"] == 1
-    assert "intact" in ready.ok("audit", "verify").stdout
-    pem = ready.ok("audit", "public-key", "--pem").stdout
+    assert "intact" in ready_local.ok("audit", "verify").stdout
+    pem = ready_local.ok("audit", "public-key", "--pem").stdout
     assert load_pem_public_key(pem.encode())
-    assert ready.json("audit", "public-key")["algorithm"] == "Ed25519"
+    assert ready_local.json("audit", "public-key")["algorithm"] == "Ed25519"
 
 
 def test_init_and_new_workspaces_are_audited(cli: Cli) -> None:

@@ -3,23 +3,11 @@ and incidents; and the remote backend answering the local one's shapes."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
-from joserfc import jwe
 from joserfc.jwk import ECKey
-
-from keystead.cli._custody_backends import RemoteCustody
-from keystead.cli._local import LocalBackend
-from keystead.client import Client
-from keystead.config import Settings
-from keystead.http.app import create_app
-from keystead.service import Keystead
 
 from ._support import KEY_PATTERN, Cli
 
@@ -146,100 +134,3 @@ def test_owner_scoped_root_key(ready: Cli) -> None:
 
     assert created["owner_id"] == "acme"
     assert [r["owner_id"] for r in listed if r["id"] == created["id"]] == ["acme"]
-
-
-# -- the remote backend: same shapes as the local one -------------------------
-
-
-class _AsgiSync(httpx.BaseTransport):
-    """The ASGI app, driven from a sync client on a loop of its own."""
-
-    def __init__(self, runner: asyncio.Runner, asgi: httpx.ASGITransport) -> None:
-        self._runner, self._asgi = runner, asgi
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._runner.run(self._send(request))
-
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        forwarded = httpx.Request(
-            request.method, request.url, headers=request.headers, content=request.read()
-        )
-        answer = await self._asgi.handle_async_request(forwarded)
-        return httpx.Response(
-            answer.status_code, headers=answer.headers, content=await answer.aread()
-        )
-
-
-class _Remote(RemoteCustody):
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-
-@pytest.fixture
-def remote(settings: Settings) -> Iterator[tuple[_Remote, Client, _AsgiSync]]:
-    with asyncio.Runner() as runner:
-        ks = runner.run(Keystead.open(settings=settings))
-        try:
-            root_key = runner.run(ks.workspaces.init()).root_key.plaintext
-            transport = _AsgiSync(runner, httpx.ASGITransport(app=create_app(ks)))
-            with Client("http://keystead.test", root_key, transport=transport) as client:
-                yield _Remote(client), client, transport
-        finally:
-            runner.run(ks.close())
-
-
-def _same_shape(remote: dict[str, Any], local: dict[str, Any]) -> None:
-    assert set(remote) == set(local)
-
-
-def test_remote_answers_match_local(
-    remote: tuple[_Remote, Client, _AsgiSync], settings: Settings
-) -> None:
-    backend, client, transport = remote
-    api = client.create_api("parity")
-    keys = [client.create_key(api["id"], owner_id="acme") for _ in range(3)]
-    private = ECKey.generate_key("P-256")
-    cause = {"source": "alert", "reason": REASON, "reference": None}
-
-    local = LocalBackend(settings, None)
-    try:
-        _same_shape(
-            backend.set_owner_public_key("acme", private.as_dict(private=False)),
-            local.set_owner_public_key("acme", private.as_dict(private=False)),
-        )
-        rotated = backend.act_on_key(keys[0]["id"], "rotate", cause, 60)
-        disabled = local.act_on_key(keys[1]["id"], "disable", cause, None)
-        _same_shape(rotated, disabled)
-        _same_shape(
-            backend.list_key_actions(keys[0]["id"], cursor=None, limit=10),
-            local.list_key_actions(keys[0]["id"], cursor=None, limit=10),
-        )
-        remote_pickups = backend.list_pickups(cursor=None, limit=10)
-        local_pickups = local.list_pickups(cursor=None, limit=10)
-        assert remote_pickups == local_pickups
-        remote_report = backend.compromise_key(
-            keys[1]["id"], replace=True, reason=None, notify=True
-        )
-        local_report = local.compromise_key(keys[2]["id"], replace=False, reason="x", notify=False)
-        _same_shape(remote_report, local_report)
-        _same_shape(remote_report["incident"], local_report["incident"])
-        incident_id = local_report["incident_id"]
-        assert backend.get_incident(incident_id) == local.get_incident(incident_id)
-        assert backend.list_incidents(status=None, key_id=None, cursor=None, limit=10) == (
-            local.list_incidents(status=None, key_id=None, cursor=None, limit=10)
-        )
-        _same_shape(
-            backend.update_incident(incident_id, {"status": "resolved"}),
-            local.update_incident(incident_id, {"notes": "done"}),
-        )
-        _same_shape(client.get_owner("acme"), local.get_owner("acme"))
-        _same_shape(client.list_root_keys()[0], local.list_root_keys()[0])
-        owned = client.create_root_key(permissions=["keys.pickup"], owner_id="acme")
-        assert owned["owner_id"] == "acme"
-        with Client("http://keystead.test", owned["key"], transport=transport) as acme:
-            claimed = acme.claim_pickup(rotated["result"]["pickup_id"])
-        opened = jwe.decrypt_compact(claimed["jwe"], private)
-        assert (opened.plaintext or b"").startswith(b"ks_")
-        _same_shape(backend.remove_owner_public_key("acme"), local.get_owner("acme"))
-    finally:
-        local.close()

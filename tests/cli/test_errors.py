@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from keystead.cli import _local, _runtime
+from keystead.cli import _runtime
+from keystead.client import Client
+from keystead.service.apis import ApiService
 
 from ._support import Cli
 
@@ -98,17 +102,17 @@ def test_unreachable_store_exits_3(cli: Cli, monkeypatch: pytest.MonkeyPatch) ->
     assert "unavailable" in result.stderr.lower()
 
 
-def test_remote_mode_needs_a_root_key_from_env_or_file(ready: Cli, tmp_path: Path) -> None:
+def test_remote_mode_needs_a_root_key_from_env_or_file(ready_local: Cli, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
 
-    no_key = ready.fails(2, "--url", url, "apis", "list")
-    missing_file = ready.fails(
+    no_key = ready_local.fails(2, "--url", url, "apis", "list")
+    missing_file = ready_local.fails(
         2, "--url", url, "--root-key-file", str(tmp_path / "x"), "keys", "list"
     )
-    bad_url = ready.fails(
+    bad_url = ready_local.fails(
         2, "--url", "ftp://example.com", "--root-key-file", __file__, "keys", "list"
     )
-    workspaces = ready.fails(2, "--url", url, "workspaces", "list")
+    workspaces = ready_local.fails(2, "--url", url, "workspaces", "list")
 
     assert "KEYSTEAD_ROOT_KEY" in no_key.stderr
     assert "cannot read" in missing_file.stderr
@@ -136,11 +140,28 @@ def test_unexpected_errors_print_no_internals(ready: Cli, monkeypatch: pytest.Mo
     def explode(self: object) -> list[dict[str, object]]:
         raise RuntimeError("password=hunter2 in some internal state")
 
-    monkeypatch.setattr(_local.LocalBackend, "list_apis", explode)
+    monkeypatch.setattr(Client, "list_apis", explode)
 
     result = ready.fails(1, "apis", "list")
 
     assert "internal error" in result.stderr
+    assert "hunter2" not in result.output
+
+
+def test_a_failing_service_is_a_500_without_internals(
+    ready_local: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Locally the service runs in this process, behind the HTTP app: what it
+    raises is the app's 500 problem, never the exception's words."""
+
+    async def explode(self: object, principal: object) -> list[object]:
+        raise RuntimeError("password=hunter2 in some internal state")
+
+    monkeypatch.setattr(ApiService, "list", explode)
+
+    result = ready_local.fails(1, "apis", "list")
+
+    assert "Internal Server Error (500)" in result.stderr
     assert "hunter2" not in result.output
 
 
@@ -162,15 +183,35 @@ def test_destructive_commands_ask_on_a_terminal(
 
 
 def test_unreachable_limiter_exits_3_with_a_stable_line(
-    ready: Cli, monkeypatch: pytest.MonkeyPatch
+    ready_local: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    api = ready.json("apis", "create", "limited")
-    key_id = ready.json("keys", "create", "--api", api["id"], "--name", "before")["id"]
+    api = ready_local.json("apis", "create", "limited")
+    key_id = ready_local.json("keys", "create", "--api", api["id"], "--name", "before")["id"]
     monkeypatch.setenv("KEYSTEAD_LIMITS_URL", f"redis://127.0.0.1:{_closed_port()}/0")
 
-    result = ready.fails(3, "keys", "update", key_id, "--name", "after", "--credits", "5")
+    result = ready_local.fails(3, "keys", "update", key_id, "--name", "after", "--credits", "5")
 
-    assert "Limiter unavailable" in result.stderr
+    assert "Service Unavailable (503): the rate-limit backend could not be reached" in (
+        result.stderr
+    )
     assert "Errno" not in result.stderr
     assert "refused" not in result.stderr.lower()
-    assert ready.json("keys", "show", key_id)["name"] == "before"
+    assert ready_local.json("keys", "show", key_id)["name"] == "before"
+
+
+def test_a_local_failure_prints_one_line_and_none_of_the_services_logs(
+    ready_local: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a real process (no test log capture): the in-process service's warnings
+    (with the dependency's address and OS error) stay off the terminal."""
+    api = ready_local.json("apis", "create", "quiet")
+    key_id = ready_local.json("keys", "create", "--api", api["id"])["id"]
+    monkeypatch.setenv("KEYSTEAD_LIMITS_URL", f"redis://127.0.0.1:{_closed_port()}/0")
+
+    command = [sys.executable, "-m", "keystead.cli", "keys", "update", key_id, "--credits", "5"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+    assert run.returncode == 3
+    assert run.stderr.splitlines() == [
+        "error: Service Unavailable (503): the rate-limit backend could not be reached; retry later"
+    ]

@@ -154,17 +154,17 @@ def test_human_output_shows_the_key_once_and_lists_without_it(ready: Cli) -> Non
     assert "[bold]acme" in listing.stdout
 
 
-def test_workspaces_create_and_isolation(ready: Cli) -> None:
-    created = ready.json("workspaces", "create", "tenant-b")
+def test_workspaces_create_and_isolation(ready_local: Cli) -> None:
+    created = ready_local.json("workspaces", "create", "tenant-b")
     ws = created["workspace_id"]
 
     assert created["root_key"].startswith("ksroot_")
-    ready.json("--workspace", ws, "apis", "create", "only-in-b")
-    assert ready.json("apis", "list") == {"items": []}
-    assert len(ready.json("--workspace", ws, "apis", "list")["items"]) == 1
-    names = [w["name"] for w in ready.json("workspaces", "list")["items"]]
+    ready_local.json("--workspace", ws, "apis", "create", "only-in-b")
+    assert ready_local.json("apis", "list") == {"items": []}
+    assert len(ready_local.json("--workspace", ws, "apis", "list")["items"]) == 1
+    names = [w["name"] for w in ready_local.json("workspaces", "list")["items"]]
     assert names == ["default", "tenant-b"]
-    ready.fails(1, "--workspace", "ws_nope", "apis", "list")
+    ready_local.fails(1, "--workspace", "ws_nope", "apis", "list")
 
 
 def test_root_keys_create_list_revoke(ready: Cli) -> None:

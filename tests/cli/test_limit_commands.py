@@ -157,17 +157,17 @@ def test_apis_limit_settings(ready: Cli) -> None:
     ready.fails(1, "apis", "update", "api_01M81PC07QCGC810KG999WVGT0", "--name", "x")
 
 
-def test_verify_spends_cost_and_prints_the_limits(ready: Cli) -> None:
+def test_verify_spends_cost_and_prints_the_limits(ready_local: Cli) -> None:
     """Credits are mirrored to the store when a command ends, so they carry over
     from one local command to the next even with the in-memory limiter."""
-    api = ready.json("apis", "create", "credits")
-    created = ready.json("keys", "create", "--api", api["id"], "--credits", "10")
+    api = ready_local.json("apis", "create", "credits")
+    created = ready_local.json("keys", "create", "--api", api["id"], "--credits", "10")
     key = created["key"]
 
-    first = ready.json("keys", "verify", key, "--cost", "4")
-    second = ready.ok("keys", "verify", key, "--cost", "4")
-    peek = ready.json("keys", "verify", key, "--cost", "0")
-    refused = ready.run("keys", "verify", key, "--cost", "4", "--json")
+    first = ready_local.json("keys", "verify", key, "--cost", "4")
+    second = ready_local.ok("keys", "verify", key, "--cost", "4")
+    peek = ready_local.json("keys", "verify", key, "--cost", "0")
+    refused = ready_local.run("keys", "verify", key, "--cost", "4", "--json")
 
     assert first["limits"] == [
         {"name": "credits", "kind": "credits", "limit": 10, "remaining": 6, "reset": None}
@@ -178,8 +178,8 @@ def test_verify_spends_cost_and_prints_the_limits(ready: Cli) -> None:
     assert refused.exit_code == 1
     verdict = json.loads(refused.stdout)
     assert (verdict["code"], verdict["reason"]) == ("USAGE_EXCEEDED", "credits")
-    assert ready.json("keys", "show", created["id"])["credits_remaining"] == 2
-    human = ready.run("keys", "verify", key, "--cost", "4")
+    assert ready_local.json("keys", "show", created["id"])["credits_remaining"] == 2
+    human = ready_local.run("keys", "verify", key, "--cost", "4")
     assert human.stdout.splitlines()[0] == "USAGE_EXCEEDED"
     assert "refused" in human.stdout
 
@@ -200,16 +200,16 @@ def test_verify_takes_extra_rate_limits_and_gives_leases_back(ready: Cli) -> Non
     assert "ratelimits[0]" in bad_json.stderr
 
 
-def test_failed_attempts_local_view(ready: Cli) -> None:
-    state = ready.json("limits", "failed-attempts", "192.0.2.7")
-    human = ready.ok("limits", "failed-attempts", "2001:db8::1")
+def test_failed_attempts_local_view(ready_local: Cli) -> None:
+    state = ready_local.json("limits", "failed-attempts", "192.0.2.7")
+    human = ready_local.ok("limits", "failed-attempts", "2001:db8::1")
 
     assert state["ip"] == "192.0.2.7"
     assert (state["failures_seen"], state["blocked_until"], state["enabled"]) == (0, None, True)
     assert state["remaining"] == state["limit"] == 100
     assert "Attempts left" in human.stdout and "100/100" in human.stdout
     assert "memory://" in human.stderr
-    assert "not an IP" in ready.fails(2, "limits", "failed-attempts", "localhost").stderr
+    assert "not an IP" in ready_local.fails(2, "limits", "failed-attempts", "localhost").stderr
 
 
 def test_limit_options_name_the_problem(ready: Cli) -> None:

@@ -98,8 +98,8 @@ def test_bad_input_is_a_clear_message(ready: Cli) -> None:
     assert "Traceback" not in cli.everything_printed()
 
 
-def test_deliveries_dead_letter_and_replay_locally(ready: Cli) -> None:
-    cli = ready
+def test_deliveries_dead_letter_and_replay_locally(ready_local: Cli) -> None:
+    cli = ready_local
     hook = cli.json("webhooks", "create", "--url", REFUSED, "--event", "key.created")
     api = cli.json("apis", "create", "hooked")
     key = cli.json("keys", "create", "--api", api["id"])
@@ -173,7 +173,7 @@ def sink() -> Iterator[Sink]:
 
 @pytest.mark.slow
 def test_the_server_delivers_what_the_cli_configured(
-    ready: Cli, sink: Sink, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ready_local: Cli, sink: Sink, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     import socket
 
@@ -200,13 +200,15 @@ def test_the_server_delivers_what_the_cli_configured(
                 pass
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
-        root = ready.json("root-keys", "create", "--name", "remote")
+        root = ready_local.json("root-keys", "create", "--name", "remote")
         monkeypatch.setenv("KEYSTEAD_URL", url)
         monkeypatch.setenv("KEYSTEAD_ROOT_KEY", root["key"])
 
-        created = ready.json("webhooks", "create", "--url", sink.url, "--event", "key.created")
-        api = ready.json("apis", "create", "remote-hooks")
-        key = ready.json("keys", "create", "--api", api["id"])
+        created = ready_local.json(
+            "webhooks", "create", "--url", sink.url, "--event", "key.created"
+        )
+        api = ready_local.json("apis", "create", "remote-hooks")
+        key = ready_local.json("keys", "create", "--api", api["id"])
         sink.wait_for(1)
         headers, body = sink.requests[0]
         verify_signature(created["secret"], headers, body)
@@ -214,18 +216,18 @@ def test_the_server_delivers_what_the_cli_configured(
         assert key["key"] not in body.decode()
 
         deadline = time.monotonic() + 20
-        while not ready.json("webhooks", "deliveries", "--status", "succeeded")["items"]:
+        while not ready_local.json("webhooks", "deliveries", "--status", "succeeded")["items"]:
             assert time.monotonic() < deadline, "the delivery was not recorded as succeeded"
             time.sleep(0.1)
-        remote_view = ready.json("webhooks", "get", created["id"])
-        remote_detail = ready.json(
-            "webhooks", "delivery", ready.json("webhooks", "deliveries")["items"][0]["id"]
+        remote_view = ready_local.json("webhooks", "get", created["id"])
+        remote_detail = ready_local.json(
+            "webhooks", "delivery", ready_local.json("webhooks", "deliveries")["items"][0]["id"]
         )
         assert remote_detail["attempts"][0]["status_code"] == 200
 
         monkeypatch.delenv("KEYSTEAD_URL")  # the same store, read locally
-        assert ready.json("webhooks", "get", created["id"]) == remote_view
-        assert ready.json("webhooks", "delivery", remote_detail["id"]) == remote_detail
+        assert ready_local.json("webhooks", "get", created["id"]) == remote_view
+        assert ready_local.json("webhooks", "delivery", remote_detail["id"]) == remote_detail
     finally:
         process.terminate()
         try:

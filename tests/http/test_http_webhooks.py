@@ -4,7 +4,6 @@ the secret never at rest in plaintext nor in a log."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import sqlite3
@@ -14,7 +13,6 @@ from typing import Any
 import pytest
 from httpkit import World, assert_problem, open_world
 
-from keystead.cli._local import LocalBackend
 from keystead.config import Settings
 from keystead.events.webhooks import DeliveryPolicy
 from keystead.service import Keystead
@@ -268,31 +266,3 @@ async def stored_values(settings: Settings) -> list[str]:
         else:
             out.append(str(value))
     return out
-
-
-async def test_the_cli_answers_the_same_shapes(world: World, settings: Settings) -> None:
-    """The local backend's JSON is the HTTP API's, field for field."""
-    hook = await dead_deliveries(world, 1)
-    h, c = world.auth(), world.client
-    remote_hook = (await c.get(f"/v1/webhooks/{hook['id']}", headers=h)).json()
-    remote_page = (await c.get("/v1/webhooks/deliveries", headers=h)).json()
-    delivery_id = remote_page["items"][0]["id"]
-    remote_detail = (await c.get(f"/v1/webhooks/deliveries/{delivery_id}", headers=h)).json()
-
-    def local() -> tuple[dict[str, Any], ...]:
-        backend = LocalBackend(settings, None)
-        try:
-            return (
-                backend.get_webhook(hook["id"]),
-                backend.list_deliveries(webhook_id=None, status=None, cursor=None, limit=100),
-                backend.get_delivery(delivery_id),
-                backend.create_webhook({"url": REFUSED, "events": ["*"]}),
-            )
-        finally:
-            backend.close()
-
-    local_hook, local_page, local_detail, local_created = await asyncio.to_thread(local)
-    assert local_hook == remote_hook
-    assert local_page == remote_page
-    assert local_detail == remote_detail
-    assert set(local_created) == set(hook)

@@ -15,7 +15,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from keystead.cli import _output as out
-from keystead.cli._runtime import CliState, UsageProblem, confirm, read_root_key
+from keystead.cli._runtime import (
+    CliState,
+    UsageProblem,
+    confirm,
+    quiet_service_logs,
+    read_root_key,
+)
 from keystead.client import Client
 
 Json = dict[str, Any]
@@ -34,6 +40,7 @@ def open_client(state: CliState) -> Iterator[Client]:
     else:
         from keystead.http.inprocess import LOCAL_BASE_URL, InProcessTransport
 
+        quiet_service_logs()
         transport = InProcessTransport(state.settings(), state.workspace)
         # nothing to wait out in-process: an answer is final
         client = Client(LOCAL_BASE_URL, None, retries=0, transport=transport)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from keystead.cli._runtime import CliState
+from keystead.cli._runtime import CliState, quiet_service_logs
 
 if TYPE_CHECKING:
     from keystead.core.authz import Principal
@@ -46,6 +46,7 @@ def open_local_store(state: CliState, what: str) -> Iterator[LocalStore]:
     from keystead.service import Keystead
 
     state.require_local(what)
+    quiet_service_logs()
     with asyncio.Runner() as runner:
         service = runner.run(Keystead.open(settings=state.settings(), create_secret=False))
         try:

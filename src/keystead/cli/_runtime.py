@@ -9,6 +9,7 @@ print "internal error" (``KEYSTEAD_DEBUG=1`` shows the traceback).
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 import traceback
@@ -78,6 +79,17 @@ def load_settings() -> Settings:
         raise UsageProblem(
             f"invalid configuration: KEYSTEAD_{where.upper()}: {first['msg']}"
         ) from None
+
+
+def quiet_service_logs() -> None:
+    """Keep the log lines of a service running in this process (local mode) off
+    the terminal: the command prints its one error line, and a dependency's own
+    words (an address, an OS error) appear only with ``KEYSTEAD_DEBUG=1``."""
+    if os.environ.get("KEYSTEAD_DEBUG"):
+        return
+    logger = logging.getLogger("keystead")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())  # found: Python's last-resort printer stays idle
 
 
 def state_of(ctx: typer.Context) -> CliState:
@@ -197,6 +209,7 @@ __all__ = [
     "guarded",
     "interactive",
     "load_settings",
+    "quiet_service_logs",
     "read_root_key",
     "state_of",
 ]
