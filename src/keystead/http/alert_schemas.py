@@ -1,5 +1,10 @@
 """Bodies and answers of ``/v1/alerts``: shapes only; the service checks the
-rule as a whole and names the field it refuses."""
+rule as a whole and names the field it refuses.
+
+The ``Literal`` enums restate the name tuples of ``keystead.core.alerts``: a
+``Literal`` is what types the field and makes the OpenAPI ``enum``, and the core
+keeps plain tuples it checks at run time for every caller;
+tests/http/test_schema_bounds.py fails when the two lists differ."""
 
 from __future__ import annotations
 
