@@ -16,6 +16,9 @@ from keystead.core.permissions import MAX_PERMISSION_LENGTH
 from keystead.errors import ValidationError
 from keystead.http import alert_schemas, custody_schemas
 from keystead.http.app import create_app
+from keystead.http.limit_schemas import ApiLimitsIn, LimitFields
+from keystead.http.schemas import KeyCreate, KeyUpdate
+from keystead.http.webhook_schemas import WebhookUpdate
 from keystead.service import actions, fields, incidents, limit_fields, webhook_fields
 from keystead.service.keys import MAX_BATCH
 
@@ -129,3 +132,13 @@ def test_every_enum_of_a_schema_lists_the_names_the_service_checks() -> None:
 def test_one_reason_bound_serves_actions_and_compromise() -> None:
     """``custody_schemas.Reason`` types both; the two services must agree on it."""
     assert actions.MAX_REASON == incidents.MAX_REASON
+
+
+def test_the_bodies_take_the_fields_the_service_takes() -> None:
+    """A field the schema has and the service refuses as unknown (or the other way
+    round) would be a 422 for a documented field, or an undocumented one."""
+    assert set(KeyCreate.model_fields) == fields.CREATE_FIELDS
+    assert set(KeyUpdate.model_fields) == fields.UPDATE_FIELDS
+    assert set(WebhookUpdate.model_fields) == webhook_fields.CHANGE_FIELDS
+    assert set(LimitFields.model_fields) == set(limit_fields.LIMIT_FIELDS)
+    assert set(ApiLimitsIn.model_fields) == limit_fields.API_LIMIT_FIELDS

@@ -23,6 +23,7 @@ from keystead.core.ids import looks_like_id
 from keystead.core.permissions import validate_permission
 from keystead.core.restrictions import Restrictions
 from keystead.errors import ValidationError
+from keystead.service.limit_fields import LIMIT_FIELDS
 
 MAX_META_BYTES = 16_384
 MAX_LIST = 1000
@@ -38,28 +39,7 @@ MIN_YEAR, MAX_YEAR = 1970, 9999
 _MIN_TIME = datetime(MIN_YEAR, 1, 1, tzinfo=UTC)
 _MAX_TIME = datetime(MAX_YEAR, 1, 1, tzinfo=UTC)
 
-CREATE_FIELDS = frozenset(
-    {
-        "api_id",
-        "name",
-        "owner_id",
-        "meta",
-        "permissions",
-        "roles",
-        "environment",
-        "not_before",
-        "expires_at",
-        "restrictions",
-        "enabled",
-        "ratelimits",
-        "quota",
-        "credits",
-        "concurrency",
-        "plan_id",
-        "rotation_policy",
-    }
-)
-UPDATE_FIELDS = frozenset(
+_KEY_FIELDS = frozenset(
     {
         "name",
         "owner_id",
@@ -70,15 +50,13 @@ UPDATE_FIELDS = frozenset(
         "expires_at",
         "restrictions",
         "enabled",
-        "ratelimits",
-        "quota",
-        "credits",
-        "concurrency",
+        *LIMIT_FIELDS,
         "plan_id",
-        "reset_quota",
         "rotation_policy",
     }
 )
+CREATE_FIELDS = _KEY_FIELDS | {"api_id", "environment"}
+UPDATE_FIELDS = _KEY_FIELDS | {"reset_quota"}
 DEFAULT_FIELDS = frozenset(
     {"permissions", "roles", "meta", "restrictions", "environment", "expires_in_s", "enabled"}
 )

@@ -26,6 +26,8 @@ MAX_RATELIMITS = 20
 FailurePolicy = Literal["open", "closed"]
 FAILURE_POLICIES: tuple[FailurePolicy, ...] = get_args(FailurePolicy)
 MAX_PRIORITY = 100
+API_LIMIT_FIELDS = frozenset({"failure_policy", "ip_ratelimits"})
+"""The fields of an API's ``limits``."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -133,7 +135,7 @@ def api_limits(value: object) -> dict[str, Any]:
         return {}
     if not isinstance(value, Mapping):
         raise ValidationError("limits is a JSON object", field="limits")
-    unknown = sorted(set(value) - {"failure_policy", "ip_ratelimits"})
+    unknown = sorted(set(value) - API_LIMIT_FIELDS)
     if unknown:
         raise ValidationError(f"unknown limits field '{unknown[0]}'", field=f"limits.{unknown[0]}")
     out: dict[str, Any] = {}
