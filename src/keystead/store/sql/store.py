@@ -1,4 +1,9 @@
-"""The SQL store: SQLite (embedded default, WAL) and PostgreSQL, one code path."""
+"""The SQL store: SQLite (embedded default, WAL) and PostgreSQL, one code path.
+
+These methods restate the signatures of ``keystead.store.base.Store``, the
+interface the service holds and another backend would implement; the SQL side
+is one implementation of it. tests/store/test_store_protocol.py fails if they drift.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from keystead.store.sql.custody_queries import CustodyQueries
 from keystead.store.sql.engine import migrate
 from keystead.store.sql.lifecycle_queries import LifecycleQueries, write_events
 from keystead.store.sql.limit_queries import LimitQueries
+from keystead.store.sql.rows import key_values
 from keystead.store.sql.tables import (
     apis,
     keys,
@@ -239,12 +245,12 @@ class SqlStore(
 
     # keys -------------------------------------------------------------------
     async def insert_keys(
-        self, rows_to_insert: Sequence[tuple[Key, bytes]], events: Sequence[Event] = ()
+        self, rows: Sequence[tuple[Key, bytes]], events: Sequence[Event] = ()
     ) -> None:
-        if not rows_to_insert:
+        if not rows:
             return
         async with self._tx() as c:
-            await c.execute(keys.insert(), [rows.key_values(k, h) for k, h in rows_to_insert])
+            await c.execute(keys.insert(), [key_values(k, h) for k, h in rows])
             await write_events(c, events)
 
     async def get_key(self, workspace_id: str, key_id: str) -> Key | None:
