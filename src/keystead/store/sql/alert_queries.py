@@ -1,6 +1,11 @@
 """Alert rules and alerts; the usage reads their evaluation needs (window
 rollups of a whole scope, raw records of a window, a key's history: values
-seen in its raw records, totals of its hour rollups)."""
+seen in its raw records, totals of its hour rollups).
+
+These methods restate the signatures of ``keystead.store.alerts.AlertStore``, the
+interface the service holds and another backend would implement; the SQL side
+is one implementation of it. tests/store/test_store_protocol.py fails if they drift.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,10 @@
 """Reading the audit chain, its heads and checkpoints (appending happens in
-``audit_chain``, inside every management transaction)."""
+``audit_chain``, inside every management transaction).
+
+These methods restate the signatures of ``keystead.store.audit.AuditStore``, the
+interface the service holds and another backend would implement; the SQL side
+is one implementation of it. tests/store/test_store_protocol.py fails if they drift.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Owner public keys, pickups, recorded key actions and incidents."""
+"""Owner public keys, pickups, recorded key actions and incidents.
+
+These methods restate the signatures of ``keystead.store.custody.CustodyStore``, the
+interface the service holds and another backend would implement; the SQL side
+is one implementation of it. tests/store/test_store_protocol.py fails if they drift.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Rotation, the event outbox, scheduler leases and the scans the scheduler runs."""
+"""Rotation, the event outbox, scheduler leases and the scans the scheduler runs.
+
+These methods restate the signatures of ``keystead.store.lifecycle.LifecycleStore``, the
+interface the service holds and another backend would implement; the SQL side
+is one implementation of it. tests/store/test_store_protocol.py fails if they drift.
+"""
 
 from __future__ import annotations
 

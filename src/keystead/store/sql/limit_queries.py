@@ -1,4 +1,9 @@
-"""Plans, owners and the credits mirror: the tables behind limits."""
+"""Plans, owners and the credits mirror: the tables behind limits.
+
+These methods restate the signatures of ``keystead.store.base.Store``, the
+interface the service holds and another backend would implement; the SQL side
+is one implementation of it. tests/store/test_store_protocol.py fails if they drift.
+"""
 
 from __future__ import annotations
 

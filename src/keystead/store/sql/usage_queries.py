@@ -1,5 +1,10 @@
 """Usage records and rollups: raw rows appended, rollup deltas merged, in one
-transaction per flush."""
+transaction per flush.
+
+These methods restate the signatures of ``keystead.store.usage.UsageStore``, the
+interface the service holds and another backend would implement; the SQL side
+is one implementation of it. tests/store/test_store_protocol.py fails if they drift.
+"""
 
 from __future__ import annotations
 
