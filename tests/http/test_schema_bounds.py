@@ -11,8 +11,10 @@ import pytest
 
 from keystead.config import Settings
 from keystead.core import alerts as core_alerts
+from keystead.core.alerts import check_rule
 from keystead.core.keyformat import MAX_PREFIX_LENGTH
 from keystead.core.permissions import MAX_PERMISSION_LENGTH
+from keystead.core.rotation import RotationPolicy
 from keystead.errors import ValidationError
 from keystead.http import alert_schemas, custody_schemas
 from keystead.http.app import create_app
@@ -142,3 +144,55 @@ def test_the_bodies_take_the_fields_the_service_takes() -> None:
     assert set(WebhookUpdate.model_fields) == webhook_fields.CHANGE_FIELDS
     assert set(LimitFields.model_fields) == set(limit_fields.LIMIT_FIELDS)
     assert set(ApiLimitsIn.model_fields) == limit_fields.API_LIMIT_FIELDS
+
+
+def _refuses(check: Callable[[], object]) -> bool:
+    try:
+        check()
+    except ValidationError:
+        return True
+    return False
+
+
+_RULE: dict[str, object] = {
+    "kind": "revoked_use",
+    "severity": "info",
+    "name": "r",
+    "window_minutes": 5,
+    "baseline_days": 7,
+    "enabled": True,
+    "scope": "key",
+}
+
+# (schema, property, the core's check of a value)
+PROBED: list[tuple[str, str, Callable[[int], object]]] = [
+    ("RotationPolicyIn", "max_age_s", lambda v: RotationPolicy.parse({"max_age_s": v})),
+    ("RotationPolicyIn", "warn_before_s", lambda v: RotationPolicy.parse({"warn_before_s": v})),
+    ("RotationPolicyIn", "grace_period_s",
+     lambda v: RotationPolicy.parse({"warn_before_s": 1, "grace_period_s": v})),
+    ("RuleIn", "window_minutes", lambda v: check_rule({**_RULE, "window_minutes": v})),
+    ("RuleIn", "baseline_days", lambda v: check_rule({**_RULE, "baseline_days": v})),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("model", "name", "check"), PROBED, ids=[f"{m}.{n}" for m, n, _ in PROBED])
+def test_a_documented_range_is_the_range_the_core_takes(
+    model: str, name: str, check: Callable[[int], object]
+) -> None:
+    """Where the core keeps the bound as its own number, probe it at both ends."""
+    prop = create_app(settings=Settings()).openapi()["components"]["schemas"][model]["properties"]
+    minimum, maximum = _keyword(prop[name], "minimum"), _keyword(prop[name], "maximum")
+    assert isinstance(minimum, int | float) and isinstance(maximum, int | float)
+    low, high = int(minimum), int(maximum)
+    assert (low, high) == (minimum, maximum)
+    assert not _refuses(lambda: check(low)) and not _refuses(lambda: check(high))
+    assert _refuses(lambda: check(low - 1)) and _refuses(lambda: check(high + 1))
+
+
+@pytest.mark.parametrize("name", ["name", "scope_id"])
+def test_alert_rule_texts_are_as_long_as_the_core_takes(name: str) -> None:
+    prop = create_app(settings=Settings()).openapi()["components"]["schemas"]["RuleIn"]
+    longest = _keyword(prop["properties"][name], "maxLength")
+    assert isinstance(longest, int)
+    assert not _refuses(lambda: check_rule({**_RULE, name: "n" * longest}))
+    assert _refuses(lambda: check_rule({**_RULE, name: "n" * (longest + 1)}))

@@ -4,7 +4,8 @@ rule as a whole and names the field it refuses.
 The ``Literal`` enums restate the name tuples of ``keystead.core.alerts``: a
 ``Literal`` is what types the field and makes the OpenAPI ``enum``, and the core
 keeps plain tuples it checks at run time for every caller;
-tests/http/test_schema_bounds.py fails when the two lists differ."""
+tests/http/test_schema_bounds.py fails when the two lists differ, or when a
+documented range or length is not the one ``core.alerts.check_rule`` takes."""
 
 from __future__ import annotations
 
