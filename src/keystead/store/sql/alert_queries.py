@@ -2,9 +2,7 @@
 rollups of a whole scope, raw records of a window, a key's history: values
 seen in its raw records, totals of its hour rollups).
 
-These methods restate the signatures of ``keystead.store.alerts.AlertStore``, the
-interface the service holds and another backend would implement; the SQL side
-is one implementation of it. tests/store/test_store_protocol.py fails if they drift.
+Its methods restate ``store.alerts.AlertStore``: the protocol other backends implement too.
 """
 
 from __future__ import annotations

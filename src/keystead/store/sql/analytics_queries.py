@@ -1,9 +1,7 @@
 """Usage analytics over the raw ``ks_usage`` table: GROUP BY within a time range
 (served by the (key_id, at), (owner_id, at) and (api_id, at) indexes).
 
-These methods restate the signatures of ``keystead.store.analytics.AnalyticsStore``, the
-interface the service holds and another backend would implement; the SQL side
-is one implementation of it. tests/store/test_store_protocol.py fails if they drift.
+Its methods restate ``store.analytics.AnalyticsStore``: the protocol other backends implement too.
 """
 
 from __future__ import annotations

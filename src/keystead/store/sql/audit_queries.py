@@ -1,9 +1,7 @@
 """Reading the audit chain, its heads and checkpoints (appending happens in
 ``audit_chain``, inside every management transaction).
 
-These methods restate the signatures of ``keystead.store.audit.AuditStore``, the
-interface the service holds and another backend would implement; the SQL side
-is one implementation of it. tests/store/test_store_protocol.py fails if they drift.
+Its methods restate ``store.audit.AuditStore``: the protocol other backends implement too.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """Plans, owners and the credits mirror: the tables behind limits.
 
-These methods restate the signatures of ``keystead.store.base.Store``, the
-interface the service holds and another backend would implement; the SQL side
-is one implementation of it. tests/store/test_store_protocol.py fails if they drift.
+Its methods restate ``store.base.Store``: the protocol other backends implement too.
 """
 
 from __future__ import annotations

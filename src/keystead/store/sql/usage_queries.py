@@ -1,9 +1,7 @@
 """Usage records and rollups: raw rows appended, rollup deltas merged, in one
 transaction per flush.
 
-These methods restate the signatures of ``keystead.store.usage.UsageStore``, the
-interface the service holds and another backend would implement; the SQL side
-is one implementation of it. tests/store/test_store_protocol.py fails if they drift.
+Its methods restate ``store.usage.UsageStore``: the protocol other backends implement too.
 """
 
 from __future__ import annotations

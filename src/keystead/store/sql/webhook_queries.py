@@ -10,9 +10,7 @@ first and checks its ``WHERE`` under it. The fan-out writes the
 deliveries in the transaction that marks the events dispatched, and a unique
 (webhook, event) pair stops a second delivery of one event to one endpoint.
 
-These methods restate the signatures of ``keystead.store.webhooks.WebhookStore``, the
-interface the service holds and another backend would implement; the SQL side
-is one implementation of it. tests/store/test_store_protocol.py fails if they drift.
+Its methods restate ``store.webhooks.WebhookStore``: the protocol other backends implement too.
 """
 
 from __future__ import annotations
