@@ -142,15 +142,8 @@ def delivery_detail_out(detail: DeliveryDetail) -> DeliveryDetailOut:
 
 
 def attempt_out(item: DeliveryAttempt) -> AttemptOut:
-    return AttemptOut(
-        id=item.id,
-        attempted_at=item.attempted_at,
-        status_code=item.status_code,
-        error=item.error,
-        duration_ms=item.duration_ms,
-        response_body=item.response_body,
-        succeeded=item.succeeded,
-    )
+    """Every field of ``AttemptOut`` is the attempt's attribute of that name."""
+    return AttemptOut.model_validate(item, from_attributes=True)
 
 
 def _delivery_fields(item: Delivery) -> dict[str, Any]:
