@@ -196,3 +196,24 @@ def test_alert_rule_texts_are_as_long_as_the_core_takes(name: str) -> None:
     assert isinstance(longest, int)
     assert not _refuses(lambda: check_rule({**_RULE, name: "n" * longest}))
     assert _refuses(lambda: check_rule({**_RULE, name: "n" * (longest + 1)}))
+
+
+def test_every_page_size_is_documented_as_the_service_bounds_it() -> None:
+    """The routes restate ``fields.MAX_PAGE`` in their ``limit`` query parameter
+    (``/v1/analytics/top`` counts values, not a page, and has its own)."""
+    paths = create_app(settings=Settings()).openapi()["paths"]
+    limits = {
+        f"{method.upper()} {path}": param["schema"]
+        for path, operations in paths.items()
+        if path != "/v1/analytics/top"
+        for method, operation in operations.items()
+        for param in operation.get("parameters", ())
+        if param["name"] == "limit"
+    }
+    assert len(limits) >= 8
+    wrong = {
+        route: schema
+        for route, schema in limits.items()
+        if (schema.get("minimum"), schema.get("maximum")) != (1, fields.MAX_PAGE)
+    }
+    assert wrong == {}
