@@ -1,5 +1,11 @@
 """Bodies and answers of ``/v1/alerts``: shapes only; the service checks the
-rule as a whole and names the field it refuses."""
+rule as a whole and names the field it refuses.
+
+The ``Literal`` enums restate the name tuples of ``keystead.core.alerts``: a
+``Literal`` is what types the field and makes the OpenAPI ``enum``, and the core
+keeps plain tuples it checks at run time for every caller;
+tests/http/test_schema_bounds.py fails when the two lists differ, or when a
+documented range or length is not the one ``core.alerts.check_rule`` takes."""
 
 from __future__ import annotations
 
@@ -106,44 +112,13 @@ class AlertPage(BaseModel):
 
 
 def rule_out(rule: AlertRule) -> RuleOut:
-    return RuleOut(
-        id=rule.id,
-        name=rule.name,
-        kind=rule.kind,
-        severity=rule.severity,
-        window_minutes=rule.window_minutes,
-        metric=rule.metric,
-        scope=rule.scope,
-        scope_id=rule.scope_id,
-        comparator=rule.comparator,
-        value=rule.value,
-        baseline_days=rule.baseline_days,
-        action=rule.action,
-        enabled=rule.enabled,
-        created_at=rule.created_at,
-        updated_at=rule.updated_at,
-    )
+    """Every field of ``RuleOut`` is the rule's attribute of that name."""
+    return RuleOut.model_validate(rule, from_attributes=True)
 
 
 def alert_out(alert: Alert) -> AlertOut:
-    return AlertOut(
-        id=alert.id,
-        rule_id=alert.rule_id,
-        kind=alert.kind,
-        scope=alert.scope,
-        scope_id=alert.scope_id,
-        severity=alert.severity,
-        status=alert.status,
-        cause=alert.cause,
-        evidence=alert.evidence,
-        first_seen=alert.first_seen,
-        last_seen=alert.last_seen,
-        count=alert.count,
-        acknowledged_by=alert.acknowledged_by,
-        acknowledged_at=alert.acknowledged_at,
-        resolved_at=alert.resolved_at,
-        action=alert.action,
-    )
+    """Every field of ``AlertOut`` is the alert's attribute of that name."""
+    return AlertOut.model_validate(alert, from_attributes=True)
 
 
 __all__ = [

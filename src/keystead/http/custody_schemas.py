@@ -1,7 +1,11 @@
 """Request bodies of owner public keys, key actions, compromise and incidents.
 
 Shapes only; the service checks meaning again (a JWK's curve and point, a
-cause's source) and names the field it refuses.
+cause's source) and names the field it refuses. The text bounds come from
+``service.actions`` and ``service.incidents``, which check them again because
+the library and the CLI call them without these models; the ``Literal`` enums
+restate their name tuples for typing and the OpenAPI ``enum``, and
+tests/http/test_schema_bounds.py fails when the two differ.
 """
 
 from __future__ import annotations
@@ -11,22 +15,17 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StrictBool, StrictInt, StringConstraints
 
 from keystead.core.rotation import MAX_SPAN_S
-from keystead.http.fieldtypes import JsonObject, NoNul, RequestModel
+from keystead.http.fieldtypes import JsonObject, NoNul, RequestModel, no_nul
+from keystead.service import actions, incidents
 
 Source = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
 ]
-Reason = Annotated[NoNul, StringConstraints(min_length=1, max_length=1000)]
-Reference = Annotated[NoNul, StringConstraints(min_length=1, max_length=500)]
-Notes = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+Reason = Annotated[NoNul, StringConstraints(min_length=1, max_length=actions.MAX_REASON)]
+Reference = Annotated[NoNul, StringConstraints(min_length=1, max_length=actions.MAX_REFERENCE)]
+Notes = Annotated[str, StringConstraints(min_length=1, max_length=incidents.MAX_NOTES)]
 ActionName = Literal["disable", "rotate", "emergency_rotate", "revoke"]
 IncidentStatus = Literal["open", "investigating", "resolved"]
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
 
 
 class PublicKeyPut(RequestModel):
@@ -71,7 +70,7 @@ class CompromiseIn(RequestModel):
 
 class IncidentPatch(RequestModel):
     status: IncidentStatus | None = None
-    notes: Annotated[Notes, AfterValidator(_no_nul)] | None = Field(
+    notes: Annotated[Notes, AfterValidator(no_nul)] | None = Field(
         default=None, description="free text; null clears it"
     )
 

@@ -2,6 +2,13 @@
 
 Requests forbid unknown fields, bound every string and list, and refuse values no
 store can hold (NUL characters, date-times outside 1970..9999, deeply nested JSON).
+
+The bounds come from where the service checks them (``keystead.service.fields``,
+``webhook_fields``, ``core.keyformat``, ``core.permissions``), so the OpenAPI
+document states the service's numbers. The checks are double on purpose: these
+make a malformed body a 422 that lists every bad location before the service
+runs, and document the shape; the service must still check whatever the library
+and the CLI pass it.
 """
 
 from __future__ import annotations
@@ -12,14 +19,25 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-MAX_LIST = 1000
+from keystead.core.keyformat import MAX_PREFIX_LENGTH
+from keystead.core.permissions import MAX_PERMISSION_LENGTH
+from keystead.service.fields import (
+    MAX_ENVIRONMENT,
+    MAX_LIST,
+    MAX_ROLE_NAME,
+    MAX_TEXT,
+    MAX_YEAR,
+    MIN_YEAR,
+)
+from keystead.service.webhook_fields import MAX_DESCRIPTION
+
 MAX_JSON_DEPTH = 32
-_MIN_YEAR, _MAX_YEAR = 1970, 9999
 _ID_RE = re.compile(r"[a-z]{1,16}_[0-9A-HJKMNP-TV-Z]{26}")  # keystead.core.ids
 _ID_EXAMPLE = "key_01JZ8Q3V6N2X7R4M5T9K0W1B2C"
 
 
-def _no_nul(value: str) -> str:
+def no_nul(value: str) -> str:
+    """Refuse a string with a NUL character: neither PostgreSQL text nor JSONB holds one."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
     return value
@@ -38,9 +56,9 @@ def _utc_in_range(value: datetime) -> datetime:
     try:
         utc = value.astimezone(UTC)
     except (OverflowError, ValueError):
-        raise ValueError(f"must lie between the years {_MIN_YEAR} and {_MAX_YEAR}") from None
-    if not _MIN_YEAR <= utc.year <= _MAX_YEAR:
-        raise ValueError(f"must lie between the years {_MIN_YEAR} and {_MAX_YEAR}")
+        raise ValueError(f"must lie between the years {MIN_YEAR} and {MAX_YEAR}") from None
+    if not MIN_YEAR <= utc.year <= MAX_YEAR:
+        raise ValueError(f"must lie between the years {MIN_YEAR} and {MAX_YEAR}")
     return utc
 
 
@@ -63,21 +81,25 @@ def _plain_json(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_nul)]
-Description = Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT), AfterValidator(no_nul)]
+Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION), AfterValidator(no_nul)]
 ObjectId = Annotated[
     str,
     AfterValidator(_object_id),
     # anchored: a JSON Schema pattern matches anywhere in the string otherwise
     WithJsonSchema({"type": "string", "pattern": f"^{_ID_RE.pattern}$", "example": _ID_EXAMPLE}),
 ]
-Prefix = Annotated[str, StringConstraints(min_length=1, max_length=32), AfterValidator(_no_nul)]
-Permission = Annotated[
-    str, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)
+Prefix = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_PREFIX_LENGTH), AfterValidator(no_nul)
 ]
-RoleName = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_no_nul)]
+Permission = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_PERMISSION_LENGTH), AfterValidator(no_nul)
+]
+RoleName = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_ROLE_NAME), AfterValidator(no_nul)
+]
 Environment = Annotated[
-    str, StringConstraints(min_length=1, max_length=16), AfterValidator(_no_nul)
+    str, StringConstraints(min_length=1, max_length=MAX_ENVIRONMENT), AfterValidator(no_nul)
 ]
 Stamp = Annotated[datetime, AfterValidator(_utc_in_range)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(_plain_json)]
@@ -94,7 +116,7 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-NoNul = Annotated[str, AfterValidator(_no_nul)]
+NoNul = Annotated[str, AfterValidator(no_nul)]
 """Any string without NUL characters (its length is the service's to check)."""
 
 __all__ = [
@@ -115,4 +137,5 @@ __all__ = [
     "RoleNames",
     "Stamp",
     "Text",
+    "no_nul",
 ]

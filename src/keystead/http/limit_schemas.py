@@ -3,6 +3,7 @@
 These check the JSON shape and types only; the service checks ranges and
 meaning and names the field it refuses (``ratelimits[0].limit``), so an
 out-of-range value is a 422 problem with ``field`` rather than ``errors``.
+The list bound and the enums are ``keystead.service.limit_fields``' own.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
 from keystead.http.fieldtypes import JsonObject, NoNul, ObjectId, RequestModel, Text
 from keystead.http.rotation_schemas import RotationPolicyIn
+from keystead.service.limit_fields import MAX_PRIORITY, MAX_RATELIMITS, FailurePolicy
 
-MAX_RATELIMITS = 20
-"""Rate limits in one list (a key's, a plan's, an owner's, an API's, or one verify)."""
 MAX_LEASES = 1000
 MAX_LEASE_CHARS = 512
 
@@ -77,7 +77,7 @@ class LimitFields(RequestModel):
 
 
 class ApiLimitsIn(RequestModel):
-    failure_policy: Literal["open", "closed"] = Field(
+    failure_policy: FailurePolicy = Field(
         default="open",
         description="when the limiter is unreachable: open lets verifications through, "
         "closed refuses them",
@@ -96,7 +96,9 @@ class ApiUpdate(RequestModel):
 
 class PlanCreate(LimitFields):
     name: Text
-    priority: StrictInt = Field(default=0, description="0 to 100; higher tiers are shed last")
+    priority: StrictInt = Field(
+        default=0, description=f"0 to {MAX_PRIORITY}; higher tiers are shed last"
+    )
 
 
 class PlanUpdate(LimitFields):

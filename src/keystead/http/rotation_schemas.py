@@ -1,4 +1,9 @@
-"""Bodies of rotation: the policy shape, the rotate request, and the answers."""
+"""Bodies of rotation: the policy shape, the rotate request, and the answers.
+
+The ranges restate those ``core.rotation.RotationPolicy.parse`` checks (which
+every caller goes through, the library and the CLI included), to type the body
+and document them; tests/http/test_schema_bounds.py probes the core at both ends.
+"""
 
 from __future__ import annotations
 

@@ -4,8 +4,9 @@ Requests forbid unknown fields, bound every string and list, and refuse values n
 store can hold (NUL characters, date-times outside 1970..9999, deeply nested JSON)
 so that bad input is a 4xx here rather than a failure further down. The service
 validates the meaning (permission syntax, restriction rules, role names, limit
-ranges) again. The building blocks live in ``fieldtypes``, the limit shapes in
-``limit_schemas``.
+ranges) again, because the library and the CLI call it without these models;
+the bounds both check are defined once on the service's side and imported here.
+The building blocks live in ``fieldtypes``, the limit shapes in ``limit_schemas``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from keystead.http.fieldtypes import (
 )
 from keystead.http.limit_schemas import ApiLimitsIn, KeyLimitFields, RateLimits, ResetQuota
 from keystead.http.rotation_schemas import RotationPolicyIn
+from keystead.service.keys import MAX_BATCH
 
 _RESTRICTIONS_DOC = (
     "where, how and when the key may be used: ips, countries, referrers, user_agents, "
@@ -95,7 +97,7 @@ class KeyUpdate(KeyFields):
 
 
 class KeyBatch(RequestModel):
-    keys: Annotated[list[KeyCreate], Field(min_length=1, max_length=MAX_LIST)]
+    keys: Annotated[list[KeyCreate], Field(min_length=1, max_length=MAX_BATCH)]
 
 
 class RootKeyCreate(RequestModel):

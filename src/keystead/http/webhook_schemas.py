@@ -2,6 +2,9 @@
 
 Only ``CreatedWebhookOut`` carries a ``secret``: the answers of creation and of
 rotate-secret. The service checks the meaning (URL shape, known event types).
+The bounds and the default overlap are ``keystead.service.webhook_fields``' own;
+the service checks them again for the library and the CLI, which call it
+without these models.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
 
 from keystead.http.fieldtypes import Description, NoNul, RequestModel
 from keystead.http.views import Timestamp
+from keystead.service.webhook_fields import DEFAULT_OVERLAP_S, MAX_OVERLAP_S, MAX_URL
 from keystead.service.webhooks import CreatedWebhook, DeliveryDetail
 from keystead.store.webhooks import Delivery, DeliveryAttempt, Webhook
 
 _EVENTS_DOC = 'event types to receive, e.g. ["key.revoked", "key.rotated"]; ["*"] for all'
-Url = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+Url = Annotated[str, StringConstraints(min_length=1, max_length=MAX_URL)]
 EventType = Annotated[NoNul, StringConstraints(max_length=64)]
 EventTypes = Annotated[list[EventType], Field(min_length=1, max_length=64)]
 
@@ -40,8 +44,8 @@ class WebhookUpdate(RequestModel):
 
 class SecretRotation(RequestModel):
     expire_old_after_s: StrictInt = Field(
-        default=86_400,
-        description="seconds the old secret still signs deliveries (0 to 2592000)",
+        default=DEFAULT_OVERLAP_S,
+        description=f"seconds the old secret still signs deliveries (0 to {MAX_OVERLAP_S})",
     )
 
 
@@ -138,15 +142,8 @@ def delivery_detail_out(detail: DeliveryDetail) -> DeliveryDetailOut:
 
 
 def attempt_out(item: DeliveryAttempt) -> AttemptOut:
-    return AttemptOut(
-        id=item.id,
-        attempted_at=item.attempted_at,
-        status_code=item.status_code,
-        error=item.error,
-        duration_ms=item.duration_ms,
-        response_body=item.response_body,
-        succeeded=item.succeeded,
-    )
+    """Every field of ``AttemptOut`` is the attempt's attribute of that name."""
+    return AttemptOut.model_validate(item, from_attributes=True)
 
 
 def _delivery_fields(item: Delivery) -> dict[str, Any]:

@@ -3,6 +3,11 @@
 Every failure is a ``ValidationError`` that names the field; values come back
 normalised (timezone-aware UTC datetimes, deduplicated permission lists,
 restrictions in their canonical JSON form).
+
+The bounds are defined here once and ``keystead.http.fieldtypes`` builds its
+pydantic types from them. The checks themselves stay double: the library and
+the CLI call the service without passing through pydantic, and the service
+must refuse what the HTTP schema would have.
 """
 
 from __future__ import annotations
@@ -18,38 +23,23 @@ from keystead.core.ids import looks_like_id
 from keystead.core.permissions import validate_permission
 from keystead.core.restrictions import Restrictions
 from keystead.errors import ValidationError
+from keystead.service.limit_fields import LIMIT_FIELDS
 
 MAX_META_BYTES = 16_384
 MAX_LIST = 1000
 MAX_TEXT = 200
-ROLE_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
-ROLE_RULE = "a role name is 1 to 100 characters of A-Z a-z 0-9 _ . : -"
-_ENV_RE = re.compile(r"[a-z0-9]{1,16}")
-_MIN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+"""Names, owner ids and other free text: 1 to this many characters."""
+MAX_ROLE_NAME = 100
+ROLE_RE = re.compile(rf"[A-Za-z0-9_.:\-]{{1,{MAX_ROLE_NAME}}}")
+ROLE_RULE = f"a role name is 1 to {MAX_ROLE_NAME} characters of A-Z a-z 0-9 _ . : -"
+MAX_ENVIRONMENT = 16
+_ENV_RE = re.compile(rf"[a-z0-9]{{1,{MAX_ENVIRONMENT}}}")
+MIN_YEAR, MAX_YEAR = 1970, 9999
+"""The years a date-time may lie in (what every store can hold)."""
+_MIN_TIME = datetime(MIN_YEAR, 1, 1, tzinfo=UTC)
+_MAX_TIME = datetime(MAX_YEAR, 1, 1, tzinfo=UTC)
 
-CREATE_FIELDS = frozenset(
-    {
-        "api_id",
-        "name",
-        "owner_id",
-        "meta",
-        "permissions",
-        "roles",
-        "environment",
-        "not_before",
-        "expires_at",
-        "restrictions",
-        "enabled",
-        "ratelimits",
-        "quota",
-        "credits",
-        "concurrency",
-        "plan_id",
-        "rotation_policy",
-    }
-)
-UPDATE_FIELDS = frozenset(
+_KEY_FIELDS = frozenset(
     {
         "name",
         "owner_id",
@@ -60,15 +50,13 @@ UPDATE_FIELDS = frozenset(
         "expires_at",
         "restrictions",
         "enabled",
-        "ratelimits",
-        "quota",
-        "credits",
-        "concurrency",
+        *LIMIT_FIELDS,
         "plan_id",
-        "reset_quota",
         "rotation_policy",
     }
 )
+CREATE_FIELDS = _KEY_FIELDS | {"api_id", "environment"}
+UPDATE_FIELDS = _KEY_FIELDS | {"reset_quota"}
 DEFAULT_FIELDS = frozenset(
     {"permissions", "roles", "meta", "restrictions", "environment", "expires_in_s", "enabled"}
 )
@@ -142,7 +130,8 @@ def environment(value: object) -> str | None:
         return None
     if not isinstance(value, str) or _ENV_RE.fullmatch(value) is None:
         raise ValidationError(
-            "an environment is 1 to 16 characters of a-z and 0-9", field="environment"
+            f"an environment is 1 to {MAX_ENVIRONMENT} characters of a-z and 0-9",
+            field="environment",
         )
     return value
 
@@ -161,7 +150,7 @@ def timestamp(value: object, name: str) -> datetime | None:
         value = value.replace(tzinfo=UTC)
     value = value.astimezone(UTC)
     if not _MIN_TIME <= value < _MAX_TIME:
-        raise ValidationError(f"{name} must lie between 1970 and 9999", field=name)
+        raise ValidationError(f"{name} must lie between {MIN_YEAR} and {MAX_YEAR}", field=name)
     return value
 
 

@@ -3,13 +3,17 @@
 A limit set is ``{"ratelimits": [...], "quota": {...}, "credits": {...},
 "concurrency": {...}}``, every part optional; keys, plans and owners each hold
 one. The spec types and their exact semantics live in ``keystead.limits``.
+
+``keystead.http.limit_schemas`` takes its list bound and enums from here. The
+checks are double: the library and the CLI call the service without pydantic,
+and only this side checks ranges and names the refused field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import orjson
 
@@ -18,7 +22,12 @@ from keystead.limits import Concurrency, Credits, Quota, RateLimit
 
 LIMIT_FIELDS = ("ratelimits", "quota", "credits", "concurrency")
 MAX_RATELIMITS = 20
-FAILURE_POLICIES = ("open", "closed")
+"""Rate limits in one list (a key's, a plan's, an owner's, an API's, or one verify)."""
+FailurePolicy = Literal["open", "closed"]
+FAILURE_POLICIES: tuple[FailurePolicy, ...] = get_args(FailurePolicy)
+MAX_PRIORITY = 100
+API_LIMIT_FIELDS = frozenset({"failure_policy", "ip_ratelimits"})
+"""The fields of an API's ``limits``."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -126,7 +135,7 @@ def api_limits(value: object) -> dict[str, Any]:
         return {}
     if not isinstance(value, Mapping):
         raise ValidationError("limits is a JSON object", field="limits")
-    unknown = sorted(set(value) - {"failure_policy", "ip_ratelimits"})
+    unknown = sorted(set(value) - API_LIMIT_FIELDS)
     if unknown:
         raise ValidationError(f"unknown limits field '{unknown[0]}'", field=f"limits.{unknown[0]}")
     out: dict[str, Any] = {}
@@ -140,6 +149,8 @@ def api_limits(value: object) -> dict[str, Any]:
 
 
 def priority(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
-        raise ValidationError("priority is a whole number from 0 to 100", field="priority")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PRIORITY:
+        raise ValidationError(
+            f"priority is a whole number from 0 to {MAX_PRIORITY}", field="priority"
+        )
     return value

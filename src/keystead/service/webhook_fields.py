@@ -1,6 +1,9 @@
 """Validation of webhook endpoints: URL, event types, description, rotation overlap.
 
-Every failure is a ``ValidationError`` that names the field.
+Every failure is a ``ValidationError`` that names the field. The bounds are
+defined here once; ``keystead.http.webhook_schemas`` and ``fieldtypes.Description``
+take theirs from them. The checks stay double because the library and the CLI
+call the service without passing through the pydantic models.
 """
 
 from __future__ import annotations

@@ -1,5 +1,10 @@
 """The store interface of alert rules, alerts, and the usage reads that
-evaluating them needs."""
+evaluating them needs.
+
+``AlertStore`` is a protocol apart from the SQL code because it is part of ``Store``,
+the one interface the service holds and a second backend implements.
+tests/store/test_store_protocol.py holds ``SqlStore`` to it, signature by signature.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""The audit log's part of the store protocol."""
+"""The audit log's part of the store protocol.
+
+``AuditStore`` is a protocol apart from the SQL code because it is part of ``Store``,
+the one interface the service holds and a second backend implements.
+tests/store/test_store_protocol.py holds ``SqlStore`` and ``SqlAuditSnapshot`` to
+these, signature by signature.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""The persistence interface the service talks to. Backends live beside it."""
+"""The persistence interface the service talks to. Backends live beside it.
+
+``Store`` is a protocol apart from the SQL code because it is the whole
+interface: the service holds nothing else, and a second backend implements it.
+tests/store/test_store_protocol.py holds ``SqlStore`` to it, signature by signature.
+"""
 
 from __future__ import annotations
 

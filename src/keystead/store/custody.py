@@ -1,5 +1,10 @@
 """The store interface of key custody: owner public keys, pickups, recorded
-key actions and incidents, and the records only this part of the store knows."""
+key actions and incidents, and the records only this part of the store knows.
+
+``CustodyStore`` is a protocol apart from the SQL code because it is part of ``Store``,
+the one interface the service holds and a second backend implements.
+tests/store/test_store_protocol.py holds ``SqlStore`` to it, signature by signature.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""The store interface of the key lifecycle: rotation, the outbox and leases."""
+"""The store interface of the key lifecycle: rotation, the outbox and leases.
+
+``LifecycleStore`` is a protocol apart from the SQL code because it is part of ``Store``,
+the one interface the service holds and a second backend implements.
+tests/store/test_store_protocol.py holds ``SqlStore`` to it, signature by signature.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""The store interface of usage records and their rollups."""
+"""The store interface of usage records and their rollups.
+
+``UsageStore`` is a protocol apart from the SQL code because it is part of ``Store``,
+the one interface the service holds and a second backend implements.
+tests/store/test_store_protocol.py holds ``SqlStore`` to it, signature by signature.
+"""
 
 from __future__ import annotations
 

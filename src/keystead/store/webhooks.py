@@ -2,6 +2,10 @@
 
 Secrets are stored sealed (AES-256-GCM, see ``keystead.events.webhooks.sealing``):
 the store never sees a webhook secret in plaintext, and no record here prints one.
+
+``WebhookStore`` is a protocol apart from the SQL code because it is part of ``Store``,
+the one interface the service holds and a second backend implements.
+tests/store/test_store_protocol.py holds ``SqlStore`` to it, signature by signature.
 """
 
 from __future__ import annotations

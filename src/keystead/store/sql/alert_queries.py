@@ -1,6 +1,9 @@
 """Alert rules and alerts; the usage reads their evaluation needs (window
 rollups of a whole scope, raw records of a window, a key's history: values
-seen in its raw records, totals of its hour rollups)."""
+seen in its raw records, totals of its hour rollups).
+
+Its methods restate ``store.alerts.AlertStore``: the protocol other backends implement too.
+"""
 
 from __future__ import annotations
 

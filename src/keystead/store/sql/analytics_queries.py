@@ -1,5 +1,8 @@
 """Usage analytics over the raw ``ks_usage`` table: GROUP BY within a time range
-(served by the (key_id, at), (owner_id, at) and (api_id, at) indexes)."""
+(served by the (key_id, at), (owner_id, at) and (api_id, at) indexes).
+
+Its methods restate ``store.analytics.AnalyticsStore``: the protocol other backends implement too.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Reading the audit chain, its heads and checkpoints (appending happens in
-``audit_chain``, inside every management transaction)."""
+``audit_chain``, inside every management transaction).
+
+Its methods restate ``store.audit.AuditStore``: the protocol other backends implement too.
+"""
 
 from __future__ import annotations
 

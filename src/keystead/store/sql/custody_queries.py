@@ -1,4 +1,7 @@
-"""Owner public keys, pickups, recorded key actions and incidents."""
+"""Owner public keys, pickups, recorded key actions and incidents.
+
+Its methods restate ``store.custody.CustodyStore``: the protocol other backends implement too.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +21,6 @@ from keystead.store.sql.base import SqlBase
 from keystead.store.sql.lifecycle_queries import write_events
 from keystead.store.sql.tables import incidents, key_actions, keys, owners, pickups
 
-_KEY_COLUMNS = [
-    c
-    for c in keys.c
-    if c.name
-    not in ("key_hash", "credits_remaining", "expiring_notified_at", "expired_notified_at")
-]
 _KEY_UPDATABLE = frozenset({"enabled", "revoked_at", "updated_at"})
 _INCIDENT_UPDATABLE = frozenset({"status", "notes", "updated_at"})
 
@@ -204,7 +201,7 @@ class CustodyQueries(SqlBase):
         async with self._tx() as c:
             if values:
                 await c.execute(keys.update().where(scope).values(**values))
-            row = (await c.execute(sa.select(*_KEY_COLUMNS).where(scope))).first()
+            row = (await c.execute(sa.select(*rows.KEY_COLUMNS).where(scope))).first()
             if row is None:
                 return None
             updated = rows.key(row)

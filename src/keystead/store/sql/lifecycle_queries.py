@@ -1,4 +1,7 @@
-"""Rotation, the event outbox, scheduler leases and the scans the scheduler runs."""
+"""Rotation, the event outbox, scheduler leases and the scans the scheduler runs.
+
+Its methods restate ``store.lifecycle.LifecycleStore``: the protocol other backends implement too.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +20,6 @@ from keystead.store.sql import rows
 from keystead.store.sql.base import SqlBase
 from keystead.store.sql.tables import apis, keys, leases, outbox, pickups
 
-_KEY_COLUMNS = [
-    c
-    for c in keys.c
-    if c.name
-    not in ("key_hash", "credits_remaining", "expiring_notified_at", "expired_notified_at")
-]
 _NOTICE_COLUMNS = frozenset({"expiring_notified_at", "expired_notified_at"})
 
 
@@ -75,7 +72,7 @@ class LifecycleQueries(SqlBase):
                     keys.update()
                     .where(scope & keys.c.rotated_to.is_(None))
                     .values(rotated_to=new_key.id, **old_values)
-                    .returning(*_KEY_COLUMNS, keys.c.credits_remaining)
+                    .returning(*rows.KEY_COLUMNS, keys.c.credits_remaining)
                 )
             ).first()
             if linked is None:
@@ -149,7 +146,7 @@ class LifecycleQueries(SqlBase):
     ) -> list[LifecycleCandidate]:
         stmt = (
             sa.select(
-                *_KEY_COLUMNS,
+                *rows.KEY_COLUMNS,
                 apis.c.rotation_policy.label("api_policy"),
                 keys.c.expiring_notified_at,
                 keys.c.expired_notified_at,

@@ -1,4 +1,7 @@
-"""Plans, owners and the credits mirror: the tables behind limits."""
+"""Plans, owners and the credits mirror: the tables behind limits.
+
+Its methods restate ``store.base.Store``: the protocol other backends implement too.
+"""
 
 from __future__ import annotations
 

@@ -9,6 +9,16 @@ import sqlalchemy as sa
 
 from keystead.core.events import Event
 from keystead.core.models import Api, Key, Owner, Pickup, Plan, Role, RootKey, Workspace
+from keystead.store.sql.tables import keys
+
+KEY_COLUMNS = [
+    c
+    for c in keys.c
+    if c.name
+    not in ("key_hash", "credits_remaining", "expiring_notified_at", "expired_notified_at")
+]
+"""What ``key`` reads of a key row: not the hash, the credits mirror or the
+scheduler's notice stamps."""
 
 
 def aware(value: datetime | None) -> datetime | None:

@@ -1,4 +1,7 @@
-"""The SQL store: SQLite (embedded default, WAL) and PostgreSQL, one code path."""
+"""The SQL store: SQLite (embedded default, WAL) and PostgreSQL, one code path.
+
+Its methods restate ``store.base.Store``: the protocol other backends implement too.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from keystead.store.sql.custody_queries import CustodyQueries
 from keystead.store.sql.engine import migrate
 from keystead.store.sql.lifecycle_queries import LifecycleQueries, write_events
 from keystead.store.sql.limit_queries import LimitQueries
+from keystead.store.sql.rows import key_values
 from keystead.store.sql.tables import (
     apis,
     keys,
@@ -31,12 +35,6 @@ from keystead.store.sql.tables import (
 from keystead.store.sql.usage_queries import UsageQueries
 from keystead.store.sql.webhook_queries import WebhookQueries
 
-_KEY_COLUMNS = [
-    c
-    for c in keys.c
-    if c.name
-    not in ("key_hash", "credits_remaining", "expiring_notified_at", "expired_notified_at")
-]
 _ROOT_COLUMNS = [c for c in root_keys.c if c.name != "key_hash"]
 _UPDATABLE = frozenset(
     c.name for c in keys.c if c.name not in ("id", "workspace_id", "api_id", "key_hash", "prefix")
@@ -239,30 +237,30 @@ class SqlStore(
 
     # keys -------------------------------------------------------------------
     async def insert_keys(
-        self, rows_to_insert: Sequence[tuple[Key, bytes]], events: Sequence[Event] = ()
+        self, rows: Sequence[tuple[Key, bytes]], events: Sequence[Event] = ()
     ) -> None:
-        if not rows_to_insert:
+        if not rows:
             return
         async with self._tx() as c:
-            await c.execute(keys.insert(), [rows.key_values(k, h) for k, h in rows_to_insert])
+            await c.execute(keys.insert(), [key_values(k, h) for k, h in rows])
             await write_events(c, events)
 
     async def get_key(self, workspace_id: str, key_id: str) -> Key | None:
         row = await self._one(
-            sa.select(*_KEY_COLUMNS).where(
+            sa.select(*rows.KEY_COLUMNS).where(
                 (keys.c.workspace_id == workspace_id) & (keys.c.id == key_id)
             )
         )
         return None if row is None else rows.key(row)
 
     async def find_key(self, key_hash: bytes) -> Key | None:
-        row = await self._one(sa.select(*_KEY_COLUMNS).where(keys.c.key_hash == key_hash))
+        row = await self._one(sa.select(*rows.KEY_COLUMNS).where(keys.c.key_hash == key_hash))
         return None if row is None else rows.key(row)
 
     async def list_keys(
         self, workspace_id: str, where: KeyFilter, *, after: str | None, limit: int, now: datetime
     ) -> list[Key]:
-        stmt = sa.select(*_KEY_COLUMNS).where(keys.c.workspace_id == workspace_id)
+        stmt = sa.select(*rows.KEY_COLUMNS).where(keys.c.workspace_id == workspace_id)
         if where.api_id is not None:
             stmt = stmt.where(keys.c.api_id == where.api_id)
         if where.api_ids is not None:
@@ -295,7 +293,7 @@ class SqlStore(
         async with self._tx() as c:
             if values:
                 await c.execute(keys.update().where(scope).values(**values))
-            row = (await c.execute(sa.select(*_KEY_COLUMNS).where(scope))).first()
+            row = (await c.execute(sa.select(*rows.KEY_COLUMNS).where(scope))).first()
             updated = None if row is None else rows.key(row)
             if updated is not None and events is not None:
                 await write_events(c, events(updated))

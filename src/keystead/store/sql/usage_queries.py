@@ -1,5 +1,8 @@
 """Usage records and rollups: raw rows appended, rollup deltas merged, in one
-transaction per flush."""
+transaction per flush.
+
+Its methods restate ``store.usage.UsageStore``: the protocol other backends implement too.
+"""
 
 from __future__ import annotations
 

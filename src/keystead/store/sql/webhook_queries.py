@@ -9,6 +9,8 @@ one ``UPDATE ... WHERE id IN (SELECT ...) RETURNING`` takes the single write loc
 first and checks its ``WHERE`` under it. The fan-out writes the
 deliveries in the transaction that marks the events dispatched, and a unique
 (webhook, event) pair stops a second delivery of one event to one endpoint.
+
+Its methods restate ``store.webhooks.WebhookStore``: the protocol other backends implement too.
 """
 
 from __future__ import annotations
