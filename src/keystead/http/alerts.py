@@ -20,6 +20,7 @@ from keystead.http.alert_schemas import (
     rule_out,
 )
 from keystead.http.auth import Auth, Service
+from keystead.http.fieldtypes import PageSize
 from keystead.http.openapi import FOUND, WITH_BODY
 from keystead.http.routing import router as make_router
 from keystead.http.schemas import ObjectId, changes
@@ -81,7 +82,7 @@ async def list_alerts(
     cursor: Annotated[
         ObjectId | None, Query(description="next_cursor of the previous page")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
+    limit: PageSize = 100,
 ) -> AlertPage:
     """Needs ``alerts.read``. Oldest first."""
     page = await ks.alerts.list(

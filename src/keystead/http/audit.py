@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from keystead.core.audit import entry_json, report_json
 from keystead.http.auth import Auth, Service
+from keystead.http.fieldtypes import PageSize
 from keystead.http.routing import router as make_router
 
 router = make_router(prefix="/v1/audit", tags=["audit"])
@@ -79,7 +80,7 @@ async def list_audit(
     cursor: Annotated[
         str | None, Query(max_length=200, description="next_cursor of the previous page")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
+    limit: PageSize = 100,
 ) -> AuditPageOut:
     """Needs ``audit.read`` (a root key spanning the workspace). Newest first."""
     page = await ks.audit.list(

@@ -17,6 +17,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from keystead.core.keyformat import MAX_PREFIX_LENGTH
@@ -24,6 +25,7 @@ from keystead.core.permissions import MAX_PERMISSION_LENGTH
 from keystead.service.fields import (
     MAX_ENVIRONMENT,
     MAX_LIST,
+    MAX_PAGE,
     MAX_ROLE_NAME,
     MAX_TEXT,
     MAX_YEAR,
@@ -32,6 +34,9 @@ from keystead.service.fields import (
 from keystead.service.webhook_fields import MAX_DESCRIPTION
 
 MAX_JSON_DEPTH = 32
+
+PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE, description="page size")]
+"""The ``limit`` query parameter of every paged list: the service's bound."""
 _ID_RE = re.compile(r"[a-z]{1,16}_[0-9A-HJKMNP-TV-Z]{26}")  # keystead.core.ids
 _ID_EXAMPLE = "key_01JZ8Q3V6N2X7R4M5T9K0W1B2C"
 

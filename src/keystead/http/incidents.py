@@ -20,6 +20,7 @@ from keystead.http.custody_views import (
     compromise_out,
     incident_out,
 )
+from keystead.http.fieldtypes import PageSize
 from keystead.http.openapi import CONFLICT, FOUND, WITH_BODY
 from keystead.http.routing import router as make_router
 from keystead.http.schemas import ObjectId, changes
@@ -59,7 +60,7 @@ async def list_incidents(
     cursor: Annotated[
         ObjectId | None, Query(description="next_cursor of the previous page")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
+    limit: PageSize = 100,
 ) -> IncidentPage:
     """Needs ``incidents.read``. Oldest first."""
     page = await ks.incidents.list(

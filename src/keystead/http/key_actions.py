@@ -19,6 +19,7 @@ from keystead.http.custody_views import (
     action_result_out,
     key_action_out,
 )
+from keystead.http.fieldtypes import PageSize
 from keystead.http.openapi import CONFLICT, FOUND, WITH_BODY
 from keystead.http.routing import router as make_router
 from keystead.http.schemas import ObjectId
@@ -58,7 +59,7 @@ async def list_key_actions(
     cursor: Annotated[
         ObjectId | None, Query(description="next_cursor of the previous page")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
+    limit: PageSize = 100,
 ) -> KeyActionPage:
     """Needs ``keys.read``. Oldest first."""
     page = await ks.actions.list(principal, key_id, cursor=cursor, limit=limit)

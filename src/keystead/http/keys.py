@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Path, Query, Response
 
 from keystead.http.auth import Auth, Service
+from keystead.http.fieldtypes import PageSize
 from keystead.http.openapi import CONFLICT, FOUND, WITH_BODY
 from keystead.http.rotation_schemas import (
     DueKeyList,
@@ -107,7 +108,7 @@ async def list_keys(
     cursor: Annotated[
         ObjectId | None, Query(description="next_cursor of the previous page")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
+    limit: PageSize = 100,
 ) -> KeyPage:
     """Needs ``keys.read``. Oldest first; follow ``next_cursor`` until it is ``null``."""
     page = await ks.keys.list(

@@ -15,6 +15,7 @@ from fastapi import Path, Query
 
 from keystead.http.auth import Auth, Service
 from keystead.http.custody_views import ClaimOut, PickupPage, claim_out, pickup_out
+from keystead.http.fieldtypes import PageSize
 from keystead.http.openapi import CONFLICT, FOUND, Problem
 from keystead.http.routing import router as make_router
 from keystead.http.schemas import ObjectId
@@ -34,7 +35,7 @@ async def list_pickups(
     cursor: Annotated[
         ObjectId | None, Query(description="next_cursor of the previous page")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
+    limit: PageSize = 100,
 ) -> PickupPage:
     """Needs ``keys.pickup``. Metadata only (never key material), oldest first; a
     root key narrowed to an owner sees that owner's pickups."""

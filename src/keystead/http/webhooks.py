@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from fastapi import Path, Query, Response
 
 from keystead.http.auth import Auth, Service
+from keystead.http.fieldtypes import PageSize
 from keystead.http.openapi import CONFLICT, FOUND, WITH_BODY
 from keystead.http.routing import router as make_router
 from keystead.http.schemas import ObjectId, changes
@@ -40,7 +41,6 @@ Status = Annotated[
     Query(description="only deliveries in this state (dead: the dead letter)"),
 ]
 Cursor = Annotated[ObjectId | None, Query(description="next_cursor of the previous page")]
-Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 
 
 @router.post("", status_code=201, summary="Create a webhook", responses=WITH_BODY)
@@ -59,7 +59,11 @@ async def list_webhooks(ks: Service, principal: Auth) -> WebhookList:
 
 @router.get("/deliveries", summary="List deliveries of every webhook")
 async def list_all_deliveries(
-    ks: Service, principal: Auth, status: Status = None, cursor: Cursor = None, limit: Limit = 100
+    ks: Service,
+    principal: Auth,
+    status: Status = None,
+    cursor: Cursor = None,
+    limit: PageSize = 100,
 ) -> DeliveryPage:
     """Needs ``webhooks.read``. ``status=dead`` is the dead letter. Oldest first;
     follow ``next_cursor`` until it is ``null``."""
@@ -135,7 +139,7 @@ async def list_deliveries(
     principal: Auth,
     status: Status = None,
     cursor: Cursor = None,
-    limit: Limit = 100,
+    limit: PageSize = 100,
 ) -> DeliveryPage:
     """Needs ``webhooks.read``. Oldest first; follow ``next_cursor``."""
     page = await ks.webhooks.deliveries(
