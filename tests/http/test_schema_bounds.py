@@ -37,7 +37,7 @@ DOCUMENTED: list[tuple[str, str, str, object]] = [
     ("ApiCreate", "prefix", "maxLength", MAX_PREFIX_LENGTH),
     ("ApiLimitsIn", "failure_policy", "enum", list(limit_fields.FAILURE_POLICIES)),
     ("ApiLimitsIn", "ip_ratelimits", "maxItems", limit_fields.MAX_RATELIMITS),
-    ("RolePut", "description", "maxLength", webhook_fields.MAX_DESCRIPTION),
+    ("RolePut", "description", "maxLength", fields.MAX_DESCRIPTION),
     ("WebhookCreate", "url", "maxLength", webhook_fields.MAX_URL),
     ("WebhookCreate", "description", "maxLength", webhook_fields.MAX_DESCRIPTION),
     ("SecretRotation", "expire_old_after_s", "default", webhook_fields.DEFAULT_OVERLAP_S),
@@ -45,6 +45,9 @@ DOCUMENTED: list[tuple[str, str, str, object]] = [
     ("CauseIn", "reference", "maxLength", actions.MAX_REFERENCE),
     ("CompromiseIn", "reason", "maxLength", incidents.MAX_REASON),
     ("IncidentPatch", "notes", "maxLength", incidents.MAX_NOTES),
+    ("RootKeyCreate", "name", "maxLength", fields.MAX_TEXT),
+    ("RootKeyCreate", "api_ids", "maxItems", fields.MAX_LIST),
+    ("RootKeyCreate", "permissions", "maxItems", fields.MAX_LIST),
 ]
 
 

@@ -23,6 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from keystead.core.keyformat import MAX_PREFIX_LENGTH
 from keystead.core.permissions import MAX_PERMISSION_LENGTH
 from keystead.service.fields import (
+    MAX_DESCRIPTION,
     MAX_ENVIRONMENT,
     MAX_LIST,
     MAX_PAGE,
@@ -31,7 +32,6 @@ from keystead.service.fields import (
     MAX_YEAR,
     MIN_YEAR,
 )
-from keystead.service.webhook_fields import MAX_DESCRIPTION
 
 MAX_JSON_DEPTH = 32
 

@@ -120,8 +120,12 @@ class ApiService:
         principal.require("roles.write")
         api = await self._changeable(principal, api_id)
         role_name = fields.roles([name])[0]
-        if description is not None and (not isinstance(description, str) or len(description) > 500):
-            raise ValidationError("a description is at most 500 characters", field="description")
+        if description is not None and (
+            not isinstance(description, str) or len(description) > fields.MAX_DESCRIPTION
+        ):
+            raise ValidationError(
+                f"a description is at most {fields.MAX_DESCRIPTION} characters", field="description"
+            )
         now = self._ctx.now()
         new_role = Role(
             api_id=api.id,

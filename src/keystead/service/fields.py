@@ -28,6 +28,8 @@ from keystead.service.limit_fields import LIMIT_FIELDS
 MAX_META_BYTES = 16_384
 MAX_LIST = 1000
 MAX_TEXT = 200
+MAX_DESCRIPTION = 500
+"""A description's length: of a role, of a webhook."""
 """Names, owner ids and other free text: 1 to this many characters."""
 MAX_ROLE_NAME = 100
 ROLE_RE = re.compile(rf"[A-Za-z0-9_.:\-]{{1,{MAX_ROLE_NAME}}}")

@@ -129,8 +129,8 @@ class RootKeyService:
         owner_id: str | None = None,
         audit_as: Principal | None = None,
     ) -> CreatedRootKey:
-        if name is not None and (not isinstance(name, str) or len(name) > 200):
-            raise ValidationError("a name is at most 200 characters", field="name")
+        if name is not None and (not isinstance(name, str) or len(name) > fields.MAX_TEXT):
+            raise ValidationError(f"a name is at most {fields.MAX_TEXT} characters", field="name")
         plaintext = keyformat.generate(ROOT_PREFIX)
         root_key = RootKey(
             id=new_id("rk", self._ctx.clock.now()),
@@ -154,8 +154,10 @@ class RootKeyService:
     ) -> tuple[str, ...] | None:
         if api_ids is None:
             return None if principal.api_ids is None else tuple(sorted(principal.api_ids))
-        if isinstance(api_ids, str) or len(api_ids) > 1000:
-            raise ValidationError("api_ids is a list of at most 1000 ids", field="api_ids")
+        if isinstance(api_ids, str) or len(api_ids) > fields.MAX_LIST:
+            raise ValidationError(
+                f"api_ids is a list of at most {fields.MAX_LIST} ids", field="api_ids"
+            )
         for api_id in api_ids:
             visible = principal.sees_api(api_id) and await self._ctx.store.get_api(
                 principal.workspace_id, api_id
@@ -166,8 +168,10 @@ class RootKeyService:
 
 
 def _permissions(values: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(values, str) or len(values) > 1000:
-        raise ValidationError("permissions is a list of at most 1000 strings", field="permissions")
+    if isinstance(values, str) or len(values) > fields.MAX_LIST:
+        raise ValidationError(
+            f"permissions is a list of at most {fields.MAX_LIST} strings", field="permissions"
+        )
     checked = [validate_permission(v) for v in values]
     check_root_permissions(checked)
     return tuple(dict.fromkeys(checked))

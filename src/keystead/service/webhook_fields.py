@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 from keystead.core.events import EVENT_TYPES
 from keystead.errors import ValidationError
+from keystead.service.fields import MAX_DESCRIPTION
 
 MAX_URL = 2048
-MAX_DESCRIPTION = 500
 DEFAULT_OVERLAP_S = 86_400
 MAX_OVERLAP_S = 30 * 86_400
 ALL_EVENTS = "*"
