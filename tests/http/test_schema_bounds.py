@@ -5,9 +5,12 @@ are kept (a ``Literal`` for the schema, a tuple the service checks), they agree.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, get_args
 
+import pydantic
 import pytest
+from pydantic import TypeAdapter
 
 from keystead.config import Settings
 from keystead.core import alerts as core_alerts
@@ -16,7 +19,7 @@ from keystead.core.keyformat import MAX_PREFIX_LENGTH
 from keystead.core.permissions import MAX_PERMISSION_LENGTH
 from keystead.core.rotation import RotationPolicy
 from keystead.errors import ValidationError
-from keystead.http import alert_schemas, custody_schemas
+from keystead.http import alert_schemas, custody_schemas, fieldtypes
 from keystead.http.app import create_app
 from keystead.http.limit_schemas import ApiLimitsIn, LimitFields
 from keystead.http.schemas import KeyCreate, KeyUpdate
@@ -220,3 +223,17 @@ def test_every_page_size_is_documented_as_the_service_bounds_it() -> None:
         if (schema.get("minimum"), schema.get("maximum")) != (1, fields.MAX_PAGE)
     }
     assert wrong == {}
+
+
+def test_a_date_time_is_refused_by_the_schema_exactly_where_the_service_refuses_it() -> None:
+    """One range, [MIN_TIME, MAX_TIME): a body the schema takes never meets the
+    service's own refusal (a different problem body for the same mistake)."""
+    stamp = TypeAdapter(fieldtypes.Stamp)
+    just_inside = fields.MAX_TIME - timedelta(microseconds=1)
+    assert stamp.validate_python(just_inside) == just_inside
+    assert fields.timestamp(just_inside, "expires_at") == just_inside
+    for outside in (fields.MAX_TIME, fields.MIN_TIME - timedelta(microseconds=1)):
+        with pytest.raises(pydantic.ValidationError):
+            stamp.validate_python(outside)
+        with pytest.raises(ValidationError):
+            fields.timestamp(outside, "expires_at")

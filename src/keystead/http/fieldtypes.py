@@ -29,8 +29,9 @@ from keystead.service.fields import (
     MAX_PAGE,
     MAX_ROLE_NAME,
     MAX_TEXT,
-    MAX_YEAR,
-    MIN_YEAR,
+    MAX_TIME,
+    MIN_TIME,
+    TIME_RANGE_TEXT,
 )
 
 MAX_JSON_DEPTH = 32
@@ -61,9 +62,9 @@ def _utc_in_range(value: datetime) -> datetime:
     try:
         utc = value.astimezone(UTC)
     except (OverflowError, ValueError):
-        raise ValueError(f"must lie between the years {MIN_YEAR} and {MAX_YEAR}") from None
-    if not MIN_YEAR <= utc.year <= MAX_YEAR:
-        raise ValueError(f"must lie between the years {MIN_YEAR} and {MAX_YEAR}")
+        raise ValueError(f"must lie between {TIME_RANGE_TEXT}") from None
+    if not MIN_TIME <= utc < MAX_TIME:
+        raise ValueError(f"must lie between {TIME_RANGE_TEXT}")
     return utc
 
 

@@ -38,8 +38,11 @@ MAX_ENVIRONMENT = 16
 _ENV_RE = re.compile(rf"[a-z0-9]{{1,{MAX_ENVIRONMENT}}}")
 MIN_YEAR, MAX_YEAR = 1970, 9999
 """The years a date-time may lie in (what every store can hold)."""
-_MIN_TIME = datetime(MIN_YEAR, 1, 1, tzinfo=UTC)
-_MAX_TIME = datetime(MAX_YEAR, 1, 1, tzinfo=UTC)
+MIN_TIME = datetime(MIN_YEAR, 1, 1, tzinfo=UTC)
+MAX_TIME = datetime(MAX_YEAR, 1, 1, tzinfo=UTC)
+"""Date-times lie in [MIN_TIME, MAX_TIME): the end is open, so that adding a grace
+period or a window to a stored time stays within what datetime represents."""
+TIME_RANGE_TEXT = f"{MIN_YEAR}-01-01 and {MAX_YEAR}-01-01 (UTC)"
 
 _KEY_FIELDS = frozenset(
     {
@@ -151,8 +154,8 @@ def timestamp(value: object, name: str) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     value = value.astimezone(UTC)
-    if not _MIN_TIME <= value < _MAX_TIME:
-        raise ValidationError(f"{name} must lie between {MIN_YEAR} and {MAX_YEAR}", field=name)
+    if not MIN_TIME <= value < MAX_TIME:
+        raise ValidationError(f"{name} must lie between {TIME_RANGE_TEXT}", field=name)
     return value
 
 
