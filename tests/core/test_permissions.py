@@ -41,7 +41,7 @@ def test_valid_permissions_are_returned_unchanged(permission: str) -> None:
         ("documents.re*d", "mixes '*'"),
         ("**", "mixes '*'"),
         ("documents read", "invalid character ' '"),
-        ("docs/read", "invalid character '/'"),
+        ("docs/read", "name:mount/path"),  # a '/' makes a path-scoped permission
         ("café.read", "invalid character 'é'"),
     ],
 )

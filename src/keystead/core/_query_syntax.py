@@ -8,18 +8,29 @@ case-insensitive; every error names the 0-based position of the offending token.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from keystead.core.secret_paths import (
+    MAX_MOUNT_LENGTH,
+    MAX_PATH_LENGTH,
+    MOUNT_PATTERN,
+    RESERVED_MOUNTS,
+    segments_problem,
+)
 from keystead.errors import PermissionQueryError
 
 MAX_PERMISSION_LENGTH = 128
+MAX_SCOPED_PERMISSION_LENGTH = MAX_PERMISSION_LENGTH + 1 + MAX_MOUNT_LENGTH + 1 + MAX_PATH_LENGTH
 MAX_QUERY_LENGTH = 1024
 MAX_QUERY_DEPTH = 32
 
 _SEGMENT = r"(?:[A-Za-z0-9_:\-]+|\*)"
 _PERMISSION_RE = re.compile(rf"{_SEGMENT}(?:\.{_SEGMENT})*")
 _SEGMENT_RE = re.compile(_SEGMENT)
+_MOUNT_RE = re.compile(MOUNT_PATTERN)
+_SCOPE_EXAMPLE = "e.g. secrets.read:secret/payments/*"
 
 
 def _preview(text: str, limit: int = 40) -> str:
@@ -27,8 +38,46 @@ def _preview(text: str, limit: int = 40) -> str:
     return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
 
 
+def split_scoped(value: str) -> tuple[str, str, str]:
+    """``name:mount/path`` as ``(name, mount, path)``; the mount ends at the first ``/``
+    and starts after the last ``:`` before it (a name may hold ``:``, a mount may not)."""
+    head, _, path = value.partition("/")
+    name, _, mount = head.rpartition(":")
+    return name, mount, path
+
+
+def _scoped_problem(value: str) -> str | None:
+    """Why ``name:mount/path-glob`` is not a path-scoped permission, or ``None``.
+
+    The path must already be canonical (NFC, no slash at either end): a grant is
+    compared as written, so a form that a path would be normalised from is refused.
+    """
+    if len(value) > MAX_SCOPED_PERMISSION_LENGTH:
+        return f"is longer than {MAX_SCOPED_PERMISSION_LENGTH} characters"
+    name, mount, path = split_scoped(value)
+    if ":" not in value.partition("/")[0]:
+        return f"a permission with a path is name:mount/path ({_SCOPE_EXAMPLE})"
+    problem = _permission_problem(name)
+    if problem is not None:
+        return f"name {problem}"
+    if _MOUNT_RE.fullmatch(mount) is None or mount in RESERVED_MOUNTS:
+        return f"mount {_preview(mount)} is not a mount name ({_SCOPE_EXAMPLE})"
+    if not path:
+        return f"path is empty (the whole mount is {mount}/*)"
+    if unicodedata.normalize("NFC", path) != path:
+        return "path is not in Unicode NFC"
+    problem = segments_problem(path, glob=True)
+    return None if problem is None else f"path {problem}"
+
+
 def _permission_problem(value: str) -> str | None:
-    """Why ``value`` is not a permission string, or ``None`` when it is one."""
+    """Why ``value`` is not a permission string, or ``None`` when it is one.
+
+    A ``/`` makes it path-scoped (``secrets.read:secret/payments/*``); the
+    characters of a plain permission never include one.
+    """
+    if "/" in value:
+        return _scoped_problem(value)
     if 0 < len(value) <= MAX_PERMISSION_LENGTH and _PERMISSION_RE.fullmatch(value):
         return None
     if not value:

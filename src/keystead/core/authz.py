@@ -6,6 +6,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from keystead.core.permissions import GrantSet
+from keystead.core.secret_grants import (
+    SECRET_PERMISSIONS,
+    allows_secret,
+    covers_permission,
+    scoped_root_permission_problem,
+)
 from keystead.errors import Forbidden, ValidationError
 
 ROOT_PERMISSIONS: tuple[str, ...] = (
@@ -39,6 +45,7 @@ ROOT_PERMISSIONS: tuple[str, ...] = (
     "usage.read",
     "alerts.read",
     "alerts.write",
+    *SECRET_PERMISSIONS,
 )
 
 LOCAL_OPERATOR = "cli"
@@ -98,19 +105,39 @@ class Principal:
             return False
         if self.owner_id is not None and owner_id != self.owner_id:
             return False
-        return all(self.grants.covers(permission) for permission in permissions)
+        return all(covers_permission(self.grants, permission) for permission in permissions)
+
+    def may(self, action: str, mount: str, path: str) -> bool:
+        """Whether this principal may ``action`` (``read``, ``list``, ...) the secret
+        ``mount/path`` (for ``list``: the folder). An invalid action, mount or path
+        is a ValidationError, so a crafted path is refused before any matching."""
+        return allows_secret(self.grants, action, mount, path)
+
+    def require_secret(self, action: str, mount: str, path: str) -> None:
+        """``may``, or Forbidden naming the permission that is missing."""
+        if not self.may(action, mount, path):
+            raise Forbidden(f"this root key lacks 'secrets.{action}' on this path")
 
 
 def check_root_permissions(values: Sequence[str]) -> None:
     """Refuse a root key permission that names nothing: each must be one of
     ``ROOT_PERMISSIONS`` or a wildcard that covers at least one of them (``keys.*``,
-    ``*``). The syntax is checked before (``validate_permission``)."""
+    ``*``), or a secrets one scoped to a path (``secrets.read:secret/payments/*``).
+    The syntax is checked before (``validate_permission``)."""
     for index, value in enumerate(values):
+        if "/" in value:
+            problem = scoped_root_permission_problem(value)
+            if problem is not None:
+                raise ValidationError(
+                    f"invalid root key permission '{value}': {problem}",
+                    field=f"permissions[{index}]",
+                )
+            continue
         grants = GrantSet([value])
         if not any(grants.covers(known) for known in ROOT_PERMISSIONS):
             raise ValidationError(
                 f"unknown root key permission '{value}' (known: {', '.join(ROOT_PERMISSIONS)}, "
-                "or a wildcard such as 'keys.*' or '*')",
+                "a wildcard such as 'keys.*' or '*', or secrets.<action>:mount/path)",
                 field=f"permissions[{index}]",
             )
 

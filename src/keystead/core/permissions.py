@@ -9,6 +9,14 @@ memo, because both run on every verification.
 Coverage, segment by segment: a grant segment ``*`` matches exactly one
 segment, except a trailing ``*`` that matches one or more remaining segments.
 A ``*`` in a queried permission is literal: only a ``*`` grant segment covers it.
+
+A permission may be scoped to a path of a mount: ``secrets.read:secret/payments/*``.
+Its path segments (``/``-separated) follow the same rule as name segments, so a
+scoped grant covers a scoped query when its name covers the query's name, the mounts
+are equal and its path covers the query's path. A plain grant covers its name on
+every path; a scoped grant never covers a plain query. Because a queried ``*`` is
+literal, ``covers`` also answers "is this grant within that one", which is what
+``Principal.encloses`` asks.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from keystead.core._query_syntax import (
     MAX_PERMISSION_LENGTH,
     MAX_QUERY_DEPTH,
     MAX_QUERY_LENGTH,
+    MAX_SCOPED_PERMISSION_LENGTH,
     _And,
     _collect_atoms,
     _Node,
@@ -27,6 +36,7 @@ from keystead.core._query_syntax import (
     _Parser,
     _permission_problem,
     _preview,
+    split_scoped,
 )
 from keystead.errors import PermissionQueryError, ValidationError
 
@@ -45,9 +55,12 @@ def validate_permission(value: str) -> str:
     return value
 
 
-def _split_pattern(grant: str) -> tuple[tuple[str, ...], bool]:
+_Pattern = tuple[tuple[str, ...], bool]
+
+
+def _split_pattern(grant: str, separator: str = ".") -> _Pattern:
     """Segments of a wildcard grant, without a trailing ``*``, and whether it had one."""
-    segments = tuple(grant.split("."))
+    segments = tuple(grant.split(separator))
     if segments[-1] == "*":
         return segments[:-1], True
     return segments, False
@@ -62,6 +75,24 @@ def _pattern_matches(pattern: tuple[str, ...], trailing: bool, segments: list[st
     return all(g == "*" or g == p for g, p in zip(pattern, segments, strict=False))
 
 
+class _Scoped:
+    """A path-scoped grant: its name, mount and path, split for matching."""
+
+    __slots__ = ("mount", "name", "path")
+
+    def __init__(self, grant: str) -> None:
+        name, self.mount, path = split_scoped(grant)
+        self.name = _split_pattern(name)
+        self.path = _split_pattern(path, "/")
+
+    def covers(self, name: list[str], mount: str, path: list[str]) -> bool:
+        return (
+            mount == self.mount
+            and _pattern_matches(*self.name, name)
+            and _pattern_matches(*self.path, path)
+        )
+
+
 class GrantSet:
     """The permissions a key holds, precomputed for ``covers`` on the hot path.
 
@@ -71,7 +102,15 @@ class GrantSet:
     cleared when full, so distinct hostile queries cannot grow memory.
     """
 
-    __slots__ = ("_exact", "_match_all", "_memo", "_patterns", "_prefixes", "grants")
+    __slots__ = (
+        "_exact",
+        "_match_all",
+        "_memo",
+        "_patterns",
+        "_prefixes",
+        "_scoped",
+        "grants",
+    )
 
     grants: tuple[str, ...]
 
@@ -84,9 +123,14 @@ class GrantSet:
         self.grants = tuple(sorted({validate_permission(grant) for grant in grants}))
         exact: set[str] = set()
         prefixes: set[str] = set()
-        patterns: list[tuple[tuple[str, ...], bool]] = []
+        patterns: list[_Pattern] = []
+        scoped: list[_Scoped] = []
         for grant in self.grants:
-            if "*" not in grant:
+            if "/" in grant:  # path-scoped: matched apart, and exactly when it has no '*'
+                scoped.append(_Scoped(grant))
+                if "*" not in grant:
+                    exact.add(grant)
+            elif "*" not in grant:
                 exact.add(grant)
             elif grant.endswith(".*") and "*" not in grant[:-2]:
                 prefixes.add(grant[:-1])  # "documents.*" -> "documents."
@@ -96,6 +140,7 @@ class GrantSet:
         self._exact = frozenset(exact)
         self._prefixes = tuple(sorted(prefixes))
         self._patterns = tuple(patterns)
+        self._scoped = tuple(scoped)
         self._memo: dict[str, bool] = {}
 
     def covers(self, permission: str) -> bool:
@@ -109,15 +154,26 @@ class GrantSet:
 
     def _covers_slow(self, permission: str) -> bool:
         validate_permission(permission)
-        result = self._match_all or permission.startswith(self._prefixes)
-        if not result and self._patterns:
-            segments = permission.split(".")
-            result = any(_pattern_matches(p, t, segments) for p, t in self._patterns)
+        if "/" in permission:
+            name, mount, path = split_scoped(permission)
+            result = self._covers_plain(name)
+            if not result and self._scoped:
+                names, paths = name.split("."), path.split("/")
+                result = any(grant.covers(names, mount, paths) for grant in self._scoped)
+        else:
+            result = self._covers_plain(permission)
         memo = self._memo
         if len(memo) >= _MEMO_SIZE:
             memo.clear()
         memo[permission] = result
         return result
+
+    def _covers_plain(self, permission: str) -> bool:
+        """Coverage of a permission without a path by the grants without one."""
+        if permission in self._exact or self._match_all or permission.startswith(self._prefixes):
+            return True
+        segments = permission.split(".")
+        return any(_pattern_matches(p, t, segments) for p, t in self._patterns)
 
     def __repr__(self) -> str:
         return f"GrantSet({list(self.grants)!r})"
@@ -246,6 +302,7 @@ __all__ = [
     "MAX_PERMISSION_LENGTH",
     "MAX_QUERY_DEPTH",
     "MAX_QUERY_LENGTH",
+    "MAX_SCOPED_PERMISSION_LENGTH",
     "GrantSet",
     "PermissionQuery",
     "parse_query_cached",
