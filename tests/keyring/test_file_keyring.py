@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,14 @@ def test_the_repr_and_errors_name_the_file_never_a_key(tmp_path: Path) -> None:
     for key in keys:
         assert key not in shown
         assert base64.b64decode(key).hex() not in shown
+
+
+def test_concurrent_rotations_each_add_their_own_version(tmp_path: Path) -> None:
+    _keyring(tmp_path).create()
+    rotators = [_keyring(tmp_path) for _ in range(8)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        made = sorted(pool.map(lambda keyring: keyring.rotate(), rotators))
+
+    assert made == list(range(2, 10))
+    assert _keyring(tmp_path).versions() == list(range(1, 10))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import stat
 from pathlib import Path
@@ -144,7 +145,10 @@ async def test_an_unknown_master_key_scheme_stops_the_open(settings: Settings) -
         await Keystead.open(settings=settings.model_copy(update={"master_key_url": "kms://x"}))
 
 
-async def test_the_store_holds_no_master_key_material(settings: Settings) -> None:
+async def test_neither_the_store_nor_the_logs_hold_master_key_material(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     ks = await Keystead.open(settings=settings, create_master_key=True)
     try:
         await ks.master_keys.rotate()
@@ -157,6 +161,7 @@ async def test_the_store_holds_no_master_key_material(settings: Settings) -> Non
         raw = base64.b64decode(entry["key"])
         assert entry["key"] not in check
         assert base64.urlsafe_b64encode(raw).decode().rstrip("=") not in check
+        assert entry["key"] not in caplog.text and raw.hex() not in caplog.text
 
 
 async def test_init_cannot_create_an_env_master_key(

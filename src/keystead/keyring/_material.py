@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import os
 from collections.abc import Mapping
 
@@ -68,12 +67,6 @@ class KeyMaterial:
 
     def with_new_version(self) -> KeyMaterial:
         return KeyMaterial({**self._keks, self.current_version + 1: os.urandom(KEK_BYTES)})
-
-    def same_as(self, other: KeyMaterial) -> bool:
-        """Whether both hold the same versions and keys (compared in constant time)."""
-        if self.versions() != other.versions():
-            return False
-        return all(hmac.compare_digest(self._keks[v], other._keks[v]) for v in self._keks)
 
     def encoded(self) -> list[tuple[int, str]]:
         """(version, base64 key) pairs, for a provider that writes them out."""

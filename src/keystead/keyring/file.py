@@ -81,7 +81,7 @@ class FileKeyring:
             os.replace(tmp, self.path)
             _sync_dir(self.path.parent)
         self._material, self._stamp = None, None
-        return self._keys().current_version
+        return material.current_version
 
     def _keys(self) -> KeyMaterial:
         """The keys, read again when the file changed on disk since last read."""
