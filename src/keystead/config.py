@@ -18,6 +18,8 @@ from keystead.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///keystead.db"
 DEFAULT_SECRET_FILE = "keystead.secret"  # noqa: S105 - a file name, not a secret
+MASTER_KEY_FILE_NAME = "keystead-master-key.secret"
+"""The default master key file, in the directory of the server secret file."""
 # RFC 5424 §7.2.2: name@<private enterprise number>; the name printable ASCII but = ] " @
 _SD_ID = re.compile(r'(?:(?![="\]@])[\x21-\x7e]){1,31}@[0-9]+(?:\.[0-9]+)*')
 
@@ -32,6 +34,12 @@ class Settings(BaseSettings):
         default=None, description="server secret (hex, at least 32 bytes); or use secret_file"
     )
     secret_file: Path = Path(DEFAULT_SECRET_FILE)
+    master_key_url: str = Field(
+        default="",
+        description="where the master keys that wrap encrypted data live: file://PATH "
+        "(a 0600 file 'keystead init' creates) or env://NAME; empty = "
+        f"file://{MASTER_KEY_FILE_NAME} beside the server secret file",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8400, ge=1, le=65535)
     cache_size: int = Field(default=100_000, ge=0)
@@ -145,6 +153,12 @@ class Settings(BaseSettings):
         if len(value) > 32 or not _SD_ID.fullmatch(value):
             raise ValueError("must be name@<private enterprise number>, at most 32 characters")
         return value
+
+    def master_key_location(self) -> str:
+        """``master_key_url``, or its default: a file beside ``secret_file``."""
+        if self.master_key_url:
+            return self.master_key_url
+        return f"file://{self.secret_file.parent / MASTER_KEY_FILE_NAME}"
 
     def load_secret(self, *, create: bool = False) -> bytes:
         """The server secret: from KEYSTEAD_SECRET, else from the secret file.

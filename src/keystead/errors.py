@@ -70,6 +70,17 @@ class AlreadyInitialised(Conflict):
     title = "Already initialised"
 
 
+class IntegrityError(KeysteadError):
+    """A sealed item that does not open: altered, copied to another place (its
+    associated data differs), or the master key is not the one that sealed it.
+
+    409, never a 500: the request was fine, what is stored cannot serve it. The
+    detail names no value and no key."""
+
+    status = 409
+    title = "Integrity check failed"
+
+
 class ConfigurationError(KeysteadError):
     """Settings that cannot work (missing secret, unknown backend scheme...)."""
 
@@ -114,6 +125,7 @@ __all__ = [
     "ConfigurationError",
     "Conflict",
     "Forbidden",
+    "IntegrityError",
     "KeysteadError",
     "LimiterUnavailable",
     "MissingDependency",

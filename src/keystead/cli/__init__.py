@@ -26,6 +26,7 @@ from keystead.cli import (
     key_actions,
     keys,
     limits,
+    master_key,
     owners,
     pickups,
     plans,
@@ -98,6 +99,7 @@ app.add_typer(incidents.app, name="incidents")
 app.add_typer(audit.app, name="audit")
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(master_key.app, name="master-key")
 key_actions.register(keys.app)
 serve.register(app)
 gateway.register(app)

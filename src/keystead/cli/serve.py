@@ -38,7 +38,7 @@ def init(
     ] = False,
     json_out: JsonOption = False,
 ) -> None:
-    """Initialise the local store: server secret, first workspace, first root key.
+    """Initialise the local store: server secret, master key, first workspace, first root key.
 
     The root key is printed once. Run it again with --if-needed in scripts."""
     state = state_of(ctx)
@@ -46,11 +46,17 @@ def init(
     settings = state.settings()
     new_secret = settings.secret is None and not settings.secret_file.exists()
     try:
-        boot, workspace_id = asyncio.run(_initialise(settings, name))
+        boot, workspace_id, master_key = asyncio.run(_initialise(settings, name))
     except BaseException:
         if new_secret:  # do not leave behind a secret nothing was stored with
             settings.secret_file.unlink(missing_ok=True)
+        # a master key it created stays: the store may have recorded it already
         raise
+    if master_key is not None:
+        out.note(
+            f"created the master key {master_key} (mode 0600): back it up, apart from "
+            "the database; without it no encrypted secret can be read"
+        )
     if boot is None:
         if not if_needed:
             out.error("already initialised: this store already has a root key")
@@ -85,18 +91,23 @@ def init(
     out.emit(result, json_out, render)
 
 
-async def _initialise(settings: Settings, name: str) -> tuple[Bootstrap | None, str | None]:
+async def _initialise(
+    settings: Settings, name: str
+) -> tuple[Bootstrap | None, str | None, str | None]:
+    """(bootstrap or None when already initialised, the first workspace's id when
+    already initialised, where a master key was created or None)."""
     from keystead.service import Keystead
 
-    ks = await Keystead.open(settings=settings, create_secret=True)
+    ks = await Keystead.open(settings=settings, create_secret=True, create_master_key=True)
+    created = ks.master_keys.keyring.url.removeprefix("file://") if ks.master_keys.created else None
     try:
         if not await ks.workspaces.is_initialised():
             try:
-                return await ks.workspaces.init(name), None
+                return await ks.workspaces.init(name), None, created
             except AlreadyInitialised:
                 pass  # another init won the race
         workspaces = await ks.workspaces.list()
-        return None, workspaces[0].id if workspaces else None
+        return None, workspaces[0].id if workspaces else None, created
     finally:
         await ks.close()
 
@@ -118,7 +129,10 @@ def serve(
     level = settings.log_level.lower()
     if level not in LOG_LEVELS:
         raise UsageProblem(f"KEYSTEAD_LOG_LEVEL is one of {', '.join(LOG_LEVELS)}")
-    settings.load_secret(create=False)  # a missing secret: one clear line, not a traceback
+    # a missing or wrong secret or master key: one clear line, not a traceback per worker
+    from keystead.service import Keystead
+
+    asyncio.run(Keystead.preflight(settings))
     if "usage_writer" not in settings.model_fields_set:
         # a server writes usage from a child process, off its serving core; the
         # app factory (in each worker) reads its settings from the environment

@@ -19,6 +19,7 @@ from keystead.events.exporters.hub import ExportHub
 from keystead.events.exporters.producers import from_alert, from_audit, from_usage
 from keystead.events.invalidation import InvalidationBus, open_channel, resolve_url
 from keystead.events.webhooks import SecretBox, WebhookDispatcher
+from keystead.keyring import Keyring, open_keyring
 from keystead.limits import Limiter, RateLimit, open_limiter
 from keystead.service.actions import LifecycleActions
 from keystead.service.alerts import AlertService
@@ -31,6 +32,7 @@ from keystead.service.custody import Custody, derive_sealing_key
 from keystead.service.guard import AttemptsState, FailedAttempts
 from keystead.service.incidents import IncidentService
 from keystead.service.keys import KeyService
+from keystead.service.master_keys import MasterKeys
 from keystead.service.metrics import ServiceMetrics
 from keystead.service.owners import OwnerService
 from keystead.service.pickups import PickupService
@@ -63,6 +65,8 @@ class Keystead:
         secret: bytes,
         clock: Clock,
         limiter: Limiter | None = None,
+        *,
+        master_keys: MasterKeys | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -81,6 +85,9 @@ class Keystead:
             apis=TtlLruCache(10_000, settings.cache_ttl_s, settings.negative_cache_ttl_s),
         )
         self.root_keys = RootKeyService(self._ctx)
+        self.master_keys = master_keys or MasterKeys(
+            store, open_keyring(settings.master_key_location())
+        )
         self.invalidation: InvalidationBus | None = None
         self.changes = ChangeFeed(store, clock)
         self._ctx.change_hooks.append(self.changes.publish)
@@ -124,25 +131,33 @@ class Keystead:
         settings: Settings | None = None,
         clock: Clock | None = None,
         create_secret: bool = True,
+        create_master_key: bool = False,
         migrate: bool = True,
         limiter: Limiter | None = None,
     ) -> Self:
+        """With ``create_master_key`` (``keystead init``), a ``file://`` master key
+        is created when missing and the store has none recorded yet; otherwise a
+        store that recorded a master key refuses to open without the same one,
+        and a store that did not opens without (docs/secrets.md)."""
         settings = settings or Settings()
         if database_url is not None:
             settings = settings.model_copy(update={"database_url": database_url})
         secret = settings.load_secret(create=create_secret)
+        keyring = open_keyring(settings.master_key_location())
         channel_url = resolve_url(
             settings.invalidation_url, settings.database_url, settings.limits_url
         )
         store = open_store(settings.database_url)
         try:
-            if migrate:
-                await store.migrate()
-            await _check_secret(store, secret)
+            master_keys = await _checked_store(
+                store, secret, keyring, migrate=migrate, create_master_key=create_master_key
+            )
         except BaseException:
             await store.close()
             raise
-        service = cls(store, settings, secret, clock or SystemClock(), limiter)
+        service = cls(
+            store, settings, secret, clock or SystemClock(), limiter, master_keys=master_keys
+        )
         service.shedder.start()
         if settings.usage_enabled:
             service.usage.recorder.start()
@@ -150,6 +165,25 @@ class Keystead:
         if channel_url is not None:
             await service._start_invalidation(channel_url)
         return service
+
+    @staticmethod
+    async def preflight(settings: Settings) -> None:
+        """Open the store, migrate it, check the server secret and the master key,
+        close: what ``keystead serve`` does before it listens, so that a refusal
+        is one clear line rather than a failed start-up in each worker."""
+        secret = settings.load_secret(create=False)
+        keyring = open_keyring(settings.master_key_location())
+        store = open_store(settings.database_url)
+        try:
+            await _checked_store(store, secret, keyring, migrate=True, create_master_key=False)
+        finally:
+            await store.close()
+
+    @property
+    def keyring(self) -> Keyring:
+        """The master keyring, for sealing; ``ConfigurationError`` when there is no
+        master key (a store opened without one)."""
+        return self.master_keys.keyring
 
     async def _start_invalidation(self, url: str) -> None:
         """Publish this node's changes to, and apply the other nodes' from, the
@@ -308,6 +342,18 @@ class Keystead:
 
     def __repr__(self) -> str:
         return f"Keystead({self.store!r})"
+
+
+async def _checked_store(
+    store: Store, secret: bytes, keyring: Keyring, *, migrate: bool, create_master_key: bool
+) -> MasterKeys:
+    """Migrate ``store`` and refuse it unless the secret and master key are its own."""
+    if migrate:
+        await store.migrate()
+    await _check_secret(store, secret)
+    master_keys = MasterKeys(store, keyring)
+    await master_keys.check(create=create_master_key)
+    return master_keys
 
 
 async def _check_secret(store: Store, secret: bytes) -> None:

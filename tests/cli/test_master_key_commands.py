@@ -1,0 +1,94 @@
+"""``keystead master-key`` and the master key at init and serve: local by nature."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from keystead.keyring.file import FileKeyring
+from keystead.service.master_keys import CHECK_SETTING
+
+from ._support import Cli
+
+
+def _key_file(tmp_path: Path) -> Path:
+    return tmp_path / "keystead-master-key.secret"
+
+
+def test_init_creates_a_private_master_key_and_says_so(cli: Cli, tmp_path: Path) -> None:
+    result = cli.ok("init")
+
+    path = _key_file(tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert str(path) in result.stderr
+    assert path.read_text() not in result.output
+
+
+def test_status_and_rotate_answer_json(ready_local: Cli, tmp_path: Path) -> None:
+    before = ready_local.json("master-key", "status")
+    rotated = ready_local.json("master-key", "rotate")
+    after = ready_local.json("master-key", "status")
+
+    url = f"file://{_key_file(tmp_path)}"
+    assert before == {
+        "url": url,
+        "present": True,
+        "read_only": False,
+        "current_version": 1,
+        "versions": [1],
+        "checked": True,
+        "check_version": 1,
+    }
+    assert rotated == {**before, "current_version": 2, "versions": [1, 2]}
+    assert after == rotated
+    human = ready_local.ok("master-key", "status").stdout
+    assert "1, 2" in human
+    printed = ready_local.everything_printed()
+    for entry in json.loads(_key_file(tmp_path).read_text())["keys"]:
+        assert entry["key"] not in printed
+
+
+def test_init_if_needed_gives_an_older_store_its_master_key(
+    ready_local: Cli, tmp_path: Path
+) -> None:
+    _key_file(tmp_path).unlink()  # as if initialised before master keys existed ...
+    with sqlite3.connect(tmp_path / "cli.db") as db:  # ... so no check recorded either
+        db.execute("DELETE FROM ks_settings WHERE name = ?", (CHECK_SETTING,))
+
+    result = ready_local.ok("init", "--if-needed")
+
+    assert str(_key_file(tmp_path)) in result.stderr
+    assert ready_local.json("master-key", "status")["checked"] is True
+
+
+@pytest.mark.parametrize("command", ["status", "rotate"])
+def test_master_key_commands_are_local_only(cli: Cli, command: str) -> None:
+    shown = " ".join(cli.ok("master-key", command, "--help").stdout.split())
+    assert "local store only" in shown.lower()
+
+    result = cli.fails(2, "--url", "http://127.0.0.1:9", "master-key", command)
+
+    assert "local store" in result.stderr
+
+
+def test_serve_refuses_a_wrong_master_key_in_one_line(ready_local: Cli, tmp_path: Path) -> None:
+    path = _key_file(tmp_path)
+    path.unlink()
+    FileKeyring(path).create()
+
+    result = ready_local.fails(1, "serve", "--port", "9")
+
+    assert "master key" in result.stderr and "does not match" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_refuses_a_missing_master_key(ready_local: Cli, tmp_path: Path) -> None:
+    _key_file(tmp_path).unlink()
+
+    result = ready_local.fails(1, "serve", "--port", "9")
+
+    assert "initialised with a master key" in result.stderr
