@@ -333,3 +333,19 @@ def test_threads_share_the_token_session_safely(hsm: Hsm) -> None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert all(pool.map(round_trip, range(400)))
+
+
+@needs_softhsm2
+def test_a_rotation_by_another_process_is_seen(hsm: Hsm, monkeypatch: pytest.MonkeyPatch) -> None:
+    from keystead.keyring import pkcs11 as provider
+
+    serving, operator = hsm.keyring(), hsm.keyring()
+    serving.create()
+    assert serving.wrap(b"a" * 32)[0] == 1  # the listing is now cached
+
+    assert operator.rotate() == 2
+    _, by_operator = operator.wrap(b"b" * 32)
+
+    assert serving.unwrap(2, by_operator) == b"b" * 32  # an unknown version: asked at once
+    monkeypatch.setattr(provider, "RELIST_SECONDS", 0.0)
+    assert serving.wrap(b"c" * 32)[0] == 2  # new wraps: once the listing is older than that

@@ -108,6 +108,8 @@ class Token:
         self._serial = serial
         self._pin = pin
         self._where = f"token '{token_label or serial}' of {module_path}"
+        self._handles: dict[KeyRef, _MasterKey] = {}
+        self._handles_of: pkcs11.Session | None = None
 
     def keys(self, prefix: str) -> list[KeyRef]:
         """The AES secret keys whose label starts with ``prefix``."""
@@ -187,10 +189,17 @@ class Token:
         return self._call(lambda s: {name: self._find(s, ref)[name] for name in names})
 
     def _find(self, session: pkcs11.Session, ref: KeyRef) -> _MasterKey:
+        """The key object of ``ref``: its handle is kept while the session lives."""
+        if self._handles_of is not session:
+            self._handles, self._handles_of = {}, session
+        cached = self._handles.get(ref)
+        if cached is not None:
+            return cached
         key = session.get_key(object_class=ObjectClass.SECRET_KEY, label=ref.label, id=ref.key_id)
         if not isinstance(key, WrapMixin) or not isinstance(key, UnwrapMixin):
             raise ConfigurationError(f"the master key object {ref.label} cannot wrap")
-        return cast(_MasterKey, key)
+        self._handles[ref] = cast(_MasterKey, key)
+        return self._handles[ref]
 
     def _call(self, action: Callable[[pkcs11.Session], _T]) -> _T:
         with _LOCK:

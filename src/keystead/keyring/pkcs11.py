@@ -28,6 +28,7 @@ import os
 import re
 import stat
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from keystead.keyring._pkcs11_token import KeyRef, Token
 
 DEFAULT_OBJECT = "keystead-master"
+RELIST_SECONDS = 1.0
+"""How long a listing of the token's key objects is used before the token is asked again."""
 _PATH_ATTRS = {"token", "serial", "object"}
 _QUERY_ATTRS = {"module-path", "pin-source"}
 _EXAMPLE = (
@@ -63,6 +66,9 @@ class Pkcs11Keyring:
         self.url = _format_url(module_path, token, serial, object_label, pin_source)
         self._pattern = re.compile(re.escape(object_label) + r"-v([1-9][0-9]{0,9})")
         self._rotate_lock = threading.Lock()
+        self._list_lock = threading.Lock()
+        self._listed: dict[int, list[KeyRef]] = {}
+        self._listed_at: float | None = None
         self._token: Token | None = None
 
     @classmethod
@@ -84,20 +90,21 @@ class Pkcs11Keyring:
         return cls(module_path, token, serial, label, pin_source)
 
     def exists(self) -> bool:
-        return bool(self._keys())
+        return bool(self._keys(fresh=True))
 
     def create(self) -> None:
         """Generate version 1 on the token unless a version exists."""
         with self._rotate_lock:
-            if not self._keys():
+            if not self._keys(fresh=True):
                 self._device().generate(self._label(1))
+                self._listed_at = None
 
     @property
     def current_version(self) -> int:
         return self._current()[0]
 
     def versions(self) -> list[int]:
-        return sorted(self._keys())
+        return sorted(self._keys(fresh=True))
 
     def wrap(self, data_key: bytes) -> tuple[int, bytes]:
         version, ref = self._current()
@@ -106,7 +113,7 @@ class Pkcs11Keyring:
     def unwrap(self, version: int, wrapped: bytes) -> bytes:
         from keystead.keyring._pkcs11_token import WrongKey
 
-        refs = self._keys().get(version)
+        refs = self._keys().get(version) or self._keys(fresh=True).get(version)
         if not refs:
             raise IntegrityError(f"master key version {version} is not in the keyring")
         for ref in refs:  # more than one only after two concurrent rotations
@@ -121,15 +128,19 @@ class Pkcs11Keyring:
 
     def rotate(self) -> int:
         with self._rotate_lock:
-            version = self._current()[0] + 1
+            keys = self._keys(fresh=True)
+            version = max(keys, default=0) + 1
+            if not keys:
+                raise ConfigurationError(f"no master key on {self.url} to rotate")
             if version > MAX_VERSION:
                 raise ConfigurationError("the master key has no version left to rotate to")
             self._device().generate(self._label(version))
+            self._listed_at = None
             return version
 
     def key_refs(self, version: int) -> list[KeyRef]:
         """The token objects of one version (for inspection: never their values)."""
-        return self._keys().get(version, [])
+        return self._keys(fresh=True).get(version, [])
 
     def _label(self, version: int) -> str:
         return f"{self.object_label}-v{version}"
@@ -143,17 +154,25 @@ class Pkcs11Keyring:
         version = max(keys)
         return version, keys[version][0]
 
-    def _keys(self) -> dict[int, list[KeyRef]]:
-        """The key objects by version, read from the token on each call (a listing
-        is cheap, and so a rotation by another process counts at once). Two objects
-        of one version (two rotations racing) are both kept: wrap uses the first by
-        ``CKA_ID``, unwrap tries each."""
+    def _keys(self, *, fresh: bool = False) -> dict[int, list[KeyRef]]:
+        """The key objects by version. The listing is kept for :data:`RELIST_SECONDS`
+        (searching the token costs more than an unwrap), so a rotation made by
+        another process is used for wraps within that time; an unknown version is
+        looked up at once. Two objects of one version (two rotations racing) are
+        both kept: wrap uses the first by ``CKA_ID``, unwrap tries each."""
+        now = time.monotonic()
+        with self._list_lock:
+            if not fresh and self._listed_at is not None and now - self._listed_at < RELIST_SECONDS:
+                return self._listed
         found: dict[int, list[KeyRef]] = {}
         for ref in self._device().keys(self.object_label + "-v"):
             match = self._pattern.fullmatch(ref.label)
             if match is not None and int(match.group(1)) <= MAX_VERSION:
                 found.setdefault(int(match.group(1)), []).append(ref)
-        return {v: sorted(refs, key=lambda r: r.key_id) for v, refs in found.items()}
+        listed = {v: sorted(refs, key=lambda r: r.key_id) for v, refs in found.items()}
+        with self._list_lock:
+            self._listed, self._listed_at = listed, now
+        return listed
 
     def _device(self) -> Token:
         if self._token is None:
