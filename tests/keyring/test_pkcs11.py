@@ -1,19 +1,17 @@
 """``pkcs11:``: the master key on a SoftHSM2 token, used there and never read out.
 
-Each test gets a throwaway token: a temporary ``SOFTHSM2_CONF`` pointing at a
-temporary token directory, initialised with ``softhsm2-util``. ``make system-deps``
-installs SoftHSM2; without it these tests skip.
+Each test gets throwaway tokens (tests/softhsm.py): a temporary ``SOFTHSM2_CONF``
+pointing at a temporary token directory, initialised with ``softhsm2-util``. ``make
+system-deps`` installs SoftHSM2; without it these tests skip.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,56 +22,15 @@ from keystead.errors import ConfigurationError, IntegrityError, MissingDependenc
 from keystead.keyring import open_keyring
 from keystead.keyring.pkcs11 import Pkcs11Keyring, parse_url
 from keystead.service import Keystead
+from softhsm import PIN, PIN_VAR, SOFTHSM2, Hsm, needs_softhsm2, throwaway_hsm
 
-SOFTHSM2 = "/usr/lib/softhsm/libsofthsm2.so"
-PIN = "4711-keystead-pin"
-PIN_VAR = "KEYSTEAD_TEST_HSM_PIN"
-TOKEN = "keystead"
 HSM_EXAMPLE = f"pkcs11:token=t?module-path={SOFTHSM2}&pin-source=env:{PIN_VAR}"
 HERE = secret_aad("ws_1", "secret", "payments/stripe", 1)
-
-needs_softhsm2 = pytest.mark.skipif(
-    not (os.path.exists(SOFTHSM2) and shutil.which("softhsm2-util")),
-    reason=f"SoftHSM2 is not installed ({SOFTHSM2}): 'make system-deps' installs it",
-)
-
-
-@dataclass
-class Hsm:
-    """A throwaway SoftHSM2 with the tokens ``keystead`` and ``other``."""
-
-    conf: Path
-
-    def url(self, token: str = TOKEN, obj: str = "keystead-master") -> str:
-        return f"pkcs11:token={token};object={obj}?module-path={SOFTHSM2}&pin-source=env:{PIN_VAR}"
-
-    def keyring(self, token: str = TOKEN, obj: str = "keystead-master") -> Pkcs11Keyring:
-        keyring = open_keyring(self.url(token, obj))
-        assert isinstance(keyring, Pkcs11Keyring)
-        return keyring
 
 
 @pytest.fixture
 def hsm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hsm]:
-    from keystead.keyring import _pkcs11_token
-
-    tokens = tmp_path / "tokens"
-    tokens.mkdir()
-    conf = tmp_path / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\n")
-    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
-    monkeypatch.setenv(PIN_VAR, PIN)
-    for label in (TOKEN, "other"):
-        pins = ("--pin", PIN, "--so-pin", "so-" + PIN)
-        subprocess.run(
-            ["softhsm2-util", "--init-token", "--free", "--label", label, *pins],
-            check=True,
-            capture_output=True,
-            env={**os.environ, "SOFTHSM2_CONF": str(conf)},
-        )
-    _pkcs11_token.reinitialize(SOFTHSM2)  # a loaded library reads the new config
-    yield Hsm(conf)
-    _pkcs11_token.reinitialize(SOFTHSM2)  # drop the sessions on this test's tokens
+    yield from throwaway_hsm(tmp_path, monkeypatch)
 
 
 def test_the_uri_is_rfc_7512_and_the_scheme_picks_the_provider() -> None:
