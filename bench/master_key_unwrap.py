@@ -15,6 +15,7 @@ unwrap run from N threads on the one shared keyring.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -25,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from _common import fmt_rate, fmt_ratio, fmt_us, median, print_machine, print_table
+from _common import fmt_rate, fmt_ratio, fmt_us, machine_rows, median, print_machine, print_table
 
 from keystead.core.envelope import seal, secret_aad, unseal
 from keystead.keyring import Keyring, open_keyring
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per figure")
     parser.add_argument("--threads", type=int, default=4, help="threads for the shared run")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     seconds, runs = (0.3, 3) if args.quick else (1.0, args.runs)
 
@@ -144,6 +146,10 @@ def main() -> None:
         )
     )
     print_table("master key: wrap and unwrap of a 32-byte data key (one thread)", rows)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        facts = dict(machine_rows())
+        args.json.write_text(json.dumps({"machine": facts, "figures": figures}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
