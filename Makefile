@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[postgres,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[postgres,hsm,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,8 +25,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 	for example in examples/*/; do $(BIN)/mypy --strict "$$example" || exit 1; done
 
-# Debian packages the tests start for themselves (rsyslogd for the syslog export sinks).
-# Installed when missing and running as root; otherwise those tests skip with a reason.
+# Debian packages the tests use (rsyslogd for the syslog export sinks, SoftHSM2 for the
+# pkcs11:// master key). Installed when missing and running as root; otherwise those tests
+# skip with a reason.
+SOFTHSM2_LIB ?= /usr/lib/softhsm/libsofthsm2.so
 system-deps:
 	@command -v rsyslogd >/dev/null 2>&1 || test -x /usr/sbin/rsyslogd \
 	  || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -35,6 +37,14 @@ system-deps:
 	       else \
 	         echo "system-deps: rsyslogd not found and not root: run 'sudo apt-get install rsyslog'" \
 	              "or the syslog export tests will skip"; \
+	       fi; }
+	@test -f $(SOFTHSM2_LIB) && command -v softhsm2-util >/dev/null 2>&1 \
+	  || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	         echo "system-deps: installing softhsm2"; \
+	         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends softhsm2; \
+	       else \
+	         echo "system-deps: SoftHSM2 not found and not root: run 'sudo apt-get install softhsm2'" \
+	              "or the pkcs11:// master key tests will skip"; \
 	       fi; }
 
 unit: $(STAMP) system-deps

@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     master_key_url: str = Field(
         default="",
         description="where the master keys that wrap encrypted data live: file://PATH "
-        "(a 0600 file 'keystead init' creates) or env://NAME; empty = "
+        "(a 0600 file 'keystead init' creates), env://NAME or pkcs11:... (an HSM token, "
+        "docs/secrets.md); empty = "
         f"file://{MASTER_KEY_FILE_NAME} beside the server secret file",
     )
     host: str = "127.0.0.1"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from keystead.keyring.file import FileKeyring
 from keystead.service.master_keys import CHECK_SETTING
+from softhsm import PIN, Hsm, needs_softhsm2, throwaway_hsm
 
 from ._support import Cli
 
@@ -92,3 +94,32 @@ def test_serve_refuses_a_missing_master_key(ready_local: Cli, tmp_path: Path) ->
     result = ready_local.fails(1, "serve", "--port", "9")
 
     assert "initialised with a master key" in result.stderr
+
+
+@pytest.fixture
+def hsm(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hsm]:
+    """Throwaway SoftHSM2 tokens (after ``cli`` cleared the KEYSTEAD_ variables)."""
+    yield from throwaway_hsm(tmp_path, monkeypatch)
+
+
+@needs_softhsm2
+def test_init_status_and_rotate_with_the_master_key_on_a_token(
+    cli: Cli, hsm: Hsm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEYSTEAD_MASTER_KEY_URL", hsm.url())
+
+    init = cli.ok("init")
+    rotated = cli.json("master-key", "rotate")
+    status = cli.json("master-key", "status")
+
+    assert "generated the master key on the token pkcs11:token=keystead" in init.stderr
+    assert "created the master key" not in init.stderr
+    assert not _key_file(tmp_path).exists()
+    assert status == {**rotated, "versions": [1, 2], "current_version": 2, "check_version": 1}
+    assert status["url"] == hsm.keyring().url and status["read_only"] is False
+    assert PIN not in cli.everything_printed()
+
+    monkeypatch.setenv("KEYSTEAD_MASTER_KEY_URL", hsm.url(token="other"))
+    hsm.keyring(token="other").create()
+    refused = cli.fails(1, "keys", "list")
+    assert "does not match the one this database" in refused.stderr

@@ -12,7 +12,7 @@ from keystead.keyring.file import FileKeyring
 
 
 def test_the_registry_names_every_provider() -> None:
-    assert sorted(PROVIDERS) == ["env", "file"]
+    assert sorted(PROVIDERS) == ["env", "file", "pkcs11"]
 
 
 @pytest.mark.parametrize(

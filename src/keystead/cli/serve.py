@@ -52,7 +52,13 @@ def init(
             settings.secret_file.unlink(missing_ok=True)
         # a master key it created stays: the store may have recorded it already
         raise
-    if master_key is not None:
+    if master_key is not None and master_key.startswith("pkcs11:"):
+        out.note(
+            f"generated the master key on the token {master_key}: it cannot leave the "
+            "token, so back the token up as its vendor provides; without it no encrypted "
+            "secret can be read"
+        )
+    elif master_key is not None:
         out.note(
             f"created the master key {master_key} (mode 0600): back it up, apart from "
             "the database; without it no encrypted secret can be read"

@@ -1,6 +1,6 @@
 """Master-key providers, chosen by URI (``KEYSTEAD_MASTER_KEY_URL``)::
 
-    keyring = open_keyring("file:///etc/keystead/master-key.secret")  # or "env://NAME"
+    keyring = open_keyring("file:///etc/keystead/master-key.secret")  # "env://NAME", "pkcs11:..."
     version, wrapped = keyring.wrap(data_key)
     data_key = keyring.unwrap(version, wrapped)
 

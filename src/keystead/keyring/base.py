@@ -45,8 +45,12 @@ class Keyring(KeyWrapper, Protocol):
 PROVIDERS: dict[str, str] = {
     "file": "keystead.keyring.file:FileKeyring",
     "env": "keystead.keyring.env:EnvKeyring",
+    "pkcs11": "keystead.keyring.pkcs11:Pkcs11Keyring",
 }
-"""URI scheme -> "module:class" of the provider serving it (``pkcs11`` comes later)."""
+"""URI scheme -> "module:class" of the provider serving it."""
+
+_OPAQUE = {"pkcs11"}
+"""Schemes written without ``//`` (RFC 7512: ``pkcs11:token=...``); ``//`` is accepted too."""
 
 
 def open_keyring(url: str) -> Keyring:
@@ -54,9 +58,13 @@ def open_keyring(url: str) -> Keyring:
 
     Opening reads nothing yet: a missing file or variable shows in :meth:`Keyring.exists`."""
     scheme, sep, _ = url.partition("://")
+    if not sep and url.partition(":")[0].lower() in _OPAQUE:
+        scheme, sep = url.partition(":")[0], ":"
     target = PROVIDERS.get(scheme.lower()) if sep else None
     if target is None:
-        known = ", ".join(f"{name}://" for name in sorted(PROVIDERS))
+        known = ", ".join(
+            f"{name}:" if name in _OPAQUE else f"{name}://" for name in sorted(PROVIDERS)
+        )
         shown = f"'{scheme}://'" if sep else "no scheme"
         raise ConfigurationError(
             f"unknown master key URL scheme ({shown}) in KEYSTEAD_MASTER_KEY_URL; "
