@@ -119,6 +119,23 @@ class SealedVersion:
     sealed: bytes | None = field(repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class SecretRead:
+    """A version's value (its repr never shows it), that version and its secret."""
+
+    data: dict[str, str] = field(repr=False)
+    version: VersionInfo
+    metadata: SecretMetadata
+
+
+@dataclass(frozen=True, slots=True)
+class SecretWritten:
+    """The version a write made, and the secret after it."""
+
+    version: VersionInfo
+    metadata: SecretMetadata
+
+
 class SecretVersionGone(NotFound):
     """A version that exists but is deleted or destroyed: "not found", with its
     metadata, so the Vault face can answer 404 with the metadata body as Vault does."""
@@ -281,7 +298,9 @@ __all__ = [
     "SealedVersion",
     "SecretMetadata",
     "SecretMount",
+    "SecretRead",
     "SecretVersionGone",
+    "SecretWritten",
     "VersionInfo",
     "VersionState",
     "check_custom_metadata",

@@ -137,8 +137,8 @@ class SecretQueries(SqlBase):
                 if not updated.rowcount:
                     if expected != 0:
                         raise _Stale
-                    values = rows.secret_values(secret)
-                    await c.execute(secrets.insert().values(**values, current_version=number))
+                    values = {**rows.secret_values(secret), "current_version": number}
+                    await c.execute(secrets.insert().values(**values))
                 secret_id = (await c.execute(sa.select(secrets.c.id).where(where))).scalar_one()
                 await c.execute(
                     secret_versions.insert().values(**rows.version_values(secret_id, version))
