@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import secrets as random
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -237,7 +238,8 @@ async def test_values_are_objects_of_bounded_string_fields(
 
 # --- who may do what --------------------------------------------------------------------
 
-OPERATIONS = {
+Operation = Callable[[Keystead, Principal], Awaitable[object]]
+OPERATIONS: dict[str, Operation] = {
     "read": lambda ks, p: ks.secrets.get(p, "secret", "payments/stripe"),
     "write": lambda ks, p: ks.secrets.put(p, "secret", "payments/stripe", {"k": "v"}),
     "patch": lambda ks, p: ks.secrets.patch(p, "secret", "payments/stripe", {"k": "w"}),
