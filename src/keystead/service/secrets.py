@@ -25,7 +25,6 @@ from keystead.core.envelope import Sealed, seal, secret_aad, unseal
 from keystead.core.ids import new_id
 from keystead.core.secret_paths import normalize_mount, normalize_path
 from keystead.core.secrets import (
-    MAX_MAX_VERSIONS,
     MountConfig,
     SealedVersion,
     SecretMetadata,
@@ -48,8 +47,8 @@ from keystead.core.secrets import (
     merge_patch,
     subkeys,
 )
-from keystead.errors import CheckAndSetMismatch, Conflict, IntegrityError, NotFound, ValidationError
-from keystead.service import secret_integrity
+from keystead.errors import CheckAndSetMismatch, Conflict, IntegrityError, NotFound
+from keystead.service import secret_fields, secret_integrity
 from keystead.service.context import ServiceContext
 from keystead.service.master_keys import MasterKeys
 from keystead.service.secret_mounts import SecretMounts
@@ -101,7 +100,7 @@ class SecretService:
         ``CheckAndSetMismatch``. Without ``cas`` a concurrent write is retried."""
         mount, path = await self._address(principal, "write", mount, path)
         plaintext = encode_data(check_data(data))
-        expected = _cas(cas)
+        expected = secret_fields.cas(cas)
         config = (await self.mounts.resolve(principal.workspace_id, mount)).config
         for _ in range(_RETRIES):
             current = await self._ctx.store.get_secret(principal.workspace_id, mount, path)
@@ -125,7 +124,7 @@ class SecretService:
         field set to None is removed) as a new version. The current version must be
         readable (else NotFound / ``SecretVersionGone``)."""
         mount, path = await self._address(principal, "write", mount, path)
-        expected = _cas(cas)
+        expected = secret_fields.cas(cas)
         config = (await self.mounts.resolve(principal.workspace_id, mount)).config
         for _ in range(_RETRIES):
             current, data = await self._open_latest(principal, mount, path)
@@ -144,14 +143,18 @@ class SecretService:
         deleted or destroyed version is ``SecretVersionGone`` (a NotFound carrying
         the metadata); one not kept, or no secret, is NotFound."""
         mount, path = await self._address(principal, "read", mount, path)
-        return await self._read(principal, mount, path, _version(version), "secret.read")
+        return await self._read(
+            principal, mount, path, secret_fields.version(version), "secret.read"
+        )
 
     async def subkeys(
         self, principal: Principal, mount: str, path: str, version: int | None = None
     ) -> tuple[dict[str, Any], SecretRead]:
         """Vault's ``subkeys``: the value's field names, each with a null value."""
         mount, path = await self._address(principal, "read", mount, path)
-        found = await self._read(principal, mount, path, _version(version), "secret.subkeys")
+        found = await self._read(
+            principal, mount, path, secret_fields.version(version), "secret.subkeys"
+        )
         return subkeys(found.data), replace(found, data={})
 
     # versions -----------------------------------------------------------------------
@@ -164,21 +167,25 @@ class SecretService:
             secret = await self._metadata(principal.workspace_id, mount, path)
             chosen = [secret.current_version] if secret.current_version else []
         else:
-            chosen = _versions(versions)
+            chosen = secret_fields.versions(versions)
         return await self._change(principal, mount, path, chosen, "delete")
 
     async def undelete(
         self, principal: Principal, mount: str, path: str, versions: Sequence[int]
     ) -> SecretMetadata:
         mount, path = await self._address(principal, "delete", mount, path)
-        return await self._change(principal, mount, path, _versions(versions), "undelete")
+        return await self._change(
+            principal, mount, path, secret_fields.versions(versions), "undelete"
+        )
 
     async def destroy(
         self, principal: Principal, mount: str, path: str, versions: Sequence[int]
     ) -> SecretMetadata:
         """Erase the sealed bytes of ``versions`` for good (the metadata stays)."""
         mount, path = await self._address(principal, "destroy", mount, path)
-        return await self._change(principal, mount, path, _versions(versions), "destroy")
+        return await self._change(
+            principal, mount, path, secret_fields.versions(versions), "destroy"
+        )
 
     # metadata -----------------------------------------------------------------------
     async def read_metadata(self, principal: Principal, mount: str, path: str) -> SecretMetadata:
@@ -224,8 +231,8 @@ class SecretService:
             "secret.metadata.write",
             "secret",
             f"{mount}/{path}",
-            before=None if current is None else _settings(current),
-            after=_settings(changed),
+            before=None if current is None else secret_fields.settings(current),
+            after=secret_fields.settings(changed),
         )
         keep = effective_max_versions(changed, config)
         return await self._ctx.store.put_secret_metadata(changed, keep=keep)
@@ -404,42 +411,6 @@ class SecretService:
         if changed:
             self._ctx.events_written()
         return secret
-
-
-def _cas(value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError("cas is a version number, 0 or more", field="cas")
-    return value
-
-
-def _version(value: object) -> int | None:
-    if value is None or value == 0:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError("a version is a number, 1 or more", field="version")
-    return value
-
-
-def _versions(values: object) -> builtins.list[int]:
-    if not isinstance(values, Sequence) or isinstance(values, str) or not values:
-        raise ValidationError("versions is a non-empty list of version numbers", field="versions")
-    if len(values) > MAX_MAX_VERSIONS:
-        raise ValidationError(f"at most {MAX_MAX_VERSIONS} versions at once", field="versions")
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValidationError("a version is a number, 1 or more", field="versions")
-    return sorted(set(values))
-
-
-def _settings(secret: SecretMetadata) -> dict[str, Any]:
-    return {
-        "max_versions": secret.max_versions,
-        "cas_required": secret.cas_required,
-        "delete_version_after": secret.delete_version_after,
-        "custom_metadata": secret.custom_metadata,
-    }
 
 
 __all__ = ["CAS_MISMATCH", "CAS_REQUIRED", "SecretService"]
