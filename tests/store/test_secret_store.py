@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from keystead.config import Settings
 from keystead.core.authz import Principal
+from keystead.core.clock import ManualClock
 from keystead.core.envelope import Sealed, secret_aad, unseal
 from keystead.core.secrets import SealedVersion, SecretMetadata, VersionInfo
 from keystead.errors import CheckAndSetMismatch, IntegrityError
@@ -219,3 +221,26 @@ async def test_metadata_without_versions(vault: Keystead, root: Principal) -> No
     assert first.version.version == 1
     assert first.metadata.custom_metadata == {"owner": "payments"}
     assert isinstance(first.metadata, SecretMetadata)
+
+
+async def test_two_nodes_with_the_same_cas_one_wins(
+    vault: Keystead, root: Principal, settings: Settings, clock: ManualClock
+) -> None:
+    """Two services on one database (two engines, two pools): the check is the
+    database's, not the process's."""
+    other = await Keystead.open(settings=settings, clock=clock)
+    try:
+        await vault.secrets.put(root, "secret", "shared", {"n": "0"})
+        for round_ in range(1, 4):
+            outcomes = await asyncio.gather(
+                vault.secrets.put(root, "secret", "shared", {"n": "a"}, cas=round_),
+                other.secrets.put(root, "secret", "shared", {"n": "b"}, cas=round_),
+                return_exceptions=True,
+            )
+            assert sorted(type(o).__name__ for o in outcomes) == [
+                "CheckAndSetMismatch",
+                "SecretWritten",
+            ]
+        assert (await other.secrets.read_metadata(root, "secret", "shared")).current_version == 4
+    finally:
+        await other.close()
