@@ -244,3 +244,15 @@ async def test_two_nodes_with_the_same_cas_one_wins(
         assert (await other.secrets.read_metadata(root, "secret", "shared")).current_version == 4
     finally:
         await other.close()
+
+
+async def test_the_longest_path_and_any_string_value_round_trip(
+    vault: Keystead, root: Principal
+) -> None:
+    """A path of 511 four-byte characters fits the unique index on PostgreSQL, and a
+    value may hold any text: NUL, newlines, emoji, quotes."""
+    path = "/".join(["\U0001d400" * 127] * 4)
+    value = {"weird": 'a\x00b\n"c"\\ 🔑 \u2028', "empty": ""}
+    await vault.secrets.put(root, "secret", path, value)
+    assert (await vault.secrets.get(root, "secret", path)).data == value
+    assert await vault.secrets.list(root, "secret") == ["\U0001d400" * 127 + "/"]
