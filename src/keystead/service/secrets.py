@@ -98,7 +98,7 @@ class SecretService:
         """Write a new version. ``cas``: the version this write replaces (0: create
         only); a mismatch, or no ``cas`` where ``cas_required``, is
         ``CheckAndSetMismatch``. Without ``cas`` a concurrent write is retried."""
-        mount, path = await self._address(principal, "write", mount, path)
+        mount, path = self._address(principal, "write", mount, path)
         plaintext = encode_data(check_data(data))
         expected = secret_fields.cas(cas)
         config = (await self.mounts.resolve(principal.workspace_id, mount)).config
@@ -123,7 +123,7 @@ class SecretService:
         """Merge ``changes`` into the current version's fields (JSON merge patch: a
         field set to None is removed) as a new version. The current version must be
         readable (else NotFound / ``SecretVersionGone``)."""
-        mount, path = await self._address(principal, "write", mount, path)
+        mount, path = self._address(principal, "write", mount, path)
         expected = secret_fields.cas(cas)
         config = (await self.mounts.resolve(principal.workspace_id, mount)).config
         for _ in range(_RETRIES):
@@ -142,7 +142,7 @@ class SecretService:
         """A version's value (the current one when ``version`` is None or 0). A
         deleted or destroyed version is ``SecretVersionGone`` (a NotFound carrying
         the metadata); one not kept, or no secret, is NotFound."""
-        mount, path = await self._address(principal, "read", mount, path)
+        mount, path = self._address(principal, "read", mount, path)
         return await self._read(
             principal, mount, path, secret_fields.version(version), "secret.read"
         )
@@ -151,7 +151,7 @@ class SecretService:
         self, principal: Principal, mount: str, path: str, version: int | None = None
     ) -> tuple[dict[str, Any], SecretRead]:
         """Vault's ``subkeys``: the value's field names, each with a null value."""
-        mount, path = await self._address(principal, "read", mount, path)
+        mount, path = self._address(principal, "read", mount, path)
         found = await self._read(
             principal, mount, path, secret_fields.version(version), "secret.subkeys"
         )
@@ -162,7 +162,7 @@ class SecretService:
         self, principal: Principal, mount: str, path: str, versions: Sequence[int] | None = None
     ) -> SecretMetadata:
         """Soft-delete ``versions`` (the current one when None): undelete undoes it."""
-        mount, path = await self._address(principal, "delete", mount, path)
+        mount, path = self._address(principal, "delete", mount, path)
         if versions is None:
             secret = await self._metadata(principal.workspace_id, mount, path)
             chosen = [secret.current_version] if secret.current_version else []
@@ -173,7 +173,7 @@ class SecretService:
     async def undelete(
         self, principal: Principal, mount: str, path: str, versions: Sequence[int]
     ) -> SecretMetadata:
-        mount, path = await self._address(principal, "delete", mount, path)
+        mount, path = self._address(principal, "delete", mount, path)
         return await self._change(
             principal, mount, path, secret_fields.versions(versions), "undelete"
         )
@@ -182,14 +182,14 @@ class SecretService:
         self, principal: Principal, mount: str, path: str, versions: Sequence[int]
     ) -> SecretMetadata:
         """Erase the sealed bytes of ``versions`` for good (the metadata stays)."""
-        mount, path = await self._address(principal, "destroy", mount, path)
+        mount, path = self._address(principal, "destroy", mount, path)
         return await self._change(
             principal, mount, path, secret_fields.versions(versions), "destroy"
         )
 
     # metadata -----------------------------------------------------------------------
     async def read_metadata(self, principal: Principal, mount: str, path: str) -> SecretMetadata:
-        mount, path = await self._address(principal, "read", mount, path)
+        mount, path = self._address(principal, "read", mount, path)
         return await self._metadata(principal.workspace_id, mount, path)
 
     async def write_metadata(
@@ -205,7 +205,7 @@ class SecretService:
     ) -> SecretMetadata:
         """Change the settings given (``custom_metadata`` is replaced whole); a
         secret without versions is created. Lowering ``max_versions`` prunes."""
-        mount, path = await self._address(principal, "admin", mount, path)
+        mount, path = self._address(principal, "admin", mount, path)
         config = (await self.mounts.resolve(principal.workspace_id, mount)).config
         ws, now = principal.workspace_id, self._ctx.now()
         current = await self._ctx.store.get_secret(ws, mount, path)
@@ -239,7 +239,7 @@ class SecretService:
 
     async def delete_metadata(self, principal: Principal, mount: str, path: str) -> None:
         """Delete the secret: its metadata and every version."""
-        mount, path = await self._address(principal, "destroy", mount, path)
+        mount, path = self._address(principal, "destroy", mount, path)
         ws = principal.workspace_id
         secret = await self._metadata(ws, mount, path)
         kept = [v.version for v in secret.versions]
@@ -266,9 +266,7 @@ class SecretService:
         return list_level(paths, folder)
 
     # internals ----------------------------------------------------------------------
-    async def _address(
-        self, principal: Principal, action: str, mount: str, path: str
-    ) -> tuple[str, str]:
+    def _address(self, principal: Principal, action: str, mount: str, path: str) -> tuple[str, str]:
         mount, path = normalize_mount(mount), normalize_path(path)
         principal.require_secret(action, mount, path)
         return mount, path
