@@ -101,6 +101,16 @@ async def keystead(settings: Settings, clock: ManualClock) -> AsyncIterator[Keys
 
 
 @pytest.fixture
+async def vault(settings: Settings, clock: ManualClock) -> AsyncIterator[Keystead]:
+    """A service with a ``file://`` master key (as after ``keystead init``): for secrets."""
+    ks = await Keystead.open(settings=settings, clock=clock, create_master_key=True)
+    try:
+        yield ks
+    finally:
+        await ks.close()
+
+
+@pytest.fixture
 async def admin(keystead: Keystead) -> Principal:
     """The local operator of the first workspace: every permission."""
     return await keystead.workspaces.local_operator()

@@ -46,6 +46,13 @@ class PermissionQueryError(ValidationError):
         self.query = query
 
 
+class PayloadTooLarge(ValidationError):
+    """Input over a size bound (a secret version's bytes, its field count): 413."""
+
+    status = 413
+    title = "Content too large"
+
+
 class Unauthorized(KeysteadError):
     status = 401
     title = "Unauthorized"
@@ -64,6 +71,13 @@ class NotFound(KeysteadError):
 class Conflict(KeysteadError):
     status = 409
     title = "Conflict"
+
+
+class CheckAndSetMismatch(Conflict):
+    """A write whose check-and-set version (``cas``) is not the secret's current
+    version, or that omits it where it is required. Vault answers 400; Keystead 409."""
+
+    title = "Check-and-set mismatch"
 
 
 class AlreadyInitialised(Conflict):
@@ -122,6 +136,7 @@ class LimiterUnavailable(_Unavailable):
 
 __all__ = [
     "AlreadyInitialised",
+    "CheckAndSetMismatch",
     "ConfigurationError",
     "Conflict",
     "Forbidden",
@@ -130,6 +145,7 @@ __all__ = [
     "LimiterUnavailable",
     "MissingDependency",
     "NotFound",
+    "PayloadTooLarge",
     "PermissionQueryError",
     "StoreUnavailable",
     "Unauthorized",

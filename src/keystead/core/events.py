@@ -29,6 +29,10 @@ RATELIMIT_EXCEEDED = "ratelimit.exceeded"
 QUOTA_EXCEEDED = "quota.exceeded"
 ALERT_OPENED = "alert.opened"
 ALERT_RESOLVED = "alert.resolved"
+SECRET_CREATED = "secret.created"  # noqa: S105 - an event type
+SECRET_UPDATED = "secret.updated"  # noqa: S105 - an event type
+SECRET_DELETED = "secret.deleted"  # noqa: S105 - an event type
+SECRET_DESTROYED = "secret.destroyed"  # noqa: S105 - an event type
 
 EVENT_TYPES: tuple[str, ...] = (
     KEY_CREATED,
@@ -45,6 +49,10 @@ EVENT_TYPES: tuple[str, ...] = (
     QUOTA_EXCEEDED,
     ALERT_OPENED,
     ALERT_RESOLVED,
+    SECRET_CREATED,
+    SECRET_UPDATED,
+    SECRET_DELETED,
+    SECRET_DESTROYED,
 )
 
 
@@ -81,6 +89,13 @@ def key_summary(key: Key) -> dict[str, Any]:
     }
 
 
+def secret_event(
+    type_: str, workspace_id: str, mount: str, path: str, at: datetime, versions: list[int]
+) -> Event:
+    """What events say about a secret: where it lives and which versions, never a value."""
+    return Event.new(type_, workspace_id, at, {"mount": mount, "path": path, "versions": versions})
+
+
 def key_event(type_: str, key: Key, at: datetime, **extra: Any) -> Event:
     return Event.new(type_, key.workspace_id, at, {**key_summary(key), **extra})
 
@@ -101,7 +116,12 @@ __all__ = [
     "KEY_UPDATED",
     "QUOTA_EXCEEDED",
     "RATELIMIT_EXCEEDED",
+    "SECRET_CREATED",
+    "SECRET_DELETED",
+    "SECRET_DESTROYED",
+    "SECRET_UPDATED",
     "Event",
     "key_event",
     "key_summary",
+    "secret_event",
 ]

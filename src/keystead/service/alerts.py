@@ -190,6 +190,11 @@ class AlertService:
         ``AlertEvaluator.evaluate``): the alerts opened or updated."""
         return await self._evaluator.evaluate(now)
 
+    def announce(self, alert: Alert) -> None:
+        """Tell ``on_change`` of an alert opened elsewhere (a secret that failed
+        its integrity check)."""
+        self._notify(alert)
+
     def _notify(self, alert: Alert) -> None:
         if self.on_change is not None:
             self.on_change(alert)

@@ -40,6 +40,7 @@ from keystead.service.plans import PlanService
 from keystead.service.root_keys import RootKeyService
 from keystead.service.rotation import RotationService
 from keystead.service.scheduler import Scheduler
+from keystead.service.secrets import SecretService
 from keystead.service.shedding import LoadShedder
 from keystead.service.usage import UsageService
 from keystead.service.verifier import Verifier
@@ -105,6 +106,7 @@ class Keystead:
         self.alerts = AlertService(self._ctx, self.actions)
         self.incidents = IncidentService(self._ctx, self.keys, self.rotation)
         self.audit = AuditService(self._ctx, secret)
+        self.secrets = SecretService(self._ctx, self.master_keys, self.alerts.announce)
         self.scheduler = Scheduler(self._ctx, self.rotation)
         self.scheduler.purge = self._scheduled_upkeep
         self.failed_attempts = FailedAttempts(self.limiter, settings)

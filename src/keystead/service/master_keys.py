@@ -106,6 +106,13 @@ class MasterKeys:
             check_version=Sealed.from_text(stored).key_version if stored is not None else None,
         )
 
+    async def references(self) -> dict[int, int]:
+        """How many stored items each master-key version still wraps: the secret
+        versions not destroyed (webhook secrets and pickups join them when they move
+        under the master key). A version with none left can be retired; what a
+        rewrap works through."""
+        return await self._store.count_secret_versions_by_key()
+
     async def rotate(self) -> MasterKeyStatus:
         """Add a master-key version; new seals use it, old versions still unwrap."""
         self.keyring.rotate()

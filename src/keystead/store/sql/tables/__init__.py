@@ -20,6 +20,7 @@ from keystead.store.sql.tables._core import (
     workspaces,
 )
 from keystead.store.sql.tables._lifecycle import incidents, key_actions, leases, outbox, pickups
+from keystead.store.sql.tables._secrets import secret_mounts, secret_versions, secrets
 from keystead.store.sql.tables._usage import SERIES_FIGURES, usage, usage_rollups
 from keystead.store.sql.tables._webhooks import deliveries, delivery_attempts, webhooks
 
@@ -47,6 +48,9 @@ __all__ = [
     "plans",
     "roles",
     "root_keys",
+    "secret_mounts",
+    "secret_versions",
+    "secrets",
     "settings",
     "usage",
     "usage_rollups",

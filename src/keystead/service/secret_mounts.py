@@ -1,0 +1,140 @@
+"""The mounts of stored secrets: the default ``secret`` (made on first use, in every
+workspace), mounts enabled by name, and their settings (``config``).
+
+A mount's settings apply to every secret below it, so reading and changing them,
+and enabling a mount, take ``secrets.admin`` over the whole mount
+(``secrets.admin:<mount>/*`` or an unscoped ``secrets.admin``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from keystead.core.authz import Principal
+from keystead.core.secret_grants import secret_permission
+from keystead.core.secret_paths import DEFAULT_MOUNT, normalize_mount
+from keystead.core.secrets import (
+    KV_V2,
+    MOUNT_KINDS,
+    MountConfig,
+    SecretMount,
+    check_duration,
+    check_flag,
+    check_max_versions,
+)
+from keystead.errors import Conflict, Forbidden, NotFound, ValidationError
+from keystead.service.context import ServiceContext
+
+
+class SecretMounts:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    async def resolve(self, workspace_id: str, name: str) -> SecretMount:
+        """The mount ``name`` (already validated); the default one is made when
+        missing, any other is NotFound."""
+        found = await self._ctx.store.get_secret_mount(workspace_id, name)
+        if found is not None:
+            return found
+        if name != DEFAULT_MOUNT:
+            raise NotFound(f"no mount '{name}'")
+        return (await self._ctx.store.insert_secret_mount(self._new(workspace_id, name)))[0]
+
+    async def list(self, principal: Principal) -> list[SecretMount]:
+        """The mounts the principal may list or administer at their top."""
+        await self.resolve(principal.workspace_id, DEFAULT_MOUNT)
+        found = await self._ctx.store.list_secret_mounts(principal.workspace_id)
+        return [m for m in found if principal.may("list", m.name, "") or _admin(principal, m.name)]
+
+    async def enable(
+        self,
+        principal: Principal,
+        name: str,
+        *,
+        kind: str = KV_V2,
+        max_versions: int = 0,
+        cas_required: bool = False,
+        delete_version_after: int = 0,
+    ) -> SecretMount:
+        name = normalize_mount(name)
+        require_admin(principal, name)
+        if kind not in MOUNT_KINDS:
+            raise ValidationError(
+                f"unknown mount kind; known: {', '.join(MOUNT_KINDS)}", field="kind"
+            )
+        config = _config(MountConfig(), max_versions, cas_required, delete_version_after)
+        mount = replace(self._new(principal.workspace_id, name), kind=kind, config=config)
+        self._ctx.audit(principal, "secret_mount.enable", "secret_mount", name, after=mount)
+        stored, new = await self._ctx.store.insert_secret_mount(mount)
+        if not new:
+            raise Conflict(f"the mount '{name}' already exists")
+        return stored
+
+    async def read_config(self, principal: Principal, name: str) -> SecretMount:
+        name = normalize_mount(name)
+        require_admin(principal, name)
+        return await self.resolve(principal.workspace_id, name)
+
+    async def write_config(
+        self,
+        principal: Principal,
+        name: str,
+        *,
+        max_versions: int | None = None,
+        cas_required: bool | None = None,
+        delete_version_after: int | None = None,
+    ) -> SecretMount:
+        """Change the settings given; the others keep their values."""
+        name = normalize_mount(name)
+        require_admin(principal, name)
+        mount = await self.resolve(principal.workspace_id, name)
+        config = _config(mount.config, max_versions, cas_required, delete_version_after)
+        self._ctx.audit(
+            principal,
+            "secret_mount.configure",
+            "secret_mount",
+            name,
+            before=mount.config,
+            after=config,
+        )
+        updated = await self._ctx.store.update_secret_mount(
+            principal.workspace_id, name, config, self._ctx.now()
+        )
+        if updated is None:
+            raise NotFound(f"no mount '{name}'")
+        return updated
+
+    def _new(self, workspace_id: str, name: str) -> SecretMount:
+        now = self._ctx.now()
+        return SecretMount(workspace_id, name, KV_V2, MountConfig(), now, now)
+
+
+def _admin(principal: Principal, mount: str) -> bool:
+    return principal.grants.covers(secret_permission("admin", mount, "*"))
+
+
+def require_admin(principal: Principal, mount: str) -> None:
+    """``secrets.admin`` over the whole mount (a mount's settings reach every secret)."""
+    if not _admin(principal, mount):
+        raise Forbidden("this root key lacks 'secrets.admin' on this whole mount")
+
+
+def _config(
+    base: MountConfig,
+    max_versions: int | None,
+    cas_required: bool | None,
+    delete_version_after: int | None,
+) -> MountConfig:
+    return MountConfig(
+        max_versions=base.max_versions
+        if max_versions is None
+        else check_max_versions(max_versions),
+        cas_required=base.cas_required
+        if cas_required is None
+        else check_flag(cas_required, "cas_required"),
+        delete_version_after=base.delete_version_after
+        if delete_version_after is None
+        else check_duration(delete_version_after),
+    )
+
+
+__all__ = ["SecretMounts", "require_admin"]

@@ -1,0 +1,414 @@
+"""``Keystead.secrets``: stored secrets with KV version 2 semantics (docs/secrets.md).
+
+Every method takes the acting ``Principal`` first, validates and normalises the
+address (``secret_paths``) and checks the path-scoped permission before it looks
+anything up: deny by default, and another workspace's secrets do not exist (every
+store call is scoped by the principal's workspace).
+
+Values are sealed here, under ``secret_aad(workspace, mount, path, version)``, with
+the keyring of the store's master key; the store only ever holds sealed bytes. The
+audit log says who touched which path and version, never a value.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from keystead.core import events
+from keystead.core.alerts import Alert
+from keystead.core.authz import Principal
+from keystead.core.envelope import Sealed, seal, secret_aad, unseal
+from keystead.core.ids import new_id
+from keystead.core.secret_paths import normalize_mount, normalize_path
+from keystead.core.secrets import (
+    MountConfig,
+    SealedVersion,
+    SecretMetadata,
+    SecretMount,
+    SecretRead,
+    SecretVersionGone,
+    SecretWritten,
+    VersionInfo,
+    check_custom_metadata,
+    check_data,
+    check_duration,
+    check_flag,
+    check_max_versions,
+    decode_data,
+    effective_cas_required,
+    effective_delete_after,
+    effective_max_versions,
+    encode_data,
+    list_level,
+    merge_patch,
+    subkeys,
+)
+from keystead.errors import CheckAndSetMismatch, Conflict, IntegrityError, NotFound
+from keystead.service import secret_fields, secret_integrity
+from keystead.service.context import ServiceContext
+from keystead.service.master_keys import MasterKeys
+from keystead.service.secret_mounts import SecretMounts
+from keystead.store.secrets import VersionChange
+
+_RETRIES = 5
+"""Writes without ``cas`` that lose a race re-read and try again this many times."""
+CAS_MISMATCH = "check-and-set parameter did not match the current version"
+CAS_REQUIRED = "check-and-set parameter required for this call"
+
+
+class SecretService:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        master_keys: MasterKeys,
+        on_alert: Callable[[Alert], None] | None = None,
+    ) -> None:
+        self._ctx = ctx
+        self._master_keys = master_keys
+        self._on_alert = on_alert
+        self.mounts = SecretMounts(ctx)
+
+    # mounts -------------------------------------------------------------------------
+    async def list_mounts(self, principal: Principal) -> builtins.list[SecretMount]:
+        return await self.mounts.list(principal)
+
+    async def enable_mount(self, principal: Principal, name: str, **config: Any) -> SecretMount:
+        return await self.mounts.enable(principal, name, **config)
+
+    async def read_config(self, principal: Principal, mount: str) -> SecretMount:
+        return await self.mounts.read_config(principal, mount)
+
+    async def write_config(self, principal: Principal, mount: str, **config: Any) -> SecretMount:
+        return await self.mounts.write_config(principal, mount, **config)
+
+    # values -------------------------------------------------------------------------
+    async def put(
+        self,
+        principal: Principal,
+        mount: str,
+        path: str,
+        data: Mapping[str, str],
+        *,
+        cas: int | None = None,
+    ) -> SecretWritten:
+        """Write a new version. ``cas``: the version this write replaces (0: create
+        only); a mismatch, or no ``cas`` where ``cas_required``, is
+        ``CheckAndSetMismatch``. Without ``cas`` a concurrent write is retried."""
+        mount, path = self._address(principal, "write", mount, path)
+        plaintext = encode_data(check_data(data))
+        expected = secret_fields.cas(cas)
+        config = (await self.mounts.resolve(principal.workspace_id, mount)).config
+        for _ in range(_RETRIES):
+            current = await self._ctx.store.get_secret(principal.workspace_id, mount, path)
+            written = await self._write(
+                principal, mount, path, current, config, plaintext, expected
+            )
+            if written is not None:
+                return written
+        raise Conflict("the secret kept changing while it was written; retry")
+
+    async def patch(
+        self,
+        principal: Principal,
+        mount: str,
+        path: str,
+        changes: Mapping[str, str | None],
+        *,
+        cas: int | None = None,
+    ) -> SecretWritten:
+        """Merge ``changes`` into the current version's fields (JSON merge patch: a
+        field set to None is removed) as a new version. The current version must be
+        readable (else NotFound / ``SecretVersionGone``)."""
+        mount, path = self._address(principal, "write", mount, path)
+        expected = secret_fields.cas(cas)
+        config = (await self.mounts.resolve(principal.workspace_id, mount)).config
+        for _ in range(_RETRIES):
+            current, data = await self._open_latest(principal, mount, path)
+            plaintext = encode_data(merge_patch(data, changes))
+            written = await self._write(
+                principal, mount, path, current, config, plaintext, expected
+            )
+            if written is not None:
+                return written
+        raise Conflict("the secret kept changing while it was patched; retry")
+
+    async def get(
+        self, principal: Principal, mount: str, path: str, version: int | None = None
+    ) -> SecretRead:
+        """A version's value (the current one when ``version`` is None or 0). A
+        deleted or destroyed version is ``SecretVersionGone`` (a NotFound carrying
+        the metadata); one not kept, or no secret, is NotFound."""
+        mount, path = self._address(principal, "read", mount, path)
+        return await self._read(
+            principal, mount, path, secret_fields.version(version), "secret.read"
+        )
+
+    async def subkeys(
+        self, principal: Principal, mount: str, path: str, version: int | None = None
+    ) -> tuple[dict[str, Any], SecretRead]:
+        """Vault's ``subkeys``: the value's field names, each with a null value."""
+        mount, path = self._address(principal, "read", mount, path)
+        found = await self._read(
+            principal, mount, path, secret_fields.version(version), "secret.subkeys"
+        )
+        return subkeys(found.data), replace(found, data={})
+
+    # versions -----------------------------------------------------------------------
+    async def delete(
+        self, principal: Principal, mount: str, path: str, versions: Sequence[int] | None = None
+    ) -> SecretMetadata:
+        """Soft-delete ``versions`` (the current one when None): undelete undoes it."""
+        mount, path = self._address(principal, "delete", mount, path)
+        if versions is None:
+            secret = await self._metadata(principal.workspace_id, mount, path)
+            chosen = [secret.current_version] if secret.current_version else []
+        else:
+            chosen = secret_fields.versions(versions)
+        return await self._change(principal, mount, path, chosen, "delete")
+
+    async def undelete(
+        self, principal: Principal, mount: str, path: str, versions: Sequence[int]
+    ) -> SecretMetadata:
+        mount, path = self._address(principal, "delete", mount, path)
+        return await self._change(
+            principal, mount, path, secret_fields.versions(versions), "undelete"
+        )
+
+    async def destroy(
+        self, principal: Principal, mount: str, path: str, versions: Sequence[int]
+    ) -> SecretMetadata:
+        """Erase the sealed bytes of ``versions`` for good (the metadata stays)."""
+        mount, path = self._address(principal, "destroy", mount, path)
+        return await self._change(
+            principal, mount, path, secret_fields.versions(versions), "destroy"
+        )
+
+    # metadata -----------------------------------------------------------------------
+    async def read_metadata(self, principal: Principal, mount: str, path: str) -> SecretMetadata:
+        mount, path = self._address(principal, "read", mount, path)
+        return await self._metadata(principal.workspace_id, mount, path)
+
+    async def write_metadata(
+        self,
+        principal: Principal,
+        mount: str,
+        path: str,
+        *,
+        max_versions: int | None = None,
+        cas_required: bool | None = None,
+        delete_version_after: int | None = None,
+        custom_metadata: Mapping[str, str] | None = None,
+    ) -> SecretMetadata:
+        """Change the settings given (``custom_metadata`` is replaced whole); a
+        secret without versions is created. Lowering ``max_versions`` prunes."""
+        mount, path = self._address(principal, "admin", mount, path)
+        config = (await self.mounts.resolve(principal.workspace_id, mount)).config
+        ws, now = principal.workspace_id, self._ctx.now()
+        current = await self._ctx.store.get_secret(ws, mount, path)
+        base = current or SecretMetadata(new_id("sec", now.timestamp()), ws, mount, path, now, now)
+        changed = replace(
+            base,
+            updated_time=now,
+            max_versions=base.max_versions
+            if max_versions is None
+            else check_max_versions(max_versions),
+            cas_required=base.cas_required
+            if cas_required is None
+            else check_flag(cas_required, "cas_required"),
+            delete_version_after=base.delete_version_after
+            if delete_version_after is None
+            else check_duration(delete_version_after),
+            custom_metadata=base.custom_metadata
+            if custom_metadata is None
+            else check_custom_metadata(custom_metadata),
+        )
+        self._ctx.audit(
+            principal,
+            "secret.metadata.write",
+            "secret",
+            f"{mount}/{path}",
+            before=None if current is None else secret_fields.settings(current),
+            after=secret_fields.settings(changed),
+        )
+        keep = effective_max_versions(changed, config)
+        return await self._ctx.store.put_secret_metadata(changed, keep=keep)
+
+    async def delete_metadata(self, principal: Principal, mount: str, path: str) -> None:
+        """Delete the secret: its metadata and every version."""
+        mount, path = self._address(principal, "destroy", mount, path)
+        ws = principal.workspace_id
+        secret = await self._metadata(ws, mount, path)
+        kept = [v.version for v in secret.versions]
+        self._ctx.audit(
+            principal,
+            "secret.metadata.delete",
+            "secret",
+            f"{mount}/{path}",
+            before={"versions": kept},
+        )
+        event = events.secret_event(events.SECRET_DESTROYED, ws, mount, path, self._ctx.now(), kept)
+        if not await self._ctx.store.delete_secret(ws, mount, path, [event]):
+            raise NotFound(f"no secret at {mount}/{path}")
+        self._ctx.events_written()
+
+    async def list(self, principal: Principal, mount: str, folder: str = "") -> builtins.list[str]:
+        """Vault LIST: the names one level below ``folder`` (folders end with ``/``)."""
+        mount = normalize_mount(mount)
+        folder = normalize_path(folder, allow_root=True)
+        principal.require_secret("list", mount, folder)
+        await self.mounts.resolve(principal.workspace_id, mount)
+        prefix = f"{folder}/" if folder else ""
+        paths = await self._ctx.store.list_secret_paths(principal.workspace_id, mount, prefix)
+        return list_level(paths, folder)
+
+    # internals ----------------------------------------------------------------------
+    def _address(self, principal: Principal, action: str, mount: str, path: str) -> tuple[str, str]:
+        mount, path = normalize_mount(mount), normalize_path(path)
+        principal.require_secret(action, mount, path)
+        return mount, path
+
+    async def _metadata(self, workspace_id: str, mount: str, path: str) -> SecretMetadata:
+        await self.mounts.resolve(workspace_id, mount)
+        found = await self._ctx.store.get_secret(workspace_id, mount, path)
+        if found is None:
+            raise NotFound(f"no secret at {mount}/{path}")
+        return found
+
+    async def _write(
+        self,
+        principal: Principal,
+        mount: str,
+        path: str,
+        current: SecretMetadata | None,
+        config: MountConfig,
+        plaintext: bytes,
+        cas: int | None,
+    ) -> SecretWritten | None:
+        """One attempt: None when another write got in first (and ``cas`` is None)."""
+        ws = principal.workspace_id
+        latest = 0 if current is None else current.current_version
+        if cas is None and effective_cas_required(current, config):
+            raise CheckAndSetMismatch(CAS_REQUIRED)
+        if cas is not None and cas != latest:
+            raise CheckAndSetMismatch(f"{CAS_MISMATCH} (cas={cas}, current version {latest})")
+        now, number = self._ctx.now(), latest + 1
+        sealed = seal(plaintext, secret_aad(ws, mount, path, number), self._master_keys.keyring)
+        after = effective_delete_after(current, config)
+        info = VersionInfo(
+            version=number,
+            created_time=now,
+            deletion_time=now + timedelta(seconds=after) if after else None,
+            key_version=sealed.key_version,
+        )
+        base = current or SecretMetadata(new_id("sec", now.timestamp()), ws, mount, path, now, now)
+        kind = events.SECRET_CREATED if latest == 0 else events.SECRET_UPDATED
+        event = events.secret_event(kind, ws, mount, path, now, [number])
+        self._ctx.audit(
+            principal, "secret.write", "secret", f"{mount}/{path}", after={"version": number}
+        )
+        stored = await self._ctx.store.write_secret_version(
+            replace(base, updated_time=now),
+            SealedVersion(info, sealed.to_bytes()),
+            expected=latest,
+            keep=effective_max_versions(current, config),
+            events=[event],
+        )
+        if stored is None:
+            if cas is not None:
+                raise CheckAndSetMismatch(f"{CAS_MISMATCH} (another write got in first)")
+            return None
+        self._ctx.events_written()
+        return SecretWritten(stored.version(number) or info, stored)
+
+    async def _read(
+        self, principal: Principal, mount: str, path: str, version: int | None, action: str
+    ) -> SecretRead:
+        ws, now = principal.workspace_id, self._ctx.now()
+        await self.mounts.resolve(ws, mount)
+        target = f"{mount}/{path}"
+
+        def audited(_secret: SecretMetadata, found: SealedVersion) -> None:
+            if found.info.state(now) == "live":
+                after = {"version": found.info.version}
+                self._ctx.audit(principal, action, "secret", target, after=after)
+
+        found = await self._ctx.store.read_secret_version(ws, mount, path, version, audited)
+        if found is None or (found[1] is None and found[0].current_version == 0):
+            raise NotFound(f"no secret at {target}")
+        secret, stored = found
+        if stored is None:
+            raise NotFound(f"no version {version} of the secret at {target}")
+        state = stored.info.state(now)
+        if state != "live" or stored.sealed is None:
+            raise SecretVersionGone(secret, stored.info, state)
+        data = decode_data(await self._unseal(secret, stored.info, stored.sealed))
+        return SecretRead(data, stored.info, secret)
+
+    async def _open_latest(
+        self, principal: Principal, mount: str, path: str
+    ) -> tuple[SecretMetadata, dict[str, str]]:
+        """The secret and its current value, for a patch (no read is audited: the
+        patch's write is)."""
+        ws, now = principal.workspace_id, self._ctx.now()
+        found = await self._ctx.store.read_secret_version(ws, mount, path, None)
+        if found is None or found[1] is None:
+            raise NotFound(f"no secret at {mount}/{path}")
+        secret, stored = found[0], found[1]
+        state = stored.info.state(now)
+        if state != "live" or stored.sealed is None:
+            raise SecretVersionGone(secret, stored.info, state)
+        data = decode_data(await self._unseal(secret, stored.info, stored.sealed))
+        full = await self._ctx.store.get_secret(ws, mount, path)
+        return (full or secret), data
+
+    async def _unseal(self, secret: SecretMetadata, info: VersionInfo, sealed: bytes) -> bytes:
+        where = secret_aad(secret.workspace_id, secret.mount, secret.path, info.version)
+        try:
+            return unseal(Sealed.from_bytes(sealed), where, self._master_keys.keyring)
+        except IntegrityError:
+            await secret_integrity.report_failure(self._ctx, secret, info, self._on_alert)
+            raise IntegrityError(
+                f"version {info.version} of the secret at {secret.mount}/{secret.path} failed "
+                "its integrity check (altered, moved, or sealed under another master key); "
+                "an alert is open"
+            ) from None
+
+    async def _change(
+        self,
+        principal: Principal,
+        mount: str,
+        path: str,
+        versions: builtins.list[int],
+        change: VersionChange,
+    ) -> SecretMetadata:
+        ws = principal.workspace_id
+        await self.mounts.resolve(ws, mount)
+        kind = events.SECRET_DESTROYED if change == "destroy" else events.SECRET_DELETED
+        now = self._ctx.now()
+
+        def described(
+            _secret: SecretMetadata, changed: builtins.list[int]
+        ) -> builtins.list[events.Event]:
+            if change == "undelete":
+                return [events.secret_event(events.SECRET_UPDATED, ws, mount, path, now, changed)]
+            return [events.secret_event(kind, ws, mount, path, now, changed)]
+
+        self._ctx.audit(
+            principal, f"secret.{change}", "secret", f"{mount}/{path}", after={"versions": versions}
+        )
+        done = await self._ctx.store.change_secret_versions(
+            ws, mount, path, versions, change, now, described
+        )
+        if done is None:
+            raise NotFound(f"no secret at {mount}/{path}")
+        secret, changed = done
+        if changed:
+            self._ctx.events_written()
+        return secret
+
+
+__all__ = ["CAS_MISMATCH", "CAS_REQUIRED", "SecretService"]
