@@ -167,6 +167,21 @@ def effective_delete_after(secret: SecretMetadata | None, mount: MountConfig) ->
     return min(values) if values else 0
 
 
+def setting_changes(
+    max_versions: object = None, cas_required: object = None, delete_version_after: object = None
+) -> dict[str, Any]:
+    """The version settings given (``None``: keep), checked: what ``replace`` takes
+    for a mount's ``MountConfig`` and for a secret's ``SecretMetadata`` alike."""
+    changes: dict[str, Any] = {}
+    if max_versions is not None:
+        changes["max_versions"] = check_max_versions(max_versions)
+    if cas_required is not None:
+        changes["cas_required"] = check_flag(cas_required, "cas_required")
+    if delete_version_after is not None:
+        changes["delete_version_after"] = check_duration(delete_version_after)
+    return changes
+
+
 def check_max_versions(value: object, field: str = "max_versions") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MAX_VERSIONS:
         raise ValidationError(
@@ -315,5 +330,6 @@ __all__ = [
     "encode_data",
     "list_level",
     "merge_patch",
+    "setting_changes",
     "subkeys",
 ]

@@ -76,6 +76,28 @@ class KeyMaterial:
         return f"KeyMaterial(versions={self.versions()})"
 
 
+class MaterialKeyring:
+    """What the keyrings that hold ``KeyMaterial`` themselves (``file://``,
+    ``env://``) share: every operation reads the material afresh from
+    ``_keys()``, so a rotation made elsewhere is seen at the next call."""
+
+    def _keys(self) -> KeyMaterial:
+        raise NotImplementedError
+
+    @property
+    def current_version(self) -> int:
+        return self._keys().current_version
+
+    def versions(self) -> list[int]:
+        return self._keys().versions()
+
+    def wrap(self, data_key: bytes) -> tuple[int, bytes]:
+        return self._keys().wrap(data_key)
+
+    def unwrap(self, version: int, wrapped: bytes) -> bytes:
+        return self._keys().unwrap(version, wrapped)
+
+
 def material_of(keks: Mapping[int, bytes], origin: str) -> KeyMaterial:
     """:class:`KeyMaterial` whose errors name ``origin`` (a file, a variable)."""
     try:
@@ -97,4 +119,4 @@ def decode_kek(text: str, origin: str, version: int) -> bytes:
     return raw
 
 
-__all__ = ["KEK_BYTES", "KeyMaterial", "decode_kek", "material_of"]
+__all__ = ["KEK_BYTES", "KeyMaterial", "MaterialKeyring", "decode_kek", "material_of"]

@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 
 from keystead.errors import ConfigurationError
-from keystead.keyring._material import KeyMaterial, decode_kek, material_of
+from keystead.keyring._material import KeyMaterial, MaterialKeyring, decode_kek, material_of
 
 
-class EnvKeyring:
+class EnvKeyring(MaterialKeyring):
     """Master keys from one environment variable; see the module docstring."""
 
     read_only = True
@@ -41,19 +41,6 @@ class EnvKeyring:
             f"{self.url} is read-only: put a base64 256-bit key in {self.name} "
             "(e.g. from 'openssl rand -base64 32')"
         )
-
-    @property
-    def current_version(self) -> int:
-        return self._keys().current_version
-
-    def versions(self) -> list[int]:
-        return self._keys().versions()
-
-    def wrap(self, data_key: bytes) -> tuple[int, bytes]:
-        return self._keys().wrap(data_key)
-
-    def unwrap(self, version: int, wrapped: bytes) -> bytes:
-        return self._keys().unwrap(version, wrapped)
 
     def rotate(self) -> int:
         raise ConfigurationError(

@@ -27,13 +27,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from keystead.errors import ConfigurationError
-from keystead.keyring._material import KeyMaterial, decode_kek, material_of
+from keystead.keyring._material import KeyMaterial, MaterialKeyring, decode_kek, material_of
 
 FORMAT = "keystead-master-keys"
 FORMAT_VERSION = 1
 
 
-class FileKeyring:
+class FileKeyring(MaterialKeyring):
     """Master keys in a private file; see the module docstring for the format."""
 
     read_only = False
@@ -58,19 +58,6 @@ class FileKeyring:
         """Write version 1 unless the file exists (then leave it as it is)."""
         with contextlib.suppress(FileExistsError):
             _write_new(self.path, KeyMaterial.generate())
-
-    @property
-    def current_version(self) -> int:
-        return self._keys().current_version
-
-    def versions(self) -> list[int]:
-        return self._keys().versions()
-
-    def wrap(self, data_key: bytes) -> tuple[int, bytes]:
-        return self._keys().wrap(data_key)
-
-    def unwrap(self, version: int, wrapped: bytes) -> bytes:
-        return self._keys().unwrap(version, wrapped)
 
     def rotate(self) -> int:
         with self._locked():

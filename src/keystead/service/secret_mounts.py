@@ -17,9 +17,7 @@ from keystead.core.secrets import (
     MOUNT_KINDS,
     MountConfig,
     SecretMount,
-    check_duration,
-    check_flag,
-    check_max_versions,
+    setting_changes,
 )
 from keystead.errors import Conflict, Forbidden, NotFound, ValidationError
 from keystead.service.context import ServiceContext
@@ -61,7 +59,9 @@ class SecretMounts:
             raise ValidationError(
                 f"unknown mount kind; known: {', '.join(MOUNT_KINDS)}", field="kind"
             )
-        config = _config(MountConfig(), max_versions, cas_required, delete_version_after)
+        config = replace(
+            MountConfig(), **setting_changes(max_versions, cas_required, delete_version_after)
+        )
         mount = replace(self._new(principal.workspace_id, name), kind=kind, config=config)
         self._ctx.audit(principal, "secret_mount.enable", "secret_mount", name, after=mount)
         stored, new = await self._ctx.store.insert_secret_mount(mount)
@@ -87,7 +87,9 @@ class SecretMounts:
         name = normalize_mount(name)
         require_admin(principal, name)
         mount = await self.resolve(principal.workspace_id, name)
-        config = _config(mount.config, max_versions, cas_required, delete_version_after)
+        config = replace(
+            mount.config, **setting_changes(max_versions, cas_required, delete_version_after)
+        )
         self._ctx.audit(
             principal,
             "secret_mount.configure",
@@ -116,25 +118,6 @@ def require_admin(principal: Principal, mount: str) -> None:
     """``secrets.admin`` over the whole mount (a mount's settings reach every secret)."""
     if not _admin(principal, mount):
         raise Forbidden("this root key lacks 'secrets.admin' on this whole mount")
-
-
-def _config(
-    base: MountConfig,
-    max_versions: int | None,
-    cas_required: bool | None,
-    delete_version_after: int | None,
-) -> MountConfig:
-    return MountConfig(
-        max_versions=base.max_versions
-        if max_versions is None
-        else check_max_versions(max_versions),
-        cas_required=base.cas_required
-        if cas_required is None
-        else check_flag(cas_required, "cas_required"),
-        delete_version_after=base.delete_version_after
-        if delete_version_after is None
-        else check_duration(delete_version_after),
-    )
 
 
 __all__ = ["SecretMounts", "require_admin"]

@@ -35,9 +35,6 @@ from keystead.core.secrets import (
     VersionInfo,
     check_custom_metadata,
     check_data,
-    check_duration,
-    check_flag,
-    check_max_versions,
     decode_data,
     effective_cas_required,
     effective_delete_after,
@@ -45,6 +42,7 @@ from keystead.core.secrets import (
     encode_data,
     list_level,
     merge_patch,
+    setting_changes,
     subkeys,
 )
 from keystead.errors import CheckAndSetMismatch, Conflict, IntegrityError, NotFound
@@ -213,15 +211,7 @@ class SecretService:
         changed = replace(
             base,
             updated_time=now,
-            max_versions=base.max_versions
-            if max_versions is None
-            else check_max_versions(max_versions),
-            cas_required=base.cas_required
-            if cas_required is None
-            else check_flag(cas_required, "cas_required"),
-            delete_version_after=base.delete_version_after
-            if delete_version_after is None
-            else check_duration(delete_version_after),
+            **setting_changes(max_versions, cas_required, delete_version_after),
             custom_metadata=base.custom_metadata
             if custom_metadata is None
             else check_custom_metadata(custom_metadata),
