@@ -155,12 +155,16 @@ async def _until_up(
 
 
 async def _until_routed(client: httpx.AsyncClient, key: str) -> httpx.Response:
-    """Wait for the reload that routes /v2/ (only) to the second upstream."""
+    """Wait for the reload that routes /v2/ (only) to the second upstream.
+
+    ``/items`` unrouted proves the new configuration is in force; only then is
+    ``/v2/items`` asked. (Asked the other way round, the reload could fall between
+    the two requests: ``/v2/items`` still served by the first upstream under the
+    old catch-all route, then ``/items`` refused under the new one.)"""
     for _ in range(100):
-        answer = await client.get("/v2/items", headers={"x-api-key": key})
         unrouted = await client.get("/items", headers={"x-api-key": key})
-        if answer.status_code == 200 and unrouted.status_code == 404:
-            return answer
+        if unrouted.status_code == 404:
+            return await client.get("/v2/items", headers={"x-api-key": key})
         await asyncio.sleep(0.1)
     raise AssertionError("the changed configuration was not applied")
 
