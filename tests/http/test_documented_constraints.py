@@ -50,7 +50,7 @@ REFUSED: list[tuple[str, str, str, dict[str, Any], str]] = [
     ("a role description is at most 500", "PUT", "/v1/apis/{api}/roles/r",
      {"permissions": [], "description": "d" * 501}, "description"),
     ("permissions are at most 128 characters", "POST", "/v1/keys",
-     {"api_id": "{api}", "permissions": ["p" * 129]}, "permissions.0"),
+     {"api_id": "{api}", "permissions": ["p" * 129]}, "permissions[0]"),
     ("owner ids are 1 to 200 characters", "POST", "/v1/keys",
      {"api_id": "{api}", "owner_id": ""}, "owner_id"),
     ("meta is at most 16 KiB", "POST", "/v1/keys",

@@ -142,7 +142,7 @@ async def test_invalid_roles(world: World) -> None:
     problem = assert_problem(
         await c.put(f"{base}/ok", json={"permissions": ["no spaces"]}, headers=h), 422
     )
-    assert problem["field"] == "permissions"
+    assert problem["field"] == "permissions[0]"
     assert_problem(await c.put(f"{base}/ok", json={"permissions": "a.b"}, headers=h), 422)
     assert_problem(await c.put(f"{base}/ok", json={}, headers=h), 422)
     problem = assert_problem(

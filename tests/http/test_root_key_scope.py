@@ -10,6 +10,7 @@ import pytest
 from httpkit import World, assert_problem, open_world
 from test_http_invalidations import changes, stream_during
 
+from keystead.core.permissions import MAX_PERMISSION_LENGTH
 from keystead.service import Keystead
 
 LIMIT_ONE = {"ratelimits": [{"name": "rps", "limit": 1, "duration_s": 60}]}
@@ -216,3 +217,17 @@ async def test_known_permissions_and_wildcards_are_accepted(
 ) -> None:
     created = await _root_key(world, permissions=permissions)
     assert created["permissions"] == permissions
+
+
+async def test_a_secret_scope_longer_than_a_plain_permission_is_accepted(world: World) -> None:
+    """A machine token for one deep secret: its permission is longer than a plain one may be."""
+    deep = "secrets.read:secret/" + "/".join(["segment"] * 30)
+    assert len(deep) > MAX_PERMISSION_LENGTH
+    created = await _root_key(world, permissions=[deep])
+    assert created["permissions"] == [deep]
+    plain = "a" * (MAX_PERMISSION_LENGTH + 1)
+    response = await world.client.post(
+        "/v1/root_keys", json={"permissions": [plain]}, headers=world.auth()
+    )
+    problem = assert_problem(response, 422)
+    assert f"longer than {MAX_PERMISSION_LENGTH}" in problem["detail"]

@@ -16,7 +16,7 @@ from keystead.config import Settings
 from keystead.core import alerts as core_alerts
 from keystead.core.alerts import check_rule
 from keystead.core.keyformat import MAX_PREFIX_LENGTH
-from keystead.core.permissions import MAX_PERMISSION_LENGTH
+from keystead.core.permissions import MAX_SCOPED_PERMISSION_LENGTH
 from keystead.core.rotation import RotationPolicy
 from keystead.errors import ValidationError
 from keystead.http import alert_schemas, custody_schemas, fieldtypes
@@ -79,7 +79,7 @@ def test_the_openapi_document_states_the_services_bounds() -> None:
 def test_permission_items_are_bounded_as_the_parser_bounds_them() -> None:
     schemas = create_app(settings=Settings()).openapi()["components"]["schemas"]
     items = _keyword(schemas["KeyCreate"]["properties"]["permissions"], "items")
-    assert _keyword(items, "maxLength") == MAX_PERMISSION_LENGTH
+    assert _keyword(items, "maxLength") == MAX_SCOPED_PERMISSION_LENGTH
     roles = _keyword(schemas["KeyCreate"]["properties"]["roles"], "items")
     assert _keyword(roles, "maxLength") == fields.MAX_ROLE_NAME
 

@@ -77,7 +77,7 @@ async def test_update_keeps_omitted_and_clears_null(keystead: Keystead, admin: P
     [
         ({"bogus": 1}, "bogus"),
         ({"permissions": "x"}, "permissions"),
-        ({"permissions": ["bad perm"]}, "permissions"),
+        ({"permissions": ["bad perm"]}, "permissions[0]"),
         ({"meta": [1]}, "meta"),
         ({"expires_at": "tomorrow"}, "expires_at"),
         ({"enabled": "yes"}, "enabled"),

@@ -43,15 +43,14 @@ from keystead.errors import PermissionQueryError, ValidationError
 _MEMO_SIZE = 256
 
 
-def validate_permission(value: str) -> str:
-    """Return ``value`` if it is a well-formed permission string, else raise ValidationError."""
+def validate_permission(value: str, field: str = "permissions") -> str:
+    """Return ``value`` if it is a well-formed permission string, else raise
+    ValidationError naming ``field`` (``permissions[2]`` for a list's third)."""
     if not isinstance(value, str):
-        raise ValidationError("a permission must be a string", field="permissions")
+        raise ValidationError("a permission must be a string", field=field)
     problem = _permission_problem(value)
     if problem is not None:
-        raise ValidationError(
-            f"invalid permission {_preview(value)}: {problem}", field="permissions"
-        )
+        raise ValidationError(f"invalid permission {_preview(value)}: {problem}", field=field)
     return value
 
 

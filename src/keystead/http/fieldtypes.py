@@ -21,7 +21,7 @@ from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from keystead.core.keyformat import MAX_PREFIX_LENGTH
-from keystead.core.permissions import MAX_PERMISSION_LENGTH
+from keystead.core.permissions import MAX_SCOPED_PERMISSION_LENGTH
 from keystead.service.fields import (
     MAX_DESCRIPTION,
     MAX_ENVIRONMENT,
@@ -99,7 +99,11 @@ Prefix = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_PREFIX_LENGTH), AfterValidator(no_nul)
 ]
 Permission = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_PERMISSION_LENGTH), AfterValidator(no_nul)
+    str,
+    # a path-scoped permission (secrets.read:secret/payments/*) is longer than a plain
+    # one; the service refuses a plain permission over MAX_PERMISSION_LENGTH by name
+    StringConstraints(min_length=1, max_length=MAX_SCOPED_PERMISSION_LENGTH),
+    AfterValidator(no_nul),
 ]
 RoleName = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_ROLE_NAME), AfterValidator(no_nul)

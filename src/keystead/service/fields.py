@@ -119,7 +119,8 @@ def meta(value: object) -> dict[str, Any]:
 
 def permissions(value: object) -> tuple[str, ...]:
     items = _string_list(value, "permissions")
-    return tuple(dict.fromkeys(validate_permission(p) for p in items))
+    checked = (validate_permission(p, f"permissions[{i}]") for i, p in enumerate(items))
+    return tuple(dict.fromkeys(checked))
 
 
 def roles(value: object) -> tuple[str, ...]:

@@ -172,6 +172,6 @@ def _permissions(values: Sequence[str]) -> tuple[str, ...]:
         raise ValidationError(
             f"permissions is a list of at most {fields.MAX_LIST} strings", field="permissions"
         )
-    checked = [validate_permission(v) for v in values]
+    checked = [validate_permission(v, f"permissions[{i}]") for i, v in enumerate(values)]
     check_root_permissions(checked)
     return tuple(dict.fromkeys(checked))
