@@ -50,8 +50,9 @@ class EnvKeyring(MaterialKeyring):
 
     def retire(self, version: int) -> None:
         raise ConfigurationError(
-            f"{self.url} is read-only, Keystead cannot retire a version of it: remove "
-            f"'{version}:...' from {self.name} and restart every node"
+            f"{self.url} is read-only, Keystead cannot retire a version of it: nothing "
+            f"uses version {version} any more, so remove '{version}:...' from {self.name} "
+            "and restart every node"
         )
 
     def _next_version(self) -> int:
