@@ -1,8 +1,10 @@
 """Sealed material on SQLite and PostgreSQL, kind by kind (``sealed_kinds.KINDS``).
 
 Its methods restate ``store.sealed.SealedStore``: the protocol other backends implement too.
-A batch of replacements is one transaction of conditional UPDATEs (executemany),
-each ``WHERE <identity> AND <sealed column> = <the bytes read>``.
+A batch of replacements is one transaction of conditional updates, each ``WHERE
+<identity> AND <sealed column> = <the bytes read>``: on PostgreSQL one statement
+over arrays (``UPDATE ... FROM unnest(...) ... RETURNING``), on SQLite one
+statement per row.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.store.sealed import Identity, Replacement, SealedRow
 from keystead.store.sql.base import SqlBase
@@ -98,42 +102,83 @@ class SealedQueries(SqlBase):
         if not replacements:
             return 0
         k = _kind(kind)
-        blob = k.column(k.blob)
-        identity = [k.column(name) for name in k.identity]
-        where = sa.and_(
-            *(c == sa.bindparam(f"ks_id_{i}") for i, c in enumerate(identity)),
-            blob == sa.bindparam("ks_old_blob", type_=sa.LargeBinary),
-        )
-        stmt = (
-            k.table.update()
-            .where(where)
-            .values(
-                {
-                    k.blob: sa.bindparam("ks_new_blob", type_=sa.LargeBinary),
-                    k.key_version: sa.bindparam("ks_new_version", type_=sa.Integer),
-                }
-            )
-        )
-        params = [
-            {
-                **{f"ks_id_{i}": value for i, value in enumerate(item.row.identity)},
-                "ks_old_blob": item.row.blob,
-                "ks_new_blob": item.blob,
-                "ks_new_version": item.key_version,
-            }
-            for item in replacements
-        ]
         async with self._tx() as c:
-            await c.execute(stmt, params)
-            # executemany row counts are not reliable on every driver: count what is stored
-            stored = await c.execute(
-                sa.select(sa.func.count().label("n")).where(
-                    sa.tuple_(*identity, blob).in_(
-                        [(*item.row.identity, item.blob) for item in replacements]
-                    )
-                )
+            if c.dialect.name == "postgresql":
+                return await _replace_on_postgresql(c, k, replacements)
+            stored = 0
+            stmt = _conditional_update(k)
+            for item in replacements:  # SQLite: each statement is a cheap local call
+                done = await c.execute(stmt, _params(item))
+                stored += done.rowcount or 0
+            return stored
+
+
+def _conditional_update(kind: SealedKind) -> sa.Update:
+    return (
+        kind.table.update()
+        .where(
+            sa.and_(
+                *(
+                    kind.column(name) == sa.bindparam(f"ks_id_{i}")
+                    for i, name in enumerate(kind.identity)
+                ),
+                kind.column(kind.blob) == sa.bindparam("ks_old", type_=sa.LargeBinary),
             )
-            return int(stored.scalar_one())
+        )
+        .values(
+            {
+                kind.blob: sa.bindparam("ks_new", type_=sa.LargeBinary),
+                kind.key_version: sa.bindparam("ks_version", type_=sa.Integer),
+            }
+        )
+    )
+
+
+def _params(item: Replacement) -> dict[str, object]:
+    return {
+        **{f"ks_id_{i}": value for i, value in enumerate(item.row.identity)},
+        "ks_old": item.row.blob,
+        "ks_new": item.blob,
+        "ks_version": item.key_version,
+    }
+
+
+async def _replace_on_postgresql(
+    c: AsyncConnection, kind: SealedKind, replacements: Sequence[Replacement]
+) -> int:
+    """One statement for the whole batch: ``UPDATE ... FROM unnest(arrays)``, the
+    rows it returns being the ones stored (a constant statement, so it is compiled
+    and planned once, whatever the batch size)."""
+    identity = [kind.column(name) for name in kind.identity]
+    arrays = [
+        *(sa.bindparam(f"ks_id_{i}", type_=ARRAY(c.type)) for i, c in enumerate(identity)),
+        sa.bindparam("ks_old", type_=ARRAY(sa.LargeBinary)),
+        sa.bindparam("ks_new", type_=ARRAY(sa.LargeBinary)),
+        sa.bindparam("ks_version", type_=ARRAY(sa.Integer)),
+    ]
+    names = [*(f"id_{i}" for i in range(len(identity))), "old", "new", "version"]
+    given = sa.func.unnest(*arrays).table_valued(*names).render_derived(name="ks_given")
+    stmt = (
+        kind.table.update()
+        .where(
+            sa.and_(
+                *(c == given.c[f"id_{i}"] for i, c in enumerate(identity)),
+                kind.column(kind.blob) == given.c.old,
+            )
+        )
+        .values({kind.blob: given.c.new, kind.key_version: given.c.version})
+        .returning(identity[0])
+    )
+    params: dict[str, object] = {
+        **{
+            f"ks_id_{i}": [item.row.identity[i] for item in replacements]
+            for i in range(len(identity))
+        },
+        "ks_old": [item.row.blob for item in replacements],
+        "ks_new": [item.blob for item in replacements],
+        "ks_version": [item.key_version for item in replacements],
+    }
+    return len((await c.execute(stmt, params)).all())
 
 
 def _legacy(kind: SealedKind) -> sa.ColumnElement[bool]:
