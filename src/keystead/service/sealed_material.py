@@ -64,35 +64,17 @@ async def rewrap_all(
     *,
     batch: int = BATCH,
     progress: Progress | None = None,
-    kinds: list[str] | None = None,
 ) -> Moved:
     """Re-wrap every item not under the current master-key version."""
-    done = Moved()
     target = keyring.current_version
-    for kind in kinds if kinds is not None else store.sealed_kinds():
-        moved = skipped = 0
-        after: Identity | None = None
-        while True:
-            rows = await store.sealed_batch(
-                kind, legacy=False, not_version=target, after=after, limit=batch
-            )
-            if not rows:
-                break
-            after = rows[-1].identity
-            replacements = []
-            for row in rows:
-                try:
-                    blob, version = rewrap_blob(row.blob, keyring)
-                except IntegrityError as exc:
-                    _unreadable(row, exc)
-                    continue
-                replacements.append(Replacement(row, blob, version))
-            stored = await store.replace_sealed(kind, replacements)
-            moved += stored
-            skipped += len(rows) - stored
-            if progress is not None:
-                progress(kind, len(rows))
-        done.moved[kind], done.skipped[kind] = moved, skipped
+
+    def rewrapped(row: SealedRow) -> Replacement:
+        blob, version = rewrap_blob(row.blob, keyring)
+        return Replacement(row, blob, version)
+
+    done = Moved()
+    for kind in store.sealed_kinds():
+        await _walk(store, kind, target, batch, rewrapped, progress, done)
     return done
 
 
@@ -110,33 +92,49 @@ async def convert_legacy(
         form = forms.get(kind)
         if form is None:
             continue
-        moved = skipped = 0
-        after: Identity | None = None
-        while True:
-            rows = await store.sealed_batch(
-                kind, legacy=True, not_version=None, after=after, limit=batch
-            )
-            if not rows:
-                break
-            after = rows[-1].identity
-            replacements = []
-            for row in rows:
-                workspace_id, row_id = row.place
-                try:
-                    plaintext = form.box.open(row.blob, row_id)
-                except IntegrityError as exc:
-                    _unreadable(row, exc)
-                    continue
-                blob = seal_item(plaintext, form.aad(workspace_id, row_id), keyring)
-                del plaintext
-                replacements.append(Replacement(row, blob, envelope_of(blob).key_version))
-            stored = await store.replace_sealed(kind, replacements)
-            moved += stored
-            skipped += len(rows) - stored
-        done.moved[kind], done.skipped[kind] = moved, skipped
-        if moved:
-            log.info("moved %d %s items under the master key", moved, kind)
+
+        def converted(row: SealedRow, form: LegacyForm = form) -> Replacement:
+            workspace_id, row_id = row.place
+            plaintext = form.box.open(row.blob, row_id)
+            blob = seal_item(plaintext, form.aad(workspace_id, row_id), keyring)
+            del plaintext
+            return Replacement(row, blob, envelope_of(blob).key_version)
+
+        await _walk(store, kind, None, batch, converted, None, done)
+        if done.moved[kind]:
+            log.info("moved %d %s items under the master key", done.moved[kind], kind)
     return done
+
+
+async def _walk(
+    store: SealedStore,
+    kind: str,
+    target: int | None,
+    batch: int,
+    replace: Callable[[SealedRow], Replacement],
+    progress: Progress | None,
+    done: Moved,
+) -> None:
+    """Replace the rows of ``kind`` not under ``target`` (None: the legacy rows),
+    batch by batch in identity order; count what was stored and what was not."""
+    moved = skipped = 0
+    after: Identity | None = None
+    while rows := await store.sealed_batch(
+        kind, legacy=target is None, not_version=target, after=after, limit=batch
+    ):
+        after = rows[-1].identity
+        replacements = []
+        for row in rows:
+            try:
+                replacements.append(replace(row))
+            except IntegrityError as exc:
+                _unreadable(row, exc)
+        stored = await store.replace_sealed(kind, replacements)
+        moved += stored
+        skipped += len(rows) - stored
+        if progress is not None:
+            progress(kind, len(rows))
+    done.moved[kind], done.skipped[kind] = moved, skipped
 
 
 def _unreadable(row: SealedRow, exc: IntegrityError) -> None:
