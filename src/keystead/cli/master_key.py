@@ -164,6 +164,8 @@ def _render_rewrap(shown: Json) -> Callable[[Console], None]:
         ]
         title = f"Rewrapped to master key version {shown['current_version']}"
         console.print(out.table(rows, KINDS, title=title))
+        if shown["check_rewrapped"]:
+            out.note("the store's master-key check was re-wrapped too")
         skipped = sum(shown["skipped"].values())
         if skipped:
             out.note(f"{skipped} items changed meanwhile or unreadable: run it again to finish")
