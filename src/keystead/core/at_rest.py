@@ -20,9 +20,7 @@ import os
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from keystead.core.envelope import KeyWrapper, Sealed, aad, rewrap, seal, unseal
 from keystead.errors import IntegrityError
@@ -97,11 +95,6 @@ class LegacyBox:
         if len(key) != 32:
             raise ValueError("the sealing key is 32 bytes")
         self._aead = AESGCM(key)
-
-    @classmethod
-    def derived(cls, server_secret: bytes, info: bytes) -> LegacyBox:
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info)
-        return cls(hkdf.derive(server_secret))
 
     def __repr__(self) -> str:
         return "LegacyBox(...)"

@@ -11,6 +11,9 @@ are converted to the master key when the store is first opened with one.
 
 from __future__ import annotations
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from keystead.core.at_rest import (
     LegacyBox,
     MasterKey,
@@ -27,9 +30,6 @@ KEY_BYTES = 32
 
 def derive_key(server_secret: bytes) -> bytes:
     """The 32-byte legacy sealing key of webhook secrets, from the server secret."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
     return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=HKDF_INFO).derive(
         server_secret
     )
