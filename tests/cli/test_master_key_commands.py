@@ -44,6 +44,8 @@ def test_status_and_rotate_answer_json(ready_local: Cli, tmp_path: Path) -> None
         "versions": [1],
         "checked": True,
         "check_version": 1,
+        "references": {},
+        "legacy": {},
     }
     assert rotated == {**before, "current_version": 2, "versions": [1, 2]}
     assert after == rotated
@@ -67,12 +69,72 @@ def test_init_if_needed_gives_an_older_store_its_master_key(
     assert ready_local.json("master-key", "status")["checked"] is True
 
 
-@pytest.mark.parametrize("command", ["status", "rotate"])
+def _hook(cli: Cli) -> str:
+    created = cli.json(
+        "webhooks", "create", "--url", "https://hooks.example.test/in", "--event", "*"
+    )
+    return str(created["secret"])
+
+
+def test_rotate_rewrap_and_retire(ready_local: Cli, tmp_path: Path) -> None:
+    secrets = [_hook(ready_local) for _ in range(3)]
+    ready_local.json("master-key", "rotate")
+
+    status = ready_local.json("master-key", "status")
+    assert status["references"] == {"1": {"webhook_secret": 3}}
+    human = ready_local.ok("master-key", "status").stdout
+    assert "3 webhook_secret" in human and "1 store_check" in human
+    refused = ready_local.fails(1, "master-key", "retire", "1", "--yes")
+    assert "still wraps 1 store_check, 3 webhook_secret" in refused.stderr
+    assert "rewrap" in refused.stderr
+
+    done = ready_local.json("master-key", "rewrap", "--batch", "2")
+
+    assert done["current_version"] == 2
+    assert done["rewrapped"] == {
+        "secret_version": 0,
+        "webhook_secret": 3,
+        "webhook_old_secret": 0,
+        "pickup": 0,
+    }
+    assert done["before"] == {"1": {"webhook_secret": 3}}
+    assert done["after"] == {"2": {"webhook_secret": 3}}
+    assert done["check_rewrapped"] is True
+    assert "webhook_secret" in ready_local.ok("master-key", "rewrap").stdout  # nothing left
+    retired = ready_local.json("master-key", "retire", "1", "--yes")
+    assert (retired["versions"], retired["check_version"]) == ([2], 2)
+    assert [e["version"] for e in json.loads(_key_file(tmp_path).read_text())["keys"]] == [2]
+    current = ready_local.fails(1, "master-key", "retire", "2", "--yes")
+    assert "current" in current.stderr
+    unknown = ready_local.fails(1, "master-key", "retire", "5", "--yes")
+    assert "no master key version 5" in unknown.stderr
+    printed = ready_local.everything_printed()
+    for secret in secrets:
+        assert secret.removeprefix("whsec_") not in printed.replace(secret, "")
+
+
+def test_retire_is_refused_for_a_read_only_keyring(
+    ready_local: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = json.loads(_key_file(tmp_path).read_text())["keys"]
+    value = ",".join(f"{k['version']}:{k['key']}" for k in keys)
+    monkeypatch.setenv("KS_TEST_MASTER", value + ",2:" + "A" * 43 + "=")
+    monkeypatch.setenv("KEYSTEAD_MASTER_KEY_URL", "env://KS_TEST_MASTER")
+
+    assert ready_local.json("master-key", "rewrap")["check_rewrapped"] is True
+    result = ready_local.fails(1, "master-key", "retire", "1", "--yes")
+
+    assert "read-only" in result.stderr and "remove '1:...' from KS_TEST_MASTER" in result.stderr
+    assert "A" * 43 not in ready_local.everything_printed()
+
+
+@pytest.mark.parametrize("command", ["status", "rotate", "rewrap", "retire"])
 def test_master_key_commands_are_local_only(cli: Cli, command: str) -> None:
     shown = " ".join(cli.ok("master-key", command, "--help").stdout.split())
     assert "local store only" in shown.lower()
 
-    result = cli.fails(2, "--url", "http://127.0.0.1:9", "master-key", command)
+    extra = ["1", "--yes"] if command == "retire" else []
+    result = cli.fails(2, "--url", "http://127.0.0.1:9", "master-key", command, *extra)
 
     assert "local store" in result.stderr
 

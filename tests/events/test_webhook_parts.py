@@ -85,15 +85,16 @@ def test_new_secrets_are_32_random_bytes() -> None:
 
 def test_sealed_secrets_open_only_for_their_webhook_and_server() -> None:
     box = SecretBox.from_server_secret(b"s" * 32)
-    sealed = box.seal("whsec_abc", "wh_1")
-    assert b"whsec_abc" not in sealed and sealed != box.seal("whsec_abc", "wh_1")  # fresh nonce
-    assert box.open(sealed, "wh_1") == "whsec_abc"
+    sealed = box.seal("whsec_abc", "ws_1", "wh_1")
+    fresh = box.seal("whsec_abc", "ws_1", "wh_1")
+    assert b"whsec_abc" not in sealed and sealed != fresh  # fresh nonce
+    assert box.open(sealed, "ws_1", "wh_1") == "whsec_abc"
     with pytest.raises(ConfigurationError, match="does not open"):
-        box.open(sealed, "wh_2")
+        box.open(sealed, "ws_1", "wh_2")
     with pytest.raises(ConfigurationError, match="does not open"):
-        SecretBox.from_server_secret(b"t" * 32).open(sealed, "wh_1")
-    with pytest.raises(ConfigurationError, match="not readable"):
-        box.open(b"\x02" + sealed[1:], "wh_1")
+        SecretBox.from_server_secret(b"t" * 32).open(sealed, "ws_1", "wh_1")
+    with pytest.raises(ConfigurationError, match="does not open"):
+        box.open(b"\x02" + sealed[1:], "ws_1", "wh_1")
     assert derive_key(b"s" * 32) != b"s" * 32 and len(derive_key(b"s" * 32)) == 32
     assert "s" * 8 not in repr(box)
 

@@ -236,9 +236,12 @@ async def test_a_moved_sealed_ciphertext_does_not_open(
     held = await keystead.store.get_pickup(admin.workspace_id, pickup_id)
     assert held is not None and held.ciphertext is not None
 
-    assert keystead.custody.open_sealed(pickup_id, held.ciphertext).startswith("cu_")
+    workspace_id = admin.workspace_id
+    assert keystead.custody.open_sealed(workspace_id, pickup_id, held.ciphertext).startswith("cu_")
     with pytest.raises(ValueError, match="does not open"):
-        keystead.custody.open_sealed("pck_0000000000AAAAAAAAAAAAAAAA", held.ciphertext)
+        keystead.custody.open_sealed(
+            workspace_id, "pck_0000000000AAAAAAAAAAAAAAAA", held.ciphertext
+        )
     assert "sealing" in repr(keystead.custody) and held.ciphertext.hex() not in repr(held)
 
 

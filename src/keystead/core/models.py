@@ -227,9 +227,9 @@ class CreatedKey:
 class Pickup:
     """A rotated key held for its owner until fetched once, then erased.
 
-    ``format`` is ``sealed`` (AES-256-GCM under a key derived from the server
-    secret) or ``jwe`` (encrypted to the owner's public JWK: the server cannot
-    read it). ``ciphertext`` is None once claimed or expired."""
+    ``format`` is ``sealed`` (under the master key, ``keystead.core.at_rest``)
+    or ``jwe`` (encrypted to the owner's public JWK: the server cannot read it).
+    ``ciphertext`` is None once claimed or expired."""
 
     id: str
     workspace_id: str

@@ -68,6 +68,14 @@ class KeyMaterial:
     def with_new_version(self) -> KeyMaterial:
         return KeyMaterial({**self._keks, self.current_version + 1: os.urandom(KEK_BYTES)})
 
+    def without_version(self, version: int) -> KeyMaterial:
+        """The keys but ``version``, which must be an old one."""
+        if version not in self._keks:
+            raise ConfigurationError(f"there is no master key version {version}")
+        if version == self.current_version:
+            raise ConfigurationError(f"master key version {version} is current: rotate first")
+        return KeyMaterial({v: k for v, k in self._keks.items() if v != version})
+
     def encoded(self) -> list[tuple[int, str]]:
         """(version, base64 key) pairs, for a provider that writes them out."""
         return [(v, base64.b64encode(k).decode("ascii")) for v, k in self._keks.items()]

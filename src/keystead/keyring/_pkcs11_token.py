@@ -143,6 +143,17 @@ class Token:
         self._call(generate)
         return KeyRef(label, key_id)
 
+    def destroy(self, ref: KeyRef) -> None:
+        """Delete a key object from the token (``C_DestroyObject``)."""
+
+        def destroy(session: pkcs11.Session) -> None:
+            self._handles.pop(ref, None)
+            session.get_key(
+                object_class=ObjectClass.SECRET_KEY, label=ref.label, id=ref.key_id
+            ).destroy()
+
+        self._call(destroy)
+
     def wrap(self, ref: KeyRef, data_key: bytes) -> bytes:
         def wrap(session: pkcs11.Session) -> bytes:
             kek = self._find(session, ref)

@@ -41,6 +41,11 @@ class Keyring(KeyWrapper, Protocol):
         """Add a new version, which becomes current; return it."""
         ...
 
+    def retire(self, version: int) -> None:
+        """Remove an old version for good (never the current one); what it
+        wrapped no longer unwraps. The service checks nothing uses it first."""
+        ...
+
 
 PROVIDERS: dict[str, str] = {
     "file": "keystead.keyring.file:FileKeyring",

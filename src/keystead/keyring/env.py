@@ -48,6 +48,13 @@ class EnvKeyring(MaterialKeyring):
             f"'{self._next_version()}:<new base64 key>' to {self.name} and restart"
         )
 
+    def retire(self, version: int) -> None:
+        raise ConfigurationError(
+            f"{self.url} is read-only, Keystead cannot retire a version of it: nothing "
+            f"uses version {version} any more, so remove '{version}:...' from {self.name} "
+            "and restart every node"
+        )
+
     def _next_version(self) -> int:
         return self._keys().current_version + 1 if self.exists() else 1
 

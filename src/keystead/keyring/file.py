@@ -8,7 +8,7 @@ directory. The file::
      "keys": [{"version": 1, "key": "<base64 of 32 random bytes>"}, ...]}
 
 The highest version is current. A file that group or others may read is
-refused, as the server secret file is. Writes (create, rotate) go to a new 0600
+refused, as the server secret file is. Writes (create, rotate, retire) go to a new 0600
 file beside it, then replace it atomically, under an exclusive ``flock`` so two
 rotations never both make version n+1. A process notices another's rotation
 (the file changed on disk) before its next wrap or unwrap.
@@ -62,13 +62,22 @@ class FileKeyring(MaterialKeyring):
     def rotate(self) -> int:
         with self._locked():
             material = self._load().with_new_version()
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.unlink(missing_ok=True)
-            _write_new(tmp, material)
-            os.replace(tmp, self.path)
-            _sync_dir(self.path.parent)
-        self._material, self._stamp = None, None
+            self._replace(material)
         return material.current_version
+
+    def retire(self, version: int) -> None:
+        """Rewrite the file without ``version`` (same 0600 file, replaced atomically)."""
+        with self._locked():
+            self._replace(self._load().without_version(version))
+
+    def _replace(self, material: KeyMaterial) -> None:
+        """Under the lock: write ``material`` beside the file, then replace it."""
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        _write_new(tmp, material)
+        os.replace(tmp, self.path)
+        _sync_dir(self.path.parent)
+        self._material, self._stamp = None, None
 
     def _keys(self) -> KeyMaterial:
         """The keys, read again when the file changed on disk since last read."""

@@ -138,6 +138,18 @@ class Pkcs11Keyring:
             self._listed_at = None
             return version
 
+    def retire(self, version: int) -> None:
+        """Destroy the token object(s) of ``version`` (an old one)."""
+        with self._rotate_lock:
+            keys = self._keys(fresh=True)
+            if version not in keys:
+                raise ConfigurationError(f"there is no master key version {version} on {self.url}")
+            if version == max(keys):
+                raise ConfigurationError(f"master key version {version} is current: rotate first")
+            for ref in keys[version]:
+                self._device().destroy(ref)
+            self._listed_at = None
+
     def key_refs(self, version: int) -> list[KeyRef]:
         """The token objects of one version (for inspection: never their values)."""
         return self._keys(fresh=True).get(version, [])

@@ -6,10 +6,13 @@ Two ways to hold it, chosen by the key's owner:
   public key (ECDH-ES+A256KW, A256GCM). The server cannot read it again; the
   JWE goes both into the pickup and into the ``key.rotated`` event, so a
   webhook carries it to the owner directly.
-* otherwise -> ``sealed``: AES-256-GCM under a key derived from the server
-  secret (HKDF-SHA256, info ``keystead pickups v1``), a random 96-bit nonce,
-  the pickup id as associated data (a ciphertext moved to another pickup row
-  does not open). The event names the pickup only.
+* otherwise -> ``sealed``: under the master key (:mod:`keystead.core.at_rest`:
+  a fresh data key, the workspace and pickup ids as associated data, so a
+  ciphertext moved to another pickup row does not open). A store opened without
+  a master key seals the legacy way, AES-256-GCM under a key derived from the
+  server secret (HKDF-SHA256, info ``keystead pickups v1``, the pickup id as
+  associated data); those rows move under the master key once there is one.
+  The event names the pickup only.
 
 Either way the plaintext never rests or travels unencrypted: it is shown once,
 to the root key that claims the pickup (docs/lifecycle.md).
@@ -17,21 +20,26 @@ to the root key that claims the pickup (docs/lifecycle.md).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc import jwe
 from joserfc.jwk import ECKey, OKPKey
 
+from keystead.core.at_rest import (
+    LegacyBox,
+    MasterKey,
+    is_legacy,
+    open_item,
+    pickup_aad,
+    seal_item,
+)
 from keystead.core.ids import new_id
 from keystead.core.models import CreatedKey, Pickup
-from keystead.errors import ValidationError
+from keystead.errors import IntegrityError, ValidationError
 from keystead.service.context import ServiceContext
 
 SEALED = "sealed"
@@ -39,8 +47,6 @@ JWE = "jwe"
 JWE_ALG = "ECDH-ES+A256KW"
 JWE_ENC = "A256GCM"
 _INFO = b"keystead pickups v1"
-_VERSION = b"\x01"
-_NONCE_BYTES = 12
 
 _EC_CURVES = frozenset({"P-256", "P-384", "P-521"})
 _OKP_CURVES = frozenset({"X25519"})
@@ -50,7 +56,7 @@ _MAX_MEMBER_CHARS = 256
 
 
 def derive_sealing_key(secret: bytes) -> bytes:
-    """The 256-bit pickup key, derived from the server secret (never stored)."""
+    """The 256-bit legacy pickup key, derived from the server secret (never stored)."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(secret)
 
 
@@ -144,14 +150,20 @@ class Custody:
     """The ``KeyCustody`` of this node: seals keys into pickups, and opens
     sealed ones at their one claim."""
 
-    def __init__(self, ctx: ServiceContext, sealing_key: bytes) -> None:
-        if len(sealing_key) != 32:
-            raise ValueError("the sealing key is 32 bytes")
+    def __init__(
+        self, ctx: ServiceContext, sealing_key: bytes, master: MasterKey | None = None
+    ) -> None:
         self._ctx = ctx
-        self._aead = AESGCM(sealing_key)
+        self._legacy = LegacyBox(sealing_key)
+        self._master = master
 
     def __repr__(self) -> str:
         return "Custody(<sealing key hidden>)"
+
+    @property
+    def legacy(self) -> LegacyBox:
+        """The legacy opener: for converting rows to the master key only."""
+        return self._legacy
 
     async def seal(
         self, created: CreatedKey, expires_at: datetime
@@ -164,7 +176,7 @@ class Custody:
             jwk = None if owner is None else owner.public_jwk
         extra: dict[str, Any] = {"pickup_format": SEALED if jwk is None else JWE}
         if jwk is None:
-            form, ciphertext = SEALED, self._seal(pickup_id, created.plaintext)
+            form, ciphertext = SEALED, self._seal(key.workspace_id, pickup_id, created.plaintext)
         else:
             token = encrypt_to(jwk, created.plaintext)
             form, ciphertext = JWE, token.encode("ascii")
@@ -181,21 +193,23 @@ class Custody:
         )
         return pickup, extra
 
-    def open_sealed(self, pickup_id: str, ciphertext: bytes) -> str:
+    def open_sealed(self, workspace_id: str, pickup_id: str, ciphertext: bytes) -> str:
         """The plaintext of a sealed pickup (raises ``ValueError`` if the
-        ciphertext was altered, moved, or sealed under another secret)."""
-        if len(ciphertext) <= 1 + _NONCE_BYTES or ciphertext[:1] != _VERSION:
-            raise ValueError("not a sealed pickup")
-        nonce, body = ciphertext[1 : 1 + _NONCE_BYTES], ciphertext[1 + _NONCE_BYTES :]
+        ciphertext was altered, moved, or sealed under another key)."""
         try:
-            return self._aead.decrypt(nonce, body, pickup_id.encode()).decode()
-        except InvalidTag:
+            if is_legacy(ciphertext):
+                return self._legacy.open(ciphertext, pickup_id).decode()
+            if self._master is None:
+                raise IntegrityError("no master key")
+            return open_item(ciphertext, pickup_aad(workspace_id, pickup_id), self._master).decode()
+        except IntegrityError:
             raise ValueError("the sealed pickup does not open") from None
 
-    def _seal(self, pickup_id: str, plaintext: str) -> bytes:
-        nonce = os.urandom(_NONCE_BYTES)
-        body = self._aead.encrypt(nonce, plaintext.encode(), pickup_id.encode())
-        return _VERSION + nonce + body
+    def _seal(self, workspace_id: str, pickup_id: str, plaintext: str) -> bytes:
+        master = self._master
+        if master is not None and master.exists():
+            return seal_item(plaintext.encode(), pickup_aad(workspace_id, pickup_id), master)
+        return self._legacy.seal(plaintext.encode(), pickup_id)
 
 
 __all__ = [

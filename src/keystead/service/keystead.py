@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Self
 
 from keystead.config import Settings
+from keystead.core.at_rest import pickup_aad, webhook_secret_aad
 from keystead.core.authz import Principal
 from keystead.core.clock import Clock, SystemClock
 from keystead.core.hashing import KeyHasher
@@ -40,6 +41,7 @@ from keystead.service.plans import PlanService
 from keystead.service.root_keys import RootKeyService
 from keystead.service.rotation import RotationService
 from keystead.service.scheduler import Scheduler
+from keystead.service.sealed_material import LegacyForm
 from keystead.service.secrets import SecretService
 from keystead.service.shedding import LoadShedder
 from keystead.service.usage import UsageService
@@ -96,10 +98,18 @@ class Keystead:
         self.apis = ApiService(self._ctx)
         self.plans = PlanService(self._ctx)
         self.owners = OwnerService(self._ctx)
-        self.webhooks = WebhookService(self._ctx, SecretBox.from_server_secret(secret))
+        master = self.master_keys.provider
+        webhook_box = SecretBox.from_server_secret(secret, master)
+        self.webhooks = WebhookService(self._ctx, webhook_box)
         self.keys = KeyService(self._ctx, self.apis, self.plans)
         self.rotation = RotationService(self._ctx, self.keys)
-        self.custody = Custody(self._ctx, derive_sealing_key(secret))
+        self.custody = Custody(self._ctx, derive_sealing_key(secret), master)
+        webhook_form = LegacyForm(webhook_box.legacy, webhook_secret_aad)
+        self.master_keys.legacy_forms = {
+            "webhook_secret": webhook_form,
+            "webhook_old_secret": webhook_form,
+            "pickup": LegacyForm(self.custody.legacy, pickup_aad),
+        }
         self.rotation.custody = self.custody
         self.pickups = PickupService(self._ctx, self.custody)
         self.actions = LifecycleActions(self._ctx, self.keys, self.rotation)
@@ -160,6 +170,11 @@ class Keystead:
         service = cls(
             store, settings, secret, clock or SystemClock(), limiter, master_keys=master_keys
         )
+        try:
+            await service.master_keys.convert_legacy()  # older rows: under the master key
+        except BaseException:
+            await service.close()
+            raise
         service.shedder.start()
         if settings.usage_enabled:
             service.usage.recorder.start()

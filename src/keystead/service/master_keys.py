@@ -13,11 +13,20 @@ without a master key, having nothing encrypted under one.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from keystead.core.envelope import Sealed, aad, seal, unseal
-from keystead.errors import ConfigurationError, IntegrityError
+from keystead.core.envelope import Sealed, aad, rewrap, seal, unseal
+from keystead.errors import ConfigurationError, Conflict, IntegrityError, ValidationError
 from keystead.keyring import Keyring
+from keystead.service.sealed_material import (
+    BATCH,
+    LegacyForm,
+    Moved,
+    Progress,
+    convert_legacy,
+    rewrap_all,
+)
 from keystead.store import Store
 
 CHECK_SETTING = "master_key_check"
@@ -39,6 +48,29 @@ class MasterKeyStatus:
     """Whether the store has recorded which master key it belongs to."""
     check_version: int | None
     """The master-key version the store's check is wrapped under."""
+    references: dict[int, dict[str, int]] = field(default_factory=dict)
+    """Per master-key version, how many sealed items of each kind it wraps."""
+    legacy: dict[str, int] = field(default_factory=dict)
+    """Per kind, items still sealed under the server secret (moved at the next
+    open with a master key, or by a rewrap)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RewrapResult:
+    """What ``keystead master-key rewrap`` did: no key material, no value."""
+
+    current_version: int
+    rewrapped: dict[str, int]
+    """Per kind, items re-wrapped to :attr:`current_version`."""
+    converted: dict[str, int]
+    """Per kind, legacy items moved under the master key first."""
+    skipped: dict[str, int]
+    """Per kind, items another writer changed meanwhile (already current) or unreadable."""
+    check_rewrapped: bool
+    before: dict[int, dict[str, int]]
+    """References per version and kind before the run."""
+    after: dict[int, dict[str, int]]
+    """References per version and kind after it."""
 
 
 class MasterKeys:
@@ -49,6 +81,13 @@ class MasterKeys:
         self._keyring = keyring
         self.created = False
         """Whether opening this service created the key material (``keystead init``)."""
+        self.legacy_forms: Mapping[str, LegacyForm] = {}
+        """The legacy forms of the kinds that have one (set by the service)."""
+
+    @property
+    def provider(self) -> Keyring:
+        """The keyring, whether or not it holds key material yet."""
+        return self._keyring
 
     @property
     def keyring(self) -> Keyring:
@@ -104,20 +143,106 @@ class MasterKeys:
             versions=versions,
             checked=stored is not None,
             check_version=Sealed.from_text(stored).key_version if stored is not None else None,
+            references=await self.references_by_version(),
+            legacy={k: n for k, n in (await self._store.count_legacy_sealed()).items() if n},
         )
 
     async def references(self) -> dict[int, int]:
-        """How many stored items each master-key version still wraps: the secret
-        versions not destroyed (webhook secrets and pickups join them when they move
-        under the master key). A version with none left can be retired; what a
-        rewrap works through."""
-        return await self._store.count_secret_versions_by_key()
+        """How many stored items each master-key version still wraps: secret
+        versions not destroyed, webhook secrets (current and replaced) and sealed
+        pickups not yet claimed. A version with none left (and not holding the
+        store's check) can be retired; what a rewrap works through."""
+        totals: dict[int, int] = {}
+        for counts in (await self._store.count_sealed()).values():
+            for version, n in counts.items():
+                totals[version] = totals.get(version, 0) + n
+        return dict(sorted(totals.items()))
+
+    async def references_by_version(self) -> dict[int, dict[str, int]]:
+        """:meth:`references` per kind of sealed material."""
+        found: dict[int, dict[str, int]] = {}
+        for kind, counts in (await self._store.count_sealed()).items():
+            for version, n in counts.items():
+                found.setdefault(version, {})[kind] = n
+        return dict(sorted(found.items()))
 
     async def rotate(self) -> MasterKeyStatus:
         """Add a master-key version; new seals use it, old versions still unwrap."""
         self.keyring.rotate()
         await self.check()  # a store without a check records it now
+        await self.convert_legacy()
         return await self.status()
 
+    async def convert_legacy(self) -> Moved:
+        """Seal the items still in the legacy form under the master key (done
+        when the service opens with one; idempotent)."""
+        if not self.legacy_forms or not self._keyring.exists():
+            return Moved()
+        return await convert_legacy(self._store, self._keyring, self.legacy_forms)
 
-__all__ = ["CHECK_SETTING", "MasterKeyStatus", "MasterKeys"]
+    async def rewrap(self, *, batch: int = BATCH, progress: Progress | None = None) -> RewrapResult:
+        """Re-wrap every data key to the current master-key version, without
+        decrypting any value; resumable (see ``service.sealed_material``)."""
+        keyring = self.keyring
+        await self.check()
+        before = await self.references_by_version()
+        converted = await self.convert_legacy()
+        done = await rewrap_all(self._store, keyring, batch=batch, progress=progress)
+        return RewrapResult(
+            current_version=keyring.current_version,
+            rewrapped=done.moved,
+            converted=converted.moved,
+            skipped={k: n + converted.skipped.get(k, 0) for k, n in done.skipped.items()},
+            check_rewrapped=await self._rewrap_check(keyring),
+            before=before,
+            after=await self.references_by_version(),
+        )
+
+    async def pending(self) -> dict[str, int]:
+        """Per kind, how many items a rewrap has left to move."""
+        current = self.keyring.current_version
+        return {
+            kind: sum(n for v, n in counts.items() if v != current)
+            for kind, counts in (await self._store.count_sealed()).items()
+        }
+
+    async def retire(self, version: int) -> MasterKeyStatus:
+        """Remove ``version`` from the keyring; refused while it is current, or
+        while anything (a sealed item, the store's check) is wrapped under it."""
+        keyring = self.keyring
+        versions = keyring.versions()
+        if version not in versions:
+            shown = ", ".join(map(str, versions))
+            raise ValidationError(
+                f"the keyring holds no master key version {version} (it holds {shown})",
+                field="version",
+            )
+        if version == max(versions):
+            raise Conflict(
+                f"master key version {version} is the current one: rotate, rewrap, then retire it"
+            )
+        using = dict((await self.references_by_version()).get(version, {}))
+        stored = await self._store.get_setting(CHECK_SETTING)
+        if stored is not None and Sealed.from_text(stored).key_version == version:
+            using["store_check"] = 1
+        if using:
+            shown = ", ".join(f"{n} {kind}" for kind, n in sorted(using.items()))
+            raise Conflict(
+                f"master key version {version} still wraps {shown}: run "
+                "'keystead master-key rewrap' first"
+            )
+        keyring.retire(version)
+        return await self.status()
+
+    async def _rewrap_check(self, keyring: Keyring) -> bool:
+        stored = await self._store.get_setting(CHECK_SETTING)
+        if stored is None:
+            return False
+        sealed = Sealed.from_text(stored)
+        if sealed.key_version == keyring.current_version:
+            return False
+        fresh = rewrap(sealed, keyring).to_text()
+        return await self._store.replace_setting(CHECK_SETTING, stored, fresh)
+
+
+__all__ = ["CHECK_SETTING", "MasterKeyStatus", "MasterKeys", "RewrapResult"]

@@ -102,7 +102,9 @@ class PickupService:
         if claim.pickup.format == JWE:
             return ClaimedKey(claim.pickup, jwe=claim.ciphertext.decode("ascii"))
         try:
-            plaintext = self._custody.open_sealed(claim.pickup.id, claim.ciphertext)
+            plaintext = self._custody.open_sealed(
+                claim.pickup.workspace_id, claim.pickup.id, claim.ciphertext
+            )
         except ValueError:
             raise CustodyFault(f"pickup '{pickup.id}' could not be opened") from None
         return ClaimedKey(claim.pickup, key=plaintext)

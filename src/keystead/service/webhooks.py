@@ -2,7 +2,7 @@
 
 A webhook secret exists in plaintext only in the answers of ``create`` and
 ``rotate_secret`` and, briefly, while the dispatcher signs a delivery; the store
-holds it sealed under a key derived from the server secret.
+holds it sealed under the master key (``keystead.events.webhooks.sealing``).
 
 Endpoints see every event of their workspace, so only a root key that spans the
 workspace (not narrowed to some APIs or one owner) may read or manage them.
@@ -81,7 +81,7 @@ class WebhookService:
             enabled=wf.enabled(enabled),
             created_at=now,
             updated_at=now,
-            sealed_secret=self._box.seal(secret, webhook_id),
+            sealed_secret=self._box.seal(secret, principal.workspace_id, webhook_id),
         )
         self._ctx.audit(principal, "webhook.create", "webhook", webhook.id, after=webhook)
         await self._ctx.store.insert_webhook(webhook)
@@ -153,7 +153,7 @@ class WebhookService:
         now = self._ctx.now()
         secret = new_secret()
         values: dict[str, Any] = {
-            "secret": self._box.seal(secret, current.id),
+            "secret": self._box.seal(secret, current.workspace_id, current.id),
             "old_secret": current.sealed_secret if overlap else None,
             "old_secret_expires_at": now + timedelta(seconds=overlap) if overlap else None,
             "updated_at": now,

@@ -19,6 +19,7 @@ from keystead.store.analytics import AnalyticsStore
 from keystead.store.audit import AuditStore
 from keystead.store.custody import CustodyStore
 from keystead.store.lifecycle import LifecycleStore
+from keystead.store.sealed import SealedStore
 from keystead.store.secrets import SecretStore
 from keystead.store.usage import UsageStore
 from keystead.store.webhooks import WebhookStore
@@ -41,6 +42,7 @@ class Store(
     AnalyticsStore,
     AlertStore,
     SecretStore,
+    SealedStore,
     Protocol,
 ):
     """Async persistence of workspaces, APIs, roles, keys and root keys.
@@ -58,6 +60,7 @@ class Store(
 
     async def get_setting(self, name: str) -> str | None: ...
     async def put_setting_if_absent(self, name: str, value: str) -> str: ...
+    async def replace_setting(self, name: str, expected: str, value: str) -> bool: ...
 
     async def insert_workspace(self, workspace: Workspace) -> None: ...
     async def list_workspaces(self) -> list[Workspace]: ...

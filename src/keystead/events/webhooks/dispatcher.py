@@ -203,9 +203,10 @@ class WebhookDispatcher:
     async def _send(self, item: ClaimedDelivery) -> HttpResult:
         delivery = item.delivery
         try:
-            keys = [self._box.open(item.sealed_secret, delivery.webhook_id)]
+            where = (delivery.workspace_id, delivery.webhook_id)
+            keys = [self._box.open(item.sealed_secret, *where)]
             if item.sealed_old_secret is not None:
-                keys.append(self._box.open(item.sealed_old_secret, delivery.webhook_id))
+                keys.append(self._box.open(item.sealed_old_secret, *where))
         except ConfigurationError:
             return HttpResult(None, "secret_unreadable", 0, None)
         headers = delivery_headers(

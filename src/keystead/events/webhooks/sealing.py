@@ -1,67 +1,84 @@
-"""Webhook secrets at rest: AES-256-GCM under a key derived from the server secret.
+"""Webhook secrets at rest (:mod:`keystead.core.at_rest`).
 
-The store only ever holds ``version || nonce || ciphertext+tag``; the webhook id
-is the associated data, so a sealed secret copied onto another endpoint does not
-open. The derived key is separate from the key-hashing use of the server secret
-(HKDF-SHA256, info ``keystead webhook secrets v1``).
+With a master key, a secret is sealed under it: a fresh data key, the
+workspace and webhook ids as associated data (a sealed secret copied onto
+another endpoint does not open), and the data key wrapped by the master key, so
+``keystead master-key rotate`` and ``rewrap`` cover webhook secrets too. A store
+opened without a master key seals them the legacy way, under a key derived from
+the server secret (HKDF-SHA256, info ``keystead webhook secrets v1``); such rows
+are converted to the master key when the store is first opened with one.
 """
 
 from __future__ import annotations
 
-import os
-
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from keystead.errors import ConfigurationError
+from keystead.core.at_rest import (
+    LegacyBox,
+    MasterKey,
+    is_legacy,
+    open_item,
+    seal_item,
+    webhook_secret_aad,
+)
+from keystead.errors import ConfigurationError, IntegrityError
 
 HKDF_INFO = b"keystead webhook secrets v1"
 KEY_BYTES = 32
-_VERSION = b"\x01"
-_NONCE_BYTES = 12
 
 
 def derive_key(server_secret: bytes) -> bytes:
-    """The 32-byte sealing key of webhook secrets, from the server secret."""
+    """The 32-byte legacy sealing key of webhook secrets, from the server secret."""
     return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=HKDF_INFO).derive(
         server_secret
     )
 
 
 class SecretBox:
-    """Seals and opens webhook secrets. Its repr never shows the key."""
+    """Seals and opens webhook secrets. Its repr never shows a key."""
 
-    __slots__ = ("_aead",)
+    __slots__ = ("_legacy", "_master")
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, master: MasterKey | None = None) -> None:
         if len(key) != KEY_BYTES:
             raise ValueError(f"the sealing key is {KEY_BYTES} bytes")
-        self._aead = AESGCM(key)
+        self._legacy = LegacyBox(key)
+        self._master = master
 
     @classmethod
-    def from_server_secret(cls, server_secret: bytes) -> SecretBox:
-        return cls(derive_key(server_secret))
+    def from_server_secret(cls, server_secret: bytes, master: MasterKey | None = None) -> SecretBox:
+        return cls(derive_key(server_secret), master)
 
     def __repr__(self) -> str:
         return "SecretBox(...)"
 
-    def seal(self, secret: str, webhook_id: str) -> bytes:
-        nonce = os.urandom(_NONCE_BYTES)
-        return _VERSION + nonce + self._aead.encrypt(nonce, secret.encode(), webhook_id.encode())
+    @property
+    def legacy(self) -> LegacyBox:
+        """The legacy opener: for converting rows to the master key only."""
+        return self._legacy
 
-    def open(self, sealed: bytes, webhook_id: str) -> str:
-        """The secret; ``ConfigurationError`` when it does not open (another server
-        secret, or a sealed value moved to another webhook)."""
-        if sealed[:1] != _VERSION or len(sealed) < 1 + _NONCE_BYTES + 16:
-            raise ConfigurationError(f"the secret of webhook '{webhook_id}' is not readable")
-        nonce, body = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
+    def seal(self, secret: str, workspace_id: str, webhook_id: str) -> bytes:
+        """Under the master key when there is one, else the legacy way."""
+        master = self._master
+        if master is not None and master.exists():
+            return seal_item(secret.encode(), webhook_secret_aad(workspace_id, webhook_id), master)
+        return self._legacy.seal(secret.encode(), webhook_id)
+
+    def open(self, sealed: bytes, workspace_id: str, webhook_id: str) -> str:
+        """The secret; ``ConfigurationError`` when it does not open (another
+        master key or server secret, or a sealed value moved to another webhook)."""
         try:
-            return self._aead.decrypt(nonce, body, webhook_id.encode()).decode()
-        except InvalidTag:
+            if is_legacy(sealed):
+                return self._legacy.open(sealed, webhook_id).decode()
+            if self._master is None:
+                raise IntegrityError("no master key")
+            aad = webhook_secret_aad(workspace_id, webhook_id)
+            return open_item(sealed, aad, self._master).decode()
+        except IntegrityError:
             raise ConfigurationError(
-                f"the secret of webhook '{webhook_id}' does not open with this server secret"
+                f"the secret of webhook '{webhook_id}' does not open with this "
+                "master key or server secret"
             ) from None
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from keystead.core.at_rest import key_version_of
 from keystead.core.events import Event
 from keystead.core.models import Api, Key, Owner, Pickup, Plan, Role, RootKey, Workspace
 from keystead.store.sql.tables import keys
@@ -198,6 +199,7 @@ def pickup_values(record: Pickup) -> dict[str, Any]:
         "owner_id": record.owner_id,
         "format": record.format,
         "ciphertext": record.ciphertext,
+        "key_version": key_version_of(record.ciphertext),
         "created_at": record.created_at,
         "expires_at": record.expires_at,
         "claimed_at": record.claimed_at,

@@ -24,6 +24,7 @@ from keystead.store.sql.engine import migrate
 from keystead.store.sql.lifecycle_queries import LifecycleQueries, write_events
 from keystead.store.sql.limit_queries import LimitQueries
 from keystead.store.sql.rows import key_values
+from keystead.store.sql.sealed_queries import SealedQueries
 from keystead.store.sql.secret_queries import SecretQueries
 from keystead.store.sql.tables import (
     apis,
@@ -53,6 +54,7 @@ class SqlStore(
     AnalyticsQueries,
     AlertQueries,
     SecretQueries,
+    SealedQueries,
 ):
     """Workspaces, root keys, APIs, roles and keys; plans, owners and the credits
     mirror come from ``LimitQueries``; rotation, the outbox and leases from
@@ -89,6 +91,16 @@ class SqlStore(
             if current is None:
                 raise StoreUnavailable(f"setting '{name}' vanished while being written") from None
             return current
+
+    async def replace_setting(self, name: str, expected: str, value: str) -> bool:
+        """Set ``name`` to ``value`` if it holds ``expected``; whether it did."""
+        async with self._tx() as c:
+            done = await c.execute(
+                settings.update()
+                .where((settings.c.name == name) & (settings.c.value == expected))
+                .values(value=value)
+            )
+        return bool(done.rowcount)
 
     # workspaces -------------------------------------------------------------
     async def insert_workspace(self, workspace: Workspace) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystead.core.at_rest import key_version_of
 from keystead.core.events import Event
 from keystead.store.sql import rows
 from keystead.store.sql import webhook_rows as wrows
@@ -79,6 +80,10 @@ class WebhookQueries(SqlBase):
         unknown = set(values) - _WEBHOOK_UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
+        values = dict(values)
+        for blob, column in (("secret", "key_version"), ("old_secret", "old_key_version")):
+            if blob in values:  # the master-key version is the sealed item's own
+                values[column] = key_version_of(values[blob])
         scope = (webhooks.c.workspace_id == workspace_id) & (webhooks.c.id == webhook_id)
         async with self._tx() as c:
             if values:

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from keystead.core.at_rest import key_version_of
 from keystead.store.sql.rows import aware
 from keystead.store.webhooks import Delivery, DeliveryAttempt, Webhook
 
@@ -42,6 +43,8 @@ def webhook_values(item: Webhook) -> dict[str, Any]:
         "secret": item.sealed_secret,
         "old_secret": item.sealed_old_secret,
         "old_secret_expires_at": item.old_secret_expires_at,
+        "key_version": key_version_of(item.sealed_secret),
+        "old_key_version": key_version_of(item.sealed_old_secret),
         "created_at": item.created_at,
         "updated_at": item.updated_at,
     }

@@ -32,7 +32,9 @@ pickups = sa.Table(
     sa.Column("expires_at", Stamp, nullable=False),
     sa.Column("claimed_at", Stamp),
     sa.Column("claimed_by", sa.String(80)),
+    sa.Column("key_version", sa.Integer),  # migration 0012: see core/at_rest.py
     sa.Index("ix_ks_pickups_owner", "workspace_id", "owner_id", "id"),
+    sa.Index("ix_ks_pickups_key_version", "key_version"),
 )
 
 incidents = sa.Table(

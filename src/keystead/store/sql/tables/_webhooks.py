@@ -20,7 +20,11 @@ webhooks = sa.Table(
     sa.Column("old_secret_expires_at", Stamp),
     sa.Column("created_at", Stamp, nullable=False),
     sa.Column("updated_at", Stamp, nullable=False),
+    sa.Column("key_version", sa.Integer),  # migration 0012: see core/at_rest.py
+    sa.Column("old_key_version", sa.Integer),
     sa.Index("ix_ks_webhooks_workspace", "workspace_id", "id"),
+    sa.Index("ix_ks_webhooks_key_version", "key_version"),
+    sa.Index("ix_ks_webhooks_old_key_version", "old_key_version"),
 )
 
 deliveries = sa.Table(
