@@ -108,10 +108,13 @@ class MasterKeys:
 
     async def references(self) -> dict[int, int]:
         """How many stored items each master-key version still wraps: the secret
-        versions not destroyed (webhook secrets and pickups join them when they move
-        under the master key). A version with none left can be retired; what a
-        rewrap works through."""
-        return await self._store.count_secret_versions_by_key()
+        versions not destroyed and the transit key versions (webhook secrets and
+        pickups join them when they move under the master key). A version with none
+        left can be retired; what a rewrap works through."""
+        counts = await self._store.count_secret_versions_by_key()
+        for version, count in (await self._store.count_transit_key_versions_by_key()).items():
+            counts[version] = counts.get(version, 0) + count
+        return counts
 
     async def rotate(self) -> MasterKeyStatus:
         """Add a master-key version; new seals use it, old versions still unwrap."""

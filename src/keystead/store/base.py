@@ -20,6 +20,7 @@ from keystead.store.audit import AuditStore
 from keystead.store.custody import CustodyStore
 from keystead.store.lifecycle import LifecycleStore
 from keystead.store.secrets import SecretStore
+from keystead.store.transit import TransitStore
 from keystead.store.usage import UsageStore
 from keystead.store.webhooks import WebhookStore
 
@@ -41,6 +42,7 @@ class Store(
     AnalyticsStore,
     AlertStore,
     SecretStore,
+    TransitStore,
     Protocol,
 ):
     """Async persistence of workspaces, APIs, roles, keys and root keys.
