@@ -40,13 +40,13 @@ class Vault:
 
 def create_root_key(server: Server, permissions: Sequence[str]) -> str:
     answer = httpx.post(
-        f"{server.url}/v1/root-keys",
+        f"{server.url}/v1/root_keys",
         json={"permissions": list(permissions)},
         headers={"Authorization": f"Bearer {server.root_key}"},
         timeout=10,
     )
     assert answer.status_code == 201, answer.text
-    key: str = answer.json()["root_key"]
+    key: str = answer.json()["key"]
     server.revealed.append(key)
     return key
 
