@@ -54,7 +54,7 @@ from keystead.core import keyformat
 from keystead.core.authz import Principal
 from keystead.core.ids import new_id
 from keystead.core.secret_paths import MOUNT_PATTERN, RESERVED_MOUNTS
-from keystead.core.secrets import KV_V2, SecretMount
+from keystead.core.secrets import KV_V2, TRANSIT, SecretMount
 from keystead.errors import (
     Conflict,
     Forbidden,
@@ -68,7 +68,7 @@ from keystead.errors import (
 from keystead.events.audit import AuditOrigin, set_origin
 from keystead.http.auth import PRINCIPAL_SCOPE_KEY
 from keystead.http.middleware import BodyTooLarge
-from keystead.http.vault import kv, sys, token
+from keystead.http.vault import kv, sys, token, transit
 from keystead.http.vault.wire import (
     JSON_TYPE,
     PERMISSION_DENIED,
@@ -87,8 +87,8 @@ PREFIX = "/vault"
 MountHandler = Callable[[VaultRequest, SecretMount, str], Awaitable[VaultResponse]]
 Route = tuple[str, str]
 
-MOUNT_HANDLERS: dict[str, MountHandler] = {KV_V2: kv.handle}
-MOUNT_ROUTES: dict[str, tuple[Route, ...]] = {KV_V2: kv.ROUTES}
+MOUNT_HANDLERS: dict[str, MountHandler] = {KV_V2: kv.handle, TRANSIT: transit.handle}
+MOUNT_ROUTES: dict[str, tuple[Route, ...]] = {KV_V2: kv.ROUTES, TRANSIT: transit.ROUTES}
 """Per kind, its routes as ``(method, "{mount}/template")`` for the route walk."""
 
 INTERNAL_ERROR = "internal error"
@@ -276,7 +276,7 @@ async def _mount(ks: Keystead, principal: Principal, name: str) -> SecretMount:
     if name in RESERVED_MOUNTS or not _valid_mount(name):
         raise VaultError(404, [f"no handler for route '{name}'. route entry not found."])
     try:
-        found = await ks.secrets.mounts.resolve(principal.workspace_id, name)
+        found = await ks.secrets.mounts.find(principal.workspace_id, name)
     except NotFound:
         raise VaultError(404, [f"no handler for route '{name}'. route entry not found."]) from None
     if len(seen) >= _MOUNT_CACHE_SIZE:
