@@ -44,12 +44,14 @@ from keystead.service.transit_crypto import TransitCrypto
 from keystead.service.transit_items import TransitResult
 
 _RETRIES = 5
+_KNOWN_MOUNTS = 10_000
 
 
 class TransitService:
     def __init__(self, ctx: ServiceContext, master_keys: MasterKeys) -> None:
         self._ctx = ctx
         self._mounts = SecretMounts(ctx)
+        self._known_mounts: set[tuple[str, str]] = set()
         self._crypto = TransitCrypto(ctx, master_keys, self._create)
 
     # keys -----------------------------------------------------------------------------
@@ -87,7 +89,7 @@ class TransitService:
     async def list_keys(self, principal: Principal, mount: str) -> builtins.list[str]:
         mount = normalize_mount(mount)
         principal.require_secret("list", mount, "")
-        await self._mounts.resolve(principal.workspace_id, mount, TRANSIT)
+        await self._transit_mount(principal.workspace_id, mount)
         return await self._ctx.store.list_transit_keys(principal.workspace_id, mount)
 
     async def rotate_key(self, principal: Principal, mount: str, name: str) -> TransitKey:
@@ -230,8 +232,18 @@ class TransitService:
     ) -> tuple[str, str]:
         mount, name = normalize_mount(mount), check_name(name)
         principal.require_secret(action, mount, name)
-        await self._mounts.resolve(principal.workspace_id, mount, TRANSIT)
+        await self._transit_mount(principal.workspace_id, mount)
         return mount, name
+
+    async def _transit_mount(self, workspace_id: str, mount: str) -> None:
+        """The mount exists and is a transit one. A mount is never disabled and its
+        kind never changes, so one found is remembered (bounded)."""
+        if (workspace_id, mount) in self._known_mounts:
+            return
+        await self._mounts.resolve(workspace_id, mount, TRANSIT)
+        if len(self._known_mounts) >= _KNOWN_MOUNTS:
+            self._known_mounts.clear()
+        self._known_mounts.add((workspace_id, mount))
 
     async def _get(self, workspace_id: str, mount: str, name: str) -> TransitKey:
         found = await self._ctx.store.get_transit_key(workspace_id, mount, name)

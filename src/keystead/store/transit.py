@@ -38,8 +38,10 @@ class TransitStore(Protocol):
     async def use_transit_key(
         self, workspace_id: str, mount: str, name: str, on_use: KeyUse
     ) -> TransitKey | None:
-        """The key, read in a transaction in which ``on_use`` runs; None when there
-        is no such key (``on_use`` is then not called)."""
+        """The key's rules, read in a transaction in which ``on_use`` runs (its
+        ``versions`` are left empty: a use needs none of their metadata, and it is
+        one query less); None when there is no such key (``on_use`` is then not
+        called)."""
         ...
 
     async def get_transit_key_versions(

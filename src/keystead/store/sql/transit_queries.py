@@ -53,7 +53,10 @@ class TransitQueries(SqlBase):
         self, workspace_id: str, mount: str, name: str, on_use: KeyUse
     ) -> TransitKey | None:
         async with self._tx() as c:
-            key = await _load(c, _where(workspace_id, mount, name))
+            row = (
+                await c.execute(sa.select(transit_keys).where(_where(workspace_id, mount, name)))
+            ).first()
+            key = None if row is None else _key(row, ())
             if key is not None:
                 on_use(key)
         return key
@@ -155,6 +158,10 @@ async def _load(c: AsyncConnection, where: sa.ColumnElement[bool]) -> TransitKey
         return None
     v = transit_key_versions.c
     found = await c.execute(sa.select(*_INFO).where(v.key_id == row.id).order_by(v.version))
+    return _key(row, tuple(_info(r) for r in found))
+
+
+def _key(row: sa.Row[Any], versions: tuple[TransitKeyVersion, ...]) -> TransitKey:
     return TransitKey(
         id=row.id,
         workspace_id=row.workspace_id,
@@ -167,7 +174,7 @@ async def _load(c: AsyncConnection, where: sa.ColumnElement[bool]) -> TransitKey
         min_decryption_version=int(row.min_decryption_version),
         min_encryption_version=int(row.min_encryption_version),
         deletion_allowed=bool(row.deletion_allowed),
-        versions=tuple(_info(r) for r in found),
+        versions=versions,
     )
 
 
