@@ -108,7 +108,7 @@ class Keystead:
         self.incidents = IncidentService(self._ctx, self.keys, self.rotation)
         self.audit = AuditService(self._ctx, secret)
         self.secrets = SecretService(self._ctx, self.master_keys, self.alerts.announce)
-        self.transit = TransitService(self._ctx, self.master_keys)
+        self.transit = TransitService(self._ctx, self.master_keys, self.alerts.announce)
         self.scheduler = Scheduler(self._ctx, self.rotation)
         self.scheduler.purge = self._scheduled_upkeep
         self.failed_attempts = FailedAttempts(self.limiter, settings)

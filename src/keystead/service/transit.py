@@ -18,11 +18,12 @@ rotating and deleting a key also put ``transit_key.*`` events in the outbox.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from keystead.core import events
+from keystead.core.alerts import Alert
 from keystead.core.authz import Principal
 from keystead.core.ids import new_id
 from keystead.core.secret_paths import normalize_mount
@@ -48,11 +49,16 @@ _KNOWN_MOUNTS = 10_000
 
 
 class TransitService:
-    def __init__(self, ctx: ServiceContext, master_keys: MasterKeys) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        master_keys: MasterKeys,
+        on_alert: Callable[[Alert], None] | None = None,
+    ) -> None:
         self._ctx = ctx
         self._mounts = SecretMounts(ctx)
         self._known_mounts: set[tuple[str, str]] = set()
-        self._crypto = TransitCrypto(ctx, master_keys, self._create)
+        self._crypto = TransitCrypto(ctx, master_keys, self._create, on_alert)
 
     # keys -----------------------------------------------------------------------------
     async def create_key(

@@ -13,6 +13,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from keystead.core.alerts import Alert
 from keystead.core.authz import Principal
 from keystead.core.transit import (
     AES256_GCM96,
@@ -35,10 +36,16 @@ Create = Callable[[Principal, str, str, str], Awaitable[TransitKey]]
 
 
 class TransitCrypto:
-    def __init__(self, ctx: ServiceContext, master_keys: MasterKeys, create: Create) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        master_keys: MasterKeys,
+        create: Create,
+        on_alert: Callable[[Alert], None] | None = None,
+    ) -> None:
         self._ctx = ctx
         self._create = create
-        self.material = KeyMaterial(ctx, master_keys)
+        self.material = KeyMaterial(ctx, master_keys, on_alert)
 
     async def encrypt(
         self, principal: Principal, mount: str, name: str, raw: Sequence[Mapping[str, Any]]

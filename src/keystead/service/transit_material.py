@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+from keystead.core import events
+from keystead.core.alerts import Alert, event_data
 from keystead.core.envelope import Sealed, seal, unseal
+from keystead.core.ids import new_id
 from keystead.core.transit import (
     KEY_BYTES,
     SealedTransitVersion,
@@ -25,7 +28,7 @@ from keystead.core.transit import (
     new_key_material,
     transit_key_aad,
 )
-from keystead.errors import IntegrityError, NotFound
+from keystead.errors import IntegrityError, KeysteadError, NotFound
 from keystead.service.context import ServiceContext
 from keystead.service.master_keys import MasterKeys
 
@@ -33,12 +36,20 @@ log = logging.getLogger("keystead.transit")
 
 CACHE_SIZE = 10_000
 """Opened key versions kept per process (least recently used dropped first)."""
+RULE_ID = "system:transit_key_integrity"
+KIND = "transit_key_integrity"
 
 
 class KeyMaterial:
-    def __init__(self, ctx: ServiceContext, master_keys: MasterKeys) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        master_keys: MasterKeys,
+        on_alert: Callable[[Alert], None] | None = None,
+    ) -> None:
         self._ctx = ctx
         self._master_keys = master_keys
+        self._on_alert = on_alert
         self._cache: OrderedDict[tuple[str, int], bytes] = OrderedDict()
 
     def new_version(
@@ -67,7 +78,11 @@ class KeyMaterial:
                 key.workspace_id, key.id, missing
             )
             for item in stored:
-                found[item.info.version] = self._unseal(key, item)
+                try:
+                    found[item.info.version] = self._unseal(key, item)
+                except IntegrityError:
+                    await self._alert(key, item.info.version, item.info.key_version)
+                    raise
         absent = [n for n in wanted if n not in found]
         if absent:
             raise NotFound(f"version {absent[0]} of the transit key {key.name} is not stored")
@@ -77,6 +92,43 @@ class KeyMaterial:
         """Drop a deleted key's material from this process."""
         for entry in [e for e in self._cache if e[0] == key_id]:
             del self._cache[entry]
+
+    async def _alert(self, key: TransitKey, number: int, key_version: int) -> None:
+        """A critical alert (deduplicated per key version while open), as for a stored
+        secret that fails its integrity check: where, never material."""
+        where, now = f"{key.mount}/{key.name}", self._ctx.now()
+        alert = Alert(
+            id=new_id("alr", now.timestamp()),
+            workspace_id=key.workspace_id,
+            rule_id=RULE_ID,
+            kind=KIND,
+            scope="transit_key",
+            scope_id=where,
+            severity="critical",
+            status="open",
+            cause=(
+                f"version {number} of the transit key {where} failed its integrity check: "
+                "altered, copied from another place, or sealed under another master key"
+            ),
+            evidence={
+                "summary": {"mount": key.mount, "name": key.name, "version": number},
+                "records": [],
+                "record_count": 0,
+            },
+            dedupe_key=f"{KIND}:{where}:{number}",
+            first_seen=now,
+            last_seen=now,
+        )
+        opened = events.Event.new(events.ALERT_OPENED, key.workspace_id, now, event_data(alert))
+        try:
+            stored, new = await self._ctx.store.raise_alert(alert, [opened])
+        except KeysteadError as exc:  # the integrity error is what the caller must see
+            log.error("could not record the integrity alert for %s: %s", where, exc.detail)
+            return
+        if new:
+            self._ctx.events_written()
+            if self._on_alert is not None:
+                self._on_alert(stored)
 
     def _unseal(self, key: TransitKey, item: SealedTransitVersion) -> bytes:
         number = item.info.version
@@ -95,7 +147,8 @@ class KeyMaterial:
             )
             raise IntegrityError(
                 f"version {number} of the transit key {key.mount}/{key.name} failed its "
-                "integrity check (altered, moved, or sealed under another master key)"
+                "integrity check (altered, moved, or sealed under another master key); "
+                "an alert is open"
             ) from None
         if len(material) != KEY_BYTES:
             raise IntegrityError(f"version {number} of the transit key {key.name} is malformed")
@@ -105,4 +158,4 @@ class KeyMaterial:
         return material
 
 
-__all__ = ["CACHE_SIZE", "KeyMaterial"]
+__all__ = ["CACHE_SIZE", "KIND", "RULE_ID", "KeyMaterial"]
