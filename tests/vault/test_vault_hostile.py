@@ -193,6 +193,12 @@ def test_odd_headers_are_accepted(vault: Vault) -> None:
     assert status == 200
 
 
+def test_response_wrapping_is_refused(vault: Vault) -> None:
+    answer = call(vault, "GET", "secret/data/x", extra=b"X-Vault-Wrap-TTL: 60s\r\n")
+    assert_vault_4xx(answer, 400)
+    assert b"wrapping" in answer[2]
+
+
 def test_list_arrives_in_pieces(vault: Vault, name: str) -> None:
     """The LIST method split across packets, and with a query of its own."""
     vault.client().secrets.kv.v2.create_or_update_secret(path=f"{name}/a", secret={"k": "v"})
