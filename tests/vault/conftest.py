@@ -75,6 +75,10 @@ def vault(
         other = asyncio.run(_new_workspace(database_url, home))
         server.revealed.append(other)
         yield Vault(server, f"{server.url}/vault", server.root_key, other)
+    log = server.log.read_text()
+    assert "Traceback" not in log and "unhandled error" not in log, log[-4000:]
+    for secret in server.revealed:
+        assert secret not in log
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import logging
 import re
-import time
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -52,7 +52,6 @@ from starlette.types import Receive, Scope, Send
 
 from keystead.core import keyformat
 from keystead.core.authz import Principal
-from keystead.core.ids import new_id
 from keystead.core.secret_paths import MOUNT_PATTERN, RESERVED_MOUNTS
 from keystead.core.secrets import KV_V2, TRANSIT, SecretMount
 from keystead.errors import (
@@ -92,6 +91,7 @@ MOUNT_ROUTES: dict[str, tuple[Route, ...]] = {KV_V2: kv.ROUTES, TRANSIT: transit
 """Per kind, its routes as ``(method, "{mount}/template")`` for the route walk."""
 
 INTERNAL_ERROR = "internal error"
+NO_WRAPPING = "response wrapping (X-Vault-Wrap-TTL) is not supported by Keystead"
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "LIST"})
 _MAX_QUERY = 4096
 _MOUNT_CACHE_SIZE = 4096
@@ -163,13 +163,15 @@ async def _answer(scope: Scope, receive: Receive) -> tuple[int, bytes]:
             content_type = value.decode("latin-1")
         elif name == b"user-agent":
             user_agent = value.decode("latin-1")
+        elif name == b"x-vault-wrap-ttl":
+            raise bad_request(NO_WRAPPING)
     ks: Keystead | None = getattr(scope["app"].state, "keystead", None)
     if ks is None:
         raise VaultError(503, ["Vault is sealed"])
     if rest == "sys/health" or rest.startswith("sys/health/"):
         return await _respond(sys.health(ks, method, query), "")
     principal = await _principal(scope, ks, token_value)
-    request_id = new_id("req", time.time())
+    request_id = str(uuid.uuid4())  # a UUID, as Vault's; also the audit entries'
     client = scope.get("client")
     set_origin(
         AuditOrigin(
