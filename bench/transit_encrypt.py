@@ -1,111 +1,84 @@
 """Transit ``encrypt`` of a 1 KiB payload over HTTP, through the Vault face, against
-a bare ASGI app served the same way.
+a bare ASGI hello served the same way, in one run.
 
-    .venv/bin/python bench/transit_encrypt.py            # full run (about 2 min)
-    .venv/bin/python bench/transit_encrypt.py --quick    # smoke run (about 20 s)
+    .venv/bin/python bench/transit_encrypt.py            # full run (about 3 min)
+    .venv/bin/python bench/transit_encrypt.py --quick    # smoke run (about 30 s)
 
-``POST /vault/v1/transit/encrypt/bench`` with ``X-Vault-Token`` (a root key) and
+``POST /vault/v1/transit/encrypt/bench`` with ``X-Vault-Token`` (the root key) and
 ``{"plaintext": <base64 of 1,024 random bytes>}``, as hvac's ``encrypt_data`` sends
-it. Keystead runs on its defaults: a SQLite store with a ``file://`` master key, the
-audit log on (every encrypt commits one audit entry naming the key and version).
-Both servers are uvicorn, one worker, httptools + uvloop, pinned to core 0; wrk
-is pinned to core 1. The baseline (bench/hello_app.py) reads the same request body
-and answers a small JSON body. Runs alternate (bare, keystead, ...) so both see the
-same machine; the ratio is keystead req/s over bare req/s. For reference the same
-Keystead server is also asked a KV v2 read (``GET /vault/v1/secret/data/bench``,
-audited too) in the same rounds. The server's CPU time per request is read from
-/proc before and after each run.
+it. Keystead is what ships: ``keystead init`` then ``keystead serve`` on its default
+settings (SQLite store, ``file://`` master key, audit on: every encrypt commits an
+audit entry naming the key and version, counted afterwards), pinned to core 0 with
+its children; the mount and the key are made through the Vault face, as hvac's
+``sys.enable_secrets_engine`` and ``create_key`` do. The baseline is bench/hello_app.py
+run by the same ``uvicorn.run`` call as ``keystead serve`` makes (bench/vault_read.py),
+also on core 0; wrk is pinned to core 1. For reference the same Keystead server also
+answers a KV v2 read (``GET /vault/v1/secret/data/bench``, audited too) in the same
+rounds. Runs alternate (bare, encrypt, read, ...) so all see the same machine; the ratio
+is keystead req/s over bare req/s. CPU per request is the CPU time of every process of
+each server (server and children, /proc) over the requests it answered.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
-import functools
 import json
 import os
-import secrets
+import sqlite3
 import subprocess
+import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from _common import BENCH_DIR, fmt_ratio, machine_rows, print_table, require_tool, wait_until
-from http_verify import Result, free_port, post, ready, start_server, stop, wrk
-
-from keystead.config import Settings
-from keystead.service import Keystead
+from _common import fmt_ratio, machine_rows, print_table, require_tool, wait_until
+from http_verify import CLIENT_CORE, SERVER_CORE, Result, free_port, pinned, stop, wrk
+from vault_read import request, tree_cpu
 
 PAYLOAD_BYTES = 1024
 KEY = "bench"
-PATH = f"/vault/v1/transit/encrypt/{KEY}"
-KV_PATH = "/vault/v1/secret/data/bench"
-LUA = """
+ENCRYPT_LUA = """
 wrk.method = "POST"
 wrk.body = %s
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-Vault-Token"] = "%s"
 """
-KV_LUA = """
+READ_LUA = """
 wrk.method = "GET"
 wrk.headers["X-Vault-Token"] = "%s"
 """
 LABELS = {
     "bare": "bare ASGI hello",
-    "keystead": "transit encrypt 1 KiB",
-    "kv": "(reference) KV v2 read",
+    "encrypt": "transit encrypt 1 KiB",
+    "read": "(reference) KV v2 read",
 }
 
 
-@dataclass
-class Run:
-    result: Result
-    cpu_s: float
-    """The server process's user + system CPU seconds during the run."""
-    seconds: int
-
-    @property
-    def cpu_us_per_request(self) -> float:
-        requests = self.result.rps * self.seconds
-        return self.cpu_s / requests * 1e6 if requests else float("nan")
+def audited(database: Path) -> int:
+    with sqlite3.connect(database) as connection:
+        (count,) = connection.execute(
+            "SELECT count(*) FROM ks_audit WHERE action = 'transit.encrypt'"
+        ).fetchone()
+    return int(count)
 
 
-async def bootstrap(tmp: Path) -> tuple[dict[str, str], str]:
-    """A fresh SQLite store with a master key, a transit mount and its key ``bench``.
-    Returns the server environment and the root key."""
-    secret_file = tmp / "keystead.secret"
-    secret_file.write_text(secrets.token_hex(32) + "\n")
-    secret_file.chmod(0o600)
-    database_url = f"sqlite:///{tmp / 'keystead.db'}"
-    settings = Settings(_env_file=None, database_url=database_url, secret_file=secret_file)
-    async with await Keystead.open(settings=settings, create_master_key=True) as ks:
-        boot = await ks.workspaces.init()
-        principal = await ks.workspaces.local_operator()
-        await ks.secrets.enable_mount(principal, "transit", kind="transit")
-        await ks.transit.create_key(principal, "transit", KEY)
-        await ks.secrets.put(principal, "secret", KEY, {"api_key": secrets.token_hex(16)})
-    env = {
-        "KEYSTEAD_DATABASE_URL": database_url,
-        "KEYSTEAD_SECRET_FILE": str(secret_file),
-        "KEYSTEAD_LOG_LEVEL": "warning",
-    }
-    return env, boot.root_key.plaintext
+def setup(base: str, token: str, body: str) -> None:
+    """The transit mount, its key and a KV secret, through the Vault face."""
+    for path, payload in (
+        ("sys/mounts/transit", {"type": "transit"}),
+        (f"transit/keys/{KEY}", {}),
+        (f"secret/data/{KEY}", {"data": {"stripe_key": "sk_live_" + "x" * 24}}),
+    ):
+        status, answer = request(f"{base}/{path}", token, json.dumps(payload).encode())
+        if status not in (200, 204):
+            raise RuntimeError(f"setting up {path} failed: {status} {answer[:200]!r}")
+    check(base, token, body)
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of ``pid`` (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
-
-
-def measured(
-    process: subprocess.Popen[bytes], url: str, lua: Path, seconds: int, args: argparse.Namespace
-) -> Run:
-    before = cpu_seconds(process.pid)
-    result = wrk(url, lua, seconds, args.connections, args.threads)
-    return Run(result, cpu_seconds(process.pid) - before, seconds)
+def check(base: str, token: str, body: str) -> None:
+    status, answer = request(f"{base}/transit/encrypt/{KEY}", token, body.encode())
+    if status != 200 or b'"vault:v1:' not in answer:
+        raise RuntimeError(f"the encrypt request does not encrypt: {status} {answer[:200]!r}")
 
 
 def main() -> None:
@@ -124,112 +97,131 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="ks-transit-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        env, root_key = asyncio.run(bootstrap(tmp))
-        body = json.dumps({"plaintext": base64.b64encode(os.urandom(PAYLOAD_BYTES)).decode()})
-        lua = tmp / "encrypt.lua"
-        lua.write_text(LUA % (json.dumps(body), root_key))
-        kv_lua = tmp / "kv.lua"
-        kv_lua.write_text(KV_LUA % root_key)
-        scripts = {"bare": lua, "keystead": lua, "kv": kv_lua}
-        headers = {"Content-Type": "application/json", "X-Vault-Token": root_key}
+        database = tmp / "keystead.db"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTEAD_")}
+        env |= {
+            "KEYSTEAD_DATABASE_URL": f"sqlite:///{database}",
+            "KEYSTEAD_SECRET_FILE": str(tmp / "keystead.secret"),
+        }
+        keystead = [sys.executable, "-m", "keystead.cli"]
+        init = subprocess.run(
+            [*keystead, "init", "--json"], env=env, cwd=tmp, capture_output=True, check=True
+        )
+        token = json.loads(init.stdout)["root_key"]
         ports = {"bare": free_port(), "keystead": free_port()}
-        paths = {"bare": "/", "keystead": PATH}
+        argv = {
+            "bare": [
+                sys.executable,
+                str(Path(__file__).with_name("vault_read.py")),
+                "--serve-bare",
+                str(ports["bare"]),
+            ],
+            "keystead": [
+                *keystead,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(ports["keystead"]),
+            ],
+        }
+        base = f"http://127.0.0.1:{ports['keystead']}/vault/v1"
+        urls = {
+            "bare": f"http://127.0.0.1:{ports['bare']}/",
+            "encrypt": f"{base}/transit/encrypt/{KEY}",
+            "read": f"{base}/secret/data/{KEY}",
+        }
+        body = json.dumps({"plaintext": base64.b64encode(os.urandom(PAYLOAD_BYTES)).decode()})
+        scripts = {"bare": tmp / "encrypt.lua", "encrypt": tmp / "encrypt.lua"}
+        scripts["bare"].write_text(ENCRYPT_LUA % (json.dumps(body), token))
+        scripts["read"] = tmp / "read.lua"
+        scripts["read"].write_text(READ_LUA % token)
         servers: dict[str, subprocess.Popen[bytes]] = {}
-        runs: dict[str, list[Run]] = {"bare": [], "keystead": [], "kv": []}
+        results: dict[str, list[Result]] = {name: [] for name in LABELS}
+        cpu = dict.fromkeys(LABELS, 0.0)
         try:
-            servers["bare"] = start_server(
-                "hello_app:create_app", ports["bare"], {}, tmp, BENCH_DIR
-            )
-            servers["keystead"] = start_server(
-                "keystead.http.app:create_app", ports["keystead"], env, tmp, None
-            )
-            for name, process in servers.items():
-                wait_until(functools.partial(ready, ports[name], process), 60, f"{name} server")
-            check(ports["keystead"], body, headers)
-            urls = {name: f"http://127.0.0.1:{ports[name]}{paths[name]}" for name in servers}
-            urls["kv"] = f"http://127.0.0.1:{ports['keystead']}{KV_PATH}"
-            process = {**servers, "kv": servers["keystead"]}
-            for name in urls:  # warm up: caches, allocator, connection set-up
+            for name in ("bare", "keystead"):
+                servers[name] = subprocess.Popen(
+                    pinned(SERVER_CORE, argv[name]),
+                    env=env,
+                    cwd=tmp,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            health = f"http://127.0.0.1:{ports['keystead']}/healthz"
+            wait_until(lambda: request(urls["bare"], token)[0] != 0, 60, "bare server")
+            wait_until(lambda: request(health, token)[0] == 200, 60, "keystead server")
+            setup(base, token, body)
+            process = {"bare": servers["bare"], "encrypt": servers["keystead"]}
+            process["read"] = servers["keystead"]
+            for name in LABELS:  # warm up: caches, allocator, connection set-up
                 wrk(urls[name], scripts[name], warmup, args.connections, args.threads)
             for _ in range(rounds):
-                for name in urls:
-                    runs[name].append(
-                        measured(process[name], urls[name], scripts[name], seconds, args)
+                for name in LABELS:
+                    before = tree_cpu(process[name].pid)
+                    results[name].append(
+                        wrk(urls[name], scripts[name], seconds, args.connections, args.threads)
                     )
-            check(ports["keystead"], body, headers)
+                    cpu[name] += tree_cpu(process[name].pid) - before
+            check(base, token, body)  # still encrypting after the load
+            encrypts = audited(database)
         finally:
-            for process in servers.values():
-                stop(process)
-
-    report(args, runs, seconds, rounds)
+            for server in servers.values():
+                stop(server)
+    report(results, cpu, seconds, rounds, encrypts, args)
     if args.json:
         payload = {
             "machine": dict(machine_rows()),
-            "runs": {
-                name: [{**r.result.__dict__, "cpu_s": r.cpu_s} for r in found]
-                for name, found in runs.items()
-            },
+            "results": {k: [r.__dict__ for r in v] for k, v in results.items()},
+            "cpu_s": cpu,
+            "audited_encrypts": encrypts,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=2))
 
 
-def check(port: int, body: str, headers: dict[str, str]) -> None:
-    status, answer = post(port, PATH, body.encode(), headers)
-    ciphertext = json.loads(answer).get("data", {}).get("ciphertext", "")
-    if status != 200 or not ciphertext.startswith("vault:v1:"):
-        raise RuntimeError(f"the encrypt request does not encrypt: {status} {answer[:200]!r}")
-
-
-def report(args: argparse.Namespace, runs: dict[str, list[Run]], seconds: int, rounds: int) -> None:
-    print_table(
-        "transit_encrypt: POST /vault/v1/transit/encrypt (1 KiB) vs a bare ASGI app",
-        [
-            ("run", ""),
-            *machine_rows(),
-            ("server", "uvicorn, httptools + uvloop, 1 worker, taskset core 0"),
-            ("keystead", "defaults: SQLite, file:// master key, audit on"),
-            ("load", f"wrk {args.threads} threads, {args.connections} connections, core 1"),
-            ("runs", f"{rounds} x {seconds} s per server, alternating; best run shown"),
-            ("mode", "quick" if args.quick else "full"),
-        ],
-        right=False,
+def report(
+    results: dict[str, list[Result]],
+    cpu: dict[str, float],
+    seconds: int,
+    rounds: int,
+    encrypts: int,
+    args: argparse.Namespace,
+) -> None:
+    print_table("Machine", [("", ""), *machine_rows()], right=False)
+    print(
+        f"\nwrk: {args.connections} connections, {args.threads} threads on core {CLIENT_CORE}; "
+        f"servers on core {SERVER_CORE}; {rounds} x {seconds} s per server, alternating"
+        + ("; quick" if args.quick else "")
     )
-    best = {name: max(found, key=lambda r: r.result.rps) for name, found in runs.items()}
-    rows: list[tuple[str, ...]] = [
-        ("server", "req/s (best)", "all runs", "p50", "p99", "CPU/req", "errors")
-    ]
+    rows = [("server", "best req/s", "all rounds", "p50", "p99", "CPU/req", "non-2xx")]
+    best: dict[str, Result] = {}
+    per_request: dict[str, float] = {}
     for name, label in LABELS.items():
-        run = best[name]
-        errors = sum(r.result.non_2xx for r in runs[name])
-        socket_errors = [r.result.socket_errors for r in runs[name] if r.result.socket_errors]
+        best[name] = max(results[name], key=lambda r: r.rps)
+        answered = sum(r.rps for r in results[name]) * seconds
+        per_request[name] = cpu[name] / answered if answered else 0.0
         rows.append(
             (
                 label,
-                f"{run.result.rps:,.0f}",
-                " ".join(f"{r.result.rps:,.0f}" for r in runs[name]),
-                f"{run.result.p50_ms:.2f} ms",
-                f"{run.result.p99_ms:.2f} ms",
-                f"{run.cpu_us_per_request:,.0f} us",
-                f"{errors} non-2xx" + (f"; {socket_errors[0]}" if socket_errors else ""),
+                f"{best[name].rps:,.0f}",
+                " ".join(f"{r.rps:,.0f}" for r in results[name]),
+                f"{best[name].p50_ms:.2f} ms",
+                f"{best[name].p99_ms:.2f} ms",
+                f"{per_request[name] * 1e6:,.0f} us",
+                str(sum(r.non_2xx for r in results[name])),
             )
         )
-    share = best["keystead"].result.rps / best["bare"].result.rps
-    rows.append(
-        (
-            "ratio keystead / bare",
-            f"{share:.1%}",
-            " ".join(
-                f"{k.result.rps / b.result.rps:.1%}"
-                for k, b in zip(runs["keystead"], runs["bare"], strict=True)
-            ),
-            fmt_ratio(best["keystead"].result.p50_ms / best["bare"].result.p50_ms),
-            fmt_ratio(best["keystead"].result.p99_ms / best["bare"].result.p99_ms),
-            fmt_ratio(best["keystead"].cpu_us_per_request / best["bare"].cpu_us_per_request),
-            "",
-        )
+    print_table("POST /vault/v1/transit/encrypt/<key>, 1 KiB, X-Vault-Token (audit on)", rows)
+    ratio = best["encrypt"].rps / best["bare"].rps
+    rounds_ratio = " ".join(
+        fmt_ratio(e.rps / b.rps) for e, b in zip(results["encrypt"], results["bare"], strict=True)
     )
-    print_table("results", rows)
+    print(f"\nratio encrypt / bare: {fmt_ratio(ratio)} (rounds: {rounds_ratio})")
+    print(f"ratio encrypt / KV read: {fmt_ratio(best['encrypt'].rps / best['read'].rps)}")
+    cpu_ratio = per_request["encrypt"] / per_request["bare"]
+    print(f"CPU per request, encrypt / bare: {fmt_ratio(cpu_ratio)}")
+    print(f"audit entries for transit.encrypt: {encrypts:,}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import secrets
 
+import httpx
 import hvac
 import pytest
 from hvac import exceptions
@@ -226,3 +227,40 @@ def test_an_encrypted_column(vault: Vault, client: hvac.Client, key: str) -> Non
     assert all(value.startswith("vault:v1:") for value in rows.values())
     plain = app.decrypt_data(name=key, ciphertext=rows[2])["data"]["plaintext"]
     assert base64.b64decode(plain).decode() == "bob@example.com"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("encrypt/{key}", {"batch_input": "not a list"}),
+        ("encrypt/{key}", {"batch_input": [1, 2]}),
+        ("encrypt/{key}", {"batch_input": []}),
+        ("encrypt/{key}", {"batch_input": [{"plaintext": "eA=="}] * 1001}),
+        ("encrypt/{key}", {"plaintext": 12}),
+        ("encrypt/{key}", {"plaintext": "eA==", "key_version": "abc"}),
+        ("encrypt/{key}", {"plaintext": "eA==", "key_version": -1}),
+        ("encrypt/{key}", {"plaintext": "eA==", "associated_data": "%%%"}),
+        ("encrypt/{key}", {}),
+        ("decrypt/{key}", {"ciphertext": ["vault:v1:x"]}),
+        ("decrypt/{key}", {"ciphertext": "vault:v99999999999:eA=="}),
+        ("decrypt/{key}", {"ciphertext": "vault:v1"}),
+        ("decrypt/{key}", {"ciphertext": "vault:v\u0661:eA=="}),
+        ("rewrap/{key}", {"ciphertext": "vault:v1:eA==", "key_version": 9}),
+        ("datakey/plaintext/{key}", {"bits": 10**30}),
+        ("datakey/other/{key}", {}),
+        ("keys/{key}/config", {"min_decryption_version": "x"}),
+        ("keys/{key}/config", {"deletion_allowed": "maybe"}),
+        ("keys/{key}/config", {"min_encryption_version": 2**40}),
+        ("keys/%2e%2e", {}),
+        ("keys/{key}/nope", {}),
+        ("encrypt/{key}/extra", {"plaintext": "eA=="}),
+    ],
+)
+def test_hostile_bodies_and_paths_are_4xx(
+    client: hvac.Client, key: str, path: str, body: dict[str, object]
+) -> None:
+    client.secrets.transit.create_key(name=key)
+    url = f"{client.url}/v1/transit/{path.format(key=key)}"
+    answer = httpx.post(url, json=body, headers={"X-Vault-Token": client.token}, timeout=10)
+    assert 400 <= answer.status_code < 500, answer.text
+    assert answer.json().get("errors") is not None or "batch_results" in answer.json()["data"]

@@ -18,6 +18,7 @@ import pytest
 from keystead.http.vault import routes
 
 from .conftest import Vault
+from .test_vault_transit_auth_matrix import TRANSIT_CASES
 
 NONE, OTHER, SCOPED = "no token", "another workspace", "scoped elsewhere"
 MERGE = "application/merge-patch+json"
@@ -99,7 +100,7 @@ KV_ROUTES = {route for route in CASES if route[1].startswith("{mount}/")}
 
 
 def test_the_table_lists_every_registered_route() -> None:
-    assert sorted(CASES) == sorted(routes())
+    assert sorted([*CASES, *TRANSIT_CASES]) == sorted(routes())
 
 
 def _call(
