@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import base64
 import secrets
+from pathlib import Path
 
 import httpx
 import hvac
+import psycopg
 import pytest
 from hvac import exceptions
+
+from conftest import backend_database
 
 from .conftest import Vault
 
@@ -213,20 +217,40 @@ def test_errors_as_hvac_raises_them(vault: Vault, client: hvac.Client, key: str)
         )
 
 
-def test_an_encrypted_column(vault: Vault, client: hvac.Client, key: str) -> None:
-    """docs/secrets.md's pattern: the app stores ciphertexts in its own table and
-    holds a token that can encrypt and decrypt with one key, nothing more."""
+def test_an_encrypted_column_in_the_app_s_own_postgresql_table(
+    vault: Vault, client: hvac.Client, key: str, tmp_path: Path
+) -> None:
+    """docs/secrets.md's pattern: the app keeps ciphertexts in a table of its own
+    PostgreSQL database and holds a token that can encrypt and decrypt with one key,
+    nothing more; the table never holds an address in plain."""
     client.secrets.transit.create_key(name=key)
     app = vault.client(
         vault.scoped(f"secrets.encrypt:transit/{key}", f"secrets.decrypt:transit/{key}")
     ).secrets.transit
-    rows = {}
-    for user_id, email in ((1, "alice@example.com"), (2, "bob@example.com")):
-        answer = app.encrypt_data(name=key, plaintext=b64(email.encode()))
-        rows[user_id] = answer["data"]["ciphertext"]
-    assert all(value.startswith("vault:v1:") for value in rows.values())
-    plain = app.decrypt_data(name=key, ciphertext=rows[2])["data"]["plaintext"]
-    assert base64.b64decode(plain).decode() == "bob@example.com"
+
+    def seal(text: str) -> str:
+        plaintext = base64.b64encode(text.encode()).decode()
+        return str(app.encrypt_data(name=key, plaintext=plaintext)["data"]["ciphertext"])
+
+    def unseal(ciphertext: str) -> str:
+        answer = app.decrypt_data(name=key, ciphertext=ciphertext)
+        return base64.b64decode(answer["data"]["plaintext"]).decode()
+
+    emails = ["alice@example.com", "bob@example.com"]
+    with backend_database("postgres", tmp_path) as url, psycopg.connect(url) as db:
+        db.execute("CREATE TABLE customers (id serial PRIMARY KEY, email text NOT NULL)")
+        for email in emails:
+            db.execute("INSERT INTO customers (email) VALUES (%s)", [seal(email)])
+        stored = [row[0] for row in db.execute("SELECT email FROM customers ORDER BY id")]
+        dump = " ".join(str(row) for row in db.execute("SELECT * FROM customers"))
+    assert all(value.startswith("vault:v1:") for value in stored)
+    assert not [email for email in emails if email in dump]
+    assert [unseal(value) for value in stored] == emails
+    # the key rotates: the rows written before still read
+    client.secrets.transit.rotate_key(name=key)
+    assert unseal(stored[0]) == emails[0]
+    with pytest.raises(exceptions.Forbidden):  # the app's token cannot manage the key
+        app.rotate_key(name=key)
 
 
 @pytest.mark.parametrize(
