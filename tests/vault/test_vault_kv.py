@@ -17,18 +17,14 @@ issue's snippet and hvac's own ``patch`` do."""
 
 
 @HVAC_DEFAULT_READ
-def test_the_issue_snippet_verbatim(
-    vault: Vault, name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_issue_snippet_verbatim(vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
     vault.client().secrets.kv.v2.create_or_update_secret(
-        path=f"{name}/myapp", secret={"api_key": "sk_live_123"}
+        path="myapp", secret={"api_key": "sk_live_123"}
     )
     monkeypatch.setenv("VAULT_ADDR", vault.url)
     monkeypatch.setenv("VAULT_TOKEN", vault.root_key)
-    path = f"{name}/myapp"
-    assert hvac.Client().secrets.kv.v2.read_secret(path=path)["data"]["data"]["api_key"] == (
-        "sk_live_123"
-    )
+    api_key = hvac.Client().secrets.kv.v2.read_secret(path="myapp")["data"]["data"]["api_key"]
+    assert api_key == "sk_live_123"
 
 
 def test_write_then_read_answers_vaults_envelope(vault: Vault, name: str) -> None:
