@@ -12,6 +12,13 @@ connecting, or of the first byte of its next request, is closed. Past
 problem+json and its connection closed. The command puts the resolved settings in
 the environment, where every worker process reads them.
 
+Vault's ``LIST`` method (hvac lists secrets with it) is not a method the httptools
+parser knows: a request line ``LIST <target> HTTP/1.1`` that starts a connection's
+data, or the data after a complete request, is read as ``GET <target>?list=true``,
+which Vault defines as the same call (the Vault face under ``/vault`` serves both).
+A ``LIST`` pipelined behind another request in the same packet is not rewritten
+and gets the parser's 400, as before.
+
 A request only stamps the time its head began (no timer per request: arming and
 cancelling one cost about 9 µs); one sweep per process, every quarter of the
 timeout (at most every second), closes the connections whose head is late.
@@ -33,6 +40,8 @@ from uvicorn.server import ServerState
 HEADER_TIMEOUT_ENV = "KEYSTEAD_HEADER_TIMEOUT_S"
 MAX_CONNECTIONS_ENV = "KEYSTEAD_MAX_CONNECTIONS"
 DEFAULT_HEADER_TIMEOUT_S = 10.0
+_LIST = b"LIST "
+_MAX_LIST_LINE = 16 * 1024
 _OVERLOADED = json.dumps(
     {
         "type": "about:blank",
@@ -61,6 +70,10 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.head_began: float | None = None
+        self.at_boundary = True
+        """No request is under way: the next byte starts a request line."""
+        self.held = b""
+        """The start of a ``LIST`` request line, until the whole line is here."""
         sweep = self._sweeps.get(server_state)
         if sweep is None:
             sweep = self._sweeps[server_state] = _Sweep(self.loop, server_state)
@@ -71,7 +84,39 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self.head_began = self.loop.time()  # from the connection: a silent client too
 
+    def data_received(self, data: bytes) -> None:
+        if self.at_boundary and (self.held or data[:1] == b"L"):
+            data = self._list_as_get(self.held + data)
+            if not data:
+                return
+        super().data_received(data)
+
+    def _list_as_get(self, data: bytes) -> bytes:
+        """``data`` with a leading ``LIST`` request line read as ``GET ?list=true``;
+        b"" while that line is incomplete (held for the next packet)."""
+        self.held = b""
+        if not data.startswith(_LIST[: len(data)]):
+            return data
+        end = data.find(b"\r\n")
+        if end < 0 or len(data) < len(_LIST):
+            if len(data) > _MAX_LIST_LINE:
+                return data  # the parser refuses it
+            self.held = data
+            return b""
+        if not data.startswith(_LIST):
+            return data
+        parts = data[:end].split(b" ")
+        if len(parts) != 3:
+            return data
+        target = parts[1] + (b"&" if b"?" in parts[1] else b"?") + b"list=true"
+        return b"GET " + target + b" " + parts[2] + data[end:]
+
+    def on_message_complete(self) -> None:
+        self.at_boundary = True
+        super().on_message_complete()
+
     def on_message_begin(self) -> None:
+        self.at_boundary = False
         super().on_message_begin()
         if self.head_began is None:  # a kept-alive connection's next request
             self.head_began = self.loop.time()

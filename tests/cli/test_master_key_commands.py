@@ -96,6 +96,7 @@ def test_rotate_rewrap_and_retire(ready_local: Cli, tmp_path: Path) -> None:
         "webhook_secret": 3,
         "webhook_old_secret": 0,
         "pickup": 0,
+        "transit_key_version": 0,
     }
     assert done["before"] == {"1": {"webhook_secret": 3}}
     assert done["after"] == {"2": {"webhook_secret": 3}}

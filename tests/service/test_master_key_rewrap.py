@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from transit_support import decrypt, encrypt
 
 from keystead.config import Settings
 from keystead.core.at_rest import ENVELOPE
@@ -57,11 +58,14 @@ async def test_rotate_write_rewrap_and_every_value_still_reads(
     hook = await vault.webhooks.create(root, url="https://example.test/in", events=["*"])
     rotated_hook = await vault.webhooks.rotate_secret(root, hook.webhook.id)
     pickup_id = await _pickup(vault, root, "first")
+    await vault.secrets.enable_mount(root, "transit", kind="transit")
+    await vault.transit.create_key(root, "transit", "orders")
+    column = await encrypt(vault, root, "orders", b"4111 1111 1111 1111")
     before = await _raw(vault, secret_versions, "secret_id", "version", "sealed")
 
     assert (await vault.master_keys.rotate()).current_version == 2
     await vault.secrets.put(root, "secret", PATHS[0], {"value": "new-0"})
-    assert await vault.master_keys.references() == {1: len(PATHS) + 3, 2: 1}
+    assert await vault.master_keys.references() == {1: len(PATHS) + 4, 2: 1}
     assert (await vault.master_keys.pending())["secret_version"] == len(PATHS)
 
     seen: list[tuple[str, int]] = []
@@ -73,6 +77,7 @@ async def test_rotate_write_rewrap_and_every_value_still_reads(
         "webhook_secret": 1,
         "webhook_old_secret": 1,
         "pickup": 1,
+        "transit_key_version": 1,
     }
     assert sum(n for k, n in seen if k == "secret_version") == len(PATHS)
     assert max(n for _, n in seen) <= 3 and done.check_rewrapped
@@ -83,9 +88,10 @@ async def test_rotate_write_rewrap_and_every_value_still_reads(
             "webhook_secret": 1,
             "webhook_old_secret": 1,
             "pickup": 1,
+            "transit_key_version": 1,
         }
     }
-    assert await vault.master_keys.references() == {2: len(PATHS) + 4}
+    assert await vault.master_keys.references() == {2: len(PATHS) + 5}
     assert (await vault.master_keys.status()).check_version == 2
     # the data keys moved, the ciphertexts did not: the AAD (where each lives) still binds
     after = {
@@ -104,6 +110,7 @@ async def test_rotate_write_rewrap_and_every_value_still_reads(
     box = _box(vault, settings)
     assert box.open(found.sealed_secret, root.workspace_id, hook.webhook.id) == rotated_hook.secret
     assert box.open(found.sealed_old_secret, root.workspace_id, hook.webhook.id) == hook.secret
+    assert await decrypt(vault, root, "orders", column) == b"4111 1111 1111 1111"
     claimed = await vault.pickups.claim(root, pickup_id)
     assert claimed.key is not None and (await vault.verify(claimed.key)).valid
     # a second run has nothing left to do

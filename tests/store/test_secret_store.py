@@ -158,7 +158,7 @@ async def test_destroy_erases_the_sealed_bytes(vault: Keystead, root: Principal)
         (1, True, None, True),
         (2, False, 1, False),
     ]
-    assert await vault.store.count_secret_versions_by_key() == {1: 1}
+    assert (await vault.store.count_sealed())["secret_version"] == {1: 1}
 
 
 async def test_rotation_is_visible_per_version(vault: Keystead, root: Principal) -> None:

@@ -33,6 +33,9 @@ SECRET_CREATED = "secret.created"  # noqa: S105 - an event type
 SECRET_UPDATED = "secret.updated"  # noqa: S105 - an event type
 SECRET_DELETED = "secret.deleted"  # noqa: S105 - an event type
 SECRET_DESTROYED = "secret.destroyed"  # noqa: S105 - an event type
+TRANSIT_KEY_CREATED = "transit_key.created"
+TRANSIT_KEY_ROTATED = "transit_key.rotated"
+TRANSIT_KEY_DELETED = "transit_key.deleted"
 
 EVENT_TYPES: tuple[str, ...] = (
     KEY_CREATED,
@@ -53,6 +56,9 @@ EVENT_TYPES: tuple[str, ...] = (
     SECRET_UPDATED,
     SECRET_DELETED,
     SECRET_DESTROYED,
+    TRANSIT_KEY_CREATED,
+    TRANSIT_KEY_ROTATED,
+    TRANSIT_KEY_DELETED,
 )
 
 
@@ -96,6 +102,13 @@ def secret_event(
     return Event.new(type_, workspace_id, at, {"mount": mount, "path": path, "versions": versions})
 
 
+def transit_key_event(
+    type_: str, workspace_id: str, mount: str, name: str, at: datetime, version: int
+) -> Event:
+    """What events say about a transit key: which key and version, never material."""
+    return Event.new(type_, workspace_id, at, {"mount": mount, "name": name, "version": version})
+
+
 def key_event(type_: str, key: Key, at: datetime, **extra: Any) -> Event:
     return Event.new(type_, key.workspace_id, at, {**key_summary(key), **extra})
 
@@ -120,8 +133,12 @@ __all__ = [
     "SECRET_DELETED",
     "SECRET_DESTROYED",
     "SECRET_UPDATED",
+    "TRANSIT_KEY_CREATED",
+    "TRANSIT_KEY_DELETED",
+    "TRANSIT_KEY_ROTATED",
     "Event",
     "key_event",
     "key_summary",
     "secret_event",
+    "transit_key_event",
 ]

@@ -4,7 +4,9 @@ A root key (a machine or service token) holds grants such as
 ``secrets.read:secret/payments/*``; ``GrantSet`` matches them (see ``permissions``).
 This module adds what is particular to secrets:
 
-- the actions: ``read``, ``write``, ``delete``, ``destroy``, ``list`` and ``admin``;
+- the actions: ``read``, ``write``, ``delete``, ``destroy``, ``list`` and ``admin``,
+  and for the keys of a transit mount ``encrypt`` and ``decrypt``
+  (``secrets.encrypt:transit/orders``; rewrap asks for both);
 - ``secrets.admin`` on a scope implies every other action on that scope, so
   ``secrets.admin`` and ``secrets.*`` hold the same power;
 - the path a caller names is validated and normalised (``secret_paths``) *before* it is
@@ -27,7 +29,16 @@ from keystead.core.permissions import GrantSet
 from keystead.core.secret_paths import normalize_mount, normalize_path
 from keystead.errors import ValidationError
 
-SECRET_ACTIONS: tuple[str, ...] = ("read", "write", "delete", "destroy", "list", "admin")
+SECRET_ACTIONS: tuple[str, ...] = (
+    "read",
+    "write",
+    "delete",
+    "destroy",
+    "list",
+    "admin",
+    "encrypt",
+    "decrypt",
+)
 SECRET_PERMISSIONS: tuple[str, ...] = tuple(f"secrets.{action}" for action in SECRET_ACTIONS)
 ADMIN = "admin"
 

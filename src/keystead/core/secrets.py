@@ -31,7 +31,9 @@ from keystead.core.secret_paths import normalize_field
 from keystead.errors import NotFound, PayloadTooLarge, ValidationError
 
 KV_V2 = "kv-v2"
-MOUNT_KINDS: tuple[str, ...] = (KV_V2,)
+TRANSIT = "transit"
+"""A mount of named encryption keys (``keystead.core.transit``), not of secrets."""
+MOUNT_KINDS: tuple[str, ...] = (KV_V2, TRANSIT)
 DEFAULT_MAX_VERSIONS = 10
 """What ``max_versions`` 0 means on both the secret and its mount, as in Vault."""
 MAX_MAX_VERSIONS = 1000
@@ -309,6 +311,7 @@ __all__ = [
     "MAX_MAX_VERSIONS",
     "MAX_VERSION_BYTES",
     "MOUNT_KINDS",
+    "TRANSIT",
     "MountConfig",
     "SealedVersion",
     "SecretMetadata",

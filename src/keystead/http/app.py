@@ -40,6 +40,9 @@ from keystead.http import (
 )
 from keystead.http.middleware import BodyLimitMiddleware, CatchAllMiddleware
 from keystead.http.openapi import use_problem_media_type
+from keystead.http.vault import PREFIX as VAULT_PREFIX
+from keystead.http.vault import vault_asgi
+from keystead.http.vault.wire import error_response as vault_error_response
 from keystead.http.views import Health
 from keystead.service import Keystead
 from keystead.service.heap import freeze_startup_heap
@@ -75,6 +78,8 @@ class KeysteadAPI(FastAPI):
     """
 
     fast_verify: ASGIApp | None = None
+    vault: ASGIApp | None = None
+    """The Vault face (``keystead.http.vault``): every path under ``/vault``."""
     inflight: InflightSignal | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -89,15 +94,24 @@ class KeysteadAPI(FastAPI):
             inflight.leave()
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        fast = self.fast_verify
-        if fast is not None and scope["type"] == "http" and scope["method"] == "POST":
+        if scope["type"] == "http":
             path = scope["path"]
             root = scope.get("root_path")
             if root and path.startswith(root):
                 path = path[len(root) :]
-            if path == verify.PATH:
+            fast = self.fast_verify
+            if fast is not None and path == verify.PATH and scope["method"] == "POST":
                 scope["app"] = self
                 await fast(scope, receive, send)
+                return
+            vault = self.vault
+            if (
+                vault is not None
+                and path.startswith(VAULT_PREFIX)
+                and (len(path) == len(VAULT_PREFIX) or path[len(VAULT_PREFIX)] == "/")
+            ):
+                scope["app"] = self
+                await vault(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
 
@@ -148,6 +162,12 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
     app.inflight = None if keystead is None else inflight_signal(keystead)
     app.fast_verify = CatchAllMiddleware(
         BodyLimitMiddleware(verify.verify_asgi, max_body_bytes=settings.max_body_bytes)
+    )
+    app.vault = CatchAllMiddleware(
+        BodyLimitMiddleware(
+            vault_asgi, max_body_bytes=settings.max_body_bytes, error=vault_error_response
+        ),
+        error=vault_error_response,
     )
     problems.install(app)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], summary="Liveness")

@@ -6,6 +6,7 @@ Pure ASGI (no ``BaseHTTPMiddleware``) because both sit on the verify hot path.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,6 +15,10 @@ from keystead.core import keyformat
 from keystead.http.problems import GENERIC_500, problem
 
 log = logging.getLogger("keystead.http")
+
+ErrorResponder = Callable[[int, str], ASGIApp]
+"""Renders an error answer (status, detail): problem+json by default; the Vault face
+passes its own ``{"errors": [...]}``."""
 
 
 class BodyTooLarge(HTTPException):
@@ -27,9 +32,12 @@ class BodyLimitMiddleware:
     """Refuse bodies over ``max_body_bytes``: up front from ``Content-Length``, and by
     counting the bytes actually received (chunked uploads have no length)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, *, error: ErrorResponder = problem
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.error = error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,12 +47,12 @@ class BodyLimitMiddleware:
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit():
-                    await problem(400, "the Content-Length header is not a number")(
+                    await self.error(400, "the Content-Length header is not a number")(
                         scope, receive, send
                     )
                     return
                 if int(value) > limit:
-                    await problem(413, BodyTooLarge(limit).detail)(scope, receive, send)
+                    await self.error(413, BodyTooLarge(limit).detail)(scope, receive, send)
                     return
                 break
         received = 0
@@ -68,8 +76,9 @@ class CatchAllMiddleware:
     of it. Exception messages in this package never carry key material.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, error: ErrorResponder = problem) -> None:
         self.app = app
+        self.error = error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,8 +102,8 @@ class CatchAllMiddleware:
             )
             if started:
                 raise
-            response = problem(500, GENERIC_500)
+            response = self.error(500, GENERIC_500)
             await response(scope, receive, send)
 
 
-__all__ = ["BodyLimitMiddleware", "BodyTooLarge", "CatchAllMiddleware"]
+__all__ = ["BodyLimitMiddleware", "BodyTooLarge", "CatchAllMiddleware", "ErrorResponder"]

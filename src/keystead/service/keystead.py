@@ -44,6 +44,7 @@ from keystead.service.scheduler import Scheduler
 from keystead.service.sealed_material import LegacyForm
 from keystead.service.secrets import SecretService
 from keystead.service.shedding import LoadShedder
+from keystead.service.transit import TransitService
 from keystead.service.usage import UsageService
 from keystead.service.verifier import Verifier
 from keystead.service.webhooks import WebhookService
@@ -117,6 +118,7 @@ class Keystead:
         self.incidents = IncidentService(self._ctx, self.keys, self.rotation)
         self.audit = AuditService(self._ctx, secret)
         self.secrets = SecretService(self._ctx, self.master_keys, self.alerts.announce)
+        self.transit = TransitService(self._ctx, self.master_keys, self.alerts.announce)
         self.scheduler = Scheduler(self._ctx, self.rotation)
         self.scheduler.purge = self._scheduled_upkeep
         self.failed_attempts = FailedAttempts(self.limiter, settings)

@@ -149,8 +149,8 @@ class MasterKeys:
 
     async def references(self) -> dict[int, int]:
         """How many stored items each master-key version still wraps: secret
-        versions not destroyed, webhook secrets (current and replaced) and sealed
-        pickups not yet claimed. A version with none left (and not holding the
+        versions not destroyed, transit key versions, webhook secrets (current and
+        replaced) and sealed pickups not yet claimed. A version with none left (and not holding the
         store's check) can be retired; what a rewrap works through."""
         totals: dict[int, int] = {}
         for counts in (await self._store.count_sealed()).values():

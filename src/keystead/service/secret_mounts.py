@@ -3,7 +3,12 @@ workspace), mounts enabled by name, and their settings (``config``).
 
 A mount's settings apply to every secret below it, so reading and changing them,
 and enabling a mount, take ``secrets.admin`` over the whole mount
-(``secrets.admin:<mount>/*`` or an unscoped ``secrets.admin``)."""
+(``secrets.admin:<mount>/*`` or an unscoped ``secrets.admin``).
+
+A mount has a kind: ``kv-v2`` (stored secrets) or ``transit`` (named encryption
+keys, ``service/transit.py``). Each operation resolves the mount for its kind, so
+a secret operation on a transit mount, or a transit one on a KV mount, is a clear
+ValidationError naming the mount's kind; the settings of this module are KV's."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from keystead.core.secret_paths import DEFAULT_MOUNT, normalize_mount
 from keystead.core.secrets import (
     KV_V2,
     MOUNT_KINDS,
+    TRANSIT,
     MountConfig,
     SecretMount,
     setting_changes,
@@ -27,15 +33,26 @@ class SecretMounts:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
 
-    async def resolve(self, workspace_id: str, name: str) -> SecretMount:
-        """The mount ``name`` (already validated); the default one is made when
-        missing, any other is NotFound."""
+    async def find(self, workspace_id: str, name: str) -> SecretMount:
+        """The mount ``name`` (already validated), of any kind: what a face
+        dispatches on. The default one is made when missing, any other is NotFound."""
         found = await self._ctx.store.get_secret_mount(workspace_id, name)
         if found is not None:
             return found
         if name != DEFAULT_MOUNT:
             raise NotFound(f"no mount '{name}'")
         return (await self._ctx.store.insert_secret_mount(self._new(workspace_id, name)))[0]
+
+    async def resolve(self, workspace_id: str, name: str, kind: str = KV_V2) -> SecretMount:
+        """``find``, and a ValidationError when the mount is not of ``kind``."""
+        found = await self.find(workspace_id, name)
+        if found.kind != kind:
+            raise ValidationError(
+                f"the mount '{name}' is a {found.kind} mount: it does not serve "
+                + ("transit keys" if kind == TRANSIT else "stored secrets"),
+                field="mount",
+            )
+        return found
 
     async def list(self, principal: Principal) -> list[SecretMount]:
         """The mounts the principal may list or administer at their top."""
@@ -59,9 +76,14 @@ class SecretMounts:
             raise ValidationError(
                 f"unknown mount kind; known: {', '.join(MOUNT_KINDS)}", field="kind"
             )
-        config = replace(
-            MountConfig(), **setting_changes(max_versions, cas_required, delete_version_after)
-        )
+        changes = setting_changes(max_versions, cas_required, delete_version_after)
+        if kind == TRANSIT and any(changes.values()):
+            raise ValidationError(
+                "a transit mount has no version settings (max_versions, cas_required, "
+                "delete_version_after)",
+                field="kind",
+            )
+        config = replace(MountConfig(), **changes)
         mount = replace(self._new(principal.workspace_id, name), kind=kind, config=config)
         self._ctx.audit(principal, "secret_mount.enable", "secret_mount", name, after=mount)
         stored, new = await self._ctx.store.insert_secret_mount(mount)

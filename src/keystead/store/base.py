@@ -21,6 +21,7 @@ from keystead.store.custody import CustodyStore
 from keystead.store.lifecycle import LifecycleStore
 from keystead.store.sealed import SealedStore
 from keystead.store.secrets import SecretStore
+from keystead.store.transit import TransitStore
 from keystead.store.usage import UsageStore
 from keystead.store.webhooks import WebhookStore
 
@@ -43,6 +44,7 @@ class Store(
     AlertStore,
     SecretStore,
     SealedStore,
+    TransitStore,
     Protocol,
 ):
     """Async persistence of workspaces, APIs, roles, keys and root keys.

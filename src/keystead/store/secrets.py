@@ -105,10 +105,5 @@ class SecretStore(Protocol):
         """The paths of a mount's secrets that start with ``prefix``, sorted."""
         ...
 
-    async def count_secret_versions_by_key(self) -> dict[int, int]:
-        """How many stored (not destroyed) versions each master-key version wraps,
-        across workspaces: what a rotation leaves behind, for ``status`` and rewrap."""
-        ...
-
 
 __all__ = ["SecretStore", "VersionChange", "VersionRead"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from keystead.store.sql.tables import pickups, secret_versions, webhooks
+from keystead.store.sql.tables import pickups, secret_versions, transit_key_versions, webhooks
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,13 @@ class SealedKind:
 KINDS: tuple[SealedKind, ...] = (
     SealedKind(
         "secret_version", secret_versions, ("secret_id", "version"), "sealed", "key_version"
+    ),
+    SealedKind(
+        "transit_key_version",
+        transit_key_versions,
+        ("key_id", "version"),
+        "sealed",
+        "key_version",
     ),
     SealedKind(
         "webhook_secret",

@@ -229,15 +229,6 @@ class SecretQueries(SqlBase):
         # SQLite's LIKE ignores ASCII case: the exact test is here
         return [str(r.path) for r in found if str(r.path).startswith(prefix)]
 
-    async def count_secret_versions_by_key(self) -> dict[int, int]:
-        v = secret_versions.c
-        found = await self._all(
-            sa.select(v.key_version, sa.func.count().label("n"))
-            .where(v.key_version.is_not(None))
-            .group_by(v.key_version)
-        )
-        return {int(r.key_version): int(r.n) for r in found}
-
 
 async def _load(c: AsyncConnection, where: sa.ColumnElement[bool]) -> SecretMetadata | None:
     row = (await c.execute(sa.select(secrets).where(where))).first()

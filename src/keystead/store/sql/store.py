@@ -34,6 +34,7 @@ from keystead.store.sql.tables import (
     settings,
     workspaces,
 )
+from keystead.store.sql.transit_queries import TransitQueries
 from keystead.store.sql.usage_queries import UsageQueries
 from keystead.store.sql.webhook_queries import WebhookQueries
 
@@ -55,6 +56,7 @@ class SqlStore(
     AlertQueries,
     SecretQueries,
     SealedQueries,
+    TransitQueries,
 ):
     """Workspaces, root keys, APIs, roles and keys; plans, owners and the credits
     mirror come from ``LimitQueries``; rotation, the outbox and leases from

@@ -21,6 +21,7 @@ from keystead.store.sql.tables._core import (
 )
 from keystead.store.sql.tables._lifecycle import incidents, key_actions, leases, outbox, pickups
 from keystead.store.sql.tables._secrets import secret_mounts, secret_versions, secrets
+from keystead.store.sql.tables._transit import transit_key_versions, transit_keys
 from keystead.store.sql.tables._usage import SERIES_FIGURES, usage, usage_rollups
 from keystead.store.sql.tables._webhooks import deliveries, delivery_attempts, webhooks
 
@@ -52,6 +53,8 @@ __all__ = [
     "secret_versions",
     "secrets",
     "settings",
+    "transit_key_versions",
+    "transit_keys",
     "usage",
     "usage_rollups",
     "webhooks",
