@@ -244,6 +244,7 @@ class SecretService:
         if not await self._ctx.store.delete_secret(ws, mount, path, [event]):
             raise NotFound(f"no secret at {mount}/{path}")
         self._ctx.events_written()
+        self._ctx.secret_changed(ws, mount, path)
 
     async def list(self, principal: Principal, mount: str, folder: str = "") -> builtins.list[str]:
         """Vault LIST: the names one level below ``folder`` (folders end with ``/``)."""
@@ -312,6 +313,7 @@ class SecretService:
                 raise CheckAndSetMismatch(f"{CAS_MISMATCH} (another write got in first)")
             return None
         self._ctx.events_written()
+        self._ctx.secret_changed(ws, mount, path)
         return SecretWritten(stored.version(number) or info, stored)
 
     async def _read(
@@ -398,6 +400,7 @@ class SecretService:
         secret, changed = done
         if changed:
             self._ctx.events_written()
+            self._ctx.secret_changed(ws, mount, path)
         return secret
 
 
