@@ -193,3 +193,19 @@ def test_the_child_inherits_the_environment_under_the_secrets(
     assert supervise(python(code), resolved, masking=False) == 0
     assert capfdbinary.readouterr().out == b"yes True\n"
     assert os.environ["STRIPE_KEY"] == "overridden"
+
+
+def test_a_signal_while_the_secrets_are_read_stops_before_the_child_starts(
+    tmp_path: Path,
+) -> None:
+    marker = tmp_path / "started"
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def slow_resolve() -> Resolved:
+        signal.pthread_kill(main, signal.SIGTERM)  # blocked: it waits, as during a slow read
+        return resolved()
+
+    code = f"import pathlib; pathlib.Path({str(marker)!r}).write_text('x')"
+    assert supervise(python(code), slow_resolve) == 128 + signal.SIGTERM
+    assert not marker.exists()

@@ -31,6 +31,7 @@ from keystead.cli import (
     pickups,
     plans,
     root_keys,
+    run,
     serve,
     webhooks,
     workspaces,
@@ -103,6 +104,7 @@ app.add_typer(master_key.app, name="master-key")
 key_actions.register(keys.app)
 serve.register(app)
 gateway.register(app)
+run.register(app)
 
 
 def main() -> None:

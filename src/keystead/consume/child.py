@@ -95,6 +95,19 @@ class Signals:
             if self._waiting:
                 signal.pthread_sigmask(signal.SIG_BLOCK, self._blocked)
 
+    def interrupted(self) -> int | None:
+        """A forwarded signal that arrived before there was a child to forward it
+        to (taken), or None: the caller then stops instead of starting one."""
+        if self._queued:
+            return self._queued.pop(0)
+        if not self._waiting:
+            return None
+        pending = signal.sigpending() & set(FORWARDED)
+        if not pending:
+            return None
+        info = signal.sigtimedwait(pending, 0)
+        return None if info is None else info.si_signo
+
     def wait(self, timeout: float, child_group: int | None) -> list[int]:
         """The signals to forward that arrived within ``timeout`` seconds (returns
         early when one arrives, or when a child exits)."""

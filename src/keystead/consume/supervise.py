@@ -61,6 +61,9 @@ def supervise(
             )
     active: Signals = signals
     resolved = resolve()
+    early = active.interrupted()
+    if early is not None:
+        return 128 + early
 
     def start(current: Resolved) -> Child:
         masked = masked_forms(current.secret_values, min_masked) if masking else None
