@@ -10,7 +10,12 @@ from typing import Any, Protocol
 import httpx
 
 from keystead.consume.plan import Address, Reader, SecretValue
-from keystead.consume.watch import FallbackWatcher, PollWatcher, StreamWatcher
+from keystead.consume.watch import (
+    FallbackWatcher,
+    PollWatcher,
+    StreamWatcher,
+    refused_message,
+)
 
 
 class SecretsClient(Protocol):
@@ -61,14 +66,16 @@ def open_watcher(
     fingerprint = metadata_fingerprint(client, addresses)
     if not remote:
         return PollWatcher(fingerprint)
-    streams: list[StreamWatcher] = []
 
     def stream(on_refused: Callable[[int], None]) -> StreamWatcher:
-        streams.append(StreamWatcher(client.http, addresses, on_refused))
-        return streams[0]
+        return StreamWatcher(client.http, addresses, on_refused)
 
     watcher = FallbackWatcher(stream, lambda: PollWatcher(fingerprint), notify)
-    streams[0].ready.wait(ready_timeout_s)
+    watcher.stream.settled.wait(ready_timeout_s)
+    if watcher.stream.refused is not None:
+        watcher.close()
+        notify(refused_message(watcher.stream.refused))
+        return PollWatcher(fingerprint)
     return watcher
 
 

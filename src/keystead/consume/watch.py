@@ -90,6 +90,8 @@ class StreamWatcher:
         self._stopped = threading.Event()
         self.ready = threading.Event()
         """Set once the stream is open and caught up."""
+        self.settled = threading.Event()
+        """Set once the stream is caught up, or refused."""
         self.refused: int | None = None
         self._last_id: str | None = None
         self._response: httpx.Response | None = None
@@ -120,6 +122,7 @@ class StreamWatcher:
                 failures = 0
             except _Refused as refused:
                 self.refused = refused.status
+                self.settled.set()
                 if self._on_refused is not None:
                     self._on_refused(refused.status)
                 return
@@ -154,6 +157,7 @@ class StreamWatcher:
                     if event.event == "ready":
                         caught_up = True
                         self.ready.set()
+                        self.settled.set()
                     elif event.event == "message" and self._concerns(
                         event.data, caught_up or resumed
                     ):
@@ -173,6 +177,13 @@ class StreamWatcher:
         if kind == "secret":
             return ident in self._watched
         return kind == "all" and may_have_missed
+
+
+def refused_message(status: int | None) -> str:
+    return (
+        f"the server refused its change stream ({status}: it needs keys.verify); "
+        "checking the secrets' metadata every second instead"
+    )
 
 
 class _Refused(Exception):
@@ -196,12 +207,13 @@ class FallbackWatcher:
         self._refused = threading.Event()
         self._stream = stream(lambda _status: self._refused.set())
 
+    @property
+    def stream(self) -> StreamWatcher:
+        return self._stream
+
     def changed(self) -> bool:
         if self._refused.is_set() and self._poll is None:
-            self._notify(
-                f"the server refused its change stream ({self._stream.refused}: it needs "
-                "keys.verify); checking the secrets' metadata every second instead"
-            )
+            self._notify(refused_message(self._stream.refused))
             self._poll = self._poll_factory()
         if self._poll is not None:
             return self._poll.changed()
@@ -211,4 +223,10 @@ class FallbackWatcher:
         self._stream.close()
 
 
-__all__ = ["POLL_INTERVAL_S", "FallbackWatcher", "PollWatcher", "StreamWatcher"]
+__all__ = [
+    "POLL_INTERVAL_S",
+    "FallbackWatcher",
+    "PollWatcher",
+    "StreamWatcher",
+    "refused_message",
+]
