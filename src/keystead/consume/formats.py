@@ -4,7 +4,8 @@ file, a JSON object or shell ``export`` lines.
 - ``dotenv``: ``NAME='value'``, or ``NAME="..."`` with ``\\n \\r \\" \\\\ \\$``
   escapes when the value holds a ``'`` or a line break (``dotenv.dotenv_value``);
   ``keystead run --env-file`` reads it back exactly.
-- ``json``: one object, name -> value, in the order of the sources.
+- ``json``: one object, name -> value, in the order of the sources (a secret's fields
+  in the order the server answers them: by name).
 - ``shell``: ``export NAME=...`` quoted with ``shlex.quote``, for ``eval`` or
   ``source`` in a POSIX shell.
 """
