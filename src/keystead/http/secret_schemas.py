@@ -33,9 +33,11 @@ from keystead.http.fieldtypes import NoNul, RequestModel
 
 MERGE_PATCH_JSON = "application/merge-patch+json"
 
+# the pattern is the service's to check, with a message that says the rule
 MountName = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=MAX_MOUNT_LENGTH, pattern=f"^{MOUNT_PATTERN}$"),
+    StringConstraints(min_length=1, max_length=MAX_MOUNT_LENGTH),
+    Field(description=f"1-{MAX_MOUNT_LENGTH} characters matching {MOUNT_PATTERN}"),
 ]
 MountParam = Annotated[
     str,
@@ -120,7 +122,7 @@ class MountSettings(RequestModel):
 
 
 class MountCreate(RequestModel):
-    name: MountName = Field(description="1-64 characters of a-z 0-9 _ -")
+    name: MountName
     kind: Annotated[str, StringConstraints(max_length=32)] = Field(
         default=KV_V2, description="the mount's kind; kv-v2 (KV version 2)"
     )
