@@ -43,8 +43,8 @@ async def test_every_secrets_call(client: AsyncClient) -> None:
         "api_key": None,
         "region": None,
     }
-    assert (await ks.list_secrets())["keys"] == ["payments/"]
-    assert (await ks.list_secrets("payments/"))["keys"] == ["stripe"]
+    assert await ks.list_secrets() == ["payments/"]
+    assert await ks.list_secrets("payments/") == ["stripe"]
 
     deleted = await ks.delete_secret("payments/stripe")
     assert deleted["versions"][1]["deletion_time"] is not None
@@ -67,7 +67,7 @@ async def test_every_secrets_call(client: AsyncClient) -> None:
     assert (await _status(ks.read_secret_metadata("payments/stripe")))[0] == 404
 
     mounts = await ks.list_secret_mounts()
-    assert [m["name"] for m in mounts["items"]] == ["secret"]
+    assert [m["name"] for m in mounts] == ["secret"]
     made = await ks.enable_secret_mount("team-a", max_versions=2)
     assert made["config"]["max_versions"] == 2
     changed = await ks.configure_secret_mount("team-a", cas_required=True)

@@ -170,8 +170,9 @@ def _mount_row(mount: dict[str, Any]) -> dict[str, Any]:
 def mounts_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """The mounts this root key may list or administer."""
     with open_client(state_of(ctx)) as client:
-        answer = client.list_secret_mounts()
-    rows = [_mount_row(m) for m in answer["items"]]
+        items = client.list_secret_mounts()
+    answer = {"items": items}
+    rows = [_mount_row(m) for m in items]
     out.emit(answer, json_out, out.show_list(rows, MOUNT_COLUMNS, title="Mounts", empty="none"))
 
 

@@ -163,8 +163,9 @@ def list_secrets(
 ) -> None:
     """The names one level below a folder; folders end with '/'."""
     with open_client(state_of(ctx)) as client:
-        answer = client.list_secrets(folder, mount=mount)
-    rows = [{"name": name} for name in answer["keys"]]
+        keys = client.list_secrets(folder, mount=mount)
+    answer = {"keys": keys}
+    rows = [{"name": name} for name in keys]
     render = out.show_list(rows, [("Name", "name")], title=f"{mount}/{folder}", empty="nothing")
     out.emit(answer, json_out, render)
 

@@ -12,7 +12,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from keystead.client._call import Call, compact, endpoint, get, post, read_nothing, read_object
+import httpx
+
+from keystead.client._call import (
+    Call,
+    compact,
+    endpoint,
+    get,
+    post,
+    read_items,
+    read_nothing,
+    read_object,
+)
+from keystead.client._errors import invalid_answer
 
 DEFAULT_MOUNT = "secret"
 _MOUNTS = "/v1/secret-mounts"
@@ -61,9 +73,9 @@ class SecretsApi:
     # -- mounts ----------------------------------------------------------------
 
     @endpoint(("GET", _MOUNTS))
-    def list_secret_mounts(self) -> Call[dict[str, Any]]:
-        """``{"items": [{"name", "kind", "config", ...}]}``."""
-        return get(_MOUNTS, read_object)
+    def list_secret_mounts(self) -> Call[list[dict[str, Any]]]:
+        """The mounts: ``[{"name", "kind", "config", "created_at", "updated_at"}]``."""
+        return get(_MOUNTS, read_items)
 
     @endpoint(("POST", _MOUNTS))
     def enable_secret_mount(
@@ -205,13 +217,13 @@ class SecretsApi:
     # -- listing ---------------------------------------------------------------
 
     @endpoint(("GET", "/v1/secrets/{mount}/list"), ("GET", "/v1/secrets/{mount}/list/{folder}"))
-    def list_secrets(self, folder: str = "", *, mount: str = DEFAULT_MOUNT) -> Call[dict[str, Any]]:
-        """``{"keys": [...]}``: the names one level below ``folder`` ("": the mount's
-        top), sorted; a folder ends with ``/``."""
+    def list_secrets(self, folder: str = "", *, mount: str = DEFAULT_MOUNT) -> Call[list[str]]:
+        """The names one level below ``folder`` ("": the mount's top), sorted; a
+        folder ends with ``/``."""
         trimmed = folder.strip("/")
         where = f"/v1/secrets/{_mount(mount)}/list"
         url = f"{where}/{_path(trimmed)}" if trimmed else where
-        return get(url, read_object)
+        return get(url, _read_keys)
 
     @endpoint(("GET", "/v1/secrets/{mount}/subkeys/{path}"))
     def secret_subkeys(
@@ -224,6 +236,14 @@ class SecretsApi:
     ) -> Call[dict[str, Any]]:
         """``{"mount", "path", "subkeys": {field: None}, "metadata": {...}}``."""
         return get(_at("subkeys", mount, path), read_object, version=version, depth=depth)
+
+
+def _read_keys(response: httpx.Response) -> list[str]:
+    """The ``keys`` of a listing's ``{"keys": [...]}``."""
+    keys = read_object(response).get("keys")
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise invalid_answer("expected {'keys': [...]}")
+    return keys
 
 
 __all__ = ["DEFAULT_MOUNT", "SecretsApi"]
