@@ -77,10 +77,10 @@ def run(
         out.note(f"keystead run: {message}")
 
     with Signals() as signals, open_client(state) as client:
-        read = client_reader(client)  # type: ignore[arg-type]
+        read = client_reader(client)
         watcher = None
         if watch:
-            watcher = open_watcher(client, plan.addresses(), remote=remote, notify=notify)  # type: ignore[arg-type]
+            watcher = open_watcher(client, plan.addresses(), remote=remote, notify=notify)
         try:
             status = supervise(
                 command,

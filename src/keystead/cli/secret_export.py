@@ -70,7 +70,7 @@ def export(
     if plan.empty:
         raise UsageProblem("nothing to export: give --path, --env-file or --map")
     with open_client(state_of(ctx)) as client:
-        resolved = resolve(plan, client_reader(client))  # type: ignore[arg-type]
+        resolved = resolve(plan, client_reader(client))
     text = render(resolved.env, chosen)
     if output is None:
         typer.echo(text, nl=False)
