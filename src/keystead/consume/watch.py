@@ -19,10 +19,8 @@ child only when a value differs.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -30,6 +28,7 @@ from collections.abc import Callable, Collection
 import httpx
 
 from keystead.client._invalidation import PATH, READ_TIMEOUT_S, SseParser
+from keystead.client._threads import shut_down
 
 log = logging.getLogger("keystead.consume")
 
@@ -106,12 +105,7 @@ class StreamWatcher:
 
     def close(self) -> None:
         self._stopped.set()
-        response = self._response
-        stream = None if response is None else response.extensions.get("network_stream")
-        sock = None if stream is None else stream.get_extra_info("socket")
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        shut_down(self._response)
         self._thread.join(5.0)
 
     def _run(self) -> None:
