@@ -28,6 +28,16 @@ def put(path: str, data: Mapping[str, str], *, mount: str = "secret") -> dict[st
         client.close()
 
 
+def audit(action: str) -> list[dict[str, Any]]:
+    """The audit entries of ``action`` where the environment points, newest first."""
+    client = default_client()
+    try:
+        items: list[dict[str, Any]] = client.list_audit(action=action)["items"]
+    finally:
+        client.close()
+    return items
+
+
 def grant(*permissions: str) -> str:
     """A new service token of the environment's workspace holding ``permissions``."""
     client = default_client()
@@ -95,6 +105,7 @@ def read_line(stream: IO[str]) -> str:
 __all__ = [
     "STRIPE",
     "WEBHOOK",
+    "audit",
     "fingerprint",
     "grant",
     "put",

@@ -14,6 +14,7 @@ import pytest
 from ._secrets_support import (
     STRIPE,
     WEBHOOK,
+    audit,
     fingerprint,
     grant,
     put,
@@ -46,6 +47,17 @@ def test_a_path_puts_every_field_in_the_environment_masked_in_the_output(ready: 
     assert done.returncode == 0, done.stderr
     assert done.stdout == "*****\n"
     assert done.stderr == "webhook *****\n"
+
+
+def test_the_audit_log_says_keystead_run_read_the_secret(ready: Cli) -> None:
+    put("payments", {"stripe_key": STRIPE})
+    assert run("-p", "secret/payments", "--", "true").returncode == 0
+
+    entries = audit("secret.read")
+    assert [e["target_id"] for e in entries] == ["secret/payments"]
+    assert entries[0]["changes"]["after"] == {"version": 1}
+    if os.environ.get("KEYSTEAD_URL"):  # the local operator's requests carry no origin
+        assert entries[0]["user_agent"].startswith("keystead-run/")
 
 
 def test_no_masking_leaves_the_streams_alone(ready: Cli) -> None:

@@ -25,7 +25,7 @@ from keystead.cli._runtime import UsageProblem, guarded, state_of
 from keystead.client import ClientError
 from keystead.consume.child import CommandNotStarted, Signals
 from keystead.consume.plan import build_plan, resolve
-from keystead.consume.remote import client_reader, open_watcher
+from keystead.consume.remote import client_reader, identify, open_watcher
 from keystead.consume.supervise import supervise
 from keystead.errors import KeysteadError
 
@@ -77,6 +77,7 @@ def run(
         out.note(f"keystead run: {message}")
 
     with Signals() as signals, open_client(state) as client:
+        identify(client, "keystead-run")
         read = client_reader(client)
         watcher = None
         if watch:

@@ -27,7 +27,7 @@ from keystead.cli._runtime import JsonOption, UsageProblem, command, state_of
 from keystead.consume.formats import FORMATS, Format, render
 from keystead.consume.gitcheck import git_exposure
 from keystead.consume.plan import build_plan, resolve
-from keystead.consume.remote import client_reader
+from keystead.consume.remote import client_reader, identify
 
 _EXPOSURE = {
     "tracked": "{file} is tracked by git: the secrets written to it would be committed",
@@ -70,6 +70,7 @@ def export(
     if plan.empty:
         raise UsageProblem("nothing to export: give --path, --env-file or --map")
     with open_client(state_of(ctx)) as client:
+        identify(client, "keystead-export")
         resolved = resolve(plan, client_reader(client))
     text = render(resolved.env, chosen)
     if output is None:

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from keystead import __version__
 from keystead.consume.plan import Address, Reader, SecretValue
 from keystead.consume.watch import (
     FallbackWatcher,
@@ -28,6 +29,13 @@ class SecretsClient(Protocol):
     ) -> dict[str, Any]: ...
 
     def read_secret_metadata(self, path: str, *, mount: str = ...) -> dict[str, Any]: ...
+
+
+def identify(client: SecretsClient, name: str) -> None:
+    """Say in the client's User-Agent which command reads (``keystead-run/1.2``), so
+    that the audit log, which records it, tells ``keystead run`` from other readers."""
+    current = client.http.headers.get("User-Agent", "")
+    client.http.headers["User-Agent"] = f"{name}/{__version__} {current}".strip()
 
 
 def client_reader(client: SecretsClient) -> Reader:
@@ -79,4 +87,4 @@ def open_watcher(
     return watcher
 
 
-__all__ = ["SecretsClient", "client_reader", "metadata_fingerprint", "open_watcher"]
+__all__ = ["SecretsClient", "client_reader", "identify", "metadata_fingerprint", "open_watcher"]
