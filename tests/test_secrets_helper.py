@@ -63,6 +63,25 @@ def test_the_cache_keeps_a_secret_for_its_ttl(local_store: Client) -> None:
     assert secrets.get("secret/payments#stripe_key") == "sk_three"
 
 
+def test_a_reader_asks_again_once_its_ttl_has_passed(local_store: Client) -> None:
+    now = [100.0]
+    reader = secrets.SecretReader(local_store, ttl=10, clock=lambda: now[0])
+    local_store.put_secret("payments", {"stripe_key": "sk_one"})
+    assert reader.get("secret/payments#stripe_key") == "sk_one"
+    local_store.put_secret("payments", {"stripe_key": "sk_two"})
+
+    now[0] = 109.9
+    assert reader.get("secret/payments#stripe_key") == "sk_one"
+    assert reader.get("secret/payments#stripe_key", ttl=5) == "sk_two"  # older than 5 s
+    local_store.put_secret("payments", {"stripe_key": "sk_three"})
+    now[0] = 119.8
+    assert reader.get("secret/payments#stripe_key") == "sk_two"  # kept anew at 109.9
+    now[0] = 119.9
+    assert reader.get("secret/payments#stripe_key") == "sk_three"
+    reader.close()
+    assert local_store.read_secret("payments")["data"] == {"stripe_key": "sk_three"}  # not closed
+
+
 def test_errors(local_store: Client) -> None:
     local_store.put_secret("payments", {"stripe_key": STRIPE})
     with pytest.raises(NotFound, match="no field 'nope'"):

@@ -46,7 +46,7 @@ REMOTE_TIMEOUT_S = 10.0
 
 @dataclass(slots=True)
 class _Kept:
-    expires: float
+    fetched: float
     data: Mapping[str, str] = field(repr=False)
 
 
@@ -96,13 +96,13 @@ class SecretReader:
         now = self._clock()
         with self._lock:
             kept = self._kept.get((mount, path))
-        if kept is not None and kept.expires > now and keep_for > 0:
+        if kept is not None and now - kept.fetched < keep_for:
             return kept.data
         answer = self.client.read_secret(path, mount=mount)
         data: Mapping[str, str] = dict(answer["data"])
         if keep_for > 0:
             with self._lock:
-                self._kept[(mount, path)] = _Kept(now + keep_for, data)
+                self._kept[(mount, path)] = _Kept(now, data)
         return data
 
     def clear(self) -> None:
@@ -181,7 +181,8 @@ def configure(client: Client | None = None, *, ttl: float = DEFAULT_TTL_S) -> No
 
 def get(reference: str, *, ttl: float | None = None) -> str:
     """The value of the field a reference names, e.g. ``secret/payments#stripe_key``.
-    ``ttl``: how long this read may be served from, and kept in, the cache."""
+    ``ttl``: the age in seconds a kept value may have to answer this call (0: ask
+    again); the secret is kept anew when it is read."""
     return _current().get(reference, ttl=ttl)
 
 
