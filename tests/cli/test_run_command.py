@@ -239,3 +239,12 @@ def test_nothing_is_written_to_disk(ready_local: Cli, tmp_path: Path) -> None:
     assert files  # the store, its secret and master key
     for path in files:  # the SQLite files hold the sealed value only
         assert STRIPE.encode() not in path.read_bytes(), path
+
+
+def test_on_every_backend_of_the_local_store(cli_any: Cli) -> None:
+    """The local store on SQLite and PostgreSQL: read, masked, and --watch polling."""
+    cli_any.json("init")
+    put("payments", {"stripe_key": STRIPE, "webhook-secret": WEBHOOK})
+    done = run("--path", "secret/payments", "--", *python(SPLIT_WRITES))
+    assert (done.returncode, done.stdout) == (0, "*****\n"), done.stderr
+    watch_restarts_on_a_write()
