@@ -215,4 +215,4 @@ def mounts_config(
     out.emit(answer, json_out, _show_mount(answer, f"Mount {name}"))
 
 
-__all__ = ["metadata_app", "mounts_app", "seconds"]
+__all__ = ["VERSION_COLUMNS", "MountOption", "PathArg", "metadata_app", "mounts_app", "seconds"]

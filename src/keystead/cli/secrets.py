@@ -27,6 +27,7 @@ from keystead.cli._runtime import (
     state_of,
 )
 from keystead.cli._secret_input import read_fields
+from keystead.cli.secret_admin import VERSION_COLUMNS, MountOption, PathArg
 from keystead.errors import NotFound
 
 app = typer.Typer(
@@ -36,8 +37,6 @@ app = typer.Typer(
 app.add_typer(secret_admin.metadata_app, name="metadata")
 app.add_typer(secret_admin.mounts_app, name="mounts")
 
-PathArg = Annotated[str, typer.Argument(help="The secret's path, e.g. payments/stripe.")]
-MountOption = Annotated[str, typer.Option("--mount", "-m", help="The mount (default: secret).")]
 CasOption = Annotated[
     int | None,
     typer.Option(help="Write only while the current version is this one (0: create only)."),
@@ -48,12 +47,6 @@ VersionsOption = Annotated[
 
 WRITTEN_FIELDS: list[Column] = [("Mount", "mount"), ("Path", "path"), ("Version", "version"),
                                 ("Created", "created_time")]  # fmt: skip
-VERSION_COLUMNS: list[Column] = [
-    ("Version", "version"),
-    ("Created", "created_time"),
-    ("Deleted", "deletion_time"),
-    ("Destroyed", "destroyed"),
-]
 
 
 def _written(answer: dict[str, Any], title: str) -> Any:

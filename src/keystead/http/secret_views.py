@@ -18,7 +18,7 @@ from keystead.core.secrets import (
     SecretWritten,
     VersionInfo,
 )
-from keystead.http.views import Timestamp, iso, iso_or_none
+from keystead.http.views import Timestamp
 
 
 class MountConfigOut(BaseModel):
@@ -168,17 +168,8 @@ def metadata_out(secret: SecretMetadata) -> SecretMetadataOut:
 def gone_extra(exc: SecretVersionGone) -> dict[str, Any]:
     """What a 404 for a deleted or destroyed version adds to the problem: the
     version's metadata (as a read's ``metadata``) and its ``state``."""
-    info = exc.version
-    return {
-        "state": exc.state,
-        "metadata": {
-            "version": info.version,
-            "created_time": iso(info.created_time),
-            "deletion_time": iso_or_none(info.deletion_time),
-            "destroyed": info.destroyed,
-            "custom_metadata": dict(exc.metadata.custom_metadata),
-        },
-    }
+    metadata = version_metadata(exc.version, exc.metadata).model_dump(mode="json")
+    return {"state": exc.state, "metadata": metadata}
 
 
 __all__ = [
