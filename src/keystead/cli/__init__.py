@@ -31,6 +31,9 @@ from keystead.cli import (
     pickups,
     plans,
     root_keys,
+    run,
+    secret_export,
+    secrets,
     serve,
     webhooks,
     workspaces,
@@ -100,9 +103,12 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(master_key.app, name="master-key")
+app.add_typer(secrets.app, name="secrets")
 key_actions.register(keys.app)
 serve.register(app)
 gateway.register(app)
+run.register(app)
+secret_export.register(secrets.app)
 
 
 def main() -> None:

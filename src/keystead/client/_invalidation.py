@@ -106,6 +106,8 @@ class Invalidation:
             kind = ident = None
         if kind == "key" and isinstance(ident, str):
             self.cache.evict_key(ident)
+        elif kind == "secret":
+            return  # a stored secret changed: no verify answer depends on it
         else:
             self.cache.clear()
 

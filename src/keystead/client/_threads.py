@@ -20,6 +20,16 @@ JOIN_TIMEOUT_S = 5.0
 log = logging.getLogger("keystead.client")
 
 
+def shut_down(response: httpx.Response | None) -> None:
+    """Shut the socket of an open streamed response down, so that a thread blocked
+    reading it returns at once."""
+    stream = None if response is None else response.extensions.get("network_stream")
+    sock = None if stream is None else stream.get_extra_info("socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 class UsageSender:
     """Calls ``flush`` every ``FLUSH_INTERVAL_S``, or at once when woken."""
 
@@ -65,12 +75,7 @@ class InvalidationListener:
         """Stop now: the socket of an open stream is shut down, so a blocking
         read returns at once."""
         self._stopped.set()
-        response = self._response
-        stream = None if response is None else response.extensions.get("network_stream")
-        sock = None if stream is None else stream.get_extra_info("socket")
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        shut_down(self._response)
         self._thread.join(JOIN_TIMEOUT_S)
 
     def _run(self) -> None:
@@ -102,4 +107,4 @@ class InvalidationListener:
                 self._response = None
 
 
-__all__ = ["InvalidationListener", "UsageSender"]
+__all__ = ["InvalidationListener", "UsageSender", "shut_down"]

@@ -34,6 +34,8 @@ from keystead.http import (
     plans,
     problems,
     root_keys,
+    secret_mounts,
+    secrets,
     usage_reports,
     verify,
     webhooks,
@@ -186,7 +188,8 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         usage_reports.router,
     )
     custody = (pickups.router, key_actions.router, incidents.router)
-    for router in (*routers, owners.router, root_keys.router, *custody):
+    stored = (secret_mounts.router, secrets.router)
+    for router in (*routers, owners.router, root_keys.router, *custody, *stored):
         app.router.routes.extend(router.routes)
     return app
 

@@ -1,4 +1,4 @@
-"""The change feed: which key, API, plan, owner or root key changed, for the
+"""The change feed: which key, API, plan, owner, root key or secret changed, for the
 subscribers of this node (``GET /v1/events/invalidations``).
 
 The feed hears the changes made on this node (the service's change hooks) and,
@@ -58,7 +58,8 @@ _WORKSPACE = Scope()
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """``kind`` is key, api, plan, owner, root_key or all (flush everything)."""
+    """``kind`` is key, api, plan, owner, root_key, secret (``mount/path``) or all
+    (flush everything)."""
 
     seq: int
     kind: str
@@ -209,6 +210,9 @@ class ChangeFeed:
         if change.workspace_id is not None and change.workspace_id != workspace_id:
             return None
         event = {"kind": change.kind, "id": change.id}
+        if change.kind == "secret":
+            mount, _, path = change.id.partition("/")
+            return event if principal.may("read", mount, path) else None
         narrowed = principal.api_ids is not None or principal.owner_id is not None
         if change.workspace_id is not None and not narrowed and change.kind != "root_key":
             return event

@@ -23,7 +23,8 @@ from keystead.store.cache import TtlLruCache
 KeyChangeHook = Callable[[str], None]
 ChangeHook = Callable[[str, str | None, str | None], None]
 """``hook(kind, id, workspace_id)`` after a change on this node; ``kind`` is one of
-key, api, plan, owner, root_key, all (ids only, never key material)."""
+key, api, plan, owner, root_key, secret (id ``mount/path``), all (ids only, never
+key material or a value)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -110,6 +111,11 @@ class ServiceContext:
         self._evict_root_key(root_key_id)
         self._announce("root_key", root_key_id)
 
+    def secret_changed(self, workspace_id: str, mount: str, path: str) -> None:
+        """A stored secret changed: nothing is cached here, only announced (for
+        ``keystead run --watch`` and other listeners of the change stream)."""
+        self._announce("secret", f"{mount}/{path}", workspace_id)
+
     def apply_remote(self, kind: str, ident: str | None, workspace_id: str | None) -> None:
         """Evict what a change on another node touched: the same eviction as the
         local change, without announcing it again. Unknown: flush everything."""
@@ -125,6 +131,8 @@ class ServiceContext:
             self._evict_owner(workspace_id, ident)
         elif kind == "root_key":
             self._evict_root_key(ident)
+        elif kind == "secret":
+            return  # secrets are not cached: nothing to evict
         else:
             self.flush_caches()
 

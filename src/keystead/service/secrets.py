@@ -45,7 +45,13 @@ from keystead.core.secrets import (
     setting_changes,
     subkeys,
 )
-from keystead.errors import CheckAndSetMismatch, Conflict, IntegrityError, NotFound
+from keystead.errors import (
+    CheckAndSetMismatch,
+    Conflict,
+    IntegrityError,
+    NotFound,
+    ValidationError,
+)
 from keystead.service import secret_fields, secret_integrity
 from keystead.service.context import ServiceContext
 from keystead.service.master_keys import MasterKeys
@@ -155,6 +161,26 @@ class SecretService:
         )
         return subkeys(found.data), replace(found, data={})
 
+    async def rollback(
+        self,
+        principal: Principal,
+        mount: str,
+        path: str,
+        version: int,
+        *,
+        cas: int | None = None,
+    ) -> SecretWritten:
+        """Write the value of the kept ``version`` again, as a new version (needs
+        ``secrets.read`` and ``secrets.write``). A deleted or destroyed version is
+        ``SecretVersionGone``; one not kept, NotFound."""
+        mount, path = self._address(principal, "write", mount, path)
+        principal.require_secret("read", mount, path)
+        number = secret_fields.version(version)
+        if number is None:
+            raise ValidationError("rollback names a version, 1 or more", field="version")
+        old = await self._read(principal, mount, path, number, "secret.rollback")
+        return await self.put(principal, mount, path, old.data, cas=cas)
+
     # versions -----------------------------------------------------------------------
     async def delete(
         self, principal: Principal, mount: str, path: str, versions: Sequence[int] | None = None
@@ -244,6 +270,7 @@ class SecretService:
         if not await self._ctx.store.delete_secret(ws, mount, path, [event]):
             raise NotFound(f"no secret at {mount}/{path}")
         self._ctx.events_written()
+        self._ctx.secret_changed(ws, mount, path)
 
     async def list(self, principal: Principal, mount: str, folder: str = "") -> builtins.list[str]:
         """Vault LIST: the names one level below ``folder`` (folders end with ``/``)."""
@@ -312,6 +339,7 @@ class SecretService:
                 raise CheckAndSetMismatch(f"{CAS_MISMATCH} (another write got in first)")
             return None
         self._ctx.events_written()
+        self._ctx.secret_changed(ws, mount, path)
         return SecretWritten(stored.version(number) or info, stored)
 
     async def _read(
@@ -398,6 +426,7 @@ class SecretService:
         secret, changed = done
         if changed:
             self._ctx.events_written()
+            self._ctx.secret_changed(ws, mount, path)
         return secret
 
 
