@@ -11,7 +11,8 @@ from httpkit import World, assert_problem, open_world
 
 from keystead.core.secret_paths import MAX_PATH_LENGTH
 from keystead.core.secrets import MAX_FIELDS, MAX_VERSION_BYTES
-from keystead.http.problems import MASTER_KEY_UNAVAILABLE
+from keystead.errors import ConfigurationError
+from keystead.http.problems import MASTER_KEY_UNAVAILABLE, from_keystead_error
 from keystead.service import Keystead
 
 DATA = "/v1/secrets/secret/data"
@@ -276,3 +277,13 @@ async def test_no_master_key_is_a_503_naming_it(keystead: Keystead) -> None:
         assert problem["detail"] == MASTER_KEY_UNAVAILABLE
         assert problem["title"] == "Service Unavailable"
         assert str(keystead.settings.secret_file.parent) not in response.text
+
+
+def test_only_the_keyring_s_configuration_errors_are_a_503() -> None:
+    """Any other configuration error stays a generic 500 (its detail for the log)."""
+    try:
+        raise ConfigurationError("an unknown backend scheme")
+    except ConfigurationError as exc:
+        response = from_keystead_error(exc)
+    assert response.status_code == 500
+    assert b"backend" not in bytes(response.body)
