@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from httpkit import World, assert_problem, open_world
 
 from keystead.config import Settings
-from keystead.core.authz import Principal
+from keystead.core.authz import ROOT_PERMISSIONS, Principal
 from keystead.core.clock import ManualClock
 from keystead.http import events
 from keystead.service import Keystead
@@ -212,7 +212,9 @@ async def test_a_quiet_stream_is_pinged(world: World, monkeypatch: pytest.Monkey
 
 
 async def test_the_stream_needs_keys_verify(world: World) -> None:
-    lacking = await world.root_key_without("keys.verify")
+    lacking = await world.root_key_with(
+        [p for p in ROOT_PERMISSIONS if p != "keys.verify" and not p.startswith("secrets.")]
+    )
 
     assert_problem(await world.client.get(PATH), 401)
     problem = assert_problem(await world.client.get(PATH, headers=world.auth(lacking)), 403)
@@ -319,3 +321,27 @@ async def test_the_store_failing_mid_stream_ends_it_with_a_flush(
 
     assert changes(seen) == [("all", None), ("all", None)]
     assert world.ks.changes.subscribers == 0
+
+
+async def test_a_secrets_reader_streams_and_hears_only_the_secrets_it_may_read(
+    vault: Keystead,
+) -> None:
+    """``keystead run --watch`` with a machine token: ``secrets.read`` on a path is
+    enough to stream, and the stream tells of those secrets only, never of keys."""
+    async with open_world(vault) as world:
+        ks, op = world.ks, world.operator
+        api = await world.api()
+        key = await world.key(api["id"])
+        reader = await world.root_key_with(["secrets.read:secret/payments/*"])
+
+        async def act() -> None:
+            await ks.keys.revoke(op, key["id"])
+            await ks.secrets.put(op, "secret", "billing/stripe", {"key": "sk_live_other"})
+            await ks.secrets.put(op, "secret", "payments/stripe", {"key": "sk_live_1"})
+
+        seen = await stream_during(world, act, root_key=reader)
+
+        assert changes(seen) == [("all", None), ("secret", "secret/payments/stripe")]
+        unrelated = await world.root_key_with(["keys.read"])
+        problem = assert_problem(await world.client.get(PATH, headers=world.auth(unrelated)), 403)
+        assert "keys.verify" in problem["detail"]

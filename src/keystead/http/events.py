@@ -1,8 +1,8 @@
 """``GET /v1/events/invalidations``: what changed, as Server-Sent Events, for
 clients that cache verification answers (the Python SDK's verify cache).
 
-One event per change of a key, API, plan, owner or root key of the caller's
-workspace, ids only::
+One event per change of a key, API, plan, owner, root key or secret (``mount/path``)
+of the caller's workspace, ids only::
 
     id: 3f9a61c2.42
     data: {"kind":"key","id":"key_01JZ..."}
@@ -34,7 +34,7 @@ from keystead.core.authz import Principal
 from keystead.errors import KeysteadError
 from keystead.http.auth import Auth, Service
 from keystead.http.routing import router as make_router
-from keystead.service.changes import Change, ChangeFeed, Subscription
+from keystead.service.changes import Change, ChangeFeed, Subscription, reads_some_secret
 
 log = logging.getLogger("keystead.http")
 PATH = "/v1/events/invalidations"
@@ -151,9 +151,12 @@ async def invalidations(
         Query(ge=0, le=MAX_STREAM_S, description="close the stream after this many seconds"),
     ] = None,
 ) -> Response:
-    """Needs ``keys.verify`` (whoever verifies keys may cache the answers). Send
-    ``Last-Event-ID`` to resume after the last event seen."""
-    principal.require("keys.verify")
+    """Needs ``keys.verify`` (whoever verifies keys may cache the answers), or a
+    ``secrets.read`` grant: such a token hears only of the secrets it may read
+    (``keystead run --watch``). Send ``Last-Event-ID`` to resume after the last
+    event seen."""
+    if not principal.grants.covers("keys.verify") and not reads_some_secret(principal):
+        principal.require("keys.verify")
     last = request.headers.get("last-event-id")
     if last is not None and len(last) > _MAX_EVENT_ID:
         last = None

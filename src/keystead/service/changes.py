@@ -213,6 +213,8 @@ class ChangeFeed:
         if change.kind == "secret":
             mount, _, path = change.id.partition("/")
             return event if principal.may("read", mount, path) else None
+        if not principal.grants.covers("keys.verify"):
+            return None  # a token that only reads secrets hears only of secrets
         narrowed = principal.api_ids is not None or principal.owner_id is not None
         if change.workspace_id is not None and not narrowed and change.kind != "root_key":
             return event
@@ -279,4 +281,22 @@ class ChangeFeed:
         )
 
 
-__all__ = ["HISTORY", "QUEUE_SIZE", "Change", "ChangeFeed", "Subscription"]
+_SECRET_READERS = ("secrets.read", "secrets.admin", "secrets.*")
+
+
+def reads_some_secret(principal: Principal) -> bool:
+    """Whether ``principal`` may read some secret (a ``secrets.read``, ``admin`` or
+    ``*`` grant on any path) and is not narrowed to APIs or an owner."""
+    if principal.narrowed:
+        return False
+    return any(grant.partition(":")[0] in _SECRET_READERS for grant in principal.grants.grants)
+
+
+__all__ = [
+    "HISTORY",
+    "QUEUE_SIZE",
+    "Change",
+    "ChangeFeed",
+    "Subscription",
+    "reads_some_secret",
+]
