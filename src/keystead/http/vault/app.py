@@ -168,8 +168,8 @@ async def _answer(scope: Scope, receive: Receive) -> tuple[int, bytes]:
     ks: Keystead | None = getattr(scope["app"].state, "keystead", None)
     if ks is None:
         raise VaultError(503, ["Vault is sealed"])
-    if rest == "sys/health" or rest.startswith("sys/health/"):
-        return await _respond(sys.health(ks, method, query), "")
+    if rest.startswith("sys/") and rest[4:].rstrip("/") in sys.UNAUTHENTICATED:
+        return await _respond(sys.unauthenticated(ks, rest[4:].rstrip("/"), method, query), "")
     principal = await _principal(scope, ks, token_value)
     request_id = str(uuid.uuid4())  # a UUID, as Vault's; also the audit entries'
     client = scope.get("client")
