@@ -78,6 +78,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", "{mount}/metadata/{path}"): Case("DELETE", "{mount}/metadata/{path}", SECRET),
     ("GET", "{mount}/subkeys/{path}"): Case("GET", "{mount}/subkeys/{path}", SECRET),
     ("GET", "sys/health"): Case("GET", "sys/health", {NONE: 200, OTHER: 200, SCOPED: 200}),
+    ("HEAD", "sys/health"): Case("HEAD", "sys/health", {NONE: 200, OTHER: 200, SCOPED: 200}),
     ("GET", "sys/seal-status"): Case(
         "GET", "sys/seal-status", {NONE: 200, OTHER: 200, SCOPED: 200}
     ),

@@ -92,7 +92,7 @@ MOUNT_ROUTES: dict[str, tuple[Route, ...]] = {KV_V2: kv.ROUTES}
 
 INTERNAL_ERROR = "internal error"
 NO_WRAPPING = "response wrapping (X-Vault-Wrap-TTL) is not supported by Keystead"
-_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "LIST"})
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "LIST"})
 _MAX_QUERY = 4096
 _MOUNT_CACHE_SIZE = 4096
 _seen_mounts: weakref.WeakKeyDictionary[Keystead, dict[tuple[str, str], SecretMount]] = (
@@ -254,7 +254,7 @@ async def _body(receive: Receive, method: str) -> dict[str, Any]:
         if not message.get("more_body", False):
             break
     raw = b"".join(chunks)
-    if not raw.strip() or method in ("GET", "LIST"):
+    if not raw.strip() or method in ("GET", "HEAD", "LIST"):
         return {}
     try:
         parsed = orjson.loads(raw)

@@ -39,6 +39,7 @@ KV1_REFUSED = (
 )
 ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "sys/health"),
+    ("HEAD", "sys/health"),
     ("GET", "sys/seal-status"),
     ("GET", "sys/init"),
     ("GET", "sys/mounts"),
@@ -50,10 +51,11 @@ ROUTES: tuple[tuple[str, str], ...] = (
 
 
 def health(ks: Keystead, method: str, query: dict[str, str]) -> VaultResponse:
-    """Vault's health body (no token needed): initialised, unsealed, active. The
+    """Vault's health body (no token needed; ``HEAD`` too, whose body the server
+    drops): initialised, unsealed, active. The
     status-code parameters (``standbyok``, ``activecode``, ...) are accepted; the
     answer is the active node's."""
-    if method != "GET":
+    if method not in ("GET", "HEAD"):
         raise VaultError(405, ["unsupported operation"])
     code = query.get("activecode", "200")
     status = int(code) if code.isdigit() and 200 <= int(code) <= 599 else 200
