@@ -187,6 +187,12 @@ def test_bad_tokens_are_permission_denied(vault: Vault, token: str | None) -> No
     assert status == 403 and orjson.loads(body) == {"errors": ["permission denied"]}
 
 
+def test_a_key_pasted_into_a_path_is_not_echoed(vault: Vault) -> None:
+    key = vault.other_workspace_key
+    status, _, body = call(vault, "GET", f"{key}/data/x")
+    assert status == 404 and key.encode() not in body and b"<redacted>" in body
+
+
 def test_odd_headers_are_accepted(vault: Vault) -> None:
     extra = b"X-Vault-Namespace: ns1/\r\nX-Vault-Request: true\r\n"
     status, _, _ = call(vault, "GET", "sys/mounts", extra=extra)

@@ -119,6 +119,9 @@ async def vault_asgi(scope: Scope, receive: Receive, send: Send) -> None:
         status, body = await _answer(scope, receive)
     except VaultError as exc:
         status, body = exc.status, _error_answer(exc, "")
+    except KeysteadError as exc:  # authenticating: the store unavailable, ...
+        error = vault_error(exc)
+        status, body = error.status, _error_answer(error, "")
     except BodyTooLarge as exc:
         status, body = 413, error_body([str(exc.detail)])
     except Exception:
@@ -194,7 +197,7 @@ async def _answer(scope: Scope, receive: Receive) -> tuple[int, bytes]:
             mount = await _mount(ks, principal, head)
             handler = MOUNT_HANDLERS.get(mount.kind)
             if handler is None:
-                raise VaultError(404, [f"no handler for route '{head}/{below}'"])
+                raise VaultError(404, [f"no handler for route '{head}'"])
             request.rest = below
             answer = await handler(request, mount, below)
     except KeysteadError as exc:
