@@ -65,7 +65,6 @@ from keystead.errors import (
     ValidationError,
 )
 from keystead.events.audit import AuditOrigin, set_origin
-from keystead.http.auth import PRINCIPAL_SCOPE_KEY
 from keystead.http.middleware import BodyTooLarge
 from keystead.http.vault import kv, sys, token
 from keystead.http.vault.wire import (
@@ -173,7 +172,7 @@ async def _answer(scope: Scope, receive: Receive) -> tuple[int, bytes]:
         raise VaultError(503, ["Vault is sealed"])
     if rest.startswith("sys/") and rest[4:].rstrip("/") in sys.UNAUTHENTICATED:
         return await _respond(sys.unauthenticated(ks, rest[4:].rstrip("/"), method, query), "")
-    principal = await _principal(scope, ks, token_value)
+    principal = await _principal(ks, token_value)
     request_id = str(uuid.uuid4())  # a UUID, as Vault's; also the audit entries'
     client = scope.get("client")
     set_origin(
@@ -235,10 +234,8 @@ def _query(raw: bytes) -> dict[str, str]:
     return dict(parse_qsl(text, keep_blank_values=True))
 
 
-async def _principal(scope: Scope, ks: Keystead, value: str | None) -> Principal:
-    given: Principal | None = scope.get(PRINCIPAL_SCOPE_KEY)
-    if given is not None:
-        return given
+async def _principal(ks: Keystead, value: str | None) -> Principal:
+    """The root key in ``X-Vault-Token`` (the only credential of the Vault face)."""
     if not value:
         raise VaultError(403, [PERMISSION_DENIED])
     try:
