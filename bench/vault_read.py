@@ -35,8 +35,10 @@ from urllib.parse import urlsplit
 
 from _common import (
     BENCH_DIR,
+    drop_pg_schema,
     fmt_ratio,
     fmt_us,
+    fresh_pg_schema,
     machine_rows,
     pin_to_core,
     print_table,
@@ -97,11 +99,18 @@ def tree_cpu(pid: int) -> float:
     return sum(cpu_seconds(p) for p in (pid, *children(pid)) if Path(f"/proc/{p}").exists())
 
 
-def audited_reads(database: Path) -> int:
+def audited_reads(database: Path, pg: tuple[str, str] | None) -> int:
+    query = "SELECT count(*) FROM ks_audit WHERE action = 'secret.read'"
+    if pg is not None:
+        import psycopg
+
+        with psycopg.connect(pg[0], autocommit=True) as conn:
+            row = conn.execute(
+                f"SELECT count(*) FROM \"{pg[1]}\".ks_audit WHERE action = 'secret.read'"
+            ).fetchone()
+        return int(row[0]) if row else 0
     with sqlite3.connect(database) as connection:
-        (count,) = connection.execute(
-            "SELECT count(*) FROM ks_audit WHERE action = 'secret.read'"
-        ).fetchone()
+        (count,) = connection.execute(query).fetchone()
     return int(count)
 
 
@@ -112,6 +121,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per server")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (all on core 1)")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="serve from a fresh schema of this PostgreSQL database instead of SQLite",
+    )
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
@@ -122,12 +136,31 @@ def main() -> None:
     rounds = 1 if args.quick else args.rounds
     warmup = 1 if args.quick else 3
 
+    pg: tuple[str, str] | None = None
+    if args.postgres:
+        schema, schema_url = fresh_pg_schema(args.postgres)
+        pg = (args.postgres, schema)
+    try:
+        run(args, seconds, rounds, warmup, pg, schema_url if pg else None)
+    finally:
+        if pg is not None:
+            drop_pg_schema(*pg)
+
+
+def run(
+    args: argparse.Namespace,
+    seconds: int,
+    rounds: int,
+    warmup: int,
+    pg: tuple[str, str] | None,
+    database_url: str | None,
+) -> None:
     with tempfile.TemporaryDirectory(prefix="ks-vault-bench-") as tmp_name:
         tmp = Path(tmp_name)
         database = tmp / "keystead.db"
         env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTEAD_")}
         env |= {
-            "KEYSTEAD_DATABASE_URL": f"sqlite:///{database}",
+            "KEYSTEAD_DATABASE_URL": database_url or f"sqlite:///{database}",
             "KEYSTEAD_SECRET_FILE": str(tmp / "keystead.secret"),
         }
         keystead = [sys.executable, "-m", "keystead.cli"]
@@ -191,12 +224,13 @@ def main() -> None:
                     )
                     cpu[name] += tree_cpu(servers[name].pid) - before
             time.sleep(1.5)  # the audit buffer's last flush
-            audited = audited_reads(database)
+            audited = audited_reads(database, pg)
         finally:
             for process in servers.values():
                 stop(process)
         pin_to_core(SERVER_CORE)
         steps = asyncio.run(breakdown(env, token, 300 if args.quick else 2000))
+    print(f"store: {'PostgreSQL' if pg else 'SQLite'}")
     report(results, cpu, seconds, rounds, audited, args)
     print_table(
         "Where a read's CPU goes (in-process, one call at a time, core 0)",

@@ -79,6 +79,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", "{mount}/metadata/{path}"): Case("DELETE", "{mount}/metadata/{path}", SECRET),
     ("GET", "{mount}/subkeys/{path}"): Case("GET", "{mount}/subkeys/{path}", SECRET),
     ("GET", "sys/health"): Case("GET", "sys/health", {NONE: 200, OTHER: 200, SCOPED: 200}),
+    ("HEAD", "sys/health"): Case("HEAD", "sys/health", {NONE: 200, OTHER: 200, SCOPED: 200}),
+    ("GET", "sys/seal-status"): Case(
+        "GET", "sys/seal-status", {NONE: 200, OTHER: 200, SCOPED: 200}
+    ),
+    ("GET", "sys/init"): Case("GET", "sys/init", {NONE: 200, OTHER: 200, SCOPED: 200}),
     ("GET", "sys/mounts"): Case("GET", "sys/mounts", {NONE: 403, OTHER: 200, SCOPED: 200}),
     ("GET", "sys/mounts/{mount}"): Case(
         "GET", "sys/mounts/{mount}", {NONE: 403, OTHER: 400, SCOPED: 400}

@@ -187,6 +187,12 @@ def test_bad_tokens_are_permission_denied(vault: Vault, token: str | None) -> No
     assert status == 403 and orjson.loads(body) == {"errors": ["permission denied"]}
 
 
+def test_a_key_pasted_into_a_path_is_not_echoed(vault: Vault) -> None:
+    key = vault.other_workspace_key
+    status, _, body = call(vault, "GET", f"{key}/data/x")
+    assert status == 404 and key.encode() not in body and b"<redacted>" in body
+
+
 def test_odd_headers_are_accepted(vault: Vault) -> None:
     extra = b"X-Vault-Namespace: ns1/\r\nX-Vault-Request: true\r\n"
     status, _, _ = call(vault, "GET", "sys/mounts", extra=extra)
@@ -221,3 +227,28 @@ def test_list_arrives_in_pieces(vault: Vault, name: str) -> None:
     answer = b"".join(chunks)
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
     assert orjson.loads(answer.partition(b"\r\n\r\n")[2])["data"]["keys"] == ["a"]
+
+
+def test_other_methods_starting_with_l_are_left_alone(vault: Vault) -> None:
+    """``LOCK`` (which the parser knows) is not taken for ``LIST``: Vault's 405."""
+    assert_vault_4xx(call(vault, "LOCK", "sys/mounts"), 405)
+
+
+def test_a_kept_alive_connection_gets_then_lists(vault: Vault, name: str) -> None:
+    """The LIST rewrite watches each request's start on a kept-alive connection."""
+    vault.client().secrets.kv.v2.create_or_update_secret(path=f"{name}/a", secret={"k": "v"})
+    first = b"GET /vault/v1/sys/health HTTP/1.1\r\nHost: x\r\n\r\n"
+    then = (
+        f"LIST /vault/v1/secret/metadata/{name} HTTP/1.1\r\nHost: x\r\n"
+        f"Connection: close\r\nX-Vault-Token: {vault.root_key}\r\n\r\n"
+    ).encode()
+    where = urlsplit(vault.server.url)
+    with socket.create_connection((where.hostname or "", where.port or 80), timeout=10) as conn:
+        conn.sendall(first)
+        chunks = [conn.recv(65536)]
+        conn.sendall(then)
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    answers = b"".join(chunks)
+    assert answers.startswith(b"HTTP/1.1 200") and answers.count(b"HTTP/1.1 200") == 2
+    assert b'"keys":["a"]' in answers

@@ -256,6 +256,7 @@ def test_health_and_is_authenticated(vault: Vault) -> None:
     client = vault.client()
     health = client.sys.read_health_status(method="GET")
     assert health["initialized"] is True and health["sealed"] is False
+    assert client.sys.is_initialized() is True and client.sys.is_sealed() is False
     assert client.is_authenticated() is True
     assert client.auth.token.lookup_self()["data"]["id"] != vault.root_key
     assert vault.client(token="not-a-token").is_authenticated() is False

@@ -65,7 +65,6 @@ from keystead.errors import (
     ValidationError,
 )
 from keystead.events.audit import AuditOrigin, set_origin
-from keystead.http.auth import PRINCIPAL_SCOPE_KEY
 from keystead.http.middleware import BodyTooLarge
 from keystead.http.vault import kv, sys, token, transit
 from keystead.http.vault.wire import (
@@ -92,7 +91,7 @@ MOUNT_ROUTES: dict[str, tuple[Route, ...]] = {KV_V2: kv.ROUTES, TRANSIT: transit
 
 INTERNAL_ERROR = "internal error"
 NO_WRAPPING = "response wrapping (X-Vault-Wrap-TTL) is not supported by Keystead"
-_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "LIST"})
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "LIST"})
 _MAX_QUERY = 4096
 _MOUNT_CACHE_SIZE = 4096
 _seen_mounts: weakref.WeakKeyDictionary[Keystead, dict[tuple[str, str], SecretMount]] = (
@@ -119,6 +118,9 @@ async def vault_asgi(scope: Scope, receive: Receive, send: Send) -> None:
         status, body = await _answer(scope, receive)
     except VaultError as exc:
         status, body = exc.status, _error_answer(exc, "")
+    except KeysteadError as exc:  # authenticating: the store unavailable, ...
+        error = vault_error(exc)
+        status, body = error.status, _error_answer(error, "")
     except BodyTooLarge as exc:
         status, body = 413, error_body([str(exc.detail)])
     except Exception:
@@ -168,9 +170,9 @@ async def _answer(scope: Scope, receive: Receive) -> tuple[int, bytes]:
     ks: Keystead | None = getattr(scope["app"].state, "keystead", None)
     if ks is None:
         raise VaultError(503, ["Vault is sealed"])
-    if rest == "sys/health" or rest.startswith("sys/health/"):
-        return await _respond(sys.health(ks, method, query), "")
-    principal = await _principal(scope, ks, token_value)
+    if rest.startswith("sys/") and rest[4:].rstrip("/") in sys.UNAUTHENTICATED:
+        return await _respond(sys.unauthenticated(ks, rest[4:].rstrip("/"), method, query), "")
+    principal = await _principal(ks, token_value)
     request_id = str(uuid.uuid4())  # a UUID, as Vault's; also the audit entries'
     client = scope.get("client")
     set_origin(
@@ -194,7 +196,7 @@ async def _answer(scope: Scope, receive: Receive) -> tuple[int, bytes]:
             mount = await _mount(ks, principal, head)
             handler = MOUNT_HANDLERS.get(mount.kind)
             if handler is None:
-                raise VaultError(404, [f"no handler for route '{head}/{below}'"])
+                raise VaultError(404, [f"no handler for route '{head}'"])
             request.rest = below
             answer = await handler(request, mount, below)
     except KeysteadError as exc:
@@ -232,10 +234,8 @@ def _query(raw: bytes) -> dict[str, str]:
     return dict(parse_qsl(text, keep_blank_values=True))
 
 
-async def _principal(scope: Scope, ks: Keystead, value: str | None) -> Principal:
-    given: Principal | None = scope.get(PRINCIPAL_SCOPE_KEY)
-    if given is not None:
-        return given
+async def _principal(ks: Keystead, value: str | None) -> Principal:
+    """The root key in ``X-Vault-Token`` (the only credential of the Vault face)."""
     if not value:
         raise VaultError(403, [PERMISSION_DENIED])
     try:
@@ -254,7 +254,7 @@ async def _body(receive: Receive, method: str) -> dict[str, Any]:
         if not message.get("more_body", False):
             break
     raw = b"".join(chunks)
-    if not raw.strip() or method in ("GET", "LIST"):
+    if not raw.strip() or method in ("GET", "HEAD", "LIST"):
         return {}
     try:
         parsed = orjson.loads(raw)

@@ -39,6 +39,9 @@ KV1_REFUSED = (
 )
 ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "sys/health"),
+    ("HEAD", "sys/health"),
+    ("GET", "sys/seal-status"),
+    ("GET", "sys/init"),
     ("GET", "sys/mounts"),
     ("GET", "sys/mounts/{mount}"),
     ("POST", "sys/mounts/{mount}"),
@@ -48,10 +51,11 @@ ROUTES: tuple[tuple[str, str], ...] = (
 
 
 def health(ks: Keystead, method: str, query: dict[str, str]) -> VaultResponse:
-    """Vault's health body (no token needed): initialised, unsealed, active. The
+    """Vault's health body (no token needed; ``HEAD`` too, whose body the server
+    drops): initialised, unsealed, active. The
     status-code parameters (``standbyok``, ``activecode``, ...) are accepted; the
     answer is the active node's."""
-    if method != "GET":
+    if method not in ("GET", "HEAD"):
         raise VaultError(405, ["unsupported operation"])
     code = query.get("activecode", "200")
     status = int(code) if code.isdigit() and 200 <= int(code) <= 599 else 200
@@ -68,6 +72,38 @@ def health(ks: Keystead, method: str, query: dict[str, str]) -> VaultResponse:
         "cluster_id": "",
     }
     return VaultResponse(status=status, raw=body)
+
+
+UNAUTHENTICATED = frozenset({"health", "seal-status", "init"})
+"""The ``sys/`` paths Vault answers without a token."""
+
+
+def unauthenticated(ks: Keystead, rest: str, method: str, query: dict[str, str]) -> VaultResponse:
+    """``sys/health``, ``sys/seal-status`` and ``sys/init`` (``rest`` below ``sys/``)."""
+    if rest == "health":
+        return health(ks, method, query)
+    if method != "GET":
+        raise VaultError(405, ["unsupported operation"])
+    if rest == "init":
+        return VaultResponse(raw={"initialized": True})
+    return VaultResponse(
+        raw={
+            "type": "keystead",
+            "initialized": True,
+            "sealed": False,
+            "t": 1,
+            "n": 1,
+            "progress": 0,
+            "nonce": "",
+            "version": VERSION,
+            "build_date": "",
+            "migration": False,
+            "cluster_name": "keystead",
+            "cluster_id": "",
+            "recovery_seal": False,
+            "storage_type": "keystead",
+        }
+    )
 
 
 def mount_entry(mount: SecretMount) -> dict[str, Any]:
@@ -167,4 +203,14 @@ async def handle(request: VaultRequest) -> VaultResponse:
     raise VaultError(404, ["unsupported path"])
 
 
-__all__ = ["KIND_TYPES", "KV1_REFUSED", "ROUTES", "VAULT_TYPES", "VERSION", "handle", "health"]
+__all__ = [
+    "KIND_TYPES",
+    "KV1_REFUSED",
+    "ROUTES",
+    "UNAUTHENTICATED",
+    "VAULT_TYPES",
+    "VERSION",
+    "handle",
+    "health",
+    "unauthenticated",
+]

@@ -25,6 +25,7 @@ import orjson
 from starlette.responses import Response
 
 from keystead.core.authz import Principal
+from keystead.core.keyformat import redact_keys
 from keystead.service import Keystead
 
 JSON_TYPE = (b"content-type", b"application/json")
@@ -107,7 +108,8 @@ def envelope(
 
 
 def error_body(messages: Sequence[str]) -> bytes:
-    return orjson.dumps({"errors": list(messages)})
+    """``{"errors": messages}``, with key-shaped text redacted (a key pasted as a path)."""
+    return orjson.dumps({"errors": [redact_keys(m) for m in messages]})
 
 
 def error_response(status: int, detail: str) -> Response:
