@@ -129,10 +129,9 @@ def default_client() -> Client:
     settings = Settings()
     if settings.url:
         return Client(settings.url, _root_key(settings), timeout=REMOTE_TIMEOUT_S)
-    from keystead.http.inprocess import LOCAL_BASE_URL, InProcessTransport
+    from keystead.http.inprocess import local_client
 
-    transport = InProcessTransport(settings, os.environ.get("KEYSTEAD_WORKSPACE") or None)
-    return Client(LOCAL_BASE_URL, None, retries=0, transport=transport)
+    return local_client(settings, os.environ.get("KEYSTEAD_WORKSPACE") or None)
 
 
 def _root_key(settings: object) -> str:

@@ -119,11 +119,12 @@ def test_the_same_calls_pass_with_the_servers_root_key(server: Server) -> None:
 
 def test_only_the_in_process_module_and_the_cli_reach_the_operator() -> None:
     """The scope key is named only where the app authenticates and in
-    ``as_principal``; only the CLI's connection (and the in-process module
-    itself) builds an in-process transport: nothing the server runs puts the
-    operator in a scope."""
+    ``as_principal``; only the in-process module builds an in-process transport,
+    and only the CLI's connection and ``keystead.secrets`` (both on the local
+    store, without a server) ask it for a local client: nothing the server runs
+    puts the operator in a scope."""
     package = Path(keystead.__file__).parent
-    naming, users = set(), set()
+    naming, users, local = set(), set(), set()
     for source in package.rglob("*.py"):
         text = source.read_text(encoding="utf-8")
         name = source.relative_to(package).as_posix()
@@ -135,5 +136,8 @@ def test_only_the_in_process_module_and_the_cli_reach_the_operator() -> None:
                     naming.add(name)
                 elif ident in {"InProcessTransport", "as_principal"}:
                     users.add(name)
+                elif ident == "local_client":
+                    local.add(name)
     assert naming == {"http/auth.py", "http/inprocess.py", "http/verify.py"}
-    assert users == {"http/inprocess.py", "cli/_connect.py"}
+    assert users == {"http/inprocess.py"}
+    assert local == {"cli/_connect.py", "secrets.py"}

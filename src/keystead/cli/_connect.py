@@ -38,12 +38,10 @@ def open_client(state: CliState) -> Iterator[Client]:
         except ValueError as exc:
             raise UsageProblem(f"--url / KEYSTEAD_URL: {exc}") from None
     else:
-        from keystead.http.inprocess import LOCAL_BASE_URL, InProcessTransport
+        from keystead.http.inprocess import local_client
 
         quiet_service_logs()
-        transport = InProcessTransport(state.settings(), state.workspace)
-        # nothing to wait out in-process: an answer is final
-        client = Client(LOCAL_BASE_URL, None, retries=0, transport=transport)
+        client = local_client(state.settings(), state.workspace)
     try:
         yield client
     finally:

@@ -22,6 +22,7 @@ from keystead.http.auth import PRINCIPAL_SCOPE_KEY
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
+    from keystead.client import Client
     from keystead.config import Settings
     from keystead.core.authz import Principal
     from keystead.service import Keystead
@@ -103,4 +104,15 @@ class InProcessTransport(httpx.BaseTransport):
             runner.close()
 
 
-__all__ = ["LOCAL_BASE_URL", "InProcessTransport", "as_principal", "round_trip"]
+def local_client(settings: Settings, workspace: str | None = None) -> Client:
+    """An SDK client on the local store (``settings``) as its local operator, in
+    ``workspace`` (None: the first): what the CLI's local mode and
+    ``keystead.secrets`` without ``KEYSTEAD_URL`` talk to. No socket is opened."""
+    from keystead.client import Client
+
+    transport = InProcessTransport(settings, workspace)
+    # nothing to wait out in-process: an answer is final
+    return Client(LOCAL_BASE_URL, None, retries=0, transport=transport)
+
+
+__all__ = ["LOCAL_BASE_URL", "InProcessTransport", "as_principal", "local_client", "round_trip"]
