@@ -33,6 +33,7 @@ SECRET_CREATED = "secret.created"  # noqa: S105 - an event type
 SECRET_UPDATED = "secret.updated"  # noqa: S105 - an event type
 SECRET_DELETED = "secret.deleted"  # noqa: S105 - an event type
 SECRET_DESTROYED = "secret.destroyed"  # noqa: S105 - an event type
+SECRET_ROTATION_DUE = "secret.rotation_due"  # noqa: S105 - an event type
 
 EVENT_TYPES: tuple[str, ...] = (
     KEY_CREATED,
@@ -53,6 +54,7 @@ EVENT_TYPES: tuple[str, ...] = (
     SECRET_UPDATED,
     SECRET_DELETED,
     SECRET_DESTROYED,
+    SECRET_ROTATION_DUE,
 )
 
 
@@ -119,6 +121,7 @@ __all__ = [
     "SECRET_CREATED",
     "SECRET_DELETED",
     "SECRET_DESTROYED",
+    "SECRET_ROTATION_DUE",
     "SECRET_UPDATED",
     "Event",
     "key_event",

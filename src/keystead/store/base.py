@@ -19,6 +19,7 @@ from keystead.store.analytics import AnalyticsStore
 from keystead.store.audit import AuditStore
 from keystead.store.custody import CustodyStore
 from keystead.store.lifecycle import LifecycleStore
+from keystead.store.secret_consumers import SecretConsumerStore
 from keystead.store.secrets import SecretStore
 from keystead.store.usage import UsageStore
 from keystead.store.webhooks import WebhookStore
@@ -41,6 +42,7 @@ class Store(
     AnalyticsStore,
     AlertStore,
     SecretStore,
+    SecretConsumerStore,
     Protocol,
 ):
     """Async persistence of workspaces, APIs, roles, keys and root keys.
