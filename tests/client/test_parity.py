@@ -29,6 +29,7 @@ _SAMPLES = {
     "Mapping[str, Any]": {"a": 1},
     "Sequence[Mapping[str, Any]]": [{"a": 1}],
     "Sequence[UsageReport]": [],
+    "int | timedelta": 86400,
 }
 
 

@@ -90,9 +90,23 @@ async def _exercise(w: World) -> list[str]:
     plaintexts.extend(await exercise_webhooks(w))
     await _exercise_audit(w)
     await _exercise_alerts(w)
+    await _exercise_secret_lifecycle(w)
     await w.ks.flush()  # last_used_at stamps and credit balances reach the store
     await _exercise_analytics(w, key_id)
     return plaintexts
+
+
+async def _exercise_secret_lifecycle(w: World) -> None:
+    """The consumers and rotation routes, over a secret without versions (this store
+    has no master key), and a bad policy."""
+    c, h = w.client, w.auth()
+    await w.ks.secrets.write_metadata(w.operator, "secret", "lk/app")
+    await c.get("/v1/secrets/secret/consumers/lk/app", headers=h)
+    for url in ("/v1/secrets/secret/rotation/lk/app", "/v1/secrets/secret/rotation"):
+        await c.put(url, json={"max_age_s": 86400, "warn_before_s": 3600}, headers=h)
+        await c.put(url, json={"max_age_s": 1}, headers=h)
+        await c.get(url, headers=h)
+        await c.delete(url, headers=h)
 
 
 async def _exercise_analytics(w: World, key_id: str) -> None:

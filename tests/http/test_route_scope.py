@@ -58,6 +58,14 @@ SCOPED: dict[tuple[str, str], tuple[Expect, Expect]] = {
     ("POST", "/v1/keys/{key_id}/actions"): (HIDDEN, HIDDEN),
     ("GET", "/v1/keys/{key_id}/actions"): (HIDDEN, HIDDEN),
     ("POST", "/v1/keys/{key_id}/compromise"): (HIDDEN, HIDDEN),
+    # secrets are path-scoped: narrowing a root key to an API or an owner does not reach them
+    ("GET", "/v1/secrets/{mount}/consumers/{path}"): (OK, OK),
+    ("GET", "/v1/secrets/{mount}/rotation/{path}"): (OK, OK),
+    ("PUT", "/v1/secrets/{mount}/rotation/{path}"): (OK, OK),
+    ("DELETE", "/v1/secrets/{mount}/rotation/{path}"): (OK, OK),
+    ("GET", "/v1/secrets/{mount}/rotation"): (OK, OK),
+    ("PUT", "/v1/secrets/{mount}/rotation"): (OK, OK),
+    ("DELETE", "/v1/secrets/{mount}/rotation"): (OK, OK),
     ("GET", "/v1/pickups"): (OK, OK),
     ("POST", "/v1/pickups/{pickup_id}/claim"): (HIDDEN, HIDDEN),
     # an incident is about one key: seen by the root keys that see the key

@@ -43,6 +43,7 @@ class Objects:
     pickup_id: str = "pck_0000000000AAAAAAAAAAAAAAAA"
     rule_id: str = "arl_0000000000AAAAAAAAAAAAAAAA"
     alert_id: str = "alr_0000000000AAAAAAAAAAAAAAAA"
+    secret_path: str = "apps/none"
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,19 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/root_keys"): Case(
         "root_keys.create", lambda o: {"permissions": ["keys.read"], "api_ids": [o.api_id]}
     ),
+    # secrets are path-scoped: a secret path names an object; the mount "secret" is
+    # in every workspace, so the mount's default names nothing of another one
+    ("GET", "/v1/secrets/{mount}/consumers/{path}"): Case("secrets.admin"),
+    ("GET", "/v1/secrets/{mount}/rotation/{path}"): Case("secrets.admin"),
+    ("PUT", "/v1/secrets/{mount}/rotation/{path}"): Case(
+        "secrets.admin", lambda o: {"max_age_s": 86400}
+    ),
+    ("DELETE", "/v1/secrets/{mount}/rotation/{path}"): Case("secrets.admin"),
+    ("GET", "/v1/secrets/{mount}/rotation"): Case("secrets.admin", foreign_ids=False),
+    ("PUT", "/v1/secrets/{mount}/rotation"): Case(
+        "secrets.admin", lambda o: {"max_age_s": 86400}, foreign_ids=False
+    ),
+    ("DELETE", "/v1/secrets/{mount}/rotation"): Case("secrets.admin", foreign_ids=False),
     ("GET", "/v1/root_keys"): Case("root_keys.read", foreign_ids=False),
     ("POST", "/v1/root_keys/{root_key_id}/revoke"): Case("root_keys.revoke"),
 }
@@ -162,8 +176,11 @@ class Setting:
     their_root_key: str
 
 
-async def _objects(world: World, root_key: str, owner_id: str) -> Objects:
+async def _objects(world: World, root_key: str, owner_id: str, secret_path: str) -> Objects:
     h = world.auth(root_key)
+    # a secret without versions (the store of these tests has no master key to seal one)
+    principal = await world.ks.root_keys.authenticate(root_key)
+    await world.ks.secrets.write_metadata(principal, "secret", secret_path)
     api = await world.client.post("/v1/apis", json={"name": "secured"}, headers=h)
     api_id = api.json()["id"]
     role = await world.client.put(
@@ -195,6 +212,7 @@ async def _objects(world: World, root_key: str, owner_id: str) -> Objects:
         pickup_id=pickup_id,
         incident_id=incident_id,
         rule_id=rule.json()["id"],
+        secret_path=secret_path,
     )
 
 
@@ -216,8 +234,8 @@ async def _custody_objects(world: World, h: dict[str, str]) -> tuple[str, str]:
 async def setting(keystead: Keystead) -> AsyncIterator[Setting]:
     async with open_world(keystead) as world:
         other = await keystead.workspaces.create("other")
-        theirs = await _objects(world, other.root_key.plaintext, "their owner/1")
-        mine = await _objects(world, world.root_key, "my-owner")
+        theirs = await _objects(world, other.root_key.plaintext, "their owner/1", "apps/theirs")
+        mine = await _objects(world, world.root_key, "my-owner", "apps/mine")
         yield Setting(world, mine, theirs, other.root_key.plaintext)
 
 
@@ -238,6 +256,8 @@ def _request(method: str, path: str, objects: Objects) -> Request:
         pickup_id=objects.pickup_id,
         rule_id=objects.rule_id,
         alert_id=objects.alert_id,
+        mount="secret",
+        path=objects.secret_path,
     )
     case = CASES[(method, path)]  # a KeyError here: add the new route to CASES
     return method, url, None if case.body is None else case.body(objects), case.params

@@ -34,6 +34,7 @@ from keystead.http import (
     plans,
     problems,
     root_keys,
+    secret_lifecycle,
     usage_reports,
     verify,
     webhooks,
@@ -166,7 +167,8 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         usage_reports.router,
     )
     custody = (pickups.router, key_actions.router, incidents.router)
-    for router in (*routers, owners.router, root_keys.router, *custody):
+    secrets = (secret_lifecycle.router,)
+    for router in (*routers, owners.router, root_keys.router, *custody, *secrets):
         app.router.routes.extend(router.routes)
     return app
 
