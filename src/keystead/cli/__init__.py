@@ -31,6 +31,7 @@ from keystead.cli import (
     pickups,
     plans,
     root_keys,
+    secret_lifecycle,
     serve,
     webhooks,
     workspaces,
@@ -100,6 +101,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(master_key.app, name="master-key")
+app.add_typer(secret_lifecycle.app, name="secrets")
 key_actions.register(keys.app)
 serve.register(app)
 gateway.register(app)

@@ -9,21 +9,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from keystead.client._call import Call, compact, endpoint, get, read_object, seg
 
+_DOTS = {".": "%2E", "..": "%2E%2E"}
 _CONSUMERS = "/v1/secrets/{mount}/consumers/{path}"
 _ROTATION = "/v1/secrets/{mount}/rotation/{path}"
 _MOUNT_ROTATION = "/v1/secrets/{mount}/rotation"
 
 
 def secret_path(path: str) -> str:
-    """A secret's path for a URL: each segment percent-encoded (the server
-    normalises and checks the path; nothing here can change the route)."""
-    segments = [s for s in path.split("/") if s]
-    if not segments:
+    """A secret's path for a URL: each segment percent-encoded, dot segments too
+    (an HTTP client would resolve ``a/../b`` to ``b``); the server normalises and
+    checks the path, and refuses ``..`` or an empty segment with a 4xx."""
+    stripped = path.strip("/")
+    if not stripped:
         raise ValueError("a secret path is required")
-    return "/".join(seg(s) for s in segments)
+    return "/".join(_DOTS.get(s) or quote(s, safe="") for s in stripped.split("/"))
 
 
 def seconds(value: int | timedelta, name: str) -> int:
