@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, StrictInt
 from keystead.core.secrets import MAX_DURATION_S
 from keystead.http.auth import Auth, Service
 from keystead.http.fieldtypes import RequestModel
-from keystead.http.openapi import FOUND
+from keystead.http.openapi import FOUND, WITH_BODY
 from keystead.http.routing import router as make_router
 from keystead.http.views import Timestamp
 from keystead.service.secret_consumers import Consumer, Consumers
@@ -131,7 +131,11 @@ async def read_mount_rotation(mount: Mount, ks: Service, principal: Auth) -> Rot
     return _rotation(await ks.secret_rotation.read_mount(principal, mount))
 
 
-@router.put("/{mount}/rotation", summary="Set a mount's default rotation policy", responses=FOUND)
+@router.put(
+    "/{mount}/rotation",
+    summary="Set a mount's default rotation policy",
+    responses={**WITH_BODY, **FOUND},
+)
 async def set_mount_rotation(
     mount: Mount, body: RotationIn, ks: Service, principal: Auth
 ) -> RotationOut:
@@ -162,7 +166,9 @@ async def read_secret_rotation(
 
 
 @router.put(
-    "/{mount}/rotation/{path:path}", summary="Set a secret's rotation policy", responses=FOUND
+    "/{mount}/rotation/{path:path}",
+    summary="Set a secret's rotation policy",
+    responses={**WITH_BODY, **FOUND},
 )
 async def set_secret_rotation(
     mount: Mount, path: SecretPath, body: RotationIn, ks: Service, principal: Auth
