@@ -42,6 +42,7 @@ def _raw(path: str, **params: str) -> Any:
         (("webhooks", "get", "{hook}"), "/v1/webhooks/{hook}"),
         (("limits", "failed-attempts", "192.0.2.9"), "/v1/limits/failed_attempts?ip=192.0.2.9"),
         (("audit", "verify"), "/v1/audit/verify"),
+        (("secrets", "get", "app/db"), "/v1/secrets/secret/data/app/db"),
     ],
 )
 def test_json_output_is_the_http_answer(ready: Cli, command: tuple[str, ...], path: str) -> None:
@@ -51,6 +52,7 @@ def test_json_output_is_the_http_answer(ready: Cli, command: tuple[str, ...], pa
     key = ready.json("keys", "create", "--api", api["id"], "--owner", "acme", "--plan", plan["id"])
     ready.json("owners", "set", "acme", "--concurrency", "3")
     hook = ready.json("webhooks", "create", "--url", "https://hooks.example.test/", "--event", "*")
+    ready.json("secrets", "put", "app/db", "password=-", input="s3cret\n")
     ids = {"api": api["id"], "key": key["id"], "plan": plan["id"], "hook": hook["id"]}
 
     printed = ready.json(*(part.format(**ids) for part in command))

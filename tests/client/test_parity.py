@@ -29,6 +29,10 @@ _SAMPLES = {
     "Mapping[str, Any]": {"a": 1},
     "Sequence[Mapping[str, Any]]": [{"a": 1}],
     "Sequence[UsageReport]": [],
+    "int": 1,
+    "Sequence[int]": [1],
+    "Mapping[str, str]": {"a": "b"},
+    "Mapping[str, str | None]": {"a": None},
     "int | timedelta": 86400,
 }
 

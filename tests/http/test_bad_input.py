@@ -329,3 +329,27 @@ async def test_generated_bodies_never_give_a_500(world: World, api_id: str) -> N
             assert response.status_code < 500, (url, body, response.text)
             if response.status_code >= 400:
                 assert_problem(response, response.status_code)
+
+
+async def test_hostile_secret_addresses(world: World) -> None:
+    """Refused before any permission is matched or anything looked up: never a 500,
+    and never resolved to another secret (``..`` sent encoded, as httpx would remove
+    it; a second layer of encoding is refused outright)."""
+    c, h = world.client, world.auth()
+    paths = ("a/%2e%2e/b", "%2E%2E", "a/%252e%252e/b", "a//b", "a/%00/b", "a%0Db", "a%1Bb",
+             "a%20b", "a%E2%80%8Bb", "a%C2%A0b", "x" * 515, "/".join("a" * 33),
+             "a/*/b")  # fmt: skip
+    for path in paths:
+        for method, op in (("GET", "data"), ("DELETE", "metadata"), ("GET", "subkeys")):
+            response = await c.request(method, f"/v1/secrets/secret/{op}/{path}", headers=h)
+            problem = assert_problem(response, 422)
+            assert "path" in problem.get("field", "") + problem["detail"], (path, op)
+        response = await c.get(f"/v1/secrets/secret/list/{path}", headers=h)
+        assert_problem(response, 422)
+    for mount in ("sys", "UPPER", "a%2Fb", "x" * 65, "%00", "-a"):
+        response = await c.get(f"/v1/secrets/{mount}/data/a", headers=h)
+        assert response.status_code in (404, 422), (mount, response.text)
+        assert_problem(response, response.status_code)
+    huge = b'{"data": {"k": "' + b"x" * world.ks.settings.max_body_bytes + b'"}}'
+    response = await c.put("/v1/secrets/secret/data/a", content=huge, headers=h)
+    assert_problem(response, 413)

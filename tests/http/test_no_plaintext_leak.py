@@ -4,6 +4,7 @@ response, in a log record (every logger, at DEBUG) or in any column of the store
 from __future__ import annotations
 
 import logging
+import secrets
 import sqlite3
 from typing import Any
 
@@ -90,19 +91,18 @@ async def _exercise(w: World) -> list[str]:
     plaintexts.extend(await exercise_webhooks(w))
     await _exercise_audit(w)
     await _exercise_alerts(w)
-    await _exercise_secret_lifecycle(w)
     await w.ks.flush()  # last_used_at stamps and credit balances reach the store
     await _exercise_analytics(w, key_id)
     return plaintexts
 
 
 async def _exercise_secret_lifecycle(w: World) -> None:
-    """The consumers and rotation routes, over a secret without versions (this store
-    has no master key), and a bad policy."""
+    """The consumers and rotation routes, over the secret ``_exercise_secrets`` read,
+    and a bad policy."""
     c, h = w.client, w.auth()
-    await w.ks.secrets.write_metadata(w.operator, "secret", "lk/app")
-    await c.get("/v1/secrets/secret/consumers/lk/app", headers=h)
-    for url in ("/v1/secrets/secret/rotation/lk/app", "/v1/secrets/secret/rotation"):
+    await c.get("/v1/secrets/kv/consumers/app/db", headers=h)
+    await c.get("/v1/secrets/kv/consumers/app/db", params={"version": 3}, headers=h)
+    for url in ("/v1/secrets/kv/rotation/app/db", "/v1/secrets/kv/rotation"):
         await c.put(url, json={"max_age_s": 86400, "warn_before_s": 3600}, headers=h)
         await c.put(url, json={"max_age_s": 1}, headers=h)
         await c.get(url, headers=h)
@@ -226,6 +226,40 @@ async def _exercise_custody(w: World, api_id: str) -> list[str]:
     return [owned["key"], loose["key"]]
 
 
+async def _exercise_secrets(w: World) -> list[str]:
+    """Every stored-secrets route; returns the values written (each answered only by
+    a read of its version, never by another route, a log record or a stored row)."""
+    c, h = w.client, w.auth()
+    values = [secrets.token_urlsafe(24) for _ in range(3)]
+    data = "/v1/secrets/kv/data/app/db"
+    await c.get("/v1/secret-mounts", headers=h)
+    await c.post("/v1/secret-mounts", json={"name": "kv"}, headers=h)
+    await c.get("/v1/secret-mounts/kv", headers=h)
+    await c.patch("/v1/secret-mounts/kv", json={"max_versions": 5}, headers=h)
+    await c.put(data, json={"data": {"password": values[0]}}, headers=h)
+    await c.put(data, json={"data": {"password": values[1]}, "cas": 0}, headers=h)  # 409
+    await c.patch(data, json={"data": {"password": values[1]}}, headers=h)
+    await c.put(data, json={"data": {"bad name": values[2]}}, headers=h)  # 422, unechoed
+    await c.get(data, headers=h)
+    await c.get(data, params={"version": 1}, headers=h)
+    await c.get("/v1/secrets/kv/subkeys/app/db", headers=h)
+    await c.get("/v1/secrets/kv/list", headers=h)
+    await c.get("/v1/secrets/kv/list/app", headers=h)
+    await c.post("/v1/secrets/kv/rollback/app/db", json={"version": 1}, headers=h)
+    await c.delete(data, headers=h)
+    await c.get(data, headers=h)  # 404 with the version's metadata
+    await c.post("/v1/secrets/kv/undelete/app/db", json={"versions": [3]}, headers=h)
+    await c.post("/v1/secrets/kv/delete/app/db", json={"versions": [2]}, headers=h)
+    await c.post("/v1/secrets/kv/destroy/app/db", json={"versions": [1]}, headers=h)
+    meta = "/v1/secrets/kv/metadata/app/db"
+    await c.patch(meta, json={"custom_metadata": {"team": "db"}}, headers=h)
+    await c.put(meta, json={"max_versions": 4}, headers=h)
+    await c.get(meta, headers=h)
+    await c.put("/v1/secrets/kv/data/gone", json={"data": {"k": values[2]}}, headers=h)
+    await c.delete("/v1/secrets/kv/metadata/gone", headers=h)
+    return values
+
+
 def _rows(settings: Settings) -> list[tuple[str, Any]]:
     """Every value of every table, read directly from the database."""
     url = settings.database_url
@@ -256,13 +290,15 @@ def _contains(value: Any, needle: str) -> bool:
 
 
 async def test_plaintext_only_in_the_creating_response(
-    keystead: Keystead, settings: Settings, caplog: pytest.LogCaptureFixture
+    vault: Keystead, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="sqlalchemy")  # it sets itself to WARNING: SQL too
     recorder = Recorder()
-    async with open_world(keystead, on_response=recorder) as world:
+    async with open_world(vault, on_response=recorder) as world:
         plaintexts = [*await _exercise(world), world.root_key]
+        secret_values = await _exercise_secrets(world)
+        await _exercise_secret_lifecycle(world)
         exercised = {(m, p) for m, p, _, _ in recorder.responses}
         routes = [r for r in world.app.routes if isinstance(r, APIRoute)]
         covered = {
@@ -295,6 +331,11 @@ async def test_plaintext_only_in_the_creating_response(
             assert [t for t in logs if secret in t] == []
             leaks = [(table, v) for table, v in rows if _contains(v, secret)]
             assert leaks == []
+    for value in secret_values:
+        answered = {(m, p) for m, p, _, text in recorder.responses if value in text}
+        assert answered <= {("GET", "/v1/secrets/kv/data/app/db")}, answered
+        assert [t for t in logs if value in t] == []
+        assert [(table, v) for table, v in rows if _contains(v, value)] == []
 
 
 async def test_a_key_pasted_into_any_id_parameter_is_refused_unechoed(keystead: Keystead) -> None:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 from httpkit import World, assert_problem, open_world
 
+from keystead.core.secrets import MAX_CUSTOM_VALUE
 from keystead.service import Keystead
-from poison import POISON_PARAMS, Poison, hostile_json
+from poison import POISON_PARAMS, Poison, cleaned, hostile_json
 
 VERIFY_FIELDS = ("ip", "referrer", "user_agent", "method", "path", "permissions")
 REPORT_FIELDS = ("ip", "user_agent", "method", "path")
@@ -144,3 +146,43 @@ async def test_management_fields(world: World, poison: Poison) -> None:
     await still_works(world, key, 0)
     found = await world.client.get(f"/v1/keys/{key['id']}", headers=world.auth())
     assert found.json()["meta"] == {"a": 1}
+
+
+@pytest.fixture
+async def vault_world(vault: Keystead) -> AsyncIterator[World]:
+    async with open_world(vault) as w:
+        yield w
+
+
+@pytest.mark.parametrize("poison", POISON_PARAMS)
+async def test_stored_secrets(vault_world: World, poison: Poison) -> None:
+    """A secret's value, field name, custom metadata and path: text a store holds is
+    kept exactly (sealed), the rest a 4xx; a value past the size limit a 413."""
+    world, text = vault_world, poison.text
+    data = "/v1/secrets/secret/data"
+    kept = await post(world, "PUT", f"{data}/intact", {"data": {"k": "v"}})
+    assert kept.status_code == 200, kept.text
+    response = await post(world, "PUT", f"{data}/value", {"data": {"k": text}})
+    if poison.storable and not poison.long:
+        assert response.status_code == 200, response.text
+        read = await world.client.get(f"{data}/value", headers=world.auth())
+        assert read.json()["data"] == {"k": text}
+    else:
+        refused(response, "data")
+        if poison.storable:
+            assert response.status_code == 413
+    refused(await post(world, "PUT", f"{data}/name", {"data": {text: "v"}}), "data")
+    meta = "/v1/secrets/secret/metadata/intact"
+    response = await post(world, "PATCH", meta, {"custom_metadata": {"k": text}})
+    if response.status_code < 300:
+        assert poison.storable and len(text) <= MAX_CUSTOM_VALUE
+        assert holds(response.json(), text)
+    else:
+        refused(response, "custom_metadata")
+    if cleaned(text) and not poison.long:  # no URL carries a lone surrogate, or a megabyte
+        where = quote(f"app/{text}", safe="/")
+        for method in ("GET", "PUT", "DELETE"):
+            body = {"data": {"k": "v"}} if method == "PUT" else {}
+            refused(await post(world, method, f"{data}/{where}", body), "path")
+    read = await world.client.get(f"{data}/intact", headers=world.auth())
+    assert read.json()["data"] == {"k": "v"}

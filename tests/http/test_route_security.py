@@ -25,6 +25,7 @@ ROLE = "reader"
 LIMITS = {"ratelimits": [{"name": "rps", "limit": 5, "duration_s": 1}]}
 JWK = ECKey.generate_key("P-256").as_dict(private=False)
 CAUSE = {"source": "test", "reason": "route security"}
+SECRET_PATH = "app/db"
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Objects:
     pickup_id: str = "pck_0000000000AAAAAAAAAAAAAAAA"
     rule_id: str = "arl_0000000000AAAAAAAAAAAAAAAA"
     alert_id: str = "alr_0000000000AAAAAAAAAAAAAAAA"
-    secret_path: str = "apps/none"
+    mount: str = "kv"  # a secret mount of this workspace only, holding SECRET_PATH
 
 
 @dataclass(frozen=True)
@@ -147,22 +148,57 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", "/v1/webhooks/{webhook_id}"): Case("webhooks.write"),
     ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"): Case("webhooks.write", lambda o: {}),
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): Case("webhooks.read"),
+    # secrets: the mount is the workspace's own (another workspace's is a 404)
+    ("GET", "/v1/secret-mounts"): Case("secrets.list", foreign_ids=False),
+    ("POST", "/v1/secret-mounts"): Case(
+        "secrets.admin", lambda o: {"name": "fresh"}, foreign_ids=False
+    ),
+    ("GET", "/v1/secret-mounts/{mount}"): Case("secrets.admin"),
+    ("PATCH", "/v1/secret-mounts/{mount}"): Case("secrets.admin", lambda o: {"max_versions": 5}),
+    ("PUT", "/v1/secrets/{mount}/data/{path}"): Case(
+        "secrets.write", lambda o: {"data": {"k": "v"}}
+    ),
+    ("GET", "/v1/secrets/{mount}/data/{path}"): Case("secrets.read"),
+    ("PATCH", "/v1/secrets/{mount}/data/{path}"): Case(
+        "secrets.write", lambda o: {"data": {"k": "w"}}
+    ),
+    ("DELETE", "/v1/secrets/{mount}/data/{path}"): Case("secrets.delete"),
+    ("POST", "/v1/secrets/{mount}/delete/{path}"): Case(
+        "secrets.delete", lambda o: {"versions": [1]}
+    ),
+    ("POST", "/v1/secrets/{mount}/undelete/{path}"): Case(
+        "secrets.delete", lambda o: {"versions": [1]}
+    ),
+    ("POST", "/v1/secrets/{mount}/destroy/{path}"): Case(
+        "secrets.destroy", lambda o: {"versions": [1]}
+    ),
+    ("GET", "/v1/secrets/{mount}/metadata/{path}"): Case("secrets.read"),
+    ("PATCH", "/v1/secrets/{mount}/metadata/{path}"): Case(
+        "secrets.admin", lambda o: {"max_versions": 5}
+    ),
+    ("PUT", "/v1/secrets/{mount}/metadata/{path}"): Case(
+        "secrets.admin", lambda o: {"max_versions": 5}
+    ),
+    ("DELETE", "/v1/secrets/{mount}/metadata/{path}"): Case("secrets.destroy"),
+    ("GET", "/v1/secrets/{mount}/list"): Case("secrets.list"),
+    ("GET", "/v1/secrets/{mount}/list/{folder}"): Case("secrets.list"),
+    ("GET", "/v1/secrets/{mount}/subkeys/{path}"): Case("secrets.read"),
+    ("POST", "/v1/secrets/{mount}/rollback/{path}"): Case(
+        "secrets.write", lambda o: {"version": 1}
+    ),
     ("POST", "/v1/root_keys"): Case(
         "root_keys.create", lambda o: {"permissions": ["keys.read"], "api_ids": [o.api_id]}
     ),
-    # secrets are path-scoped: a secret path names an object; the mount "secret" is
-    # in every workspace, so the mount's default names nothing of another one
+    # consumers and rotation policies: the secret's (or the mount's) administrators only
     ("GET", "/v1/secrets/{mount}/consumers/{path}"): Case("secrets.admin"),
     ("GET", "/v1/secrets/{mount}/rotation/{path}"): Case("secrets.admin"),
     ("PUT", "/v1/secrets/{mount}/rotation/{path}"): Case(
         "secrets.admin", lambda o: {"max_age_s": 86400}
     ),
     ("DELETE", "/v1/secrets/{mount}/rotation/{path}"): Case("secrets.admin"),
-    ("GET", "/v1/secrets/{mount}/rotation"): Case("secrets.admin", foreign_ids=False),
-    ("PUT", "/v1/secrets/{mount}/rotation"): Case(
-        "secrets.admin", lambda o: {"max_age_s": 86400}, foreign_ids=False
-    ),
-    ("DELETE", "/v1/secrets/{mount}/rotation"): Case("secrets.admin", foreign_ids=False),
+    ("GET", "/v1/secrets/{mount}/rotation"): Case("secrets.admin"),
+    ("PUT", "/v1/secrets/{mount}/rotation"): Case("secrets.admin", lambda o: {"max_age_s": 86400}),
+    ("DELETE", "/v1/secrets/{mount}/rotation"): Case("secrets.admin"),
     ("GET", "/v1/root_keys"): Case("root_keys.read", foreign_ids=False),
     ("POST", "/v1/root_keys/{root_key_id}/revoke"): Case("root_keys.revoke"),
 }
@@ -176,11 +212,13 @@ class Setting:
     their_root_key: str
 
 
-async def _objects(world: World, root_key: str, owner_id: str, secret_path: str) -> Objects:
+async def _objects(world: World, root_key: str, owner_id: str, mount: str) -> Objects:
     h = world.auth(root_key)
-    # a secret without versions (the store of these tests has no master key to seal one)
-    principal = await world.ks.root_keys.authenticate(root_key)
-    await world.ks.secrets.write_metadata(principal, "secret", secret_path)
+    enabled = await world.client.post("/v1/secret-mounts", json={"name": mount}, headers=h)
+    written = await world.client.put(
+        f"/v1/secrets/{mount}/data/{SECRET_PATH}", json={"data": {"k": "v"}}, headers=h
+    )
+    assert (enabled.status_code, written.status_code) == (201, 200), (enabled.text, written.text)
     api = await world.client.post("/v1/apis", json={"name": "secured"}, headers=h)
     api_id = api.json()["id"]
     role = await world.client.put(
@@ -212,7 +250,7 @@ async def _objects(world: World, root_key: str, owner_id: str, secret_path: str)
         pickup_id=pickup_id,
         incident_id=incident_id,
         rule_id=rule.json()["id"],
-        secret_path=secret_path,
+        mount=mount,
     )
 
 
@@ -231,11 +269,11 @@ async def _custody_objects(world: World, h: dict[str, str]) -> tuple[str, str]:
 
 
 @pytest.fixture
-async def setting(keystead: Keystead) -> AsyncIterator[Setting]:
-    async with open_world(keystead) as world:
-        other = await keystead.workspaces.create("other")
-        theirs = await _objects(world, other.root_key.plaintext, "their owner/1", "apps/theirs")
-        mine = await _objects(world, world.root_key, "my-owner", "apps/mine")
+async def setting(vault: Keystead) -> AsyncIterator[Setting]:
+    async with open_world(vault) as world:
+        other = await vault.workspaces.create("other")
+        theirs = await _objects(world, other.root_key.plaintext, "their owner/1", "their-kv")
+        mine = await _objects(world, world.root_key, "my-owner", "my-kv")
         yield Setting(world, mine, theirs, other.root_key.plaintext)
 
 
@@ -256,8 +294,9 @@ def _request(method: str, path: str, objects: Objects) -> Request:
         pickup_id=objects.pickup_id,
         rule_id=objects.rule_id,
         alert_id=objects.alert_id,
-        mount="secret",
-        path=objects.secret_path,
+        mount=objects.mount,
+        path=SECRET_PATH,
+        folder=SECRET_PATH.partition("/")[0],
     )
     case = CASES[(method, path)]  # a KeyError here: add the new route to CASES
     return method, url, None if case.body is None else case.body(objects), case.params
@@ -317,7 +356,11 @@ async def test_every_route_needs_its_permission(setting: Setting) -> None:
     for method, path in sorted(management_routes(world.app)):
         permission = CASES[(method, path)].permission
         if permission not in lacking:
-            lacking[permission] = await world.root_key_without(permission)
+            # secrets.admin implies every other secrets action: lacking one is lacking both
+            implied = ["secrets.admin"] if permission.startswith("secrets.") else []
+            lacking[permission] = await world.root_key_with(
+                [p for p in ROOT_PERMISSIONS if p not in (permission, *implied)]
+            )
         request = _request(method, path, setting.mine)
         response = await _send(world.client, request, world.auth(lacking[permission]))
         assert permission in assert_problem(response, 403)["detail"], (method, path)

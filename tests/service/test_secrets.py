@@ -306,7 +306,8 @@ async def test_a_scoped_token_reads_its_folder_and_nothing_else(
             await vault.secrets.get(app, "secret", path)
     with pytest.raises(Forbidden):
         await vault.secrets.list(app, "secret", "payments")
-    assert await vault.secrets.list_mounts(app) == []
+    with pytest.raises(Forbidden):  # listing mounts needs secrets.list on some scope
+        await vault.secrets.list_mounts(app)
 
 
 async def test_another_workspace_s_secrets_do_not_exist(vault: Keystead, root: Principal) -> None:

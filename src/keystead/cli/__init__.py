@@ -32,6 +32,7 @@ from keystead.cli import (
     plans,
     root_keys,
     secret_lifecycle,
+    secrets,
     serve,
     webhooks,
     workspaces,
@@ -101,7 +102,8 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(master_key.app, name="master-key")
-app.add_typer(secret_lifecycle.app, name="secrets")
+app.add_typer(secrets.app, name="secrets")
+secret_lifecycle.register(secrets.app)  # consumers, rotation show|set|clear
 key_actions.register(keys.app)
 serve.register(app)
 gateway.register(app)

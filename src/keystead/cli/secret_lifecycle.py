@@ -176,13 +176,7 @@ def register(group: typer.Typer) -> None:
     group.add_typer(rotation, name="rotation")
 
 
-app = typer.Typer(help="Secrets: who reads which version, and rotation policies.")
-"""A group of these commands alone, until the ``keystead secrets`` group takes them."""
-register(app)
-
-
 __all__ = [
-    "app",
     "clear_rotation",
     "consumers",
     "register",

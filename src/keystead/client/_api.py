@@ -10,6 +10,7 @@ from keystead.client._custody import CustodyApi
 from keystead.client._limits import LimitsApi
 from keystead.client._rotation import RotationApi
 from keystead.client._secret_lifecycle import SecretLifecycleApi
+from keystead.client._secrets import SecretsApi
 from keystead.client._verifying import VerifyApi
 from keystead.client._webhooks import WebhooksApi
 
@@ -24,6 +25,7 @@ class HttpApi(
     AuditApi,
     AnalyticsApi,
     AlertsApi,
+    SecretsApi,
     SecretLifecycleApi,
 ):
     """The calls; ``Client`` runs them blocking, ``AsyncClient`` on its event loop."""

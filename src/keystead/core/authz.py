@@ -49,6 +49,9 @@ ROOT_PERMISSIONS: tuple[str, ...] = (
 )
 
 LOCAL_OPERATOR = "cli"
+NARROWED_SECRETS = (
+    "secrets belong to the whole workspace: a root key narrowed to APIs or an owner cannot use them"
+)
 
 
 @dataclass(slots=True, frozen=True)
@@ -107,15 +110,26 @@ class Principal:
             return False
         return all(covers_permission(self.grants, permission) for permission in permissions)
 
+    @property
+    def narrowed(self) -> bool:
+        """Whether this root key is narrowed to some APIs or to an owner."""
+        return self.api_ids is not None or self.owner_id is not None
+
     def may(self, action: str, mount: str, path: str) -> bool:
         """Whether this principal may ``action`` (``read``, ``list``, ...) the secret
         ``mount/path`` (for ``list``: the folder). An invalid action, mount or path
-        is a ValidationError, so a crafted path is refused before any matching."""
-        return allows_secret(self.grants, action, mount, path)
+        is a ValidationError, so a crafted path is refused before any matching.
+
+        Secrets belong to the workspace, not to an API or an owner: a root key
+        narrowed to either may do nothing with them (its path grants aside)."""
+        allowed = allows_secret(self.grants, action, mount, path)
+        return allowed and not self.narrowed
 
     def require_secret(self, action: str, mount: str, path: str) -> None:
         """``may``, or Forbidden naming the permission that is missing."""
         if not self.may(action, mount, path):
+            if self.narrowed:
+                raise Forbidden(NARROWED_SECRETS)
             raise Forbidden(f"this root key lacks 'secrets.{action}' on this path")
 
 
@@ -148,6 +162,7 @@ def local_operator(workspace_id: str) -> Principal:
 
 __all__ = [
     "LOCAL_OPERATOR",
+    "NARROWED_SECRETS",
     "ROOT_PERMISSIONS",
     "Principal",
     "check_root_permissions",

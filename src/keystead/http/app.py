@@ -35,6 +35,8 @@ from keystead.http import (
     problems,
     root_keys,
     secret_lifecycle,
+    secret_mounts,
+    secrets,
     usage_reports,
     verify,
     webhooks,
@@ -167,8 +169,8 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         usage_reports.router,
     )
     custody = (pickups.router, key_actions.router, incidents.router)
-    secrets = (secret_lifecycle.router,)
-    for router in (*routers, owners.router, root_keys.router, *custody, *secrets):
+    stored = (secret_mounts.router, secrets.router, secret_lifecycle.router)
+    for router in (*routers, owners.router, root_keys.router, *custody, *stored):
         app.router.routes.extend(router.routes)
     return app
 

@@ -27,7 +27,14 @@ from starlette.routing import Match
 
 from keystead.core.answers import status_phrase
 from keystead.core.keyformat import redact_keys
-from keystead.errors import KeysteadError, PermissionQueryError, ValidationError
+from keystead.core.secrets import SecretVersionGone
+from keystead.errors import (
+    ConfigurationError,
+    KeysteadError,
+    PermissionQueryError,
+    ValidationError,
+)
+from keystead.http.secret_views import gone_extra
 
 PROBLEM_JSON = "application/problem+json"
 GENERIC_500 = "the server could not complete the request; the error has been logged"
@@ -66,12 +73,39 @@ _UNAVAILABLE: dict[str, int] = {}
 """How many answers each kind of unavailable dependency has had (for the log)."""
 
 
+MASTER_KEY_UNAVAILABLE = (
+    "the master key is unavailable, so no secret can be sealed or opened; the operator "
+    "must restore it (KEYSTEAD_MASTER_KEY_URL, 'keystead master-key status')"
+)
+_KEYRING_MODULES = ("keystead.keyring", "keystead.service.master_keys")
+
+
+def raised_by_keyring(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised in the keyring (missing, unreadable or wrong key
+    material) rather than by any other configuration check."""
+    tb = exc.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(_KEYRING_MODULES):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def from_keystead_error(exc: KeysteadError) -> Response:
     extra: dict[str, Any] = {}
     if isinstance(exc, ValidationError):
         extra["field"] = exc.field
     if isinstance(exc, PermissionQueryError):
         extra["position"] = exc.position
+    if isinstance(exc, SecretVersionGone):
+        extra.update(gone_extra(exc))
+    if isinstance(exc, ConfigurationError) and raised_by_keyring(exc):
+        # a service that cannot reach its master key: unavailable, not a bug
+        seen = _UNAVAILABLE["master key"] = _UNAVAILABLE.get("master key", 0) + 1
+        if seen % 1000 == 1:
+            log.error("master key unavailable (%d times so far): %s", seen, exc.detail)
+        return problem(503, MASTER_KEY_UNAVAILABLE)
     if exc.status >= 500 and exc.status != 503:
         # configuration and other server faults: the detail is for the operator only
         log.error("server error: %s: %s", type(exc).__name__, exc.detail)
@@ -168,11 +202,13 @@ def install(app: FastAPI) -> None:
 
 
 __all__ = [
+    "MASTER_KEY_UNAVAILABLE",
     "PROBLEM_JSON",
     "from_keystead_error",
     "from_validation_errors",
     "install",
     "problem",
     "problem_body",
+    "raised_by_keyring",
     "validation_errors",
 ]

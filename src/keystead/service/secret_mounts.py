@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from keystead.core.authz import Principal
+from keystead.core.authz import NARROWED_SECRETS, Principal
+from keystead.core.permissions import GrantSet
 from keystead.core.secret_grants import secret_permission
 from keystead.core.secret_paths import DEFAULT_MOUNT, normalize_mount
 from keystead.core.secrets import (
@@ -38,7 +39,13 @@ class SecretMounts:
         return (await self._ctx.store.insert_secret_mount(self._new(workspace_id, name)))[0]
 
     async def list(self, principal: Principal) -> list[SecretMount]:
-        """The mounts the principal may list or administer at their top."""
+        """The mounts the principal may list or administer at their top. Needs
+        ``secrets.list`` or ``secrets.admin`` on some scope (403 otherwise: an empty
+        answer would hide a root key that cannot see any secret)."""
+        if principal.narrowed:
+            raise Forbidden(NARROWED_SECRETS)
+        if not _holds(principal, "list"):
+            raise Forbidden("this root key lacks 'secrets.list' (on any mount)")
         await self.resolve(principal.workspace_id, DEFAULT_MOUNT)
         found = await self._ctx.store.list_secret_mounts(principal.workspace_id)
         return [m for m in found if principal.may("list", m.name, "") or _admin(principal, m.name)]
@@ -110,12 +117,22 @@ class SecretMounts:
         return SecretMount(workspace_id, name, KV_V2, MountConfig(), now, now)
 
 
+def _holds(principal: Principal, action: str) -> bool:
+    """Whether some grant, whatever its scope, allows ``secrets.<action>`` (or admin)."""
+    names = GrantSet({grant.partition(":")[0] for grant in principal.grants.grants})
+    return names.covers(f"secrets.{action}") or names.covers("secrets.admin")
+
+
 def _admin(principal: Principal, mount: str) -> bool:
-    return principal.grants.covers(secret_permission("admin", mount, "*"))
+    return not principal.narrowed and principal.grants.covers(
+        secret_permission("admin", mount, "*")
+    )
 
 
 def require_admin(principal: Principal, mount: str) -> None:
     """``secrets.admin`` over the whole mount (a mount's settings reach every secret)."""
+    if principal.narrowed:
+        raise Forbidden(NARROWED_SECRETS)
     if not _admin(principal, mount):
         raise Forbidden("this root key lacks 'secrets.admin' on this whole mount")
 

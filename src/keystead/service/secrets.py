@@ -45,7 +45,13 @@ from keystead.core.secrets import (
     setting_changes,
     subkeys,
 )
-from keystead.errors import CheckAndSetMismatch, Conflict, IntegrityError, NotFound
+from keystead.errors import (
+    CheckAndSetMismatch,
+    Conflict,
+    IntegrityError,
+    NotFound,
+    ValidationError,
+)
 from keystead.service import secret_fields, secret_integrity
 from keystead.service.context import ServiceContext
 from keystead.service.master_keys import MasterKeys
@@ -156,6 +162,26 @@ class SecretService:
             principal, mount, path, secret_fields.version(version), "secret.subkeys"
         )
         return subkeys(found.data), replace(found, data={})
+
+    async def rollback(
+        self,
+        principal: Principal,
+        mount: str,
+        path: str,
+        version: int,
+        *,
+        cas: int | None = None,
+    ) -> SecretWritten:
+        """Write the value of the kept ``version`` again, as a new version (needs
+        ``secrets.read`` and ``secrets.write``). A deleted or destroyed version is
+        ``SecretVersionGone``; one not kept, NotFound."""
+        mount, path = self._address(principal, "write", mount, path)
+        principal.require_secret("read", mount, path)
+        number = secret_fields.version(version)
+        if number is None:
+            raise ValidationError("rollback names a version, 1 or more", field="version")
+        old = await self._read(principal, mount, path, number, "secret.rollback")
+        return await self.put(principal, mount, path, old.data, cas=cas)
 
     # versions -----------------------------------------------------------------------
     async def delete(

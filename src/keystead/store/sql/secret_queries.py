@@ -199,7 +199,8 @@ class SecretQueries(SqlBase):
             )
             changed = sorted(int(n) for n in result.scalars())
             stored = await _load(c, where)
-            assert stored is not None  # noqa: S101 - read in this transaction
+            if stored is None:  # deleted meanwhile: an update of no row takes no lock
+                return None
             if changed and events is not None:
                 await write_events(c, events(stored, changed))
         return stored, changed
