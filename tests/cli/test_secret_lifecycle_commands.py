@@ -136,3 +136,39 @@ def test_bad_policies_fail_with_a_message(ready: Cli, request: pytest.FixtureReq
     )
     assert "warn_before_s" in too_long.stderr
     json.loads(ready.ok("secrets", "rotation", "show", "db", "--json").stdout)
+
+
+def test_reads_by_two_tokens_through_a_server_show_as_consumers(
+    ready: Cli, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """All through the real server: the writes, the reads by two machine tokens
+    (``--root-key-file``), and the question, which the server answers with the
+    reads still in its buffer."""
+    if request.node.callspec.params["ready"] == "local":
+        pytest.skip("machine tokens read through a server; the local store reads as the operator")
+    for value in ("sk_live_v1", "sk_live_v2"):
+        ready.ok("secrets", "put", "payments/stripe", "api_key=-", input=f"{value}\n")
+    tokens = {}
+    for name in ("legacy", "current"):
+        created = ready.json(
+            "root-keys", "create", "--name", name, "-p", "secrets.read:secret/payments/*"
+        )
+        tokens[name] = tmp_path / f"{name}.key"
+        tokens[name].write_text(created["key"], encoding="utf-8")
+    as_legacy = ("--root-key-file", str(tokens["legacy"]))
+    as_current = ("--root-key-file", str(tokens["current"]))
+    for _ in range(2):
+        got = ready.ok(
+            *as_legacy, "secrets", "get", "payments/stripe", "--version", "1", "--field", "api_key"
+        )
+        assert got.stdout == "sk_live_v1\n"
+    ready.ok(*as_current, "secrets", "get", "payments/stripe", "--field", "api_key")
+    refused = ready.fails(1, *as_current, "secrets", "consumers", "payments/stripe")
+    assert "secrets.admin" in refused.stderr
+
+    answer = ready.json("secrets", "consumers", "payments/stripe")
+    assert [(i["version"], i["name"], i["reads"]) for i in answer["items"]] == [
+        (2, "current", 1),
+        (1, "legacy", 2),
+    ]
+    assert "sk_live" not in json.dumps(answer)

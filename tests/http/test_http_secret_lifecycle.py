@@ -165,3 +165,25 @@ async def test_a_mount_default_needs_admin_over_the_whole_mount(world: World) ->
     ok = await world.client.put("/v1/secrets/secret/rotation/payments/stripe", json=body, headers=h)
     assert ok.status_code == 200, ok.text
     assert_problem(await world.client.put("/v1/secrets/secret/rotation", json=body, headers=h), 403)
+
+
+async def test_reads_over_the_http_api_are_counted_per_token_and_version(world: World) -> None:
+    c = world.client
+    data = "/v1/secrets/secret/data/payments/stripe"
+    for value in ("sk_live_old", "sk_live_new"):
+        written = await c.put(data, json={"data": {"api_key": value}}, headers=world.auth())
+        assert written.status_code == 200, written.text
+    legacy = world.auth(await machine_token(world, "legacy", "secrets.read:secret/payments/*"))
+    current = world.auth(await machine_token(world, "current", "secrets.read:secret/payments/*"))
+    for _ in range(3):
+        assert (await c.get(data, params={"version": 1}, headers=legacy)).status_code == 200
+    assert (await c.get(data, headers=current)).status_code == 200
+    assert (await c.get(f"{data}x", headers=current)).status_code == 404  # not a read
+    subkeys = await c.get("/v1/secrets/secret/subkeys/payments/stripe", headers=current)
+    assert subkeys.status_code == 200  # field names only: not a read of the value
+
+    answer = await c.get("/v1/secrets/secret/consumers/payments/stripe", headers=world.auth())
+    assert [(i["version"], i["name"], i["reads"]) for i in answer.json()["items"]] == [
+        (2, "current", 1),
+        (1, "legacy", 3),
+    ]
