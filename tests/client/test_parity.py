@@ -33,6 +33,7 @@ _SAMPLES = {
     "Sequence[int]": [1],
     "Mapping[str, str]": {"a": "b"},
     "Mapping[str, str | None]": {"a": None},
+    "int | timedelta": 86400,
 }
 
 

@@ -96,6 +96,19 @@ async def _exercise(w: World) -> list[str]:
     return plaintexts
 
 
+async def _exercise_secret_lifecycle(w: World) -> None:
+    """The consumers and rotation routes, over the secret ``_exercise_secrets`` read,
+    and a bad policy."""
+    c, h = w.client, w.auth()
+    await c.get("/v1/secrets/kv/consumers/app/db", headers=h)
+    await c.get("/v1/secrets/kv/consumers/app/db", params={"version": 3}, headers=h)
+    for url in ("/v1/secrets/kv/rotation/app/db", "/v1/secrets/kv/rotation"):
+        await c.put(url, json={"max_age_s": 86400, "warn_before_s": 3600}, headers=h)
+        await c.put(url, json={"max_age_s": 1}, headers=h)
+        await c.get(url, headers=h)
+        await c.delete(url, headers=h)
+
+
 async def _exercise_analytics(w: World, key_id: str) -> None:
     """The analytics routes, over the usage recorded above, and a bad request."""
     c, h = w.client, w.auth()
@@ -285,6 +298,7 @@ async def test_plaintext_only_in_the_creating_response(
     async with open_world(vault, on_response=recorder) as world:
         plaintexts = [*await _exercise(world), world.root_key]
         secret_values = await _exercise_secrets(world)
+        await _exercise_secret_lifecycle(world)
         exercised = {(m, p) for m, p, _, _ in recorder.responses}
         routes = [r for r in world.app.routes if isinstance(r, APIRoute)]
         covered = {

@@ -123,6 +123,13 @@ SCOPED: dict[tuple[str, str], tuple[Expect, Expect]] = {
     ("GET", "/v1/secrets/{mount}/list/{folder}"): (REFUSED, REFUSED),
     ("GET", "/v1/secrets/{mount}/subkeys/{path}"): (REFUSED, REFUSED),
     ("POST", "/v1/secrets/{mount}/rollback/{path}"): (REFUSED, REFUSED),
+    ("GET", "/v1/secrets/{mount}/consumers/{path}"): (REFUSED, REFUSED),
+    ("GET", "/v1/secrets/{mount}/rotation/{path}"): (REFUSED, REFUSED),
+    ("PUT", "/v1/secrets/{mount}/rotation/{path}"): (REFUSED, REFUSED),
+    ("DELETE", "/v1/secrets/{mount}/rotation/{path}"): (REFUSED, REFUSED),
+    ("GET", "/v1/secrets/{mount}/rotation"): (REFUSED, REFUSED),
+    ("PUT", "/v1/secrets/{mount}/rotation"): (REFUSED, REFUSED),
+    ("DELETE", "/v1/secrets/{mount}/rotation"): (REFUSED, REFUSED),
     # the body asks for a root key of the "secured" API: not the API-narrowed key's
     ("POST", "/v1/root_keys"): (HIDDEN, OK),
     ("GET", "/v1/root_keys"): (OK, OK),

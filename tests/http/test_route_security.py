@@ -194,6 +194,16 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/root_keys"): Case(
         "root_keys.create", lambda o: {"permissions": ["keys.read"], "api_ids": [o.api_id]}
     ),
+    # consumers and rotation policies: the secret's (or the mount's) administrators only
+    ("GET", "/v1/secrets/{mount}/consumers/{path}"): Case("secrets.admin"),
+    ("GET", "/v1/secrets/{mount}/rotation/{path}"): Case("secrets.admin"),
+    ("PUT", "/v1/secrets/{mount}/rotation/{path}"): Case(
+        "secrets.admin", lambda o: {"max_age_s": 86400}
+    ),
+    ("DELETE", "/v1/secrets/{mount}/rotation/{path}"): Case("secrets.admin"),
+    ("GET", "/v1/secrets/{mount}/rotation"): Case("secrets.admin"),
+    ("PUT", "/v1/secrets/{mount}/rotation"): Case("secrets.admin", lambda o: {"max_age_s": 86400}),
+    ("DELETE", "/v1/secrets/{mount}/rotation"): Case("secrets.admin"),
     ("GET", "/v1/root_keys"): Case("root_keys.read", foreign_ids=False),
     ("POST", "/v1/root_keys/{root_key_id}/revoke"): Case("root_keys.revoke"),
 }

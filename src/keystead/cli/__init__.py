@@ -33,6 +33,7 @@ from keystead.cli import (
     root_keys,
     run,
     secret_export,
+    secret_lifecycle,
     secrets,
     serve,
     webhooks,
@@ -104,6 +105,7 @@ app.add_typer(analytics.app, name="analytics")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(master_key.app, name="master-key")
 app.add_typer(secrets.app, name="secrets")
+secret_lifecycle.register(secrets.app)  # consumers, rotation show|set|clear
 key_actions.register(keys.app)
 serve.register(app)
 gateway.register(app)

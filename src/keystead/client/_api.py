@@ -9,6 +9,7 @@ from keystead.client._core import CoreApi
 from keystead.client._custody import CustodyApi
 from keystead.client._limits import LimitsApi
 from keystead.client._rotation import RotationApi
+from keystead.client._secret_lifecycle import SecretLifecycleApi
 from keystead.client._secrets import SecretsApi
 from keystead.client._verifying import VerifyApi
 from keystead.client._webhooks import WebhooksApi
@@ -25,6 +26,7 @@ class HttpApi(
     AnalyticsApi,
     AlertsApi,
     SecretsApi,
+    SecretLifecycleApi,
 ):
     """The calls; ``Client`` runs them blocking, ``AsyncClient`` on its event loop."""
 

@@ -36,6 +36,7 @@ SECRET_DESTROYED = "secret.destroyed"  # noqa: S105 - an event type
 TRANSIT_KEY_CREATED = "transit_key.created"
 TRANSIT_KEY_ROTATED = "transit_key.rotated"
 TRANSIT_KEY_DELETED = "transit_key.deleted"
+SECRET_ROTATION_DUE = "secret.rotation_due"  # noqa: S105 - an event type
 
 EVENT_TYPES: tuple[str, ...] = (
     KEY_CREATED,
@@ -59,6 +60,7 @@ EVENT_TYPES: tuple[str, ...] = (
     TRANSIT_KEY_CREATED,
     TRANSIT_KEY_ROTATED,
     TRANSIT_KEY_DELETED,
+    SECRET_ROTATION_DUE,
 )
 
 
@@ -132,6 +134,7 @@ __all__ = [
     "SECRET_CREATED",
     "SECRET_DELETED",
     "SECRET_DESTROYED",
+    "SECRET_ROTATION_DUE",
     "SECRET_UPDATED",
     "TRANSIT_KEY_CREATED",
     "TRANSIT_KEY_DELETED",

@@ -34,6 +34,7 @@ from keystead.http import (
     plans,
     problems,
     root_keys,
+    secret_lifecycle,
     secret_mounts,
     secrets,
     usage_reports,
@@ -188,7 +189,7 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         usage_reports.router,
     )
     custody = (pickups.router, key_actions.router, incidents.router)
-    stored = (secret_mounts.router, secrets.router)
+    stored = (secret_mounts.router, secrets.router, secret_lifecycle.router)
     for router in (*routers, owners.router, root_keys.router, *custody, *stored):
         app.router.routes.extend(router.routes)
     return app

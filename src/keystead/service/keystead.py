@@ -42,6 +42,8 @@ from keystead.service.root_keys import RootKeyService
 from keystead.service.rotation import RotationService
 from keystead.service.scheduler import Scheduler
 from keystead.service.sealed_material import LegacyForm
+from keystead.service.secret_consumers import SecretConsumers
+from keystead.service.secret_rotation import SecretRotation
 from keystead.service.secrets import SecretService
 from keystead.service.shedding import LoadShedder
 from keystead.service.transit import TransitService
@@ -119,6 +121,9 @@ class Keystead:
         self.audit = AuditService(self._ctx, secret)
         self.secrets = SecretService(self._ctx, self.master_keys, self.alerts.announce)
         self.transit = TransitService(self._ctx, self.master_keys, self.alerts.announce)
+        self.secret_consumers = SecretConsumers(self._ctx, self.secrets.mounts)
+        self.secrets.on_read = self.secret_consumers.recorder.record
+        self.secret_rotation = SecretRotation(self._ctx, self.secrets.mounts, self.alerts.announce)
         self.scheduler = Scheduler(self._ctx, self.rotation)
         self.scheduler.purge = self._scheduled_upkeep
         self.failed_attempts = FailedAttempts(self.limiter, settings)
@@ -291,11 +296,13 @@ class Keystead:
 
     async def _scheduled_upkeep(self) -> int:
         """The scheduler pass's upkeep: purge expired pickups, apply usage
-        retention, sign audit checkpoints, evaluate alert rules."""
+        retention, sign audit checkpoints, evaluate alert rules, notify secrets due
+        for rotation."""
         purged = await self.pickups.purge_expired()
         await self.usage.purge(self.clock.now())
         await self.audit.checkpoint()
         await self.alerts.evaluate()
+        await self.secret_rotation.check_due()
         return purged
 
     @property
@@ -316,6 +323,7 @@ class Keystead:
     async def flush(self) -> None:
         await self._verifier.flush()
         await self.usage.flush()
+        await self.secret_consumers.recorder.flush()
 
     def start_scheduler(self, interval_s: float | None = None) -> None:
         """Carry out rotation policies and expiry notices in the background
@@ -342,6 +350,7 @@ class Keystead:
             await bus.close()
         await self.shedder.stop()
         await self._verifier.close()
+        await self.secret_consumers.recorder.close()
         await self.usage.recorder.close()
         await self.exports.close()
         await self.limiter.close()

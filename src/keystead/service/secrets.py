@@ -15,7 +15,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from keystead.core import events
@@ -75,6 +75,8 @@ class SecretService:
         self._master_keys = master_keys
         self._on_alert = on_alert
         self.mounts = SecretMounts(ctx)
+        self.on_read: Callable[[Principal, SecretMetadata, int, datetime], None] | None = None
+        """Told of every value answered (``get``): the consumers' recorder."""
 
     # mounts -------------------------------------------------------------------------
     async def list_mounts(self, principal: Principal) -> builtins.list[SecretMount]:
@@ -364,6 +366,8 @@ class SecretService:
         if state != "live" or stored.sealed is None:
             raise SecretVersionGone(secret, stored.info, state)
         data = decode_data(await self._unseal(secret, stored.info, stored.sealed))
+        if self.on_read is not None and action == "secret.read":
+            self.on_read(principal, secret, stored.info.version, now)
         return SecretRead(data, stored.info, secret)
 
     async def _open_latest(

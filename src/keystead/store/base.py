@@ -20,6 +20,7 @@ from keystead.store.audit import AuditStore
 from keystead.store.custody import CustodyStore
 from keystead.store.lifecycle import LifecycleStore
 from keystead.store.sealed import SealedStore
+from keystead.store.secret_consumers import SecretConsumerStore
 from keystead.store.secrets import SecretStore
 from keystead.store.transit import TransitStore
 from keystead.store.usage import UsageStore
@@ -45,6 +46,7 @@ class Store(
     SecretStore,
     SealedStore,
     TransitStore,
+    SecretConsumerStore,
     Protocol,
 ):
     """Async persistence of workspaces, APIs, roles, keys and root keys.

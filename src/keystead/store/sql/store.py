@@ -25,6 +25,7 @@ from keystead.store.sql.lifecycle_queries import LifecycleQueries, write_events
 from keystead.store.sql.limit_queries import LimitQueries
 from keystead.store.sql.rows import key_values
 from keystead.store.sql.sealed_queries import SealedQueries
+from keystead.store.sql.secret_consumer_queries import SecretConsumerQueries
 from keystead.store.sql.secret_queries import SecretQueries
 from keystead.store.sql.tables import (
     apis,
@@ -57,6 +58,7 @@ class SqlStore(
     SecretQueries,
     SealedQueries,
     TransitQueries,
+    SecretConsumerQueries,
 ):
     """Workspaces, root keys, APIs, roles and keys; plans, owners and the credits
     mirror come from ``LimitQueries``; rotation, the outbox and leases from

@@ -20,6 +20,12 @@ from keystead.store.sql.tables._core import (
     workspaces,
 )
 from keystead.store.sql.tables._lifecycle import incidents, key_actions, leases, outbox, pickups
+from keystead.store.sql.tables._secret_lifecycle import (
+    secret_consumers,
+    secret_mount_rotation,
+    secret_rotation,
+    secret_rotation_notices,
+)
 from keystead.store.sql.tables._secrets import secret_mounts, secret_versions, secrets
 from keystead.store.sql.tables._transit import transit_key_versions, transit_keys
 from keystead.store.sql.tables._usage import SERIES_FIGURES, usage, usage_rollups
@@ -49,7 +55,11 @@ __all__ = [
     "plans",
     "roles",
     "root_keys",
+    "secret_consumers",
+    "secret_mount_rotation",
     "secret_mounts",
+    "secret_rotation",
+    "secret_rotation_notices",
     "secret_versions",
     "secrets",
     "settings",
