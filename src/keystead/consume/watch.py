@@ -175,7 +175,7 @@ class StreamWatcher:
 
 def refused_message(status: int | None) -> str:
     return (
-        f"the server refused its change stream ({status}: it needs keys.verify); "
+        f"the server refused its change stream ({status}: it needs secrets.read or keys.verify); "
         "checking the secrets' metadata every second instead"
     )
 
