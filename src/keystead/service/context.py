@@ -16,6 +16,7 @@ from keystead.core.models import Api
 from keystead.core.verify import VerifiableKey
 from keystead.events import audit as pending_audit
 from keystead.limits import Limiter
+from keystead.service.audit_batch import AuditWriter
 from keystead.service.limiting import KeyLimits
 from keystead.store.base import Store
 from keystead.store.cache import TtlLruCache
@@ -50,6 +51,11 @@ class ServiceContext:
     change_hooks: list[ChangeHook] = field(default_factory=list)
     event_hooks: list[Callable[[], None]] = field(default_factory=list)
     """Called after events reach the outbox on this node (wakes the dispatcher)."""
+    reads: AuditWriter = field(init=False)
+    """Commits the audit entries of reads, many per transaction (``audit_read``)."""
+
+    def __post_init__(self) -> None:
+        self.reads = AuditWriter(self.store)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.now(), UTC)
@@ -66,21 +72,44 @@ class ServiceContext:
     ) -> None:
         """Queue the audit entry of a change for the transaction about to make it
         (call right before the store write); only changed fields, no secrets."""
+        pending_audit.push(self._record(principal, action, target_type, target_id, before, after))
+
+    async def audit_read(
+        self,
+        principal: Principal,
+        action: str,
+        target_type: str,
+        target_id: str | None,
+        *,
+        after: object = None,
+    ) -> None:
+        """Commit the audit entry of a read (batched with concurrent reads'); return
+        once it is in the chain, raise (StoreUnavailable) when it could not be
+        written: call before handing out what was read."""
+        await self.reads.write(self._record(principal, action, target_type, target_id, None, after))
+
+    def _record(
+        self,
+        principal: Principal,
+        action: str,
+        target_type: str,
+        target_id: str | None,
+        before: object,
+        after: object,
+    ) -> AuditRecord:
         origin = pending_audit.current_origin()
-        pending_audit.push(
-            AuditRecord(
-                id=new_id("aud", self.clock.now()),
-                workspace_id=principal.workspace_id,
-                at=self.now(),
-                actor=principal.actor,
-                action=action,
-                target_type=target_type,
-                target_id=target_id,
-                changes=diff(before, after),
-                ip=origin.ip,
-                user_agent=origin.user_agent,
-                request_id=origin.request_id,
-            )
+        return AuditRecord(
+            id=new_id("aud", self.clock.now()),
+            workspace_id=principal.workspace_id,
+            at=self.now(),
+            actor=principal.actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            changes=diff(before, after),
+            ip=origin.ip,
+            user_agent=origin.user_agent,
+            request_id=origin.request_id,
         )
 
     def key_changed(self, key_id: str) -> None:

@@ -277,7 +277,7 @@ class SecretService:
         mount = normalize_mount(mount)
         folder = normalize_path(folder, allow_root=True)
         principal.require_secret("list", mount, folder)
-        await self.mounts.resolve(principal.workspace_id, mount)
+        await self.mounts.known(principal.workspace_id, mount)
         prefix = f"{folder}/" if folder else ""
         paths = await self._ctx.store.list_secret_paths(principal.workspace_id, mount, prefix)
         return list_level(paths, folder)
@@ -289,7 +289,7 @@ class SecretService:
         return mount, path
 
     async def _metadata(self, workspace_id: str, mount: str, path: str) -> SecretMetadata:
-        await self.mounts.resolve(workspace_id, mount)
+        await self.mounts.known(workspace_id, mount)
         found = await self._ctx.store.get_secret(workspace_id, mount, path)
         if found is None:
             raise NotFound(f"no secret at {mount}/{path}")
@@ -346,15 +346,9 @@ class SecretService:
         self, principal: Principal, mount: str, path: str, version: int | None, action: str
     ) -> SecretRead:
         ws, now = principal.workspace_id, self._ctx.now()
-        await self.mounts.resolve(ws, mount)
+        await self.mounts.known(ws, mount)
         target = f"{mount}/{path}"
-
-        def audited(_secret: SecretMetadata, found: SealedVersion) -> None:
-            if found.info.state(now) == "live":
-                after = {"version": found.info.version}
-                self._ctx.audit(principal, action, "secret", target, after=after)
-
-        found = await self._ctx.store.read_secret_version(ws, mount, path, version, audited)
+        found = await self._ctx.store.read_secret_version(ws, mount, path, version)
         if found is None or (found[1] is None and found[0].current_version == 0):
             raise NotFound(f"no secret at {target}")
         secret, stored = found
@@ -363,6 +357,8 @@ class SecretService:
         state = stored.info.state(now)
         if state != "live" or stored.sealed is None:
             raise SecretVersionGone(secret, stored.info, state)
+        after = {"version": stored.info.version}
+        await self._ctx.audit_read(principal, action, "secret", target, after=after)
         data = decode_data(await self._unseal(secret, stored.info, stored.sealed))
         return SecretRead(data, stored.info, secret)
 
@@ -404,7 +400,7 @@ class SecretService:
         change: VersionChange,
     ) -> SecretMetadata:
         ws = principal.workspace_id
-        await self.mounts.resolve(ws, mount)
+        await self.mounts.known(ws, mount)
         kind = events.SECRET_DESTROYED if change == "destroy" else events.SECRET_DELETED
         now = self._ctx.now()
 

@@ -46,6 +46,17 @@ class SqlBase:
         if records and self.on_audit is not None:
             self.on_audit(records)
 
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        """Chain ``records`` in one transaction of their own (the audit entries of
+        reads, gathered by ``AuditWriter``): on PostgreSQL the chain head's row lock
+        is taken once for all of them."""
+        if not records:
+            return
+        async with self._errors(), self._engine.begin() as connection:
+            await append_records(connection, records)
+        if self.on_audit is not None:
+            self.on_audit(records)
+
     @asynccontextmanager
     async def _errors(self) -> AsyncIterator[None]:
         try:
