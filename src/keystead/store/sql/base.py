@@ -14,14 +14,19 @@ from keystead.core.audit import AuditRecord
 from keystead.errors import Conflict, StoreUnavailable
 from keystead.events import audit as pending_audit
 from keystead.store.sql.audit_chain import append_records
-from keystead.store.sql.engine import create_engine
+from keystead.store.sql.engine import create_engine, in_memory
 
 
 class SqlBase:
     def __init__(self, url: str) -> None:
         self._engine = create_engine(url)
-        # single-statement reads need no transaction: one round trip, not BEGIN/SELECT/COMMIT
-        self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")
+        # single-statement reads need no transaction: one round trip, not BEGIN/SELECT/COMMIT;
+        # their own engine, so a checkout does not switch the connection's mode and back
+        self._reader = (
+            self._engine.execution_options(isolation_level="AUTOCOMMIT")
+            if in_memory(url)
+            else create_engine(url, isolation_level="AUTOCOMMIT")
+        )
         self.dialect = self._engine.dialect.name
         self.unavailable_errors = 0
         self.on_audit: Callable[[Sequence[AuditRecord]], None] | None = None
