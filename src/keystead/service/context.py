@@ -18,6 +18,7 @@ from keystead.events import audit as pending_audit
 from keystead.limits import Limiter
 from keystead.service.audit_batch import AuditWriter
 from keystead.service.limiting import KeyLimits
+from keystead.service.secret_cache import SealedLatest
 from keystead.store.base import Store
 from keystead.store.cache import TtlLruCache
 
@@ -51,6 +52,8 @@ class ServiceContext:
     change_hooks: list[ChangeHook] = field(default_factory=list)
     event_hooks: list[Callable[[], None]] = field(default_factory=list)
     """Called after events reach the outbox on this node (wakes the dispatcher)."""
+    secrets: SealedLatest = field(default_factory=SealedLatest)
+    """The sealed latest version of recently read secrets (``secret_cache``)."""
     reads: AuditWriter = field(init=False)
     """Commits the audit entries of reads, many per transaction (``audit_read``)."""
 
@@ -141,8 +144,10 @@ class ServiceContext:
         self._announce("root_key", root_key_id)
 
     def secret_changed(self, workspace_id: str, mount: str, path: str) -> None:
-        """A stored secret changed: nothing is cached here, only announced (for
-        ``keystead run --watch`` and other listeners of the change stream)."""
+        """A stored secret changed: dropped from the cache of read versions, and
+        announced (to other nodes, ``keystead run --watch`` and other listeners of
+        the change stream)."""
+        self.secrets.invalidate((workspace_id, mount, path))
         self._announce("secret", f"{mount}/{path}", workspace_id)
 
     def apply_remote(self, kind: str, ident: str | None, workspace_id: str | None) -> None:
@@ -161,7 +166,11 @@ class ServiceContext:
         elif kind == "root_key":
             self._evict_root_key(ident)
         elif kind == "secret":
-            return  # secrets are not cached: nothing to evict
+            mount, _, path = ident.partition("/")
+            if workspace_id is None or not path:
+                self.secrets.clear()
+            else:
+                self.secrets.invalidate((workspace_id, mount, path))
         else:
             self.flush_caches()
 
@@ -171,6 +180,7 @@ class ServiceContext:
         self.keys.clear()
         self.root_keys.clear()
         self.apis.clear()
+        self.secrets.clear()
 
     def _announce(self, kind: str, ident: str, workspace_id: str | None = None) -> None:
         for hook in self.change_hooks:

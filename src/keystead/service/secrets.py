@@ -52,7 +52,7 @@ from keystead.errors import (
     NotFound,
     ValidationError,
 )
-from keystead.service import secret_fields, secret_integrity
+from keystead.service import secret_cache, secret_fields, secret_integrity
 from keystead.service.context import ServiceContext
 from keystead.service.master_keys import MasterKeys
 from keystead.service.secret_mounts import SecretMounts
@@ -251,7 +251,9 @@ class SecretService:
             after=secret_fields.settings(changed),
         )
         keep = effective_max_versions(changed, config)
-        return await self._ctx.store.put_secret_metadata(changed, keep=keep)
+        stored = await self._ctx.store.put_secret_metadata(changed, keep=keep)
+        self._ctx.secrets.invalidate((ws, mount, path))
+        return stored
 
     async def delete_metadata(self, principal: Principal, mount: str, path: str) -> None:
         """Delete the secret: its metadata and every version."""
@@ -348,7 +350,7 @@ class SecretService:
         ws, now = principal.workspace_id, self._ctx.now()
         await self.mounts.known(ws, mount)
         target = f"{mount}/{path}"
-        found = await self._ctx.store.read_secret_version(ws, mount, path, version)
+        found = await secret_cache.read_version(self._ctx, ws, mount, path, version)
         if found is None or (found[1] is None and found[0].current_version == 0):
             raise NotFound(f"no secret at {target}")
         secret, stored = found
