@@ -1,24 +1,17 @@
 """The cache of sealed latest versions (``service/secret_cache.py``): a version's
-state is judged at each read, this node's changes and another node's (through the
-change feed) drop the entry, and it holds no plaintext; on SQLite and PostgreSQL."""
+state is judged at each read, this node's changes drop the entry (another node's:
+tests/service/test_secret_changes.py), and it holds no plaintext; on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
 import pytest
 
-from keystead.config import Settings
 from keystead.core.authz import Principal
 from keystead.core.clock import ManualClock
 from keystead.core.secrets import SecretVersionGone
 from keystead.errors import NotFound
 from keystead.service import Keystead
-
-ON_POSTGRES = pytest.mark.parametrize(
-    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
-)
 
 
 @pytest.fixture
@@ -72,37 +65,3 @@ async def test_the_cache_holds_sealed_bytes_only(vault: Keystead, root: Principa
     assert cached is not None and cached[1].sealed is not None
     assert value.encode() not in cached[1].sealed
     assert value not in repr(cached)
-
-
-@pytest.fixture
-async def two_nodes(settings: Settings) -> AsyncIterator[tuple[Keystead, Keystead]]:
-    tuned = settings.model_copy(update={"invalidation_url": ""})
-    a = await Keystead.open(settings=tuned, create_master_key=True)
-    b = await Keystead.open(settings=tuned)
-    try:
-        yield a, b
-    finally:
-        await a.close()
-        await b.close()
-
-
-@ON_POSTGRES
-async def test_another_nodes_change_drops_the_entry_when_its_news_arrives(
-    two_nodes: tuple[Keystead, Keystead],
-) -> None:
-    a, b = two_nodes
-    root = await a.workspaces.local_operator()
-    await a.secrets.put(root, "secret", "app", {"token": "tok-1"})
-    assert (await b.secrets.get(root, "secret", "app")).data == {"token": "tok-1"}
-    subscription = b.changes.subscribe(root.workspace_id, None)
-    try:
-        await a.secrets.put(root, "secret", "app", {"token": "tok-2"})
-        assert await asyncio.wait_for(subscription.next(2.0), 3.0) is not None
-        assert (await b.secrets.get(root, "secret", "app")).data == {"token": "tok-2"}
-
-        await a.secrets.destroy(root, "secret", "app", [2])
-        assert await asyncio.wait_for(subscription.next(2.0), 3.0) is not None
-        with pytest.raises(SecretVersionGone):
-            await b.secrets.get(root, "secret", "app")
-    finally:
-        subscription.close()
