@@ -240,9 +240,14 @@ def run(
 
 async def breakdown(env: dict[str, str], token: str, calls: int) -> list[tuple[str, float]]:
     """CPU per call of the read through the ASGI app, of the Vault face alone (the
-    service answering a read it already made), of ``ks.secrets.get`` and of its two
-    store calls (the mount, then the version without its audit entry)."""
+    service answering a read it already made), of ``ks.secrets.get`` alone (its
+    version remembered, its audit entry a transaction of its own), and of the store
+    calls a read may make: the version (one statement) and the audit entry, alone or
+    in a batch of 64 (group commit under concurrent reads). The mount is remembered
+    per service: no store call."""
     from keystead.config import Settings
+    from keystead.core.audit import AuditRecord
+    from keystead.core.ids import new_id
     from keystead.http.app import create_app
     from keystead.service import Keystead
 
@@ -279,20 +284,36 @@ async def breakdown(env: dict[str, str], token: str, calls: int) -> list[tuple[s
         async def service_get() -> object:
             return await ks.secrets.get(principal, "secret", SECRET_PATH)
 
-        async def mount() -> object:
-            return await store.get_secret_mount(workspace, "secret")
-
         async def version() -> object:
             return await store.read_secret_version(workspace, "secret", SECRET_PATH, None)
+
+        def entries(count: int) -> list[AuditRecord]:
+            at, stamp = ks._ctx.now(), time.time()
+            return [
+                AuditRecord(new_id("aud", stamp), workspace, at, "bench", "read", "secret", "x")
+                for _ in range(count)
+            ]
+
+        async def audit_alone() -> object:
+            await store.append_audit(entries(1))
+            return None
+
+        async def audit_batch() -> object:
+            await store.append_audit(entries(64))
+            return None
 
         steps = [
             (
                 "GET through the ASGI app (Vault face + service)",
                 await cpu_per_call(through_app, calls),
             ),
-            ("ks.secrets.get (audited read)", await cpu_per_call(service_get, calls)),
-            ("  store: the mount", await cpu_per_call(mount, calls)),
-            ("  store: the version, no audit entry", await cpu_per_call(version, calls)),
+            ("ks.secrets.get (audited read, alone)", await cpu_per_call(service_get, calls)),
+            ("  store: the version (one statement)", await cpu_per_call(version, calls)),
+            ("  store: one audit entry, alone", await cpu_per_call(audit_alone, calls)),
+            (
+                "  store: 64 audit entries, one batch (per entry)",
+                await cpu_per_call(audit_batch, calls // 10) / 64,
+            ),
         ]
         answered = await ks.secrets.get(principal, "secret", SECRET_PATH)
 

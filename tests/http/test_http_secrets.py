@@ -11,7 +11,7 @@ from httpkit import World, assert_problem, open_world
 
 from keystead.core.secret_paths import MAX_PATH_LENGTH
 from keystead.core.secrets import MAX_FIELDS, MAX_VERSION_BYTES
-from keystead.errors import ConfigurationError
+from keystead.errors import ConfigurationError, StoreUnavailable
 from keystead.http.problems import MASTER_KEY_UNAVAILABLE, from_keystead_error
 from keystead.service import Keystead
 
@@ -287,3 +287,26 @@ def test_only_the_keyring_s_configuration_errors_are_a_503() -> None:
         response = from_keystead_error(exc)
     assert response.status_code == 500
     assert b"backend" not in bytes(response.body)
+
+
+async def test_a_read_whose_audit_entry_cannot_be_written_is_a_503_without_the_value(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _put(world, "payments/stripe", {"api_key": "sk_live_unaudited"})
+
+    async def refuse(_records: object) -> None:
+        raise StoreUnavailable("the sqlite store failed: OperationalError")
+
+    monkeypatch.setattr(world.ks.store, "append_audit", refuse)
+    response = await world.client.get(f"{DATA}/payments/stripe", headers=world.auth())
+    assert_problem(response, 503)
+    assert "sk_live_unaudited" not in response.text
+    vault = await world.client.get(
+        "/vault/v1/secret/data/payments/stripe", headers={"X-Vault-Token": world.root_key}
+    )
+    assert vault.status_code == 503 and vault.json()["errors"]
+    assert "sk_live_unaudited" not in vault.text
+
+    monkeypatch.undo()
+    response = await world.client.get(f"{DATA}/payments/stripe", headers=world.auth())
+    assert response.json()["data"] == {"api_key": "sk_live_unaudited"}

@@ -14,6 +14,7 @@ import pytest
 from keystead.config import Settings
 from keystead.core.authz import Principal
 from keystead.core.permissions import GrantSet
+from keystead.core.secrets import SecretVersionGone
 from keystead.service import Keystead
 from keystead.service.changes import Change, Subscription
 
@@ -130,5 +131,27 @@ async def test_a_write_on_one_node_reaches_the_other_nodes_feed(
             "kind": "secret",
             "id": "secret/payments",
         }
+    finally:
+        subscription.close()
+
+
+@ON_POSTGRES
+async def test_another_nodes_change_drops_the_read_cache_entry_when_its_news_arrives(
+    two_nodes: tuple[Keystead, Keystead],
+) -> None:
+    a, b = two_nodes
+    root = await a.workspaces.local_operator()
+    await a.secrets.put(root, "secret", "app", {"token": "tok-1"})
+    assert (await b.secrets.get(root, "secret", "app")).data == {"token": "tok-1"}
+    subscription = b.changes.subscribe(root.workspace_id, None)
+    try:
+        await a.secrets.put(root, "secret", "app", {"token": "tok-2"})
+        await asyncio.wait_for(next_change(subscription), DEADLINE_S * 2)
+        assert (await b.secrets.get(root, "secret", "app")).data == {"token": "tok-2"}
+
+        await a.secrets.destroy(root, "secret", "app", [2])
+        await asyncio.wait_for(next_change(subscription), DEADLINE_S * 2)
+        with pytest.raises(SecretVersionGone):
+            await b.secrets.get(root, "secret", "app")
     finally:
         subscription.close()

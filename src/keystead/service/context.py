@@ -16,7 +16,9 @@ from keystead.core.models import Api
 from keystead.core.verify import VerifiableKey
 from keystead.events import audit as pending_audit
 from keystead.limits import Limiter
+from keystead.service.audit_batch import AuditWriter
 from keystead.service.limiting import KeyLimits
+from keystead.service.secret_cache import SealedLatest
 from keystead.store.base import Store
 from keystead.store.cache import TtlLruCache
 
@@ -50,6 +52,13 @@ class ServiceContext:
     change_hooks: list[ChangeHook] = field(default_factory=list)
     event_hooks: list[Callable[[], None]] = field(default_factory=list)
     """Called after events reach the outbox on this node (wakes the dispatcher)."""
+    secrets: SealedLatest = field(default_factory=SealedLatest)
+    """The sealed latest version of recently read secrets (``secret_cache``)."""
+    reads: AuditWriter = field(init=False)
+    """Commits the audit entries of reads, many per transaction (``audit_read``)."""
+
+    def __post_init__(self) -> None:
+        self.reads = AuditWriter(self.store)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.now(), UTC)
@@ -66,21 +75,44 @@ class ServiceContext:
     ) -> None:
         """Queue the audit entry of a change for the transaction about to make it
         (call right before the store write); only changed fields, no secrets."""
+        pending_audit.push(self._record(principal, action, target_type, target_id, before, after))
+
+    async def audit_read(
+        self,
+        principal: Principal,
+        action: str,
+        target_type: str,
+        target_id: str | None,
+        *,
+        after: object = None,
+    ) -> None:
+        """Commit the audit entry of a read (batched with concurrent reads'); return
+        once it is in the chain, raise (StoreUnavailable) when it could not be
+        written: call before handing out what was read."""
+        await self.reads.write(self._record(principal, action, target_type, target_id, None, after))
+
+    def _record(
+        self,
+        principal: Principal,
+        action: str,
+        target_type: str,
+        target_id: str | None,
+        before: object,
+        after: object,
+    ) -> AuditRecord:
         origin = pending_audit.current_origin()
-        pending_audit.push(
-            AuditRecord(
-                id=new_id("aud", self.clock.now()),
-                workspace_id=principal.workspace_id,
-                at=self.now(),
-                actor=principal.actor,
-                action=action,
-                target_type=target_type,
-                target_id=target_id,
-                changes=diff(before, after),
-                ip=origin.ip,
-                user_agent=origin.user_agent,
-                request_id=origin.request_id,
-            )
+        return AuditRecord(
+            id=new_id("aud", self.clock.now()),
+            workspace_id=principal.workspace_id,
+            at=self.now(),
+            actor=principal.actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            changes=diff(before, after),
+            ip=origin.ip,
+            user_agent=origin.user_agent,
+            request_id=origin.request_id,
         )
 
     def key_changed(self, key_id: str) -> None:
@@ -112,8 +144,10 @@ class ServiceContext:
         self._announce("root_key", root_key_id)
 
     def secret_changed(self, workspace_id: str, mount: str, path: str) -> None:
-        """A stored secret changed: nothing is cached here, only announced (for
-        ``keystead run --watch`` and other listeners of the change stream)."""
+        """A stored secret changed: dropped from the cache of read versions, and
+        announced (to other nodes, ``keystead run --watch`` and other listeners of
+        the change stream)."""
+        self.secrets.invalidate((workspace_id, mount, path))
         self._announce("secret", f"{mount}/{path}", workspace_id)
 
     def apply_remote(self, kind: str, ident: str | None, workspace_id: str | None) -> None:
@@ -132,7 +166,11 @@ class ServiceContext:
         elif kind == "root_key":
             self._evict_root_key(ident)
         elif kind == "secret":
-            return  # secrets are not cached: nothing to evict
+            mount, _, path = ident.partition("/")
+            if workspace_id is None or not path:
+                self.secrets.clear()
+            else:
+                self.secrets.invalidate((workspace_id, mount, path))
         else:
             self.flush_caches()
 
@@ -142,6 +180,7 @@ class ServiceContext:
         self.keys.clear()
         self.root_keys.clear()
         self.apis.clear()
+        self.secrets.clear()
 
     def _announce(self, kind: str, ident: str, workspace_id: str | None = None) -> None:
         for hook in self.change_hooks:

@@ -29,31 +29,45 @@ from keystead.core.secrets import (
 from keystead.errors import Conflict, Forbidden, NotFound, ValidationError
 from keystead.service.context import ServiceContext
 
+_KNOWN = 10_000
+"""Mounts remembered per service (all forgotten at once past this many)."""
+
 
 class SecretMounts:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
+        self._known: dict[tuple[str, str], SecretMount] = {}
 
     async def find(self, workspace_id: str, name: str) -> SecretMount:
-        """The mount ``name`` (already validated), of any kind: what a face
-        dispatches on. The default one is made when missing, any other is NotFound."""
+        """The mount ``name`` (already validated), of any kind, as stored now: what a
+        face dispatches on. The default one is made when missing, any other is
+        NotFound."""
         found = await self._ctx.store.get_secret_mount(workspace_id, name)
-        if found is not None:
-            return found
-        if name != DEFAULT_MOUNT:
-            raise NotFound(f"no mount '{name}'")
-        return (await self._ctx.store.insert_secret_mount(self._new(workspace_id, name)))[0]
+        if found is None:
+            if name != DEFAULT_MOUNT:
+                raise NotFound(f"no mount '{name}'")
+            new = self._new(workspace_id, name)
+            found = (await self._ctx.store.insert_secret_mount(new))[0]
+        self._remember(found)
+        return found
 
     async def resolve(self, workspace_id: str, name: str, kind: str = KV_V2) -> SecretMount:
-        """``find``, and a ValidationError when the mount is not of ``kind``."""
-        found = await self.find(workspace_id, name)
-        if found.kind != kind:
-            raise ValidationError(
-                f"the mount '{name}' is a {found.kind} mount: it does not serve "
-                + ("transit keys" if kind == TRANSIT else "stored secrets"),
-                field="mount",
-            )
-        return found
+        """``find``, and a ValidationError when the mount is not of ``kind``: with
+        the settings as stored now (what a write applies)."""
+        return _of_kind(await self.find(workspace_id, name), kind)
+
+    async def known(self, workspace_id: str, name: str, kind: str = KV_V2) -> None:
+        """The mount exists and is of ``kind`` (else as ``resolve``), from memory
+        once seen: a mount is never removed and its kind never changes, so a read,
+        which needs nothing else of it, makes no store call. Its settings are not
+        taken from here (a write reads them with ``resolve``)."""
+        found = self._known.get((workspace_id, name))
+        _of_kind(found or await self.find(workspace_id, name), kind)
+
+    def _remember(self, mount: SecretMount) -> None:
+        if len(self._known) >= _KNOWN:
+            self._known.clear()
+        self._known[(mount.workspace_id, mount.name)] = mount
 
     async def list(self, principal: Principal) -> list[SecretMount]:
         """The mounts the principal may list or administer at their top. Needs
@@ -96,6 +110,7 @@ class SecretMounts:
         stored, new = await self._ctx.store.insert_secret_mount(mount)
         if not new:
             raise Conflict(f"the mount '{name}' already exists")
+        self._remember(stored)
         return stored
 
     async def read_config(self, principal: Principal, name: str) -> SecretMount:
@@ -132,11 +147,22 @@ class SecretMounts:
         )
         if updated is None:
             raise NotFound(f"no mount '{name}'")
+        self._remember(updated)
         return updated
 
     def _new(self, workspace_id: str, name: str) -> SecretMount:
         now = self._ctx.now()
         return SecretMount(workspace_id, name, KV_V2, MountConfig(), now, now)
+
+
+def _of_kind(mount: SecretMount, kind: str) -> SecretMount:
+    if mount.kind != kind:
+        raise ValidationError(
+            f"the mount '{mount.name}' is a {mount.kind} mount: it does not serve "
+            + ("transit keys" if kind == TRANSIT else "stored secrets"),
+            field="mount",
+        )
+    return mount
 
 
 def _holds(principal: Principal, action: str) -> bool:

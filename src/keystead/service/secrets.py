@@ -52,7 +52,7 @@ from keystead.errors import (
     NotFound,
     ValidationError,
 )
-from keystead.service import secret_fields, secret_integrity
+from keystead.service import secret_cache, secret_fields, secret_integrity
 from keystead.service.context import ServiceContext
 from keystead.service.master_keys import MasterKeys
 from keystead.service.secret_mounts import SecretMounts
@@ -253,7 +253,9 @@ class SecretService:
             after=secret_fields.settings(changed),
         )
         keep = effective_max_versions(changed, config)
-        return await self._ctx.store.put_secret_metadata(changed, keep=keep)
+        stored = await self._ctx.store.put_secret_metadata(changed, keep=keep)
+        self._ctx.secrets.invalidate((ws, mount, path))
+        return stored
 
     async def delete_metadata(self, principal: Principal, mount: str, path: str) -> None:
         """Delete the secret: its metadata and every version."""
@@ -279,7 +281,7 @@ class SecretService:
         mount = normalize_mount(mount)
         folder = normalize_path(folder, allow_root=True)
         principal.require_secret("list", mount, folder)
-        await self.mounts.resolve(principal.workspace_id, mount)
+        await self.mounts.known(principal.workspace_id, mount)
         prefix = f"{folder}/" if folder else ""
         paths = await self._ctx.store.list_secret_paths(principal.workspace_id, mount, prefix)
         return list_level(paths, folder)
@@ -291,7 +293,7 @@ class SecretService:
         return mount, path
 
     async def _metadata(self, workspace_id: str, mount: str, path: str) -> SecretMetadata:
-        await self.mounts.resolve(workspace_id, mount)
+        await self.mounts.known(workspace_id, mount)
         found = await self._ctx.store.get_secret(workspace_id, mount, path)
         if found is None:
             raise NotFound(f"no secret at {mount}/{path}")
@@ -348,15 +350,9 @@ class SecretService:
         self, principal: Principal, mount: str, path: str, version: int | None, action: str
     ) -> SecretRead:
         ws, now = principal.workspace_id, self._ctx.now()
-        await self.mounts.resolve(ws, mount)
+        await self.mounts.known(ws, mount)
         target = f"{mount}/{path}"
-
-        def audited(_secret: SecretMetadata, found: SealedVersion) -> None:
-            if found.info.state(now) == "live":
-                after = {"version": found.info.version}
-                self._ctx.audit(principal, action, "secret", target, after=after)
-
-        found = await self._ctx.store.read_secret_version(ws, mount, path, version, audited)
+        found = await secret_cache.read_version(self._ctx, ws, mount, path, version)
         if found is None or (found[1] is None and found[0].current_version == 0):
             raise NotFound(f"no secret at {target}")
         secret, stored = found
@@ -365,6 +361,8 @@ class SecretService:
         state = stored.info.state(now)
         if state != "live" or stored.sealed is None:
             raise SecretVersionGone(secret, stored.info, state)
+        after = {"version": stored.info.version}
+        await self._ctx.audit_read(principal, action, "secret", target, after=after)
         data = decode_data(await self._unseal(secret, stored.info, stored.sealed))
         if self.on_read is not None and action == "secret.read":
             self.on_read(principal, secret, stored.info.version, now)
@@ -408,7 +406,7 @@ class SecretService:
         change: VersionChange,
     ) -> SecretMetadata:
         ws = principal.workspace_id
-        await self.mounts.resolve(ws, mount)
+        await self.mounts.known(ws, mount)
         kind = events.SECRET_DESTROYED if change == "destroy" else events.SECRET_DELETED
         now = self._ctx.now()
 

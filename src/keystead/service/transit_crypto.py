@@ -1,10 +1,11 @@
 """The operations of ``ks.transit`` that use key material: encrypt, decrypt, rewrap
 and data keys (``service/transit.py`` checks the permissions before these run).
 
-Each call reads the key's rules in one transaction with its audit entry (which
-names the key, the versions used and how many items; never a plaintext or a
-ciphertext), then opens the versions it needs (``transit_material``) and works
-item by item: a bad item gets its own error, as in Vault's ``batch_input``.
+Each call reads the key's rules, commits its audit entry (which names the key,
+the versions used and how many items; never a plaintext or a ciphertext) through
+the batched ``ServiceContext.audit_read`` before anything is answered, then opens
+the versions it needs (``transit_material``) and works item by item: a bad item
+gets its own error, as in Vault's ``batch_input``.
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ class TransitCrypto:
     ) -> list[TransitResult]:
         items = [transit_items.for_encrypt(r) for r in transit_items.batch(raw)]
 
-        def plan(key: TransitKey) -> None:
+        def plan(key: TransitKey) -> _Entry:
             _each(items, lambda item: _choose_version(key, item))
-            self._audit(principal, "transit.encrypt", key, items)
+            return _entry("transit.encrypt", key, items)
 
         key = await self._use(principal, mount, name, plan, upsert=True)
         material = await self.material.open(key, {i.version for i in _valid(items)})
@@ -68,9 +69,9 @@ class TransitCrypto:
     ) -> list[TransitResult]:
         items = [transit_items.for_decrypt(r) for r in transit_items.batch(raw)]
 
-        def plan(key: TransitKey) -> None:
+        def plan(key: TransitKey) -> _Entry:
             _each(items, lambda item: key.check_decryption_version(item.version))
-            self._audit(principal, "transit.decrypt", key, items)
+            return _entry("transit.decrypt", key, items)
 
         key = await self._use(principal, mount, name, plan)
         material = await self.material.open(key, {i.version for i in _valid(items)})
@@ -85,10 +86,10 @@ class TransitCrypto:
     ) -> list[TransitResult]:
         items = [transit_items.for_decrypt(r, rewrap=True) for r in transit_items.batch(raw)]
 
-        def plan(key: TransitKey) -> None:
+        def plan(key: TransitKey) -> _Entry:
             _each(items, lambda item: key.check_decryption_version(item.version))
             _each(items, lambda item: _choose_target(key, item))
-            self._audit(principal, "transit.rewrap", key, items)
+            return _entry("transit.rewrap", key, items)
 
         key = await self._use(principal, mount, name, plan)
         valid = _valid(items)
@@ -109,10 +110,10 @@ class TransitCrypto:
             raise ValidationError("invalid bit length: 128, 256 or 512", field="bits")
         item = Item()
 
-        def plan(key: TransitKey) -> None:
+        def plan(key: TransitKey) -> _Entry:
             item.version = key.encryption_version()
             kind = "plaintext" if plaintext else "wrapped"
-            self._audit(principal, f"transit.datakey.{kind}", key, [item])
+            return _entry(f"transit.datakey.{kind}", key, [item])
 
         key = await self._use(principal, mount, name, plan)
         material = await self.material.open(key, [item.version])
@@ -130,29 +131,37 @@ class TransitCrypto:
         principal: Principal,
         mount: str,
         name: str,
-        plan: Callable[[TransitKey], None],
+        plan: Callable[[TransitKey], _Entry],
         *,
         upsert: bool = False,
     ) -> TransitKey:
+        """The key's rules, ``plan`` run on them, and its audit entry committed."""
         ws = principal.workspace_id
-        key = await self._ctx.store.use_transit_key(ws, mount, name, plan)
+        planned: list[_Entry] = []
+
+        def use(key: TransitKey) -> None:
+            planned.append(plan(key))
+
+        key = await self._ctx.store.use_transit_key(ws, mount, name, use)
         if key is None and upsert and principal.may("admin", mount, name):
             await self._create(principal, mount, name, AES256_GCM96)
-            key = await self._ctx.store.use_transit_key(ws, mount, name, plan)
+            key = await self._ctx.store.use_transit_key(ws, mount, name, use)
         if key is None:
             raise TransitKeyNotFound("encryption key not found")
+        action, target, after = planned[-1]
+        await self._ctx.audit_read(principal, action, "transit_key", target, after=after)
         return key
 
-    def _audit(self, principal: Principal, action: str, key: TransitKey, items: list[Item]) -> None:
-        versions = sorted({i.version for i in _valid(items)})
-        failed = sum(1 for i in items if i.error is not None)
-        self._ctx.audit(
-            principal,
-            action,
-            "transit_key",
-            f"{key.mount}/{key.name}",
-            after={"versions": versions, "items": len(items), "refused": failed},
-        )
+
+_Entry = tuple[str, str, dict[str, Any]]
+"""An operation's audit entry: action, target, what it did."""
+
+
+def _entry(action: str, key: TransitKey, items: list[Item]) -> _Entry:
+    versions = sorted({i.version for i in _valid(items)})
+    failed = sum(1 for i in items if i.error is not None)
+    after = {"versions": versions, "items": len(items), "refused": failed}
+    return action, f"{key.mount}/{key.name}", after
 
 
 def _valid(items: list[Item]) -> list[Item]:

@@ -6,7 +6,7 @@ material is cached in this process by (key id, version): a version's material ne
 changes once written, and a key id is never reused (a key deleted and created
 again under the same name has a new id), so the cache needs no invalidation
 across nodes. A key's rules (latest version, minimums, deletion) are not cached:
-each use reads them in the transaction that records its audit entry, so a
+each use reads them afresh, so a
 rotation or a new ``min_decryption_version`` on any node holds at once.
 """
 

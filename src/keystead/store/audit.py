@@ -45,6 +45,11 @@ class AuditStore(Protocol):
     on_audit: Callable[[Sequence[AuditRecord]], None] | None
     """Called with the audit records of each committed transaction (exports)."""
 
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        """Append ``records`` to their workspaces' chains in one transaction, in
+        their order (audit entries of reads; a change's entry commits with it)."""
+        ...
+
     async def list_audit(
         self, workspace_id: str, where: AuditFilter, *, before: int | None, limit: int
     ) -> list[AuditEntry]:

@@ -21,9 +21,6 @@ from keystead.core.events import Event
 from keystead.core.secrets import MountConfig, SealedVersion, SecretMetadata, SecretMount
 
 VersionChange = Literal["delete", "undelete", "destroy"]
-VersionRead = Callable[[SecretMetadata, SealedVersion], None]
-"""Called inside the read's transaction with what it found (the audit entry of
-the read goes there, and commits with it)."""
 
 
 class SecretStore(Protocol):
@@ -43,16 +40,12 @@ class SecretStore(Protocol):
         ...
 
     async def read_secret_version(
-        self,
-        workspace_id: str,
-        mount: str,
-        path: str,
-        version: int | None,
-        on_read: VersionRead | None = None,
+        self, workspace_id: str, mount: str, path: str, version: int | None
     ) -> tuple[SecretMetadata, SealedVersion | None] | None:
         """The secret and one version (the current one when ``version`` is None) with
         its sealed bytes; the version is None when it is not kept (pruned, never
-        written). None when there is no such secret."""
+        written). None when there is no such secret. A read only: no transaction,
+        no audit entry (the service audits reads in batches, ``AuditWriter``)."""
         ...
 
     async def write_secret_version(
@@ -106,4 +99,4 @@ class SecretStore(Protocol):
         ...
 
 
-__all__ = ["SecretStore", "VersionChange", "VersionRead"]
+__all__ = ["SecretStore", "VersionChange"]

@@ -19,8 +19,8 @@ from keystead.core.events import Event
 from keystead.core.transit import SealedTransitVersion, TransitKey
 
 KeyUse = Callable[[TransitKey], None]
-"""Called inside the use's transaction with the key as it is then (the audit entry
-of an encrypt or decrypt goes there, and commits with it)."""
+"""Called with the key's rules as they are read (the service plans the use on them;
+its audit entry is committed afterwards, by ``AuditWriter``)."""
 
 
 class TransitStore(Protocol):
@@ -38,7 +38,8 @@ class TransitStore(Protocol):
     async def use_transit_key(
         self, workspace_id: str, mount: str, name: str, on_use: KeyUse
     ) -> TransitKey | None:
-        """The key's rules, read in a transaction in which ``on_use`` runs (its
+        """The key's rules, read in one statement outside any transaction, then
+        ``on_use`` run on them (its
         ``versions`` are left empty: a use needs none of their metadata, and it is
         one query less); None when there is no such key (``on_use`` is then not
         called)."""

@@ -14,14 +14,19 @@ from keystead.core.audit import AuditRecord
 from keystead.errors import Conflict, StoreUnavailable
 from keystead.events import audit as pending_audit
 from keystead.store.sql.audit_chain import append_records
-from keystead.store.sql.engine import create_engine
+from keystead.store.sql.engine import create_engine, in_memory
 
 
 class SqlBase:
     def __init__(self, url: str) -> None:
         self._engine = create_engine(url)
-        # single-statement reads need no transaction: one round trip, not BEGIN/SELECT/COMMIT
-        self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")
+        # single-statement reads need no transaction: one round trip, not BEGIN/SELECT/COMMIT;
+        # their own engine, so a checkout does not switch the connection's mode and back
+        self._reader = (
+            self._engine.execution_options(isolation_level="AUTOCOMMIT")
+            if in_memory(url)
+            else create_engine(url, isolation_level="AUTOCOMMIT")
+        )
         self.dialect = self._engine.dialect.name
         self.unavailable_errors = 0
         self.on_audit: Callable[[Sequence[AuditRecord]], None] | None = None
@@ -44,6 +49,17 @@ class SqlBase:
             if records:
                 await append_records(connection, records)
         if records and self.on_audit is not None:
+            self.on_audit(records)
+
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        """Chain ``records`` in one transaction of their own (the audit entries of
+        reads, gathered by ``AuditWriter``): on PostgreSQL the chain head's row lock
+        is taken once for all of them."""
+        if not records:
+            return
+        async with self._errors(), self._engine.begin() as connection:
+            await append_records(connection, records)
+        if self.on_audit is not None:
             self.on_audit(records)
 
     @asynccontextmanager

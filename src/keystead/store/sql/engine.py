@@ -38,14 +38,18 @@ def async_url(url: str) -> sa.URL:
     raise ConfigurationError(f"unsupported database backend '{backend}'")
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, isolation_level: str | None = None) -> AsyncEngine:
+    """``isolation_level="AUTOCOMMIT"``: an engine for single-statement reads, set once
+    per connection (an ``execution_options`` override sets and resets it on every
+    checkout: a round trip to the driver's thread each way on SQLite)."""
     target = async_url(url)
+    level: dict[str, Any] = {} if isolation_level is None else {"isolation_level": isolation_level}
     if target.get_backend_name() == "sqlite":
         database = target.database or ""
         if database not in ("", ":memory:"):
             _create_private(Path(database).expanduser())
         engine = create_async_engine(
-            target, connect_args={"timeout": 30}, json_deserializer=json_loads
+            target, connect_args={"timeout": 30}, json_deserializer=json_loads, **level
         )
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -57,7 +61,14 @@ def create_engine(url: str) -> AsyncEngine:
         max_overflow=20,
         pool_recycle=1800,
         json_deserializer=json_loads,
+        **level,
     )
+
+
+def in_memory(url: str) -> bool:
+    """A SQLite database in memory: each connection of another engine is another one."""
+    target = async_url(url)
+    return target.get_backend_name() == "sqlite" and (target.database or "") in ("", ":memory:")
 
 
 def _create_private(path: Path) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.core.events import Event
 from keystead.core.secrets import MountConfig, SealedVersion, SecretMetadata, SecretMount
 from keystead.errors import Conflict
-from keystead.store.secrets import VersionChange, VersionRead
+from keystead.store.secrets import VersionChange
 from keystead.store.sql import secret_rows as rows
 from keystead.store.sql.base import SqlBase
 from keystead.store.sql.lifecycle_queries import write_events
@@ -85,36 +85,32 @@ class SecretQueries(SqlBase):
             return await _load(c, _where(workspace_id, mount, path))
 
     async def read_secret_version(
-        self,
-        workspace_id: str,
-        mount: str,
-        path: str,
-        version: int | None,
-        on_read: VersionRead | None = None,
+        self, workspace_id: str, mount: str, path: str, version: int | None
     ) -> tuple[SecretMetadata, SealedVersion | None] | None:
-        """The secret's ``versions`` hold only the version read (one query less)."""
-        async with self._tx() as c:
-            row = (
-                await c.execute(sa.select(secrets).where(_where(workspace_id, mount, path)))
-            ).first()
-            if row is None:
-                return None
-            number = int(row.current_version) if version is None else version
-            found = (
-                await c.execute(
-                    sa.select(secret_versions).where(
-                        (secret_versions.c.secret_id == row.id)
-                        & (secret_versions.c.version == number)
-                    )
-                )
-            ).first()
-            if found is None:
-                return rows.secret(row, ()), None
-            sealed = rows.sealed_version(found)
-            secret = rows.secret(row, (sealed.info,))
-            if on_read is not None:
-                on_read(secret, sealed)
-        return secret, sealed
+        """The secret's ``versions`` hold only the version read. One statement outside
+        any transaction: the secret's row joined to the version asked for (its current
+        one when ``version`` is None), so a read takes no lock and no write."""
+        v = secret_versions.c
+        number = secrets.c.current_version if version is None else sa.literal(version)
+        joined = secrets.outerjoin(
+            secret_versions, (v.secret_id == secrets.c.id) & (v.version == number)
+        )
+        stmt = sa.select(
+            secrets,
+            v.version.label("v_version"),
+            v.sealed.label("v_sealed"),
+            v.key_version.label("v_key_version"),
+            v.created_at.label("v_created_at"),
+            v.deletion_time.label("v_deletion_time"),
+            v.destroyed.label("v_destroyed"),
+        ).select_from(joined)
+        row = await self._one(stmt.where(_where(workspace_id, mount, path)))
+        if row is None:
+            return None
+        if row.v_version is None:
+            return rows.secret(row, ()), None
+        sealed = rows.joined_version(row)
+        return rows.secret(row, (sealed.info,)), sealed
 
     async def write_secret_version(
         self,

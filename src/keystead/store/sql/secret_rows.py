@@ -69,6 +69,18 @@ def sealed_version(row: sa.Row[Any]) -> SealedVersion:
     return SealedVersion(info(row), None if row.sealed is None else bytes(row.sealed))
 
 
+def joined_version(row: sa.Row[Any]) -> SealedVersion:
+    """A version read joined to its secret's row (columns prefixed ``v_``)."""
+    info = VersionInfo(
+        version=int(row.v_version),
+        created_time=_at(row.v_created_at),
+        deletion_time=aware(row.v_deletion_time),
+        destroyed=bool(row.v_destroyed),
+        key_version=None if row.v_key_version is None else int(row.v_key_version),
+    )
+    return SealedVersion(info, None if row.v_sealed is None else bytes(row.v_sealed))
+
+
 def secret(row: sa.Row[Any], versions: tuple[VersionInfo, ...]) -> SecretMetadata:
     return SecretMetadata(
         id=row.id,
@@ -131,6 +143,7 @@ __all__ = [
     "INFO_COLUMNS",
     "config_values",
     "info",
+    "joined_version",
     "mount",
     "mount_values",
     "sealed_version",

@@ -75,6 +75,8 @@ class SqlStore(
 
     async def close(self) -> None:
         await self._engine.dispose()
+        if self._reader is not self._engine:
+            await self._reader.dispose()
 
     async def ping(self) -> None:
         """Raise StoreUnavailable unless the database answers a trivial query."""

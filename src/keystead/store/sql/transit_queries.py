@@ -52,13 +52,10 @@ class TransitQueries(SqlBase):
     async def use_transit_key(
         self, workspace_id: str, mount: str, name: str, on_use: KeyUse
     ) -> TransitKey | None:
-        async with self._tx() as c:
-            row = (
-                await c.execute(sa.select(transit_keys).where(_where(workspace_id, mount, name)))
-            ).first()
-            key = None if row is None else _key(row, ())
-            if key is not None:
-                on_use(key)
+        row = await self._one(sa.select(transit_keys).where(_where(workspace_id, mount, name)))
+        key = None if row is None else _key(row, ())
+        if key is not None:
+            on_use(key)
         return key
 
     async def get_transit_key_versions(
