@@ -14,9 +14,11 @@ from collections.abc import Callable
 
 from keystead.core import events
 from keystead.core.alerts import Alert, event_data
+from keystead.core.envelope import Sealed, secret_aad, unseal
 from keystead.core.ids import new_id
 from keystead.core.secrets import SecretMetadata, VersionInfo
-from keystead.errors import KeysteadError
+from keystead.errors import IntegrityError, KeysteadError
+from keystead.keyring import Keyring
 from keystead.service.context import ServiceContext
 
 log = logging.getLogger("keystead.secrets")
@@ -79,4 +81,26 @@ async def report_failure(
             notify(stored)
 
 
-__all__ = ["KIND", "RULE_ID", "report_failure"]
+async def unseal_version(
+    ctx: ServiceContext,
+    keyring: Keyring,
+    secret: SecretMetadata,
+    info: VersionInfo,
+    sealed: bytes,
+    on_alert: Callable[[Alert], None] | None,
+) -> bytes:
+    """The plaintext of a stored version, or IntegrityError (and the alert) when it
+    does not open where it lives."""
+    where = secret_aad(secret.workspace_id, secret.mount, secret.path, info.version)
+    try:
+        return unseal(Sealed.from_bytes(sealed), where, keyring)
+    except IntegrityError:
+        await report_failure(ctx, secret, info, on_alert)
+        raise IntegrityError(
+            f"version {info.version} of the secret at {secret.mount}/{secret.path} failed "
+            "its integrity check (altered, moved, or sealed under another master key); "
+            "an alert is open"
+        ) from None
+
+
+__all__ = ["KIND", "RULE_ID", "report_failure", "unseal_version"]

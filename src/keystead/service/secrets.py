@@ -21,7 +21,7 @@ from typing import Any
 from keystead.core import events
 from keystead.core.alerts import Alert
 from keystead.core.authz import Principal
-from keystead.core.envelope import Sealed, seal, secret_aad, unseal
+from keystead.core.envelope import seal, secret_aad
 from keystead.core.ids import new_id
 from keystead.core.secret_paths import normalize_mount, normalize_path
 from keystead.core.secrets import (
@@ -33,7 +33,6 @@ from keystead.core.secrets import (
     SecretVersionGone,
     SecretWritten,
     VersionInfo,
-    check_custom_metadata,
     check_data,
     decode_data,
     effective_cas_required,
@@ -48,11 +47,10 @@ from keystead.core.secrets import (
 from keystead.errors import (
     CheckAndSetMismatch,
     Conflict,
-    IntegrityError,
     NotFound,
     ValidationError,
 )
-from keystead.service import secret_cache, secret_fields, secret_integrity
+from keystead.service import secret_cache, secret_fields, secret_integrity, secret_metadata
 from keystead.service.context import ServiceContext
 from keystead.service.master_keys import MasterKeys
 from keystead.service.secret_mounts import SecretMounts
@@ -232,49 +230,16 @@ class SecretService:
         """Change the settings given (``custom_metadata`` is replaced whole); a
         secret without versions is created. Lowering ``max_versions`` prunes."""
         mount, path = self._address(principal, "admin", mount, path)
-        config = (await self.mounts.resolve(principal.workspace_id, mount)).config
-        ws, now = principal.workspace_id, self._ctx.now()
-        current = await self._ctx.store.get_secret(ws, mount, path)
-        base = current or SecretMetadata(new_id("sec", now.timestamp()), ws, mount, path, now, now)
-        changed = replace(
-            base,
-            updated_time=now,
-            **setting_changes(max_versions, cas_required, delete_version_after),
-            custom_metadata=base.custom_metadata
-            if custom_metadata is None
-            else check_custom_metadata(custom_metadata),
+        settings = setting_changes(max_versions, cas_required, delete_version_after)
+        return await secret_metadata.write(
+            self._ctx, self.mounts, principal, mount, path, settings, custom_metadata
         )
-        self._ctx.audit(
-            principal,
-            "secret.metadata.write",
-            "secret",
-            f"{mount}/{path}",
-            before=None if current is None else secret_fields.settings(current),
-            after=secret_fields.settings(changed),
-        )
-        keep = effective_max_versions(changed, config)
-        stored = await self._ctx.store.put_secret_metadata(changed, keep=keep)
-        self._ctx.secrets.invalidate((ws, mount, path))
-        return stored
 
     async def delete_metadata(self, principal: Principal, mount: str, path: str) -> None:
         """Delete the secret: its metadata and every version."""
         mount, path = self._address(principal, "destroy", mount, path)
-        ws = principal.workspace_id
-        secret = await self._metadata(ws, mount, path)
-        kept = [v.version for v in secret.versions]
-        self._ctx.audit(
-            principal,
-            "secret.metadata.delete",
-            "secret",
-            f"{mount}/{path}",
-            before={"versions": kept},
-        )
-        event = events.secret_event(events.SECRET_DESTROYED, ws, mount, path, self._ctx.now(), kept)
-        if not await self._ctx.store.delete_secret(ws, mount, path, [event]):
-            raise NotFound(f"no secret at {mount}/{path}")
-        self._ctx.events_written()
-        self._ctx.secret_changed(ws, mount, path)
+        secret = await self._metadata(principal.workspace_id, mount, path)
+        await secret_metadata.delete(self._ctx, principal, secret)
 
     async def list(self, principal: Principal, mount: str, folder: str = "") -> builtins.list[str]:
         """Vault LIST: the names one level below ``folder`` (folders end with ``/``)."""
@@ -386,16 +351,10 @@ class SecretService:
         return (full or secret), data
 
     async def _unseal(self, secret: SecretMetadata, info: VersionInfo, sealed: bytes) -> bytes:
-        where = secret_aad(secret.workspace_id, secret.mount, secret.path, info.version)
-        try:
-            return unseal(Sealed.from_bytes(sealed), where, self._master_keys.keyring)
-        except IntegrityError:
-            await secret_integrity.report_failure(self._ctx, secret, info, self._on_alert)
-            raise IntegrityError(
-                f"version {info.version} of the secret at {secret.mount}/{secret.path} failed "
-                "its integrity check (altered, moved, or sealed under another master key); "
-                "an alert is open"
-            ) from None
+        keyring = self._master_keys.keyring
+        return await secret_integrity.unseal_version(
+            self._ctx, keyring, secret, info, sealed, self._on_alert
+        )
 
     async def _change(
         self,
