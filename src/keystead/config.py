@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     cache_size: int = Field(default=100_000, ge=0)
     cache_ttl_s: float = Field(default=60.0, gt=0)
     negative_cache_ttl_s: float = Field(default=5.0, ge=0)
+    secret_cache_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="seconds a secret's sealed latest version is kept after a read: the "
+        "bound on another node's (or another process's) change going unseen where no "
+        "invalidation channel tells of it; 0 keeps nothing",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # slow and idle clients of `keystead serve` and `keystead gateway`
     header_timeout_s: float = Field(

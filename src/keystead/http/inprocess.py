@@ -85,7 +85,10 @@ class InProcessTransport(httpx.BaseTransport):
         from keystead.http.app import create_app
         from keystead.service import Keystead
 
-        service = await Keystead.open(settings=self._settings, create_secret=False)
+        # a short-lived process beside a server or other commands on the same store:
+        # nothing tells it of their writes, so it keeps no secret between reads
+        settings = self._settings.model_copy(update={"secret_cache_s": 0.0})
+        service = await Keystead.open(settings=settings, create_secret=False)
         self._service = service
         operator = await service.workspaces.local_operator(self._workspace_id)
         self._asgi = httpx.ASGITransport(as_principal(create_app(service), operator))

@@ -42,6 +42,7 @@ from keystead.service.root_keys import RootKeyService
 from keystead.service.rotation import RotationService
 from keystead.service.scheduler import Scheduler
 from keystead.service.sealed_material import LegacyForm
+from keystead.service.secret_cache import SealedLatest
 from keystead.service.secret_consumers import SecretConsumers
 from keystead.service.secret_rotation import SecretRotation
 from keystead.service.secrets import SecretService
@@ -89,6 +90,7 @@ class Keystead:
             ),
             root_keys=TtlLruCache(10_000, settings.cache_ttl_s, settings.negative_cache_ttl_s),
             apis=TtlLruCache(10_000, settings.cache_ttl_s, settings.negative_cache_ttl_s),
+            secrets=SealedLatest(ttl_s=settings.secret_cache_s),
         )
         self.root_keys = RootKeyService(self._ctx)
         self.master_keys = master_keys or MasterKeys(

@@ -55,7 +55,7 @@ class SealedLatest:
 
     def put(self, address: Address, latest: Latest, generation: int) -> None:
         """Keep ``latest`` unless something was invalidated since ``generation``."""
-        if generation != self.generation:
+        if generation != self.generation or self._ttl_s <= 0:
             return
         self._entries[address] = (time.monotonic() + self._ttl_s, latest)
         self._entries.move_to_end(address)
