@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from keystead.core.audit import AuditRecord
 from keystead.errors import Conflict, StoreUnavailable
 from keystead.events import audit as pending_audit
 from keystead.store.sql.audit_chain import append_records
+from keystead.store.sql.audit_sqlite import SqliteAuditAppender
 from keystead.store.sql.engine import create_engine, in_memory
 
 
@@ -28,6 +30,13 @@ class SqlBase:
             else create_engine(url, isolation_level="AUTOCOMMIT")
         )
         self.dialect = self._engine.dialect.name
+        database = self._engine.url.database
+        self._audit_appender = (
+            SqliteAuditAppender(Path(database))
+            if self.dialect == "sqlite" and database and not in_memory(url)
+            else None
+        )
+        """Group-committed audit batches on a SQLite file, off the engine (one hop)."""
         self.unavailable_errors = 0
         self.on_audit: Callable[[Sequence[AuditRecord]], None] | None = None
         """Called with the audit records of each committed transaction."""
@@ -57,8 +66,11 @@ class SqlBase:
         is taken once for all of them."""
         if not records:
             return
-        async with self._errors(), self._engine.begin() as connection:
-            await append_records(connection, records)
+        if self._audit_appender is not None:
+            await self._audit_appender.append(records)
+        else:
+            async with self._errors(), self._engine.begin() as connection:
+                await append_records(connection, records)
         if self.on_audit is not None:
             self.on_audit(records)
 
