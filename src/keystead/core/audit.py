@@ -142,9 +142,9 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 def plain(value: Any) -> Any:
     """A JSON-ready copy of ``value`` with secret-named fields and bytes dropped."""
-    if type(value) in _SCALARS:  # the common case first: every audited read passes here
+    if type(value) in _SCALARS:  # the common cases first: every audited read passes here
         return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if type(value) is not dict and dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
         return {

@@ -27,6 +27,7 @@ class _RandomPool:
         self._at = 0
 
     def draw(self) -> int:
+        """80 random bits."""
         with self._lock:
             if self._at + _RANDOM_BYTES > len(self._pool):
                 self._pool, self._at = os.urandom(_POOL_BYTES), 0
@@ -43,12 +44,14 @@ _random = _RandomPool()
 os.register_at_fork(after_in_child=_random.reset)
 
 
+_PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)
+"""Every two-digit string, by its 10-bit value: a digit pair per lookup."""
+
+
 def _base32(value: int, width: int) -> str:
-    out = []
-    for _ in range(width):
-        value, digit = divmod(value, 32)
-        out.append(_CROCKFORD[digit])
-    return "".join(reversed(out))
+    """The last ``width`` (even) Crockford base32 digits of ``value``, most
+    significant first."""
+    return "".join(_PAIRS[(value >> shift) & 0x3FF] for shift in range(5 * width - 10, -1, -10))
 
 
 def new_id(kind: str, now: float) -> str:
