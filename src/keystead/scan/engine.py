@@ -75,7 +75,7 @@ class Scanner:
 
     def scan_text(self, text: str, path: str) -> list[Finding]:
         """Findings in ``text``, positioned within it, reported as at ``path``."""
-        return self._findings(text, self._hits(text, _utf8(text)), path)
+        return self._findings(text, self._hits(text), path)
 
     def scan_bytes(self, data: bytes, path: str) -> list[Finding]:
         """Findings in a file's contents. Invalid UTF-8 is replaced, not fatal;
@@ -84,23 +84,19 @@ class Scanner:
             cells = notebook_texts(data)
             if cells is not None:
                 return self._scan_notebook(data.decode("utf-8", "replace"), cells, path)
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = data.decode("utf-8", "replace")
-            data = text.encode("utf-8")
-        return self._findings(text, self._hits(text, data), path)
+        text = data.decode("utf-8", "replace")
+        return self._findings(text, self._hits(text), path)
 
     # --- matching -----------------------------------------------------------
 
-    def _hits(self, text: str, data: bytes, *, nested: bool = False) -> list[_Hit]:
-        indexes, has_base64 = self._prefilter.candidates(data)
+    def _hits(self, text: str, *, nested: bool = False) -> list[_Hit]:
+        indexes, has_base64 = self._prefilter.candidates(text)
         hits: list[_Hit] = []
         for index in indexes:
             hits.extend(self._rule_hits(index, text))
         if self.decode_base64 and has_base64 and not nested:
             for start, end, decoded in base64_segments(text):
-                for inner in self._hits(decoded, _utf8(decoded), nested=True):
+                for inner in self._hits(decoded, nested=True):
                     hits.append(_Hit(inner.rule, inner.secret, start, end, "base64"))
         return hits
 
@@ -172,7 +168,7 @@ class Scanner:
         placed: list[_Hit] = []
         cursor: dict[str, int] = {}
         for cell in cells:
-            for hit in self._hits(cell, _utf8(cell)):
+            for hit in self._hits(cell):
                 line_start = cell.rfind("\n", 0, hit.start) + 1
                 line_end = cell.find("\n", hit.start)
                 if (
@@ -185,11 +181,6 @@ class Scanner:
                 cursor[needle] = start + 1
                 placed.append(_Hit(hit.rule, hit.secret, start, start + length, hit.decoded_from))
         return self._findings(raw, placed, path, honour_allow=False)
-
-
-def _utf8(text: str) -> bytes:
-    """Valid UTF-8 for the prefilter: a lone surrogate becomes ``?``."""
-    return text.encode("utf-8", "replace")
 
 
 def _compile(rule: Rule) -> _Compiled:

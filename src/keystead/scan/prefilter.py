@@ -6,19 +6,23 @@ one automaton and reads the buffer once, at over a hundred megabytes per
 second. A rule's Python regex then runs only on buffers where Hyperscan saw
 both the regex and one of the rule's keywords.
 
-Hyperscan reads bytes, Python's ``re`` reads characters. On pure ASCII they
-agree, so there the regex gates. On other text a bounded repeat such as
-``.{0,20}`` counts bytes in one and characters in the other, and ``\\s`` or
-``\\w`` take more characters in Python, so there only the keywords gate: they
-are ASCII literals, found the same in bytes, and every match holds one. (A
-second database in Hyperscan's UTF-8 mode was tried: the generic assignment
-rule alone took over a second to compile, too slow for a pre-commit hook.)
+Hyperscan reads bytes, Python's ``re`` reads characters. So the prefilter
+reads a one-byte-per-character image of the text (:func:`gate_bytes`): ASCII
+as it is, Unicode whitespace as a space, any other character as byte 0x80. A
+bounded repeat such as ``.{0,20}`` then counts the same in both, and every
+construct the rules use (``.``, ``\\s``, ``\\S``, ``\\b``, negated sets) matches
+the image wherever Python matches the text: the gate lets through a superset.
+A rule using ``\\w`` or ``\\d`` (which Python extends to Unicode letters and
+digits) is gated by its keywords alone on non-ASCII text. (A second database
+in Hyperscan's UTF-8 mode was tried: the generic assignment rule alone took
+over a second to compile, too slow for a pre-commit hook.)
 Without Hyperscan (a platform with no wheel) the keywords gate through
 ``bytes.lower`` and ``in``: slower, the same findings.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -36,7 +40,7 @@ class Prefilter(Protocol):
 
     name: str
 
-    def candidates(self, data: bytes) -> tuple[list[int], bool]: ...
+    def candidates(self, text: str) -> tuple[list[int], bool]: ...
 
 
 class KeywordPrefilter:
@@ -51,8 +55,8 @@ class KeywordPrefilter:
             for keyword in rule.keywords:
                 self._keywords.setdefault(keyword.encode("ascii"), []).append(index)
 
-    def candidates(self, data: bytes) -> tuple[list[int], bool]:
-        lowered = data.lower()
+    def candidates(self, text: str) -> tuple[list[int], bool]:
+        lowered = gate_bytes(text).lower()
         found = set(self._always)
         for keyword, indexes in self._keywords.items():
             if keyword in lowered:
@@ -88,6 +92,7 @@ class HyperscanPrefilter:
         self._base64_id = count + len(keyword_ids)
         regexes = [_dialect(rule.regex).encode("utf-8") for rule in rules]
         self._database, self._gated = self._build_all(regexes, literals)
+        self._ascii_only = [_UNICODE_CLASS.search(rule.regex) is not None for rule in rules]
 
     def _build_all(self, regexes: list[bytes], literals: list[bytes]) -> tuple[Any, list[bool]]:
         """The database, and which rules' regexes it holds."""
@@ -134,7 +139,8 @@ class HyperscanPrefilter:
             return False
         return True
 
-    def candidates(self, data: bytes) -> tuple[list[int], bool]:
+    def candidates(self, text: str) -> tuple[list[int], bool]:
+        data = gate_bytes(text)
         hits: set[int] = set()
 
         def on_match(ident: int, start: int, end: int, flags: int, context: object) -> None:
@@ -145,11 +151,34 @@ class HyperscanPrefilter:
         for ident in hits:
             if self._count <= ident < self._base64_id:
                 keyword_ok.update(self._keyword_rules[ident])
-        if data.isascii():
-            found = sorted(i for i in keyword_ok if i in hits or not self._gated[i])
-        else:
-            found = sorted(keyword_ok)
+        ascii_only = self._ascii_only if not text.isascii() else ()
+        found = sorted(
+            i
+            for i in keyword_ok
+            if i in hits or not self._gated[i] or (ascii_only and ascii_only[i])
+        )
         return found, self._base64_id in hits
+
+
+_UNICODE_CLASS = re.compile(r"(?<!\\)(?:\\\\)*\\[wd]")
+"""``\\w`` or ``\\d``, which Python's ``re`` extends beyond ASCII."""
+_GATE_ERRORS = "keystead-scan-gate"
+
+
+def _gate_replace(error: UnicodeError) -> tuple[bytes, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    run = error.object[error.start : error.end]
+    return bytes(32 if char.isspace() else 0x80 for char in run), error.end
+
+
+codecs.register_error(_GATE_ERRORS, _gate_replace)
+
+
+def gate_bytes(text: str) -> bytes:
+    """One byte per character of ``text``, for the prefilter: ASCII kept,
+    Unicode whitespace as a space, anything else as 0x80."""
+    return text.encode("ascii", _GATE_ERRORS)
 
 
 _OPEN_REPEAT = re.compile(r"(?<!\\)\{,(\d+)\}")
@@ -179,4 +208,5 @@ __all__ = [
     "KeywordPrefilter",
     "Prefilter",
     "build_prefilter",
+    "gate_bytes",
 ]
