@@ -4,7 +4,6 @@ every test compares it with the standard-library keyword gate."""
 from __future__ import annotations
 
 import random
-import re
 from pathlib import Path
 
 import pytest
