@@ -62,6 +62,13 @@ def test_a_key_with_a_broken_checksum_is_not_reported(scanner: Scanner) -> None:
     assert [f for f in scanner.scan_text(text, "x.yaml") if f.rule_id == "keystead-key"] == []
 
 
+def test_a_broken_checksum_is_not_reported_by_the_generic_rule_either(scanner: Scanner) -> None:
+    key = keyformat.generate("ks_live")
+    text = f'api_key = "{_broken(key)}"\nsecret = "{key}"\n'
+    findings = scanner.scan_text(text, "settings.py")
+    assert [(f.rule_id, f.line) for f in findings] == [("keystead-key", 2)]
+
+
 def test_a_key_glued_to_an_identifier_is_still_found(scanner: Scanner) -> None:
     key = keyformat.generate("ks")
     findings = scanner.scan_text(f"value = my_var_{key}\n", "a.py")

@@ -94,16 +94,17 @@ class Scanner:
     def _hits(self, text: str, *, nested: bool = False) -> list[_Hit]:
         indexes, has_base64 = self._prefilter.candidates(text)
         hits: list[_Hit] = []
+        refuted: set[tuple[int, int]] = set()
         for index in indexes:
-            hits.extend(self._rule_hits(index, text))
+            hits.extend(self._rule_hits(index, text, refuted))
         if self.decode_base64 and has_base64 and not nested:
-            decoded_spans: set[tuple[int, int]] = set()
             for start, end, decoded in base64_segments(text):
                 for inner in self._hits(decoded, nested=True):
                     hits.append(_Hit(inner.rule, inner.secret, start, end, "base64"))
-                    decoded_spans.add((start, end))
-            if decoded_spans:  # what the segment holds says more than a generic rule on it
-                hits = [hit for hit in hits if not self._generic_on(hit, decoded_spans)]
+                    # what the segment holds says more than a generic rule on it
+                    refuted.add((start, end))
+        if refuted:
+            hits = [hit for hit in hits if not self._generic_on(hit, refuted)]
         return hits
 
     def _generic_on(self, hit: _Hit, spans: set[tuple[int, int]]) -> bool:
@@ -113,7 +114,11 @@ class Scanner:
             and (hit.start, hit.end) in spans
         )
 
-    def _rule_hits(self, index: int, text: str) -> Iterable[_Hit]:
+    def _rule_hits(self, index: int, text: str, refuted: set[tuple[int, int]]) -> Iterable[_Hit]:
+        """The rule's matches that pass its checks. The span of a match a
+        proving validator rejects goes in ``refuted``: a value shaped like a
+        checksummed token whose checksum is wrong is a decoy or a typo, and a
+        generic rule must not report it either."""
         compiled = self._compiled[index]
         rule = compiled.rule
         for match in compiled.pattern.finditer(text):
@@ -124,6 +129,8 @@ class Scanner:
             if compiled.check is not None and not compiled.check(secret):
                 offset = _keystead_tail(secret) if rule.validator == KEYSTEAD_VALIDATOR else None
                 if offset is None:
+                    if compiled.rank == 0:
+                        refuted.add((start, start + len(secret)))
                     continue
                 secret, start = secret[offset:], start + offset
             if rule.entropy is not None and shannon(secret) < rule.entropy:

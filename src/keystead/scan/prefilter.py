@@ -163,13 +163,21 @@ class HyperscanPrefilter:
 _UNICODE_CLASS = re.compile(r"(?<!\\)(?:\\\\)*\\[wd]")
 """``\\w`` or ``\\d``, which Python's ``re`` extends beyond ASCII."""
 _GATE_ERRORS = "keystead-scan-gate"
+_UNICODE_SPACES = (
+    "\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+"""The characters beyond ASCII that Python's ``\\s`` matches."""
+_UNICODE_SPACE = re.compile(f"[{_UNICODE_SPACES}]")
+_GATE_TABLE = bytes(range(0x1C)) + b" " * 4 + bytes(range(0x20, 0x80)) + b"\x80" * 128
+"""Python's ``\\s`` also takes ``\\x1c``-``\\x1f``, Hyperscan's does not: they
+become spaces. Latin-1 letters become 0x80 like every other non-ASCII char."""
 
 
 def _gate_replace(error: UnicodeError) -> tuple[bytes, int]:
     if not isinstance(error, UnicodeEncodeError):
         raise error
-    run = error.object[error.start : error.end]
-    return bytes(32 if char.isspace() else 0x80 for char in run), error.end
+    return b"\x80" * (error.end - error.start), error.end
 
 
 codecs.register_error(_GATE_ERRORS, _gate_replace)
@@ -177,8 +185,13 @@ codecs.register_error(_GATE_ERRORS, _gate_replace)
 
 def gate_bytes(text: str) -> bytes:
     """One byte per character of ``text``, for the prefilter: ASCII kept,
-    Unicode whitespace as a space, anything else as 0x80."""
-    return text.encode("ascii", _GATE_ERRORS)
+    whitespace (to Python) as a space, anything else as 0x80."""
+    if text.isascii():
+        return text.encode("ascii").translate(_GATE_TABLE)
+    if any(space in text for space in _UNICODE_SPACES):
+        text = _UNICODE_SPACE.sub(" ", text)
+    # Latin-1 encodes most European text in C; the handler takes the rest
+    return text.encode("latin-1", _GATE_ERRORS).translate(_GATE_TABLE)
 
 
 _OPEN_REPEAT = re.compile(r"(?<!\\)\{,(\d+)\}")
