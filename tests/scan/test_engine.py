@@ -25,7 +25,7 @@ allow = ['^acme_tok_0+$']
 
 @pytest.fixture(scope="module")
 def scanner() -> Scanner:
-    return Scanner(load_rules())
+    return Scanner(load_rules(), cache_dir=False)
 
 
 def _broken(key: str) -> str:
@@ -100,7 +100,7 @@ def test_identical_findings_are_reported_once(tmp_path: Path) -> None:
     assert twice
     token = "acme_tok_" + secrets.token_hex(16)
     rules = load_rules([tmp_path / "twice.toml"], builtin=False)
-    findings = Scanner(rules).scan_text(f"t = {token}\n", "a.py")
+    findings = Scanner(rules, cache_dir=False).scan_text(f"t = {token}\n", "a.py")
     # two rules, same secret at the same place: one finding, from the first rule
     assert [(f.rule_id, f.secret) for f in findings] == [("acme-token", token)]
 
@@ -114,7 +114,7 @@ def test_a_specific_rule_wins_over_the_generic_assignment_rule(scanner: Scanner)
 def test_user_rules_apply_entropy_and_placeholder_allowlists(tmp_path: Path) -> None:
     path = tmp_path / "rules.toml"
     path.write_text(USER_RULES, "utf-8")
-    scanner = Scanner(load_rules([path], builtin=False))
+    scanner = Scanner(load_rules([path], builtin=False), cache_dir=False)
     real = "acme_tok_" + secrets.token_hex(16)
     text = f"a = {real}\nb = acme_tok_{'0' * 32}\nc = acme_tok_{'ab' * 16}\n"
     findings = scanner.scan_text(text, "a.env")
@@ -145,7 +145,7 @@ def test_base64_is_decoded_one_level_deep(scanner: Scanner) -> None:
     assert [(f.secret, f.line, f.column, f.end_column, f.decoded_from) for f in findings] == [
         (key, 2, 9, 9 + len(once), "base64")
     ]
-    undecoded = Scanner(load_rules(), decode_base64=False).scan_text(text, "x")
+    undecoded = Scanner(load_rules(), decode_base64=False, cache_dir=False).scan_text(text, "x")
     assert [f.rule_id for f in undecoded] == ["generic-secret-assignment"]
     assert undecoded[0].secret == once
 
@@ -229,3 +229,20 @@ def test_shannon_entropy_in_bits_per_character() -> None:
     assert shannon("aaaa") == 0.0
     assert shannon("abab") == 1.0
     assert shannon("0123456789abcdef") == 4.0
+
+
+def test_the_compiled_prefilter_is_cached_and_a_bad_cache_file_is_rebuilt(tmp_path: Path) -> None:
+    rules = load_rules()
+    key = keyformat.generate("ks")
+    text = f"k = '{key}'\n"
+    first = Scanner(rules, cache_dir=tmp_path)
+    (cached,) = tmp_path.glob("prefilter-*.hsdb")
+    assert [f.secret for f in first.scan_text(text, "a")] == [key]
+    assert [f.secret for f in Scanner(rules, cache_dir=tmp_path).scan_text(text, "a")] == [key]
+    cached.write_bytes(b"1" * 89 + b"\nnot a database")
+    rebuilt = Scanner(rules, cache_dir=tmp_path)
+    assert [f.secret for f in rebuilt.scan_text(text, "a")] == [key]
+    assert cached.read_bytes() != b"1" * 89 + b"\nnot a database"
+    # other rules, another file
+    Scanner(list(rules)[:5], cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("prefilter-*.hsdb"))) == 2

@@ -55,7 +55,7 @@ keywords = ["otok_"]
 
 def _both(rules_text: str | None = None) -> tuple[Scanner, Scanner]:
     rules = list(load_rules()) if rules_text is None else parse_rules(rules_text)
-    fast, plain = Scanner(rules), Scanner(rules)
+    fast, plain = Scanner(rules, cache_dir=False), Scanner(rules, cache_dir=False)
     plain._prefilter = KeywordPrefilter(plain.rules)
     assert isinstance(fast._prefilter, HyperscanPrefilter)
     return fast, plain
