@@ -108,9 +108,16 @@ def test_hyperscan_and_the_keyword_gate_agree_on_a_seeded_corpus() -> None:
             accent = "é " if number % 4 == 0 else ""
             lines.insert(spot, f"{accent}token = '{key}'\n")
             seeded += 1
+        # generic assignments, two on a line, and one on a last line with no newline
+        password = "".join(rng.choice(keyformat.ALPHABET) for _ in range(24))
+        lines.insert(rng.randrange(len(lines) + 1), f'a = {{"password": "{password}"}}\n')
+        lines.insert(rng.randrange(len(lines) + 1), f"secret='{password}'; api_key='{password}'\n")
+        lines.append(f"client_secret = '{password[::-1]}'")
         corpus = "".join(lines)
         expected = _keys(plain.scan_text(corpus, source.name))
         assert _keys(fast.scan_text(corpus, source.name)) == expected
         keystead = [k for k in expected if k[0] == "keystead-key"]
         assert len(keystead) == (1 if number % 2 == 0 else 0)
+        generic = [k for k in expected if k[0] == "generic-secret-assignment"]
+        assert len(generic) >= 4
     assert seeded == 30

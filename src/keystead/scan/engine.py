@@ -105,12 +105,14 @@ class Scanner:
     # --- matching -----------------------------------------------------------
 
     def _hits(self, text: str, *, nested: bool = False) -> list[_Hit]:
-        indexes, has_base64 = self._prefilter.candidates(text)
+        gate = self._prefilter.candidates(text)
         hits: list[_Hit] = []
         refuted: set[tuple[int, int]] = set()
-        for index in indexes:
-            hits.extend(self._rule_hits(index, text, refuted))
-        if self.decode_base64 and has_base64 and not nested:
+        for index in gate.rules:
+            ends = gate.ends.get(index)
+            for start, stop in _line_windows(text, ends) if ends else ((0, len(text)),):
+                hits.extend(self._rule_hits(index, text, refuted, start, stop))
+        if self.decode_base64 and gate.base64 and not nested:
             for start, end, decoded in base64_segments(text):
                 for inner in self._hits(decoded, nested=True):
                     hits.append(_Hit(inner.rule, inner.secret, start, end, "base64"))
@@ -127,14 +129,16 @@ class Scanner:
             and (hit.start, hit.end) in spans
         )
 
-    def _rule_hits(self, index: int, text: str, refuted: set[tuple[int, int]]) -> Iterable[_Hit]:
-        """The rule's matches that pass its checks. The span of a match a
-        proving validator rejects goes in ``refuted``: a value shaped like a
-        checksummed token whose checksum is wrong is a decoy or a typo, and a
-        generic rule must not report it either."""
+    def _rule_hits(
+        self, index: int, text: str, refuted: set[tuple[int, int]], pos: int, endpos: int
+    ) -> Iterable[_Hit]:
+        """The rule's matches in ``text[pos:endpos]`` that pass its checks.
+        The span of a match a proving validator rejects goes in ``refuted``: a
+        value shaped like a checksummed token whose checksum is wrong is a
+        decoy or a typo, and a generic rule must not report it either."""
         compiled = self._compiled[index]
         rule = compiled.rule
-        for match in compiled.pattern.finditer(text):
+        for match in compiled.pattern.finditer(text, pos, endpos):
             secret = match.group(rule.secret_group)
             if not secret:
                 continue
@@ -214,6 +218,23 @@ class Scanner:
                 cursor[needle] = start + 1
                 placed.append(_Hit(hit.rule, hit.secret, start, start + length, hit.decoded_from))
         return self._findings(raw, placed, path, honour_allow=False)
+
+
+def _line_windows(text: str, ends: list[int]) -> list[tuple[int, int]]:
+    """The lines holding the given match ends, merged, each with its newline
+    (so a lookahead sees what follows the line, as on the whole text)."""
+    windows: list[tuple[int, int]] = []
+    covered = -1
+    for end in sorted(set(ends)):
+        last = end - 1  # the match's last character
+        if last < covered:
+            continue
+        begin = text.rfind("\n", 0, last) + 1
+        stop = text.find("\n", last)
+        stop = len(text) if stop == -1 else stop + 1
+        windows.append((begin, stop))
+        covered = stop
+    return windows
 
 
 def _compile(rule: Rule) -> _Compiled:

@@ -28,9 +28,11 @@ import os
 import platform
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from keystead.scan._lines import single_line
 from keystead.scan.rules import Rule
 
 BASE64_MIN = 32
@@ -38,13 +40,26 @@ BASE64_MIN = 32
 BASE64_GATE = rb"[A-Za-z0-9+/]{%d}" % BASE64_MIN
 
 
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """What the prefilter says of one text."""
+
+    rules: list[int]
+    """Indexes of the rules that may match."""
+    base64: bool
+    """Whether a base64 run long enough to decode is present."""
+    ends: dict[int, list[int]] = field(default_factory=dict)
+    """For some of ``rules``, whose matches never span lines: the offsets
+    (in characters) where candidate matches end. Only those lines need
+    Python's regex."""
+
+
 class Prefilter(Protocol):
-    """Answers, for one buffer, the indexes of the rules that may match and
-    whether a base64 run long enough to decode is present."""
+    """Answers, for one text, which rules may match where."""
 
     name: str
 
-    def candidates(self, text: str) -> tuple[list[int], bool]: ...
+    def candidates(self, text: str) -> Gate: ...
 
 
 class KeywordPrefilter:
@@ -59,21 +74,26 @@ class KeywordPrefilter:
             for keyword in rule.keywords:
                 self._keywords.setdefault(keyword.encode("ascii"), []).append(index)
 
-    def candidates(self, text: str) -> tuple[list[int], bool]:
+    def candidates(self, text: str) -> Gate:
         lowered = gate_bytes(text).lower()
         found = set(self._always)
         for keyword, indexes in self._keywords.items():
             if keyword in lowered:
                 found.update(indexes)
-        return sorted(found), True
+        return Gate(sorted(found), True)
+
+
+LOCATE, EXACT, PREFILTER, KEYWORDS = "L", "E", "P", "-"
+"""How each rule's regex is in the database: reporting every match end (a
+rule whose matches never span lines), once per text exactly, once per text in
+prefilter mode (a superset), or not at all (gated by keywords alone)."""
 
 
 class HyperscanPrefilter:
     """Rule regexes, keywords (caseless) and the base64 gate in one Hyperscan
-    database, each reported at most once per buffer. A regex Hyperscan can
-    not take exactly (a lookaround, a backreference) goes in its prefilter
-    mode, which matches a superset; one it can not take at all is gated by
-    its keywords alone."""
+    database. A regex Hyperscan can not take exactly (a lookaround, a
+    backreference) goes in its prefilter mode, which matches a superset; one
+    it can not take at all is gated by its keywords alone."""
 
     name = "hyperscan"
 
@@ -95,47 +115,51 @@ class HyperscanPrefilter:
                 self._keyword_rules.setdefault(keyword_ids[keyword], []).append(index)
         self._base64_id = count + len(keyword_ids)
         regexes = [_dialect(rule.regex).encode("utf-8") for rule in rules]
-        cached = _Cache(cache_dir, hyperscan, regexes, literals) if cache_dir else None
+        wanted = "".join(LOCATE if single_line(rule.regex) else EXACT for rule in rules)
+        cached = _Cache(cache_dir, hyperscan, regexes, literals, wanted) if cache_dir else None
         loaded = cached.load() if cached else None
         if loaded is None:
-            self._database, self._gated = self._build_all(regexes, literals)
+            self._database, self._modes = self._build_all(regexes, literals, wanted)
             if cached:
-                cached.store(self._database, self._gated)
+                cached.store(self._database, self._modes)
         else:
-            self._database, self._gated = loaded
+            self._database, self._modes = loaded
         self._ascii_only = [_UNICODE_CLASS.search(rule.regex) is not None for rule in rules]
 
-    def _build_all(self, regexes: list[bytes], literals: list[bytes]) -> tuple[Any, list[bool]]:
-        """The database, and which rules' regexes it holds."""
+    def _flags(self, mode: str) -> int:
         hs = self._hs
-        single = hs.HS_FLAG_SINGLEMATCH
-        gated = [True] * self._count
-        flags = [single] * self._count
-        try:
-            return self._build(regexes, literals, gated, flags, single), gated
-        except hs.error:
-            pass
-        # find the regexes Hyperscan refuses, one by one
-        for index in range(self._count):
-            if gated[index] and not self._accepts(regexes[index], flags[index]):
-                flags[index] |= hs.HS_FLAG_PREFILTER
-                gated[index] = self._accepts(regexes[index], flags[index])
-        return self._build(regexes, literals, gated, flags, single), gated
+        flags: dict[str, int] = {
+            LOCATE: 0,
+            EXACT: hs.HS_FLAG_SINGLEMATCH,
+            PREFILTER: hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_PREFILTER,
+        }
+        return flags[mode]
 
-    def _build(
-        self,
-        regexes: list[bytes],
-        literals: list[bytes],
-        gated: list[bool],
-        flags: list[int],
-        single: int,
-    ) -> Any:
-        rules = [i for i in range(self._count) if gated[i]]
-        caseless = single | self._hs.HS_FLAG_CASELESS
+    def _build_all(
+        self, regexes: list[bytes], literals: list[bytes], wanted: str
+    ) -> tuple[Any, str]:
+        """The database, and each rule's mode in it."""
+        try:
+            return self._build(regexes, literals, wanted), wanted
+        except self._hs.error:
+            pass
+        # find the regexes Hyperscan refuses, one by one, and the best mode each takes
+        modes = []
+        for index, mode in enumerate(wanted):
+            tries = (LOCATE, EXACT, PREFILTER) if mode == LOCATE else (EXACT, PREFILTER)
+            taken = [m for m in tries if self._accepts(regexes[index], self._flags(m))][:1]
+            modes.append(taken[0] if taken else KEYWORDS)
+        return self._build(regexes, literals, "".join(modes)), "".join(modes)
+
+    def _build(self, regexes: list[bytes], literals: list[bytes], modes: str) -> Any:
+        rules = [i for i in range(self._count) if modes[i] != KEYWORDS]
+        single = self._hs.HS_FLAG_SINGLEMATCH
         return self._compile(
             [regexes[i] for i in rules] + literals + [BASE64_GATE],
             [*rules, *range(self._count, self._base64_id + 1)],
-            [flags[i] for i in rules] + [caseless] * len(literals) + [single],
+            [self._flags(modes[i]) for i in rules]
+            + [single | self._hs.HS_FLAG_CASELESS] * len(literals)
+            + [single],
         )
 
     def _compile(self, expressions: list[bytes], ids: list[int], flags: list[int]) -> Any:
@@ -150,11 +174,15 @@ class HyperscanPrefilter:
             return False
         return True
 
-    def candidates(self, text: str) -> tuple[list[int], bool]:
+    def candidates(self, text: str) -> Gate:
         data = gate_bytes(text)
         hits: set[int] = set()
+        ends: dict[int, list[int]] = {}
+        modes = self._modes
 
         def on_match(ident: int, start: int, end: int, flags: int, context: object) -> None:
+            if ident < self._count and modes[ident] == LOCATE:
+                ends.setdefault(ident, []).append(end)
             hits.add(ident)
 
         self._database.scan(data, match_event_handler=on_match)
@@ -163,12 +191,16 @@ class HyperscanPrefilter:
             if self._count <= ident < self._base64_id:
                 keyword_ok.update(self._keyword_rules[ident])
         ascii_only = self._ascii_only if not text.isascii() else ()
-        found = sorted(
-            i
-            for i in keyword_ok
-            if i in hits or not self._gated[i] or (ascii_only and ascii_only[i])
-        )
-        return found, self._base64_id in hits
+        found = []
+        located = {}
+        for index in sorted(keyword_ok):
+            if (ascii_only and ascii_only[index]) or modes[index] == KEYWORDS:
+                found.append(index)  # the regex does not gate here
+            elif index in hits:
+                found.append(index)
+                if index in ends:
+                    located[index] = ends[index]
+        return Gate(found, self._base64_id in hits, located)
 
 
 class _Cache:
@@ -177,29 +209,33 @@ class _Cache:
     pre-commit hook pays on every commit. The file's name is a hash of
     everything compiled into it; a file that does not load is rebuilt."""
 
-    def __init__(self, directory: Path, hs: Any, regexes: list[bytes], literals: list[bytes]):
-        digest = hashlib.sha256(f"{_CACHE_FORMAT}|{hs.__version__}|{platform.machine()}".encode())
+    def __init__(
+        self, directory: Path, hs: Any, regexes: list[bytes], literals: list[bytes], wanted: str
+    ) -> None:
+        digest = hashlib.sha256(
+            f"{_CACHE_FORMAT}|{hs.__version__}|{platform.machine()}|{wanted}".encode()
+        )
         for part in (*regexes, b"|", *literals, b"|", BASE64_GATE):
             digest.update(len(part).to_bytes(4, "big") + part)
         self._hs = hs
         self._path = directory / f"prefilter-{digest.hexdigest()[:32]}.hsdb"
         self._count = len(regexes)
 
-    def load(self) -> tuple[Any, list[bool]] | None:
+    def load(self) -> tuple[Any, str] | None:
         try:
             blob = self._path.read_bytes()
             header, _, serialized = blob.partition(b"\n")
-            gated = [flag == "1" for flag in header.decode("ascii")]
-            if len(gated) != self._count:
+            modes = header.decode("ascii")
+            if len(modes) != self._count or set(modes) - {LOCATE, EXACT, PREFILTER, KEYWORDS}:
                 return None
             database = self._hs.loadb(serialized, self._hs.HS_MODE_BLOCK)
             database.scratch = self._hs.Scratch(database)
         except (OSError, ValueError, self._hs.error):
             return None
-        return database, gated
+        return database, modes
 
-    def store(self, database: Any, gated: list[bool]) -> None:
-        header = "".join("1" if flag else "0" for flag in gated).encode("ascii")
+    def store(self, database: Any, modes: str) -> None:
+        header = modes.encode("ascii")
         temporary = self._path.with_name(f".{self._path.name}.{os.getpid()}")
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -215,7 +251,7 @@ def default_cache_dir() -> Path:
     return Path(base) / "keystead" / "scan"
 
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 _UNICODE_CLASS = re.compile(r"(?<!\\)(?:\\\\)*\\[wd]")
 """``\\w`` or ``\\d``, which Python's ``re`` extends beyond ASCII."""
 _GATE_ERRORS = "keystead-scan-gate"
@@ -274,6 +310,7 @@ def build_prefilter(rules: Sequence[Rule], *, cache_dir: Path | None = None) -> 
 
 __all__ = [
     "BASE64_MIN",
+    "Gate",
     "HyperscanPrefilter",
     "KeywordPrefilter",
     "Prefilter",
