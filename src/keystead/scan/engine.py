@@ -113,11 +113,13 @@ class Scanner:
             for start, stop in _line_windows(text, ends) if ends else ((0, len(text)),):
                 hits.extend(self._rule_hits(index, text, refuted, start, stop))
         if self.decode_base64 and gate.base64 and not nested:
-            for start, end, decoded in base64_segments(text):
-                for inner in self._hits(decoded, nested=True):
-                    hits.append(_Hit(inner.rule, inner.secret, start, end, "base64"))
-                    # what the segment holds says more than a generic rule on it
-                    refuted.add((start, end))
+            runs = gate.base64_ends
+            for pos, endpos in _line_windows(text, runs) if runs else ((0, len(text)),):
+                for start, end, decoded in base64_segments(text, pos, endpos):
+                    for inner in self._hits(decoded, nested=True):
+                        hits.append(_Hit(inner.rule, inner.secret, start, end, "base64"))
+                        # what the segment holds says more than a generic rule on it
+                        refuted.add((start, end))
         if refuted:
             hits = [hit for hit in hits if not self._generic_on(hit, refuted)]
         return hits

@@ -37,7 +37,9 @@ from keystead.scan.rules import Rule
 
 BASE64_MIN = 32
 """Shortest base64 run worth decoding: 24 bytes of text."""
-BASE64_GATE = rb"[A-Za-z0-9+/]{%d}" % BASE64_MIN
+BASE64_GATE = rb"(?:^|[^A-Za-z0-9+/])[A-Za-z0-9+/]{%d}" % BASE64_MIN
+"""Matches once per run (at its 32nd character), so a megabyte of base64 on
+one line is one report, not a million."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,9 @@ class Gate:
     """Indexes of the rules that may match."""
     base64: bool
     """Whether a base64 run long enough to decode is present."""
+    base64_ends: list[int] | None = None
+    """Where such runs reach 32 characters, when known: only those lines
+    need the base64 regex."""
     ends: dict[int, list[int]] = field(default_factory=dict)
     """For some of ``rules``, whose matches never span lines: the offsets
     (in characters) where candidate matches end. Only those lines need
@@ -159,7 +164,7 @@ class HyperscanPrefilter:
             [*rules, *range(self._count, self._base64_id + 1)],
             [self._flags(modes[i]) for i in rules]
             + [single | self._hs.HS_FLAG_CASELESS] * len(literals)
-            + [single],
+            + [0],  # the base64 gate: every run, for its line
         )
 
     def _compile(self, expressions: list[bytes], ids: list[int], flags: list[int]) -> Any:
@@ -181,7 +186,7 @@ class HyperscanPrefilter:
         modes = self._modes
 
         def on_match(ident: int, start: int, end: int, flags: int, context: object) -> None:
-            if ident < self._count and modes[ident] == LOCATE:
+            if ident == self._base64_id or (ident < self._count and modes[ident] == LOCATE):
                 ends.setdefault(ident, []).append(end)
             hits.add(ident)
 
@@ -200,7 +205,9 @@ class HyperscanPrefilter:
                 found.append(index)
                 if index in ends:
                     located[index] = ends[index]
-        return Gate(found, self._base64_id in hits, located)
+        return Gate(
+            found, self._base64_id in hits, ends=located, base64_ends=ends.get(self._base64_id)
+        )
 
 
 class _Cache:
@@ -251,7 +258,7 @@ def default_cache_dir() -> Path:
     return Path(base) / "keystead" / "scan"
 
 
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 _UNICODE_CLASS = re.compile(r"(?<!\\)(?:\\\\)*\\[wd]")
 """``\\w`` or ``\\d``, which Python's ``re`` extends beyond ASCII."""
 _GATE_ERRORS = "keystead-scan-gate"
