@@ -62,10 +62,10 @@ def reads_as_identifier(value: str) -> bool:
     return in_words >= _MIN_WORD_LETTERS and in_words >= _WORD_SHARE * letters
 
 
-def literal_secret(value: str) -> bool:
+def not_placeholder_or_identifier(value: str) -> bool:
     """The generic rule's check: a value that is neither filler nor a name
     from code (a type annotation, a function passed as a default)."""
     return not_placeholder(value) and not reads_as_identifier(value)
 
 
-__all__ = ["literal_secret", "not_placeholder", "reads_as_identifier"]
+__all__ = ["not_placeholder", "not_placeholder_or_identifier", "reads_as_identifier"]

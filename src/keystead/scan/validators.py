@@ -156,7 +156,7 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "sentry_org_token": sentry_org_token,
     "mapbox_secret_token": mapbox_secret_token,
     "not_placeholder": _placeholders.not_placeholder,
-    "literal_secret": _placeholders.literal_secret,
+    "not_placeholder_or_identifier": _placeholders.not_placeholder_or_identifier,
 }
 """Validator name (as written in a rules file) to check."""
 
