@@ -136,10 +136,12 @@ def test_pypi_and_test_pypi_tokens_minted_by_pymacaroons_parse() -> None:
 
 def test_age_identity_from_the_bech32_reference_validates() -> None:
     identity = age_identity()
-    assert VALIDATORS["age_secret_key"](identity)
-    assert VALIDATORS["age_secret_key"](identity.lower())
-    assert not VALIDATORS["age_secret_key"](break_last(identity))
-    assert not VALIDATORS["age_secret_key"](identity.replace("AGE-SECRET-KEY-", "AGE-PUBLIC-KEY-"))
+    assert VALIDATORS["age_bech32_checksum"](identity)
+    assert VALIDATORS["age_bech32_checksum"](identity.lower())
+    assert not VALIDATORS["age_bech32_checksum"](break_last(identity))
+    assert not VALIDATORS["age_bech32_checksum"](
+        identity.replace("AGE-SECRET-KEY-", "AGE-PUBLIC-KEY-")
+    )
 
 
 @pytest.mark.parametrize(

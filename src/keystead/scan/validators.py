@@ -147,7 +147,7 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "supabase_service_role": supabase_service_role,
     "private_key": _keyfiles.private_key,
     "pgp_private_key": _keyfiles.pgp_private_key,
-    "age_secret_key": _keyfiles.age_secret_key,
+    "age_bech32_checksum": _keyfiles.age_secret_key,
     "pypi_macaroon": _macaroon.pypi_macaroon,
     "azure_storage_key": azure_storage_key,
     "discord_bot_token": discord_bot_token,
