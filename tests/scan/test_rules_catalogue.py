@@ -234,3 +234,12 @@ def test_the_specific_rule_wins_over_the_general_one(
     reported = [f.rule_id for f in scanner.scan_text(sample.text, "sample.json")]
     assert rule_id in reported
     assert shadowed not in reported
+
+
+def test_no_rule_reports_any_decoy(scanner: Scanner) -> None:
+    """A decoy of one rule is not picked up by another (the generic rule
+    on a token whose checksum is wrong, the JWT rule on a public key)."""
+    for rule_id, sample in sorted(SAMPLES.items()):
+        for decoy in sample.decoys:
+            reported = [f.rule_id for f in scanner.scan_text(decoy, "decoy.txt")]
+            assert reported == [], (rule_id, reported)

@@ -86,8 +86,13 @@ def _jwt_parts(secret: str) -> tuple[dict[str, object], dict[str, object]] | Non
 
 def jwt(secret: str) -> bool:
     """A signed JWT: header and payload are base64url JSON objects, the header
-    names an ``alg`` other than ``none`` and the signature is base64url."""
-    return _jwt_parts(secret) is not None
+    names an ``alg`` other than ``none`` and the signature is base64url. A
+    Supabase anon key is a JWT made to be shipped to browsers: not a finding."""
+    parts = _jwt_parts(secret)
+    if parts is None:
+        return False
+    claims = parts[1]
+    return not (claims.get("iss") == "supabase" and claims.get("role") == "anon")
 
 
 def supabase_service_role(secret: str) -> bool:
