@@ -93,6 +93,14 @@ def test_unicode_and_unusual_regexes_are_found_as_python_finds_them(
     assert [(f.rule_id, f.secret) for f in fast.scan_text(text, "t")] == expected
 
 
+def _reported_value(scanner: Scanner, rng: random.Random) -> str:
+    """A random value the generic assignment rule reports on its own."""
+    while True:
+        value = "".join(rng.choice(keyformat.ALPHABET + "+/") for _ in range(24))
+        if scanner.scan_text(f"secret = '{value}'\n", "probe.py"):
+            return value
+
+
 def test_hyperscan_and_the_keyword_gate_agree_on_a_seeded_corpus() -> None:
     fast, plain = _both()
     rng = random.Random(16)
@@ -109,10 +117,10 @@ def test_hyperscan_and_the_keyword_gate_agree_on_a_seeded_corpus() -> None:
             lines.insert(spot, f"{accent}token = '{key}'\n")
             seeded += 1
         # generic assignments, two on a line, and one on a last line with no newline
-        password = "".join(rng.choice(keyformat.ALPHABET) for _ in range(24))
+        password = _reported_value(plain, rng)
         lines.insert(rng.randrange(len(lines) + 1), f'a = {{"password": "{password}"}}\n')
         lines.insert(rng.randrange(len(lines) + 1), f"secret='{password}'; api_key='{password}'\n")
-        lines.append(f"client_secret = '{password[::-1]}'")
+        lines.append(f"client_secret = '{password}'")
         corpus = "".join(lines)
         expected = _keys(plain.scan_text(corpus, source.name))
         assert _keys(fast.scan_text(corpus, source.name)) == expected
