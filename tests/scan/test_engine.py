@@ -156,8 +156,9 @@ def test_base64_of_binary_is_passed_over(scanner: Scanner) -> None:
 
 
 def _notebook(cells: list[dict[str, object]]) -> bytes:
+    """As nbformat writes a notebook: indent 1, sorted keys, UTF-8 as is."""
     document = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    return (json.dumps(document, indent=1) + "\n").encode()
+    return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
 def test_notebook_cells_and_outputs_are_scanned_at_their_line_in_the_file(
@@ -167,7 +168,7 @@ def test_notebook_cells_and_outputs_are_scanned_at_their_line_in_the_file(
     allowed = keyformat.generate("ks")
     data = _notebook(
         [
-            {"cell_type": "markdown", "metadata": {}, "source": ["# Notes\n", "Setup:"]},
+            {"cell_type": "markdown", "metadata": {}, "source": ["# Notes (déjà vu)\n", "Setup:"]},
             {
                 "cell_type": "code",
                 "execution_count": 1,

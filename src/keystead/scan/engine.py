@@ -63,7 +63,8 @@ def shannon(text: str) -> float:
 
 
 class Scanner:
-    """Scans text or file contents with a set of rules. Build one and reuse it:
+    """Scans text or file contents with a set of rules. Build one and reuse it
+    (one per thread: the Hyperscan scratch space is not shared safely):
     construction compiles every rule (a fifth of a second for the shipped
     rules the first time, milliseconds once the prefilter is cached)."""
 
