@@ -90,7 +90,8 @@ class Scanner:
         return self._prefilter.name
 
     def scan_text(self, text: str, path: str) -> list[Finding]:
-        """Findings in ``text``, positioned within it, reported as at ``path``."""
+        """Findings in ``text``, positioned within it, reported as at ``path``;
+        none on a line holding ``keystead:allow``."""
         return self._findings(text, self._hits(text), path)
 
     def scan_bytes(self, data: bytes, path: str) -> list[Finding]:
