@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from keystead.cli import _output as out
 from keystead.cli._runtime import UsageProblem
 from keystead.scan.finding import Finding
-from keystead.scan.responses import procedure
 
 _FINGERPRINT = re.compile(r"[0-9a-f]{8,64}")
 
@@ -81,6 +80,8 @@ def explain(
 
 
 def _procedure(kind: str, query: str) -> str:
+    from keystead.scan.responses import procedure
+
     try:
         return procedure(kind)
     except LookupError:

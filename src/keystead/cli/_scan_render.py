@@ -18,7 +18,6 @@ from keystead.cli import _output as out
 from keystead.cli._runtime import UsageProblem
 from keystead.scan import report, sarif
 from keystead.scan.finding import Finding
-from keystead.scan.responses import procedure
 
 FORMATS = ("table", "json", "sarif")
 _COLUMNS = (("Rule", "rule"), ("Location", "location"), ("Secret", "secret"), ("Check", "check"))
@@ -56,8 +55,8 @@ def render_table(
         console.print(_table(findings, show_secrets=show_secrets))
         console.print(
             Text(
-                "Explain a finding and what to do now: keystead scan --explain RULE "
-                "(a leaked key must be revoked, not only deleted: it stays in git history).",
+                f"What to do now: keystead scan --explain {findings[0].rule_id} (a leaked key "
+                "must be revoked or rotated: deleting the line leaves it in git history).",
                 style="yellow",
             )
         )
@@ -75,6 +74,8 @@ def document(
     root_uri: str | None,
 ) -> object:
     if fmt == "sarif":
+        from keystead.scan.responses import procedure
+
         return sarif.to_sarif(
             findings, rules, help_for=procedure, show_secrets=show_secrets, root_uri=root_uri
         )

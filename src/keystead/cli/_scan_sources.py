@@ -9,7 +9,6 @@ a terminal, never in a pipe or CI log.
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +19,17 @@ from pathlib import Path
 from keystead.cli import _output as out
 from keystead.scan import git, hygiene
 from keystead.scan.engine import Scanner
-from keystead.scan.files import iter_files
+from keystead.scan.files import (
+    BINARY,
+    EXCLUDED,
+    SNIFF_BYTES,
+    TOO_LARGE,
+    UNREADABLE,
+    VENDORED,
+    VENDORED_DIRS,
+    iter_files,
+)
+from keystead.scan.files import _glob as exclude_pattern
 from keystead.scan.finding import Finding
 from keystead.scan.report import Summary
 
@@ -59,11 +68,9 @@ def progress(total: int, label: str, *, unit_bytes: bool) -> Iterator[Callable[[
 
 
 def excluded(path: str, globs: Sequence[str]) -> bool:
-    """A repository path matches an ``--exclude`` glob (on the path or a name)."""
-    parts = path.split("/")
-    return any(
-        fnmatch.fnmatchcase(path, g) or any(fnmatch.fnmatchcase(p, g) for p in parts) for g in globs
-    )
+    """A repository path matches an ``--exclude`` glob, with the same meaning
+    as in a scan of files."""
+    return any(exclude_pattern(g).fullmatch(path) for g in globs)
 
 
 def display_path(path: Path) -> str:
@@ -83,12 +90,13 @@ def scan_paths(
     with progress(total if total >= _BAR_FROM_BYTES else 0, "scanning", unit_bytes=True) as step:
         for entry in entries:
             if entry.skipped is not None:
-                got.summary.skipped[entry.skipped] += 1
+                if entry.path.name != ".git":  # never scanned, not worth a mention
+                    got.summary.skipped[entry.skipped] += 1
                 continue
             try:
                 data = entry.path.read_bytes()
             except OSError:
-                got.summary.skipped["unreadable"] += 1
+                got.summary.skipped[UNREADABLE] += 1
                 continue
             got.summary.files += 1
             got.summary.bytes += len(data)
@@ -127,7 +135,10 @@ def _read_blobs(
         for ref, data in git.read_blobs(repo, blobs, max_bytes=max_bytes):
             step(1)
             if data is None:
-                got.summary.skipped["too large"] += 1
+                got.summary.skipped[TOO_LARGE] += 1
+                continue
+            if b"\0" in data[:SNIFF_BYTES]:
+                got.summary.skipped[BINARY] += 1
                 continue
             got.summary.bytes += len(data)
             for finding in scanner.scan_bytes(data, ref.path):
@@ -175,7 +186,7 @@ def scan_stdin(scanner: Scanner, *, max_bytes: int) -> Collected:
     got = Collected()
     data = sys.stdin.buffer.read(max_bytes + 1)
     if len(data) > max_bytes:
-        got.summary.skipped["too large"] += 1
+        got.summary.skipped[TOO_LARGE] += 1
         return got
     got.summary.files = 1
     got.summary.bytes = len(data)
@@ -184,8 +195,13 @@ def scan_stdin(scanner: Scanner, *, max_bytes: int) -> Collected:
 
 
 def _skip(path: str, exclude: Sequence[str], summary: Summary) -> bool:
+    """A blob passed over by path: excluded, or under a vendored directory
+    (the defaults of a scan of files, :mod:`keystead.scan.files`)."""
     if excluded(path, exclude):
-        summary.skipped["excluded"] += 1
+        summary.skipped[EXCLUDED] += 1
+        return True
+    if any(part in VENDORED_DIRS for part in path.split("/")[:-1]):
+        summary.skipped[VENDORED] += 1
         return True
     return False
 

@@ -12,8 +12,10 @@ It reads files and git only: no store, no server (but ``--report``).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ParamSpec
 
 import typer
 
@@ -29,9 +31,24 @@ from keystead.scan.finding import Finding
 from keystead.scan.report import ordered
 from keystead.scan.rules import RuleSet, load_rules
 
+P = ParamSpec("P")
+
 
 def register(app: typer.Typer) -> None:
-    app.command("scan")(guarded(scan))
+    app.command("scan")(guarded(_usage_errors(scan)))
+
+
+def _usage_errors(func: Callable[P, None]) -> Callable[P, None]:
+    """A bad path, glob, rules or baseline file is the caller's to fix: exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            func(*args, **kwargs)
+        except ValidationError as exc:
+            raise UsageProblem(exc.detail or exc.title) from None
+
+    return wrapper
 
 
 def scan(
@@ -186,19 +203,13 @@ def _load(paths: list[Path]) -> RuleSet:
     for path in paths:
         if not path.is_file():
             raise UsageProblem(f"--rules {path}: no such file")
-    try:
-        return load_rules(paths)
-    except ValidationError as exc:
-        raise UsageProblem(exc.detail or exc.title) from None
+    return load_rules(paths)
 
 
 def _baseline(path: Path) -> Baseline:
     if not path.is_file():
         raise UsageProblem(f"--baseline {path}: no such file (write one with --write-baseline)")
-    try:
-        return Baseline.load(path)
-    except (ValidationError, ValueError, OSError) as exc:
-        raise UsageProblem(f"--baseline {path}: {exc}") from None
+    return Baseline.load(path)
 
 
 def _repository(path: Path) -> Path:
