@@ -6,12 +6,12 @@ from __future__ import annotations
 from keystead.core import keyformat
 
 
-def keystead_key(prefix: str = "sk_live") -> str:
+def keystead_key(prefix: str = "acme") -> str:
     """A fresh Keystead key with a valid CRC-32 checksum."""
     return keyformat.generate(prefix)
 
 
-def broken_key(prefix: str = "sk_live") -> str:
+def broken_key(prefix: str = "acme") -> str:
     """A Keystead-shaped string whose checksum is wrong: never a finding."""
     key = keyformat.generate(prefix)
     return key[:-1] + ("A" if key[-1] != "A" else "B")

@@ -103,7 +103,7 @@ def test_a_commit_adding_a_keystead_key_is_blocked_with_a_readable_message(
     consumer: Consumer,
 ) -> None:
     before = consumer.head_count()
-    key = keystead_key("sk_live")
+    key = keystead_key("acme_live")
 
     done = consumer.commit("billing.py", f'STRIPE_PROXY_KEY = "{key}"\n')
 
@@ -152,7 +152,7 @@ def test_a_clean_commit_goes_through(consumer: Consumer) -> None:
 @pytest.mark.slow
 def test_an_allowed_line_goes_through(consumer: Consumer) -> None:
     before = consumer.head_count()
-    key = keystead_key("sk_test")
+    key = keystead_key("acme_test")
     done = consumer.commit("tests/fixtures.py", f'FAKE = "{key}"  # keystead:allow\n')
     assert done.returncode == 0, done.stdout + done.stderr
     assert consumer.head_count() == before + 1

@@ -39,7 +39,7 @@ def test_a_keystead_key_is_found_redacted_and_the_exit_code_says_so(cli: Cli, wo
     assert result.exit_code == 1
     assert key not in result.output
     assert "project/settings.py:1" in result.stdout
-    assert f"sk_live_…{key[-4:]}" in result.stdout
+    assert f"acme_…{key[-4:]}" in result.stdout
     assert "keystead-key" in result.stdout
     assert "decoy.py" not in result.stdout  # a broken checksum is never a finding
     assert "1 finding; 2 files scanned" in result.stdout
@@ -66,7 +66,7 @@ def test_a_clean_tree_exits_0(cli: Cli, work: Path) -> None:
 
 
 def test_json_document_and_output_file(cli: Cli, work: Path, tmp_path: Path) -> None:
-    key = keystead_key("pk_test")
+    key = keystead_key("shop_test")
     (work / "app.js").write_text(f"const a = 1;\nconst k = '{key}';\n", encoding="utf-8")
 
     document = _json(cli, "project")
@@ -75,7 +75,7 @@ def test_json_document_and_output_file(cli: Cli, work: Path, tmp_path: Path) -> 
     assert finding["kind"] == "keystead"
     assert (finding["path"], finding["line"], finding["column"]) == ("project/app.js", 2, 12)
     assert finding["end_column"] == 12 + len(key)
-    assert finding["secret"] == f"pk_test_…{key[-4:]}"
+    assert finding["secret"] == f"shop_test_…{key[-4:]}"
     assert finding["validation"] == "checksum"
     assert len(finding["fingerprint"]) == 64
     assert document["summary"]["findings"] == 1
