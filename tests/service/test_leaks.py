@@ -70,7 +70,7 @@ async def test_a_live_key_is_revoked_by_the_compromise_procedure(
 async def test_a_second_report_answers_the_same_and_does_nothing_again(
     keystead: Keystead, admin: Principal, clock: ManualClock
 ) -> None:
-    _, key_id, plaintext = await _key(keystead, admin)
+    _, _, plaintext = await _key(keystead, admin)
     reporter = await _reporter(keystead, admin)
     [first] = await keystead.leaks.report(reporter, [_report(plaintext)])
     clock.advance(5)
