@@ -36,12 +36,15 @@ from keystead.errors import NotFound, ValidationError
 from keystead.service import fields
 from keystead.service.context import ServiceContext
 from keystead.service.fields import page_cursor, page_size
+from keystead.service.github_keys import GitHubKeys
 from keystead.service.incidents import IncidentService
 from keystead.service.leak_policy import LeakPolicies
 from keystead.service.pickups import scope_of
 from keystead.store.leaks import LeakPolicy, LeakRecord
 
 MAX_REPORTS = 1000
+GITHUB_MAX_REPORTS = 10_000
+"""GitHub sends as many matches as it found at once; its body limit bounds them too."""
 MAX_URL = 2000
 MAX_TYPE = 200
 STALE_CLAIM = timedelta(seconds=60)
@@ -121,6 +124,13 @@ class LeakService:
         """Set by the exposure analysis: its result joins the incident's evidence."""
         self.counts: Counter[tuple[str, str]] = Counter()
         """Reported tokens by (source, outcome), for /metrics."""
+        settings = ctx.settings
+        self.github: GitHubKeys | None = None
+        """GitHub's public keys, when ``KEYSTEAD_GITHUB_KEYS_URL`` is set."""
+        if settings.github_keys_url:
+            self.github = GitHubKeys(
+                settings.github_keys_url, ctx.clock, refresh_s=settings.github_keys_refresh_s
+            )
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         """One report of a key at a time on this node (and how many wait)."""
 
@@ -129,7 +139,7 @@ class LeakService:
     async def report(self, principal: Principal, reports: Sequence[LeakReport]) -> list[LeakAnswer]:
         """Needs ``leaks.report``. Answers in the order of ``reports``."""
         principal.require("leaks.report")
-        checked = _batch(reports)
+        checked = _batch(reports, MAX_REPORTS)
 
         def visible(key: Key) -> bool:
             return (
@@ -146,7 +156,7 @@ class LeakService:
     ) -> list[LeakAnswer]:
         """A report GitHub signed (the face checked it). Acts on keys of the
         ``workspaces`` named (``*``: any), each in its own workspace."""
-        checked = _batch(reports)
+        checked = _batch(reports, GITHUB_MAX_REPORTS)
         every = "*" in workspaces
 
         def visible(key: Key) -> bool:
@@ -305,9 +315,9 @@ def describe(leak: LeakRecord) -> dict[str, Any]:
     }
 
 
-def _batch(reports: Sequence[LeakReport]) -> list[LeakReport]:
-    if not isinstance(reports, Sequence) or not 1 <= len(reports) <= MAX_REPORTS:
-        raise ValidationError(f"send 1 to {MAX_REPORTS} reports", field="reports")
+def _batch(reports: Sequence[LeakReport], limit: int) -> list[LeakReport]:
+    if not isinstance(reports, Sequence) or not 1 <= len(reports) <= limit:
+        raise ValidationError(f"send 1 to {limit} reports", field="reports")
     return [check_report(r) for r in reports]
 
 
@@ -329,6 +339,7 @@ def _answer(
 
 
 __all__ = [
+    "GITHUB_MAX_REPORTS",
     "MAX_REPORTS",
     "ExposureHook",
     "LeakAnswer",
