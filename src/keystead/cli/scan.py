@@ -200,10 +200,11 @@ def scan(
         return
     if fix_gitignore:
         _fix_gitignore(findings, repo or _repository_or_cwd(targets[0]))
+    reported = None if report_url is None else _report(ctx, report_url, findings)
     root = (repo or Path.cwd()).resolve().as_uri() + "/"
     _scan_render.emit(
         fmt, output, findings, got.summary, rules=[*ruleset, *hygiene.RULES], kinds=kinds,
-        show_secrets=show_secrets, root_uri=root,
+        show_secrets=show_secrets, root_uri=root, reported=reported,
     )  # fmt: skip
     if findings:
         if staged:
