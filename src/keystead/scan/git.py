@@ -50,7 +50,8 @@ class History:
     was ever added (for the hygiene check of files that should not be tracked)."""
 
     blobs: list[BlobRef]
-    paths: set[str]
+    paths: dict[str, Commit | None]
+    """Every path ever added or changed, with the first commit that did."""
     commits: int
 
 
@@ -149,7 +150,7 @@ def history(repo: Path, *, branches: Sequence[str] = (), since: str | None = Non
         "--format=%x01%H%x1f%an%x1f%ae%x1f%aI", *revs, "--",
     ]  # fmt: skip
     seen: dict[str, BlobRef] = {}
-    paths: set[str] = set()
+    paths: dict[str, Commit | None] = {}
     commits = 0
     commit: Commit | None = None
     with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:  # noqa: S603
@@ -165,7 +166,7 @@ def history(repo: Path, *, branches: Sequence[str] = (), since: str | None = Non
             mode, oid, status = parsed
             if status not in _ADDED or oid == NULL_OID or mode == _SUBMODULE_MODE:
                 continue
-            paths.add(path)
+            paths.setdefault(path, commit)
             if oid not in seen:
                 seen[oid] = BlobRef(oid, path, commit)
         error = proc.stderr.read().decode("utf-8", "replace").strip()
