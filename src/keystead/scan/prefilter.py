@@ -23,8 +23,12 @@ Without Hyperscan (a platform with no wheel) the keywords gate through
 from __future__ import annotations
 
 import codecs
+import hashlib
+import os
+import platform
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from keystead.scan.rules import Rule
@@ -73,7 +77,7 @@ class HyperscanPrefilter:
 
     name = "hyperscan"
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
+    def __init__(self, rules: Sequence[Rule], *, cache_dir: Path | None = None) -> None:
         import hyperscan
 
         self._hs = hyperscan
@@ -91,7 +95,14 @@ class HyperscanPrefilter:
                 self._keyword_rules.setdefault(keyword_ids[keyword], []).append(index)
         self._base64_id = count + len(keyword_ids)
         regexes = [_dialect(rule.regex).encode("utf-8") for rule in rules]
-        self._database, self._gated = self._build_all(regexes, literals)
+        cached = _Cache(cache_dir, hyperscan, regexes, literals) if cache_dir else None
+        loaded = cached.load() if cached else None
+        if loaded is None:
+            self._database, self._gated = self._build_all(regexes, literals)
+            if cached:
+                cached.store(self._database, self._gated)
+        else:
+            self._database, self._gated = loaded
         self._ascii_only = [_UNICODE_CLASS.search(rule.regex) is not None for rule in rules]
 
     def _build_all(self, regexes: list[bytes], literals: list[bytes]) -> tuple[Any, list[bool]]:
@@ -160,16 +171,69 @@ class HyperscanPrefilter:
         return found, self._base64_id in hits
 
 
+class _Cache:
+    """A compiled database on disk: loading one takes a tenth of a
+    millisecond, compiling the shipped rules a fifth of a second, which a
+    pre-commit hook pays on every commit. The file's name is a hash of
+    everything compiled into it; a file that does not load is rebuilt."""
+
+    def __init__(self, directory: Path, hs: Any, regexes: list[bytes], literals: list[bytes]):
+        digest = hashlib.sha256(f"{_CACHE_FORMAT}|{hs.__version__}|{platform.machine()}".encode())
+        for part in (*regexes, b"|", *literals, b"|", BASE64_GATE):
+            digest.update(len(part).to_bytes(4, "big") + part)
+        self._hs = hs
+        self._path = directory / f"prefilter-{digest.hexdigest()[:32]}.hsdb"
+        self._count = len(regexes)
+
+    def load(self) -> tuple[Any, list[bool]] | None:
+        try:
+            blob = self._path.read_bytes()
+            header, _, serialized = blob.partition(b"\n")
+            gated = [flag == "1" for flag in header.decode("ascii")]
+            if len(gated) != self._count:
+                return None
+            database = self._hs.loadb(serialized, self._hs.HS_MODE_BLOCK)
+            database.scratch = self._hs.Scratch(database)
+        except (OSError, ValueError, self._hs.error):
+            return None
+        return database, gated
+
+    def store(self, database: Any, gated: list[bool]) -> None:
+        header = "".join("1" if flag else "0" for flag in gated).encode("ascii")
+        temporary = self._path.with_name(f".{self._path.name}.{os.getpid()}")
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_bytes(header + b"\n" + self._hs.dumpb(database))
+            os.replace(temporary, self._path)
+        except OSError:  # a read-only home: compile every time, as without a cache
+            temporary.unlink(missing_ok=True)
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/keystead/scan``, else ``~/.cache/keystead/scan``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "keystead" / "scan"
+
+
+_CACHE_FORMAT = 1
 _UNICODE_CLASS = re.compile(r"(?<!\\)(?:\\\\)*\\[wd]")
 """``\\w`` or ``\\d``, which Python's ``re`` extends beyond ASCII."""
 _GATE_ERRORS = "keystead-scan-gate"
+_UNICODE_SPACES = (
+    "\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+"""The characters beyond ASCII that Python's ``\\s`` matches."""
+_UNICODE_SPACE = re.compile(f"[{_UNICODE_SPACES}]")
+_GATE_TABLE = bytes(range(0x1C)) + b" " * 4 + bytes(range(0x20, 0x80)) + b"\x80" * 128
+"""Python's ``\\s`` also takes ``\\x1c``-``\\x1f``, Hyperscan's does not: they
+become spaces. Latin-1 letters become 0x80 like every other non-ASCII char."""
 
 
 def _gate_replace(error: UnicodeError) -> tuple[bytes, int]:
     if not isinstance(error, UnicodeEncodeError):
         raise error
-    run = error.object[error.start : error.end]
-    return bytes(32 if char.isspace() else 0x80 for char in run), error.end
+    return b"\x80" * (error.end - error.start), error.end
 
 
 codecs.register_error(_GATE_ERRORS, _gate_replace)
@@ -177,8 +241,13 @@ codecs.register_error(_GATE_ERRORS, _gate_replace)
 
 def gate_bytes(text: str) -> bytes:
     """One byte per character of ``text``, for the prefilter: ASCII kept,
-    Unicode whitespace as a space, anything else as 0x80."""
-    return text.encode("ascii", _GATE_ERRORS)
+    whitespace (to Python) as a space, anything else as 0x80."""
+    if text.isascii():
+        return text.encode("ascii").translate(_GATE_TABLE)
+    if any(space in text for space in _UNICODE_SPACES):
+        text = _UNICODE_SPACE.sub(" ", text)
+    # Latin-1 encodes most European text in C; the handler takes the rest
+    return text.encode("latin-1", _GATE_ERRORS).translate(_GATE_TABLE)
 
 
 _OPEN_REPEAT = re.compile(r"(?<!\\)\{,(\d+)\}")
@@ -194,10 +263,11 @@ def _literal(keyword: str) -> bytes:
     return b"".join(b"\\x%02x" % byte for byte in keyword.encode("ascii"))
 
 
-def build_prefilter(rules: Sequence[Rule]) -> Prefilter:
-    """Hyperscan when it is installed, else the standard-library keyword gate."""
+def build_prefilter(rules: Sequence[Rule], *, cache_dir: Path | None = None) -> Prefilter:
+    """Hyperscan when it is installed, else the standard-library keyword gate.
+    With ``cache_dir``, compiled databases are kept there and reused."""
     try:
-        return HyperscanPrefilter(rules)
+        return HyperscanPrefilter(rules, cache_dir=cache_dir)
     except ImportError:
         return KeywordPrefilter(rules)
 
@@ -208,5 +278,6 @@ __all__ = [
     "KeywordPrefilter",
     "Prefilter",
     "build_prefilter",
+    "default_cache_dir",
     "gate_bytes",
 ]
