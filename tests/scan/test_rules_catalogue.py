@@ -192,3 +192,11 @@ def test_generic_rule_reads_env_yaml_json_and_code() -> None:
         assert found(rule, line) == [value], line
     for line in (f"password_hash = '{value}'", f"token_url = '{value}'"):
         assert found(rule, line) == [], line
+
+
+def test_the_rules_page_lists_every_rule_and_validator() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "scanning" / "scan-rules.md").read_text()
+    for rule in RULES:
+        assert f"| `{rule['id']}` |" in page, rule["id"]
+    for name in VALIDATORS:
+        assert f"| `{name}` |" in page, name

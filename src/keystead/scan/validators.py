@@ -156,6 +156,7 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "sentry_org_token": sentry_org_token,
     "mapbox_secret_token": mapbox_secret_token,
     "not_placeholder": _placeholders.not_placeholder,
+    "not_placeholder_or_identifier": _placeholders.not_placeholder_or_identifier,
 }
 """Validator name (as written in a rules file) to check."""
 
