@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from leakkit import KeyServer, Signer, matches
 
 from keystead.client import Client
+from leakkit import KeyServer, Signer, matches
 from serving import serving
 
 
