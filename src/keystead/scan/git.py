@@ -81,6 +81,22 @@ def toplevel(path: Path) -> Path:
     return Path(out.decode().strip())
 
 
+def history_root(path: Path) -> Path:
+    """Where to read history from: the work tree's root, or a bare repository
+    itself (a mirror on a server has history but no work tree)."""
+    try:
+        return toplevel(path)
+    except GitError:
+        where = path if path.is_dir() else path.parent
+        try:
+            bare = _git(where, "rev-parse", "--is-bare-repository").decode().strip()
+        except GitError:
+            bare = "false"
+        if bare != "true":
+            raise
+        return Path(_git(where, "rev-parse", "--absolute-git-dir").decode().strip())
+
+
 def resolve_commit(repo: Path, rev: str) -> str:
     """The commit id ``rev`` names; :class:`GitError` for an unknown revision."""
     if rev.startswith("-"):
@@ -259,6 +275,7 @@ __all__ = [
     "GitError",
     "History",
     "history",
+    "history_root",
     "hooks_dir",
     "read_blobs",
     "relpath_in",
