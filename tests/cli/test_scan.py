@@ -203,8 +203,8 @@ def test_git_history_reports_the_commit_that_introduced_a_deleted_key(
     mirror = tmp_path / "mirror.git"
     repo.git("clone", "-q", "--mirror", str(repo.root), str(mirror))
     monkeypatch.chdir(mirror)  # a bare repository: history, no work tree
-    from_mirror = _json(cli, "--git")["findings"]
-    assert [(f["path"], f["commit"]["sha"]) for f in from_mirror][0] == ("config/prod.py", leaked)
+    first_in_mirror = _json(cli, "--git")["findings"][0]
+    assert (first_in_mirror["path"], first_in_mirror["commit"]["sha"]) == ("config/prod.py", leaked)
 
 
 def test_staged_scans_the_index_not_the_work_tree(
