@@ -22,9 +22,11 @@ from keystead.cli import (
     apis,
     audit,
     gateway,
+    hooks,
     incidents,
     key_actions,
     keys,
+    leaks,
     limits,
     master_key,
     owners,
@@ -32,6 +34,7 @@ from keystead.cli import (
     plans,
     root_keys,
     run,
+    scan,
     secret_export,
     secret_lifecycle,
     secrets,
@@ -100,16 +103,19 @@ app.add_typer(workspaces.app, name="workspaces")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(pickups.app, name="pickups")
 app.add_typer(incidents.app, name="incidents")
+app.add_typer(leaks.app, name="leaks")
 app.add_typer(audit.app, name="audit")
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(master_key.app, name="master-key")
 app.add_typer(secrets.app, name="secrets")
+app.add_typer(hooks.app, name="hooks")
 secret_lifecycle.register(secrets.app)  # consumers, rotation show|set|clear
 key_actions.register(keys.app)
 serve.register(app)
 gateway.register(app)
 run.register(app)
+scan.register(app)
 secret_export.register(secrets.app)
 
 
