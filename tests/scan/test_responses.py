@@ -5,12 +5,15 @@ from __future__ import annotations
 import importlib.resources
 import tomllib
 
+from keystead.scan import hygiene
 from keystead.scan.responses import CLOSING_STEPS, kinds, procedure
 
 
 def _rule_kinds() -> set[str]:
+    """The kinds of the shipped rules and of the tracked-file (hygiene) rules."""
     text = importlib.resources.files("keystead.scan").joinpath("rules.toml").read_text("utf-8")
-    return {rule["kind"] for rule in tomllib.loads(text)["rules"]}
+    shipped = {rule["kind"] for rule in tomllib.loads(text)["rules"]}
+    return shipped | {rule.kind for rule in hygiene.RULES}
 
 
 def test_every_rule_kind_has_a_procedure_of_its_own() -> None:

@@ -152,6 +152,8 @@ def test_age_identity_from_the_bech32_reference_validates() -> None:
         ("abcdefghijkl", False),
         ("9876543210", False),
         ("qwertyuiop", False),
+        ("sk_live_…nHoN", False),  # a redacted rendering, as `keystead scan` prints
+        ("Zt3k...Lp2Xw", False),
         ("Zt3kQ9vLp2Xw", True),
     ],
 )

@@ -27,9 +27,9 @@ from keystead.scan.files import (
     UNREADABLE,
     VENDORED,
     VENDORED_DIRS,
+    exclude_pattern,
     iter_files,
 )
-from keystead.scan.files import _glob as exclude_pattern
 from keystead.scan.finding import Finding
 from keystead.scan.report import Summary
 

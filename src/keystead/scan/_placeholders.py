@@ -30,9 +30,15 @@ def _is_a_run(text: str) -> bool:
 
 
 def not_placeholder(secret: str) -> bool:
-    """``False`` for a value that is plainly filler: ``xxxxxxxx``,
-    ``abcabcabc``, ``12345678``, ``qwertyuiop``."""
-    return not (_repeats_a_unit(secret) or _is_a_run(secret))
+    """``False`` for a value that is plainly filler (``xxxxxxxx``,
+    ``abcabcabc``, ``12345678``, ``qwertyuiop``) or shown elided."""
+    return not (_is_elided(secret) or _repeats_a_unit(secret) or _is_a_run(secret))
+
+
+def _is_elided(text: str) -> bool:
+    """A value shown redacted (``sk_live_…nHoN``, ``ghp_...AbCd``): output of
+    Keystead or another tool, not the secret itself."""
+    return "…" in text or "..." in text
 
 
 _TOKEN = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")

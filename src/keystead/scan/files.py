@@ -76,7 +76,7 @@ def iter_files(
     for root in roots:
         if not root.exists() and not root.is_symlink():
             raise ValidationError(f"{root}: no such file or directory", field="paths")
-    matchers = [_glob(pattern) for pattern in exclude]
+    matchers = [exclude_pattern(pattern) for pattern in exclude]
     for root in roots:
         if root.is_dir() and not root.is_symlink():
             yield from _walk(root, "", matchers, max_bytes)
@@ -159,7 +159,7 @@ def _excluded(relative: str, matchers: list[re.Pattern[str]]) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _glob(pattern: str) -> re.Pattern[str]:
+def exclude_pattern(pattern: str) -> re.Pattern[str]:
     """A gitignore-like glob as a regex over a ``/``-separated relative path:
     ``*`` and ``?`` stay within one component, ``**`` spans any number, and a
     pattern without ``/`` matches a name at any depth (``*.min.js``) and
@@ -215,6 +215,7 @@ __all__ = [
     "VENDORED",
     "VENDORED_DIRS",
     "FileEntry",
+    "exclude_pattern",
     "is_binary",
     "iter_files",
 ]
