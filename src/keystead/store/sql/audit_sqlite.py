@@ -1,13 +1,5 @@
-"""Group-committed audit entries on a SQLite file, in one hop to a thread of their own.
-
-``SqlBase.append_audit`` (the batches of ``service.AuditWriter``: the entries of
-reads) through SQLAlchemy on aiosqlite takes about twenty round trips between the
-event loop and aiosqlite's thread per batch (each statement opens, runs, fetches
-and closes a cursor there), and SQLAlchemy's statement handling besides. Here a
-batch is one call into a thread that owns one ``sqlite3`` connection and runs the
-whole transaction: take the write lock, read the chain head, chain, insert, move
-the head, commit. The SQL and the rows are those of ``audit_chain`` (same tables,
-``entry_row``, the dialect's own time format), so both paths write one chain.
+"""Audit batches on a SQLite file (``audit_thread``): ``sqlite3`` on a thread of its
+own, the write lock taken before the head is read (``BEGIN IMMEDIATE``).
 
 Only for a database file: an in-memory database is another database on every
 connection, so it keeps the engine's path.
@@ -15,11 +7,7 @@ connection, so it keeps the engine's path.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from keystead.core.audit import GENESIS, AuditRecord, chain
-from keystead.errors import Conflict, StoreUnavailable
-from keystead.store.sql.audit_chain import entry_row
+from keystead.core.audit import GENESIS
+from keystead.store.sql.audit_chain import chained_rows
+from keystead.store.sql.audit_thread import AuditThread, Groups
 from keystead.store.sql.tables import audit, audit_heads
 
 BUSY_TIMEOUT_MS = 30_000
@@ -73,79 +61,45 @@ _HEAD_MOVE = _Statement(
 )
 
 
-class SqliteAuditAppender:
-    """Appends batches of audit records to the chain of a SQLite database file."""
+def sqlite_audit_appender(path: Path) -> AuditThread[sqlite3.Connection]:
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        return connection
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keystead-audit")
-        self._connection: sqlite3.Connection | None = None
-        """Made, used and closed on the thread only."""
-
-    async def append(self, records: Sequence[AuditRecord]) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._thread, self._append, list(records))
-
-    async def close(self) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._thread, self._close)
-        self._thread.shutdown(wait=True)
-
-    def _append(self, records: list[AuditRecord]) -> None:
-        try:
-            connection = self._connect()
-            connection.execute("BEGIN IMMEDIATE")  # the write lock before the head is read
-            try:
-                ordered = sorted(records, key=lambda r: r.workspace_id)
-                for workspace_id, group in groupby(ordered, key=lambda r: r.workspace_id):
-                    _append_chain(connection, workspace_id, list(group))
-            except BaseException:
-                connection.rollback()
-                raise
-            connection.commit()
-        except sqlite3.IntegrityError as exc:
-            raise Conflict(f"the audit chain moved under this batch: {exc}") from None
-        except (sqlite3.OperationalError, sqlite3.DatabaseError, OSError) as exc:
-            self._close()  # a fresh connection next time
-            raise StoreUnavailable(f"the sqlite store failed: {type(exc).__name__}") from exc
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._connection is None:
-            connection = sqlite3.connect(
-                self._path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-            )
-            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA foreign_keys=ON")
-            self._connection = connection
-        return self._connection
-
-    def _close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+    return AuditThread(
+        "sqlite",
+        connect,
+        _write,
+        sqlite3.Connection.close,
+        unavailable=(sqlite3.OperationalError, sqlite3.DatabaseError, OSError),
+        conflict=(sqlite3.IntegrityError,),
+    )
 
 
-def _append_chain(
-    connection: sqlite3.Connection, workspace_id: str, records: list[AuditRecord]
-) -> None:
-    connection.execute(_HEAD_CREATE.sql, _HEAD_CREATE.params(ws=workspace_id))
-    head = connection.execute(_HEAD_READ.sql, _HEAD_READ.params(ws=workspace_id)).fetchone()
-    seq, prev_hash = int(head[0]), str(head[1])
-    rows = []
-    for record in records:
-        seq += 1
-        entry = chain(record, seq, prev_hash)
-        prev_hash = entry.hash
-        rows.append(_row(entry_row(entry)))
-    connection.executemany(_INSERT.sql, rows)
-    moved = _HEAD_MOVE.params(ws=workspace_id, new_seq=seq, new_hash=prev_hash)
-    connection.execute(_HEAD_MOVE.sql, moved)
+def _write(connection: sqlite3.Connection, groups: Groups) -> None:
+    connection.execute("BEGIN IMMEDIATE")  # the write lock before the head is read
+    try:
+        for workspace_id, records in groups:
+            connection.execute(_HEAD_CREATE.sql, _HEAD_CREATE.params(ws=workspace_id))
+            head = connection.execute(_HEAD_READ.sql, _HEAD_READ.params(ws=workspace_id))
+            seq, prev_hash = head.fetchone()
+            rows, seq, prev_hash = chained_rows(records, int(seq), str(prev_hash))
+            connection.executemany(_INSERT.sql, [_row(row) for row in rows])
+            moved = _HEAD_MOVE.params(ws=workspace_id, new_seq=seq, new_hash=prev_hash)
+            connection.execute(_HEAD_MOVE.sql, moved)
+    except BaseException:
+        connection.rollback()
+        raise
+    connection.commit()
 
 
 def _row(values: dict[str, Any]) -> tuple[Any, ...]:
-    values["at"] = _TIME(values["at"]) if _TIME is not None else values["at"]
-    return tuple(values[name] for name in _INSERT.order)
+    if _TIME is not None:
+        values["at"] = _TIME(values["at"])
+    return _INSERT.params(**values)
 
 
-__all__ = ["SqliteAuditAppender"]
+__all__ = ["BUSY_TIMEOUT_MS", "sqlite_audit_appender"]
