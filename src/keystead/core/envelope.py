@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 import struct
 from dataclasses import dataclass
@@ -127,6 +128,7 @@ def aad(label: str, *fields: str | int) -> bytes:
     return b"".join(parts)
 
 
+@functools.lru_cache(maxsize=4096)
 def secret_aad(workspace_id: str, mount: str, path: str, version: int) -> bytes:
     """The AAD of one version of a stored secret: where it lives, all of it."""
     return aad(SECRET_AAD_LABEL, workspace_id, mount, path, version)

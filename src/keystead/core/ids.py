@@ -51,7 +51,7 @@ _PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)
 def _base32(value: int, width: int) -> str:
     """The last ``width`` (even) Crockford base32 digits of ``value``, most
     significant first."""
-    return "".join(_PAIRS[(value >> shift) & 0x3FF] for shift in range(5 * width - 10, -1, -10))
+    return "".join([_PAIRS[(value >> shift) & 0x3FF] for shift in range(5 * width - 10, -1, -10)])
 
 
 def new_id(kind: str, now: float) -> str:

@@ -31,6 +31,7 @@ the permission syntax (``secrets.read:secret/payments/*``) apply the same ones:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import NamedTuple
@@ -137,14 +138,21 @@ def normalize_path(path: object, *, allow_root: bool = False, field: str = "path
         raise ValidationError("a path is a string", field=field)
     if len(path) > MAX_PATH_LENGTH + 2:  # bound the work before normalising
         raise ValidationError(f"path is longer than {MAX_PATH_LENGTH} characters", field=field)
-    nfc = unicodedata.normalize("NFC", path)
-    canonical = nfc.removeprefix("/").removesuffix("/")
-    if allow_root and nfc in ("", "/"):
+    is_root, canonical, problem = _canonical(path)
+    if allow_root and is_root:
         return ""
-    problem = segments_problem(canonical)
     if problem is not None:
         raise ValidationError(f"invalid path {_preview(path)}: {problem}", field=field)
     return canonical
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical(path: str) -> tuple[bool, str, str | None]:
+    """(the mount itself?, the canonical form, what is wrong with it): remembered,
+    as every read of a secret normalises its path again."""
+    nfc = unicodedata.normalize("NFC", path)
+    canonical = nfc.removeprefix("/").removesuffix("/")
+    return nfc in ("", "/"), canonical, segments_problem(canonical)
 
 
 def normalize_field(name: object, *, field: str = "field") -> str:

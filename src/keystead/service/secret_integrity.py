@@ -9,6 +9,7 @@ Neither carries a value or a key: only where the version lives.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 
@@ -24,6 +25,8 @@ from keystead.service.context import ServiceContext
 log = logging.getLogger("keystead.secrets")
 
 RULE_ID = "system:secret_integrity"
+_PARSED_MAX_BYTES = 4096
+"""Sealed versions up to this size keep their parsed form (``_parsed``)."""
 KIND = "secret_integrity"
 
 
@@ -81,6 +84,13 @@ async def report_failure(
             notify(stored)
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(sealed: bytes) -> Sealed:
+    """A sealed version's parts, remembered: a hot secret is read again and again
+    (still sealed: unsealing is done at each read)."""
+    return Sealed.from_bytes(sealed)
+
+
 async def unseal_version(
     ctx: ServiceContext,
     keyring: Keyring,
@@ -93,7 +103,8 @@ async def unseal_version(
     does not open where it lives."""
     where = secret_aad(secret.workspace_id, secret.mount, secret.path, info.version)
     try:
-        return unseal(Sealed.from_bytes(sealed), where, keyring)
+        parsed = _parsed(sealed) if len(sealed) <= _PARSED_MAX_BYTES else Sealed.from_bytes(sealed)
+        return unseal(parsed, where, keyring)
     except IntegrityError:
         await report_failure(ctx, secret, info, on_alert)
         raise IntegrityError(
