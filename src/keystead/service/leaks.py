@@ -47,6 +47,8 @@ GITHUB_MAX_REPORTS = 10_000
 """GitHub sends as many matches as it found at once; its body limit bounds them too."""
 MAX_URL = 2000
 MAX_TYPE = 200
+CONCURRENCY = 8
+"""Keys of one report handled at once: the store's round trips overlap."""
 STALE_CLAIM = timedelta(seconds=60)
 """A ``pending`` claim older than this is taken over: its node died mid-way."""
 _SOURCE_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
@@ -151,7 +153,7 @@ class LeakService:
             )
 
         reporter = f"leak:{principal.actor}"[:80]
-        return [await self._one(r, visible, reporter) for r in checked]
+        return await self._each(checked, visible, reporter)
 
     async def report_github(
         self, reports: Sequence[LeakReport], workspaces: Collection[str]
@@ -164,10 +166,30 @@ class LeakService:
         def visible(key: Key) -> bool:
             return every or key.workspace_id in workspaces
 
-        return [await self._one(r, visible, "leak:github") for r in checked]
+        return await self._each(checked, visible, "leak:github")
+
+    async def _each(
+        self, reports: Sequence[LeakReport], visible: Callable[[Key], bool], reporter: str
+    ) -> list[LeakAnswer]:
+        """One token after the other (a report's order is its answer's); the
+        policies are read once per workspace and API for the whole batch."""
+        policies: dict[tuple[str, str], LeakPolicy] = {}
+        if CONCURRENCY <= 1 or len(reports) == 1:
+            return [await self._one(r, visible, reporter, policies) for r in reports]
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(report: LeakReport) -> LeakAnswer:
+            async with gate:
+                return await self._one(report, visible, reporter, policies)
+
+        return list(await asyncio.gather(*(one(r) for r in reports)))
 
     async def _one(
-        self, report: LeakReport, visible: Callable[[Key], bool], reporter: str
+        self,
+        report: LeakReport,
+        visible: Callable[[Key], bool],
+        reporter: str,
+        policies: dict[tuple[str, str], LeakPolicy],
     ) -> LeakAnswer:
         digest = token_hash(report.token)
         key = None
@@ -180,7 +202,7 @@ class LeakService:
         self._locks[key.id] = (lock, waiting + 1)
         try:
             async with lock:
-                answer = await self._respond(key, report, digest, reporter)
+                answer = await self._respond(key, report, digest, reporter, policies)
         finally:
             lock, waiting = self._locks[key.id]
             if waiting == 1:
@@ -192,8 +214,16 @@ class LeakService:
         return answer
 
     async def _respond(
-        self, key: Key, report: LeakReport, digest: str, reporter: str
+        self,
+        key: Key,
+        report: LeakReport,
+        digest: str,
+        reporter: str,
+        policies: dict[tuple[str, str], LeakPolicy],
     ) -> LeakAnswer:
+        known = await self._ctx.store.leak_of(key.workspace_id, key.id)
+        if known is not None and known.outcome != "pending":  # the common repeat: a read
+            return _answer(known, key, report, repeated=True)
         now = self._ctx.now()
         revoked = key.revoked_at is not None
         leak = LeakRecord(
@@ -221,7 +251,10 @@ class LeakService:
         if revoked:
             return _answer(leak, key, report)
         try:
-            policy = await self.policies.effective(key.workspace_id, key.api_id)
+            scope = (key.workspace_id, key.api_id)
+            if scope not in policies:
+                policies[scope] = await self.policies.effective(*scope)
+            policy = policies[scope]
             done = await self._compromise(key, leak, policy, reporter)
         except BaseException:
             await self._ctx.store.release_leak(key.workspace_id, leak.id)
