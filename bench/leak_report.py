@@ -13,7 +13,7 @@ well-formed keys the server never issued, a quarter garbage; shuffled. The body
 is signed as GitHub signs it and sent once (the first report), then again (every
 key already handled: the idempotent path). "answered in" is GitHub's wait; "all
 handled" runs until every key's response is recorded (the answer goes out after
-10 s at most, the rest carrying on). GitHub gives a partner 30 s; the
+8 s at most, the rest carrying on). GitHub gives a partner 30 s; the
 ratio is that limit over the time taken (floor: 3x, an answer within 10 s). CPU is that
 of the server process and its children (/proc) during the request.
 """

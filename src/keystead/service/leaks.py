@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import timedelta
@@ -52,9 +53,9 @@ from keystead.service.leak_reports import (
 from keystead.service.pickups import scope_of
 from keystead.store.leaks import LeakPolicy, LeakRecord
 
-GITHUB_BUDGET_S = 10.0
-"""How long GitHub's answer waits for the responses (GitHub gives 30 s): the
-labels are known before, so a third of GitHub's limit keeps the answer well inside it."""
+GITHUB_BUDGET_S = 8.0
+"""How long GitHub's answer may take, lookups included, before it goes out with the
+responses still running (GitHub gives 30 s; the labels need the lookups only)."""
 CONCURRENCY = 8
 """Keys of one report handled at once: the store's round trips overlap."""
 STALE_CLAIM = timedelta(seconds=60)
@@ -127,10 +128,12 @@ class LeakService:
         def visible(key: Key) -> bool:
             return every or key.workspace_id in workspaces
 
+        started = time.monotonic()
         found = await self._lookup(checked, visible)
         work = asyncio.ensure_future(self._handle(checked, found, "leak:github"))
+        left = max(0.0, budget_s - (time.monotonic() - started))
         try:
-            return await asyncio.wait_for(asyncio.shield(work), budget_s)
+            return await asyncio.wait_for(asyncio.shield(work), left)
         except TimeoutError:
             self._background.add(work)
             work.add_done_callback(self._finished)
