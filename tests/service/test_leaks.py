@@ -255,3 +255,16 @@ async def test_a_github_report_over_its_time_budget_answers_and_carries_on(
     assert (await keystead.verify(plaintext)).code is Code.REVOKED
     leak = await keystead.leaks.leak_of(admin.workspace_id, key_id)
     assert leak is not None and leak.outcome == "revoked" and leak.incident_id is not None
+
+
+async def test_rotate_policy_on_a_key_rotated_already_revokes_it(
+    keystead: Keystead, admin: Principal
+) -> None:
+    api_id, key_id, plaintext = await _key(keystead, admin)
+    await keystead.rotation.rotate(admin, key_id, grace_period_s=3600)
+    await keystead.leaks.policies.set(admin, api_id=api_id, action="rotate")
+
+    [answer] = await keystead.leaks.report(await _reporter(keystead, admin), [_report(plaintext)])
+
+    assert (answer.status, answer.outcome) == ("live", "revoked")
+    assert (await keystead.verify(plaintext)).code is Code.REVOKED

@@ -262,10 +262,13 @@ class LeakService:
         actor = Principal(workspace_id=key.workspace_id, actor=reporter, grants=GrantSet(["*"]))
         described = describe(leak)
         where = leak.url or "an unknown place"
+        action = policy.action
+        if action == "rotate" and key.rotated_to is not None:
+            action = "revoke"  # its successor exists already: the leaked key need not live on
         compromise = await self._incidents.compromise(
             actor,
             key.id,
-            response=policy.action,
+            response=action,
             replace=policy.replace and key.rotated_to is None,
             grace_period_s=policy.grace_period_s,
             notify=policy.notify,
@@ -274,7 +277,7 @@ class LeakService:
             cause={"source": f"leak:{leak.source}", "reference": where[:500], "leak": described},
             evidence=lambda revoked: self._evidence(revoked, leak, described),
         )
-        values = {"outcome": _OUTCOMES[policy.action], "incident_id": compromise.incident.id}
+        values = {"outcome": _OUTCOMES[action], "incident_id": compromise.incident.id}
         finished = await self._ctx.store.finish_leak(key.workspace_id, leak.id, values)
         if finished is None:
             raise NotFound(f"no leak '{leak.id}'")
