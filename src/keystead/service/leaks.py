@@ -88,8 +88,9 @@ class LeakService:
                 settings.github_keys_url, ctx.clock, refresh_s=settings.github_keys_refresh_s
             )
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-        self._background: set[asyncio.Future[list[LeakAnswer]]] = set()
         """One report of a key at a time on this node (and how many wait)."""
+        self._background: set[asyncio.Future[list[LeakAnswer]]] = set()
+        """GitHub reports answered before their responses finished."""
 
     # -- reports ----------------------------------------------------------------
 
