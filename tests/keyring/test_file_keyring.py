@@ -14,7 +14,7 @@ import pytest
 from keystead.core.envelope import Sealed, rewrap, seal, secret_aad, unseal
 from keystead.errors import ConfigurationError, IntegrityError
 from keystead.keyring import open_keyring
-from keystead.keyring.file import FileKeyring
+from keystead.keyring.file import RECHECK_S, FileKeyring
 
 HERE = secret_aad("ws_1", "secret", "app", 1)
 
@@ -91,6 +91,39 @@ def test_another_process_rotation_is_seen_on_next_use(tmp_path: Path) -> None:
 
     assert serving.current_version == 2
     assert serving.wrap(os.urandom(32))[0] == 2
+
+
+def test_an_unwrap_of_a_version_made_elsewhere_reads_the_file_at_once(tmp_path: Path) -> None:
+    serving = _keyring(tmp_path)
+    serving.create()
+    assert serving.unwrap(*serving.wrap(b"k" * 32)) == b"k" * 32  # file checked just now
+
+    elsewhere = _keyring(tmp_path)
+    assert elsewhere.rotate() == 2
+    sealed = seal(b"value", HERE, elsewhere)
+
+    assert sealed.key_version == 2
+    assert unseal(sealed, HERE, serving) == b"value"
+
+
+def test_reads_trust_the_file_for_the_recheck_bound_then_notice_its_removal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr("keystead.keyring.file.time.monotonic", lambda: now[0])
+    serving = _keyring(tmp_path)
+    serving.create()
+    sealed = seal(b"value", HERE, serving)
+    serving.path.unlink()
+
+    assert serving.exists()  # within the bound: no stat
+    assert unseal(sealed, HERE, serving) == b"value"
+    now[0] += RECHECK_S
+    assert not serving.exists()
+    with pytest.raises(ConfigurationError, match="no master key at"):
+        unseal(sealed, HERE, serving)
+    with pytest.raises(ConfigurationError, match="no master key at"):
+        serving.wrap(b"k" * 32)  # a wrap always checks the file
 
 
 def test_another_file_is_the_wrong_key(tmp_path: Path) -> None:

@@ -5,6 +5,9 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 
 from keystead.core.authz import Principal
@@ -65,3 +68,22 @@ async def test_the_cache_holds_sealed_bytes_only(vault: Keystead, root: Principa
     assert cached is not None and cached[1].sealed is not None
     assert value.encode() not in cached[1].sealed
     assert value not in repr(cached)
+
+
+async def test_concurrent_misses_of_one_secret_share_one_store_read(
+    vault: Keystead, root: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await vault.secrets.put(root, "secret", "hot", {"token": "tok-1"})
+    vault._ctx.secrets.clear()  # as when the entry expires under load
+    real = vault.store.read_secret_version
+    calls: list[tuple[object, ...]] = []
+
+    async def counted(*args: Any) -> Any:
+        calls.append(args)
+        return await real(*args)
+
+    monkeypatch.setattr(vault.store, "read_secret_version", counted)
+    reads = await asyncio.gather(*(vault.secrets.get(root, "secret", "hot") for _ in range(20)))
+
+    assert [r.data for r in reads] == [{"token": "tok-1"}] * 20
+    assert len(calls) == 1

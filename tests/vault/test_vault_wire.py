@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 
-from keystead.http.vault.wire import VaultError, format_duration, parse_duration, rfc3339
+from keystead.http.vault.wire import (
+    VaultError,
+    format_duration,
+    new_request_id,
+    parse_duration,
+    rfc3339,
+)
 
 
 @pytest.mark.parametrize(
@@ -61,3 +69,20 @@ def test_rfc3339_as_go_prints_it() -> None:
     assert rfc3339(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05Z"
     moment = datetime(2026, 1, 2, 3, 4, 5, 123400, tzinfo=UTC)
     assert rfc3339(moment) == "2026-01-02T03:04:05.1234Z"
+
+
+def test_request_ids_are_version_4_uuids_and_differ_across_forked_workers() -> None:
+    ids = {new_request_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # a worker of `keystead serve --workers N`
+        os.write(write, new_request_id().encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    os.close(write)
+    from_child = os.read(read, 64).decode()
+    os.close(read)
+    assert from_child != new_request_id()
+    assert uuid.UUID(from_child).version == 4

@@ -10,6 +10,7 @@ workspace (``GENESIS`` for seq 1). docs/audit.md gives the exact form.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -130,14 +131,20 @@ def chain(record: AuditRecord, seq: int, prev_hash: str) -> AuditEntry:
     return AuditEntry(record, seq, prev_hash, entry_hash(record, seq, prev_hash))
 
 
+@functools.lru_cache(maxsize=1024)
 def is_secret_field(name: str) -> bool:
     lowered = name.lower()
     return lowered in _SECRET_NAMES or any(part in lowered for part in _SECRET_PARTS)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A JSON-ready copy of ``value`` with secret-named fields and bytes dropped."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if type(value) in _SCALARS:  # the common cases first: every audited read passes here
+        return value
+    if type(value) is not dict and dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
         return {
@@ -159,8 +166,10 @@ def plain(value: Any) -> Any:
 def diff(before: Any, after: Any) -> dict[str, Any]:
     """``{"before": {...}, "after": {...}}`` of the fields that differ (all of
     them for a create or a delete), secrets stripped."""
-    old = plain(before) if before is not None else {}
     new = plain(after) if after is not None else {}
+    if before is None and isinstance(new, dict):  # a create, or a read's details
+        return {"before": {}, "after": {n: new[n] for n in sorted(new) if new[n] is not None}}
+    old = plain(before) if before is not None else {}
     if not isinstance(old, dict) or not isinstance(new, dict):
         return {"before": old, "after": new}
     names = sorted(set(old) | set(new))

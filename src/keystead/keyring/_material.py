@@ -49,6 +49,9 @@ class KeyMaterial:
     def versions(self) -> list[int]:
         return list(self._keks)
 
+    def has(self, version: int) -> bool:
+        return version in self._keks
+
     def wrap(self, data_key: bytes) -> tuple[int, bytes]:
         version = self.current_version
         return version, aes_key_wrap(self._keks[version], data_key)

@@ -11,7 +11,10 @@ The highest version is current. A file that group or others may read is
 refused, as the server secret file is. Writes (create, rotate, retire) go to a new 0600
 file beside it, then replace it atomically, under an exclusive ``flock`` so two
 rotations never both make version n+1. A process notices another's rotation
-(the file changed on disk) before its next wrap or unwrap.
+(the file changed on disk) before its next wrap, and before an unwrap that needs
+a version it has not seen. Otherwise an unwrap (every secret read) trusts the
+file as checked in the last ``RECHECK_S``: a retired version or a removed file
+is noticed by reads within that bound, without a ``stat`` per read.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import fcntl
 import json
 import os
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,8 @@ from keystead.keyring._material import KeyMaterial, MaterialKeyring, decode_kek,
 
 FORMAT = "keystead-master-keys"
 FORMAT_VERSION = 1
+RECHECK_S = 1.0
+"""How long an unwrap (or ``exists``) trusts the file as last checked on disk."""
 
 
 class FileKeyring(MaterialKeyring):
@@ -43,6 +49,8 @@ class FileKeyring(MaterialKeyring):
         self.url = f"file://{path}"
         self._material: KeyMaterial | None = None
         self._stamp: tuple[int, int, int] | None = None
+        self._checked_at = -RECHECK_S
+        """``time.monotonic()`` of the last check of the file on disk."""
 
     @classmethod
     def from_url(cls, url: str) -> FileKeyring:
@@ -52,7 +60,18 @@ class FileKeyring(MaterialKeyring):
         return cls(Path(raw))
 
     def exists(self) -> bool:
+        if self._material is not None and self._recently_checked():
+            return True
         return self.path.exists()
+
+    def unwrap(self, version: int, wrapped: bytes) -> bytes:
+        material = self._material
+        if material is None or not self._recently_checked() or not material.has(version):
+            material = self._keys()
+        return material.unwrap(version, wrapped)
+
+    def _recently_checked(self) -> bool:
+        return time.monotonic() - self._checked_at < RECHECK_S
 
     def create(self) -> None:
         """Write version 1 unless the file exists (then leave it as it is)."""
@@ -77,13 +96,14 @@ class FileKeyring(MaterialKeyring):
         _write_new(tmp, material)
         os.replace(tmp, self.path)
         _sync_dir(self.path.parent)
-        self._material, self._stamp = None, None
+        self._material, self._stamp, self._checked_at = None, None, -RECHECK_S
 
     def _keys(self) -> KeyMaterial:
         """The keys, read again when the file changed on disk since last read."""
         stamp = self._stat_stamp()
         if self._material is None or stamp != self._stamp:
             self._material, self._stamp = self._load(), stamp
+        self._checked_at = time.monotonic()
         return self._material
 
     def _stat_stamp(self) -> tuple[int, int, int]:

@@ -11,7 +11,9 @@ secret_changed``, and a metadata write), when the change feed brings another nod
 change of it (``apply_remote``), and in any case ``TTL_S`` seconds after it was
 read: the bound on how long another node's change (or a master-key rewrap) can go
 unseen where no invalidation channel is configured. A read that raced a change
-does not store what it read (``generation``).
+does not store what it read (``generation``). Concurrent misses of one secret share
+one store read (``SingleFlight``): when a hot entry expires, the reads in flight for
+it do not each query the store.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from keystead.core.secrets import SealedVersion, SecretMetadata
+from keystead.service.single_flight import SingleFlight
 
 if TYPE_CHECKING:
     from keystead.service.context import ServiceContext
@@ -42,6 +45,9 @@ class SealedLatest:
         self._entries: OrderedDict[Address, tuple[float, Latest]] = OrderedDict()
         self.generation = 0
         """Moves on every invalidation: a read started before one does not store."""
+        self.loading: SingleFlight[Address, tuple[SecretMetadata, SealedVersion | None] | None] = (
+            SingleFlight()
+        )
 
     def get(self, address: Address) -> Latest | None:
         found = self._entries.get(address)
@@ -83,7 +89,9 @@ async def read_version(
     if cached is not None:
         return cached
     generation = cache.generation
-    found = await ctx.store.read_secret_version(ws, mount, path, None)
+    found = await cache.loading.run(
+        address, generation, lambda: ctx.store.read_secret_version(ws, mount, path, None)
+    )
     if found is not None and found[1] is not None:
         cache.put(address, (found[0], found[1]), generation)
     return found

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -76,6 +75,7 @@ from keystead.http.vault.wire import (
     bad_request,
     envelope,
     error_body,
+    new_request_id,
 )
 from keystead.service import Keystead
 
@@ -173,7 +173,7 @@ async def _answer(scope: Scope, receive: Receive) -> tuple[int, bytes]:
     if rest.startswith("sys/") and rest[4:].rstrip("/") in sys.UNAUTHENTICATED:
         return await _respond(sys.unauthenticated(ks, rest[4:].rstrip("/"), method, query), "")
     principal = await _principal(ks, token_value)
-    request_id = str(uuid.uuid4())  # a UUID, as Vault's; also the audit entries'
+    request_id = new_request_id()  # a UUID, as Vault's; also the audit entries'
     client = scope.get("client")
     set_origin(
         AuditOrigin(

@@ -12,9 +12,11 @@ as 204, ``delete_version_after`` as a duration string, ``PATCH`` only with
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from keystead.core.authz import Principal
 from keystead.core.secrets import SecretMetadata, SecretMount, SecretVersionGone, VersionInfo
 from keystead.errors import NotFound
 from keystead.http.vault.wire import (
@@ -184,29 +186,28 @@ async def delete_latest(request: VaultRequest, mount: SecretMount, path: str) ->
 
 
 async def delete_versions(request: VaultRequest, mount: SecretMount, path: str) -> VaultResponse:
-    versions = _versions(request.body)
-    try:
-        await request.service.secrets.delete(request.principal, mount.name, path, versions)
-    except NotFound:
-        pass
-    return NO_CONTENT
+    return await _change_versions(request.service.secrets.delete, request, mount, path)
 
 
 async def undelete_versions(request: VaultRequest, mount: SecretMount, path: str) -> VaultResponse:
-    versions = _versions(request.body)
-    try:
-        await request.service.secrets.undelete(request.principal, mount.name, path, versions)
-    except NotFound:
-        pass
-    return NO_CONTENT
+    return await _change_versions(request.service.secrets.undelete, request, mount, path)
 
 
 async def destroy_versions(request: VaultRequest, mount: SecretMount, path: str) -> VaultResponse:
+    return await _change_versions(request.service.secrets.destroy, request, mount, path)
+
+
+async def _change_versions(
+    change: Callable[[Principal, str, str, Sequence[int]], Awaitable[object]],
+    request: VaultRequest,
+    mount: SecretMount,
+    path: str,
+) -> VaultResponse:
+    """Delete, undelete or destroy the body's ``versions``; a secret that is not
+    there is no error (Vault answers 204 all the same)."""
     versions = _versions(request.body)
-    try:
-        await request.service.secrets.destroy(request.principal, mount.name, path, versions)
-    except NotFound:
-        pass
+    with contextlib.suppress(NotFound):
+        await change(request.principal, mount.name, path, versions)
     return NO_CONTENT
 
 

@@ -15,6 +15,8 @@ its timestamps.
 
 from __future__ import annotations
 
+import functools
+import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -186,11 +188,27 @@ def format_duration(seconds: int) -> str:
     return f"{secs}s"
 
 
+def new_request_id() -> str:
+    """A random (version 4) UUID in its text form, as Vault's ``request_id``. It
+    correlates a call with its audit entries and is no secret, so its bits come
+    from ``random`` (reseeded in each forked worker), not a system call per call."""
+    digits = f"{random.getrandbits(128):032x}"
+    variant = "89ab"[int(digits[16], 16) & 3]
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
+
+
 # times --------------------------------------------------------------------------
 def rfc3339(moment: datetime | None) -> str:
     """Go's ``RFC3339Nano`` in UTC (fraction trimmed of trailing zeros); "" for None."""
     if moment is None:
         return ""
+    return _rfc3339(moment)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rfc3339(moment: datetime) -> str:
+    """Remembered: a read answers the same version's times again and again, and
+    ``strftime`` is a noticeable part of a cached read's CPU."""
     utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
     base = utc.strftime("%Y-%m-%dT%H:%M:%S")
     if utc.microsecond:
@@ -210,6 +228,7 @@ __all__ = [
     "error_body",
     "error_response",
     "format_duration",
+    "new_request_id",
     "parse_duration",
     "rfc3339",
 ]

@@ -35,6 +35,20 @@ def entry_row(entry: AuditEntry) -> dict[str, object]:
     }
 
 
+def chained_rows(
+    records: Sequence[AuditRecord], seq: int, prev_hash: str
+) -> tuple[list[dict[str, object]], int, str]:
+    """``records`` chained after the head (``seq``, ``prev_hash``), as rows; and the
+    new head."""
+    rows = []
+    for record in records:
+        seq += 1
+        entry = chain(record, seq, prev_hash)
+        prev_hash = entry.hash
+        rows.append(entry_row(entry))
+    return rows, seq, prev_hash
+
+
 async def append_records(connection: AsyncConnection, records: Sequence[AuditRecord]) -> None:
     """Chain ``records`` (grouped by workspace, heads locked in id order)."""
     ordered = sorted(records, key=lambda r: r.workspace_id)
@@ -59,13 +73,7 @@ async def _append(
             .with_for_update()
         )
     ).one()
-    seq, prev_hash = int(head.seq), str(head.hash)
-    rows = []
-    for record in records:
-        seq += 1
-        entry = chain(record, seq, prev_hash)
-        prev_hash = entry.hash
-        rows.append(entry_row(entry))
+    rows, seq, prev_hash = chained_rows(records, int(head.seq), str(head.hash))
     await connection.execute(audit.insert(), rows)
     await connection.execute(
         audit_heads.update()
@@ -74,4 +82,4 @@ async def _append(
     )
 
 
-__all__ = ["append_records", "entry_row"]
+__all__ = ["append_records", "chained_rows", "entry_row"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,8 @@ from keystead.core.audit import AuditRecord
 from keystead.errors import Conflict, StoreUnavailable
 from keystead.events import audit as pending_audit
 from keystead.store.sql.audit_chain import append_records
+from keystead.store.sql.audit_sqlite import sqlite_audit_appender
+from keystead.store.sql.audit_thread import AuditThread
 from keystead.store.sql.engine import create_engine, in_memory
 
 
@@ -28,10 +31,12 @@ class SqlBase:
             else create_engine(url, isolation_level="AUTOCOMMIT")
         )
         self.dialect = self._engine.dialect.name
+        self._audit_appender = _audit_appender(url, self.dialect, self._engine.url.database)
+        """Group-committed audit batches (of reads), off the engine: one hop to a thread."""
         self.unavailable_errors = 0
+        """How many times the database could not be reached (for /metrics)."""
         self.on_audit: Callable[[Sequence[AuditRecord]], None] | None = None
         """Called with the audit records of each committed transaction."""
-        """How many times the database could not be reached (for /metrics)."""
 
     def __repr__(self) -> str:
         return f"SqlStore({self.dialect})"
@@ -57,8 +62,11 @@ class SqlBase:
         is taken once for all of them."""
         if not records:
             return
-        async with self._errors(), self._engine.begin() as connection:
-            await append_records(connection, records)
+        if self._audit_appender is not None:
+            await self._audit_appender.append(records)
+        else:
+            async with self._errors(), self._engine.begin() as connection:
+                await append_records(connection, records)
         if self.on_audit is not None:
             self.on_audit(records)
 
@@ -96,3 +104,15 @@ def _conflict_detail(exc: sa.exc.IntegrityError) -> str:
     if "name" in text and "api" in text:
         return "an API with this name already exists in the workspace"
     return "the change conflicts with an existing record"
+
+
+def _audit_appender(url: str, dialect: str, database: str | None) -> AuditThread[Any] | None:
+    """The thread that writes read batches: for PostgreSQL, and SQLite in a file (an
+    in-memory database is another one on each connection: it keeps the engine)."""
+    if dialect == "postgresql":
+        from keystead.store.sql.audit_postgres import postgres_audit_appender
+
+        return postgres_audit_appender(url)
+    if dialect == "sqlite" and database and not in_memory(url):
+        return sqlite_audit_appender(Path(database))
+    return None

@@ -76,6 +76,8 @@ class SqlStore(
             ) from exc
 
     async def close(self) -> None:
+        if self._audit_appender is not None:
+            await self._audit_appender.close()
         await self._engine.dispose()
         if self._reader is not self._engine:
             await self._reader.dispose()

@@ -1,0 +1,105 @@
+"""Audit batches on a SQLite file (``audit_thread``): ``sqlite3`` on a thread of its
+own, the write lock taken before the head is read (``BEGIN IMMEDIATE``).
+
+Only for a database file: an in-memory database is another database on every
+connection, so it keeps the engine's path.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from keystead.core.audit import GENESIS
+from keystead.store.sql.audit_chain import chained_rows
+from keystead.store.sql.audit_thread import AuditThread, Groups
+from keystead.store.sql.tables import audit, audit_heads
+
+BUSY_TIMEOUT_MS = 30_000
+"""As the engine's connections: wait this long for another writer's lock."""
+
+_DIALECT = sqlite.dialect()
+_TIME = audit.c.at.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+
+
+class _Statement:
+    """A statement compiled once for SQLite (qmark parameters), bound by name."""
+
+    def __init__(self, statement: sa.ClauseElement) -> None:
+        compiled = statement.compile(dialect=_DIALECT)
+        if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
+            raise TypeError("SQLite's compiler takes positional parameters")
+        self.sql = str(compiled)
+        self.order = tuple(compiled.positiontup)
+        self._defaults = compiled.params  # the values written into the statement
+
+    def params(self, **values: Any) -> tuple[Any, ...]:
+        merged = {**self._defaults, **values}
+        return tuple(merged[name] for name in self.order)
+
+
+_INSERT = _Statement(audit.insert())
+_HEAD_CREATE = _Statement(
+    sqlite.insert(audit_heads)
+    .values(workspace_id=sa.bindparam("ws"), seq=0, hash=GENESIS)
+    .on_conflict_do_nothing()
+)
+_HEAD_READ = _Statement(
+    sa.select(audit_heads.c.seq, audit_heads.c.hash).where(
+        audit_heads.c.workspace_id == sa.bindparam("ws")
+    )
+)
+_HEAD_MOVE = _Statement(
+    audit_heads.update()
+    .where(audit_heads.c.workspace_id == sa.bindparam("ws"))
+    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
+
+
+def sqlite_audit_appender(path: Path) -> AuditThread[sqlite3.Connection]:
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        return connection
+
+    return AuditThread(
+        "sqlite",
+        connect,
+        _write,
+        sqlite3.Connection.close,
+        unavailable=(sqlite3.OperationalError, sqlite3.DatabaseError, OSError),
+        conflict=(sqlite3.IntegrityError,),
+    )
+
+
+def _write(connection: sqlite3.Connection, groups: Groups) -> None:
+    connection.execute("BEGIN IMMEDIATE")  # the write lock before the head is read
+    try:
+        for workspace_id, records in groups:
+            connection.execute(_HEAD_CREATE.sql, _HEAD_CREATE.params(ws=workspace_id))
+            head = connection.execute(_HEAD_READ.sql, _HEAD_READ.params(ws=workspace_id))
+            seq, prev_hash = head.fetchone()
+            rows, seq, prev_hash = chained_rows(records, int(seq), str(prev_hash))
+            connection.executemany(_INSERT.sql, [_row(row) for row in rows])
+            moved = _HEAD_MOVE.params(ws=workspace_id, new_seq=seq, new_hash=prev_hash)
+            connection.execute(_HEAD_MOVE.sql, moved)
+    except BaseException:
+        connection.rollback()
+        raise
+    connection.commit()
+
+
+def _row(values: dict[str, Any]) -> tuple[Any, ...]:
+    if _TIME is not None:
+        values["at"] = _TIME(values["at"])
+    return _INSERT.params(**values)
+
+
+__all__ = ["BUSY_TIMEOUT_MS", "sqlite_audit_appender"]
