@@ -133,3 +133,14 @@ async def test_the_policy_routes(world: World) -> None:
     cleared = await world.client.delete("/v1/leaks/policy", params={"api_id": api["id"]}, headers=h)
     assert cleared.json()["effective"]["action"] == "revoke"
     assert cleared.json()["api"] is None
+
+
+def test_the_schemas_restate_the_service_bounds() -> None:
+    from typing import get_args
+
+    from keystead.http.leak_schemas import PolicyAction, ReportsIn
+    from keystead.service.leak_policy import ACTIONS
+    from keystead.service.leak_reports import MAX_REPORTS
+
+    assert get_args(PolicyAction) == ACTIONS
+    assert ReportsIn.model_json_schema()["properties"]["reports"]["maxItems"] == MAX_REPORTS

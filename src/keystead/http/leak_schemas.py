@@ -12,9 +12,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
 
 from keystead.core.rotation import MAX_SPAN_S
+from keystead.http.custody_schemas import Source
 from keystead.http.fieldtypes import STAMP_DOC, NoNul, ObjectId, RequestModel, Stamp
 from keystead.http.views import Timestamp
-from keystead.service import leaks
+from keystead.service import leak_reports as leaks
 from keystead.service.leak_policy import PolicyView
 from keystead.service.leaks import LeakAnswer
 from keystead.store.leaks import LeakPolicy, LeakRecord
@@ -22,9 +23,6 @@ from keystead.store.leaks import LeakPolicy, LeakRecord
 Token = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 Url = Annotated[NoNul, StringConstraints(min_length=1, max_length=leaks.MAX_URL)]
 TokenType = Annotated[NoNul, StringConstraints(min_length=1, max_length=leaks.MAX_TYPE)]
-Source = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
-]
 PolicyAction = Literal["revoke", "rotate", "notify"]
 Status = Literal["live", "already_revoked", "unknown"]
 
