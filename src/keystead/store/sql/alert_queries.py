@@ -170,15 +170,19 @@ class AlertQueries(SqlBase):
         return merged
 
     async def usage_between(
-        self, workspace_id: str, since: datetime, until: datetime, *, limit: int
+        self,
+        workspace_id: str,
+        since: datetime,
+        until: datetime,
+        *,
+        limit: int,
+        key_id: str | None = None,
     ) -> list[UsageRecord]:
         u = usage
-        stmt = (
-            sa.select(u)
-            .where((u.c.workspace_id == workspace_id) & (u.c.at >= since) & (u.c.at < until))
-            .order_by(u.c.id)
-            .limit(limit)
-        )
+        where = (u.c.workspace_id == workspace_id) & (u.c.at >= since) & (u.c.at < until)
+        if key_id is not None:  # ix_ks_usage_key_at
+            where &= u.c.key_id == key_id
+        stmt = sa.select(u).where(where).order_by(u.c.id).limit(limit)
         return [_record(r) for r in await self._all(stmt)]
 
     async def usage_seen(
