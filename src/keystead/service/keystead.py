@@ -32,6 +32,7 @@ from keystead.service.context import KeyChangeHook, ServiceContext
 from keystead.service.custody import Custody, derive_sealing_key
 from keystead.service.guard import AttemptsState, FailedAttempts
 from keystead.service.incidents import IncidentService
+from keystead.service.leak_exposure import LeakExposure
 from keystead.service.keys import KeyService
 from keystead.service.master_keys import MasterKeys
 from keystead.service.metrics import ServiceMetrics
@@ -120,6 +121,7 @@ class Keystead:
         self.actions = LifecycleActions(self._ctx, self.keys, self.rotation)
         self.alerts = AlertService(self._ctx, self.actions)
         self.incidents = IncidentService(self._ctx, self.keys, self.rotation)
+        self.exposure = LeakExposure(self._ctx, self.incidents)
         self.audit = AuditService(self._ctx, secret)
         self.secrets = SecretService(self._ctx, self.master_keys, self.alerts.announce)
         self.transit = TransitService(self._ctx, self.master_keys, self.alerts.announce)

@@ -9,26 +9,47 @@ baselines are (``service/alert_evaluation.py``): the key's hour rollups over
 ``BASELINE_DAYS`` before the leak's hour, plus the minute rollups of that hour
 up to the leak, and the distinct networks, countries and user agents of its
 raw records over the same days (raw records are kept 30 days by default).
+
+The incident opened for a leak carries the analysis in its evidence
+(``exposure``): ``evidence(...)`` is the hook the leak response hands to
+``IncidentService.compromise``. Uses still buffered by the usage writer at
+that moment are not in it yet, and a key rotated with a grace period keeps
+working: ``reassess`` runs it again later, up to the key's revocation or now
+(``POST /v1/incidents/{id}/exposure``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from keystead.core.authz import Principal
 from keystead.core.detectors import ip_range
 from keystead.core.exposure import Exposure, History, assess
+from keystead.core.models import Key
 from keystead.core.usage import bucket_start
-from keystead.store.base import Store
+from keystead.errors import NotFound, ValidationError
+from keystead.service import fields
+from keystead.service.context import ServiceContext
+from keystead.service.incidents import IncidentService
+from keystead.service.leak_times import leaked_at as leak_time_of
+from keystead.store.custody import Incident
 
 BASELINE_DAYS = 30
 MAX_RECORDS = 20_000
 """Raw records of the window read at most: a bound on memory and time."""
 
 
+ExposureHook = Callable[[Key], Awaitable[dict[str, Any]]]
+
+
 class LeakExposure:
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, ctx: ServiceContext, incidents: IncidentService) -> None:
+        self._ctx = ctx
+        self._store = ctx.store
+        self._incidents = incidents
 
     async def analyse_exposure(
         self, workspace_id: str, key_id: str, leaked_at: datetime, until: datetime
@@ -48,6 +69,57 @@ class LeakExposure:
             requests_after = await self._count(workspace_id, key_id, t0, t1)
         history = await self._history(workspace_id, key_id, leaked_at)
         return assess(history, records, t0, t1, requests_after=requests_after)
+
+    def evidence(self, workspace_id: str, leaked_at: datetime) -> ExposureHook:
+        """For ``IncidentService.compromise(evidence=...)``: given the key after
+        the response, ``{"exposure": ...}`` up to its revocation (or now)."""
+
+        async def exposure_of(key: Key) -> dict[str, Any]:
+            until = key.revoked_at or self._ctx.now()
+            found = await self.analyse_exposure(workspace_id, key.id, leaked_at, until)
+            return {"exposure": found.as_json()}
+
+        return exposure_of
+
+    async def reassess(
+        self, principal: Principal, incident_id: str, *, leaked_at: object = None
+    ) -> Incident:
+        """Run the analysis of an incident's key again and keep it in the
+        incident's evidence (``exposure``). The leak time: ``leaked_at`` if
+        given, else the key's reported leak, else the one of the exposure kept.
+        Needs ``incidents.read`` and ``incidents.write``."""
+        principal.require("incidents.write")
+        incident = await self._incidents.get(principal, incident_id)
+        ws = principal.workspace_id
+        when = fields.timestamp(leaked_at, "leaked_at")
+        if when is None:
+            when = await leak_time_of(self._store, ws, incident.key_id)
+        if when is None:
+            when = _kept_leak_time(incident)
+        if when is None:
+            raise ValidationError(
+                f"no leak of key '{incident.key_id}' was reported: name leaked_at",
+                field="leaked_at",
+            )
+        key = await self._store.get_key(ws, incident.key_id)
+        now = self._ctx.now()
+        until = now if key is None or key.revoked_at is None else key.revoked_at
+        found = await self.analyse_exposure(ws, incident.key_id, when, until)
+        evidence = {**incident.evidence, "exposure": found.as_json()}
+        before = incident.evidence.get("exposure") or {}
+        self._ctx.audit(
+            principal,
+            "incident.exposure",
+            "incident",
+            incident.id,
+            before={"label": before.get("label")},
+            after={"label": found.label, "leaked_at": when.isoformat()},
+        )
+        values = {"evidence": evidence, "updated_at": now}
+        updated = await self._store.update_incident(ws, incident.id, values)
+        if updated is None:
+            raise NotFound(f"no incident '{incident_id}'")
+        return updated
 
     async def _count(self, workspace_id: str, key_id: str, t0: float, t1: float) -> int:
         rows = await self._store.get_rollups(
@@ -101,4 +173,14 @@ class LeakExposure:
         )
 
 
-__all__ = ["BASELINE_DAYS", "MAX_RECORDS", "LeakExposure"]
+def _kept_leak_time(incident: Incident) -> datetime | None:
+    kept = incident.evidence.get("exposure")
+    if isinstance(kept, dict) and isinstance(kept.get("leaked_at"), str):
+        try:
+            return datetime.fromisoformat(kept["leaked_at"])
+        except ValueError:
+            return None
+    return None
+
+
+__all__ = ["BASELINE_DAYS", "MAX_RECORDS", "ExposureHook", "LeakExposure"]
