@@ -12,9 +12,7 @@ from alert_support import DAY, add_usage
 from keystead.core.authz import Principal
 from keystead.core.clock import ManualClock
 from keystead.core.exposure import ABUSED, NO_SIGN
-from keystead.service import Keystead
-from keystead.service import leak_exposure
-from keystead.service.leak_exposure import LeakExposure
+from keystead.service import Keystead, leak_exposure
 
 HOUR = 3600.0
 USUAL = {"ip": "203.0.113.7", "country": "FR", "user_agent": "billing/2.1"}
@@ -43,7 +41,7 @@ async def test_a_new_country_after_the_leak_labels_the_key_abused(
     await add_usage(keystead, admin, leak + 60, 1, key_id="key_other", country="BR")
     await keystead.flush()
 
-    exposure = await LeakExposure(keystead.store).analyse_exposure(
+    exposure = await keystead.exposure.analyse_exposure(
         admin.workspace_id, "key_leaked", _dt(leak), _dt(clock.now())
     )
 
@@ -69,7 +67,7 @@ async def test_the_usual_client_after_the_leak_is_no_sign_of_abuse(
     await add_usage(keystead, admin, leak + HOUR + 60, 1, key_id="key_leaked", country="KP")
     await keystead.flush()
 
-    exposure = await LeakExposure(keystead.store).analyse_exposure(
+    exposure = await keystead.exposure.analyse_exposure(
         admin.workspace_id, "key_leaked", _dt(leak), _dt(leak + HOUR)
     )
 
@@ -86,7 +84,7 @@ async def test_history_counts_the_leak_s_own_hour_from_minute_rollups(
     await add_usage(keystead, admin, leak + 60, 1, key_id="key_young", **USUAL)
     await keystead.flush()
 
-    exposure = await LeakExposure(keystead.store).analyse_exposure(
+    exposure = await keystead.exposure.analyse_exposure(
         admin.workspace_id, "key_young", _dt(leak), _dt(leak + HOUR)
     )
 
@@ -102,7 +100,7 @@ async def test_a_never_used_key_used_after_its_leak_is_abused(
     await add_usage(keystead, admin, leak + 5, 1, key_id="key_unused", **USUAL)
     await keystead.flush()
 
-    exposure = await LeakExposure(keystead.store).analyse_exposure(
+    exposure = await keystead.exposure.analyse_exposure(
         admin.workspace_id, "key_unused", _dt(leak), _dt(clock.now())
     )
 
@@ -119,7 +117,7 @@ async def test_a_window_past_the_read_bound_keeps_its_count(
     await add_usage(keystead, admin, leak + 120, 30, key_id="key_busy", **USUAL)
     await keystead.flush()
 
-    exposure = await LeakExposure(keystead.store).analyse_exposure(
+    exposure = await keystead.exposure.analyse_exposure(
         admin.workspace_id, "key_busy", _dt(leak), _dt(leak + HOUR)
     )
 

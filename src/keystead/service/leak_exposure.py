@@ -11,8 +11,8 @@ up to the leak, and the distinct networks, countries and user agents of its
 raw records over the same days (raw records are kept 30 days by default).
 
 The incident opened for a leak carries the analysis in its evidence
-(``exposure``): ``evidence(...)`` is the hook the leak response hands to
-``IncidentService.compromise``. Uses still buffered by the usage writer at
+(``exposure``): ``for_leak`` is the leak response's hook
+(``LeakService.exposure``), run once the key is revoked. Uses still buffered by the usage writer at
 that moment are not in it yet, and a key rotated with a grace period keeps
 working: ``reassess`` runs it again later, up to the key's revocation or now
 (``POST /v1/incidents/{id}/exposure``).
@@ -21,7 +21,6 @@ working: ``reassess`` runs it again later, up to the key's revocation or now
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,15 +33,14 @@ from keystead.errors import NotFound, ValidationError
 from keystead.service import fields
 from keystead.service.context import ServiceContext
 from keystead.service.incidents import IncidentService
+from keystead.service.leak_times import leak_time
 from keystead.service.leak_times import leaked_at as leak_time_of
 from keystead.store.custody import Incident
+from keystead.store.leaks import LeakRecord
 
 BASELINE_DAYS = 30
 MAX_RECORDS = 20_000
 """Raw records of the window read at most: a bound on memory and time."""
-
-
-ExposureHook = Callable[[Key], Awaitable[dict[str, Any]]]
 
 
 class LeakExposure:
@@ -70,16 +68,13 @@ class LeakExposure:
         history = await self._history(workspace_id, key_id, leaked_at)
         return assess(history, records, t0, t1, requests_after=requests_after)
 
-    def evidence(self, workspace_id: str, leaked_at: datetime) -> ExposureHook:
-        """For ``IncidentService.compromise(evidence=...)``: given the key after
-        the response, ``{"exposure": ...}`` up to its revocation (or now)."""
-
-        async def exposure_of(key: Key) -> dict[str, Any]:
-            until = key.revoked_at or self._ctx.now()
-            found = await self.analyse_exposure(workspace_id, key.id, leaked_at, until)
-            return {"exposure": found.as_json()}
-
-        return exposure_of
+    async def for_leak(self, key: Key, leak: LeakRecord) -> dict[str, Any]:
+        """The leak response's hook (``LeakService.exposure``): given the key
+        after the response, its exposure from the leak time to its revocation
+        (or now), for the incident's evidence."""
+        until = key.revoked_at or self._ctx.now()
+        found = await self.analyse_exposure(key.workspace_id, key.id, leak_time(leak), until)
+        return found.as_json()
 
     async def reassess(
         self, principal: Principal, incident_id: str, *, leaked_at: object = None
@@ -183,4 +178,4 @@ def _kept_leak_time(incident: Incident) -> datetime | None:
     return None
 
 
-__all__ = ["BASELINE_DAYS", "MAX_RECORDS", "ExposureHook", "LeakExposure"]
+__all__ = ["BASELINE_DAYS", "MAX_RECORDS", "LeakExposure"]

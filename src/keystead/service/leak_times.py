@@ -32,9 +32,7 @@ async def leaked_at(store: Store, workspace_id: str, key_id: str) -> datetime | 
     return None if leak is None else leak_time(leak)
 
 
-async def leak_times(
-    store: Store, workspace_id: str, key_ids: Collection[str]
-) -> dict[str, float]:
+async def leak_times(store: Store, workspace_id: str, key_ids: Collection[str]) -> dict[str, float]:
     """Epoch leak times of those of ``key_ids`` that leaked."""
     wanted = set(key_ids)
     found: dict[str, float] = {}
