@@ -121,7 +121,7 @@ async def test_a_compromise_without_a_leak_needs_the_leak_time(
 async def test_reassessing_needs_incidents_write(
     keystead: Keystead, admin: Principal, clock: ManualClock
 ) -> None:
-    key_id, plaintext = await key_with_api(keystead, admin)
+    _, plaintext = await key_with_api(keystead, admin)
     incident_id = await _report(keystead, admin, plaintext, clock.now() - HOUR)
     reader = await keystead.root_keys.create(admin, name="reader", permissions=["incidents.read"])
     principal = await keystead.root_keys.authenticate(reader.plaintext)

@@ -81,7 +81,7 @@ async def test_many_keys_in_the_window_read_the_workspace_s_leaks(
     now = clock.now()
     await keystead.leaks.policies.set(admin, action="notify")
     keys = [await key_with_api(keystead, admin) for _ in range(4)]
-    for key_id, plaintext in keys[:3]:
+    for _, plaintext in keys[:3]:
         await _leak(keystead, admin, plaintext, now - 20 * MINUTE)
     await keystead.alerts.create_rule(admin, name="leaked", kind="leaked_key_used")
     for key_id, _ in keys:

@@ -114,11 +114,12 @@ def exposure(
 
     def render(console: Console) -> None:
         console.print(Text(found["summary"], style="bold red" if found["reasons"] else "bold"))
-        before, after = found["before"] or {}, found["after"]
+        before, after = found["before"], found["after"]
+        usual = "never used" if before is None else f"{before['per_hour']}/h"
         console.print(
             Text(
                 f"{found['leaked_at']} to {found['until']}: {after['requests']} requests, "
-                f"{after['per_hour']}/h (before: {before.get('per_hour', '-')}/h)"
+                f"{after['per_hour']}/h (before the leak: {usual})"
             )
         )
         for kind, new in found["new"].items():
