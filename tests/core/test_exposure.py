@@ -11,6 +11,7 @@ from keystead.core.exposure import (
     MAX_VALUES,
     NO_SIGN,
     History,
+    NewValue,
     assess,
     history_of,
     leaked_use,
@@ -164,6 +165,19 @@ def test_a_cut_short_window_keeps_its_true_count() -> None:
 
     assert exposure.truncated and exposure.requests_after == 400
     assert "volume_spike" in exposure.reasons
+
+
+def test_values_beyond_the_records_read_count_without_times() -> None:
+    history = history_of(_usual_week(), LEAK)
+    beyond = {"ip": ["203.0.113.9", "198.51.100.1"], "country": ["FR"], "user_agent": []}
+
+    exposure = assess(history, [_use(LEAK + 1)], LEAK, UNTIL, requests_after=5, beyond=beyond)
+
+    assert exposure.reasons == ("new_ip_range",)
+    assert exposure.new["ip_ranges"] == (NewValue("198.51.100.0/24", None, None),)
+    assert exposure.as_json()["new"]["ip_ranges"]["values"] == [
+        {"value": "198.51.100.0/24", "first_seen": None, "requests": None}
+    ]
 
 
 def test_the_evidence_is_json_and_holds_no_key() -> None:

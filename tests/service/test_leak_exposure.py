@@ -49,7 +49,7 @@ async def test_a_new_country_after_the_leak_labels_the_key_abused(
     assert exposure.requests_after == 5
     assert exposure.history is not None
     assert exposure.history.requests == 96
-    assert exposure.history.countries == {"FR"}
+    assert exposure.history.countries == frozenset({"FR"})
     body = exposure.as_json()
     assert body["new"]["countries"]["values"] == [
         {"value": "KP", "first_seen": _dt(leak + 600).isoformat(), "requests": 2}
@@ -72,6 +72,24 @@ async def test_the_usual_client_after_the_leak_is_no_sign_of_abuse(
     )
 
     assert (exposure.label, exposure.requests_after) == (NO_SIGN, 3)
+    assert exposure.as_json()["before"]["countries"] == 1
+
+
+async def test_a_kind_of_value_no_use_carries_is_not_read(
+    keystead: Keystead, admin: Principal, clock: ManualClock
+) -> None:
+    leak = clock.now() - 2 * HOUR
+    await _usual_history(keystead, admin, leak, "key_leaked")
+    await add_usage(keystead, admin, leak + 60, 2, key_id="key_leaked", ip="203.0.113.9")
+    await keystead.flush()
+
+    exposure = await keystead.exposure.analyse_exposure(
+        admin.workspace_id, "key_leaked", _dt(leak), _dt(leak + HOUR)
+    )
+
+    assert exposure.label == NO_SIGN
+    before = exposure.as_json()["before"]
+    assert (before["ip_ranges"], before["countries"], before["user_agents"]) == (1, None, None)
 
 
 async def test_history_counts_the_leak_s_own_hour_from_minute_rollups(
@@ -115,6 +133,8 @@ async def test_a_window_past_the_read_bound_keeps_its_count(
     leak = clock.now() - 2 * HOUR
     await _usual_history(keystead, admin, leak, "key_busy")
     await add_usage(keystead, admin, leak + 120, 30, key_id="key_busy", **USUAL)
+    moved = {**USUAL, "ip": "198.51.100.3", "country": "KP"}
+    await add_usage(keystead, admin, leak + 1800, 1, key_id="key_busy", **moved)
     await keystead.flush()
 
     exposure = await keystead.exposure.analyse_exposure(
@@ -122,5 +142,7 @@ async def test_a_window_past_the_read_bound_keeps_its_count(
     )
 
     assert exposure.truncated
-    assert exposure.requests_after == 30
-    assert exposure.reasons == ("volume_spike",)
+    assert exposure.requests_after == 31
+    # the new network and country lie beyond the records read: found all the same
+    assert exposure.reasons == ("new_ip_range", "new_country", "volume_spike")
+    assert [(v.value, v.first_seen) for v in exposure.new["countries"]] == [("KP", None)]

@@ -28,7 +28,7 @@ after its leak time.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -53,19 +53,22 @@ _KINDS = (
     ("countries", "new_country"),
     ("user_agents", "new_user_agent"),
 )
+_COLUMNS = {"ip_ranges": "ip", "countries": "country", "user_agents": "user_agent"}
+"""The usage record field each kind of value comes from."""
 
 
 @dataclass(slots=True, frozen=True)
 class History:
     """What the key did before the leak: its request count over ``seconds``
     (from its first hour with traffic to the leak) and the networks (/24,
-    /48), countries and user agents it was used from."""
+    /48), countries and user agents it was used from (``None``: not read,
+    because no use after the leak carries that kind of value)."""
 
     requests: int
     seconds: float
-    ip_ranges: frozenset[str] = frozenset()
-    countries: frozenset[str] = frozenset()
-    user_agents: frozenset[str] = frozenset()
+    ip_ranges: frozenset[str] | None = frozenset()
+    countries: frozenset[str] | None = frozenset()
+    user_agents: frozenset[str] | None = frozenset()
 
     @property
     def per_hour(self) -> float:
@@ -93,11 +96,12 @@ def per_hour(requests: int, seconds: float) -> float:
 
 @dataclass(slots=True, frozen=True)
 class NewValue:
-    """A value first seen after the leak: when, and in how many requests."""
+    """A value first seen after the leak: when, and in how many requests
+    (``None`` both for a value found beyond the records read)."""
 
     value: str
-    first_seen: float
-    requests: int
+    first_seen: float | None
+    requests: int | None
 
 
 @dataclass(slots=True, frozen=True)
@@ -162,9 +166,9 @@ class Exposure:
                 "requests": h.requests,
                 "hours": round(h.seconds / 3600, 3),
                 "per_hour": round(h.per_hour, 3),
-                "ip_ranges": len(h.ip_ranges),
-                "countries": len(h.countries),
-                "user_agents": len(h.user_agents),
+                "ip_ranges": _size(h.ip_ranges),
+                "countries": _size(h.countries),
+                "user_agents": _size(h.user_agents),
             },
             "after": {
                 "requests": self.requests_after,
@@ -197,15 +201,17 @@ def assess(
     until: float,
     *,
     requests_after: int | None = None,
+    beyond: Mapping[str, Collection[str]] | None = None,
     factor: float = SPIKE_FACTOR,
 ) -> Exposure:
     """Label the key's records in [leaked_at, until) against its ``history``.
-    ``requests_after``: the window's true count when ``after`` was cut short
-    (the records then only feed the first-seen values)."""
+    When ``after`` was cut short: ``requests_after`` is the window's true
+    count, and ``beyond`` every distinct ``ip`` address, ``country`` and
+    ``user_agent`` of the window, so no new value goes unseen."""
     window = sorted((r for r in after if leaked_at <= r.at < until), key=lambda r: r.at)
     count = len(window) if requests_after is None else max(requests_after, len(window))
     known = history if history is not None and history.requests > 0 else None
-    new, new_counts = _new_values(window, known)
+    new, new_counts = _new_values(window, known, beyond or {})
     reasons: list[str] = []
     if count > 0:
         if known is None:
@@ -233,32 +239,47 @@ def assess(
 
 
 def _new_values(
-    window: Sequence[UsageRecord], history: History | None
+    window: Sequence[UsageRecord], history: History | None, beyond: Mapping[str, Collection[str]]
 ) -> tuple[dict[str, tuple[NewValue, ...]], dict[str, int]]:
     seen: dict[str, dict[str, list[float]]] = {kind: {} for kind, _ in _KINDS}
-    empty: frozenset[str] = frozenset()
     known = {
-        "ip_ranges": history.ip_ranges if history else empty,
-        "countries": history.countries if history else empty,
-        "user_agents": history.user_agents if history else empty,
+        "ip_ranges": (history.ip_ranges if history else None) or frozenset(),
+        "countries": (history.countries if history else None) or frozenset(),
+        "user_agents": (history.user_agents if history else None) or frozenset(),
     }
+    ranges: dict[str, str] = {}  # an address's network, computed once per address
+
+    def network(ip: str) -> str:
+        found = ranges.get(ip)
+        if found is None:
+            found = ranges[ip] = ip_range(ip)
+        return found
+
     for r in window:
         values = {
-            "ip_ranges": None if r.ip is None else ip_range(r.ip),
+            "ip_ranges": None if r.ip is None else network(r.ip),
             "countries": r.country,
             "user_agents": r.user_agent,
         }
         for kind, value in values.items():
             if value is not None and value not in known[kind]:
                 seen[kind].setdefault(value, []).append(r.at)
-    new = {
-        kind: tuple(
+    new: dict[str, tuple[NewValue, ...]] = {}
+    counts: dict[str, int] = {}
+    for kind, found in seen.items():
+        timed = [
             NewValue(value, times[0], len(times))
             for value, times in sorted(found.items(), key=lambda item: (item[1][0], item[0]))
-        )[:MAX_VALUES]
-        for kind, found in seen.items()
-    }
-    return new, {kind: len(found) for kind, found in seen.items()}
+        ]
+        more = {network(v) if kind == "ip_ranges" else v for v in beyond.get(_COLUMNS[kind], ())}
+        untimed = sorted(more - known[kind] - found.keys())
+        counts[kind] = len(timed) + len(untimed)
+        new[kind] = tuple([*timed, *(NewValue(v, None, None) for v in untimed)][:MAX_VALUES])
+    return new, counts
+
+
+def _size(values: frozenset[str] | None) -> int | None:
+    return None if values is None else len(values)
 
 
 def leaked_use(records: Iterable[UsageRecord], leaks: Mapping[str, float]) -> list[Finding]:

@@ -3,8 +3,10 @@
 against what it did before.
 
 The window is read as raw records of the one key (the ``key_id, at`` index),
-at most ``MAX_RECORDS``; past that its count comes from the minute rollups and
-the first-seen values from the records read. The history is read as alert
+at most ``MAX_RECORDS``; past that its count comes from the minute rollups
+and its distinct IPs, countries and user agents from a distinct read of the
+whole window, so no new value is missed. A kind of value that no use in the
+window carries is not read from the history either: it cannot be new. The history is read as alert
 baselines are (``service/alert_evaluation.py``): the key's hour rollups over
 ``BASELINE_DAYS`` before the leak's hour, plus the minute rollups of that hour
 up to the leak, and the distinct networks, countries and user agents of its
@@ -39,6 +41,7 @@ from keystead.store.custody import Incident
 from keystead.store.leaks import LeakRecord
 
 BASELINE_DAYS = 30
+_COLUMNS = ("ip", "country", "user_agent")
 MAX_RECORDS = 20_000
 """Raw records of the window read at most: a bound on memory and time."""
 
@@ -61,12 +64,16 @@ class LeakExposure:
         records = await self._store.usage_between(
             workspace_id, leaked_at, end, limit=MAX_RECORDS + 1, key_id=key_id
         )
-        requests_after = None
+        requests_after, beyond = None, None
+        columns: tuple[str, ...] = _COLUMNS
         if len(records) > MAX_RECORDS:
             records = records[:MAX_RECORDS]
             requests_after = await self._count(workspace_id, key_id, t0, t1)
-        history = await self._history(workspace_id, key_id, leaked_at)
-        return assess(history, records, t0, t1, requests_after=requests_after)
+            beyond = await self._seen(workspace_id, key_id, _COLUMNS, leaked_at, end)
+        else:  # a kind of value no use after the leak carries cannot be new
+            columns = tuple(c for c in _COLUMNS if any(getattr(r, c) for r in records))
+        history = await self._history(workspace_id, key_id, leaked_at, columns)
+        return assess(history, records, t0, t1, requests_after=requests_after, beyond=beyond)
 
     async def for_leak(self, key: Key, leak: LeakRecord) -> dict[str, Any]:
         """The leak response's hook (``LeakService.exposure``): given the key
@@ -128,7 +135,24 @@ class LeakExposure:
         )
         return sum(r.count for _, r in rows)
 
-    async def _history(self, workspace_id: str, key_id: str, leaked_at: datetime) -> History | None:
+    async def _seen(
+        self,
+        workspace_id: str,
+        key_id: str,
+        columns: tuple[str, ...],
+        since: datetime,
+        until: datetime,
+    ) -> dict[str, set[str]]:
+        seen: dict[str, set[str]] = {}
+        for column in columns:
+            found = await self._store.usage_seen(workspace_id, [key_id], column, since, until)
+            seen[column] = found.get(key_id, set())
+        return seen
+
+    async def _history(
+        self, workspace_id: str, key_id: str, leaked_at: datetime, columns: tuple[str, ...]
+    ) -> History | None:
+        """The history; first-seen values only of ``columns``."""
         t0 = leaked_at.timestamp()
         since = leaked_at - timedelta(days=BASELINE_DAYS)
         hour = bucket_start(t0, "hour")
@@ -153,18 +177,17 @@ class LeakExposure:
         if minutes:
             requests += sum(r.count for _, r in minutes)
             first = hour if first is None else first
-        seen: dict[str, set[str]] = {}
-        for column in ("ip", "country", "user_agent"):
-            found = await store.usage_seen(workspace_id, [key_id], column, since, leaked_at)
-            seen[column] = found.get(key_id, set())
+        seen = await self._seen(workspace_id, key_id, columns, since, leaked_at)
         if first is None and not any(seen.values()):
             return None
+        ips = seen.get("ip")
+        countries, agents = seen.get("country"), seen.get("user_agent")
         return History(
             requests=requests,
             seconds=t0 - (hour if first is None else first),
-            ip_ranges=frozenset(ip_range(ip) for ip in seen["ip"]),
-            countries=frozenset(seen["country"]),
-            user_agents=frozenset(seen["user_agent"]),
+            ip_ranges=None if ips is None else frozenset(ip_range(ip) for ip in ips),
+            countries=None if countries is None else frozenset(countries),
+            user_agents=None if agents is None else frozenset(agents),
         )
 
 
