@@ -221,3 +221,21 @@ async def test_the_exposure_hook_adds_to_the_evidence(keystead: Keystead, admin:
     incident = await keystead.incidents.get(admin, str(answer.incident_id))
     assert incident.evidence["exposure"] == {"label": "no sign of abuse"}
     assert seen == [(key_id, answer.leak_id)]
+
+
+async def test_the_same_key_twice_in_one_report_is_handled_once(
+    keystead: Keystead, admin: Principal
+) -> None:
+    _, _, plaintext = await _key(keystead, admin)
+    _, _, other = await _key(keystead, admin, "second")
+    reporter = await _reporter(keystead, admin)
+
+    answers = await keystead.leaks.report(
+        reporter, [_report(plaintext), _report(other), _report(plaintext), _report("junk")]
+    )
+
+    assert [a.status for a in answers] == ["live", "live", "live", "unknown"]
+    assert answers[0].incident_id == answers[2].incident_id
+    assert sorted(a.repeated for a in (answers[0], answers[2])) == [False, True]
+    assert len((await keystead.incidents.list(admin)).items) == 2
+    assert len(await _events(keystead, admin, "key.compromised")) == 2

@@ -8,6 +8,7 @@ from keystead.client._audit import AuditApi
 from keystead.client._core import CoreApi
 from keystead.client._custody import CustodyApi
 from keystead.client._exposure import ExposureApi
+from keystead.client._leaks import LeaksApi
 from keystead.client._limits import LimitsApi
 from keystead.client._rotation import RotationApi
 from keystead.client._secret_lifecycle import SecretLifecycleApi
@@ -24,6 +25,7 @@ class HttpApi(
     WebhooksApi,
     CustodyApi,
     ExposureApi,
+    LeaksApi,
     AuditApi,
     AnalyticsApi,
     AlertsApi,

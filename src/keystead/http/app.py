@@ -28,6 +28,7 @@ from keystead.http import (
     key_actions,
     keys,
     leak_exposure,
+    leaks,
     limits,
     metrics,
     owners,
@@ -189,10 +190,17 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         events.router,
         usage_reports.router,
     )
-    custody = (pickups.router, key_actions.router, incidents.router, leak_exposure.router)
+    custody = (
+        pickups.router,
+        key_actions.router,
+        incidents.router,
+        leaks.router,
+        leak_exposure.router,
+    )
     stored = (secret_mounts.router, secrets.router, secret_lifecycle.router)
     for router in (*routers, owners.router, root_keys.router, *custody, *stored):
         app.router.routes.extend(router.routes)
+    app.router.routes.extend(leaks.github_router.routes)  # signed by GitHub: no root key
     return app
 
 

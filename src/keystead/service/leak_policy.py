@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from keystead.core.authz import Principal
 from keystead.core.rotation import MAX_SPAN_S
-from keystead.errors import NotFound, ValidationError
+from keystead.errors import Forbidden, NotFound, ValidationError
 from keystead.service.context import ServiceContext
 from keystead.store.leaks import LeakPolicy
 
@@ -23,6 +23,10 @@ ACTIONS = ("revoke", "rotate", "notify")
 WHOLE_WORKSPACE = (
     "the workspace's leak policy spans every API: a root key narrowed to APIs or an owner "
     "may set an API's policy only"
+)
+OWNER_NARROWED = (
+    "an API's leak policy applies to every owner's keys: a root key narrowed to an owner "
+    "cannot set it"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -93,11 +97,7 @@ class LeakPolicies:
         """Needs ``incidents.write``; the workspace's policy a root key narrowed to
         neither APIs nor an owner."""
         checked = check_policy(action, grace_period_s, replace, notify)
-        if api_id is None:
-            principal.require_whole_workspace("incidents.write", WHOLE_WORKSPACE)
-        else:
-            principal.require("incidents.write")
-            await self._api(principal, api_id)
+        await self._writable(principal, api_id)
         policy = LeakPolicy(principal.workspace_id, api_id, *checked, self._ctx.now())
         before = await self._view(principal.workspace_id, api_id)
         self._ctx.audit(
@@ -113,11 +113,7 @@ class LeakPolicies:
 
     async def clear(self, principal: Principal, api_id: str | None = None) -> PolicyView:
         """Back to the workspace's policy (an API's) or to the default (the workspace's)."""
-        if api_id is None:
-            principal.require_whole_workspace("incidents.write", WHOLE_WORKSPACE)
-        else:
-            principal.require("incidents.write")
-            await self._api(principal, api_id)
+        await self._writable(principal, api_id)
         self._ctx.audit(
             principal, "leak_policy.delete", "leak_policy", api_id or principal.workspace_id
         )
@@ -134,6 +130,18 @@ class LeakPolicies:
         api = None if api_id is None else next((p for p in found if p.api_id == api_id), None)
         effective = api or workspace or default_policy(workspace_id)
         return PolicyView(workspace, api, effective)
+
+    async def _writable(self, principal: Principal, api_id: str | None) -> None:
+        """The workspace's policy: a root key narrowed to nothing. An API's: one
+        that sees the API (else 404) and is not narrowed to an owner (an API's
+        policy applies to every owner's keys, as its settings do)."""
+        if api_id is None:
+            principal.require_whole_workspace("incidents.write", WHOLE_WORKSPACE)
+            return
+        principal.require("incidents.write")
+        await self._api(principal, api_id)
+        if principal.owner_id is not None:
+            raise Forbidden(OWNER_NARROWED)
 
     async def _api(self, principal: Principal, api_id: str) -> None:
         api = None

@@ -36,17 +36,23 @@ from keystead.errors import NotFound, ValidationError
 from keystead.service import fields
 from keystead.service.context import ServiceContext
 from keystead.service.fields import page_cursor, page_size
+from keystead.service.github_keys import GitHubKeys
 from keystead.service.incidents import IncidentService
 from keystead.service.leak_policy import LeakPolicies
 from keystead.service.pickups import scope_of
 from keystead.store.leaks import LeakPolicy, LeakRecord
 
 MAX_REPORTS = 1000
+GITHUB_MAX_REPORTS = 10_000
+"""GitHub sends as many matches as it found at once; its body limit bounds them too."""
 MAX_URL = 2000
 MAX_TYPE = 200
+CONCURRENCY = 8
+"""Keys of one report handled at once: the store's round trips overlap."""
 STALE_CLAIM = timedelta(seconds=60)
 """A ``pending`` claim older than this is taken over: its node died mid-way."""
 _SOURCE_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+METRIC_SOURCES = frozenset({"github", "scanner", "api"})
 _OUTCOMES = {"revoke": "revoked", "rotate": "rotated", "notify": "notified"}
 
 ExposureHook = Callable[[Key, LeakRecord], Awaitable[Mapping[str, Any] | None]]
@@ -120,7 +126,15 @@ class LeakService:
         self.exposure: ExposureHook | None = None
         """Set by the exposure analysis: its result joins the incident's evidence."""
         self.counts: Counter[tuple[str, str]] = Counter()
-        """Reported tokens by (source, outcome), for /metrics."""
+        """Reported tokens by (source, outcome), for /metrics; a repeated report
+        is not counted again."""
+        settings = ctx.settings
+        self.github: GitHubKeys | None = None
+        """GitHub's public keys, when ``KEYSTEAD_GITHUB_KEYS_URL`` is set."""
+        if settings.github_keys_url:
+            self.github = GitHubKeys(
+                settings.github_keys_url, ctx.clock, refresh_s=settings.github_keys_refresh_s
+            )
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         """One report of a key at a time on this node (and how many wait)."""
 
@@ -129,7 +143,7 @@ class LeakService:
     async def report(self, principal: Principal, reports: Sequence[LeakReport]) -> list[LeakAnswer]:
         """Needs ``leaks.report``. Answers in the order of ``reports``."""
         principal.require("leaks.report")
-        checked = _batch(reports)
+        checked = _batch(reports, MAX_REPORTS)
 
         def visible(key: Key) -> bool:
             return (
@@ -139,36 +153,56 @@ class LeakService:
             )
 
         reporter = f"leak:{principal.actor}"[:80]
-        return [await self._one(r, visible, reporter) for r in checked]
+        return await self._each(checked, visible, reporter)
 
     async def report_github(
         self, reports: Sequence[LeakReport], workspaces: Collection[str]
     ) -> list[LeakAnswer]:
         """A report GitHub signed (the face checked it). Acts on keys of the
         ``workspaces`` named (``*``: any), each in its own workspace."""
-        checked = _batch(reports)
+        checked = _batch(reports, GITHUB_MAX_REPORTS)
         every = "*" in workspaces
 
         def visible(key: Key) -> bool:
             return every or key.workspace_id in workspaces
 
-        return [await self._one(r, visible, "leak:github") for r in checked]
+        return await self._each(checked, visible, "leak:github")
+
+    async def _each(
+        self, reports: Sequence[LeakReport], visible: Callable[[Key], bool], reporter: str
+    ) -> list[LeakAnswer]:
+        """One token after the other (a report's order is its answer's); the
+        policies are read once per workspace and API for the whole batch."""
+        policies: dict[tuple[str, str], LeakPolicy] = {}
+        if CONCURRENCY <= 1 or len(reports) == 1:
+            return [await self._one(r, visible, reporter, policies) for r in reports]
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(report: LeakReport) -> LeakAnswer:
+            async with gate:
+                return await self._one(report, visible, reporter, policies)
+
+        return list(await asyncio.gather(*(one(r) for r in reports)))
 
     async def _one(
-        self, report: LeakReport, visible: Callable[[Key], bool], reporter: str
+        self,
+        report: LeakReport,
+        visible: Callable[[Key], bool],
+        reporter: str,
+        policies: dict[tuple[str, str], LeakPolicy],
     ) -> LeakAnswer:
         digest = token_hash(report.token)
         key = None
         if keyformat.is_well_formed(report.token):
             key = await self._ctx.store.find_key(self._ctx.hasher.hash(report.token))
         if key is None or not visible(key):
-            self.counts[report.source, "unknown"] += 1
+            self.counts[_metric_source(report.source), "unknown"] += 1
             return LeakAnswer(digest, report.token_type, "unknown", "unknown")
         lock, waiting = self._locks.get(key.id, (asyncio.Lock(), 0))
         self._locks[key.id] = (lock, waiting + 1)
         try:
             async with lock:
-                answer = await self._respond(key, report, digest, reporter)
+                answer = await self._respond(key, report, digest, reporter, policies)
         finally:
             lock, waiting = self._locks[key.id]
             if waiting == 1:
@@ -176,12 +210,20 @@ class LeakService:
             else:
                 self._locks[key.id] = (lock, waiting - 1)
         if not answer.repeated:
-            self.counts[report.source, answer.outcome] += 1
+            self.counts[_metric_source(report.source), answer.outcome] += 1
         return answer
 
     async def _respond(
-        self, key: Key, report: LeakReport, digest: str, reporter: str
+        self,
+        key: Key,
+        report: LeakReport,
+        digest: str,
+        reporter: str,
+        policies: dict[tuple[str, str], LeakPolicy],
     ) -> LeakAnswer:
+        known = await self._ctx.store.leak_of(key.workspace_id, key.id)
+        if known is not None and known.outcome != "pending":  # the common repeat: a read
+            return _answer(known, key, report, repeated=True)
         now = self._ctx.now()
         revoked = key.revoked_at is not None
         leak = LeakRecord(
@@ -209,7 +251,10 @@ class LeakService:
         if revoked:
             return _answer(leak, key, report)
         try:
-            policy = await self.policies.effective(key.workspace_id, key.api_id)
+            scope = (key.workspace_id, key.api_id)
+            if scope not in policies:
+                policies[scope] = await self.policies.effective(*scope)
+            policy = policies[scope]
             done = await self._compromise(key, leak, policy, reporter)
         except BaseException:
             await self._ctx.store.release_leak(key.workspace_id, leak.id)
@@ -305,9 +350,15 @@ def describe(leak: LeakRecord) -> dict[str, Any]:
     }
 
 
-def _batch(reports: Sequence[LeakReport]) -> list[LeakReport]:
-    if not isinstance(reports, Sequence) or not 1 <= len(reports) <= MAX_REPORTS:
-        raise ValidationError(f"send 1 to {MAX_REPORTS} reports", field="reports")
+def _metric_source(source: str) -> str:
+    """Sources as /metrics labels them: a reporter names its own, so only the
+    known ones keep their name (the label set stays small)."""
+    return source if source in METRIC_SOURCES else "other"
+
+
+def _batch(reports: Sequence[LeakReport], limit: int) -> list[LeakReport]:
+    if not isinstance(reports, Sequence) or not 1 <= len(reports) <= limit:
+        raise ValidationError(f"send 1 to {limit} reports", field="reports")
     return [check_report(r) for r in reports]
 
 
@@ -329,6 +380,7 @@ def _answer(
 
 
 __all__ = [
+    "GITHUB_MAX_REPORTS",
     "MAX_REPORTS",
     "ExposureHook",
     "LeakAnswer",
