@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/leak_report.py              # 1,000 tokens, 3 runs
     .venv/bin/python bench/leak_report.py --tokens 200 --runs 1   # smoke run
+    .venv/bin/python bench/leak_report.py --all-live --runs 1     # worst case
 
 What ships: ``keystead init`` then ``keystead serve`` on its default settings
 (SQLite store, one worker), with ``KEYSTEAD_GITHUB_KEYS_URL`` pointing at a public
@@ -10,7 +11,9 @@ of the tokens are live keys (each revoked through the compromise procedure: an
 incident, a ``key.compromised`` event), a quarter revoked keys, a quarter
 well-formed keys the server never issued, a quarter garbage; shuffled. The body
 is signed as GitHub signs it and sent once (the first report), then again (every
-key already handled: the idempotent path). GitHub gives a partner 30 s; the
+key already handled: the idempotent path). "answered in" is GitHub's wait; "all
+handled" runs until every key's response is recorded (the answer goes out after
+8 s at most, the rest carrying on). GitHub gives a partner 30 s; the
 ratio is that limit over the time taken (floor: 3x, an answer within 10 s). CPU is that
 of the server process and its children (/proc) during the request.
 """
@@ -64,7 +67,11 @@ def signer_files(home: Path) -> tuple[ec.EllipticCurvePrivateKey, str, Path]:
     return private, identifier, path
 
 
-def tokens_for(client: Client, api_id: str, count: int, rng: random.Random) -> list[str]:
+def tokens_for(
+    client: Client, api_id: str, count: int, rng: random.Random, *, all_live: bool = False
+) -> list[str]:
+    if all_live:
+        return [k["key"] for k in client.create_keys([{"api_id": api_id}] * count)]
     quarter = count // 4
     live = [k["key"] for k in client.create_keys([{"api_id": api_id}] * quarter)]
     revoked = client.create_keys([{"api_id": api_id}] * quarter)
@@ -75,6 +82,17 @@ def tokens_for(client: Client, api_id: str, count: int, rng: random.Random) -> l
     tokens = [*live, *(k["key"] for k in revoked), *strangers, *garbage]
     rng.shuffle(tokens)
     return tokens
+
+
+def final_leaks(client: Client) -> int:
+    """Leaks whose response has finished (all workspaces' leaks are this one's)."""
+    done, cursor = 0, None
+    while True:
+        page = client.list_leaks(cursor=cursor, limit=1000)
+        done += sum(1 for leak in page["items"] if leak["outcome"] != "pending")
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return done
 
 
 def signed_post(
@@ -95,6 +113,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--all-live", action="store_true", help="every token a live key (the worst case)"
+    )
     args = parser.parse_args()
     rng = random.Random(16)
     with tempfile.TemporaryDirectory(prefix="leak-bench-") as tmp:
@@ -133,8 +154,9 @@ def main() -> None:
             wait_until(healthy, 60, "keystead serve")
             with Client(url, root_key, timeout=120) as client:
                 api = client.create_api("github-bench", prefix=PREFIX)
+                expected_leaks = 0
                 for run in range(1, args.runs + 1):
-                    tokens = tokens_for(client, api["id"], args.tokens, rng)
+                    tokens = tokens_for(client, api["id"], args.tokens, rng, all_live=args.all_live)
                     body = json.dumps(
                         [
                             {
@@ -147,36 +169,55 @@ def main() -> None:
                         ],
                         separators=(",", ":"),
                     ).encode()
+                    live = args.tokens if args.all_live else 2 * (args.tokens // 4)
+                    expected_leaks += live
                     for label in ("first report", "repeated"):
                         cpu = tree_cpu(server.pid)
+                        started = time.perf_counter()
                         elapsed, response = signed_post(url, body, private, identifier)
+                        while final_leaks(client) < expected_leaks:
+                            time.sleep(0.2)
+                        handled = time.perf_counter() - started
                         cpu = tree_cpu(server.pid) - cpu
                         response.raise_for_status()
                         labels = [f["label"] for f in response.json()]
                         assert len(labels) == len(tokens)
-                        assert labels.count("true_positive") == 2 * (args.tokens // 4)
+                        assert labels.count("true_positive") == live
                         rows.append(
                             (
                                 f"run {run}, {label}",
                                 f"{len(tokens):,}",
                                 f"{elapsed:.2f} s",
+                                f"{handled:.2f} s",
                                 f"{cpu:.2f} s",
-                                f"{elapsed / len(tokens) * 1000:.2f} ms",
+                                f"{handled / len(tokens) * 1000:.2f} ms",
                                 fmt_ratio(GITHUB_LIMIT_S / elapsed),
                             )
                         )
-                incidents = len(client.list_incidents(limit=1000)["items"])
+                recorded = final_leaks(client)
         finally:
             stop(server)
     print_table("Machine", machine_rows(), right=False)
+    mix = "all live" if args.all_live else "1/4 live, 1/4 revoked, 1/4 unknown, 1/4 garbage"
     print_table(
-        f"Signed GitHub report of {args.tokens:,} tokens (1/4 live, 1/4 revoked, 1/4 unknown, "
-        "1/4 garbage) against keystead serve (SQLite, defaults)",
-        [("", "tokens", "answered in", "server CPU", "per token", "30 s limit / time"), *rows],
+        f"Signed GitHub report of {args.tokens:,} tokens ({mix}) "
+        "against keystead serve (SQLite, defaults)",
+        [
+            (
+                "",
+                "tokens",
+                "answered in",
+                "all handled",
+                "server CPU",
+                "per token",
+                "30 s / answer",
+            ),
+            *rows,
+        ],
     )
     worst = max(float(r[2].split()[0]) for r in rows)
     verdict = "PASS" if GITHUB_LIMIT_S / worst >= FLOOR else "FAIL"
-    print(f"incidents opened: {incidents} (expected {args.runs * (args.tokens // 4)})")
+    print(f"leaks recorded: {recorded} (expected {expected_leaks})")
     print(f"slowest answer {worst:.2f} s; floor {FLOOR:.0f}x inside GitHub's 30 s: {verdict}")
 
 

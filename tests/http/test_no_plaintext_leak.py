@@ -88,6 +88,7 @@ async def _exercise(w: World) -> list[str]:
     plaintexts.append(await _exercise_limits(w, api_id))
     plaintexts.extend(await _exercise_rotation(w, api_id))
     plaintexts.extend(await _exercise_custody(w, api_id))
+    plaintexts.extend(await _exercise_leaks(w, api_id))
     plaintexts.extend(await exercise_webhooks(w))
     await _exercise_audit(w)
     await _exercise_alerts(w)
@@ -226,6 +227,23 @@ async def _exercise_custody(w: World, api_id: str) -> list[str]:
     body = {"leaked_at": "2025-06-15T14:00:00Z"}
     await c.post(f"/v1/incidents/{incident}/exposure", json=body, headers=h)
     return [owned["key"], loose["key"]]
+
+
+async def _exercise_leaks(w: World, api_id: str) -> list[str]:
+    """Leak reports (a live key, the same again, garbage, bad input) and the leak
+    and policy routes: a reported token is hashed, never stored, logged or echoed."""
+    c, h = w.client, w.auth()
+    leaked, spare = await w.key(api_id), await w.key(api_id)
+    await c.put("/v1/leaks/policy", json={"action": "revoke", "replace": True}, headers=h)
+    reports = [{"token": leaked["key"], "url": "https://x.test/a"}, {"token": "junk"}]
+    done = await c.post("/v1/leaks", json={"reports": reports}, headers=h)
+    await c.post("/v1/leaks", json={"reports": reports[:1]}, headers=h)  # repeated
+    await c.post("/v1/leaks", json={"reports": [{"token": spare["key"], "x": 1}]}, headers=h)
+    await c.get("/v1/leaks", headers=h)
+    await c.get(f"/v1/leaks/{done.json()['items'][0]['leak_id']}", headers=h)
+    await c.get("/v1/leaks/policy", params={"api_id": api_id}, headers=h)
+    await c.delete("/v1/leaks/policy", headers=h)
+    return [leaked["key"], spare["key"]]
 
 
 async def _exercise_secrets(w: World) -> list[str]:

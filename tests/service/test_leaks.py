@@ -239,3 +239,32 @@ async def test_the_same_key_twice_in_one_report_is_handled_once(
     assert sorted(a.repeated for a in (answers[0], answers[2])) == [False, True]
     assert len((await keystead.incidents.list(admin)).items) == 2
     assert len(await _events(keystead, admin, "key.compromised")) == 2
+
+
+async def test_a_github_report_over_its_time_budget_answers_and_carries_on(
+    keystead: Keystead, admin: Principal
+) -> None:
+    _, key_id, plaintext = await _key(keystead, admin)
+    reports = [LeakReport(token=plaintext, source="github"), LeakReport(token="nope")]
+
+    answers = await keystead.leaks.report_github(reports, ["*"], budget_s=0)
+
+    assert [(a.status, a.outcome) for a in answers] == [("live", "pending"), ("unknown", "unknown")]
+    assert answers[0].key_id == key_id and answers[0].true_positive
+    await keystead.leaks.close()  # what closing the service waits for
+    assert (await keystead.verify(plaintext)).code is Code.REVOKED
+    leak = await keystead.leaks.leak_of(admin.workspace_id, key_id)
+    assert leak is not None and leak.outcome == "revoked" and leak.incident_id is not None
+
+
+async def test_rotate_policy_on_a_key_rotated_already_revokes_it(
+    keystead: Keystead, admin: Principal
+) -> None:
+    api_id, key_id, plaintext = await _key(keystead, admin)
+    await keystead.rotation.rotate(admin, key_id, grace_period_s=3600)
+    await keystead.leaks.policies.set(admin, api_id=api_id, action="rotate")
+
+    [answer] = await keystead.leaks.report(await _reporter(keystead, admin), [_report(plaintext)])
+
+    assert (answer.status, answer.outcome) == ("live", "revoked")
+    assert (await keystead.verify(plaintext)).code is Code.REVOKED

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
 from keystead.core.rotation import MAX_SPAN_S
 from keystead.http.fieldtypes import STAMP_DOC, NoNul, ObjectId, RequestModel, Stamp
 from keystead.http.views import Timestamp
-from keystead.service import leaks
+from keystead.service import leak_reports as leaks
 from keystead.service.leak_policy import PolicyView
 from keystead.service.leaks import LeakAnswer
 from keystead.store.leaks import LeakPolicy, LeakRecord

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from keystead.core.leak_signature import verify
 from keystead.errors import NotFound, Unauthorized, ValidationError
-from keystead.http.auth import Auth, Service
+from keystead.http.auth import Auth, Service, keystead_of
 from keystead.http.fieldtypes import PageSize
 from keystead.http.leak_schemas import (
     AnswersOut,
@@ -36,7 +36,6 @@ from keystead.http.leak_schemas import (
 from keystead.http.openapi import COMMON, FOUND, WITH_BODY
 from keystead.http.routing import router as make_router
 from keystead.http.schemas import ObjectId
-from keystead.service import Keystead
 from keystead.service.leaks import GITHUB_MAX_REPORTS, LeakReport
 
 router = make_router(tags=["leaks"])
@@ -130,9 +129,7 @@ async def github_leaks(request: Request) -> list[FeedbackOut]:
     ECDSA P-256 SHA-256 (``Github-Public-Key-Identifier``,
     ``Github-Public-Key-Signature``). Answers the feedback array: per token its
     ``token_hash``, ``token_type`` and ``label`` (true_positive: a key of ours)."""
-    ks: Keystead | None = getattr(request.app.state, "keystead", None)
-    if ks is None:
-        raise NotFound("the service is not running")
+    ks = keystead_of(request)
     keys = ks.leaks.github
     if keys is None:
         raise NotFound("GitHub leak reports are off: set KEYSTEAD_GITHUB_KEYS_URL")

@@ -352,6 +352,7 @@ class Keystead:
         hub.start()
 
     async def close(self) -> None:
+        await self.leaks.close()
         await self.scheduler.stop()
         if self.invalidation is not None:
             bus, self.invalidation = self.invalidation, None

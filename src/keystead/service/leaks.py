@@ -19,12 +19,11 @@ is done, so two nodes told at once act once.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import re
+import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from keystead.core import keyformat
@@ -39,81 +38,34 @@ from keystead.service.fields import page_cursor, page_size
 from keystead.service.github_keys import GitHubKeys
 from keystead.service.incidents import IncidentService
 from keystead.service.leak_policy import LeakPolicies
+from keystead.service.leak_reports import (
+    GITHUB_MAX_REPORTS,
+    MAX_REPORTS,
+    LeakAnswer,
+    LeakReport,
+    answer_of,
+    checked_batch,
+    describe,
+    metric_source,
+    provisional,
+    token_hash,
+)
 from keystead.service.pickups import scope_of
 from keystead.store.leaks import LeakPolicy, LeakRecord
 
-MAX_REPORTS = 1000
-GITHUB_MAX_REPORTS = 10_000
-"""GitHub sends as many matches as it found at once; its body limit bounds them too."""
-MAX_URL = 2000
-MAX_TYPE = 200
+GITHUB_BUDGET_S = 8.0
+"""How long GitHub's answer may take, lookups included, before it goes out with the
+responses still running (GitHub gives 30 s; the labels need the lookups only)."""
 CONCURRENCY = 8
 """Keys of one report handled at once: the store's round trips overlap."""
 STALE_CLAIM = timedelta(seconds=60)
 """A ``pending`` claim older than this is taken over: its node died mid-way."""
-_SOURCE_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
-METRIC_SOURCES = frozenset({"github", "scanner", "api"})
+_log = logging.getLogger("keystead.leaks")
 _OUTCOMES = {"revoke": "revoked", "rotate": "rotated", "notify": "notified"}
 
 ExposureHook = Callable[[Key, LeakRecord], Awaitable[Mapping[str, Any] | None]]
 """Given the key after the response and its leak: what its use since the leak
 shows, for the incident's evidence (``exposure``)."""
-
-
-@dataclass(slots=True, frozen=True)
-class LeakReport:
-    """One token as reported. ``token`` is the plaintext: it is hashed and
-    looked up, never stored, logged or returned."""
-
-    token: str = field(repr=False)
-    source: str = "api"
-    url: str | None = None
-    exposed_at: datetime | None = None
-    token_type: str | None = None
-
-
-@dataclass(slots=True, frozen=True)
-class LeakAnswer:
-    """What a report of one token found and did.
-
-    ``status``: ``live`` (the key worked until now and was handled by its policy),
-    ``already_revoked`` or ``unknown``. ``outcome``: revoked, rotated, notified,
-    already_revoked or unknown. The same answer comes back for a repeated report.
-    """
-
-    token_hash: str
-    token_type: str | None
-    status: str
-    outcome: str
-    key_id: str | None = None
-    start: str | None = None
-    leak_id: str | None = None
-    incident_id: str | None = None
-    repeated: bool = False
-
-    @property
-    def true_positive(self) -> bool:
-        return self.status != "unknown"
-
-
-def token_hash(token: str) -> str:
-    """SHA-256 hex of the token: GitHub's ``token_hash``."""
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def check_report(value: LeakReport) -> LeakReport:
-    """Refuse what no row can hold; the token itself is checked by parsing it."""
-    if not isinstance(value.token, str) or not value.token:
-        raise ValidationError("token is a non-empty string", field="token")
-    if not isinstance(value.source, str) or _SOURCE_RE.fullmatch(value.source) is None:
-        raise ValidationError("source is 1 to 64 of A-Z a-z 0-9 _ . : -", field="source")
-    for name, text, limit in (("url", value.url, MAX_URL), ("type", value.token_type, MAX_TYPE)):
-        if text is not None and (
-            not isinstance(text, str) or not 1 <= len(text) <= limit or "\x00" in text
-        ):
-            raise ValidationError(f"{name} is text of 1 to {limit} characters", field=name)
-    fields.timestamp(value.exposed_at, "exposed_at")
-    return value
 
 
 class LeakService:
@@ -136,6 +88,7 @@ class LeakService:
                 settings.github_keys_url, ctx.clock, refresh_s=settings.github_keys_refresh_s
             )
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._background: set[asyncio.Future[list[LeakAnswer]]] = set()
         """One report of a key at a time on this node (and how many wait)."""
 
     # -- reports ----------------------------------------------------------------
@@ -143,7 +96,7 @@ class LeakService:
     async def report(self, principal: Principal, reports: Sequence[LeakReport]) -> list[LeakAnswer]:
         """Needs ``leaks.report``. Answers in the order of ``reports``."""
         principal.require("leaks.report")
-        checked = _batch(reports, MAX_REPORTS)
+        checked = checked_batch(reports, MAX_REPORTS)
 
         def visible(key: Key) -> bool:
             return (
@@ -156,47 +109,88 @@ class LeakService:
         return await self._each(checked, visible, reporter)
 
     async def report_github(
-        self, reports: Sequence[LeakReport], workspaces: Collection[str]
+        self,
+        reports: Sequence[LeakReport],
+        workspaces: Collection[str],
+        *,
+        budget_s: float = GITHUB_BUDGET_S,
     ) -> list[LeakAnswer]:
         """A report GitHub signed (the face checked it). Acts on keys of the
-        ``workspaces`` named (``*``: any), each in its own workspace."""
-        checked = _batch(reports, GITHUB_MAX_REPORTS)
+        ``workspaces`` named (``*``: any), each in its own workspace.
+
+        GitHub waits 30 s for the answer, whose labels need only the lookups: the
+        keys are looked up first, then handled; when that takes longer than
+        ``budget_s``, the answer goes out (``outcome`` ``pending`` where the
+        response is still running) and the response carries on in the background."""
+        checked = checked_batch(reports, GITHUB_MAX_REPORTS)
         every = "*" in workspaces
 
         def visible(key: Key) -> bool:
             return every or key.workspace_id in workspaces
 
-        return await self._each(checked, visible, "leak:github")
+        started = time.monotonic()
+        found = await self._lookup(checked, visible)
+        work = asyncio.ensure_future(self._handle(checked, found, "leak:github"))
+        left = max(0.0, budget_s - (time.monotonic() - started))
+        try:
+            return await asyncio.wait_for(asyncio.shield(work), left)
+        except TimeoutError:
+            self._background.add(work)
+            work.add_done_callback(self._finished)
+            return [provisional(r, key) for r, key in zip(checked, found, strict=True)]
+
+    async def close(self) -> None:
+        """Let responses still running in the background finish."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    def _finished(self, work: asyncio.Future[list[LeakAnswer]]) -> None:
+        self._background.discard(work)
+        if not work.cancelled() and work.exception() is not None:
+            _log.error("a GitHub leak report failed after its answer: %r", work.exception())
 
     async def _each(
         self, reports: Sequence[LeakReport], visible: Callable[[Key], bool], reporter: str
     ) -> list[LeakAnswer]:
-        """One token after the other (a report's order is its answer's); the
+        return await self._handle(reports, await self._lookup(reports, visible), reporter)
+
+    async def _lookup(
+        self, reports: Sequence[LeakReport], visible: Callable[[Key], bool]
+    ) -> list[Key | None]:
+        """Each token's key, if it is a key the reporter may act on: a token that
+        is not well formed costs no lookup."""
+        found: list[Key | None] = []
+        for report in reports:
+            key = None
+            if keyformat.is_well_formed(report.token):
+                key = await self._ctx.store.find_key(self._ctx.hasher.hash(report.token))
+            found.append(key if key is not None and visible(key) else None)
+        return found
+
+    async def _handle(
+        self, reports: Sequence[LeakReport], keys: Sequence[Key | None], reporter: str
+    ) -> list[LeakAnswer]:
+        """CONCURRENCY keys at a time, answered in the reports' order; the
         policies are read once per workspace and API for the whole batch."""
         policies: dict[tuple[str, str], LeakPolicy] = {}
-        if CONCURRENCY <= 1 or len(reports) == 1:
-            return [await self._one(r, visible, reporter, policies) for r in reports]
         gate = asyncio.Semaphore(CONCURRENCY)
 
-        async def one(report: LeakReport) -> LeakAnswer:
+        async def one(report: LeakReport, key: Key | None) -> LeakAnswer:
             async with gate:
-                return await self._one(report, visible, reporter, policies)
+                return await self._one(report, key, reporter, policies)
 
-        return list(await asyncio.gather(*(one(r) for r in reports)))
+        return list(await asyncio.gather(*map(one, reports, keys)))
 
     async def _one(
         self,
         report: LeakReport,
-        visible: Callable[[Key], bool],
+        key: Key | None,
         reporter: str,
         policies: dict[tuple[str, str], LeakPolicy],
     ) -> LeakAnswer:
         digest = token_hash(report.token)
-        key = None
-        if keyformat.is_well_formed(report.token):
-            key = await self._ctx.store.find_key(self._ctx.hasher.hash(report.token))
-        if key is None or not visible(key):
-            self.counts[_metric_source(report.source), "unknown"] += 1
+        if key is None:
+            self.counts[metric_source(report.source), "unknown"] += 1
             return LeakAnswer(digest, report.token_type, "unknown", "unknown")
         lock, waiting = self._locks.get(key.id, (asyncio.Lock(), 0))
         self._locks[key.id] = (lock, waiting + 1)
@@ -210,7 +204,7 @@ class LeakService:
             else:
                 self._locks[key.id] = (lock, waiting - 1)
         if not answer.repeated:
-            self.counts[_metric_source(report.source), answer.outcome] += 1
+            self.counts[metric_source(report.source), answer.outcome] += 1
         return answer
 
     async def _respond(
@@ -223,7 +217,7 @@ class LeakService:
     ) -> LeakAnswer:
         known = await self._ctx.store.leak_of(key.workspace_id, key.id)
         if known is not None and known.outcome != "pending":  # the common repeat: a read
-            return _answer(known, key, report, repeated=True)
+            return answer_of(known, key, report, repeated=True)
         now = self._ctx.now()
         revoked = key.revoked_at is not None
         leak = LeakRecord(
@@ -246,10 +240,10 @@ class LeakService:
                 key.workspace_id, existing.id, now - STALE_CLAIM, now
             )
             if not retaken:
-                return _answer(existing, key, report, repeated=True)
+                return answer_of(existing, key, report, repeated=True)
             leak = existing
         if revoked:
-            return _answer(leak, key, report)
+            return answer_of(leak, key, report)
         try:
             scope = (key.workspace_id, key.api_id)
             if scope not in policies:
@@ -259,7 +253,7 @@ class LeakService:
         except BaseException:
             await self._ctx.store.release_leak(key.workspace_id, leak.id)
             raise
-        return _answer(done, key, report)
+        return answer_of(done, key, report)
 
     async def _compromise(
         self, key: Key, leak: LeakRecord, policy: LeakPolicy, reporter: str
@@ -268,10 +262,13 @@ class LeakService:
         actor = Principal(workspace_id=key.workspace_id, actor=reporter, grants=GrantSet(["*"]))
         described = describe(leak)
         where = leak.url or "an unknown place"
+        action = policy.action
+        if action == "rotate" and key.rotated_to is not None:
+            action = "revoke"  # its successor exists already: the leaked key need not live on
         compromise = await self._incidents.compromise(
             actor,
             key.id,
-            response=policy.action,
+            response=action,
             replace=policy.replace and key.rotated_to is None,
             grace_period_s=policy.grace_period_s,
             notify=policy.notify,
@@ -280,7 +277,7 @@ class LeakService:
             cause={"source": f"leak:{leak.source}", "reference": where[:500], "leak": described},
             evidence=lambda revoked: self._evidence(revoked, leak, described),
         )
-        values = {"outcome": _OUTCOMES[policy.action], "incident_id": compromise.incident.id}
+        values = {"outcome": _OUTCOMES[action], "incident_id": compromise.incident.id}
         finished = await self._ctx.store.finish_leak(key.workspace_id, leak.id, values)
         if finished is None:
             raise NotFound(f"no leak '{leak.id}'")
@@ -336,57 +333,14 @@ class LeakService:
         return Page(items=items, next_cursor=items[-1].id if len(found) > limit else None)
 
 
-def describe(leak: LeakRecord) -> dict[str, Any]:
-    """The leak as the incident's cause and evidence hold it (no token)."""
-    return {
-        "leak_id": leak.id,
-        "source": leak.source,
-        "url": leak.url,
-        "type": leak.token_type,
-        "token_hash": leak.token_hash,
-        "exposed_at": None if leak.exposed_at is None else leak.exposed_at.isoformat(),
-        "reported_at": leak.reported_at.isoformat(),
-        "reported_by": leak.reported_by,
-    }
-
-
-def _metric_source(source: str) -> str:
-    """Sources as /metrics labels them: a reporter names its own, so only the
-    known ones keep their name (the label set stays small)."""
-    return source if source in METRIC_SOURCES else "other"
-
-
-def _batch(reports: Sequence[LeakReport], limit: int) -> list[LeakReport]:
-    if not isinstance(reports, Sequence) or not 1 <= len(reports) <= limit:
-        raise ValidationError(f"send 1 to {limit} reports", field="reports")
-    return [check_report(r) for r in reports]
-
-
-def _answer(
-    leak: LeakRecord, key: Key, report: LeakReport, *, repeated: bool = False
-) -> LeakAnswer:
-    revoked = leak.outcome == "already_revoked"
-    return LeakAnswer(
-        token_hash=leak.token_hash,
-        token_type=report.token_type,
-        status="already_revoked" if revoked else "live",
-        outcome=leak.outcome,
-        key_id=key.id,
-        start=key.start,
-        leak_id=leak.id,
-        incident_id=leak.incident_id,
-        repeated=repeated,
-    )
-
-
 __all__ = [
+    "CONCURRENCY",
+    "GITHUB_BUDGET_S",
     "GITHUB_MAX_REPORTS",
     "MAX_REPORTS",
     "ExposureHook",
     "LeakAnswer",
     "LeakReport",
     "LeakService",
-    "check_report",
-    "describe",
     "token_hash",
 ]
