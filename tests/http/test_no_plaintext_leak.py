@@ -224,6 +224,8 @@ async def _exercise_custody(w: World, api_id: str) -> list[str]:
     await c.get("/v1/incidents", headers=h)
     await c.get(f"/v1/incidents/{incident}", headers=h)
     await c.patch(f"/v1/incidents/{incident}", json={"status": "resolved"}, headers=h)
+    body = {"leaked_at": "2025-06-15T14:00:00Z"}
+    await c.post(f"/v1/incidents/{incident}/exposure", json=body, headers=h)
     return [owned["key"], loose["key"]]
 
 

@@ -64,6 +64,7 @@ SCOPED: dict[tuple[str, str], tuple[Expect, Expect]] = {
     ("GET", "/v1/incidents"): (OK, OK),
     ("GET", "/v1/incidents/{incident_id}"): (HIDDEN, HIDDEN),
     ("PATCH", "/v1/incidents/{incident_id}"): (HIDDEN, HIDDEN),
+    ("POST", "/v1/incidents/{incident_id}/exposure"): (HIDDEN, HIDDEN),
     # an owner's settings span APIs (as its analytics do): invisible to an API-narrowed
     # root key; an owner-narrowed one sees only its own owner
     ("PUT", "/v1/owners/{owner_id}/public_key"): (HIDDEN, HIDDEN),

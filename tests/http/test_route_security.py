@@ -103,6 +103,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("PATCH", "/v1/incidents/{incident_id}"): Case(
         "incidents.write", lambda o: {"status": "investigating"}
     ),
+    ("POST", "/v1/incidents/{incident_id}/exposure"): Case("incidents.write", lambda o: {}),
     # PUT names no object (as PUT /v1/owners/{owner_id}): it acts in the caller's workspace
     ("PUT", "/v1/owners/{owner_id}/public_key"): Case(
         "owners.write", lambda o: {"jwk": JWK}, foreign_ids=False

@@ -32,6 +32,7 @@ class Kind(StrEnum):
     volume_spike = "volume_spike"
     error_spike = "error_spike"
     bytes_spike = "bytes_spike"
+    leaked_key_used = "leaked_key_used"
 
 
 class Status(StrEnum):

@@ -28,6 +28,9 @@ OwnerOpt = Annotated[str | None, typer.Option("--owner", help="An owner id.")]
 ApiOpt = Annotated[str | None, typer.Option("--api", help="An API id.")]
 FromOpt = Annotated[str | None, typer.Option("--from", help="ISO 8601, inclusive.")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="ISO 8601, exclusive (default: now).")]
+AfterLeakOpt = Annotated[
+    bool, typer.Option("--after-leak", help="A leaked key's uses from its leak time on.")
+]
 
 
 def sparkline(values: Sequence[int]) -> str:
@@ -92,12 +95,13 @@ def usage(
     granularity: Annotated[
         str, typer.Option("--granularity", "-g", help="minute, hour or day.")
     ] = "hour",
+    after_leak: AfterLeakOpt = False,
     json_out: JsonOption = False,
 ) -> None:
     """Buckets of one key, owner or API (name exactly one), none missing."""
     scope = _scope(key, owner, api, since, until)
     with open_client(state_of(ctx)) as client:
-        series = client.usage_series(granularity=granularity, **scope)
+        series = client.usage_series(granularity=granularity, after_leak=after_leak, **scope)
 
     def render(console: Console) -> None:
         totals = series["totals"]
@@ -114,6 +118,8 @@ def usage(
         )
         if series.get("last_used_at"):
             console.print(Text.assemble("last used ", out.cell(series["last_used_at"])))
+        if series.get("leaked_at"):
+            console.print(Text.assemble("leaked ", out.cell(series["leaked_at"])))
 
     out.emit(series, json_out, render)
 
@@ -128,12 +134,13 @@ def top(
     until: ToOpt = None,
     by: Annotated[str, typer.Option(help="ip, country, user_agent or path.")] = "ip",
     limit: Annotated[int, typer.Option(min=1, max=100, help="How many values.")] = 10,
+    after_leak: AfterLeakOpt = False,
     json_out: JsonOption = False,
 ) -> None:
     """The most frequent values of one key's, owner's or API's raw usage records."""
     scope = _scope(key, owner, api, since, until)
     with open_client(state_of(ctx)) as client:
-        found = client.usage_top(by=by, limit=limit, **scope)
+        found = client.usage_top(by=by, limit=limit, after_leak=after_leak, **scope)
 
     def render(console: Console) -> None:
         items = found["items"]

@@ -98,6 +98,38 @@ def update(
     out.emit(incident, json_out, lambda c: incident_view(c, incident, "Incident updated"))
 
 
+@command(app, "exposure")
+def exposure(
+    ctx: typer.Context,
+    incident_id: IncidentId,
+    leaked_at: Annotated[
+        str | None, typer.Option(help="When the key leaked (default: the reported leak's time).")
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Analyse again what the incident's key did after it leaked: abused or not."""
+    with open_client(state_of(ctx)) as client:
+        incident = client.reassess_exposure(incident_id, leaked_at=leaked_at)
+    found = incident["evidence"]["exposure"]
+
+    def render(console: Console) -> None:
+        console.print(Text(found["summary"], style="bold red" if found["reasons"] else "bold"))
+        before, after = found["before"], found["after"]
+        usual = "never used" if before is None else f"{before['per_hour']}/h"
+        console.print(
+            Text(
+                f"{found['leaked_at']} to {found['until']}: {after['requests']} requests, "
+                f"{after['per_hour']}/h (before the leak: {usual})"
+            )
+        )
+        for kind, new in found["new"].items():
+            if new["count"]:
+                shown = ", ".join(v["value"] for v in new["values"])
+                console.print(Text(f"new {kind.replace('_', ' ')} ({new['count']}): {shown}"))
+
+    out.emit(incident, json_out, render)
+
+
 def incident_view(console: Console, incident: Json, title: str) -> None:
     """The incident's panel, then its evidence as indented JSON (plain text)."""
     cause = incident.get("cause")

@@ -24,20 +24,28 @@ def _params(scope: Scope, **more: Any) -> dict[str, Any]:
     return compact(**params)
 
 
+def _flag(on: bool) -> str | None:
+    return "true" if on else None
+
+
 class AnalyticsApi:
     @endpoint(("GET", "/v1/analytics/usage"))
     def usage_series(
-        self, *, granularity: str = "hour", **scope: Unpack[Scope]
+        self, *, granularity: str = "hour", after_leak: bool = False, **scope: Unpack[Scope]
     ) -> Call[dict[str, Any]]:
-        """``GET /v1/analytics/usage``: buckets of one key, owner or API."""
-        return get("/v1/analytics/usage", read_object, **_params(scope, granularity=granularity))
+        """``GET /v1/analytics/usage``: buckets of one key, owner or API
+        (``after_leak``: a leaked key's, from its leak time on)."""
+        params = _params(scope, granularity=granularity, after_leak=_flag(after_leak))
+        return get("/v1/analytics/usage", read_object, **params)
 
     @endpoint(("GET", "/v1/analytics/top"))
     def usage_top(
-        self, *, by: str = "ip", limit: int = 10, **scope: Unpack[Scope]
+        self, *, by: str = "ip", limit: int = 10, after_leak: bool = False, **scope: Unpack[Scope]
     ) -> Call[dict[str, Any]]:
-        """``GET /v1/analytics/top``: the most frequent values of ``by``."""
-        return get("/v1/analytics/top", read_object, **_params(scope, by=by, limit=limit))
+        """``GET /v1/analytics/top``: the most frequent values of ``by``
+        (``after_leak``: among a leaked key's uses from its leak time on)."""
+        params = _params(scope, by=by, limit=limit, after_leak=_flag(after_leak))
+        return get("/v1/analytics/top", read_object, **params)
 
 
 __all__ = ["AnalyticsApi", "Scope"]

@@ -7,6 +7,7 @@ from keystead.client._analytics import AnalyticsApi
 from keystead.client._audit import AuditApi
 from keystead.client._core import CoreApi
 from keystead.client._custody import CustodyApi
+from keystead.client._exposure import ExposureApi
 from keystead.client._leaks import LeaksApi
 from keystead.client._limits import LimitsApi
 from keystead.client._rotation import RotationApi
@@ -23,6 +24,7 @@ class HttpApi(
     RotationApi,
     WebhooksApi,
     CustodyApi,
+    ExposureApi,
     LeaksApi,
     AuditApi,
     AnalyticsApi,

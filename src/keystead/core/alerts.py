@@ -38,6 +38,7 @@ DETECTORS = (
     "volume_spike",
     "error_spike",
     "bytes_spike",
+    "leaked_key_used",
 )
 """Anomaly rule kinds (``keystead.core.detectors``); ``threshold`` is the other kind."""
 KINDS = ("threshold", *DETECTORS)

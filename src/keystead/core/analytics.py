@@ -124,6 +124,8 @@ class UsageSeries:
     totals: Summary
     last_used_at: datetime | None = None
     """For a key scope: when the key was last verified (from the key record)."""
+    leaked_at: datetime | None = None
+    """For a key scope: when the key leaked (docs/scanning.md), if it did."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -172,6 +174,7 @@ def series_json(series: UsageSeries) -> dict[str, Any]:
         "from": _iso(series.start),
         "to": _iso(series.end),
         "last_used_at": _iso(series.last_used_at),
+        "leaked_at": _iso(series.leaked_at),
         "totals": summary_json(series.totals),
         "buckets": [summary_json(b) for b in series.buckets],
     }

@@ -27,6 +27,7 @@ Kind = Literal[
     "volume_spike",
     "error_spike",
     "bytes_spike",
+    "leaked_key_used",
 ]
 Metric = Literal["requests", "errors", "error_rate", "auth_failures", "bytes_out", "latency_p99"]
 Scope = Literal["key", "owner", "api", "workspace"]

@@ -37,7 +37,8 @@ AlertId = Annotated[ObjectId, Path(description="the alert's id (alr_...)")]
 async def create_rule(body: RuleIn, ks: Service, principal: Auth) -> RuleOut:
     """Needs ``alerts.write``. A threshold rule (metric, scope, comparator, value)
     or an anomaly detector (revoked_use, brute_force, new_country,
-    new_user_agent, new_ip_range, volume_spike, error_spike, bytes_spike); see
+    new_user_agent, new_ip_range, volume_spike, error_spike, bytes_spike,
+    leaked_key_used); see
     docs/monitoring.md."""
     return rule_out(await ks.alerts.create_rule(principal, **changes(body)))
 

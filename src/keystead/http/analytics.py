@@ -26,6 +26,9 @@ From = Annotated[
 To = Annotated[
     str | None, Query(max_length=64, alias="to", description="ISO 8601, exclusive (default: now)")
 ]
+AfterLeak = Annotated[
+    bool, Query(description="a leaked key's uses from its leak time on (leaked_key_used)")
+]
 
 
 class LatencyOut(BaseModel):
@@ -61,6 +64,7 @@ class SeriesOut(BaseModel):
     from_: str = Field(alias="from")
     to: str
     last_used_at: str | None
+    leaked_at: str | None = None
     totals: SummaryOut
     buckets: list[BucketOut]
 
@@ -89,10 +93,12 @@ async def usage_series(
     since: From = None,
     until: To = None,
     granularity: Annotated[str, Query(max_length=16, description="minute, hour or day")] = "hour",
+    after_leak: AfterLeak = False,
 ) -> SeriesOut:
     """Name exactly one of ``key_id``, ``owner_id``, ``api_id``. One bucket per
     ``granularity`` step in [from, to), none missing (empty ones are zeros);
-    at most 2000 buckets."""
+    at most 2000 buckets. ``leaked_at``: when the key leaked, if it did;
+    ``after_leak`` starts the series there."""
     series = await ks.analytics.series(
         principal,
         key_id=key_id,
@@ -101,6 +107,7 @@ async def usage_series(
         start=since,
         end=until,
         granularity=granularity,
+        after_leak=after_leak,
     )
     return SeriesOut.model_validate(series_json(series))
 
@@ -120,6 +127,7 @@ async def usage_top(
     until: To = None,
     by: Annotated[str, Query(max_length=16, description="ip, country, user_agent or path")] = "ip",
     limit: Annotated[int, Query(ge=1, le=100, description="how many values")] = 10,
+    after_leak: AfterLeak = False,
 ) -> TopOut:
     """The most frequent values of ``by`` among the raw usage records in
     [from, to) (default: the last day), most frequent first."""
@@ -132,6 +140,7 @@ async def usage_top(
         end=until,
         by=by,
         limit=limit,
+        after_leak=after_leak,
     )
     return TopOut.model_validate(top_json(top))
 

@@ -27,6 +27,7 @@ from keystead.http import (
     incidents,
     key_actions,
     keys,
+    leak_exposure,
     leaks,
     limits,
     metrics,
@@ -189,7 +190,13 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         events.router,
         usage_reports.router,
     )
-    custody = (pickups.router, key_actions.router, incidents.router, leaks.router)
+    custody = (
+        pickups.router,
+        key_actions.router,
+        incidents.router,
+        leaks.router,
+        leak_exposure.router,
+    )
     stored = (secret_mounts.router, secrets.router, secret_lifecycle.router)
     for router in (*routers, owners.router, root_keys.router, *custody, *stored):
         app.router.routes.extend(router.routes)

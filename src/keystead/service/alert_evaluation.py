@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from keystead.core import alerts as rules
-from keystead.core import detectors, events
+from keystead.core import detectors, events, exposure
 from keystead.core.alerts import Alert, AlertRule, Finding
 from keystead.core.authz import Principal
 from keystead.core.detectors import Baseline
@@ -27,6 +27,7 @@ from keystead.core.usage import Rollup, UsageRecord, bucket_start
 from keystead.errors import KeysteadError
 from keystead.service.actions import LifecycleActions
 from keystead.service.context import ServiceContext
+from keystead.service.leak_times import leak_times
 from keystead.service.scheduler import system_principal
 
 log = logging.getLogger("keystead.alerts")
@@ -82,6 +83,10 @@ class AlertEvaluator:
             return detectors.revoked_use(records)
         if rule.kind == "brute_force":
             return detectors.brute_force(records, value)
+        if rule.kind == "leaked_key_used":
+            used = {r.key_id for r in records if r.key_id is not None}
+            leaks = await leak_times(self._ctx.store, rule.workspace_id, used)
+            return exposure.leaked_use(records, leaks)
         key_ids = sorted({r.key_id for r in records if r.key_id is not None})
         if not key_ids:
             return []

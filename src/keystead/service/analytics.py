@@ -13,6 +13,7 @@ from keystead.core.ids import looks_like_id
 from keystead.core.usage import GRANULARITIES, Rollup, bucket_start, tiles
 from keystead.errors import NotFound, ValidationError
 from keystead.service import fields
+from keystead.service.leak_times import leaked_at
 from keystead.store.analytics import TOP_COLUMNS
 from keystead.store.base import Store
 
@@ -36,16 +37,21 @@ class AnalyticsService:
         start: object = None,
         end: object = None,
         granularity: str = "hour",
+        after_leak: bool = False,
     ) -> UsageSeries:
         """Buckets of one key, owner or API in [start, end), zero-filled.
 
         ``start``/``end``: datetimes, ISO 8601 strings or epoch seconds; ``end``
-        defaults to now, ``start`` to an hour, a day or 30 days before it."""
+        defaults to now, ``start`` to an hour, a day or 30 days before it.
+        ``after_leak`` (a key that leaked): from its leak time on, no earlier;
+        the first bucket is whole, so use minutes to see the leak's own hour."""
         principal.require("usage.read")
         if granularity not in GRANULARITIES:
             raise ValidationError("granularity is minute, hour or day", field="granularity")
         scope, scope_id = _scope(key_id, owner_id, api_id)
-        t0, t1 = self._range(start, end, _DEFAULT_SPAN[granularity])
+        last_used = await self._check_scope(principal, scope, scope_id)
+        leak = await self._leak(principal, scope, scope_id, after_leak)
+        t0, t1 = self._range(start, end, _DEFAULT_SPAN[granularity], leak if after_leak else None)
         size = GRANULARITIES[granularity]
         first = bucket_start(t0.timestamp(), granularity)
         count = math.ceil((t1.timestamp() - first) / size)
@@ -55,7 +61,6 @@ class AnalyticsService:
                 "narrow the range or choose a coarser granularity",
                 field="granularity",
             )
-        last_used = await self._check_scope(principal, scope, scope_id)
         ws = principal.workspace_id
         until = math.ceil(t1.timestamp())
         get = self._store.get_rollups
@@ -88,6 +93,7 @@ class AnalyticsService:
             buckets=[summarise(by_bucket.get(b, Rollup()), b) for b in starts],
             totals=summarise(totals),
             last_used_at=last_used,
+            leaked_at=leak,
         )
 
     async def top(
@@ -101,25 +107,50 @@ class AnalyticsService:
         end: object = None,
         by: str = "ip",
         limit: int = 10,
+        after_leak: bool = False,
     ) -> TopValues:
         """The most frequent client IPs, countries, user agents or paths of one
-        scope's raw records in [start, end) (``start`` defaults to a day before)."""
+        scope's raw records in [start, end) (``start`` defaults to a day before;
+        ``after_leak``: to the key's leak time, and never before it)."""
         principal.require("usage.read")
         if by not in TOP_COLUMNS:
             raise ValidationError(f"by is one of {', '.join(TOP_COLUMNS)}", field="by")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_TOP:
             raise ValidationError(f"limit is 1 to {MAX_TOP}", field="limit")
         scope, scope_id = _scope(key_id, owner_id, api_id)
-        t0, t1 = self._range(start, end, 86_400)
         await self._check_scope(principal, scope, scope_id)
+        leak = await self._leak(principal, scope, scope_id, after_leak)
+        t0, t1 = self._range(start, end, 86_400, leak if after_leak else None)
         items = await self._store.top_usage(
             principal.workspace_id, scope, scope_id, start=t0, end=t1, by=by, limit=limit
         )
         return TopValues(scope, scope_id, by, t0, t1, items)
 
-    def _range(self, start: object, end: object, span_s: int) -> tuple[datetime, datetime]:
+    async def _leak(
+        self, principal: Principal, scope: str, scope_id: str, after_leak: object
+    ) -> datetime | None:
+        """A key's leak time (None: not a key, or no leak); with ``after_leak``,
+        the key must have one. Called once the principal is known to see it."""
+        if not isinstance(after_leak, bool):
+            raise ValidationError("after_leak is true or false", field="after_leak")
+        if scope != "key":
+            if after_leak:
+                raise ValidationError("after_leak needs a key_id", field="after_leak")
+            return None
+        leak = None
+        if looks_like_id("key", scope_id):
+            leak = await leaked_at(self._store, principal.workspace_id, scope_id)
+        if leak is None and after_leak:
+            raise ValidationError(f"no leak of key '{scope_id}' was reported", field="after_leak")
+        return leak
+
+    def _range(
+        self, start: object, end: object, span_s: int, floor: datetime | None = None
+    ) -> tuple[datetime, datetime]:
         t1 = _time(end, "to") or datetime.fromtimestamp(self._clock.now(), UTC)
-        t0 = _time(start, "from") or t1 - timedelta(seconds=span_s)
+        t0 = _time(start, "from") or floor or t1 - timedelta(seconds=span_s)
+        if floor is not None:
+            t0 = max(t0, floor)
         if t0 >= t1:
             raise ValidationError("from must come before to", field="from")
         return t0, t1

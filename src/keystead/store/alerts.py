@@ -71,9 +71,16 @@ class AlertStore(Protocol):
         ...
 
     async def usage_between(
-        self, workspace_id: str, since: datetime, until: datetime, *, limit: int
+        self,
+        workspace_id: str,
+        since: datetime,
+        until: datetime,
+        *,
+        limit: int,
+        key_id: str | None = None,
     ) -> list[UsageRecord]:
-        """Raw records of a workspace in [since, until), oldest first, at most ``limit``."""
+        """Raw records of a workspace (or of one key) in [since, until), oldest
+        first, at most ``limit``."""
         ...
 
     async def usage_seen(

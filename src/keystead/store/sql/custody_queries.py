@@ -22,7 +22,7 @@ from keystead.store.sql.lifecycle_queries import write_events
 from keystead.store.sql.tables import incidents, key_actions, keys, owners, pickups
 
 _KEY_UPDATABLE = frozenset({"enabled", "revoked_at", "updated_at"})
-_INCIDENT_UPDATABLE = frozenset({"status", "notes", "updated_at"})
+_INCIDENT_UPDATABLE = frozenset({"status", "notes", "evidence", "updated_at"})
 
 
 def _key_action(row: sa.Row[Any]) -> KeyAction:
