@@ -6,6 +6,7 @@ Routes are added to the app flat (not through ``include_router``), so
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -47,7 +48,6 @@ from keystead.http.middleware import BodyLimitMiddleware, CatchAllMiddleware
 from keystead.http.openapi import use_problem_media_type
 from keystead.http.vault import PREFIX as VAULT_PREFIX
 from keystead.http.vault import vault_asgi
-from keystead.http.vault.wire import error_response as vault_error_response
 from keystead.http.views import Health
 from keystead.service import Keystead
 from keystead.service.heap import freeze_startup_heap
@@ -168,12 +168,7 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
     app.fast_verify = CatchAllMiddleware(
         BodyLimitMiddleware(verify.verify_asgi, max_body_bytes=settings.max_body_bytes)
     )
-    app.vault = CatchAllMiddleware(
-        BodyLimitMiddleware(
-            vault_asgi, max_body_bytes=settings.max_body_bytes, error=vault_error_response
-        ),
-        error=vault_error_response,
-    )
+    app.vault = functools.partial(vault_asgi, max_body_bytes=settings.max_body_bytes)
     problems.install(app)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], summary="Liveness")
     app.add_route("/metrics", metrics.metrics, methods=["GET"], include_in_schema=False)

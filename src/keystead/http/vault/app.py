@@ -82,6 +82,8 @@ from keystead.service import Keystead
 log = logging.getLogger("keystead.http")
 
 PREFIX = "/vault"
+DEFAULT_MAX_BODY = 1_048_576
+"""As ``KEYSTEAD_MAX_BODY_BYTES``; the app passes its setting."""
 MountHandler = Callable[[VaultRequest, SecretMount, str], Awaitable[VaultResponse]]
 Route = tuple[str, str]
 
@@ -111,11 +113,16 @@ def routes() -> list[Route]:
     return found
 
 
-async def vault_asgi(scope: Scope, receive: Receive, send: Send) -> None:
+async def vault_asgi(
+    scope: Scope, receive: Receive, send: Send, *, max_body_bytes: int = DEFAULT_MAX_BODY
+) -> None:
     """The ASGI entry (``scope["app"]`` is the ``KeysteadAPI``, whose
-    ``state.keystead`` is the service)."""
+    ``state.keystead`` is the service). It bounds the body itself (by
+    ``Content-Length`` up front, then by the bytes received) and answers every
+    error Vault-style, so no middleware wraps it (``functools.partial`` sets the
+    bound)."""
     try:
-        status, body = await _answer(scope, receive)
+        status, body = await _answer(scope, receive, max_body_bytes)
     except VaultError as exc:
         status, body = exc.status, _error_answer(exc, "")
     except KeysteadError as exc:  # authenticating: the store unavailable, ...
@@ -143,7 +150,7 @@ def _error_answer(exc: VaultError, request_id: str) -> bytes:
     return orjson.dumps(envelope(request_id, exc.data))
 
 
-async def _answer(scope: Scope, receive: Receive) -> tuple[int, bytes]:
+async def _answer(scope: Scope, receive: Receive, max_body_bytes: int) -> tuple[int, bytes]:
     path: str = scope["path"]
     root = scope.get("root_path")
     if root and path.startswith(root):
@@ -167,6 +174,11 @@ async def _answer(scope: Scope, receive: Receive) -> tuple[int, bytes]:
             user_agent = value.decode("latin-1")
         elif name == b"x-vault-wrap-ttl":
             raise bad_request(NO_WRAPPING)
+        elif name == b"content-length":
+            if not value.isdigit():
+                raise bad_request("the Content-Length header is not a number")
+            if int(value) > max_body_bytes:
+                raise BodyTooLarge(max_body_bytes)
     ks: Keystead | None = getattr(scope["app"].state, "keystead", None)
     if ks is None:
         raise VaultError(503, ["Vault is sealed"])
@@ -182,7 +194,7 @@ async def _answer(scope: Scope, receive: Receive) -> tuple[int, bytes]:
             request_id=request_id,
         )
     )
-    body = await _body(receive, method)
+    body = await _body(receive, method, max_body_bytes)
     request = VaultRequest(method, "", query, body, principal, ks, request_id, content_type or "")
     head, _, below = rest.partition("/")
     try:
@@ -244,13 +256,18 @@ async def _principal(ks: Keystead, value: str | None) -> Principal:
         raise VaultError(403, [PERMISSION_DENIED]) from None
 
 
-async def _body(receive: Receive, method: str) -> dict[str, Any]:
+async def _body(receive: Receive, method: str, max_body_bytes: int) -> dict[str, Any]:
     chunks: list[bytes] = []
+    received = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             raise VaultError(400, ["the client went away"])
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        received += len(chunk)
+        if received > max_body_bytes:
+            raise BodyTooLarge(max_body_bytes)
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     raw = b"".join(chunks)

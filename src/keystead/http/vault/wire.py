@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from starlette.responses import Response
 
 from keystead.core.authz import Principal
 from keystead.core.keyformat import redact_keys
@@ -112,11 +111,6 @@ def envelope(
 def error_body(messages: Sequence[str]) -> bytes:
     """``{"errors": messages}``, with key-shaped text redacted (a key pasted as a path)."""
     return orjson.dumps({"errors": [redact_keys(m) for m in messages]})
-
-
-def error_response(status: int, detail: str) -> Response:
-    """A Vault error answer as an ASGI app (for the body limit and the last resort)."""
-    return Response(error_body([detail]), status, media_type="application/json")
 
 
 # durations ----------------------------------------------------------------------
@@ -226,7 +220,6 @@ __all__ = [
     "bad_request",
     "envelope",
     "error_body",
-    "error_response",
     "format_duration",
     "new_request_id",
     "parse_duration",
