@@ -92,35 +92,48 @@ class AuditReport:
 
 def stamp(at: datetime) -> str:
     """The canonical time: UTC, microseconds, ``Z``."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = at.astimezone(UTC)
+    if utc.year >= _ISO_YEARS_FROM:  # isoformat, far cheaper, writes the same characters
+        return utc.isoformat(timespec="microseconds")[: -len("+00:00")] + "Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_ISO_YEARS_FROM = 1000
+"""Below it ``strftime("%Y")`` does not pad the year to four digits; isoformat does."""
+
+
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+"""What ``json.dumps(value, sort_keys=True, ...)`` builds on every call, built once."""
 
 
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _CANONICAL.encode(value).encode("utf-8")
 
 
 def canonical(record: AuditRecord, seq: int, prev_hash: str) -> bytes:
     """The bytes an entry's hash covers."""
-    return canonical_json(
-        {
-            "v": FORMAT_VERSION,
-            "workspace_id": record.workspace_id,
-            "seq": seq,
-            "id": record.id,
-            "at": stamp(record.at),
-            "actor": record.actor,
-            "ip": record.ip,
-            "user_agent": record.user_agent,
-            "request_id": record.request_id,
-            "action": record.action,
-            "target_type": record.target_type,
-            "target_id": record.target_id,
-            "changes": record.changes,
-            "prev_hash": prev_hash,
-        }
-    )
+    return canonical_json(_canonical_fields(record, seq, prev_hash))
+
+
+def _canonical_fields(record: AuditRecord, seq: int, prev_hash: str) -> dict[str, Any]:
+    return {
+        "v": FORMAT_VERSION,
+        "workspace_id": record.workspace_id,
+        "seq": seq,
+        "id": record.id,
+        "at": stamp(record.at),
+        "actor": record.actor,
+        "ip": record.ip,
+        "user_agent": record.user_agent,
+        "request_id": record.request_id,
+        "action": record.action,
+        "target_type": record.target_type,
+        "target_id": record.target_id,
+        "changes": record.changes,
+        "prev_hash": prev_hash,
+    }
 
 
 def entry_hash(record: AuditRecord, seq: int, prev_hash: str) -> str:

@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.core.audit import GENESIS, AuditEntry, AuditRecord, chain
 from keystead.store.sql.tables import audit, audit_heads
 
+_CHANGES = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+"""``json.dumps(changes, sort_keys=True, separators=...)``'s encoder, built once."""
+
 
 def entry_row(entry: AuditEntry) -> dict[str, object]:
     r = entry.record
@@ -29,7 +32,7 @@ def entry_row(entry: AuditEntry) -> dict[str, object]:
         "action": r.action,
         "target_type": r.target_type,
         "target_id": r.target_id,
-        "changes": json.dumps(r.changes, sort_keys=True, separators=(",", ":")),
+        "changes": _CHANGES.encode(r.changes),
         "prev_hash": entry.prev_hash,
         "hash": entry.hash,
     }

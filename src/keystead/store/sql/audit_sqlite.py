@@ -8,6 +8,7 @@ connection, so it keeps the engine's path.
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,6 @@ BUSY_TIMEOUT_MS = 30_000
 """As the engine's connections: wait this long for another writer's lock."""
 
 _DIALECT = sqlite.dialect()
-_TIME = audit.c.at.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
 
 
 class _Statement:
@@ -97,9 +97,14 @@ def _write(connection: sqlite3.Connection, groups: Groups) -> None:
 
 
 def _row(values: dict[str, Any]) -> tuple[Any, ...]:
-    if _TIME is not None:
-        values["at"] = _TIME(values["at"])
+    values["at"] = sqlite_time(values["at"])
     return _INSERT.params(**values)
 
 
-__all__ = ["BUSY_TIMEOUT_MS", "sqlite_audit_appender"]
+def sqlite_time(moment: datetime) -> str:
+    """The text SQLAlchemy's SQLite ``DATETIME`` stores (its fields as they are,
+    microseconds always), by ``isoformat``: a third of the cost."""
+    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+__all__ = ["BUSY_TIMEOUT_MS", "sqlite_audit_appender", "sqlite_time"]
