@@ -7,41 +7,11 @@ makes them usable as pagination cursors. Ids are public; they are not secrets.
 from __future__ import annotations
 
 import os
-import threading
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _RANDOM_CHARS = 16
 _RANDOM_BYTES = _RANDOM_CHARS * 5 // 8
 _POOL_BYTES = 128 * _RANDOM_BYTES
-
-
-class _RandomPool:
-    """Bytes from ``os.urandom`` drawn a block at a time: one system call per 128
-    ids, not one per id (a system call on the serving thread also hands the GIL
-    to any waiting thread). Emptied in a forked child, which must not repeat its
-    parent's bytes."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pool = b""
-        self._at = 0
-
-    def draw(self) -> int:
-        """80 random bits."""
-        with self._lock:
-            if self._at + _RANDOM_BYTES > len(self._pool):
-                self._pool, self._at = os.urandom(_POOL_BYTES), 0
-            chunk = self._pool[self._at : self._at + _RANDOM_BYTES]
-            self._at += _RANDOM_BYTES
-        return int.from_bytes(chunk, "big")
-
-    def reset(self) -> None:
-        self._lock = threading.Lock()
-        self._pool, self._at = b"", 0
-
-
-_random = _RandomPool()
-os.register_at_fork(after_in_child=_random.reset)
 
 
 _PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)
@@ -54,12 +24,48 @@ def _base32(value: int, width: int) -> str:
     return "".join([_PAIRS[(value >> shift) & 0x3FF] for shift in range(5 * width - 10, -1, -10)])
 
 
+class _RandomTails:
+    """The 16 random characters of ids, made 128 at a time from one ``os.urandom``
+    call (a system call per id, on the serving thread, also handed the GIL to any
+    waiting thread). ``list.pop`` is atomic, so threads never share a tail; a
+    forked child drops its parent's, which it must not repeat."""
+
+    def __init__(self) -> None:
+        self._ready: list[str] = []
+
+    def take(self) -> str:
+        try:
+            return self._ready.pop()
+        except IndexError:
+            block = os.urandom(_POOL_BYTES)
+            fresh = [
+                _base32(int.from_bytes(block[at : at + _RANDOM_BYTES], "big"), _RANDOM_CHARS)
+                for at in range(0, _POOL_BYTES, _RANDOM_BYTES)
+            ]
+            self._ready = fresh
+            return fresh.pop()
+
+    def reset(self) -> None:
+        self._ready = []
+
+
+_tails = _RandomTails()
+os.register_at_fork(after_in_child=_tails.reset)
+_last_millis: tuple[int, str] = (-1, "")
+"""The last millisecond an id was made in, and its digits: ids made in one
+millisecond share them."""
+
+
 def new_id(kind: str, now: float) -> str:
+    global _last_millis
     millis = int(now * 1000)
-    # 16 characters of 5 random bits each, drawn at once (a draw per character was
-    # most of the cost of an audited read's entry)
-    rand = _base32(_random.draw(), _RANDOM_CHARS)
-    return f"{kind}_{_base32(millis, 10)}{rand}"
+    last = _last_millis
+    if last[0] == millis:
+        head = last[1]
+    else:
+        head = _base32(millis, 10)
+        _last_millis = (millis, head)
+    return f"{kind}_{head}{_tails.take()}"
 
 
 def looks_like_id(kind: str, value: str) -> bool:
