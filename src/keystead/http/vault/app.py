@@ -95,6 +95,8 @@ INTERNAL_ERROR = "internal error"
 NO_WRAPPING = "response wrapping (X-Vault-Wrap-TTL) is not supported by Keystead"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "LIST"})
 _MAX_QUERY = 4096
+_BODILESS = frozenset({"GET", "HEAD", "LIST"})
+"""Methods whose body, if any, is read (and bounded) but not used."""
 _MOUNT_CACHE_SIZE = 4096
 _seen_mounts: weakref.WeakKeyDictionary[Keystead, dict[tuple[str, str], SecretMount]] = (
     weakref.WeakKeyDictionary()
@@ -165,6 +167,7 @@ async def _answer(scope: Scope, receive: Receive, max_body_bytes: int) -> tuple[
     if method == "GET" and query.get("list", "").lower() in ("true", "1"):
         method = "LIST"
     token_value = content_type = user_agent = None
+    sends_body = False
     for name, value in scope["headers"]:
         if name == b"x-vault-token":
             token_value = value.decode("latin-1")
@@ -179,6 +182,9 @@ async def _answer(scope: Scope, receive: Receive, max_body_bytes: int) -> tuple[
                 raise bad_request("the Content-Length header is not a number")
             if int(value) > max_body_bytes:
                 raise BodyTooLarge(max_body_bytes)
+            sends_body = value != b"0"
+        elif name == b"transfer-encoding":
+            sends_body = True
     ks: Keystead | None = getattr(scope["app"].state, "keystead", None)
     if ks is None:
         raise VaultError(503, ["Vault is sealed"])
@@ -194,7 +200,10 @@ async def _answer(scope: Scope, receive: Receive, max_body_bytes: int) -> tuple[
             request_id=request_id,
         )
     )
-    body = await _body(receive, method, max_body_bytes)
+    if sends_body or method not in _BODILESS:
+        body = await _body(receive, method, max_body_bytes)
+    else:
+        body = {}  # a read sends none: nothing to wait for
     request = VaultRequest(method, "", query, body, principal, ks, request_id, content_type or "")
     head, _, below = rest.partition("/")
     try:
@@ -271,7 +280,7 @@ async def _body(receive: Receive, method: str, max_body_bytes: int) -> dict[str,
         if not message.get("more_body", False):
             break
     raw = b"".join(chunks)
-    if not raw.strip() or method in ("GET", "HEAD", "LIST"):
+    if not raw.strip() or method in _BODILESS:
         return {}
     try:
         parsed = orjson.loads(raw)
