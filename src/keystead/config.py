@@ -141,7 +141,7 @@ class Settings(BaseSettings):
         description="SD-ID of the structured data syslog sinks send: name@<your private "
         "enterprise number>; 32473 is the number RFC 5612 reserves for documentation",
     )
-    # leak reports from GitHub's secret scanning (docs/scanning/leaks.md)
+    # leak reports from GitHub's secret scanning (docs/scanning.md)
     github_keys_url: str = Field(
         default="",
         description="where GitHub's secret scanning public keys are read: "

@@ -197,7 +197,7 @@ def test_generic_rule_reads_env_yaml_json_and_code() -> None:
 
 
 def test_the_rules_page_lists_every_rule_and_validator() -> None:
-    page = (Path(__file__).resolve().parents[2] / "docs" / "scanning" / "scan-rules.md").read_text()
+    page = (Path(__file__).resolve().parents[2] / "docs" / "scanning.md").read_text()
     for rule in RULES:
         assert f"| `{rule['id']}` |" in page, rule["id"]
     for name in VALIDATORS:

@@ -1,5 +1,5 @@
 """The calls of leak response: report leaked keys, read what was done, and the
-leak policy (docs/scanning/leaks.md).
+leak policy (docs/scanning.md).
 
 ``report_leaks`` (also ``client.leaks.report``) sends tokens in plaintext to the
 server that issued them, which answers per token ``live`` (handled now by its
