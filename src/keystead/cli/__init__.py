@@ -22,6 +22,7 @@ from keystead.cli import (
     apis,
     audit,
     gateway,
+    hooks,
     incidents,
     key_actions,
     keys,
@@ -32,6 +33,7 @@ from keystead.cli import (
     plans,
     root_keys,
     run,
+    scan,
     secret_export,
     secret_lifecycle,
     secrets,
@@ -105,11 +107,13 @@ app.add_typer(analytics.app, name="analytics")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(master_key.app, name="master-key")
 app.add_typer(secrets.app, name="secrets")
+app.add_typer(hooks.app, name="hooks")
 secret_lifecycle.register(secrets.app)  # consumers, rotation show|set|clear
 key_actions.register(keys.app)
 serve.register(app)
 gateway.register(app)
 run.register(app)
+scan.register(app)
 secret_export.register(secrets.app)
 
 
