@@ -163,8 +163,20 @@ def _rsa_key(rng: random.Random, bits: int = 2048) -> rsa.RSAPrivateKey:
     return numbers.private_key()
 
 
-_RSA_CACHE: list[str] = []
-_RSA_DISTINCT = 8  # primes in pure Python cost ~0.1 s a key: reuse past this many
+_RSA_DISTINCT = 4
+"""RSA keys are drawn from this many, each made once from its index: primes in
+pure Python cost about a second a key on a busy core."""
+_RSA_PEMS: dict[int, str] = {}
+
+
+def _rsa_pem(index: int) -> str:
+    if index not in _RSA_PEMS:
+        key = _rsa_key(random.Random(f"rsa-{index}"))
+        none = serialization.NoEncryption()
+        pem = serialization.Encoding.PEM
+        text = key.private_bytes(pem, serialization.PrivateFormat.TraditionalOpenSSL, none)
+        _RSA_PEMS[index] = text.decode()
+    return _RSA_PEMS[index]
 
 
 def pem_private_key(rng: random.Random) -> str:
@@ -173,11 +185,7 @@ def pem_private_key(rng: random.Random) -> str:
     none = serialization.NoEncryption()
     pem = serialization.Encoding.PEM
     if choice == 0:
-        if len(_RSA_CACHE) < _RSA_DISTINCT:
-            key = _rsa_key(random.Random(rng.getrandbits(64)))
-            text = key.private_bytes(pem, serialization.PrivateFormat.TraditionalOpenSSL, none)
-            _RSA_CACHE.append(text.decode())
-        return _RSA_CACHE[rng.randrange(len(_RSA_CACHE))]
+        return _rsa_pem(rng.randrange(_RSA_DISTINCT))
     if choice == 1:
         scalar = rng.randrange(1, 2**255)
         ec_key = ec.derive_private_key(scalar, ec.SECP256R1())

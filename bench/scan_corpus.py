@@ -47,9 +47,10 @@ TEXT_SUFFIXES = frozenset(
     ".html .css .xml .sh .in .typed .csv".split()
 )
 SKIP_DIRS = frozenset(
-    "__pycache__ _vendor vendor vendored node_modules third_party .git site-packages "
-    "dist build".split()
+    "__pycache__ _vendor vendor vendored node_modules bower_components third_party .git .hg "
+    ".svn site-packages .venv venv dist build .eggs .tox .nox".split()
 )
+"""Vendored and generated directories, which scanners skip by default."""
 AMBIGUOUS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 MAX_FILE = 256 * 1024
 SEEDS_PER_MB = 8
