@@ -75,8 +75,7 @@ class Scanner:
 
     def scan_text(self, text: str, path: str) -> list[Finding]:
         """Findings in ``text``, positioned within it, reported as at ``path``."""
-        hits = self._hits(text, text.encode("utf-8", "surrogatepass"))
-        return self._findings(text, hits, path)
+        return self._findings(text, self._hits(text), path)
 
     def scan_bytes(self, data: bytes, path: str) -> list[Finding]:
         """Findings in a file's contents. Invalid UTF-8 is replaced, not fatal;
@@ -86,18 +85,18 @@ class Scanner:
             if cells is not None:
                 return self._scan_notebook(data.decode("utf-8", "replace"), cells, path)
         text = data.decode("utf-8", "replace")
-        return self._findings(text, self._hits(text, data), path)
+        return self._findings(text, self._hits(text), path)
 
     # --- matching -----------------------------------------------------------
 
-    def _hits(self, text: str, data: bytes, *, nested: bool = False) -> list[_Hit]:
-        indexes, has_base64 = self._prefilter.candidates(data)
+    def _hits(self, text: str, *, nested: bool = False) -> list[_Hit]:
+        indexes, has_base64 = self._prefilter.candidates(text)
         hits: list[_Hit] = []
         for index in indexes:
             hits.extend(self._rule_hits(index, text))
         if self.decode_base64 and has_base64 and not nested:
             for start, end, decoded in base64_segments(text):
-                for inner in self._hits(decoded, decoded.encode("utf-8"), nested=True):
+                for inner in self._hits(decoded, nested=True):
                     hits.append(_Hit(inner.rule, inner.secret, start, end, "base64"))
         return hits
 
@@ -169,7 +168,7 @@ class Scanner:
         placed: list[_Hit] = []
         cursor: dict[str, int] = {}
         for cell in cells:
-            for hit in self._hits(cell, cell.encode("utf-8", "surrogatepass")):
+            for hit in self._hits(cell):
                 line_start = cell.rfind("\n", 0, hit.start) + 1
                 line_end = cell.find("\n", hit.start)
                 if (
