@@ -24,7 +24,7 @@ class FakeRule:
     kind: str
 
 
-RULES = [
+RULES: list[sarif.RuleLike] = [
     FakeRule("github-pat", "GitHub personal access token", "github"),
     FakeRule("keystead-key", "Keystead API key", "keystead"),
     *hygiene.RULES,

@@ -196,6 +196,13 @@ def scan(
         show_secrets=show_secrets, root_uri=root,
     )  # fmt: skip
     if findings:
+        if staged:
+            out.warn(
+                f"commit blocked: {len(findings)} finding(s) in the staged files. Remove the "
+                "secret (and revoke it if it was ever pushed), mark a test value with a "
+                "`keystead:allow` comment, or accept it in a baseline (--write-baseline, "
+                "then --baseline)."
+            )
         raise typer.Exit(EXIT_ERROR)
 
 

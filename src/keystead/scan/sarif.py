@@ -19,7 +19,6 @@ from keystead.scan.finding import Finding
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "keystead/v1"
-INFORMATION_URI = "https://github.com/keystead/keystead/blob/main/docs/scanning.md"
 SRCROOT = "%SRCROOT%"
 
 Json = dict[str, Any]
@@ -124,7 +123,6 @@ def to_sarif(
                 "name": "keystead",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "informationUri": INFORMATION_URI,
                 "rules": driver_rules,
             }
         },
