@@ -98,9 +98,10 @@ def supabase_service_role(secret: str) -> bool:
 
 
 def azure_storage_key(secret: str) -> bool:
-    """An Azure storage account key: base64 of exactly 64 bytes."""
+    """An Azure storage account key: canonical base64 of exactly 64 random
+    bytes (a hand-edited value rarely re-encodes to itself)."""
     raw = _b64decode(secret, urlsafe=False)
-    return raw is not None and len(raw) == 64
+    return raw is not None and len(raw) == 64 and base64.b64encode(raw).decode() == secret
 
 
 def discord_bot_token(secret: str) -> bool:
