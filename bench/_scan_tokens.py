@@ -302,7 +302,7 @@ def _gcp_service_account(rng: random.Random) -> Seed:
         "client_id": _digits(rng, 21),
         "token_uri": "https://oauth2.googleapis.com/token",
     }
-    return Seed("gcp-service-account", "provider", (f"SERVICE_ACCOUNT = {json.dumps(doc)!r}",))
+    return Seed("gcp-service-account", "provider", tuple(json.dumps(doc, indent=2).splitlines()))
 
 
 def _keystead(rng: random.Random) -> Seed:

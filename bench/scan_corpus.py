@@ -73,6 +73,19 @@ def base_roots() -> list[tuple[str, Path]]:
     return [(label, path) for label, path in roots if path.is_dir()]
 
 
+def base_id() -> str:
+    """Names and sizes of the base's files and the generators' source: a corpus
+    built from other installed packages or other code is rebuilt, not reused."""
+    digest = hashlib.sha256()
+    for source in ("_scan_tokens.py", "scan_corpus.py"):  # and how seeds are made
+        digest.update((BENCH_DIR / source).read_bytes())
+    for label, root in base_roots():
+        for path in sorted(root.rglob("*")):
+            if path.suffix in TEXT_SUFFIXES and path.is_file():
+                digest.update(f"{label}/{path.relative_to(root)}:{path.stat().st_size}\n".encode())
+    return digest.hexdigest()
+
+
 def _clean(text: str) -> bool:
     if any(ch in text for ch in AMBIGUOUS):
         return False
@@ -183,6 +196,7 @@ def build_tree(out: Path, size_mb: float, seed: int) -> dict[str, object]:
         total += len(data)
     return {
         "seed": seed,
+        "base_id": base_id(),
         "size_mb": size_mb,
         "bytes": total,
         "files": len(base) + len(env_files),
@@ -295,7 +309,10 @@ def ensure(size_mb: float, seed: int, commits: int) -> tuple[Path, dict[str, obj
     out = corpus_dir(size_mb, seed, commits)
     manifest_path = out / "manifest.json"
     if manifest_path.exists():
-        return out, json.loads(manifest_path.read_text())
+        manifest = json.loads(manifest_path.read_text())
+        if manifest["tree"].get("base_id") == base_id():
+            return out, manifest
+        print("the installed packages changed since the corpus was built", flush=True)
     print(f"building the corpus in {out.relative_to(BENCH_DIR.parent)} ...", flush=True)
     return out, build(out, size_mb, seed, commits)
 
