@@ -5,8 +5,8 @@ can match; only those rules' Python regexes run. A match becomes a finding
 when its secret passes the rule's validator, its entropy floor and its
 placeholder allowlist, and its line carries no ``keystead:allow``. Base64 runs
 are decoded one level deep and scanned too. When two rules report the same
-secret at the same place, the more specific one is kept: a validated rule
-before a provider rule before a generic one.
+secret at the same place, the more specific one is kept: a rule whose
+validator proves the format, then a provider's rule, then a generic one.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ KEYSTEAD_VALIDATOR = "keystead_checksum"
 MAX_PREFIX = 16
 """The longest readable head a redacted finding shows."""
 _KEY_MIN = 1 + 1 + 27 + 6  # prefix, underscore, body, checksum
+_GENERIC = 2
+"""Rank of a rule of kind ``generic``: the last to win a place."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +97,21 @@ class Scanner:
         for index in indexes:
             hits.extend(self._rule_hits(index, text))
         if self.decode_base64 and has_base64 and not nested:
+            decoded_spans: set[tuple[int, int]] = set()
             for start, end, decoded in base64_segments(text):
                 for inner in self._hits(decoded, nested=True):
                     hits.append(_Hit(inner.rule, inner.secret, start, end, "base64"))
+                    decoded_spans.add((start, end))
+            if decoded_spans:  # what the segment holds says more than a generic rule on it
+                hits = [hit for hit in hits if not self._generic_on(hit, decoded_spans)]
         return hits
+
+    def _generic_on(self, hit: _Hit, spans: set[tuple[int, int]]) -> bool:
+        return (
+            hit.decoded_from is None
+            and self._compiled[hit.rule].rank == _GENERIC
+            and (hit.start, hit.end) in spans
+        )
 
     def _rule_hits(self, index: int, text: str) -> Iterable[_Hit]:
         compiled = self._compiled[index]
@@ -185,12 +198,12 @@ class Scanner:
 
 def _compile(rule: Rule) -> _Compiled:
     check = VALIDATORS[rule.validator] if rule.validator is not None else None
-    if rule.validator is not None:
+    if rule.kind == "generic":
+        rank = _GENERIC
+    elif rule.proven:
         rank = 0
-    elif rule.kind != "generic":
-        rank = 1
     else:
-        rank = 2
+        rank = 1
     return _Compiled(
         rule=rule,
         pattern=re.compile(rule.regex),

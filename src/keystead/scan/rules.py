@@ -37,6 +37,9 @@ _FIELDS = frozenset(
     }
 )
 _REQUIRED = ("id", "description", "regex")
+FILTER_PREFIX = "not_"
+"""A validator named ``not_...`` filters out look-alikes; it proves nothing."""
+_VALIDATION_LABELS = {"private_key": "pem", "pgp_private_key": "pgp"}
 MAX_ENTROPY = 8.0
 """Bits per character can not exceed log2(256) for byte-sized symbols."""
 
@@ -66,11 +69,20 @@ class Rule:
     @property
     def validation(self) -> str:
         """What a finding of this rule says it passed: ``checksum`` for every
-        checksum validator, the validator's name otherwise, ``entropy`` or
-        ``pattern`` when there is none."""
-        if self.validator is not None:
-            return "checksum" if self.validator.endswith("checksum") else self.validator
+        checksum validator, ``pem`` for a private key that parses, the
+        validator's name for the other proofs; ``entropy`` or ``pattern`` when
+        there is none or it only filters (a ``not_...`` validator such as
+        ``not_placeholder``)."""
+        if self.validator is not None and not self.validator.startswith(FILTER_PREFIX):
+            if self.validator.endswith("checksum"):
+                return "checksum"
+            return _VALIDATION_LABELS.get(self.validator, self.validator)
         return "entropy" if self.entropy is not None else "pattern"
+
+    @property
+    def proven(self) -> bool:
+        """Whether a match is checked by a validator that proves its format."""
+        return self.validation not in ("entropy", "pattern")
 
 
 class RuleSet:
@@ -261,4 +273,4 @@ def _secret_group(entry: Mapping[str, Any], pattern: re.Pattern[str], fail: _Fai
     return group
 
 
-__all__ = ["BUILTIN_RULES", "Rule", "RuleSet", "load_rules", "parse_rules"]
+__all__ = ["BUILTIN_RULES", "FILTER_PREFIX", "Rule", "RuleSet", "load_rules", "parse_rules"]
