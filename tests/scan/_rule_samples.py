@@ -84,7 +84,7 @@ def pypi_token(location: str = "pypi.org") -> str:
         version=2,
     )
     macaroon.add_first_party_caveat(json.dumps({"version": 1, "permissions": "user"}))
-    return "pypi-" + macaroon.serialize()
+    return "pypi-" + str(macaroon.serialize())
 
 
 def age_identity() -> str:
@@ -221,7 +221,9 @@ def _build() -> dict[str, Sample]:
     s["replicate-api-token"] = _bare("r8_" + chars(ALNUM, 37), "r8_" + "a" * 37)
     sid, auth = "AC" + chars(HEX, 32), chars(HEX, 32)
     s["twilio-credentials"] = Sample(
-        f'client = Client("{sid}", "{auth}")\n', auth, (f'client = Client("{sid}", "{"0" * 32}")\n',)
+        f'client = Client("{sid}", "{auth}")\n',
+        auth,
+        (f'client = Client("{sid}", "{"0" * 32}")\n',),
     )
     s["twilio-auth-token"] = Sample(
         f"TWILIO_AUTH_TOKEN={auth}\n", auth, ("TWILIO_AUTH_TOKEN=" + "0" * 32 + "\n",)
@@ -235,7 +237,9 @@ def _build() -> dict[str, Sample]:
         f"MAILGUN_API_KEY={mg}\n", mg, ("MAILGUN_API_KEY=" + "-".join("0" * n for n in (32, 8, 8)),)
     )
     s["mailchimp-api-key"] = _bare(chars(HEX, 32) + "-us21", "0" * 32 + "-us21")
-    s["discord-bot-token"] = _bare(discord_token(), "M" + chars(B64URL, 23) + "." + discord_token()[25:])
+    s["discord-bot-token"] = _bare(
+        discord_token(), "M" + chars(B64URL, 23) + "." + discord_token()[25:]
+    )
     webhook_token = chars(B64URL, 68)
     s["discord-webhook"] = Sample(
         "https://discord.com/api/webhooks/" + chars("0123456789", 18) + "/" + webhook_token,
@@ -283,7 +287,8 @@ def _build() -> dict[str, Sample]:
     s["supabase-secret-key"] = _bare("sb_secret_" + chars(B64URL, 31), "sb_secret_" + "x" * 31)
     s["vault-token"] = _bare("hvs." + chars(B64URL, 90), "hvs." + "a" * 24)
     s["terraform-cloud-token"] = _bare(
-        chars(ALNUM, 14) + ".atlas" + "v1." + chars(B64URL, 67), "x" * 14 + ".atlas" + "v1." + "x" * 67
+        chars(ALNUM, 14) + ".atlas" + "v1." + chars(B64URL, 67),
+        "x" * 14 + ".atlas" + "v1." + "x" * 67,
     )
     s["pulumi-access-token"] = _bare("pul-" + chars(HEX, 40), "pul-" + "0" * 40)
     s["doppler-token"] = _bare("dp.st." + "prd." + chars(ALNUM, 40), "dp.st." + "x" * 40)

@@ -20,6 +20,7 @@ import pytest
 
 from keystead.core import keyformat
 from keystead.scan.validators import VALIDATORS
+
 from ._rule_samples import SAMPLES, break_last
 
 RULES: list[dict[str, Any]] = tomllib.loads(
@@ -59,7 +60,14 @@ def test_the_catalogue_covers_forty_credential_types_with_unique_ids() -> None:
 def test_every_rule_is_complete() -> None:
     for rule in RULES:
         assert set(rule) <= {
-            "id", "description", "regex", "keywords", "entropy", "validator", "kind", "allow"
+            "id",
+            "description",
+            "regex",
+            "keywords",
+            "entropy",
+            "validator",
+            "kind",
+            "allow",
         }, rule["id"]
         assert rule["description"] and rule["kind"], rule["id"]
         assert rule["keywords"], f"{rule['id']}: the prefilter needs a keyword"
@@ -88,7 +96,7 @@ def test_regex_is_portable(rule: dict[str, Any]) -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("re2") is None, reason="google-re2 not installed")
 def test_every_regex_compiles_with_re2() -> None:
-    import re2  # type: ignore[import-not-found, unused-ignore]
+    import re2  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
     for rule in RULES:
         re2.compile(rule["regex"])
@@ -96,7 +104,7 @@ def test_every_regex_compiles_with_re2() -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("hyperscan") is None, reason="hyperscan not installed")
 def test_every_regex_compiles_with_hyperscan_with_start_of_match() -> None:
-    import hyperscan  # type: ignore[import-not-found, unused-ignore]
+    import hyperscan  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
     for rule in RULES:
         database = hyperscan.Database()
@@ -184,3 +192,11 @@ def test_generic_rule_reads_env_yaml_json_and_code() -> None:
         assert found(rule, line) == [value], line
     for line in (f"password_hash = '{value}'", f"token_url = '{value}'"):
         assert found(rule, line) == [], line
+
+
+def test_the_rules_page_lists_every_rule_and_validator() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "scanning" / "scan-rules.md").read_text()
+    for rule in RULES:
+        assert f"| `{rule['id']}` |" in page, rule["id"]
+    for name in VALIDATORS:
+        assert f"| `{name}` |" in page, name

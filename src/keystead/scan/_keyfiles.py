@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import warnings
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -20,7 +21,7 @@ def _pem_text(secret: str) -> str:
     removed, as it would be in a ``.pem`` file."""
     text = _ESCAPED_NEWLINE.sub("\n", secret)
     lines = (line.strip() for line in text.splitlines())
-    return "\n".join(line for line in lines if line) + "\n"
+    return "\n".join(lines).strip() + "\n"
 
 
 def private_key(secret: str) -> bool:
@@ -31,10 +32,12 @@ def private_key(secret: str) -> bool:
     text = _pem_text(secret)
     data = text.encode("ascii", "replace")
     try:
-        if "OPENSSH PRIVATE KEY" in text:
-            serialization.load_ssh_private_key(data, password=None)
-        else:
-            serialization.load_pem_private_key(data, password=None)
+        with warnings.catch_warnings():  # DSA and other deprecated keys still count
+            warnings.simplefilter("ignore")
+            if "OPENSSH PRIVATE KEY" in text:
+                serialization.load_ssh_private_key(data, password=None)
+            else:
+                serialization.load_pem_private_key(data, password=None)
     except TypeError:
         # encrypted: the structure parsed up to the point a password is needed
         return _whole_ciphertext(text) if "Proc-Type: 4,ENCRYPTED" in text else True
