@@ -141,11 +141,29 @@ class Settings(BaseSettings):
         description="SD-ID of the structured data syslog sinks send: name@<your private "
         "enterprise number>; 32473 is the number RFC 5612 reserves for documentation",
     )
+    # leak reports from GitHub's secret scanning (docs/scanning/leaks.md)
+    github_keys_url: str = Field(
+        default="",
+        description="where GitHub's secret scanning public keys are read: "
+        "https://api.github.com/meta/public_keys/secret_scanning, another URL, or a file; "
+        "empty = POST /v1/leaks/github is off (404)",
+    )
+    github_keys_refresh_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="at most one read of the public keys per this many seconds when a "
+        "request names a key identifier not held (a new GitHub key, or an attacker's)",
+    )
+    github_leak_workspaces: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description="the workspaces whose keys GitHub's reports act on, comma-separated; "
+        "* = every workspace (each key is handled in its own)",
+    )
     # the CLI's remote mode
     url: str | None = None
     root_key: SecretStr | None = None
 
-    @field_validator("export_urls", mode="before")
+    @field_validator("export_urls", "github_leak_workspaces", mode="before")
     @classmethod
     def _split_urls(cls, value: Any) -> Any:
         """``KEYSTEAD_EXPORT_URLS`` as a JSON list or comma-separated URLs."""

@@ -13,7 +13,8 @@ def test_explain_a_rule_id(cli: Cli) -> None:
     data = cli.json("scan", "--explain", "aws-access-key-id")
     assert data["rule_id"] == "aws-access-key-id"
     assert data["kind"] == "aws"
-    assert data["procedure"].strip()
+    assert data["procedure"]["title"]
+    assert any("IAM" in step or "access key" in step for step in data["procedure"]["steps"])
     table = cli.ok("scan", "--explain", "aws-access-key-id").stdout
     assert "aws-access-key-id" in table
 
@@ -33,7 +34,7 @@ def test_explain_a_fingerprint_from_a_previous_output(cli: Cli, tmp_path: Path) 
 
 def test_explain_a_kind_and_a_hygiene_rule(cli: Cli) -> None:
     assert cli.json("scan", "--explain", "stripe")["kind"] == "stripe"
-    assert cli.json("scan", "--explain", "tracked-env-file")["procedure"].strip()
+    assert cli.json("scan", "--explain", "tracked-env-file")["procedure"]["steps"]
 
 
 def test_explain_something_unknown_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:

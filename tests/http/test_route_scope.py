@@ -135,6 +135,14 @@ SCOPED: dict[tuple[str, str], tuple[Expect, Expect]] = {
     ("GET", "/v1/root_keys"): (OK, OK),
     # the spare root key holds every permission over every API and owner
     ("POST", "/v1/root_keys/{root_key_id}/revoke"): (HIDDEN, HIDDEN),
+    # a leak report of a key the root key cannot see is unknown, and nothing is done
+    ("POST", "/v1/leaks"): (OK, OK),
+    ("GET", "/v1/leaks"): (OK, OK),
+    ("GET", "/v1/leaks/{leak_id}"): (HIDDEN, HIDDEN),
+    ("GET", "/v1/leaks/policy"): (OK, OK),
+    # an API's leak policy applies to every owner's keys, as its settings do
+    ("PUT", "/v1/leaks/policy"): (HIDDEN, REFUSED),
+    ("DELETE", "/v1/leaks/policy"): (REFUSED, REFUSED),
 }
 
 
@@ -157,8 +165,11 @@ async def callers(setting: Setting) -> AsyncIterator[Callers]:
     )
     listed = await world.ks.root_keys.list(world.operator)
     initial = next(r.id for r in listed if r.name == "test root")
-    # the pickup and the incident are of a key without owner, in the "custody" API
-    common = {mine.key_id, mine.key, mine.root_key_id, initial, mine.pickup_id, mine.incident_id}
+    # the pickup, the incident and the leak are of a key without owner, in the "custody" API
+    common = {
+        *(mine.key_id, mine.key, mine.root_key_id, initial),
+        *(mine.pickup_id, mine.incident_id, mine.leak_id),
+    }
     yield Callers(
         setting,
         by_api,

@@ -44,6 +44,7 @@ class Objects:
     pickup_id: str = "pck_0000000000AAAAAAAAAAAAAAAA"
     rule_id: str = "arl_0000000000AAAAAAAAAAAAAAAA"
     alert_id: str = "alr_0000000000AAAAAAAAAAAAAAAA"
+    leak_id: str = "lk_0000000000AAAAAAAAAAAAAAAA"
     mount: str = "kv"  # a secret mount of this workspace only, holding SECRET_PATH
 
 
@@ -205,6 +206,17 @@ CASES: dict[tuple[str, str], Case] = {
     ("PUT", "/v1/secrets/{mount}/rotation"): Case("secrets.admin", lambda o: {"max_age_s": 86400}),
     ("DELETE", "/v1/secrets/{mount}/rotation"): Case("secrets.admin"),
     ("GET", "/v1/root_keys"): Case("root_keys.read", foreign_ids=False),
+    # a report names a token: another workspace's is unknown (200), and left alone
+    ("POST", "/v1/leaks"): Case(
+        "leaks.report", lambda o: {"reports": [{"token": o.key}]}, foreign_ids=False
+    ),
+    ("GET", "/v1/leaks"): Case("incidents.read", foreign_ids=False),
+    ("GET", "/v1/leaks/{leak_id}"): Case("incidents.read"),
+    ("GET", "/v1/leaks/policy"): Case("incidents.read", foreign_ids=False),
+    ("PUT", "/v1/leaks/policy"): Case(
+        "incidents.write", lambda o: {"action": "notify", "api_id": o.api_id}
+    ),
+    ("DELETE", "/v1/leaks/policy"): Case("incidents.write", foreign_ids=False),
     ("POST", "/v1/root_keys/{root_key_id}/revoke"): Case("root_keys.revoke"),
 }
 
@@ -235,7 +247,7 @@ async def _objects(world: World, root_key: str, owner_id: str, mount: str) -> Ob
     assert (plan.status_code, owner.status_code) == (201, 200), (plan.text, owner.text)
     key = (await world.client.post("/v1/keys", json={"api_id": api_id}, headers=h)).json()
     extra = await world.client.post("/v1/root_keys", json={"name": "spare"}, headers=h)
-    pickup_id, incident_id = await _custody_objects(world, h)
+    pickup_id, incident_id, leak_id = await _custody_objects(world, h)
     hook = await world.client.post(
         "/v1/webhooks", json={"url": "https://x.test/in", "events": ["*"]}, headers=h
     )
@@ -254,14 +266,15 @@ async def _objects(world: World, root_key: str, owner_id: str, mount: str) -> Ob
         webhook_id=hook.json()["id"],
         pickup_id=pickup_id,
         incident_id=incident_id,
+        leak_id=leak_id,
         rule_id=rule.json()["id"],
         mount=mount,
     )
 
 
-async def _custody_objects(world: World, h: dict[str, str]) -> tuple[str, str]:
-    """A pickup and an incident, of a key of an API of their own (the narrowed-key
-    test expects the one key in the "secured" API)."""
+async def _custody_objects(world: World, h: dict[str, str]) -> tuple[str, str, str]:
+    """A pickup, an incident and a leak, of a key of an API of their own (the
+    narrowed-key test expects the one key in the "secured" API)."""
     api = await world.client.post("/v1/apis", json={"name": "custody"}, headers=h)
     spare = await world.client.post("/v1/keys", json={"api_id": api.json()["id"]}, headers=h)
     url = f"/v1/keys/{spare.json()['id']}"
@@ -270,7 +283,12 @@ async def _custody_objects(world: World, h: dict[str, str]) -> tuple[str, str]:
     )
     incident = await world.client.post(f"{url}/compromise", headers=h)
     assert (acted.status_code, incident.status_code) == (201, 201), (acted.text, incident.text)
-    return acted.json()["result"]["pickup_id"], incident.json()["incident_id"]
+    leak = await world.client.post(
+        "/v1/leaks", json={"reports": [{"token": spare.json()["key"]}]}, headers=h
+    )
+    assert leak.status_code == 200, leak.text
+    leak_id = leak.json()["items"][0]["leak_id"]
+    return acted.json()["result"]["pickup_id"], incident.json()["incident_id"], leak_id
 
 
 @pytest.fixture
@@ -299,6 +317,7 @@ def _request(method: str, path: str, objects: Objects) -> Request:
         pickup_id=objects.pickup_id,
         rule_id=objects.rule_id,
         alert_id=objects.alert_id,
+        leak_id=objects.leak_id,
         mount=objects.mount,
         path=SECRET_PATH,
         folder=SECRET_PATH.partition("/")[0],

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from keystead.cli import _output as out
 from keystead.cli._runtime import UsageProblem
 from keystead.scan.finding import Finding
+from keystead.scan.responses import Procedure, procedure
+from keystead.scan.responses import kinds as procedure_kinds
 
 _FINGERPRINT = re.compile(r"[0-9a-f]{8,64}")
 
@@ -24,7 +26,7 @@ class Explained:
     kind: str
     rule_id: str | None
     description: str | None
-    procedure: str
+    procedure: Procedure
     finding: Finding | None = None
 
     def as_json(self) -> dict[str, object]:
@@ -33,7 +35,11 @@ class Explained:
             "rule_id": self.rule_id,
             "description": self.description,
             "kind": self.kind,
-            "procedure": self.procedure,
+            "procedure": {
+                "title": self.procedure.title,
+                "steps": list(self.procedure.steps),
+                "links": list(self.procedure.links),
+            },
         }
         if self.finding is not None:
             data["finding"] = {
@@ -56,7 +62,7 @@ def explain(
     target = query.strip()
     if target in kinds:
         kind = kinds[target]
-        return Explained(target, kind, target, descriptions.get(target), _procedure(kind, query))
+        return Explained(target, kind, target, descriptions.get(target), procedure(kind))
     if _FINGERPRINT.fullmatch(target.lower()):
         matches = [f for f in rescan() if f.fingerprint.startswith(target.lower())]
         if len(matches) > 1 and len({f.fingerprint for f in matches}) > 1:
@@ -64,28 +70,31 @@ def explain(
         if matches:
             found = matches[0]
             kind = kinds.get(found.rule_id, "generic")
-            return Explained(
-                target, kind, found.rule_id, found.description, _procedure(kind, query), found
-            )
+            return Explained(target, kind, found.rule_id, found.description, procedure(kind), found)
         raise UsageProblem(
             f"no finding with fingerprint {query} in the scanned paths (scan the same "
             "paths, --git or --staged as the output it came from)"
         )
-    if target in set(kinds.values()):
-        return Explained(target, target, None, None, _procedure(target, query))
+    if target in set(kinds.values()) | procedure_kinds():
+        return Explained(target, target, None, None, procedure(target))
     raise UsageProblem(
         f"{query} is neither a rule id, a kind nor a fingerprint "
         "(the rule ids: keystead scan --format json, field rule_id)"
     )
 
 
-def _procedure(kind: str, query: str) -> str:
-    from keystead.scan.responses import procedure
+def markdown(proc: Procedure) -> str:
+    """A procedure as Markdown: the title, numbered steps, then the links."""
+    lines = [f"**{proc.title}: what to do now**", ""]
+    lines += [f"{number}. {step}" for number, step in enumerate(proc.steps, 1)]
+    if proc.links:
+        lines += ["", "See: " + ", ".join(proc.links)]
+    return "\n".join(lines)
 
-    try:
-        return procedure(kind)
-    except LookupError:
-        raise UsageProblem(f"no response procedure for {query} (kind {kind})") from None
+
+def help_for(kind: str) -> str:
+    """The procedure of ``kind`` as SARIF ``help`` (Markdown)."""
+    return markdown(procedure(kind))
 
 
 def show(explained: Explained) -> None:
@@ -99,8 +108,8 @@ def show(explained: Explained) -> None:
     console.print(Text(title, style="bold"))
     if explained.finding is not None:
         found = explained.finding
-        console.print(Text(f"at {found.path}:{found.line} ({found.redacted})"))
-    console.print(Markdown(explained.procedure))
+        console.print(Text(f"found at {found.path}:{found.line} ({found.redacted})"))
+    console.print(Markdown(markdown(explained.procedure)))
 
 
-__all__ = ["Explained", "explain", "show"]
+__all__ = ["Explained", "explain", "help_for", "markdown", "show"]

@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich import box
@@ -16,10 +18,21 @@ from rich.text import Text
 
 from keystead.cli import _output as out
 from keystead.cli._runtime import UsageProblem
+from keystead.cli._scan_report import render as render_reported
 from keystead.scan import report, sarif
 from keystead.scan.finding import Finding
 
 FORMATS = ("table", "json", "sarif")
+
+
+@dataclass(frozen=True, slots=True)
+class Reported:
+    """What ``--report URL`` learnt: one row per Keystead key sent."""
+
+    url: str
+    rows: list[dict[str, Any]]
+
+
 _COLUMNS = (("Rule", "rule"), ("Location", "location"), ("Secret", "secret"), ("Check", "check"))
 
 
@@ -74,10 +87,10 @@ def document(
     root_uri: str | None,
 ) -> object:
     if fmt == "sarif":
-        from keystead.scan.responses import procedure
+        from keystead.cli._scan_explain import help_for
 
         return sarif.to_sarif(
-            findings, rules, help_for=procedure, show_secrets=show_secrets, root_uri=root_uri
+            findings, rules, help_for=help_for, show_secrets=show_secrets, root_uri=root_uri
         )
     return report.document(findings, summary, kinds=kinds, show_secrets=show_secrets)
 
@@ -92,20 +105,23 @@ def emit(
     kinds: Mapping[str, str],
     show_secrets: bool,
     root_uri: str | None,
+    reported: Reported | None = None,
 ) -> None:
     """Print or write the findings in ``fmt``; the closing line goes to stderr
-    when the findings went to a file or a machine format."""
+    when the findings went to a file or a machine format. What ``--report``
+    learnt is part of the table and the JSON, and on stderr beside SARIF."""
     if fmt == "table":
         if output is None:
-            render_table(out.stdout(), findings, summary, show_secrets=show_secrets)
+            console = out.stdout()
+            render_table(console, findings, summary, show_secrets=show_secrets)
+            if reported is not None and reported.rows:
+                render_reported(console, reported.url, reported.rows)
             return
         buffer = io.StringIO()
-        render_table(
-            Console(file=buffer, width=out.PIPE_WIDTH, no_color=True, highlight=False),
-            findings,
-            summary,
-            show_secrets=show_secrets,
-        )
+        console = Console(file=buffer, width=out.PIPE_WIDTH, no_color=True, highlight=False)
+        render_table(console, findings, summary, show_secrets=show_secrets)
+        if reported is not None and reported.rows:
+            render_reported(console, reported.url, reported.rows)
         text = buffer.getvalue()
     else:
         data = document(
@@ -117,6 +133,10 @@ def emit(
             show_secrets=show_secrets,
             root_uri=root_uri,
         )
+        if reported is not None and isinstance(data, dict) and fmt == "json":
+            data["reported"] = {"url": reported.url, "keys": reported.rows}
+        elif reported is not None and reported.rows:
+            render_reported(out.stderr(), reported.url, reported.rows)
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if output is None:
         typer.echo(text, nl=False)
@@ -128,4 +148,4 @@ def emit(
     out.note(f"{_closing(findings, summary)}; written to {output}")
 
 
-__all__ = ["FORMATS", "document", "emit", "render_table"]
+__all__ = ["FORMATS", "Reported", "document", "emit", "render_table"]

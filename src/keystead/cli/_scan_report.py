@@ -86,7 +86,8 @@ def render(console: Console, url: str, rows: Sequence[Json]) -> None:
     for header in ("Key", "Found at", "Status", "Key id", "Incident"):
         grid.add_column(header, overflow="fold")
     for row in rows:
-        said = _SAID.get(row["status"], row["status"]).format(outcome=row["outcome"])
+        status = str(row["status"])
+        said = _SAID.get(status, status).format(outcome=row["outcome"])
         style = "bold red" if row["status"] == "live" else ""
         grid.add_row(
             Text(row["key"]),

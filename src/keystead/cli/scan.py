@@ -20,8 +20,8 @@ from typing import Annotated, ParamSpec
 import typer
 
 from keystead.cli import _output as out
-from keystead.cli import _scan_explain, _scan_render, _scan_sources
-from keystead.cli._runtime import EXIT_ERROR, JsonOption, UsageProblem, guarded
+from keystead.cli import _scan_explain, _scan_render, _scan_report, _scan_sources
+from keystead.cli._runtime import EXIT_ERROR, JsonOption, UsageProblem, guarded, state_of
 from keystead.errors import ValidationError
 from keystead.scan import git, hygiene
 from keystead.scan.baseline import Baseline
@@ -52,6 +52,7 @@ def _usage_errors(func: Callable[P, None]) -> Callable[P, None]:
 
 
 def scan(
+    ctx: typer.Context,
     paths: Annotated[
         list[Path] | None,
         typer.Argument(help="Files and directories to scan (default: .).", show_default=False),
@@ -115,6 +116,15 @@ def scan(
             help="Append .gitignore lines for tracked files that should never be tracked.",
         ),
     ] = False,
+    report_url: Annotated[
+        str | None,
+        typer.Option(
+            "--report",
+            metavar="URL",
+            help="Send the Keystead keys found to this server's leak endpoint (root key from "
+            "KEYSTEAD_ROOT_KEY or --root-key-file, with leaks.report) and show what each was.",
+        ),
+    ] = None,
     explain: Annotated[
         str | None,
         typer.Option(
@@ -190,10 +200,11 @@ def scan(
         return
     if fix_gitignore:
         _fix_gitignore(findings, repo or _repository_or_cwd(targets[0]))
+    reported = None if report_url is None else _report(ctx, report_url, findings)
     root = (repo or Path.cwd()).resolve().as_uri() + "/"
     _scan_render.emit(
         fmt, output, findings, got.summary, rules=[*ruleset, *hygiene.RULES], kinds=kinds,
-        show_secrets=show_secrets, root_uri=root,
+        show_secrets=show_secrets, root_uri=root, reported=reported,
     )  # fmt: skip
     if findings:
         if staged:
@@ -204,6 +215,14 @@ def scan(
                 "then --baseline)."
             )
         raise typer.Exit(EXIT_ERROR)
+
+
+def _report(ctx: typer.Context, url: str, findings: list[Finding]) -> _scan_render.Reported:
+    keys = _scan_report.keys_to_report(findings)
+    if not keys:
+        out.note(f"no Keystead key found: nothing reported to {url}")
+        return _scan_render.Reported(url, [])
+    return _scan_render.Reported(url, _scan_report.report(state_of(ctx), url, keys))
 
 
 def _load(paths: list[Path]) -> RuleSet:

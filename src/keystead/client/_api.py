@@ -7,6 +7,7 @@ from keystead.client._analytics import AnalyticsApi
 from keystead.client._audit import AuditApi
 from keystead.client._core import CoreApi
 from keystead.client._custody import CustodyApi
+from keystead.client._leaks import LeaksApi
 from keystead.client._limits import LimitsApi
 from keystead.client._rotation import RotationApi
 from keystead.client._secret_lifecycle import SecretLifecycleApi
@@ -22,6 +23,7 @@ class HttpApi(
     RotationApi,
     WebhooksApi,
     CustodyApi,
+    LeaksApi,
     AuditApi,
     AnalyticsApi,
     AlertsApi,

@@ -45,6 +45,7 @@ ROOT_PERMISSIONS: tuple[str, ...] = (
     "usage.read",
     "alerts.read",
     "alerts.write",
+    "leaks.report",
     *SECRET_PERMISSIONS,
 )
 

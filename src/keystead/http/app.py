@@ -27,6 +27,7 @@ from keystead.http import (
     incidents,
     key_actions,
     keys,
+    leaks,
     limits,
     metrics,
     owners,
@@ -188,10 +189,11 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         events.router,
         usage_reports.router,
     )
-    custody = (pickups.router, key_actions.router, incidents.router)
+    custody = (pickups.router, key_actions.router, incidents.router, leaks.router)
     stored = (secret_mounts.router, secrets.router, secret_lifecycle.router)
     for router in (*routers, owners.router, root_keys.router, *custody, *stored):
         app.router.routes.extend(router.routes)
+    app.router.routes.extend(leaks.github_router.routes)  # signed by GitHub: no root key
     return app
 
 

@@ -11,7 +11,7 @@ comes first and does not wait for the evidence to be gathered.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,9 @@ from keystead.service.rotation import RotationService
 from keystead.store.custody import Incident, KeyAction
 
 STATUSES = ("open", "investigating", "resolved")
+RESPONSES = ("revoke", "rotate", "notify")
+EvidenceHook = Callable[[Key], Awaitable[Mapping[str, Any]]]
+"""Adds to an incident's evidence, given the key after the response."""
 MAX_REASON = 1000
 MAX_NOTES = 10_000
 MAX_CHAIN = 20
@@ -67,12 +70,31 @@ class IncidentService:
         replace: bool = False,
         reason: str | None = None,
         notify: bool = True,
+        response: str = "revoke",
+        grace_period_s: int | None = None,
+        deliver: bool = False,
+        cause: Mapping[str, Any] | None = None,
+        evidence: EvidenceHook | None = None,
     ) -> Compromise:
         """Needs ``keys.revoke`` and ``incidents.write``; ``replace`` also needs
         ``keys.create`` and ``keys.rotate`` (the replacement is a rotation). All
-        are checked before anything changes."""
-        for permission in ("keys.revoke", "incidents.write"):
-            principal.require(permission)
+        are checked before anything changes.
+
+        A leak report comes through here too: ``response`` ``rotate`` (with
+        ``grace_period_s``, keys.rotate instead of keys.revoke) or ``notify``
+        (the key is left alone) in place of revoking; ``deliver`` holds a new
+        key in a pickup for its owner (nobody is there to be shown it);
+        ``cause`` adds to the incident's cause and ``evidence(key)`` to its
+        evidence (the leak's URL, type and time, the exposure found)."""
+        if response not in RESPONSES:
+            raise ValidationError(f"response is one of {', '.join(RESPONSES)}", field="response")
+        principal.require("incidents.write")
+        if response == "revoke":
+            principal.require("keys.revoke")
+        elif response == "rotate":
+            replace = False  # the rotation is the replacement
+            principal.require("keys.create")
+            principal.require("keys.rotate")
         if not isinstance(replace, bool):
             raise ValidationError("replace is true or false", field="replace")
         if not isinstance(notify, bool):
@@ -88,22 +110,33 @@ class IncidentService:
                 "key compromised too, or report this one without replace"
             )
         incident_id = new_id("inc", self._ctx.clock.now())
-        cause = {"source": "compromise", "reason": reason, "reference": incident_id}
-        revoked, already = await self._revoke(principal, key, cause)
+        told = dict(cause or {})
+        cause = {"source": "compromise", "reason": reason, "reference": incident_id, **told}
+        if response == "revoke":
+            revoked, already = await self._revoke(principal, key, cause)
+        else:
+            revoked, already = key, key.revoked_at is not None
         replacement, failure = None, None
-        if replace:
+        if replace or response == "rotate":
             try:
                 rotation = await self._rotation.rotate(
-                    principal, key.id, grace_period_s=0, allow_revoked=True, cause=cause
+                    principal,
+                    key.id,
+                    grace_period_s=0 if replace else grace_period_s,
+                    allow_revoked=replace,
+                    cause=cause,
+                    deliver=deliver,
                 )
             except Conflict as exc:  # rotated meanwhile: the key is revoked all the same
                 failure = exc.detail
             else:
                 revoked, replacement = rotation.old, rotation.new
         new_id_ = None if replacement is None else replacement.key.id
-        evidence = await self._evidence(principal, revoked)
+        found = await self._evidence(principal, revoked)
+        if evidence is not None:
+            found.update(await evidence(revoked))
         if failure is not None:
-            evidence["replacement_error"] = failure
+            found["replacement_error"] = failure
         now = self._ctx.now()
         incident = Incident(
             id=incident_id,
@@ -112,7 +145,7 @@ class IncidentService:
             status="open",
             cause=cause,
             replacement_key_id=new_id_,
-            evidence=evidence,
+            evidence=found,
             notes=None,
             created_at=now,
             updated_at=now,
@@ -128,13 +161,14 @@ class IncidentService:
                     reason=reason,
                     incident_id=incident_id,
                     replacement_key_id=new_id_,
+                    **({"cause": cause} if told else {}),
                 )
             )
         record = KeyAction(
             id=new_id("act", self._ctx.clock.now()),
             workspace_id=principal.workspace_id,
             key_id=key.id,
-            action="compromise",
+            action="compromise" if response == "revoke" else f"compromise_{response}",
             cause=cause,
             actor=principal.actor,
             result={
@@ -368,4 +402,4 @@ def _summary(key: Key) -> dict[str, Any]:
     }
 
 
-__all__ = ["STATUSES", "Compromise", "IncidentService"]
+__all__ = ["RESPONSES", "STATUSES", "Compromise", "EvidenceHook", "IncidentService"]

@@ -33,6 +33,8 @@ from keystead.service.custody import Custody, derive_sealing_key
 from keystead.service.guard import AttemptsState, FailedAttempts
 from keystead.service.incidents import IncidentService
 from keystead.service.keys import KeyService
+from keystead.service.leak_policy import LeakPolicies
+from keystead.service.leaks import LeakService
 from keystead.service.master_keys import MasterKeys
 from keystead.service.metrics import ServiceMetrics
 from keystead.service.owners import OwnerService
@@ -120,6 +122,7 @@ class Keystead:
         self.actions = LifecycleActions(self._ctx, self.keys, self.rotation)
         self.alerts = AlertService(self._ctx, self.actions)
         self.incidents = IncidentService(self._ctx, self.keys, self.rotation)
+        self.leaks = LeakService(self._ctx, self.incidents, LeakPolicies(self._ctx))
         self.audit = AuditService(self._ctx, secret)
         self.secrets = SecretService(self._ctx, self.master_keys, self.alerts.announce)
         self.transit = TransitService(self._ctx, self.master_keys, self.alerts.announce)

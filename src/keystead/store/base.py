@@ -18,6 +18,7 @@ from keystead.store.alerts import AlertStore
 from keystead.store.analytics import AnalyticsStore
 from keystead.store.audit import AuditStore
 from keystead.store.custody import CustodyStore
+from keystead.store.leaks import LeakStore
 from keystead.store.lifecycle import LifecycleStore
 from keystead.store.sealed import SealedStore
 from keystead.store.secret_consumers import SecretConsumerStore
@@ -47,6 +48,7 @@ class Store(
     SealedStore,
     TransitStore,
     SecretConsumerStore,
+    LeakStore,
     Protocol,
 ):
     """Async persistence of workspaces, APIs, roles, keys and root keys.

@@ -21,6 +21,7 @@ from keystead.store.sql.analytics_queries import AnalyticsQueries
 from keystead.store.sql.audit_queries import AuditQueries
 from keystead.store.sql.custody_queries import CustodyQueries
 from keystead.store.sql.engine import migrate
+from keystead.store.sql.leak_queries import LeakQueries
 from keystead.store.sql.lifecycle_queries import LifecycleQueries, write_events
 from keystead.store.sql.limit_queries import LimitQueries
 from keystead.store.sql.rows import key_values
@@ -59,6 +60,7 @@ class SqlStore(
     SealedQueries,
     TransitQueries,
     SecretConsumerQueries,
+    LeakQueries,
 ):
     """Workspaces, root keys, APIs, roles and keys; plans, owners and the credits
     mirror come from ``LimitQueries``; rotation, the outbox and leases from

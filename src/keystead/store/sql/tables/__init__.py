@@ -19,6 +19,7 @@ from keystead.store.sql.tables._core import (
     settings,
     workspaces,
 )
+from keystead.store.sql.tables._leaks import leak_policies, leaks
 from keystead.store.sql.tables._lifecycle import incidents, key_actions, leases, outbox, pickups
 from keystead.store.sql.tables._secret_lifecycle import (
     secret_consumers,
@@ -47,6 +48,8 @@ __all__ = [
     "incidents",
     "key_actions",
     "keys",
+    "leak_policies",
+    "leaks",
     "leases",
     "metadata",
     "outbox",
