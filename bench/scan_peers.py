@@ -419,7 +419,7 @@ def main() -> None:
         print(f"running {name} ...", flush=True)
         startup = min(runners[name](tiny).cpu_s for _ in range(3))
         if name == "detect-secrets":
-            limited = 0 < args.detect_secrets_mb < total / 1e6
+            limited = 0 < args.detect_secrets_mb < 0.95 * total / 1e6
             files = slice_files(tree, args.detect_secrets_mb) if limited else None
             run = run_detect_secrets(tree, files, core)
             scope = set(files) if files is not None else None
