@@ -202,7 +202,7 @@ def _build() -> dict[str, Sample]:
     decoy_account = dict(account, private_key=garbage_pem())
     s["gcp-service-account-key"] = Sample(
         json.dumps(account, indent=2),
-        json.dumps(pem)[1:-1],
+        json.dumps(pem.strip())[1:-1],
         (json.dumps(decoy_account, indent=2),),
     )
     s["firebase-fcm-server-key"] = _bare(

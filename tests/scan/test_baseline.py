@@ -13,7 +13,7 @@ from keystead.scan.rules import load_rules
 
 
 def test_a_baseline_accepts_its_findings_and_no_others(tmp_path: Path) -> None:
-    scanner = Scanner(load_rules())
+    scanner = Scanner(load_rules(), cache_dir=False)
     accepted, fresh = keyformat.generate("ks"), keyformat.generate("ks")
     findings = scanner.scan_text(f"a = '{accepted}'\n", "app.py")
     path = tmp_path / ".keystead-baseline.json"

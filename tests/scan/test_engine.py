@@ -25,7 +25,7 @@ allow = ['^acme_tok_0+$']
 
 @pytest.fixture(scope="module")
 def scanner() -> Scanner:
-    return Scanner(load_rules())
+    return Scanner(load_rules(), cache_dir=False)
 
 
 def _broken(key: str) -> str:
@@ -62,6 +62,13 @@ def test_a_key_with_a_broken_checksum_is_not_reported(scanner: Scanner) -> None:
     assert [f for f in scanner.scan_text(text, "x.yaml") if f.rule_id == "keystead-key"] == []
 
 
+def test_a_broken_checksum_is_not_reported_by_the_generic_rule_either(scanner: Scanner) -> None:
+    key = keyformat.generate("ks_live")
+    text = f'api_key = "{_broken(key)}"\nsecret = "{key}"\n'
+    findings = scanner.scan_text(text, "settings.py")
+    assert [(f.rule_id, f.line) for f in findings] == [("keystead-key", 2)]
+
+
 def test_a_key_glued_to_an_identifier_is_still_found(scanner: Scanner) -> None:
     key = keyformat.generate("ks")
     findings = scanner.scan_text(f"value = my_var_{key}\n", "a.py")
@@ -93,7 +100,7 @@ def test_identical_findings_are_reported_once(tmp_path: Path) -> None:
     assert twice
     token = "acme_tok_" + secrets.token_hex(16)
     rules = load_rules([tmp_path / "twice.toml"], builtin=False)
-    findings = Scanner(rules).scan_text(f"t = {token}\n", "a.py")
+    findings = Scanner(rules, cache_dir=False).scan_text(f"t = {token}\n", "a.py")
     # two rules, same secret at the same place: one finding, from the first rule
     assert [(f.rule_id, f.secret) for f in findings] == [("acme-token", token)]
 
@@ -107,7 +114,7 @@ def test_a_specific_rule_wins_over_the_generic_assignment_rule(scanner: Scanner)
 def test_user_rules_apply_entropy_and_placeholder_allowlists(tmp_path: Path) -> None:
     path = tmp_path / "rules.toml"
     path.write_text(USER_RULES, "utf-8")
-    scanner = Scanner(load_rules([path], builtin=False))
+    scanner = Scanner(load_rules([path], builtin=False), cache_dir=False)
     real = "acme_tok_" + secrets.token_hex(16)
     text = f"a = {real}\nb = acme_tok_{'0' * 32}\nc = acme_tok_{'ab' * 16}\n"
     findings = scanner.scan_text(text, "a.env")
@@ -138,7 +145,7 @@ def test_base64_is_decoded_one_level_deep(scanner: Scanner) -> None:
     assert [(f.secret, f.line, f.column, f.end_column, f.decoded_from) for f in findings] == [
         (key, 2, 9, 9 + len(once), "base64")
     ]
-    undecoded = Scanner(load_rules(), decode_base64=False).scan_text(text, "x")
+    undecoded = Scanner(load_rules(), decode_base64=False, cache_dir=False).scan_text(text, "x")
     assert [f.rule_id for f in undecoded] == ["generic-secret-assignment"]
     assert undecoded[0].secret == once
 
@@ -149,8 +156,9 @@ def test_base64_of_binary_is_passed_over(scanner: Scanner) -> None:
 
 
 def _notebook(cells: list[dict[str, object]]) -> bytes:
+    """As nbformat writes a notebook: indent 1, sorted keys, UTF-8 as is."""
     document = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    return (json.dumps(document, indent=1) + "\n").encode()
+    return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
 def test_notebook_cells_and_outputs_are_scanned_at_their_line_in_the_file(
@@ -160,7 +168,7 @@ def test_notebook_cells_and_outputs_are_scanned_at_their_line_in_the_file(
     allowed = keyformat.generate("ks")
     data = _notebook(
         [
-            {"cell_type": "markdown", "metadata": {}, "source": ["# Notes\n", "Setup:"]},
+            {"cell_type": "markdown", "metadata": {}, "source": ["# Notes (déjà vu)\n", "Setup:"]},
             {
                 "cell_type": "code",
                 "execution_count": 1,
@@ -222,3 +230,20 @@ def test_shannon_entropy_in_bits_per_character() -> None:
     assert shannon("aaaa") == 0.0
     assert shannon("abab") == 1.0
     assert shannon("0123456789abcdef") == 4.0
+
+
+def test_the_compiled_prefilter_is_cached_and_a_bad_cache_file_is_rebuilt(tmp_path: Path) -> None:
+    rules = load_rules()
+    key = keyformat.generate("ks")
+    text = f"k = '{key}'\n"
+    first = Scanner(rules, cache_dir=tmp_path)
+    (cached,) = tmp_path.glob("prefilter-*.hsdb")
+    assert [f.secret for f in first.scan_text(text, "a")] == [key]
+    assert [f.secret for f in Scanner(rules, cache_dir=tmp_path).scan_text(text, "a")] == [key]
+    cached.write_bytes(b"1" * 89 + b"\nnot a database")
+    rebuilt = Scanner(rules, cache_dir=tmp_path)
+    assert [f.secret for f in rebuilt.scan_text(text, "a")] == [key]
+    assert cached.read_bytes() != b"1" * 89 + b"\nnot a database"
+    # other rules, another file
+    Scanner(list(rules)[:5], cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("prefilter-*.hsdb"))) == 2

@@ -55,7 +55,7 @@ keywords = ["otok_"]
 
 def _both(rules_text: str | None = None) -> tuple[Scanner, Scanner]:
     rules = list(load_rules()) if rules_text is None else parse_rules(rules_text)
-    fast, plain = Scanner(rules), Scanner(rules)
+    fast, plain = Scanner(rules, cache_dir=False), Scanner(rules, cache_dir=False)
     plain._prefilter = KeywordPrefilter(plain.rules)
     assert isinstance(fast._prefilter, HyperscanPrefilter)
     return fast, plain
@@ -93,6 +93,14 @@ def test_unicode_and_unusual_regexes_are_found_as_python_finds_them(
     assert [(f.rule_id, f.secret) for f in fast.scan_text(text, "t")] == expected
 
 
+def _reported_value(scanner: Scanner, rng: random.Random) -> str:
+    """A random value the generic assignment rule reports on its own."""
+    while True:
+        value = "".join(rng.choice(keyformat.ALPHABET + "+/") for _ in range(24))
+        if scanner.scan_text(f"secret = '{value}'\n", "probe.py"):
+            return value
+
+
 def test_hyperscan_and_the_keyword_gate_agree_on_a_seeded_corpus() -> None:
     fast, plain = _both()
     rng = random.Random(16)
@@ -108,9 +116,16 @@ def test_hyperscan_and_the_keyword_gate_agree_on_a_seeded_corpus() -> None:
             accent = "é " if number % 4 == 0 else ""
             lines.insert(spot, f"{accent}token = '{key}'\n")
             seeded += 1
+        # generic assignments, two on a line, and one on a last line with no newline
+        password = _reported_value(plain, rng)
+        lines.insert(rng.randrange(len(lines) + 1), f'a = {{"password": "{password}"}}\n')
+        lines.insert(rng.randrange(len(lines) + 1), f"secret='{password}'; api_key='{password}'\n")
+        lines.append(f"client_secret = '{password}'")
         corpus = "".join(lines)
         expected = _keys(plain.scan_text(corpus, source.name))
         assert _keys(fast.scan_text(corpus, source.name)) == expected
         keystead = [k for k in expected if k[0] == "keystead-key"]
         assert len(keystead) == (1 if number % 2 == 0 else 0)
+        generic = [k for k in expected if k[0] == "generic-secret-assignment"]
+        assert len(generic) >= 4
     assert seeded == 30

@@ -14,6 +14,7 @@ from keystead.scan.files import (
     TOO_LARGE,
     VENDORED,
     FileEntry,
+    is_binary,
     iter_files,
 )
 
@@ -107,3 +108,9 @@ def test_a_missing_path_is_a_validation_error_before_anything_is_read(tmp_path: 
     _tree(tmp_path)
     with pytest.raises(ValidationError, match="no such file or directory"):
         next(iter_files([tmp_path, tmp_path / "absent"]))
+
+
+def test_is_binary_applies_the_same_rule_to_bytes_in_hand() -> None:
+    assert is_binary(b"PK\x03\x04\x00")
+    assert not is_binary("clé = 'valeur'\n".encode())
+    assert not is_binary(b"x" * 8192 + b"\x00")  # past the sniffed head

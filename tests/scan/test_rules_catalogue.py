@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 
 from keystead.core import keyformat
+from keystead.scan.engine import Scanner
+from keystead.scan.rules import load_rules
 from keystead.scan.validators import VALIDATORS
 
 from ._rule_samples import SAMPLES, break_last
@@ -200,3 +202,44 @@ def test_the_rules_page_lists_every_rule_and_validator() -> None:
         assert f"| `{rule['id']}` |" in page, rule["id"]
     for name in VALIDATORS:
         assert f"| `{name}` |" in page, name
+
+
+@pytest.fixture(scope="module")
+def scanner() -> Scanner:
+    return Scanner(load_rules())
+
+
+@pytest.mark.parametrize("rule_id", sorted(SAMPLES))
+def test_the_engine_reports_each_true_sample_under_its_rule(scanner: Scanner, rule_id: str) -> None:
+    sample = SAMPLES[rule_id]
+    reported = {(f.rule_id, f.secret) for f in scanner.scan_text(sample.text, "sample.txt")}
+    assert (rule_id, sample.secret) in reported
+
+
+@pytest.mark.parametrize("rule_id", sorted(SAMPLES))
+def test_the_engine_reports_no_decoy_under_its_rule(scanner: Scanner, rule_id: str) -> None:
+    for decoy in SAMPLES[rule_id].decoys:
+        reported = [f.rule_id for f in scanner.scan_text(decoy, "decoy.txt")]
+        assert rule_id not in reported, decoy
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "shadowed"),
+    [("supabase-service-key", "jwt"), ("gcp-service-account-key", "private-key")],
+)
+def test_the_specific_rule_wins_over_the_general_one(
+    scanner: Scanner, rule_id: str, shadowed: str
+) -> None:
+    sample = SAMPLES[rule_id]
+    reported = [f.rule_id for f in scanner.scan_text(sample.text, "sample.json")]
+    assert rule_id in reported
+    assert shadowed not in reported
+
+
+def test_no_rule_reports_any_decoy(scanner: Scanner) -> None:
+    """A decoy of one rule is not picked up by another (the generic rule
+    on a token whose checksum is wrong, the JWT rule on a public key)."""
+    for rule_id, sample in sorted(SAMPLES.items()):
+        for decoy in sample.decoys:
+            reported = [f.rule_id for f in scanner.scan_text(decoy, "decoy.txt")]
+            assert reported == [], (rule_id, reported)

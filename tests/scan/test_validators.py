@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import random
 import shutil
+import string
 import subprocess
 from pathlib import Path
 
@@ -134,10 +136,12 @@ def test_pypi_and_test_pypi_tokens_minted_by_pymacaroons_parse() -> None:
 
 def test_age_identity_from_the_bech32_reference_validates() -> None:
     identity = age_identity()
-    assert VALIDATORS["age_secret_key"](identity)
-    assert VALIDATORS["age_secret_key"](identity.lower())
-    assert not VALIDATORS["age_secret_key"](break_last(identity))
-    assert not VALIDATORS["age_secret_key"](identity.replace("AGE-SECRET-KEY-", "AGE-PUBLIC-KEY-"))
+    assert VALIDATORS["age_bech32_checksum"](identity)
+    assert VALIDATORS["age_bech32_checksum"](identity.lower())
+    assert not VALIDATORS["age_bech32_checksum"](break_last(identity))
+    assert not VALIDATORS["age_bech32_checksum"](
+        identity.replace("AGE-SECRET-KEY-", "AGE-PUBLIC-KEY-")
+    )
 
 
 @pytest.mark.parametrize(
@@ -159,3 +163,27 @@ def test_validators_never_raise_on_garbage() -> None:
     for name, check in VALIDATORS.items():
         for junk in ("", "_", ".", "..", "=", "-----BEGIN", "eyJ.eyJ.x", "\x00\xff", "é" * 50):
             assert check(junk) in (True, False), name
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ConfigAttribute",
+        "DSAPrivateKey",
+        "MLDSA44Ed25519PrivateKey",
+        "_get_new_csrf_string",
+        "CertificateIssuerPrivateKeyTypes",
+        "ReadOnlyPasswordHashField",
+        "secret_key_123",
+    ],
+)
+def test_names_from_code_are_not_secrets(name: str) -> None:
+    assert not VALIDATORS["not_placeholder_or_identifier"](name)
+
+
+def test_random_values_pass_the_identifier_filter_nearly_always() -> None:
+    rng = random.Random(7)
+    alphabet = string.ascii_letters + string.digits
+    values = ["".join(rng.choice(alphabet) for _ in range(32)) for _ in range(2000)]
+    kept = sum(VALIDATORS["not_placeholder_or_identifier"](value) for value in values)
+    assert kept >= 0.98 * len(values)

@@ -22,10 +22,13 @@ NOTEBOOK_SUFFIX = ".ipynb"
 _TEXT_MIMES = ("text/", "application/json", "application/javascript")
 
 
-def base64_segments(text: str) -> Iterator[tuple[int, int, str]]:
-    """``(start, end, decoded text)`` for every base64 run that decodes to
-    printable UTF-8; runs that decode to binary are passed over."""
-    for match in BASE64_RE.finditer(text):
+def base64_segments(
+    text: str, pos: int = 0, endpos: int | None = None
+) -> Iterator[tuple[int, int, str]]:
+    """``(start, end, decoded text)`` for every base64 run in
+    ``text[pos:endpos]`` that decodes to printable UTF-8; runs that decode to
+    binary are passed over."""
+    for match in BASE64_RE.finditer(text, pos, len(text) if endpos is None else endpos):
         decoded = decode_base64(match.group())
         if decoded is not None:
             yield match.start(), match.end(), decoded

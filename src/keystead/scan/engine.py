@@ -16,11 +16,13 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 from keystead.core import keyformat
 from keystead.scan.decode import NOTEBOOK_SUFFIX, base64_segments, json_escaped, notebook_texts
 from keystead.scan.finding import Finding
-from keystead.scan.prefilter import build_prefilter
+from keystead.scan.prefilter import build_prefilter, default_cache_dir
 from keystead.scan.rules import Rule
 from keystead.scan.validators import VALIDATORS
 
@@ -61,14 +63,26 @@ def shannon(text: str) -> float:
 
 
 class Scanner:
-    """Scans text or file contents with a set of rules. Build one and reuse it:
-    construction compiles every rule (tens of milliseconds)."""
+    """Scans text or file contents with a set of rules. Build one and reuse it
+    (one per thread: the Hyperscan scratch space is not shared safely):
+    construction compiles every rule (a fifth of a second for the shipped
+    rules the first time, milliseconds once the prefilter is cached)."""
 
-    def __init__(self, rules: Iterable[Rule], *, decode_base64: bool = True) -> None:
+    def __init__(
+        self,
+        rules: Iterable[Rule],
+        *,
+        decode_base64: bool = True,
+        cache_dir: Path | Literal[False] | None = None,
+    ) -> None:
+        """``cache_dir``: where compiled prefilter databases are kept between
+        runs (default :func:`~keystead.scan.prefilter.default_cache_dir`);
+        ``False`` compiles every time and writes nothing."""
         self.rules = tuple(rules)
         self.decode_base64 = decode_base64
         self._compiled = [_compile(rule) for rule in self.rules]
-        self._prefilter = build_prefilter(self.rules)
+        directory = default_cache_dir() if cache_dir is None else cache_dir or None
+        self._prefilter = build_prefilter(self.rules, cache_dir=directory)
 
     @property
     def prefilter(self) -> str:
@@ -76,7 +90,8 @@ class Scanner:
         return self._prefilter.name
 
     def scan_text(self, text: str, path: str) -> list[Finding]:
-        """Findings in ``text``, positioned within it, reported as at ``path``."""
+        """Findings in ``text``, positioned within it, reported as at ``path``;
+        none on a line holding ``keystead:allow``."""
         return self._findings(text, self._hits(text), path)
 
     def scan_bytes(self, data: bytes, path: str) -> list[Finding]:
@@ -92,18 +107,23 @@ class Scanner:
     # --- matching -----------------------------------------------------------
 
     def _hits(self, text: str, *, nested: bool = False) -> list[_Hit]:
-        indexes, has_base64 = self._prefilter.candidates(text)
+        gate = self._prefilter.candidates(text)
         hits: list[_Hit] = []
-        for index in indexes:
-            hits.extend(self._rule_hits(index, text))
-        if self.decode_base64 and has_base64 and not nested:
-            decoded_spans: set[tuple[int, int]] = set()
-            for start, end, decoded in base64_segments(text):
-                for inner in self._hits(decoded, nested=True):
-                    hits.append(_Hit(inner.rule, inner.secret, start, end, "base64"))
-                    decoded_spans.add((start, end))
-            if decoded_spans:  # what the segment holds says more than a generic rule on it
-                hits = [hit for hit in hits if not self._generic_on(hit, decoded_spans)]
+        refuted: set[tuple[int, int]] = set()
+        for index in gate.rules:
+            ends = gate.ends.get(index)
+            for start, stop in _line_windows(text, ends) if ends else ((0, len(text)),):
+                hits.extend(self._rule_hits(index, text, refuted, start, stop))
+        if self.decode_base64 and gate.base64 and not nested:
+            runs = gate.base64_ends
+            for pos, endpos in _line_windows(text, runs) if runs else ((0, len(text)),):
+                for start, end, decoded in base64_segments(text, pos, endpos):
+                    for inner in self._hits(decoded, nested=True):
+                        hits.append(_Hit(inner.rule, inner.secret, start, end, "base64"))
+                        # what the segment holds says more than a generic rule on it
+                        refuted.add((start, end))
+        if refuted:
+            hits = [hit for hit in hits if not self._generic_on(hit, refuted)]
         return hits
 
     def _generic_on(self, hit: _Hit, spans: set[tuple[int, int]]) -> bool:
@@ -113,10 +133,16 @@ class Scanner:
             and (hit.start, hit.end) in spans
         )
 
-    def _rule_hits(self, index: int, text: str) -> Iterable[_Hit]:
+    def _rule_hits(
+        self, index: int, text: str, refuted: set[tuple[int, int]], pos: int, endpos: int
+    ) -> Iterable[_Hit]:
+        """The rule's matches in ``text[pos:endpos]`` that pass its checks.
+        The span of a match a proving validator rejects goes in ``refuted``: a
+        value shaped like a checksummed token whose checksum is wrong is a
+        decoy or a typo, and a generic rule must not report it either."""
         compiled = self._compiled[index]
         rule = compiled.rule
-        for match in compiled.pattern.finditer(text):
+        for match in compiled.pattern.finditer(text, pos, endpos):
             secret = match.group(rule.secret_group)
             if not secret:
                 continue
@@ -124,6 +150,8 @@ class Scanner:
             if compiled.check is not None and not compiled.check(secret):
                 offset = _keystead_tail(secret) if rule.validator == KEYSTEAD_VALIDATOR else None
                 if offset is None:
+                    if compiled.rank == 0:
+                        refuted.add((start, start + len(secret)))
                     continue
                 secret, start = secret[offset:], start + offset
             if rule.entropy is not None and shannon(secret) < rule.entropy:
@@ -194,6 +222,23 @@ class Scanner:
                 cursor[needle] = start + 1
                 placed.append(_Hit(hit.rule, hit.secret, start, start + length, hit.decoded_from))
         return self._findings(raw, placed, path, honour_allow=False)
+
+
+def _line_windows(text: str, ends: list[int]) -> list[tuple[int, int]]:
+    """The lines holding the given match ends, merged, each with its newline
+    (so a lookahead sees what follows the line, as on the whole text)."""
+    windows: list[tuple[int, int]] = []
+    covered = -1
+    for end in sorted(set(ends)):
+        last = end - 1  # the match's last character
+        if last < covered:
+            continue
+        begin = text.rfind("\n", 0, last) + 1
+        stop = text.find("\n", last)
+        stop = len(text) if stop == -1 else stop + 1
+        windows.append((begin, stop))
+        covered = stop
+    return windows
 
 
 def _compile(rule: Rule) -> _Compiled:

@@ -86,8 +86,13 @@ def _jwt_parts(secret: str) -> tuple[dict[str, object], dict[str, object]] | Non
 
 def jwt(secret: str) -> bool:
     """A signed JWT: header and payload are base64url JSON objects, the header
-    names an ``alg`` other than ``none`` and the signature is base64url."""
-    return _jwt_parts(secret) is not None
+    names an ``alg`` other than ``none`` and the signature is base64url. A
+    Supabase anon key is a JWT made to be shipped to browsers: not a finding."""
+    parts = _jwt_parts(secret)
+    if parts is None:
+        return False
+    claims = parts[1]
+    return not (claims.get("iss") == "supabase" and claims.get("role") == "anon")
 
 
 def supabase_service_role(secret: str) -> bool:
@@ -147,7 +152,7 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "supabase_service_role": supabase_service_role,
     "private_key": _keyfiles.private_key,
     "pgp_private_key": _keyfiles.pgp_private_key,
-    "age_secret_key": _keyfiles.age_secret_key,
+    "age_bech32_checksum": _keyfiles.age_secret_key,
     "pypi_macaroon": _macaroon.pypi_macaroon,
     "azure_storage_key": azure_storage_key,
     "discord_bot_token": discord_bot_token,
@@ -156,6 +161,7 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "sentry_org_token": sentry_org_token,
     "mapbox_secret_token": mapbox_secret_token,
     "not_placeholder": _placeholders.not_placeholder,
+    "not_placeholder_or_identifier": _placeholders.not_placeholder_or_identifier,
 }
 """Validator name (as written in a rules file) to check."""
 
