@@ -128,3 +128,20 @@ def test_the_hook_falls_back_to_keystead_on_path(tmp_path: Path) -> None:
     )
     assert missing.returncode == 1
     assert "keystead is not installed" in missing.stderr
+
+
+def test_commit_all_is_checked_too(cli: Cli, repo: Repo) -> None:
+    """``git commit -a`` builds a temporary index; the hook reads that one."""
+    cli.ok("hooks", "install")
+    repo.write("README.md", f"hello\ntoken: {keystead_key()}\n")
+    done = subprocess.run(
+        ["git", "commit", "-q", "-a", "-m", "edit"],
+        cwd=repo.root,
+        env=git_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "README.md:2" in done.stderr
+    assert repo.git("rev-list", "--count", "HEAD") == "1"

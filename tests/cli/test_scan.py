@@ -200,6 +200,11 @@ def test_git_history_reports_the_commit_that_introduced_a_deleted_key(
     assert f"{leaked[:10]} Ada Lovelace 2026-02-03" in table
     assert _json(cli, "--git", "--since", leaked, code=1)["summary"]["commits"] == 2
     assert _json(cli, "--git", "--since", "HEAD~1", code=0)["findings"] == []
+    mirror = tmp_path / "mirror.git"
+    repo.git("clone", "-q", "--mirror", str(repo.root), str(mirror))
+    monkeypatch.chdir(mirror)  # a bare repository: history, no work tree
+    first_in_mirror = _json(cli, "--git")["findings"][0]
+    assert (first_in_mirror["path"], first_in_mirror["commit"]["sha"]) == ("config/prod.py", leaked)
 
 
 def test_staged_scans_the_index_not_the_work_tree(

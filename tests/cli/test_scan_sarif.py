@@ -44,6 +44,7 @@ def test_sarif_from_a_git_scan_is_valid_and_carries_no_secret(
     region = keystead_result["locations"][0]["physicalLocation"]["region"]
     assert (region["startLine"], region["startColumn"]) == (3, 7)
     assert keystead_result["properties"]["commit"]["sha"] == sha
+    assert by_rule["tracked-env-file"]["properties"]["commit"]["sha"] == sha
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == repo.root.resolve().as_uri() + "/"
     fingerprints = json.loads(cli.run("scan", "--git", "--json").stdout)["findings"]
     assert {r["partialFingerprints"]["keystead/v1"] for r in run["results"]} == {

@@ -36,7 +36,9 @@ def test_each_blob_is_listed_once_at_the_commit_that_introduced_it(repo: Repo) -
     by_path = {ref.path: ref for ref in walked.blobs}
     assert len(walked.blobs) == 3  # alpha, beta, alpha+more: the copy is the same blob
     assert "copy/a.txt" not in by_path
-    assert walked.paths == {"a.txt", "copy/a.txt", "b.txt"}
+    assert set(walked.paths) == {"a.txt", "copy/a.txt", "b.txt"}
+    copied = walked.paths["copy/a.txt"]
+    assert copied is not None and copied.sha == second  # the path's first commit
     shas = {ref.commit.sha for ref in walked.blobs if ref.commit is not None}
     assert shas == {first, second, third}
     beta = next(ref for ref in walked.blobs if ref.path == "b.txt")

@@ -26,6 +26,7 @@ from keystead.cli import (
     incidents,
     key_actions,
     keys,
+    leaks,
     limits,
     master_key,
     owners,
@@ -102,6 +103,7 @@ app.add_typer(workspaces.app, name="workspaces")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(pickups.app, name="pickups")
 app.add_typer(incidents.app, name="incidents")
+app.add_typer(leaks.app, name="leaks")
 app.add_typer(audit.app, name="audit")
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(alerts.app, name="alerts")

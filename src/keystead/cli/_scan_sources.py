@@ -163,9 +163,8 @@ def scan_history(
     got.summary.blobs = len(blobs)
     got.summary.files = len(blobs)
     _read_blobs(scanner, repo, blobs, got, max_bytes=max_bytes)
-    first_commit = {b.path: b.commit for b in walked.blobs}
     for finding in hygiene.check(p for p in walked.paths if not excluded(p, exclude)):
-        got.findings.append(dataclasses.replace(finding, commit=first_commit.get(finding.path)))
+        got.findings.append(dataclasses.replace(finding, commit=walked.paths[finding.path]))
     return got
 
 

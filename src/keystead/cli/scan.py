@@ -153,7 +153,7 @@ def scan(
     kinds = {rule.id: rule.kind for rule in (*ruleset, *hygiene.RULES)}
     descriptions = {rule.id: rule.description for rule in (*ruleset, *hygiene.RULES)}
     targets = paths or [Path(".")]
-    repo = _repository(targets[0]) if git_mode or staged else None
+    repo = _repository(targets[0], bare_ok=git_mode) if git_mode or staged else None
 
     def collect() -> _scan_sources.Collected:
         try:
@@ -238,9 +238,9 @@ def _baseline(path: Path) -> Baseline:
     return Baseline.load(path)
 
 
-def _repository(path: Path) -> Path:
+def _repository(path: Path, *, bare_ok: bool = False) -> Path:
     try:
-        return git.toplevel(path.resolve())
+        return git.history_root(path.resolve()) if bare_ok else git.toplevel(path.resolve())
     except git.GitError as exc:
         raise UsageProblem(exc.message) from None
 

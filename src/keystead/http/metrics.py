@@ -84,6 +84,14 @@ class KeysteadCollector(Collector):
             "Verifications the limiter could not decide (failed open or closed).",
             value=ks.limiter_errors,
         )
+        leaks = CounterMetricFamily(
+            "keystead_leak_reports",
+            "Reported leaked tokens by source (github, scanner, api, other) and outcome.",
+            labels=["source", "outcome"],
+        )
+        for (source, outcome), count in sorted(ks.leaks.counts.items()):
+            leaks.add_metric([source, outcome], count)
+        yield leaks
         yield CounterMetricFamily(
             "keystead_store_errors",
             "Times the database could not be reached.",

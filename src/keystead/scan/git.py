@@ -50,7 +50,8 @@ class History:
     was ever added (for the hygiene check of files that should not be tracked)."""
 
     blobs: list[BlobRef]
-    paths: set[str]
+    paths: dict[str, Commit | None]
+    """Every path ever added or changed, with the first commit that did."""
     commits: int
 
 
@@ -78,6 +79,22 @@ def toplevel(path: Path) -> Path:
     except GitError:
         raise GitError(f"{path} is not inside a git repository") from None
     return Path(out.decode().strip())
+
+
+def history_root(path: Path) -> Path:
+    """Where to read history from: the work tree's root, or a bare repository
+    itself (a mirror on a server has history but no work tree)."""
+    try:
+        return toplevel(path)
+    except GitError:
+        where = path if path.is_dir() else path.parent
+        try:
+            bare = _git(where, "rev-parse", "--is-bare-repository").decode().strip()
+        except GitError:
+            bare = "false"
+        if bare != "true":
+            raise
+        return Path(_git(where, "rev-parse", "--absolute-git-dir").decode().strip())
 
 
 def resolve_commit(repo: Path, rev: str) -> str:
@@ -149,7 +166,7 @@ def history(repo: Path, *, branches: Sequence[str] = (), since: str | None = Non
         "--format=%x01%H%x1f%an%x1f%ae%x1f%aI", *revs, "--",
     ]  # fmt: skip
     seen: dict[str, BlobRef] = {}
-    paths: set[str] = set()
+    paths: dict[str, Commit | None] = {}
     commits = 0
     commit: Commit | None = None
     with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:  # noqa: S603
@@ -165,7 +182,7 @@ def history(repo: Path, *, branches: Sequence[str] = (), since: str | None = Non
             mode, oid, status = parsed
             if status not in _ADDED or oid == NULL_OID or mode == _SUBMODULE_MODE:
                 continue
-            paths.add(path)
+            paths.setdefault(path, commit)
             if oid not in seen:
                 seen[oid] = BlobRef(oid, path, commit)
         error = proc.stderr.read().decode("utf-8", "replace").strip()
@@ -258,6 +275,7 @@ __all__ = [
     "GitError",
     "History",
     "history",
+    "history_root",
     "hooks_dir",
     "read_blobs",
     "relpath_in",

@@ -50,6 +50,7 @@ MAX_TYPE = 200
 STALE_CLAIM = timedelta(seconds=60)
 """A ``pending`` claim older than this is taken over: its node died mid-way."""
 _SOURCE_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+METRIC_SOURCES = frozenset({"github", "scanner", "api"})
 _OUTCOMES = {"revoke": "revoked", "rotate": "rotated", "notify": "notified"}
 
 ExposureHook = Callable[[Key, LeakRecord], Awaitable[Mapping[str, Any] | None]]
@@ -123,7 +124,8 @@ class LeakService:
         self.exposure: ExposureHook | None = None
         """Set by the exposure analysis: its result joins the incident's evidence."""
         self.counts: Counter[tuple[str, str]] = Counter()
-        """Reported tokens by (source, outcome), for /metrics."""
+        """Reported tokens by (source, outcome), for /metrics; a repeated report
+        is not counted again."""
         settings = ctx.settings
         self.github: GitHubKeys | None = None
         """GitHub's public keys, when ``KEYSTEAD_GITHUB_KEYS_URL`` is set."""
@@ -172,7 +174,7 @@ class LeakService:
         if keyformat.is_well_formed(report.token):
             key = await self._ctx.store.find_key(self._ctx.hasher.hash(report.token))
         if key is None or not visible(key):
-            self.counts[report.source, "unknown"] += 1
+            self.counts[_metric_source(report.source), "unknown"] += 1
             return LeakAnswer(digest, report.token_type, "unknown", "unknown")
         lock, waiting = self._locks.get(key.id, (asyncio.Lock(), 0))
         self._locks[key.id] = (lock, waiting + 1)
@@ -186,7 +188,7 @@ class LeakService:
             else:
                 self._locks[key.id] = (lock, waiting - 1)
         if not answer.repeated:
-            self.counts[report.source, answer.outcome] += 1
+            self.counts[_metric_source(report.source), answer.outcome] += 1
         return answer
 
     async def _respond(
@@ -313,6 +315,12 @@ def describe(leak: LeakRecord) -> dict[str, Any]:
         "reported_at": leak.reported_at.isoformat(),
         "reported_by": leak.reported_by,
     }
+
+
+def _metric_source(source: str) -> str:
+    """Sources as /metrics labels them: a reporter names its own, so only the
+    known ones keep their name (the label set stays small)."""
+    return source if source in METRIC_SOURCES else "other"
 
 
 def _batch(reports: Sequence[LeakReport], limit: int) -> list[LeakReport]:
