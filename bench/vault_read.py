@@ -239,12 +239,12 @@ def run(
 
 
 async def breakdown(env: dict[str, str], token: str, calls: int) -> list[tuple[str, float]]:
-    """CPU per call of the read through the ASGI app, of the Vault face alone (the
-    service answering a read it already made), of ``ks.secrets.get`` alone (its
-    version remembered, its audit entry a transaction of its own), and of the store
-    calls a read may make: the version (one statement) and the audit entry, alone or
-    in a batch of 64 (group commit under concurrent reads). The mount is remembered
-    per service: no store call."""
+    """CPU per call of the read through the ASGI app (64 at a time, as served, and one
+    at a time), of the Vault face alone (the service answering a read it already
+    made), of ``ks.secrets.get`` alone (its version remembered, its audit entry a
+    transaction of its own), and of the store calls a read may make: the version (one
+    statement) and the audit entry, alone or in a batch of 64 (group commit under
+    concurrent reads). The mount is remembered per service: no store call."""
     from keystead.config import Settings
     from keystead.core.audit import AuditRecord
     from keystead.core.ids import new_id
@@ -304,7 +304,11 @@ async def breakdown(env: dict[str, str], token: str, calls: int) -> list[tuple[s
 
         steps = [
             (
-                "GET through the ASGI app (Vault face + service)",
+                "GET through the ASGI app, 64 at a time (as served: batched audit)",
+                await cpu_per_concurrent_call(through_app, calls, 64),
+            ),
+            (
+                "GET through the ASGI app, one at a time",
                 await cpu_per_call(through_app, calls),
             ),
             ("ks.secrets.get (audited read, alone)", await cpu_per_call(service_get, calls)),
@@ -327,6 +331,24 @@ async def breakdown(env: dict[str, str], token: str, calls: int) -> list[tuple[s
         return steps
     finally:
         await ks.close()
+
+
+async def cpu_per_concurrent_call(
+    call: Callable[[], Awaitable[object]], calls: int, concurrency: int
+) -> float:
+    """CPU per call (every thread of the process) of ``calls`` calls made by
+    ``concurrency`` tasks at once: the reads' audit entries commit in batches, as
+    under load, and the audit writer's thread counts."""
+    per_task = max(calls // concurrency, 1)
+
+    async def task() -> None:
+        for _ in range(per_task):
+            await call()
+
+    await asyncio.gather(*(task() for _ in range(concurrency)))  # warm-up
+    started = time.process_time()
+    await asyncio.gather(*(task() for _ in range(concurrency)))
+    return (time.process_time() - started) / (per_task * concurrency)
 
 
 async def cpu_per_call(call: Callable[[], Awaitable[object]], calls: int) -> float:
