@@ -10,10 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
-from keystead.core.audit import GENESIS
 from keystead.store.sql.audit_chain import chained_rows
-from keystead.store.sql.audit_thread import AuditThread, Groups
-from keystead.store.sql.tables import audit, audit_heads
+from keystead.store.sql.audit_thread import AuditThread, Groups, chain_statements
 
 if TYPE_CHECKING:
     import psycopg
@@ -33,22 +31,11 @@ class _Statement:
         return {**self._defaults, **values}
 
 
-_INSERT = _Statement(audit.insert())
-_HEAD_CREATE = _Statement(
-    postgresql.insert(audit_heads)
-    .values(workspace_id=sa.bindparam("ws"), seq=0, hash=GENESIS)
-    .on_conflict_do_nothing()
-)
-_HEAD_LOCK = _Statement(
-    sa.select(audit_heads.c.seq, audit_heads.c.hash)
-    .where(audit_heads.c.workspace_id == sa.bindparam("ws"))
-    .with_for_update()
-)
-_HEAD_MOVE = _Statement(
-    audit_heads.update()
-    .where(audit_heads.c.workspace_id == sa.bindparam("ws"))
-    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
-)
+_STATEMENTS = chain_statements(postgresql.insert, lock=True)
+_INSERT = _Statement(_STATEMENTS.insert)
+_HEAD_CREATE = _Statement(_STATEMENTS.head_create)
+_HEAD_LOCK = _Statement(_STATEMENTS.head_read)
+_HEAD_MOVE = _Statement(_STATEMENTS.head_move)
 
 
 def postgres_audit_appender(url: str) -> AuditThread[psycopg.Connection[Any]]:

@@ -16,10 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from keystead.core.audit import GENESIS
 from keystead.store.sql.audit_chain import chained_rows
-from keystead.store.sql.audit_thread import AuditThread, Groups
-from keystead.store.sql.tables import audit, audit_heads
+from keystead.store.sql.audit_thread import AuditThread, Groups, chain_statements
 
 BUSY_TIMEOUT_MS = 30_000
 """As the engine's connections: wait this long for another writer's lock."""
@@ -43,22 +41,11 @@ class _Statement:
         return tuple(merged[name] for name in self.order)
 
 
-_INSERT = _Statement(audit.insert())
-_HEAD_CREATE = _Statement(
-    sqlite.insert(audit_heads)
-    .values(workspace_id=sa.bindparam("ws"), seq=0, hash=GENESIS)
-    .on_conflict_do_nothing()
-)
-_HEAD_READ = _Statement(
-    sa.select(audit_heads.c.seq, audit_heads.c.hash).where(
-        audit_heads.c.workspace_id == sa.bindparam("ws")
-    )
-)
-_HEAD_MOVE = _Statement(
-    audit_heads.update()
-    .where(audit_heads.c.workspace_id == sa.bindparam("ws"))
-    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
-)
+_STATEMENTS = chain_statements(sqlite.insert, lock=False)  # BEGIN IMMEDIATE locks
+_INSERT = _Statement(_STATEMENTS.insert)
+_HEAD_CREATE = _Statement(_STATEMENTS.head_create)
+_HEAD_READ = _Statement(_STATEMENTS.head_read)
+_HEAD_MOVE = _Statement(_STATEMENTS.head_move)
 
 
 def sqlite_audit_appender(path: Path) -> AuditThread[sqlite3.Connection]:

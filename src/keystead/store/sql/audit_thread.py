@@ -17,15 +17,46 @@ import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
-from typing import Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
-from keystead.core.audit import AuditRecord
+import sqlalchemy as sa
+
+from keystead.core.audit import GENESIS, AuditRecord
 from keystead.errors import Conflict, StoreUnavailable
+from keystead.store.sql.tables import audit, audit_heads
 
 C = TypeVar("C")
 Groups = list[tuple[str, list[AuditRecord]]]
 """The batch's records by workspace, in workspace order (heads are locked in that
 order, as ``audit_chain.append_records`` does)."""
+
+
+class ChainStatements(NamedTuple):
+    """The four statements of a batch, for a driver module to compile: the entries'
+    insert, the head's creation, its read (locked where ``lock``) and its move.
+    Parameters: ``ws``; ``new_seq`` and ``new_hash`` for the move."""
+
+    insert: sa.ClauseElement
+    head_create: sa.ClauseElement
+    head_read: sa.ClauseElement
+    head_move: sa.ClauseElement
+
+
+def chain_statements(dialect_insert: Any, *, lock: bool) -> ChainStatements:
+    """``dialect_insert``: the dialect's ``insert`` (``ON CONFLICT DO NOTHING``)."""
+    head = sa.select(audit_heads.c.seq, audit_heads.c.hash).where(
+        audit_heads.c.workspace_id == sa.bindparam("ws")
+    )
+    return ChainStatements(
+        audit.insert(),
+        dialect_insert(audit_heads)
+        .values(workspace_id=sa.bindparam("ws"), seq=0, hash=GENESIS)
+        .on_conflict_do_nothing(),
+        head.with_for_update() if lock else head,
+        audit_heads.update()
+        .where(audit_heads.c.workspace_id == sa.bindparam("ws"))
+        .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash")),
+    )
 
 
 class AuditThread(Generic[C]):
@@ -79,4 +110,4 @@ class AuditThread(Generic[C]):
                 pass  # already broken: nothing to close
 
 
-__all__ = ["AuditThread", "Groups"]
+__all__ = ["AuditThread", "ChainStatements", "Groups", "chain_statements"]
