@@ -372,5 +372,6 @@ __all__ = [
     "LeakAnswer",
     "LeakReport",
     "LeakService",
+    "Leaked",
     "token_hash",
 ]
