@@ -14,7 +14,9 @@ import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from keystead.config import Settings
 from keystead.core.authz import ROOT_PERMISSIONS, Principal
+from keystead.core.clock import ManualClock
 from keystead.http import create_app
 from keystead.service import Keystead
 
@@ -101,6 +103,20 @@ async def open_world(
         yield World(ks, app, client, created.plaintext, operator.workspace_id, operator)
 
 
+@asynccontextmanager
+async def tuned_world(
+    settings: Settings, clock: ManualClock, **update: Any
+) -> AsyncIterator[World]:
+    """A world on a service of its own, opened with ``update`` over ``settings``
+    and closed after."""
+    ks = await Keystead.open(settings=settings.model_copy(update=update), clock=clock)
+    try:
+        async with open_world(ks) as world:
+            yield world
+    finally:
+        await ks.close()
+
+
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     """An RFC 9457 answer with this status and a useful detail; returns the body."""
     assert response.status_code == status, response.text
@@ -139,4 +155,5 @@ __all__ = [
     "iso",
     "management_routes",
     "open_world",
+    "tuned_world",
 ]

@@ -124,7 +124,7 @@ class Keystead:
         self.alerts = AlertService(self._ctx, self.actions)
         self.incidents = IncidentService(self._ctx, self.keys, self.rotation)
         self.exposure = LeakExposure(self._ctx, self.incidents)
-        self.leaks = LeakService(self._ctx, self.incidents, LeakPolicies(self._ctx))
+        self.leaks = LeakService(self._ctx, self.incidents, LeakPolicies(self._ctx), self.root_keys)
         self.leaks.exposure = self.exposure.for_leak
         self.audit = AuditService(self._ctx, secret)
         self.secrets = SecretService(self._ctx, self.master_keys, self.alerts.announce)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from keystead.core.models import Key
+from keystead.core.models import Key, RootKey
 from keystead.errors import ValidationError
 from keystead.service import fields
 from keystead.store.leaks import LeakRecord
@@ -42,7 +42,8 @@ class LeakReport:
 class LeakAnswer:
     """What a report of one token found and did.
 
-    ``status``: ``live`` (the key worked until now and was handled by its policy),
+    ``status``: ``live`` (the key worked until now and was handled by its policy;
+    a root key is revoked whatever the policy, and ``key_id`` is its ``rk_...``),
     ``already_revoked`` or ``unknown``. ``outcome``: revoked, rotated, notified,
     already_revoked or unknown. The same answer comes back for a repeated report.
     """
@@ -96,7 +97,7 @@ def describe(leak: LeakRecord) -> dict[str, Any]:
     }
 
 
-def provisional(report: LeakReport, key: Key | None) -> LeakAnswer:
+def provisional(report: LeakReport, key: Key | RootKey | None) -> LeakAnswer:
     """The answer of a token whose response is still running."""
     digest = token_hash(report.token)
     if key is None:
@@ -118,7 +119,7 @@ def checked_batch(reports: Sequence[LeakReport], limit: int) -> list[LeakReport]
 
 
 def answer_of(
-    leak: LeakRecord, key: Key, report: LeakReport, *, repeated: bool = False
+    leak: LeakRecord, key: Key | RootKey, report: LeakReport, *, repeated: bool = False
 ) -> LeakAnswer:
     revoked = leak.outcome == "already_revoked"
     return LeakAnswer(

@@ -9,7 +9,8 @@ cannot see) is ``unknown`` too, so a report tells nothing of other workspaces.
 A key already revoked is recorded as ``already_revoked``. Any other key is
 handled by its leak policy (``service.leak_policy``) through the compromise
 procedure (``IncidentService.compromise``), with the leak's URL, type and time
-as the incident's cause and evidence.
+as the incident's cause and evidence. A leaked root key (``ksroot_...``) is
+revoked at once whatever the policy (``service.root_key_leaks``).
 
 One leak row per key (``store.leaks``): a second report of the same key answers
 what the first did and does nothing again. The row is claimed before anything
@@ -29,7 +30,7 @@ from typing import Any
 from keystead.core import keyformat
 from keystead.core.authz import Principal
 from keystead.core.ids import looks_like_id, new_id
-from keystead.core.models import Key, Page
+from keystead.core.models import Key, Page, RootKey
 from keystead.core.permissions import GrantSet
 from keystead.errors import NotFound, ValidationError
 from keystead.service import fields
@@ -51,6 +52,13 @@ from keystead.service.leak_reports import (
     token_hash,
 )
 from keystead.service.pickups import scope_of
+from keystead.service.root_key_leaks import (
+    find_root_key,
+    is_root_token,
+    revocable_by,
+    revoke_leaked,
+)
+from keystead.service.root_keys import RootKeyService
 from keystead.store.leaks import LeakPolicy, LeakRecord
 
 GITHUB_BUDGET_S = 8.0
@@ -63,6 +71,8 @@ STALE_CLAIM = timedelta(seconds=60)
 _log = logging.getLogger("keystead.leaks")
 _OUTCOMES = {"revoke": "revoked", "rotate": "rotated", "notify": "notified"}
 
+Leaked = Key | RootKey
+"""What a reported token turned out to be: an API key or a root key."""
 ExposureHook = Callable[[Key, LeakRecord], Awaitable[Mapping[str, Any] | None]]
 """Given the key after the response and its leak: what its use since the leak
 shows, for the incident's evidence (``exposure``)."""
@@ -70,10 +80,15 @@ shows, for the incident's evidence (``exposure``)."""
 
 class LeakService:
     def __init__(
-        self, ctx: ServiceContext, incidents: IncidentService, policies: LeakPolicies
+        self,
+        ctx: ServiceContext,
+        incidents: IncidentService,
+        policies: LeakPolicies,
+        root_keys: RootKeyService,
     ) -> None:
         self._ctx = ctx
         self._incidents = incidents
+        self._root_keys = root_keys
         self.policies = policies
         self.exposure: ExposureHook | None = None
         """Set by the exposure analysis: its result joins the incident's evidence."""
@@ -107,7 +122,7 @@ class LeakService:
             )
 
         reporter = f"leak:{principal.actor}"[:80]
-        return await self._each(checked, visible, reporter)
+        return await self._each(checked, visible, revocable_by(principal), reporter)
 
     async def report_github(
         self,
@@ -126,11 +141,11 @@ class LeakService:
         checked = checked_batch(reports, GITHUB_MAX_REPORTS)
         every = "*" in workspaces
 
-        def visible(key: Key) -> bool:
+        def visible(key: Key | RootKey) -> bool:
             return every or key.workspace_id in workspaces
 
         started = time.monotonic()
-        found = await self._lookup(checked, visible)
+        found = await self._lookup(checked, visible, visible)
         work = asyncio.ensure_future(self._handle(checked, found, "leak:github"))
         left = max(0.0, budget_s - (time.monotonic() - started))
         try:
@@ -151,17 +166,29 @@ class LeakService:
             _log.error("a GitHub leak report failed after its answer: %r", work.exception())
 
     async def _each(
-        self, reports: Sequence[LeakReport], visible: Callable[[Key], bool], reporter: str
+        self,
+        reports: Sequence[LeakReport],
+        visible: Callable[[Key], bool],
+        visible_root: Callable[[RootKey], bool],
+        reporter: str,
     ) -> list[LeakAnswer]:
-        return await self._handle(reports, await self._lookup(reports, visible), reporter)
+        found = await self._lookup(reports, visible, visible_root)
+        return await self._handle(reports, found, reporter)
 
     async def _lookup(
-        self, reports: Sequence[LeakReport], visible: Callable[[Key], bool]
-    ) -> list[Key | None]:
-        """Each token's key, if it is a key the reporter may act on: a token that
-        is not well formed costs no lookup."""
-        found: list[Key | None] = []
+        self,
+        reports: Sequence[LeakReport],
+        visible: Callable[[Key], bool],
+        visible_root: Callable[[RootKey], bool],
+    ) -> list[Leaked | None]:
+        """Each token's key or root key, if the reporter may act on it: a token
+        that is not well formed costs no lookup."""
+        found: list[Leaked | None] = []
         for report in reports:
+            if is_root_token(report.token):
+                root_key = await find_root_key(self._ctx, report.token)
+                found.append(root_key if root_key is not None and visible_root(root_key) else None)
+                continue
             key = None
             if keyformat.is_well_formed(report.token):
                 key = await self._ctx.store.find_key(self._ctx.hasher.hash(report.token))
@@ -169,14 +196,14 @@ class LeakService:
         return found
 
     async def _handle(
-        self, reports: Sequence[LeakReport], keys: Sequence[Key | None], reporter: str
+        self, reports: Sequence[LeakReport], keys: Sequence[Leaked | None], reporter: str
     ) -> list[LeakAnswer]:
         """CONCURRENCY keys at a time, answered in the reports' order; the
         policies are read once per workspace and API for the whole batch."""
         policies: dict[tuple[str, str], LeakPolicy] = {}
         gate = asyncio.Semaphore(CONCURRENCY)
 
-        async def one(report: LeakReport, key: Key | None) -> LeakAnswer:
+        async def one(report: LeakReport, key: Leaked | None) -> LeakAnswer:
             async with gate:
                 return await self._one(report, key, reporter, policies)
 
@@ -185,7 +212,7 @@ class LeakService:
     async def _one(
         self,
         report: LeakReport,
-        key: Key | None,
+        key: Leaked | None,
         reporter: str,
         policies: dict[tuple[str, str], LeakPolicy],
     ) -> LeakAnswer:
@@ -210,7 +237,7 @@ class LeakService:
 
     async def _respond(
         self,
-        key: Key,
+        key: Leaked,
         report: LeakReport,
         digest: str,
         reporter: str,
@@ -246,11 +273,13 @@ class LeakService:
         if revoked:
             return answer_of(leak, key, report)
         try:
-            scope = (key.workspace_id, key.api_id)
-            if scope not in policies:
-                policies[scope] = await self.policies.effective(*scope)
-            policy = policies[scope]
-            done = await self._compromise(key, leak, policy, reporter)
+            if isinstance(key, RootKey):  # no policy: revoked at once
+                done = await revoke_leaked(self._ctx, self._root_keys, key, leak)
+            else:
+                scope = (key.workspace_id, key.api_id)
+                if scope not in policies:
+                    policies[scope] = await self.policies.effective(*scope)
+                done = await self._compromise(key, leak, policies[scope], reporter)
         except BaseException:
             await self._ctx.store.release_leak(key.workspace_id, leak.id)
             raise
@@ -343,5 +372,6 @@ __all__ = [
     "LeakAnswer",
     "LeakReport",
     "LeakService",
+    "Leaked",
     "token_hash",
 ]

@@ -32,6 +32,7 @@ class LeakRecord:
     id: str
     workspace_id: str
     key_id: str
+    """The key's id, or a leaked root key's (``rk_...``): the prefix tells them apart."""
     token_hash: str
     """SHA-256 hex of the token (GitHub's ``token_hash``): never the token."""
     token_type: str | None
