@@ -207,6 +207,28 @@ def test_git_history_reports_the_commit_that_introduced_a_deleted_key(
     assert (first_in_mirror["path"], first_in_mirror["commit"]["sha"]) == ("config/prod.py", leaked)
 
 
+def test_git_history_reports_a_kept_secret_once_at_its_introducing_commit(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = Repo(tmp_path / "repo")
+    key = keystead_key()
+    repo.write("settings.py", f"KEY = '{key}'\n")
+    added = repo.commit("add settings", date="2026-03-01T10:00:00+00:00")
+    repo.write("settings.py", f"DEBUG = False\nKEY = '{key}'\n")  # a new blob, key kept
+    repo.commit("debug off", date="2026-03-02T10:00:00+00:00")
+    repo.write("settings.py", f"DEBUG = False\nKEY = '{key}'\nTIMEOUT = 5\n")
+    repo.commit("timeout", date="2026-03-03T10:00:00+00:00")
+    monkeypatch.chdir(repo.root)
+
+    document = _json(cli, "--git")
+
+    (finding,) = document["findings"]
+    assert (finding["path"], finding["line"]) == ("settings.py", 1)  # line in that version
+    assert finding["commit"]["sha"] == added
+    assert finding["commit"]["date"] == "2026-03-01T10:00:00+00:00"
+    assert document["summary"]["blobs"] == 3  # every version is still read
+
+
 def test_staged_scans_the_index_not_the_work_tree(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -411,6 +411,10 @@ def _build() -> dict[str, Sample]:
             "password: {{ vault_db_password }}\n",
             'private_key = "example-private-key"\n',
             "SECRET=dummy-secret-value\n",
+            "passwd: HTTPPasswordMgr\n",
+            "passwd = HTTPPasswordMgr()\n",
+            "DATABASE_PASSWORD=keystead://secret/db/main#password\n",
+            'api_key: "KEYSTEAD://secret/payments#stripe_key"\n',
         ),
     )
     return s

@@ -176,6 +176,8 @@ def test_validators_never_raise_on_garbage() -> None:
         "_get_new_csrf_string",
         "CertificateIssuerPrivateKeyTypes",
         "ReadOnlyPasswordHashField",
+        "HTTPPasswordMgr",
+        "urllib_request_HTTPPasswordMgrWithDefaultRealm",
         "secret_key_123",
     ],
 )

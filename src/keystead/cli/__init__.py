@@ -16,36 +16,43 @@ from typing import Annotated
 import typer
 
 from keystead import __version__
-from keystead.cli import (
-    alerts,
-    analytics,
-    apis,
-    audit,
-    gateway,
-    hooks,
-    incidents,
-    key_actions,
-    keys,
-    leaks,
-    limits,
-    master_key,
-    owners,
-    pickups,
-    plans,
-    root_keys,
-    run,
-    scan,
-    secret_export,
-    secret_lifecycle,
-    secrets,
-    serve,
-    webhooks,
-    workspaces,
-)
+from keystead.cli._lazy import Lazy, lazy_group
 from keystead.cli._runtime import CliState
+
+_CLI = "keystead.cli."
+COMMANDS = (
+    Lazy(("init", "serve"), _CLI + "serve", group=False),
+    Lazy(("gateway",), _CLI + "gateway", group=False),
+    Lazy(("run",), _CLI + "run", group=False),
+    Lazy(("scan",), _CLI + "scan", group=False),
+    Lazy(("apis",), _CLI + "apis"),
+    Lazy(("keys",), _CLI + "keys", extend=(_CLI + "key_actions",)),
+    Lazy(("plans",), _CLI + "plans"),
+    Lazy(("owners",), _CLI + "owners"),
+    Lazy(("limits",), _CLI + "limits"),
+    Lazy(("root-keys",), _CLI + "root_keys"),
+    Lazy(("workspaces",), _CLI + "workspaces"),
+    Lazy(("webhooks",), _CLI + "webhooks"),
+    Lazy(("pickups",), _CLI + "pickups"),
+    Lazy(("incidents",), _CLI + "incidents"),
+    Lazy(("leaks",), _CLI + "leaks"),
+    Lazy(("audit",), _CLI + "audit"),
+    Lazy(("analytics",), _CLI + "analytics"),
+    Lazy(("alerts",), _CLI + "alerts"),
+    Lazy(("master-key",), _CLI + "master_key"),
+    Lazy(
+        ("secrets",),
+        _CLI + "secrets",
+        extend=(_CLI + "secret_lifecycle", _CLI + "secret_export"),  # consumers, rotation, export
+    ),
+    Lazy(("hooks",), _CLI + "hooks"),
+)
+"""Every command, in the order ``keystead --help`` lists them; each module is
+imported only when one of its commands runs (:mod:`keystead.cli._lazy`)."""
 
 app = typer.Typer(
     name="keystead",
+    cls=lazy_group(COMMANDS),
     help="Self-hosted API key management: issue, verify, limit, rotate and audit API keys.",
     no_args_is_help=True,
     add_completion=False,
@@ -93,34 +100,8 @@ def root(
     ctx.obj = CliState(url=url or None, root_key_file=root_key_file, workspace=workspace or None)
 
 
-app.add_typer(apis.app, name="apis")
-app.add_typer(keys.app, name="keys")
-app.add_typer(plans.app, name="plans")
-app.add_typer(owners.app, name="owners")
-app.add_typer(limits.app, name="limits")
-app.add_typer(root_keys.app, name="root-keys")
-app.add_typer(workspaces.app, name="workspaces")
-app.add_typer(webhooks.app, name="webhooks")
-app.add_typer(pickups.app, name="pickups")
-app.add_typer(incidents.app, name="incidents")
-app.add_typer(leaks.app, name="leaks")
-app.add_typer(audit.app, name="audit")
-app.add_typer(analytics.app, name="analytics")
-app.add_typer(alerts.app, name="alerts")
-app.add_typer(master_key.app, name="master-key")
-app.add_typer(secrets.app, name="secrets")
-app.add_typer(hooks.app, name="hooks")
-secret_lifecycle.register(secrets.app)  # consumers, rotation show|set|clear
-key_actions.register(keys.app)
-serve.register(app)
-gateway.register(app)
-run.register(app)
-scan.register(app)
-secret_export.register(secrets.app)
-
-
 def main() -> None:
     app()
 
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "main"]

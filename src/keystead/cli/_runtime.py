@@ -16,15 +16,15 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
-import pydantic
 import typer
 
 from keystead.cli import _output
-from keystead.client import ApiError, ConnectionFailed
-from keystead.config import Settings
 from keystead.errors import KeysteadError, LimiterUnavailable, StoreUnavailable, ValidationError
+
+if TYPE_CHECKING:  # settings and the client are loaded by the commands that use them
+    from keystead.config import Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -71,6 +71,10 @@ class CliState:
 
 
 def load_settings() -> Settings:
+    import pydantic
+
+    from keystead.config import Settings
+
     try:
         return Settings()
     except pydantic.ValidationError as exc:
@@ -148,21 +152,30 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
         except KeysteadError as exc:
             field_name = exc.field if isinstance(exc, ValidationError) else None
             code, message = EXIT_ERROR, _describe(exc.title, None, exc.detail, field_name)
-        except ConnectionFailed as exc:
-            code, message = EXIT_UNREACHABLE, str(exc)
-        except ApiError as exc:
-            code = EXIT_UNREACHABLE if exc.status in _UNREACHABLE_STATUSES else EXIT_ERROR
-            field_name = (exc.body or {}).get("field")
-            message = _describe(exc.title, exc.status, exc.detail, field_name)
-        except Exception:
-            if os.environ.get("KEYSTEAD_DEBUG"):
-                traceback.print_exc()
-            code = EXIT_ERROR
-            message = "internal error (set KEYSTEAD_DEBUG=1 to see the details)"
+        except Exception as exc:
+            code, message = _client_error(exc)
         _output.error(message)
         raise typer.Exit(code)
 
     return wrapper
+
+
+def _client_error(exc: Exception) -> tuple[int, str]:
+    """The exit code and line for an error of the client (imported only when
+    one was raised: a command that never loaded the client raised none), or
+    "internal error" for anything else."""
+    if "keystead.client" in sys.modules:
+        from keystead.client import ApiError, ConnectionFailed
+
+        if isinstance(exc, ConnectionFailed):
+            return EXIT_UNREACHABLE, str(exc)
+        if isinstance(exc, ApiError):
+            code = EXIT_UNREACHABLE if exc.status in _UNREACHABLE_STATUSES else EXIT_ERROR
+            field_name = (exc.body or {}).get("field")
+            return code, _describe(exc.title, exc.status, exc.detail, field_name)
+    if os.environ.get("KEYSTEAD_DEBUG"):
+        traceback.print_exc()
+    return EXIT_ERROR, "internal error (set KEYSTEAD_DEBUG=1 to see the details)"
 
 
 def _unreachable(exc: KeysteadError) -> str:

@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from keystead.cli._connect import open_client
 from keystead.cli._runtime import CliState
 from keystead.scan.finding import Finding
 
@@ -55,6 +54,8 @@ def _report(finding: Finding) -> Json:
 def report(state: CliState, url: str, keys: Sequence[Finding]) -> list[Json]:
     """Send ``keys`` to the server at ``url``; one row per key, in order, without
     the key (its redacted form and hash instead)."""
+    from keystead.cli._connect import open_client  # the client, only to report
+
     rows: list[Json] = []
     with open_client(dataclasses.replace(state, url=url)) as client:
         for start in range(0, len(keys), BATCH):

@@ -154,8 +154,9 @@ def scan_history(
     exclude: Sequence[str],
     max_bytes: int,
 ) -> Collected:
-    """Every blob reachable from the branches once, reported at the commit that
-    introduced it; hygiene over every path the history ever added."""
+    """Every blob reachable from the branches once, each secret reported once
+    per path at the commit that introduced it; hygiene over every path the
+    history ever added."""
     got = Collected()
     walked = git.history(repo, branches=branches, since=since)
     blobs = [b for b in walked.blobs if not _skip(b.path, exclude, got.summary)]
@@ -163,9 +164,20 @@ def scan_history(
     got.summary.blobs = len(blobs)
     got.summary.files = len(blobs)
     _read_blobs(scanner, repo, blobs, got, max_bytes=max_bytes)
+    got.findings = _first_seen(got.findings)
     for finding in hygiene.check(p for p in walked.paths if not excluded(p, exclude)):
         got.findings.append(dataclasses.replace(finding, commit=walked.paths[finding.path]))
     return got
+
+
+def _first_seen(findings: Sequence[Finding]) -> list[Finding]:
+    """One finding per rule, path and secret: the first. Blobs are read in the
+    order history introduced them, so a secret kept through later edits of its
+    file (each edit a new blob) is reported once, at its introducing commit."""
+    kept: dict[str, Finding] = {}
+    for finding in findings:
+        kept.setdefault(finding.fingerprint, finding)
+    return list(kept.values())
 
 
 def scan_staged(

@@ -46,12 +46,20 @@ _VOWEL = re.compile(r"[aeiouyAEIOUY]")
 _MIN_WORD_LETTERS = 8
 _WORD_SHARE = 0.75
 _MAX_ACRONYM = 6
+_ABBREVIATIONS = frozenset(
+    "btn cfg cls cmd ctx dst fmt hdr mgr msg pkt ptr pwd req src srv str svc tbl tmp".split()
+)
+"""Vowel-less short words code spells as words (``HTTPPasswordMgr``,
+``SessionCtx``): counted as words, so a name ending in one still reads as a
+name. A fixed list, not "any short word without a vowel", which random
+strings are full of."""
 
 
 def reads_as_identifier(value: str) -> bool:
     """``True`` for a name from code: ``ConfigAttribute``, ``DSAPrivateKey``,
-    ``_get_new_csrf_string``: words of three or more letters with a vowel
-    make up most of it, the rest being acronyms, digits and short words.
+    ``_get_new_csrf_string``, ``HTTPPasswordMgr``: words of three or more
+    letters with a vowel, or common abbreviations, make up most of it, the
+    rest being acronyms, digits and short words.
     About 1 in 50 random 16-character base62 strings passes, 1 in 300 of
     40 characters."""
     stripped = value.strip("_")
@@ -64,8 +72,14 @@ def reads_as_identifier(value: str) -> bool:
     if any(len(t) > _MAX_ACRONYM for t in tokens if t.isupper()):
         return False
     letters = sum(len(t) for t in words)
-    in_words = sum(len(t) for t in words if len(t) >= 3 and _VOWEL.search(t))
+    in_words = sum(len(t) for t in words if _is_word(t))
     return in_words >= _MIN_WORD_LETTERS and in_words >= _WORD_SHARE * letters
+
+
+def _is_word(token: str) -> bool:
+    return (len(token) >= 3 and _VOWEL.search(token) is not None) or (
+        token.lower() in _ABBREVIATIONS
+    )
 
 
 def not_placeholder_or_identifier(value: str) -> bool:
