@@ -137,3 +137,22 @@ async def test_a_killed_postgres_backend_is_store_unavailable_then_a_fresh_conne
     finally:
         await appender.close()
         await ks.close()
+
+
+async def test_an_appender_closed_twice_then_used_again_writes_on(settings: Settings) -> None:
+    """As an engine once disposed: the store may be closed, then used (or closed) again."""
+    ks = await Keystead.open(settings=settings, create_master_key=True)
+    appender = _appender(settings)
+    try:
+        root = await ks.workspaces.local_operator()
+        await appender.append(_records(root, 2, "before"))
+        await appender.close()
+        await appender.close()
+        await appender.append(_records(root, 2, "after"))
+        entries = [e async for e in ks.audit.export(root)]
+        reads = [e.record.target_id for e in entries if e.record.action == "secret.read"]
+        assert reads == ["secret/before0", "secret/before1", "secret/after0", "secret/after1"]
+        assert (await ks.audit.verify(root)).ok
+    finally:
+        await appender.close()
+        await ks.close()

@@ -73,18 +73,26 @@ class AuditThread(Generic[C]):
         self._dialect = dialect
         self._connect, self._write, self._close_connection = connect, write, close
         self._unavailable, self._conflict = unavailable, conflict
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keystead-audit")
+        self._thread: ThreadPoolExecutor | None = None
+        """Started at the first batch; after ``close``, at the next one (as an engine
+        makes new connections once disposed)."""
         self._connection: C | None = None
         """Made, used and closed on the thread only."""
 
     async def append(self, records: Sequence[AuditRecord]) -> None:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keystead-audit")
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._thread, self._append, list(records))
 
     async def close(self) -> None:
+        """Close the connection and end the thread; closing twice is harmless."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._thread, self._drop)
-        self._thread.shutdown(wait=True)
+        await loop.run_in_executor(thread, self._drop)
+        thread.shutdown(wait=True)
 
     def _append(self, records: list[AuditRecord]) -> None:
         ordered = sorted(records, key=lambda r: r.workspace_id)
