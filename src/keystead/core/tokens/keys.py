@@ -60,6 +60,8 @@ _CANONICAL_LAST = (
     "AEIMQUYcgkosw048",  # 3 over: its low 2 bits are spare
 )
 
+_PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+_PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 _Verify = Callable[[bytes, bytes], bool]
 _Sign = Callable[[bytes], bytes]
 
@@ -103,7 +105,7 @@ def generate_private(algorithm: str) -> bytes:
     _check_algorithm(algorithm)
     if algorithm == "HS256":
         return secrets.token_bytes(HMAC_SECRET_BYTES)
-    key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+    key: _PrivateKey
     if algorithm == "EdDSA":
         key = ed25519.Ed25519PrivateKey.generate()
     elif algorithm == "ES256":
@@ -111,10 +113,6 @@ def generate_private(algorithm: str) -> bytes:
     else:
         key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
     return key.private_bytes(*_PKCS8_DER)
-
-
-_PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-_PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
 
 def _load_private(algorithm: str, private: bytes) -> _PrivateKey:
