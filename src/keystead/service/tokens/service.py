@@ -142,6 +142,8 @@ class TokenService:
     async def set_policy(
         self, principal: Principal, api_id: str, policy: TokenPolicy
     ) -> TokenPolicy:
+        """Store the API's token policy (audited); a new algorithm rotates the
+        signing key to one of it at once."""
         principal.require("apis.update")
         api = await self._apis.visible(principal, api_id)
         if principal.owner_id is not None:
@@ -149,8 +151,11 @@ class TokenService:
         before = {"token_policy": policy_of(api).to_dict()}
         values = {"token_policy": policy.to_dict(), "updated_at": self._ctx.now()}
         self._ctx.audit(principal, "api.update", "api", api.id, before=before, after=values)
-        await self._ctx.store.update_api(api.workspace_id, api.id, values)
+        updated = await self._ctx.store.update_api(api.workspace_id, api.id, values)
         self._ctx.api_keys_changed(api.id)
+        current = await self.signing.in_use(api.id)
+        if updated is not None and current is not None and current.algorithm != policy.algorithm:
+            await self._rotate(principal, updated, policy, policy.algorithm, expected=current.id)
         return policy
 
     async def upkeep(self) -> None:
