@@ -9,6 +9,7 @@ the other nodes through the invalidation channel (change kind ``token``).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -20,7 +21,14 @@ from keystead.core.permissions import GrantSet
 from keystead.core.tokens import ALGORITHMS, LEEWAY_S, TokenPolicy
 from keystead.core.tokens.policy import TTL_CEILING_S
 from keystead.core.verify import Verdict
-from keystead.errors import ConfigurationError, Conflict, Forbidden, IntegrityError, ValidationError
+from keystead.errors import (
+    ConfigurationError,
+    Conflict,
+    Forbidden,
+    IntegrityError,
+    KeysteadError,
+    ValidationError,
+)
 from keystead.service.apis import ApiService
 from keystead.service.context import ServiceContext
 from keystead.service.master_keys import MasterKeys
@@ -32,6 +40,8 @@ from keystead.service.tokens.oauth import TokenOAuth
 from keystead.service.tokens.signing import SigningKeys, new_kid
 from keystead.service.tokens.verifier import ApiTokens, InProcessTokenVerifier, PublishedKey
 from keystead.store.tokens import DenialRecord, SigningKeyRecord
+
+log = logging.getLogger("keystead.tokens")
 
 MAX_JTI_CHARS = 200
 SYSTEM_ACTOR = "system:scheduler"
@@ -178,6 +188,8 @@ class TokenService:
                 await self._rotate(system, api, policy, policy.algorithm, expected=record.id)
             except Conflict:
                 continue  # another node rotated it meanwhile
+            except KeysteadError as exc:  # one API's trouble never stops the others'
+                log.warning("could not rotate the signing key of %s: %s", api.id, exc.detail)
 
     async def close(self) -> None:
         await self.verifier.close()
