@@ -18,7 +18,7 @@ from typing import Any
 from keystead.core.authz import Principal
 from keystead.core.models import Api, VerifyContext
 from keystead.core.permissions import GrantSet
-from keystead.core.tokens import ALGORITHMS, LEEWAY_S, TokenPolicy
+from keystead.core.tokens import ALGORITHMS, LEEWAY_S, Denial, TokenPolicy
 from keystead.core.tokens.policy import TTL_CEILING_S
 from keystead.core.verify import Verdict
 from keystead.errors import (
@@ -34,7 +34,7 @@ from keystead.service.context import ServiceContext
 from keystead.service.master_keys import MasterKeys
 from keystead.service.tokens._types import Issued, SigningKeyInfo, TokenRequest
 from keystead.service.tokens.denials import policy_of
-from keystead.service.tokens.documents import TokenDocuments, core_denial, published
+from keystead.service.tokens.documents import TokenDocuments, core_denial
 from keystead.service.tokens.issuance import Issuance, Release, Verify
 from keystead.service.tokens.oauth import TokenOAuth
 from keystead.service.tokens.signing import SigningKeys, new_kid
@@ -246,9 +246,7 @@ class TokenService:
             self.verifier.changed(api_id)
 
     async def _load(self, api_id: str) -> ApiTokens:
-        records = published_or_secret(
-            await self._ctx.store.list_signing_keys(api_id), self._ctx.clock.now()
-        )
+        records = verifying(await self._ctx.store.list_signing_keys(api_id), self._ctx.clock.now())
         keys = []
         for record in records:
             try:
@@ -264,22 +262,18 @@ class TokenService:
         denials = await self._ctx.store.list_denials(api_id)
         return ApiTokens(keys, [core_denial(d) for d in denials])
 
-    async def _delta(self, api_id: str, after: int) -> list[Any]:
+    async def _delta(self, api_id: str, after: int) -> list[Denial]:
         return [core_denial(d) for d in await self._ctx.store.list_denials(api_id, after=after)]
 
 
-def published_or_secret(records: Sequence[SigningKeyRecord], now: float) -> list[SigningKeyRecord]:
-    """The keys that verify at ``now``: the published ones and HS256 secrets."""
-    public = {r.id for r in published(records, now)}
+def verifying(records: Sequence[SigningKeyRecord], now: float) -> list[SigningKeyRecord]:
+    """The keys that verify at ``now``: the one that signs, and the retired ones
+    until their ``publish_until`` (HS256 secrets too, which are never published)."""
     at = datetime.fromtimestamp(now, UTC)
     return [
         r
         for r in records
-        if r.id in public
-        or (
-            r.public_jwk is None
-            and (r.retired_at is None or (r.publish_until is not None and r.publish_until > at))
-        )
+        if r.retired_at is None or (r.publish_until is not None and r.publish_until > at)
     ]
 
 
