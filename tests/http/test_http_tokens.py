@@ -34,7 +34,9 @@ async def client(world: World) -> Client:
 
 def _decoded(token: str, jwks: dict[str, Any], algorithm: str = "EdDSA") -> dict[str, Any]:
     """The claims, after joserfc checked the signature against the JWKS."""
-    claims: dict[str, Any] = jwt.decode(token, KeySet.import_key_set(cast(Any, jwks)), [algorithm]).claims
+    claims: dict[str, Any] = jwt.decode(
+        token, KeySet.import_key_set(cast(Any, jwks)), [algorithm]
+    ).claims
     return claims
 
 
