@@ -195,14 +195,16 @@ async def test_introspection_needs_its_permission(world: World, client: Client) 
     response = await world.client.post("/oauth/introspect", data=issued, headers=lacking)
     assert response.status_code == 403, response.text
     # an API key is an introspecting client when it holds tokens.introspect
-    oauth_error(
-        await world.client.post("/oauth/introspect", data=issued, headers=client.basic()),
-        403,
-        response.json()["error"],
-    )
-    resource = await client_of(world, "resource server", permissions=["tokens.introspect"])
-    response = await world.client.post("/oauth/introspect", data=issued, headers=resource.basic())
+    response = await world.client.post("/oauth/introspect", data=issued, headers=client.basic())
+    oauth_error(response, 401, "invalid_client")
+    # of its own API's tokens only
+    resource = await world.key(client.api_id, permissions=["tokens.introspect"])
+    own = Client(client.api_id, resource["id"], resource["key"])
+    response = await world.client.post("/oauth/introspect", data=issued, headers=own.basic())
     assert _ok(response)["active"] is True
+    stranger = await client_of(world, "elsewhere", permissions=["tokens.introspect"])
+    response = await world.client.post("/oauth/introspect", data=issued, headers=stranger.basic())
+    assert _ok(response) == {"active": False}
 
 
 async def test_introspection_needs_a_token(world: World) -> None:

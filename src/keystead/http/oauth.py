@@ -218,12 +218,12 @@ async def token(request: Request) -> Response:
     return _ok(body)
 
 
-async def _introspector(request: Request, form: Mapping[str, str]) -> Principal | str:
+async def _introspector(request: Request, form: Mapping[str, str]) -> Principal | tuple[str, str]:
     """An API key's client credentials (Basic or post) when sent, else the root key
     of ``Authorization: Bearer`` (or the in-process operator)."""
     scheme = request.headers.get("authorization", "").partition(" ")[0]
     if scheme.lower() == "basic" or "client_secret" in form:
-        return client_of(request, form)[1]
+        return client_of(request, form)
     try:
         return await authenticate_request(request)
     except Unauthorized:
