@@ -162,7 +162,7 @@ async def api_metadata_under_issuer(api_id: ApiId, ks: Service) -> dict[str, Any
     summary="An API's signed revocation document",
     response_class=Response,
     responses={
-        200: {"content": {"application/jwt": {"schema": {"type": "string"}}}},
+        200: {"description": "the JWS (compact)", "content": {"application/jwt": {}}},
         **_NOT_MODIFIED,
         **FOUND,
         **errors(422, 500, 503),
