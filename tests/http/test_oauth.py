@@ -247,3 +247,14 @@ async def test_revocation_needs_a_client(world: World, client: Client) -> None:
         "/oauth/introspect", data={"token": issued["token"]}, headers=world.auth()
     )
     assert introspected.json()["active"] is True
+
+
+async def test_a_rate_limited_client_is_told_when_to_retry(world: World) -> None:
+    limited = await client_of(
+        world, "limited", ratelimits=[{"name": "rps", "limit": 1, "duration_s": 60}]
+    )
+    _ok(await world.client.post("/oauth/token", data=GRANT, headers=limited.basic()))
+    response = await world.client.post("/oauth/token", data=GRANT, headers=limited.basic())
+    oauth_error(response, 429, "temporarily_unavailable")
+    assert int(response.headers["retry-after"]) > 0
+    assert response.headers["ratelimit"].startswith('"rps";r=0')
