@@ -252,3 +252,15 @@ async def test_a_revoked_jti_is_inactive(world: World, client: Client) -> None:
 
 def test_the_schema_lists_the_algorithms_the_core_signs_with() -> None:
     assert set(get_args(Algorithm)) == set(ALGORITHMS)
+
+
+async def test_without_a_master_key_tokens_are_unavailable_not_a_500(keystead: Keystead) -> None:
+    async with open_world(keystead) as bare:
+        client = await client_of(bare, "unsealed")
+        response = await bare.client.post("/v1/tokens", json={}, headers=client.bearer())
+        assert "master key" in assert_problem(response, 503)["detail"]
+        form = {"grant_type": "client_credentials"}
+        oauth = await bare.client.post("/oauth/token", data=form, headers=client.basic())
+        assert (oauth.status_code, oauth.json()["error"]) == (503, "temporarily_unavailable")
+        url = f"/v1/apis/{client.api_id}/signing-keys/rotate"
+        assert_problem(await bare.client.post(url, json={}, headers=bare.auth()), 503)
