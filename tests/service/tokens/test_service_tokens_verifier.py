@@ -9,7 +9,7 @@ import asyncio
 import time
 
 import pytest
-from token_support import Setup
+from token_support import Setup, given
 
 from keystead.config import Settings
 from keystead.core.models import VerifyContext
@@ -31,7 +31,8 @@ def forged(s: Setup, kid: str, **claims: object) -> str:
     return signer.sign({"iss": s.ks.tokens.issuer(s.api.id), "api_id": s.api.id, **claims})
 
 
-async def test_unknown_kids_cost_one_load_per_interval(setup: Setup) -> None:
+async def test_unknown_kids_cost_one_load_per_interval(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     await issue(s)
     loads = 0
@@ -50,7 +51,8 @@ async def test_unknown_kids_cost_one_load_per_interval(setup: Setup) -> None:
     assert loads == 1
 
 
-async def test_concurrent_first_tokens_share_one_load(setup: Setup) -> None:
+async def test_concurrent_first_tokens_share_one_load(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     issued = await issue(s)
     found = await asyncio.gather(
@@ -59,7 +61,8 @@ async def test_concurrent_first_tokens_share_one_load(setup: Setup) -> None:
     assert {v.jti for v in found} == {issued.jti}
 
 
-async def test_a_cached_token_still_consults_revocation(setup: Setup) -> None:
+async def test_a_cached_token_still_consults_revocation(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     issued = await issue(s)
     verifier = s.ks.tokens.verifier
@@ -70,7 +73,8 @@ async def test_a_cached_token_still_consults_revocation(setup: Setup) -> None:
         verifier.verify(issued.token)
 
 
-async def test_audience_is_checked_on_every_hit(setup: Setup) -> None:
+async def test_audience_is_checked_on_every_hit(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     issued = await issue(s)
     verifier = s.ks.tokens.verifier
@@ -80,7 +84,8 @@ async def test_audience_is_checked_on_every_hit(setup: Setup) -> None:
     assert refused.value.reason == "audience"
 
 
-async def test_a_token_must_name_its_keys_api(setup: Setup) -> None:
+async def test_a_token_must_name_its_keys_api(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     other_api = await s.ks.apis.create(s.root, name="billing")
     other = await s.ks.keys.create(s.root, api_id=other_api.id)
@@ -93,7 +98,8 @@ async def test_a_token_must_name_its_keys_api(setup: Setup) -> None:
     assert theirs.kid != ours.kid  # one key per API, never shared
 
 
-async def test_oversized_and_garbage_tokens_are_refused_before_any_load(setup: Setup) -> None:
+async def test_oversized_and_garbage_tokens_are_refused_before_any_load(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     verifier = s.ks.tokens.verifier
     for token, reason in (("eyJ" + "a" * MAX_TOKEN_BYTES, "too_large"), ("x.y", "malformed")):
@@ -102,7 +108,8 @@ async def test_oversized_and_garbage_tokens_are_refused_before_any_load(setup: S
         assert refused.value.reason == reason
 
 
-async def test_a_flush_forgets_then_reloads(setup: Setup) -> None:
+async def test_a_flush_forgets_then_reloads(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     issued = await issue(s)
     verifier = s.ks.tokens.verifier
@@ -120,8 +127,11 @@ async def test_a_flush_forgets_then_reloads(setup: Setup) -> None:
     assert (await verifier.verify_async(issued.token)).jti == issued.jti
 
 
-async def test_without_a_channel_denials_are_read_again(setup: Setup, settings: Settings) -> None:
+async def test_without_a_channel_denials_are_read_again(
+    vault: Keystead, settings: Settings
+) -> None:
     """A second service on the same database and no invalidation channel."""
+    setup = await given(vault)
     s = setup
     lone = settings.model_copy(update={"invalidation_url": "none"})
     other = await Keystead.open(settings=lone, clock=s.ks.clock)
