@@ -38,7 +38,7 @@ from keystead.integrations.guard import (
 )
 from keystead.integrations.handoff import Handoff
 from keystead.integrations.identity import identity_of
-from keystead.integrations.tokens import token_check
+from keystead.integrations.tokens import own_audience, token_check
 from keystead.limits import RateLimit
 from keystead.service import Keystead
 from keystead.service.heap import freeze_startup_heap
@@ -127,6 +127,8 @@ class Embedded:
         except StoreUnavailable as exc:
             log.warning("tokens cannot be verified: %s", exc.detail)
             return failed(context)
+        if self.audience is None and not own_audience(token):
+            return unusable(context)
         return token_check(token, context)
 
     def _token_now(self, ks: Keystead, key: str, context: VerifyContext) -> Check | None:
@@ -135,6 +137,8 @@ class Embedded:
             token = ks.tokens.verifier.verify(key, audience=self.audience)
         except TokenRefused as refused:
             return None if refused.reason == "unknown_kid" else unusable(context)
+        if self.audience is None and not own_audience(token):
+            return unusable(context)
         return token_check(token, context)
 
     async def finish(self, check: Check, served: Served) -> None:
