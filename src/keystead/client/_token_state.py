@@ -166,7 +166,7 @@ class TokenBook:
         entry = self._cache.get(print_)
         if entry is not None:
             api = entry.api
-            if self.wall() < entry.until:
+            if self.wall() < entry.until and api.loaded:
                 if self.monotonic() - api.fresh_at > self.max_stale_s:
                     raise Stale("the revocation document is out of date")
                 if api.revocations.refuses(entry.token.claims):
@@ -247,11 +247,19 @@ class TokenBook:
             api = self.by_api[api_id] = ApiKnowledge(api_id, f"{self.base_url}/apis/{api_id}")
         return api
 
-    def missing(self, api_id: str) -> None:
-        """The server knows no such API (its JWKS answered 404)."""
+    def missing(self, api: ApiKnowledge) -> None:
+        """The server knows no such API (or no longer): forget it; its tokens
+        are refused, and it is not asked for again within ``refetch_s``."""
+        api.loaded = False
+        if self.by_api.get(api.api_id) is api:
+            del self.by_api[api.api_id]
+        kids = self._kids
+        for kid in api.keys:
+            if kids.get(kid) is api:
+                del kids[kid]
         if len(self._missing) >= MAX_MISSING:
             self._missing.clear()
-        self._missing[api_id] = self.monotonic()
+        self._missing[api.api_id] = self.monotonic()
 
     def keys_fetched(self, api: ApiKnowledge, jwks: Any, etag: str | None) -> None:
         """A JWKS answer (200): its usable keys replace the API's."""

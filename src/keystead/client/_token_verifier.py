@@ -67,6 +67,9 @@ def _document_request(api: ApiKnowledge) -> tuple[str, dict[str, str], dict[str,
 
 
 def _keys_answer(book: TokenBook, api: ApiKnowledge, response: httpx.Response) -> None:
+    if response.status_code == 404:
+        book.missing(api)
+        raise TokenRefused("unknown_kid", "the server knows no such API")
     if response.status_code == 304:
         book.keys_unchanged(api)
     elif response.status_code == 200:
@@ -84,6 +87,9 @@ def _document_answer(book: TokenBook, api: ApiKnowledge, response: httpx.Respons
     if response.status_code == 304:
         book.document_unchanged(api)
         return True
+    if response.status_code == 404:
+        book.missing(api)
+        raise TokenRefused("unknown_kid", "the server knows no such API")
     if response.status_code != 200:
         raise FetchFailed(f"the revocation document answered {response.status_code}")
     try:
@@ -161,10 +167,6 @@ class TokenVerifier(_Options):
     def _keys(self, api: ApiKnowledge) -> None:
         path, headers = _jwks_request(api)
         response = self._get(path, headers)
-        if response.status_code == 404:
-            self.book.missing(api.api_id)
-            self.book.by_api.pop(api.api_id, None)
-            raise TokenRefused("unknown_kid")
         _keys_answer(self.book, api, response)
 
     def _document(self, api: ApiKnowledge) -> None:
@@ -258,10 +260,6 @@ class AsyncTokenVerifier(_Options):
     async def _keys(self, api: ApiKnowledge) -> None:
         path, headers = _jwks_request(api)
         response = await self._get(path, headers)
-        if response.status_code == 404:
-            self.book.missing(api.api_id)
-            self.book.by_api.pop(api.api_id, None)
-            raise TokenRefused("unknown_kid")
         _keys_answer(self.book, api, response)
 
     async def _document(self, api: ApiKnowledge) -> None:
