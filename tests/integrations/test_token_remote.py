@@ -52,10 +52,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 async def test_a_token_and_its_key_reach_the_app_alike(world: World) -> None:
     async with AsyncClient(world.server.url, world.server.root_key) as client:
-        async with serve_asgi(fastapi_app(Remote(client))) as app:
+        guard = Remote(client)
+        async with serve_asgi(fastapi_app(guard)) as app:
             by_key = await app.get("/reports", headers=bearer(world.key))
             by_token = await app.get("/reports", headers=bearer(world.token))
             again = await app.get("/whoami", headers=bearer(world.token))
+        await guard.close()
     assert by_key.status_code == by_token.status_code == 200, by_token.text
     key_identity, token_identity = by_key.json()["identity"], by_token.json()["identity"]
     assert key_identity["key_id"] == token_identity["key_id"] == world.key_id
@@ -75,15 +77,20 @@ async def test_refused_tokens_get_the_401_of_a_wrong_key(world: World) -> None:
         "oversized": tampered(world.token, padding="x" * 9000),
     }
     async with AsyncClient(world.server.url, world.server.root_key) as client:
-        async with serve_asgi(fastapi_app(Remote(client))) as app:
+        guard = Remote(client)
+        async with serve_asgi(fastapi_app(guard)) as app:
             wrong_key = await app.get("/whoami", headers=bearer("docs_wrong"))
             for token in refused.values():
                 response = await app.get("/whoami", headers=bearer(token))
                 assert_refused(response, 401)
                 same_answer(response, wrong_key)
             assert (await app.get("/whoami", headers=bearer(world.token))).status_code == 200
-        async with serve_asgi(fastapi_app(Remote(client, audience="billing"))) as app:
+        billing_guard = Remote(client, audience="billing")
+        async with serve_asgi(fastapi_app(billing_guard)) as app:
             assert (await app.get("/whoami", headers=bearer(billing))).status_code == 200
+            assert_refused(await app.get("/whoami", headers=bearer(world.token)), 401)
+        await guard.close()
+        await billing_guard.close()
 
 
 async def test_token_times_are_checked_with_the_leeway(world: World) -> None:
