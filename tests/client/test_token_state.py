@@ -212,3 +212,18 @@ def test_a_document_of_another_api_or_type_is_refused(book: TokenBook) -> None:
     api = load(book, issuer)
     with pytest.raises(TokenRefused):
         book.document_fetched(api, issuer.token(), "x")  # an access token, not a document
+
+
+def test_an_api_whose_document_never_came_is_asked_again(book: TokenBook, clock: Clock) -> None:
+    issuer = Issuer()
+    api = book.api(issuer.api_id)
+    book.keys_fetched(api, issuer.jwks, None)  # then the document's fetch failed
+    token = issuer.token()
+    with pytest.raises(Stale):  # not within a second of the last fetch
+        book.verify_now(token)
+    clock.advance(1)
+    with pytest.raises(Fetch) as fetch:
+        book.verify_now(token)
+    assert fetch.value.first
+    assert book.document_fetched(api, issuer.document([], seq=0), "0")
+    assert book.verify_now(token).api_id == issuer.api_id

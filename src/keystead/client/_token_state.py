@@ -192,6 +192,11 @@ class TokenBook:
         api = kids[kid] if kid is not None else None
         if api is None:  # pragma: no cover - ``verified`` found a key by this kid
             raise TokenRefused("unknown_kid")
+        if not api.loaded:  # keys arrived, its revocation document did not (yet)
+            now = self.monotonic()
+            if fetch and now - api.jwks_at >= self.refetch_s and self._spend(now):
+                raise Fetch(api.api_id, True)
+            raise Stale("the revocation document could not be fetched")
         claims = parsed.claims
         if claims.get("api_id") != api.api_id:
             raise TokenRefused("claims", "the token names another API than its key's")
