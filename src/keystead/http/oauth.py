@@ -26,10 +26,9 @@ from fastapi import APIRouter, Request, Response
 from keystead.core.authz import Principal
 from keystead.core.models import VerifyContext
 from keystead.errors import ConfigurationError, KeysteadError, StoreUnavailable, Unauthorized
-from keystead.http.auth import PRINCIPAL_SCOPE_KEY, bearer_token, keystead_of
+from keystead.http.auth import authenticate_request, bearer_token, keystead_of
 from keystead.http.problems import GENERIC_500, MASTER_KEY_UNAVAILABLE, raised_by_keyring
 from keystead.http.token_schemas import OAuthErrorOut, OAuthTokenOut
-from keystead.service import Keystead
 from keystead.service.tokens import OAuthError
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path
@@ -219,18 +218,18 @@ async def token(request: Request) -> Response:
     return _ok(body)
 
 
-async def _introspector(ks: Keystead, request: Request, form: Mapping[str, str]) -> Principal | str:
-    """A root key (``Authorization: Bearer``) or an API key's client credentials."""
-    principal: Principal | None = request.scope.get(PRINCIPAL_SCOPE_KEY)
-    if principal is not None:
-        return principal
-    root_key = bearer_token(request.headers.get("authorization"))
-    if root_key is not None:
-        try:
-            return await ks.root_keys.authenticate(root_key)
-        except Unauthorized:
-            raise oauth_error("invalid_client", "the root key is not valid") from None
-    return client_of(request, form)[1]
+async def _introspector(request: Request, form: Mapping[str, str]) -> Principal | str:
+    """An API key's client credentials (Basic or post) when sent, else the root key
+    of ``Authorization: Bearer`` (or the in-process operator)."""
+    scheme = request.headers.get("authorization", "").partition(" ")[0]
+    if scheme.lower() == "basic" or "client_secret" in form:
+        return client_of(request, form)[1]
+    try:
+        return await authenticate_request(request)
+    except Unauthorized:
+        raise oauth_error(
+            "invalid_client", "a root key or client credentials are required"
+        ) from None
 
 
 @router.post(
@@ -249,7 +248,7 @@ async def introspect(request: Request) -> Response:
         form = await read_form(request)
         if bearer_token(request.headers.get("authorization")) is not None:
             challenge = f'{BEARER_CHALLENGE}, error="invalid_token"'
-        caller = await _introspector(ks, request, form)
+        caller = await _introspector(request, form)
         text = form.get("token")
         if text is None:
             raise oauth_error("invalid_request", "token is required")
