@@ -124,7 +124,7 @@ class Embedded:
             token = await ks.tokens.verifier.verify_async(key, self.audience)
         except TokenRefused:
             return unusable(context)
-        except StoreUnavailable as exc:
+        except KeysteadError as exc:  # the store, or no master key: a stable 503
             log.warning("tokens cannot be verified: %s", exc.detail)
             return failed(context)
         if self.audience is None and not own_audience(token):
