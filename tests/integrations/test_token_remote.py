@@ -142,3 +142,19 @@ def test_tokens_of_an_api_the_server_does_not_know_are_refused(world: World) -> 
                 verifier.verify(foreign(world.token, api_id=made_up))
         assert verifier.verify(world.token).key_id == world.key_id
         verifier.close()
+
+
+async def test_a_stale_revocation_document_fails_closed(world: World) -> None:
+    """A document not refreshed for ``max_stale_s`` (the server unreachable):
+    the API's tokens get the 503 of an unreachable server until it is."""
+    async with AsyncClient(world.server.url, world.server.root_key) as client:
+        verifier = AsyncTokenVerifier(client, max_stale_s=30)
+        guard = Remote(client, token_verifier=verifier)
+        async with serve_asgi(fastapi_app(guard)) as app:
+            assert (await app.get("/whoami", headers=bearer(world.token))).status_code == 200
+            started = time.monotonic()
+            verifier.book.monotonic = lambda: started + 31  # no refresh for 31 s
+            assert_refused(await app.get("/whoami", headers=bearer(world.token)), 503)
+            await verifier.refresh()  # the server answers again
+            assert (await app.get("/whoami", headers=bearer(world.token))).status_code == 200
+        await guard.close()
