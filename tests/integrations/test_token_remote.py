@@ -4,6 +4,7 @@ through the server are verified offline (JWKS, revocation document)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,11 +19,13 @@ from serving import Server, serving
 
 from .kit import assert_refused, same_answer, serve_asgi, serve_wsgi
 from .tokenkit import (
+    DEADLINE_S,
     bearer,
     exchange,
     fastapi_app,
     flask_app,
     foreign,
+    parts,
     tampered,
     unsigned,
 )
@@ -157,4 +160,37 @@ async def test_a_stale_revocation_document_fails_closed(world: World) -> None:
             assert_refused(await app.get("/whoami", headers=bearer(world.token)), 503)
             await verifier.refresh()  # the server answers again
             assert (await app.get("/whoami", headers=bearer(world.token))).status_code == 200
+        await guard.close()
+
+
+async def test_a_revoked_jti_is_refused_alone_within_a_second(world: World) -> None:
+    doomed = exchange(world.server.url, world.key)
+    claims = parts(doomed)[1]
+    async with AsyncClient(world.server.url, world.server.root_key) as client:
+        verifier = AsyncTokenVerifier(client, refresh_s=0.5)
+        guard = Remote(client, token_verifier=verifier)
+        async with serve_asgi(fastapi_app(guard)) as app:
+            assert (await app.get("/whoami", headers=bearer(doomed))).status_code == 200
+            await client.revoke_jti(world.api_id, claims["jti"], claims["exp"])
+            started = time.monotonic()
+            while (await app.get("/whoami", headers=bearer(doomed))).status_code == 200:
+                assert time.monotonic() - started < DEADLINE_S, "the jti is still accepted"
+                await asyncio.sleep(0.01)
+            assert (await app.get("/whoami", headers=bearer(world.token))).status_code == 200
+        await guard.close()
+
+
+async def test_a_rotated_signing_key_is_fetched_on_its_first_token(world: World) -> None:
+    async with AsyncClient(world.server.url, world.server.root_key) as client:
+        guard = Remote(client)
+        async with serve_asgi(fastapi_app(guard)) as app:
+            assert (await app.get("/whoami", headers=bearer(world.token))).status_code == 200
+            rotated = await client.rotate_signing_key(world.api_id)
+            fresh = exchange(world.server.url, world.key)
+            assert parts(fresh)[0]["kid"] == rotated.kid != parts(world.token)[0]["kid"]
+            assert (await app.get("/whoami", headers=bearer(fresh))).status_code == 200
+            assert (await app.get("/whoami", headers=bearer(world.token))).status_code == 200
+            assert guard.tokens is not None
+            await guard.tokens.refresh()  # a document signed by the new key
+            assert (await app.get("/whoami", headers=bearer(fresh))).status_code == 200
         await guard.close()

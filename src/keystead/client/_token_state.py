@@ -75,6 +75,7 @@ class ApiKnowledge:
         "api_id",
         "document_etag",
         "fresh_at",
+        "fruitless_at",
         "issuer",
         "jwks_at",
         "jwks_etag",
@@ -90,6 +91,8 @@ class ApiKnowledge:
         self.jwks_etag: str | None = None
         self.jwks_at = -1e18
         """When the JWKS was last fetched (monotonic)."""
+        self.fruitless_at = -1e18
+        """When a JWKS fetched for an unknown kid last did not have it."""
         self.revocations = RevocationState()
         self.document_etag: str | None = None
         self.fresh_at = -1e18
@@ -185,8 +188,11 @@ class TokenBook:
         try:
             parsed = verified(token, self._key)
         except TokenRefused as refused:
-            if refused.reason == "unknown_kid" and fetch:
-                self._ask_fetch(token)
+            if refused.reason == "unknown_kid":
+                if fetch:
+                    self._ask_fetch(token)
+                else:  # fetched for it, and still unknown
+                    self._fruitless(token)
             raise
         kid = parsed.kid
         api = kids[kid] if kid is not None else None
@@ -212,20 +218,23 @@ class TokenBook:
         api = None if kid is None else self._kids.get(kid)
         return None if api is None or kid is None else api.keys.get(kid)
 
+    def _fruitless(self, token: str) -> None:
+        api = self.by_api.get(_claimed_api(token) or "")
+        if api is not None:
+            api.fruitless_at = self.monotonic()
+
     def _ask_fetch(self, token: str) -> None:
         """Raise ``Fetch`` for the API a token with an unknown kid names, when
-        that is allowed now; return (the token is then refused) otherwise."""
-        try:
-            api_id = parse(token).claims.get("api_id")
-        except TokenRefused:
-            return
-        if not isinstance(api_id, str) or not looks_like_id("api", api_id):
-            return
-        if self.apis is not None and api_id not in self.apis:
+        that is allowed now; return (the token is then refused) otherwise. A
+        known API's keys are fetched again at most once per ``refetch_s`` after
+        a fetch that did not bring the kid (so a rotated key's first token is
+        not kept waiting by the last fetch)."""
+        api_id = _claimed_api(token)
+        if api_id is None or (self.apis is not None and api_id not in self.apis):
             return
         now = self.monotonic()
         api = self.by_api.get(api_id)
-        last = self._missing.get(api_id) if api is None else api.jwks_at
+        last = self._missing.get(api_id) if api is None else api.fruitless_at
         if last is not None and now - last < self.refetch_s:
             return
         if not self._spend(now):
@@ -330,6 +339,15 @@ class TokenBook:
     def loaded(self) -> list[ApiKnowledge]:
         """The APIs whose revocation documents are kept fresh."""
         return [api for api in self.by_api.values() if api.loaded]
+
+
+def _claimed_api(token: str) -> str | None:
+    """The API a token says it is for, unverified: only which keys to fetch."""
+    try:
+        api_id = parse(token).claims.get("api_id")
+    except TokenRefused:
+        return None
+    return api_id if isinstance(api_id, str) and looks_like_id("api", api_id) else None
 
 
 def _accepted(claims: Mapping[str, Any], api_id: str) -> VerifiedToken:
