@@ -126,10 +126,10 @@ class TokenBook:
     ``audience``: the audiences accepted (default: the token's own API id);
     ``apis``: the APIs whose tokens are accepted (default: any API of the
     server); ``max_stale_s``: how old a revocation document may get before
-    the API's tokens are refused; ``refetch_s``: an API's keys are fetched
-    again (for an unknown ``kid``) at most this often, and no more than
-    ``fetches_per_s`` fetches start in any second, so a flood of made-up kids
-    or APIs costs the server little."""
+    the API's tokens are refused; ``refetch_s``: after a fetch of an API's
+    keys that did not bring an unknown ``kid``, none for this long, and no
+    more than ``fetches_per_s`` fetches start in any second, so a flood of
+    made-up kids or APIs costs the server little."""
 
     def __init__(
         self,
