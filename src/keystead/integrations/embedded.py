@@ -132,9 +132,14 @@ class Embedded:
         return token_check(token, context)
 
     def _token_now(self, ks: Keystead, key: str, context: VerifyContext) -> Check | None:
-        """A token decided from memory; None when its key must be loaded first."""
+        """A token decided from memory; None when its key must be loaded first,
+        or when no invalidation channel keeps the denials current (then the
+        verifier reads them again when they are older than a second)."""
+        verifier = ks.tokens.verifier
+        if verifier.stale_after_s is not None:
+            return None
         try:
-            token = ks.tokens.verifier.verify(key, audience=self.audience)
+            token = verifier.verify(key, audience=self.audience)
         except TokenRefused as refused:
             return None if refused.reason == "unknown_kid" else unusable(context)
         if self.audience is None and not own_audience(token):
