@@ -147,7 +147,7 @@ class TokenBook:
             raise ValueError("max_stale_s must be positive, refetch_s and fetches_per_s not less")
         self.base_url = base_url.rstrip("/")
         self.audience = (
-            audience if audience is None or isinstance(audience, str) else (frozenset(audience))
+            audience if audience is None or isinstance(audience, str) else frozenset(audience)
         )
         self.apis = None if apis is None else frozenset(apis)
         self.max_stale_s = max_stale_s
@@ -175,7 +175,7 @@ class TokenBook:
                 if api.revocations.refuses(entry.token.claims):
                     raise TokenRefused("revoked")
                 return entry.token
-            del self._cache[print_]
+            self._cache.pop(print_, None)
         accepted, api = self._verify(token, fetch)
         cache = self._cache
         if len(cache) >= MAX_CACHED:
@@ -194,9 +194,8 @@ class TokenBook:
                 else:  # fetched for it, and still unknown
                     self._fruitless(token)
             raise
-        kid = parsed.kid
-        api = kids[kid] if kid is not None else None
-        if api is None:  # pragma: no cover - ``verified`` found a key by this kid
+        api = kids.get(parsed.kid or "")
+        if api is None:  # the API's keys changed since (another thread)
             raise TokenRefused("unknown_kid")
         if not api.loaded:  # keys arrived, its revocation document did not (yet)
             now = self.monotonic()
