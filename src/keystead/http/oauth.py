@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, unquote_plus
 import orjson
 from fastapi import APIRouter, Request, Response
 
+from keystead.core.answers import ratelimit_headers
 from keystead.core.authz import Principal
 from keystead.core.models import VerifyContext
 from keystead.errors import ConfigurationError, KeysteadError, StoreUnavailable, Unauthorized
@@ -53,11 +54,16 @@ def oauth_error(error: str, description: str, status: int | None = None) -> OAut
     return OAuthError(error, description, status)
 
 
-def error_answer(exc: OAuthError, *, challenge: str = BASIC_CHALLENGE) -> Response:
-    """Section 5.2's JSON answer; a 401 carries ``WWW-Authenticate``."""
+def error_answer(
+    exc: OAuthError, *, challenge: str = BASIC_CHALLENGE, now: float | None = None
+) -> Response:
+    """Section 5.2's JSON answer; a 401 carries ``WWW-Authenticate``, a key's limit
+    that refused it (429, 503) ``Retry-After`` and the ``RateLimit`` headers."""
     headers = dict(NO_STORE)
     if exc.status == 401:
         headers["WWW-Authenticate"] = challenge
+    if exc.verdict is not None:
+        headers.update(ratelimit_headers(exc.verdict, now=now)[1])
     body = {"error": exc.error, "error_description": exc.description}
     return Response(orjson.dumps(body), exc.status, headers, media_type="application/json")
 
@@ -167,6 +173,12 @@ def context_of(request: Request) -> VerifyContext:
     )
 
 
+def _now(request: Request) -> float | None:
+    """The service's clock (the one its verdicts were decided on), when it runs."""
+    ks = getattr(request.app.state, "keystead", None)
+    return None if ks is None else float(ks.clock.now())
+
+
 def _ok(body: Mapping[str, Any]) -> Response:
     return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")
 
@@ -208,7 +220,7 @@ async def token(request: Request) -> Response:
         wanted = scopes(form.get("scope"))
         issued = await ks.tokens.client_credentials(client_id, secret, wanted, context_of(request))
     except KeysteadError as exc:
-        return error_answer(as_oauth_error(exc))
+        return error_answer(as_oauth_error(exc), now=_now(request))
     body = {
         "access_token": issued.token,
         "token_type": "Bearer",
@@ -218,12 +230,12 @@ async def token(request: Request) -> Response:
     return _ok(body)
 
 
-async def _introspector(request: Request, form: Mapping[str, str]) -> Principal | str:
+async def _introspector(request: Request, form: Mapping[str, str]) -> Principal | tuple[str, str]:
     """An API key's client credentials (Basic or post) when sent, else the root key
     of ``Authorization: Bearer`` (or the in-process operator)."""
     scheme = request.headers.get("authorization", "").partition(" ")[0]
     if scheme.lower() == "basic" or "client_secret" in form:
-        return client_of(request, form)[1]
+        return client_of(request, form)
     try:
         return await authenticate_request(request)
     except Unauthorized:
@@ -254,7 +266,7 @@ async def introspect(request: Request) -> Response:
             raise oauth_error("invalid_request", "token is required")
         answer = await ks.tokens.introspect(text, caller)
     except KeysteadError as exc:
-        return error_answer(as_oauth_error(exc), challenge=challenge)
+        return error_answer(as_oauth_error(exc), challenge=challenge, now=_now(request))
     return _ok(answer)
 
 
@@ -278,7 +290,7 @@ async def revoke(request: Request) -> Response:
             raise oauth_error("invalid_request", "token is required")
         await ks.tokens.revoke_token(text, client_id, secret)
     except KeysteadError as exc:
-        return error_answer(as_oauth_error(exc))
+        return error_answer(as_oauth_error(exc), now=_now(request))
     return Response(b"", 200, NO_STORE)
 
 

@@ -4,12 +4,13 @@ revocation document (ETag ``"<seq>-<kid>"``, deltas with ``since``)."""
 from __future__ import annotations
 
 import pytest
-from token_support import Setup
+from token_support import Setup, given
 
 from keystead.core.models import VerifyContext
 from keystead.core.tokens import VerifyingKey
 from keystead.core.tokens.revocation import verified_document
 from keystead.errors import NotFound, ValidationError
+from keystead.service import Keystead
 from keystead.service.tokens import Issued, TokenRequest
 
 
@@ -19,7 +20,8 @@ async def issue(s: Setup) -> Issued:
     return issued
 
 
-async def test_the_jwks_etag_follows_its_content(setup: Setup) -> None:
+async def test_the_jwks_etag_follows_its_content(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     await issue(s)
     body, etag = await s.ks.tokens.jwks(s.api.id)
@@ -31,7 +33,8 @@ async def test_the_jwks_etag_follows_its_content(setup: Setup) -> None:
     assert (await s.ks.tokens.jwks(s.api.id))[1] != etag
 
 
-async def test_the_revocation_document(setup: Setup) -> None:
+async def test_the_revocation_document(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     with pytest.raises(NotFound):
         await s.ks.tokens.revocation_document(s.api.id, None)

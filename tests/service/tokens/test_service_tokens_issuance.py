@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from token_support import Setup
+from token_support import Setup, given
 
 from keystead.core.models import Code, VerifyContext
 from keystead.core.tokens import TokenPolicy
 from keystead.core.tokens.policy import InvalidTokenRequest
 from keystead.core.verify import Verdict
 from keystead.errors import Forbidden
+from keystead.service import Keystead
 from keystead.service.tokens import Issued, TokenRequest
 
 
@@ -27,7 +28,8 @@ async def set_policy(s: Setup, **fields: object) -> None:
     await s.ks.tokens.set_policy(s.root, s.api.id, TokenPolicy.from_dict(fields))
 
 
-async def test_a_token_carries_the_claims_of_the_key(setup: Setup) -> None:
+async def test_a_token_carries_the_claims_of_the_key(vault: Keystead) -> None:
+    setup = await given(vault)
     issued = await issue(setup)
     verified = await setup.ks.tokens.verifier.verify_async(issued.token)
     claims = verified.claims
@@ -44,14 +46,16 @@ async def test_a_token_carries_the_claims_of_the_key(setup: Setup) -> None:
     assert setup.key not in issued.token and setup.key not in repr(issued)
 
 
-async def test_public_url_sets_the_issuer(setup: Setup) -> None:
+async def test_public_url_sets_the_issuer(vault: Keystead) -> None:
+    setup = await given(vault)
     settings = setup.ks.settings.model_copy(update={"public_url": "https://keys.example.com/"})
     assert settings.base_url() == "https://keys.example.com"
     setup.ks._ctx.settings = settings
     assert setup.ks.tokens.issuer("api_x") == "https://keys.example.com/apis/api_x"
 
 
-async def test_ttl_is_bounded_by_the_policy(setup: Setup) -> None:
+async def test_ttl_is_bounded_by_the_policy(vault: Keystead) -> None:
+    setup = await given(vault)
     await set_policy(setup, min_ttl_s=30, max_ttl_s=600, default_ttl_s=60)
     assert (await issue(setup)).expires_in == 60
     assert (await issue(setup, TokenRequest(ttl_s=600))).expires_in == 600
@@ -61,14 +65,16 @@ async def test_ttl_is_bounded_by_the_policy(setup: Setup) -> None:
         assert refused.value.status == 400 and refused.value.field == "ttl_s"
 
 
-async def test_a_token_never_outlives_its_key(setup: Setup) -> None:
+async def test_a_token_never_outlives_its_key(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     expires = s.ks._ctx.now() + timedelta(seconds=90)
     await s.ks.keys.update(s.root, s.key_id, {"expires_at": expires.isoformat()})
     assert (await issue(s, TokenRequest(ttl_s=3600))).expires_in == 90
 
 
-async def test_audiences_the_policy_allows(setup: Setup) -> None:
+async def test_audiences_the_policy_allows(vault: Keystead) -> None:
+    setup = await given(vault)
     await set_policy(setup, audiences=["billing"])
     issued = await issue(setup, TokenRequest(audience="billing"))
     verified = await setup.ks.tokens.verifier.verify_async(issued.token, audience="billing")
@@ -78,7 +84,8 @@ async def test_audiences_the_policy_allows(setup: Setup) -> None:
     assert refused.value.field == "audience"
 
 
-async def test_permissions_must_be_a_subset(setup: Setup) -> None:
+async def test_permissions_must_be_a_subset(vault: Keystead) -> None:
+    setup = await given(vault)
     issued = await issue(setup, TokenRequest(permissions=["orders.read", "invoices.send"]))
     assert issued.permissions == ("orders.read", "invoices.send")  # invoices.* covers it
     with pytest.raises(Forbidden) as refused:
@@ -88,7 +95,8 @@ async def test_permissions_must_be_a_subset(setup: Setup) -> None:
         await issue(setup, TokenRequest(permissions=["not a permission!"]))
 
 
-async def test_meta_and_claims_only_where_the_policy_allows(setup: Setup) -> None:
+async def test_meta_and_claims_only_where_the_policy_allows(vault: Keystead) -> None:
+    setup = await given(vault)
     with pytest.raises(InvalidTokenRequest) as refused:
         await issue(setup, TokenRequest(claims={"tenant": "t1"}))
     assert refused.value.field == "claims"
@@ -98,13 +106,15 @@ async def test_meta_and_claims_only_where_the_policy_allows(setup: Setup) -> Non
     assert claims["meta"] == {"plan": "gold"} and claims["tenant"] == "t1"
 
 
-async def test_a_disabled_policy_issues_nothing(setup: Setup) -> None:
+async def test_a_disabled_policy_issues_nothing(vault: Keystead) -> None:
+    setup = await given(vault)
     await set_policy(setup, enabled=False)
     with pytest.raises(Forbidden):
         await issue(setup)
 
 
-async def test_refusals_are_verifys_and_recorded(setup: Setup) -> None:
+async def test_refusals_are_verifys_and_recorded(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     for key in ("garbage", "sk_" + "A" * 40):
         refused = await s.ks.tokens.exchange(key, VerifyContext(), TokenRequest())
@@ -128,7 +138,8 @@ async def test_refusals_are_verifys_and_recorded(setup: Setup) -> None:
     assert codes.count("REVOKED") == 1 and codes.count("DISABLED") == 1
 
 
-async def test_limits_apply_and_issuance_is_usage(setup: Setup) -> None:
+async def test_limits_apply_and_issuance_is_usage(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     limited = await s.ks.keys.create(
         s.root, api_id=s.api.id, ratelimits=[{"name": "rpm", "limit": 2, "duration_s": 60}]

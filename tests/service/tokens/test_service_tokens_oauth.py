@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 import pytest
-from token_support import Setup
+from token_support import given
 
 from keystead.core.authz import Principal
 from keystead.core.models import VerifyContext
 from keystead.core.permissions import GrantSet
 from keystead.errors import Forbidden
+from keystead.service import Keystead
 from keystead.service.tokens import OAuthError, TokenRequest
 
 
-async def test_client_credentials_issue_a_token(setup: Setup) -> None:
+async def test_client_credentials_issue_a_token(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     issued = await s.ks.tokens.client_credentials(s.key_id, s.key, ["orders.read"], VerifyContext())
     assert issued.permissions == ("orders.read",) and issued.key_id == s.key_id
@@ -23,7 +25,8 @@ async def test_client_credentials_issue_a_token(setup: Setup) -> None:
     assert set(everything.permissions) == {"invoices.*", "orders.read", "orders.write"}
 
 
-async def test_a_client_that_does_not_authenticate_is_invalid_client(setup: Setup) -> None:
+async def test_a_client_that_does_not_authenticate_is_invalid_client(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     other = await s.ks.keys.create(s.root, api_id=s.api.id)
     for client_id, secret in (
@@ -42,7 +45,8 @@ async def test_a_client_that_does_not_authenticate_is_invalid_client(setup: Setu
     assert refused.value.error == "invalid_client"
 
 
-async def test_a_scope_beyond_the_key_is_invalid_scope(setup: Setup) -> None:
+async def test_a_scope_beyond_the_key_is_invalid_scope(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     for scope in (["admin.all"], ["orders.read", "bad permission"]):
         with pytest.raises(OAuthError) as refused:
@@ -50,7 +54,8 @@ async def test_a_scope_beyond_the_key_is_invalid_scope(setup: Setup) -> None:
         assert (refused.value.error, refused.value.status) == ("invalid_scope", 400)
 
 
-async def test_a_limited_client_waits(setup: Setup) -> None:
+async def test_a_limited_client_waits(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     limited = await s.ks.keys.create(
         s.root, api_id=s.api.id, ratelimits=[{"name": "rpm", "limit": 1, "duration_s": 60}]
@@ -62,7 +67,8 @@ async def test_a_limited_client_waits(setup: Setup) -> None:
     assert refused.value.verdict.retry_after is not None
 
 
-async def test_introspection_of_an_active_token(setup: Setup) -> None:
+async def test_introspection_of_an_active_token(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     issued = await s.ks.tokens.client_credentials(s.key_id, s.key, ["orders.read"])
     body = await s.ks.tokens.introspect(issued.token, s.root)
@@ -84,7 +90,8 @@ async def test_introspection_of_an_active_token(setup: Setup) -> None:
     }
 
 
-async def test_anything_not_active_is_exactly_inactive(setup: Setup) -> None:
+async def test_anything_not_active_is_exactly_inactive(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     issued = await s.ks.tokens.client_credentials(s.key_id, s.key, None)
     head, body, signature = issued.token.split(".")
@@ -95,7 +102,8 @@ async def test_anything_not_active_is_exactly_inactive(setup: Setup) -> None:
     assert await s.ks.tokens.introspect(issued.token, s.root) == {"active": False}
 
 
-async def test_introspection_needs_the_permission(setup: Setup) -> None:
+async def test_introspection_needs_the_permission(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     issued = await s.ks.tokens.client_credentials(s.key_id, s.key, None)
     reader = Principal(s.root.workspace_id, "rk_x", GrantSet(["keys.read"]))
@@ -118,7 +126,8 @@ async def test_introspection_needs_the_permission(setup: Setup) -> None:
         await s.ks.tokens.introspect(issued.token, (s.key_id, checker.plaintext))
 
 
-async def test_revocation_by_the_client(setup: Setup) -> None:
+async def test_revocation_by_the_client(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     issued = await s.ks.tokens.client_credentials(s.key_id, s.key, None)
     other = await s.ks.tokens.exchange(s.key, VerifyContext(), TokenRequest())
@@ -135,7 +144,8 @@ async def test_revocation_by_the_client(setup: Setup) -> None:
     assert refused.value.error == "invalid_client"
 
 
-async def test_revocation_by_jti_is_audited(setup: Setup) -> None:
+async def test_revocation_by_jti_is_audited(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     issued = await s.ks.tokens.client_credentials(s.key_id, s.key, None)
     await s.ks.tokens.revoke_jti(s.root, s.api.id, issued.jti, issued.expires_at)

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
-from token_support import Setup
+from token_support import Setup, given
 
 from keystead.core.models import VerifyContext
 from keystead.core.tokens import TokenRefused
+from keystead.service import Keystead
 from keystead.service.tokens import Issued, TokenRequest
 
 CAUSE = {"source": "operator", "reason": "tests"}
@@ -35,7 +36,8 @@ async def issue(s: Setup) -> Issued:
 
 
 @pytest.mark.parametrize("change", list(CHANGES))
-async def test_a_key_change_refuses_its_tokens(setup: Setup, change: str) -> None:
+async def test_a_key_change_refuses_its_tokens(vault: Keystead, change: str) -> None:
+    setup = await given(vault)
     s = setup
     issued = await issue(s)
     other = await s.ks.keys.create(s.root, api_id=s.api.id)
@@ -52,7 +54,8 @@ async def test_a_key_change_refuses_its_tokens(setup: Setup, change: str) -> Non
     assert [(d.kind, d.subject) for d in denials] == [("key", s.key_id)]
 
 
-async def test_a_key_enabled_again_issues_tokens_that_verify(setup: Setup) -> None:
+async def test_a_key_enabled_again_issues_tokens_that_verify(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     before = await issue(s)
     await s.ks.tokens.verifier.prepare(s.api.id)
@@ -65,7 +68,8 @@ async def test_a_key_enabled_again_issues_tokens_that_verify(setup: Setup) -> No
         s.ks.tokens.verifier.verify(before.token)
 
 
-async def test_a_rotated_keys_successor_and_grace_tokens_verify(setup: Setup) -> None:
+async def test_a_rotated_keys_successor_and_grace_tokens_verify(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     rotation = await s.ks.rotation.rotate(s.root, s.key_id, grace_period_s=60)
     s.ks.clock.advance(1)  # type: ignore[attr-defined]
@@ -78,7 +82,8 @@ async def test_a_rotated_keys_successor_and_grace_tokens_verify(setup: Setup) ->
     assert s.ks.tokens.verifier.verify(during_grace.token).key_id == s.key_id
 
 
-async def test_a_failed_change_denies_nothing(setup: Setup) -> None:
+async def test_a_failed_change_denies_nothing(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     issued = await issue(s)
     await s.ks.tokens.verifier.prepare(s.api.id)
@@ -91,7 +96,8 @@ async def test_a_failed_change_denies_nothing(setup: Setup) -> None:
         s.ks.tokens.verifier.verify(issued.token)
 
 
-async def test_a_jti_denial_refuses_that_token_alone(setup: Setup) -> None:
+async def test_a_jti_denial_refuses_that_token_alone(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     first, second = await issue(s), await issue(s)
     await s.ks.tokens.verifier.prepare(s.api.id)

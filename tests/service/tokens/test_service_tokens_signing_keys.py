@@ -8,7 +8,7 @@ import dataclasses
 
 import pytest
 import sqlalchemy as sa
-from token_support import Setup
+from token_support import Setup, given
 
 from keystead.config import Settings
 from keystead.core.authz import Principal
@@ -33,7 +33,8 @@ def clock_of(s: Setup) -> ManualClock:
     return s.ks.clock
 
 
-async def test_the_first_issuance_makes_the_key(setup: Setup) -> None:
+async def test_the_first_issuance_makes_the_key(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     assert await s.ks.tokens.signing_keys(s.root, s.api.id) == []
     assert (await s.ks.tokens.jwks(s.api.id))[0] == {"keys": []}
@@ -45,7 +46,8 @@ async def test_the_first_issuance_makes_the_key(setup: Setup) -> None:
 
 
 @pytest.mark.parametrize("algorithm", ["ES256", "RS256", "HS256"])
-async def test_the_policys_algorithm(setup: Setup, algorithm: str) -> None:
+async def test_the_policys_algorithm(vault: Keystead, algorithm: str) -> None:
+    setup = await given(vault)
     s = setup
     await s.ks.tokens.set_policy(s.root, s.api.id, TokenPolicy(algorithm=algorithm))
     issued = await issue(s)
@@ -60,7 +62,8 @@ async def test_the_policys_algorithm(setup: Setup, algorithm: str) -> None:
         assert verified(issued.token, lambda kid: key if kid == jwk["kid"] else None)
 
 
-async def test_rotation_overlaps_then_the_old_key_leaves(setup: Setup) -> None:
+async def test_rotation_overlaps_then_the_old_key_leaves(vault: Keystead) -> None:
+    setup = await given(vault)
     s, clock = setup, clock_of(setup)
     old = await issue(s, ttl_s=3600)
     await s.ks.tokens.verifier.prepare(s.api.id)
@@ -88,8 +91,9 @@ async def test_rotation_overlaps_then_the_old_key_leaves(setup: Setup) -> None:
     assert len(entries.items) == 1
 
 
-async def test_a_token_of_a_removed_key_does_not_verify(setup: Setup) -> None:
+async def test_a_token_of_a_removed_key_does_not_verify(vault: Keystead) -> None:
     """A key removed from the JWKS is dropped by every verifier, whatever a token claims."""
+    setup = await given(vault)
     s, clock = setup, clock_of(setup)
     old = await issue(s, ttl_s=60)
     await s.ks.tokens.rotate_signing_key(s.root, s.api.id)
@@ -101,7 +105,8 @@ async def test_a_token_of_a_removed_key_does_not_verify(setup: Setup) -> None:
     assert refused.value.reason == "unknown_kid"
 
 
-async def test_scheduled_rotation(setup: Setup) -> None:
+async def test_scheduled_rotation(vault: Keystead) -> None:
+    setup = await given(vault)
     s, clock = setup, clock_of(setup)
     await s.ks.tokens.set_policy(s.root, s.api.id, TokenPolicy(rotate_every_s=86_400))
     first = await issue(s)
@@ -114,7 +119,8 @@ async def test_scheduled_rotation(setup: Setup) -> None:
     assert (await issue(s)).kid != first.kid
 
 
-async def test_the_store_holds_the_private_key_sealed(setup: Setup) -> None:
+async def test_the_store_holds_the_private_key_sealed(vault: Keystead) -> None:
+    setup = await given(vault)
     s = setup
     issued = await issue(s)
     store = s.ks.store
@@ -131,7 +137,8 @@ async def test_the_store_holds_the_private_key_sealed(setup: Setup) -> None:
         s.ks.tokens.signing.open(moved)  # the AAD binds where it lives
 
 
-async def test_a_rewrap_covers_signing_keys(setup: Setup, settings: Settings) -> None:
+async def test_a_rewrap_covers_signing_keys(vault: Keystead, settings: Settings) -> None:
+    setup = await given(vault)
     s = setup
     issued = await issue(s)
     await s.ks.master_keys.rotate()

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+import orjson
+
 from keystead.core.models import Api, Key
 from keystead.core.tokens import LEEWAY_S, TokenPolicy
 from keystead.errors import ValidationError
@@ -42,14 +44,26 @@ async def api_of(ctx: ServiceContext, workspace_id: str, api_id: str) -> Api | N
     return api
 
 
+_DEFAULT = TokenPolicy()
+_parsed: dict[bytes, TokenPolicy] = {}
+
+
 def policy_of(api: Api | None) -> TokenPolicy:
-    """The API's token policy (validated when set; the defaults when unset)."""
+    """The API's token policy (validated when set; the defaults when unset),
+    parsed once per distinct stored form."""
     if api is None or api.token_policy is None:
-        return TokenPolicy()
-    try:
-        return TokenPolicy.from_dict(api.token_policy)
-    except ValidationError:
-        return TokenPolicy()
+        return _DEFAULT
+    version = orjson.dumps(api.token_policy, option=orjson.OPT_SORT_KEYS)
+    found = _parsed.get(version)
+    if found is None:
+        try:
+            found = TokenPolicy.from_dict(api.token_policy)
+        except ValidationError:
+            found = _DEFAULT
+        if len(_parsed) >= 10_000:
+            _parsed.clear()
+        _parsed[version] = found
+    return found
 
 
 __all__ = ["api_of", "deny_key", "policy_of"]
