@@ -105,6 +105,7 @@ class TokenService:
         """Deny one token by its id until ``expires_at`` (its ``exp``)."""
         principal.require("tokens.revoke")
         api = await self._apis.visible(principal, api_id)
+        _whole_api(principal, "revoke a token by its id (a jti names no owner)")
         if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_CHARS:
             raise ValidationError(f"jti is 1 to {MAX_JTI_CHARS} characters", field="jti")
         now = self._ctx.clock.now()
@@ -140,6 +141,7 @@ class TokenService:
         published until the last token it signed has expired."""
         principal.require("tokens.keys.rotate")
         api = await self._apis.visible(principal, api_id)
+        _whole_api(principal, "rotate an API's signing key")
         policy = policy_of(api)
         if algorithm is not None and algorithm not in ALGORITHMS:
             raise ValidationError(f"algorithm is one of {', '.join(ALGORITHMS)}", field="algorithm")
@@ -156,8 +158,7 @@ class TokenService:
         signing key to one of it at once."""
         principal.require("apis.update")
         api = await self._apis.visible(principal, api_id)
-        if principal.owner_id is not None:
-            raise Forbidden("a root key narrowed to one owner cannot change an API's settings")
+        _whole_api(principal, "change an API's settings")
         before = {"token_policy": policy_of(api).to_dict()}
         values = {"token_policy": policy.to_dict(), "updated_at": self._ctx.now()}
         self._ctx.audit(principal, "api.update", "api", api.id, before=before, after=values)
@@ -282,6 +283,12 @@ def _policy(stored: dict[str, Any] | None) -> TokenPolicy:
         return TokenPolicy.from_dict(stored)
     except ValidationError:
         return TokenPolicy()
+
+
+def _whole_api(principal: Principal, what: str) -> None:
+    """Refuse a root key narrowed to one owner what acts on the whole API."""
+    if principal.owner_id is not None:
+        raise Forbidden(f"a root key narrowed to one owner cannot {what}")
 
 
 def _info(record: SigningKeyRecord) -> SigningKeyInfo:

@@ -36,7 +36,8 @@ from keystead.service.single_flight import SingleFlight
 from keystead.service.tokens._types import VerifiedToken
 
 RELOAD_INTERVAL_S = 1.0
-"""At most one reload of an API's keys per this many seconds on an unknown kid."""
+"""After a load that did not bring a token's kid, the API is not loaded again for
+unknown kids for this long (a rotated key's first token loads at once)."""
 CACHE_SIZE = 100_000
 """Verified tokens kept (by token text, until they expire); emptied when full."""
 MAX_LOADS_PER_S = 50
@@ -81,7 +82,8 @@ class InProcessTokenVerifier:
         self._states: dict[str, RevocationState] = {}
         self._workspaces: dict[str, str] = {}
         self._loaded_at: dict[str, float] = {}
-        self._tried: dict[str, float] = {}
+        self._missed: dict[str, float] = {}
+        """When a load of each API last failed to bring a token's kid."""
         self._cache: dict[str, VerifiedToken] = {}
         self._flights: SingleFlight[str, None] = SingleFlight()
         self._running: dict[str, asyncio.Future[None]] = {}
@@ -131,7 +133,12 @@ class InProcessTokenVerifier:
             api_id = _unverified_api(token)
             if api_id is None or not await self._reload(api_id):
                 raise
-            return self.verify(token, audience=audience)
+            try:
+                return self.verify(token, audience=audience)
+            except TokenRefused as again:
+                if again.reason == "unknown_kid":  # the load did not bring it: wait a while
+                    self._missed[api_id] = time.monotonic()
+                raise
         if self._clock_s() >= self._prune_at:
             self._prune_at = self._clock_s() + PRUNE_EVERY_S
             self.prune(self._clock.now())
@@ -219,13 +226,13 @@ class InProcessTokenVerifier:
         return None if published is None else published.key
 
     async def _reload(self, api_id: str) -> bool:
-        """Load the API, or join its load under way; not when a load started within
-        ``RELOAD_INTERVAL_S`` (a flood of tokens with made-up kids costs one read
-        per API per interval)."""
+        """Load the API, or join its load under way; not within ``RELOAD_INTERVAL_S``
+        of a load that missed a kid (a flood of tokens with made-up kids costs one
+        read per API per interval)."""
         running = self._running.get(api_id)
         if running is None:
             now = time.monotonic()
-            if now - self._tried.get(api_id, -RELOAD_INTERVAL_S) < RELOAD_INTERVAL_S:
+            if now - self._missed.get(api_id, -RELOAD_INTERVAL_S) < RELOAD_INTERVAL_S:
                 return False
             second = int(now)
             if self._loads[0] != second:
@@ -233,9 +240,8 @@ class InProcessTokenVerifier:
             if self._loads[1] >= MAX_LOADS_PER_S:  # made-up API ids: a bound on the reads
                 return False
             self._loads = (second, self._loads[1] + 1)
-            if len(self._tried) >= CACHE_SIZE:
-                self._tried.clear()
-            self._tried[api_id] = now
+            if len(self._missed) >= CACHE_SIZE:
+                self._missed.clear()
             running = asyncio.ensure_future(self.prepare(api_id))
             self._running[api_id] = running
             running.add_done_callback(lambda _: self._running.pop(api_id, None))
