@@ -11,11 +11,24 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.core.audit import GENESIS, AuditEntry, AuditRecord, chain
+from keystead.core.audit import GENESIS, AuditEntry, AuditRecord, canonical_json, chain
 from keystead.store.sql.tables import audit, audit_heads
 
 _CHANGES = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 """``json.dumps(changes, sort_keys=True, separators=...)``'s encoder, built once."""
+
+
+def changes_text(changes: object) -> str:
+    """``changes`` as stored: ``_CHANGES``'s text. The canonical JSON (cheaper) is the
+    same text when it is ASCII without DEL (which ``ensure_ascii`` escapes, as it
+    does every character past it)."""
+    try:
+        canonical = canonical_json(changes)
+    except ValueError:  # NaN, which the stored text allows
+        return _CHANGES.encode(changes)
+    if canonical.isascii() and b"\x7f" not in canonical:
+        return canonical.decode("ascii")
+    return _CHANGES.encode(changes)
 
 
 def entry_row(entry: AuditEntry) -> dict[str, object]:
@@ -32,7 +45,7 @@ def entry_row(entry: AuditEntry) -> dict[str, object]:
         "action": r.action,
         "target_type": r.target_type,
         "target_id": r.target_id,
-        "changes": _CHANGES.encode(r.changes),
+        "changes": changes_text(r.changes),
         "prev_hash": entry.prev_hash,
         "hash": entry.hash,
     }
