@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
 from keystead.core.audit import AuditRecord
-from keystead.store.sql.audit_chain import chained_rows
+from keystead.store.sql.audit_chain import chained_rows, entry_row
 from keystead.store.sql.audit_thread import AuditThread, Groups, chain_statements
 from keystead.store.sql.tables import audit, audit_heads
 
@@ -129,7 +129,7 @@ class PostgresAuditWriter:
         head: Head,
     ) -> bool:
         """Append after ``head``: False (nothing written) when it is not the head."""
-        rows, seq, last_hash = chained_rows(records, *head)
+        rows, seq, last_hash = chained_rows(records, *head, entry_row)
         params: dict[str, Any] = {
             "rows": orjson.dumps(rows).decode(),
             "ws": ws,
