@@ -1,11 +1,28 @@
 """Resource ids: time-ordered, well-formed, unique, and never repeated by a forked
-child (the random bytes come from a pool refilled from ``os.urandom``)."""
+child (the random bytes come from a pool refilled from ``os.urandom``); the random
+characters are the bytes' Crockford digits, as ``_base32`` writes them."""
 
 from __future__ import annotations
 
 import os
 
-from keystead.core.ids import looks_like_id, new_id
+from hypothesis import given
+from hypothesis import strategies as st
+
+from keystead.core.ids import (
+    _RANDOM_BYTES,
+    _RANDOM_CHARS,
+    _base32,
+    _tails_of,
+    looks_like_id,
+    new_id,
+)
+
+
+@given(st.lists(st.binary(min_size=_RANDOM_BYTES, max_size=_RANDOM_BYTES), max_size=130))
+def test_the_random_characters_are_the_bytes_crockford_digits(chunks: list[bytes]) -> None:
+    expected = [_base32(int.from_bytes(chunk, "big"), _RANDOM_CHARS) for chunk in chunks]
+    assert _tails_of(b"".join(chunks)) == expected
 
 
 def test_ids_are_well_formed_unique_and_sort_by_time() -> None:

@@ -6,6 +6,7 @@ makes them usable as pagination cursors. Ids are public; they are not secrets.
 
 from __future__ import annotations
 
+import base64
 import os
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -14,6 +15,8 @@ _RANDOM_BYTES = _RANDOM_CHARS * 5 // 8
 _POOL_BYTES = 128 * _RANDOM_BYTES
 
 
+_FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD.encode())
+"""Each base32 digit of RFC 4648 (``base64.b32encode``) to Crockford's of the same value."""
 _PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)
 """Every two-digit string, by its 10-bit value: a digit pair per lookup."""
 
@@ -22,6 +25,14 @@ def _base32(value: int, width: int) -> str:
     """The last ``width`` (even) Crockford base32 digits of ``value``, most
     significant first."""
     return "".join([_PAIRS[(value >> shift) & 0x3FF] for shift in range(5 * width - 10, -1, -10)])
+
+
+def _tails_of(block: bytes) -> list[str]:
+    """Every ``_RANDOM_BYTES`` of ``block`` as ``_RANDOM_CHARS`` Crockford digits,
+    most significant first (``_base32`` of the bytes as a big-endian number): one
+    ``b32encode`` of the whole block, its alphabet translated, then cut."""
+    text = base64.b32encode(block).translate(_FROM_RFC4648).decode("ascii")
+    return [text[at : at + _RANDOM_CHARS] for at in range(0, len(text), _RANDOM_CHARS)]
 
 
 class _RandomTails:
@@ -37,11 +48,7 @@ class _RandomTails:
         try:
             return self._ready.pop()
         except IndexError:
-            block = os.urandom(_POOL_BYTES)
-            fresh = [
-                _base32(int.from_bytes(block[at : at + _RANDOM_BYTES], "big"), _RANDOM_CHARS)
-                for at in range(0, _POOL_BYTES, _RANDOM_BYTES)
-            ]
+            fresh = _tails_of(os.urandom(_POOL_BYTES))
             self._ready = fresh
             return fresh.pop()
 
