@@ -190,7 +190,7 @@ def plain(value: Any) -> Any:
         return value
     if type(value) is not dict and dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):  # ABCs' isinstance is slow
         return {
             str(k): plain(v)
             for k, v in value.items()
