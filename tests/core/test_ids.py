@@ -1,11 +1,27 @@
 """Resource ids: time-ordered, well-formed, unique, and never repeated by a forked
-child (the random bytes come from a pool refilled from ``os.urandom``)."""
+child (the random bytes come from a pool refilled from ``os.urandom``); each random
+character is the Crockford digit of one random byte's low five bits, so every
+digit is as likely."""
 
 from __future__ import annotations
 
 import os
 
-from keystead.core.ids import looks_like_id, new_id
+from hypothesis import given
+from hypothesis import strategies as st
+
+from keystead.core.ids import _CROCKFORD, _RANDOM_CHARS, _tails_of, looks_like_id, new_id
+
+
+@given(st.lists(st.binary(min_size=_RANDOM_CHARS, max_size=_RANDOM_CHARS), max_size=130))
+def test_each_random_character_is_a_bytes_low_five_bits(chunks: list[bytes]) -> None:
+    expected = ["".join(_CROCKFORD[b & 0x1F] for b in chunk) for chunk in chunks]
+    assert _tails_of(b"".join(chunks)) == expected
+
+
+def test_every_digit_comes_from_as_many_byte_values() -> None:
+    digits = "".join(_tails_of(bytes(range(256)) * _RANDOM_CHARS))
+    assert {digits.count(d) for d in _CROCKFORD} == {8 * _RANDOM_CHARS}
 
 
 def test_ids_are_well_formed_unique_and_sort_by_time() -> None:

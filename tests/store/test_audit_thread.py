@@ -76,6 +76,39 @@ async def test_batches_and_changes_interleave_in_one_intact_chain(settings: Sett
         await ks.close()
 
 
+async def test_an_appender_whose_head_moved_meanwhile_appends_after_the_real_one(
+    settings: Settings,
+) -> None:
+    """Two appenders (as two nodes) and changes take turns on two workspaces: each
+    batch lands after whatever was appended last, alone or in a batch that spans
+    both workspaces, and both chains stay whole."""
+    ks = await Keystead.open(settings=settings, create_master_key=True)
+    one, two = _appender(settings), _appender(settings)
+    try:
+        root = await ks.workspaces.local_operator()
+        second = await ks.workspaces.create("second")
+        other = await ks.workspaces.local_operator(second.workspace.id)
+        await one.append(_records(root, 3, "a") + _records(other, 2, "a"))
+        await one.append(_records(root, 3, "b"))  # after its own batch
+        await two.append(_records(root, 4, "c"))  # moves the head under ``one``
+        await one.append(_records(root, 2, "d"))
+        await ks.secrets.put(root, "secret", "app/one", {"v": "1"})  # the engine's path
+        await one.append(_records(root, 2, "e") + _records(other, 3, "e"))
+        await two.append(_records(other, 1, "f"))
+        await one.append(_records(other, 2, "g") + _records(root, 1, "g"))
+        for who, expected in ((root, "a3 b3 c4 d2 e2 g1"), (other, "a2 e3 f1 g2")):
+            entries = [e async for e in ks.audit.export(who)]
+            assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
+            reads = [str(e.record.target_id) for e in entries if e.record.action == "secret.read"]
+            tags = [(t[0], int(t[1])) for t in expected.split()]
+            assert reads == [f"secret/{tag}{n}" for tag, count in tags for n in range(count)]
+            assert (await ks.audit.verify(who)).ok
+    finally:
+        await one.close()
+        await two.close()
+        await ks.close()
+
+
 async def test_a_database_locked_past_the_timeout_is_store_unavailable_then_recovers(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

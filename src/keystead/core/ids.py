@@ -10,10 +10,13 @@ import os
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _RANDOM_CHARS = 16
-_RANDOM_BYTES = _RANDOM_CHARS * 5 // 8
-_POOL_BYTES = 128 * _RANDOM_BYTES
+_POOL_BYTES = 128 * _RANDOM_CHARS
+"""One random byte per character: 128 tails a pool."""
 
 
+_DIGIT_OF_BYTE = bytes(ord(_CROCKFORD[b & 0x1F]) for b in range(256))
+"""A byte's low five bits as a Crockford digit (``bytes.translate``): 256 is a
+multiple of 32, so a uniform byte gives a uniform digit, 5 random bits."""
 _PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)
 """Every two-digit string, by its 10-bit value: a digit pair per lookup."""
 
@@ -24,9 +27,16 @@ def _base32(value: int, width: int) -> str:
     return "".join([_PAIRS[(value >> shift) & 0x3FF] for shift in range(5 * width - 10, -1, -10)])
 
 
+def _tails_of(block: bytes) -> list[str]:
+    """``block``'s bytes as digits (``_DIGIT_OF_BYTE``, one C call), cut in tails:
+    80 random bits each, as 10 bytes written in base32 would give."""
+    text = block.translate(_DIGIT_OF_BYTE).decode("ascii")
+    return [text[at : at + _RANDOM_CHARS] for at in range(0, len(text), _RANDOM_CHARS)]
+
+
 class _RandomTails:
     """The 16 random characters of ids, made 128 at a time from one ``os.urandom``
-    call (a system call per id, on the serving thread, also handed the GIL to any
+    call (``_tails_of``) (a system call per id, on the serving thread, also handed the GIL to any
     waiting thread). ``list.pop`` is atomic, so threads never share a tail; a
     forked child drops its parent's, which it must not repeat."""
 
@@ -37,11 +47,7 @@ class _RandomTails:
         try:
             return self._ready.pop()
         except IndexError:
-            block = os.urandom(_POOL_BYTES)
-            fresh = [
-                _base32(int.from_bytes(block[at : at + _RANDOM_BYTES], "big"), _RANDOM_CHARS)
-                for at in range(0, _POOL_BYTES, _RANDOM_BYTES)
-            ]
+            fresh = _tails_of(os.urandom(_POOL_BYTES))
             self._ready = fresh
             return fresh.pop()
 

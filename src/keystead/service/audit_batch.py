@@ -39,15 +39,16 @@ class AuditWriter:
         self.batches = 0
         """Transactions committed so far (for tests and figures)."""
 
-    async def write(self, record: AuditRecord) -> None:
-        """Return once ``record`` is committed to the chain; raise what the commit
-        raised when it is not."""
+    def write(self, record: AuditRecord) -> asyncio.Future[None]:
+        """Queue ``record``; the answer, to await, is done once it is committed to
+        the chain, or raises what the commit raised. A plain function handing out
+        the future itself: a read suspends on it with one frame less to pass."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         self._waiting.append((record, done))
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._run())
-        await done
+        return done
 
     async def _run(self) -> None:
         while self._waiting:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -83,7 +83,7 @@ class ServiceContext:
         (call right before the store write); only changed fields, no secrets."""
         pending_audit.push(self._record(principal, action, target_type, target_id, before, after))
 
-    async def audit_read(
+    def audit_read(
         self,
         principal: Principal,
         action: str,
@@ -91,11 +91,14 @@ class ServiceContext:
         target_id: str | None,
         *,
         after: object = None,
-    ) -> None:
-        """Commit the audit entry of a read (batched with concurrent reads'); return
-        once it is in the chain, raise (StoreUnavailable) when it could not be
-        written: call before handing out what was read."""
-        await self.reads.write(self._record(principal, action, target_type, target_id, None, after))
+    ) -> Awaitable[None]:
+        """Commit the audit entry of a read (batched with concurrent reads'): the
+        answer, to await, is done once it is in the chain and raises
+        (StoreUnavailable) when it could not be written. Await it before handing out
+        what was read."""
+        return self.reads.write(
+            self._record(principal, action, target_type, target_id, None, after)
+        )
 
     def _record(
         self,

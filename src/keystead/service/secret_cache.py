@@ -77,6 +77,14 @@ class SealedLatest:
         self._entries.clear()
 
 
+def cached_version(
+    ctx: ServiceContext, ws: str, mount: str, path: str, version: int | None
+) -> tuple[SecretMetadata, SealedVersion | None] | None:
+    """The current version from ``ctx.secrets``, without a call, when that is what
+    is asked and it is there (None: ask ``read_version``)."""
+    return None if version is not None else ctx.secrets.get((ws, mount, path))
+
+
 async def read_version(
     ctx: ServiceContext, ws: str, mount: str, path: str, version: int | None
 ) -> tuple[SecretMetadata, SealedVersion | None] | None:
@@ -97,4 +105,4 @@ async def read_version(
     return found
 
 
-__all__ = ["SIZE", "TTL_S", "Address", "Latest", "SealedLatest", "read_version"]
+__all__ = ["SIZE", "TTL_S", "Address", "Latest", "SealedLatest", "cached_version", "read_version"]

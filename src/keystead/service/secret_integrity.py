@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from typing import NoReturn
 
 from keystead.core import events
 from keystead.core.alerts import Alert, event_data
@@ -101,17 +102,35 @@ async def unseal_version(
 ) -> bytes:
     """The plaintext of a stored version, or IntegrityError (and the alert) when it
     does not open where it lives."""
-    where = secret_aad(secret.workspace_id, secret.mount, secret.path, info.version)
     try:
-        parsed = _parsed(sealed) if len(sealed) <= _PARSED_MAX_BYTES else Sealed.from_bytes(sealed)
-        return unseal(parsed, where, keyring)
+        return open_version(keyring, secret, info, sealed)
     except IntegrityError:
-        await report_failure(ctx, secret, info, on_alert)
-        raise IntegrityError(
-            f"version {info.version} of the secret at {secret.mount}/{secret.path} failed "
-            "its integrity check (altered, moved, or sealed under another master key); "
-            "an alert is open"
-        ) from None
+        await failed(ctx, secret, info, on_alert)
 
 
-__all__ = ["KIND", "RULE_ID", "report_failure", "unseal_version"]
+def open_version(
+    keyring: Keyring, secret: SecretMetadata, info: VersionInfo, sealed: bytes
+) -> bytes:
+    """``unseal_version`` without its report: IntegrityError when the version does
+    not open where it lives (then await ``failed``, which reports and raises)."""
+    where = secret_aad(secret.workspace_id, secret.mount, secret.path, info.version)
+    parsed = _parsed(sealed) if len(sealed) <= _PARSED_MAX_BYTES else Sealed.from_bytes(sealed)
+    return unseal(parsed, where, keyring)
+
+
+async def failed(
+    ctx: ServiceContext,
+    secret: SecretMetadata,
+    info: VersionInfo,
+    on_alert: Callable[[Alert], None] | None,
+) -> NoReturn:
+    """Report a version that failed its integrity check, and raise IntegrityError."""
+    await report_failure(ctx, secret, info, on_alert)
+    raise IntegrityError(
+        f"version {info.version} of the secret at {secret.mount}/{secret.path} failed "
+        "its integrity check (altered, moved, or sealed under another master key); "
+        "an alert is open"
+    ) from None
+
+
+__all__ = ["KIND", "RULE_ID", "failed", "open_version", "report_failure", "unseal_version"]

@@ -56,6 +56,12 @@ class SecretMounts:
         the settings as stored now (what a write applies)."""
         return _of_kind(await self.find(workspace_id, name), kind)
 
+    def seen(self, workspace_id: str, name: str, kind: str = KV_V2) -> bool:
+        """``known`` without a call when the mount is in memory and of ``kind``
+        (False: ask ``known``)."""
+        found = self._known.get((workspace_id, name))
+        return found is not None and found.kind == kind
+
     async def known(self, workspace_id: str, name: str, kind: str = KV_V2) -> None:
         """The mount exists and is of ``kind`` (else as ``resolve``), from memory
         once seen: a mount is never removed and its kind never changes, so a read,

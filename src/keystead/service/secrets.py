@@ -47,6 +47,7 @@ from keystead.core.secrets import (
 from keystead.errors import (
     CheckAndSetMismatch,
     Conflict,
+    IntegrityError,
     NotFound,
     ValidationError,
 )
@@ -315,9 +316,12 @@ class SecretService:
         self, principal: Principal, mount: str, path: str, version: int | None, action: str
     ) -> SecretRead:
         ws, now = principal.workspace_id, self._ctx.now()
-        await self.mounts.known(ws, mount)
+        if not self.mounts.seen(ws, mount):  # a hot read calls nothing before its audit
+            await self.mounts.known(ws, mount)
         target = f"{mount}/{path}"
-        found = await secret_cache.read_version(self._ctx, ws, mount, path, version)
+        found = secret_cache.cached_version(self._ctx, ws, mount, path, version)
+        if found is None:
+            found = await secret_cache.read_version(self._ctx, ws, mount, path, version)
         if found is None or (found[1] is None and found[0].current_version == 0):
             raise NotFound(f"no secret at {target}")
         secret, stored = found
@@ -328,7 +332,12 @@ class SecretService:
             raise SecretVersionGone(secret, stored.info, state)
         after = {"version": stored.info.version}
         await self._ctx.audit_read(principal, action, "secret", target, after=after)
-        data = decode_data(await self._unseal(secret, stored.info, stored.sealed))
+        keyring = self._master_keys.keyring
+        try:
+            plaintext = secret_integrity.open_version(keyring, secret, stored.info, stored.sealed)
+        except IntegrityError:
+            await secret_integrity.failed(self._ctx, secret, stored.info, self._on_alert)
+        data = decode_data(plaintext)
         if self.on_read is not None and action == "secret.read":
             self.on_read(principal, secret, stored.info.version, now)
         return SecretRead(data, stored.info, secret)

@@ -189,7 +189,7 @@ async def _answer(scope: Scope, receive: Receive, max_body_bytes: int) -> tuple[
     if ks is None:
         raise VaultError(503, ["Vault is sealed"])
     if rest.startswith("sys/") and rest[4:].rstrip("/") in sys.UNAUTHENTICATED:
-        return await _respond(sys.unauthenticated(ks, rest[4:].rstrip("/"), method, query), "")
+        return _respond(sys.unauthenticated(ks, rest[4:].rstrip("/"), method, query), "")
     principal = await _principal(ks, token_value)
     request_id = new_request_id()  # a UUID, as Vault's; also the audit entries'
     client = scope.get("client")
@@ -214,7 +214,7 @@ async def _answer(scope: Scope, receive: Receive, max_body_bytes: int) -> tuple[
             request.rest = below
             answer = await token.handle(request)
         else:
-            mount = await _mount(ks, principal, head)
+            mount = _seen_mount(ks, principal, head) or await _mount(ks, principal, head)
             handler = MOUNT_HANDLERS.get(mount.kind)
             if handler is None:
                 raise VaultError(404, [f"no handler for route '{head}'"])
@@ -225,10 +225,10 @@ async def _answer(scope: Scope, receive: Receive, max_body_bytes: int) -> tuple[
         return error.status, _error_answer(error, request_id)
     except VaultError as exc:
         return exc.status, _error_answer(exc, request_id)
-    return await _respond(answer, request_id)
+    return _respond(answer, request_id)
 
 
-async def _respond(answer: VaultResponse, request_id: str) -> tuple[int, bytes]:
+def _respond(answer: VaultResponse, request_id: str) -> tuple[int, bytes]:
     if answer.status == 204:
         return 204, b""
     if answer.raw is not None:
@@ -291,6 +291,12 @@ async def _body(receive: Receive, method: str, max_body_bytes: int) -> dict[str,
     if not isinstance(parsed, dict):
         raise bad_request("failed to parse JSON input: the body is not a JSON object")
     return parsed
+
+
+def _seen_mount(ks: Keystead, principal: Principal, name: str) -> SecretMount | None:
+    """The mount from memory, without a call (None: ask ``_mount``)."""
+    seen = _seen_mounts.get(ks)
+    return None if seen is None else seen.get((principal.workspace_id, name))
 
 
 async def _mount(ks: Keystead, principal: Principal, name: str) -> SecretMount:

@@ -343,7 +343,9 @@ ROUTES: tuple[tuple[str, str], ...] = tuple(
 )
 
 
-async def handle(request: VaultRequest, mount: SecretMount, rest: str) -> VaultResponse:
+def handle(request: VaultRequest, mount: SecretMount, rest: str) -> Awaitable[VaultResponse]:
+    """The operation's handler, called: the answer to await (a route that does not
+    exist raises at once)."""
     operation, _, path = rest.partition("/")
     methods = TABLE.get(operation)
     if methods is None:
@@ -354,7 +356,7 @@ async def handle(request: VaultRequest, mount: SecretMount, rest: str) -> VaultR
     listing = operation == "metadata" and request.method == "LIST"
     if not path and operation != "config" and not listing:
         raise VaultError(404, ["unsupported path"])
-    return await handler(request, mount, path)
+    return handler(request, mount, path)
 
 
 __all__ = ["MOUNT_TYPE", "ROUTES", "TABLE", "handle", "secret_metadata", "version_metadata"]

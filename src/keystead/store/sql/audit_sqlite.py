@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from keystead.store.sql.audit_chain import chained_rows
+from keystead.core.audit import AuditEntry
+from keystead.store.sql.audit_chain import COLUMNS, chained_rows, entry_values
 from keystead.store.sql.audit_thread import AuditThread, Groups, chain_statements
 
 BUSY_TIMEOUT_MS = 30_000
@@ -51,6 +52,8 @@ _INSERT = _Statement(_STATEMENTS.insert)
 _HEAD_CREATE = _Statement(_STATEMENTS.head_create)
 _HEAD_READ = _Statement(_STATEMENTS.head_read)
 _HEAD_MOVE = _Statement(_STATEMENTS.head_move)
+if _INSERT.order != COLUMNS:
+    raise RuntimeError("the compiled audit insert does not take audit_chain.COLUMNS in order")
 
 
 @functools.lru_cache(maxsize=ROWS_PER_INSERT)
@@ -85,8 +88,7 @@ def _write(connection: sqlite3.Connection, groups: Groups) -> None:
             connection.execute(_HEAD_CREATE.sql, _HEAD_CREATE.params(ws=workspace_id))
             head = connection.execute(_HEAD_READ.sql, _HEAD_READ.params(ws=workspace_id))
             seq, prev_hash = head.fetchone()
-            rows, seq, prev_hash = chained_rows(records, int(seq), str(prev_hash))
-            values = [_row(row) for row in rows]
+            values, seq, prev_hash = chained_rows(records, int(seq), str(prev_hash), _row)
             for start in range(0, len(values), ROWS_PER_INSERT):
                 chunk = values[start : start + ROWS_PER_INSERT]
                 connection.execute(_insert_rows(len(chunk)), [v for row in chunk for v in row])
@@ -98,9 +100,10 @@ def _write(connection: sqlite3.Connection, groups: Groups) -> None:
     connection.commit()
 
 
-def _row(values: dict[str, Any]) -> tuple[Any, ...]:
-    values["at"] = sqlite_time(values["at"])
-    return _INSERT.params(**values)
+def _row(entry: AuditEntry) -> tuple[Any, ...]:
+    """The insert's parameters: the entry's values, its time as SQLAlchemy stores it."""
+    values = entry_values(entry)
+    return (*values[:3], sqlite_time(values[3]), *values[4:])
 
 
 def sqlite_time(moment: datetime) -> str:
