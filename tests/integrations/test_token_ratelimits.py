@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from conftest import LIMITERS, REDIS_ENV, drop_workspace_counters
 from gateway.gatewaykit import assert_problem, config_of, route, site
 from gateway.upstreams import echo, serving
 from keystead.config import Settings
@@ -43,7 +45,25 @@ def limit_headers(response: httpx.Response) -> dict[str, str]:
     return {name: response.headers[name] for name in LIMIT_HEADERS if name in response.headers}
 
 
-async def test_a_key_and_its_token_share_the_guards_budget(vault: Keystead) -> None:
+@pytest.fixture(params=LIMITERS)
+async def limited_vault(
+    request: pytest.FixtureRequest, settings: Settings, clock: ManualClock
+) -> AsyncIterator[Keystead]:
+    """A service with a master key whose limiter is memory:// or the real Redis."""
+    url = "memory://" if request.param == "memory" else os.environ[REDIS_ENV]
+    tuned = settings.model_copy(update={"limits_url": url})
+    ks = await Keystead.open(settings=tuned, clock=clock, create_master_key=True)
+    try:
+        yield ks
+    finally:
+        workspaces = [w.id for w in await ks.workspaces.list()]
+        await ks.close()
+        if request.param == "redis":
+            drop_workspace_counters(workspaces)
+
+
+async def test_a_key_and_its_token_share_the_guards_budget(limited_vault: Keystead) -> None:
+    vault = limited_vault
     key, token = await key_and_token(vault)
     async with serve_asgi(fastapi_app(Embedded(vault, ratelimits=APP_LIMIT))) as app:
         served = [await app.get("/whoami", headers=bearer(c)) for c in (key, token, key)]
