@@ -4,8 +4,10 @@ route, check the key, forward, record usage.
 An access token (a JWT) in place of a key is verified by the service's
 in-process verifier (``ks.tokens.verifier``), as the embedded middleware does:
 from memory, revocations through the invalidation channel. Its request is
-forwarded with the identity headers of its key; it is not recorded as usage
-and counts no rate limit (those of the key were counted when it was issued).
+forwarded with the identity headers of its key; it is not recorded as usage.
+The key's own limits were counted when the token was issued; the route's
+``ratelimits`` count for the token on its key's counters, so a key and its
+tokens share the route's budget.
 
 A reload builds a new ``Proxy``; a request keeps the one it started with, so it
 finishes on the configuration it was routed by.
@@ -20,7 +22,7 @@ from time import perf_counter
 from starlette.types import Receive, Scope, Send
 
 from keystead.core.answers import known_windows
-from keystead.core.models import VerifyContext
+from keystead.core.models import Code, VerifyContext
 from keystead.core.tokens import TokenRefused, looks_like_jwt
 from keystead.core.verify import MALFORMED, Verdict
 from keystead.errors import KeysteadError
@@ -140,12 +142,25 @@ class Proxy:
         if query is not None and not token_identity(verified).allows(query):
             await respond(send, insufficient_permissions(query))
             return
+        extra = None
+        if route.ratelimits:  # the route's limits, on the counters of the token's key
+            try:
+                limited = await self.ks.limit_token(verified, route.ratelimits)
+            except KeysteadError as exc:
+                logger.warning("tokens cannot be verified: %s", exc.detail)
+                await respond(send, unavailable())
+                return
+            now, windows = self.ks.clock.now(), route.windows or None
+            if limited.code is not Code.VALID:
+                await respond(send, refusal(limited, now, windows=windows))
+                return
+            extra = limit_headers(limited, now, windows=windows)
         if self._hide:
             scope = self._sources.strip(scope)
         identity = _headers(
             verified.key_id, verified.api_id, verified.owner_id, verified.permissions
         )
-        await self._forward(route, scope, receive, send, facts, identity=identity)
+        await self._forward(route, scope, receive, send, facts, extra=extra, identity=identity)
 
     async def _forward(
         self,

@@ -8,7 +8,8 @@ time and sizes (docs/monitoring.md).
 An access token (a JWT) is verified by the service's in-process verifier
 (``ks.tokens.verifier``): from memory, which the invalidation channel keeps
 current, so a revocation on any node refuses the key's tokens here within a
-second. Token requests are not recorded as usage (their exchange was).
+second. Token requests are not recorded as usage (their exchange was); the
+guard's ``ratelimits`` count for them on the counters of the token's key.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from keystead.integrations.guard import (
 )
 from keystead.integrations.handoff import Handoff
 from keystead.integrations.identity import identity_of
-from keystead.integrations.tokens import own_audience, token_check
+from keystead.integrations.tokens import counted, own_audience, token_check
 from keystead.limits import RateLimit
 from keystead.service import Keystead
 from keystead.service.heap import freeze_startup_heap
@@ -87,7 +88,7 @@ class Embedded:
     async def check(self, key: str, context: VerifyContext, cost: int | None = None) -> Check:
         ks = self._ks or await self.service()
         if self.tokens and looks_like_jwt(key):
-            return await self._token(ks, key, context)
+            return await self._token(ks, key, context, self.cost if cost is None else cost)
         try:
             verdict: Verdict = await ks.verify(
                 key,
@@ -109,7 +110,7 @@ class Embedded:
         if ks is None:
             return None
         if self.tokens and looks_like_jwt(key):
-            return self._token_now(ks, key, context)
+            return None if self.ratelimits else self._token_now(ks, key, context)
         if self.ratelimits:
             return None
         verdict = ks.verify_now(key, context, cost=self.cost if cost is None else cost)
@@ -119,7 +120,7 @@ class Embedded:
         check.unsettled = True
         return check
 
-    async def _token(self, ks: Keystead, key: str, context: VerifyContext) -> Check:
+    async def _token(self, ks: Keystead, key: str, context: VerifyContext, cost: int) -> Check:
         try:
             token = await ks.tokens.verifier.verify_async(key, self.audience)
         except TokenRefused:
@@ -129,7 +130,15 @@ class Embedded:
             return failed(context)
         if self.audience is None and not own_audience(token):
             return unusable(context)
-        return token_check(token, context)
+        check = token_check(token, context)
+        if not self.ratelimits or check.identity is None:
+            return check
+        try:  # the guard's limits, on the counters of the token's key
+            limited = await ks.limit_token(token, self.ratelimits, cost=cost)
+        except KeysteadError as exc:
+            log.warning("tokens cannot be verified: %s", exc.detail)
+            return failed(context)
+        return counted(check, limited, ks.clock.now())
 
     def _token_now(self, ks: Keystead, key: str, context: VerifyContext) -> Check | None:
         """A token decided from memory; None when its key must be loaded first,

@@ -8,7 +8,9 @@ call per request, never blocking the answer.
 An access token (a JWT) is verified offline by the SDK's token verifier
 (``AsyncTokenVerifier`` / ``TokenVerifier``): keys from the API's JWKS,
 revocations from its signed revocation document, polled every ``refresh_s``.
-Token requests are not recorded as usage (their exchange was).
+Token requests are not recorded as usage (their exchange was), and the
+guard's ``ratelimits`` do not count for them: counting would cost a call per
+request (a guard with both logs a warning once; embedded mode counts them).
 """
 
 from __future__ import annotations
@@ -98,6 +100,17 @@ def _audience(options: GuardOptions) -> str | tuple[str, ...] | None:
     return audience if audience is None or isinstance(audience, str) else tuple(audience)
 
 
+def _uncounted(options: GuardOptions) -> None:
+    """Warn once, at construction, that the guard's ``ratelimits`` will not
+    count for access tokens: offline verification makes no call to count them."""
+    if options.get("tokens", True) and options.get("ratelimits"):
+        log.warning(
+            "remote mode does not count the guard's ratelimits for access tokens "
+            "(verified offline, with no call per request); to count them, use "
+            "embedded mode, or accept keys only with tokens=False"
+        )
+
+
 def _token_failed(context: VerifyContext, error: Exception) -> Check:
     """A token that cannot be checked now (its revocation document is stale,
     or the server cannot be asked): 503, as for a key."""
@@ -125,6 +138,7 @@ class Remote:
         self._owned = client is None
         self.client = client or AsyncClient(_required(url, "url"), _required(root_key, "root_key"))
         self._requests = _Requests(options)
+        _uncounted(options)
         self.tokens: AsyncTokenVerifier | None = None
         if options.get("tokens", True):
             self.tokens = token_verifier or AsyncTokenVerifier(
@@ -212,6 +226,7 @@ class SyncRemote:
         self._owned = client is None
         self.client = client or Client(_required(url, "url"), _required(root_key, "root_key"))
         self._requests = _Requests(options)
+        _uncounted(options)
         self.tokens: TokenVerifier | None = None
         if options.get("tokens", True):
             self.tokens = token_verifier or TokenVerifier(self.client, audience=_audience(options))

@@ -8,7 +8,9 @@ The app gets the same ``Identity`` as for a key: ``key_id`` is the token's
 ``permissions`` and ``meta`` come from its claims, ``name`` and ``plan`` are
 None. A refused token gets the 401 of any unusable key, byte for byte. The
 key's own rate limits, quotas and restrictions were applied when the token
-was issued; a token request does not count them again.
+was issued; a token request does not count them again. The extra
+``ratelimits`` of a guard or gateway route do count, in embedded mode and the
+gateway, on the counters of the token's key (``Keystead.limit_token``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
-from keystead.core.answers import LimitLike
+from keystead.core.answers import LimitLike, Outcome
 from keystead.core.models import Code, VerifyContext
-from keystead.integrations.guard import Check
+from keystead.integrations.guard import Check, decided
 from keystead.integrations.identity import Identity
 from keystead.integrations.refusal import insufficient_permissions
 
@@ -103,10 +105,33 @@ def token_check(token: VerifiedLike, context: VerifyContext) -> Check:
     return Check(TokenOutcome(identity.key_id, identity.api_id), context, identity, None, [])
 
 
+def counted(
+    check: Check, limited: Outcome, now: float, windows: Mapping[str, int] | None = None
+) -> Check:
+    """A served token's ``check`` once per-call limits were counted for it
+    (``limited``: ``Keystead.limit_token``'s verdict): served with their
+    rate-limit headers, or refused (429, 503) as a key would be."""
+    outcome = check.outcome
+    if check.identity is None or not isinstance(outcome, TokenOutcome):
+        return check
+    counted = TokenOutcome(
+        outcome.key_id,
+        outcome.api_id,
+        limited.code,
+        limited.reason,
+        tuple(limited.limits),
+        limited.retry_after,
+        limited.shed,
+    )
+    identity = check.identity if limited.code == Code.VALID else None
+    return decided(counted, check.context, identity, now, windows=windows)
+
+
 __all__ = [
     "Audience",
     "TokenOutcome",
     "VerifiedLike",
+    "counted",
     "own_audience",
     "token_check",
     "token_identity",

@@ -12,7 +12,7 @@ from keystead.core.at_rest import pickup_aad, webhook_secret_aad
 from keystead.core.authz import Principal
 from keystead.core.clock import Clock, SystemClock
 from keystead.core.hashing import KeyHasher
-from keystead.core.models import VerifyContext
+from keystead.core.models import Code, VerifyContext
 from keystead.core.verify import Verdict
 from keystead.errors import ConfigurationError
 from keystead.events.exporters import open_sinks
@@ -50,7 +50,7 @@ from keystead.service.secret_consumers import SecretConsumers
 from keystead.service.secret_rotation import SecretRotation
 from keystead.service.secrets import SecretService
 from keystead.service.shedding import LoadShedder
-from keystead.service.tokens import TokenService
+from keystead.service.tokens import TokenService, VerifiedToken
 from keystead.service.transit import TransitService
 from keystead.service.usage import UsageService
 from keystead.service.verifier import Verifier
@@ -274,6 +274,20 @@ class Keystead:
         then ``verify`` on the service's loop. Pass the verdict to
         ``settle_now`` on the loop afterwards (``usage.complete`` does not)."""
         return self._verifier.verify_now(key, context, cost=cost)
+
+    async def limit_token(
+        self, token: VerifiedToken, ratelimits: Sequence[RateLimit], *, cost: int = 1
+    ) -> Verdict:
+        """Spend ``cost`` on ``ratelimits`` (per-call limits, as ``verify`` takes
+        them) for a verified access token, on the counters its key's own
+        verifications with the same limits use: a key and its tokens share one
+        budget. The verdict has no key record, only the limits decided."""
+        workspace_id = self.tokens.verifier.workspace_of(token.api_id)
+        if workspace_id is None or not ratelimits:
+            return Verdict(Code.VALID)
+        return await self._verifier.limit_token(
+            workspace_id, token.api_id, token.key_id, cost, ratelimits
+        )
 
     def settle_now(self, verdict: Verdict) -> None:
         """On the service's loop: count a ``verify_now`` verdict as ``verify``

@@ -105,7 +105,7 @@ class KeyLimits:
             quota_counter=None if own.quota is None else f"{prefix}q",
             ip_prefix=counters.ip_prefix(key.workspace_id, key.api_id),
             ip_ratelimits=ip_ratelimits,
-            extra_prefix=f"{prefix}x:",
+            extra_prefix=per_call_prefix(key.workspace_id, key.counter_id),
             failure_policy=str(api_limits.get("failure_policy", "open")),
             priority=0 if plan is None else plan.priority,
         )
@@ -117,15 +117,24 @@ class KeyLimits:
             return self.unit_checks
         out = [Check(name, spec, cost) for name, spec in self.checks]
         # NO_LIMITS is shared by every key without limits: name per-call counters by key
-        extra_prefix = (
-            self.extra_prefix or counters.key_prefix(key.workspace_id, key.counter_id) + "x:"
-        )
-        for rate in extra:
-            out.append(Check(f"{extra_prefix}{rate.name}:{_shape(rate)}", rate, cost))
+        prefix = self.extra_prefix or per_call_prefix(key.workspace_id, key.counter_id)
+        out.extend(per_call_checks(prefix, extra, cost))
         if ip is not None:
             for rate in self.ip_ratelimits:
                 out.append(Check(f"{self.ip_prefix}{ip}:{rate.name}:{_shape(rate)}", rate, cost))
         return out
+
+
+def per_call_prefix(workspace_id: str, counter_id: str) -> str:
+    """Where a key's per-call limits (``ratelimits=`` of a verification) count,
+    followed by the limit's name and shape: per key and name, so the key and
+    its access tokens (``sub`` = the key id) spend one budget."""
+    return counters.key_prefix(workspace_id, counter_id) + "x:"
+
+
+def per_call_checks(prefix: str, extra: Sequence[RateLimit], cost: int) -> list[Check]:
+    """The checks of per-call limits under ``prefix`` (``per_call_prefix``)."""
+    return [Check(f"{prefix}{rate.name}:{_shape(rate)}", rate, cost) for rate in extra]
 
 
 def _shape(rate: RateLimit) -> str:

@@ -22,7 +22,7 @@ from keystead.limits import Lease, MemoryLimiter, RateLimit
 from keystead.service.context import CachedKey, ServiceContext
 from keystead.service.guard import FailedAttempts
 from keystead.service.limit_notices import LimitNotices
-from keystead.service.limiting import NO_LIMITS, KeyLimits
+from keystead.service.limiting import NO_LIMITS, KeyLimits, per_call_checks, per_call_prefix
 from keystead.service.shedding import LoadShedder
 from keystead.service.single_flight import SingleFlight
 from keystead.store.cache import MISS
@@ -33,6 +33,7 @@ _EMPTY = VerifyContext()
 _new_tuple = tuple.__new__  # builds a Verdict without its Python-level __new__
 _FLUSH_INTERVAL_S = 1.0
 _NO_EXTRA: tuple[RateLimit, ...] = ()
+_VALID = Verdict(Code.VALID)
 
 
 class Verifier:
@@ -203,14 +204,7 @@ class Verifier:
             else:
                 decision = await self._ctx.limiter.decide(checks, now)
         except LimiterUnavailable:
-            self.limiter_errors += 1
-            if self.limiter_errors % 1000 == 1:
-                log.warning(
-                    "limiter unavailable (%d times so far); failing %s",
-                    self.limiter_errors,
-                    limits.failure_policy,
-                )
-            if limits.failure_policy == "closed":
+            if self._fails_closed(limits.failure_policy):
                 return Verdict(Code.RATE_LIMITED, record, "limiter_unavailable", shed=True)
             return record.valid_verdict
         results = _labelled(decision.results, limits.labels) if limits.relabel else decision.results
@@ -224,6 +218,40 @@ class Verifier:
             leases = tuple(f"{lease.key}|{lease.id}" for lease in decision.lease_ids)
             return Verdict(Code.VALID, record, None, results, None, leases)
         return Verdict(Code.VALID, record, None, results)
+
+    async def limit_token(
+        self, workspace_id: str, api_id: str, key_id: str, cost: int, extra: Sequence[RateLimit]
+    ) -> Verdict:
+        """Spend ``cost`` on per-call limits for an access token of ``key_id``,
+        on the counters the key's own verifications with ``extra`` use: a key and
+        its tokens share one budget. No record: the verdict's limits only."""
+        checks = per_call_checks(per_call_prefix(workspace_id, key_id), extra, cost)
+        now = self._ctx.clock.now()
+        try:
+            if self._decide_now is not None:
+                decision = self._decide_now(checks, now)
+            else:
+                decision = await self._ctx.limiter.decide(checks, now)
+        except LimiterUnavailable:
+            api = self._ctx.apis.peek(api_id.encode())  # the key's API, as its own verify
+            limits = api.limits if isinstance(api, Api) else {}
+            policy = str(limits.get("failure_policy", "open"))
+            if self._fails_closed(policy):
+                return Verdict(Code.RATE_LIMITED, None, "limiter_unavailable", shed=True)
+            return _VALID
+        if not decision.allowed:
+            failed = next(r.name for r in decision.results if not r.allowed)
+            return Verdict(Code.RATE_LIMITED, None, failed, decision.results, decision.retry_after)
+        return Verdict(Code.VALID, None, None, decision.results)
+
+    def _fails_closed(self, policy: str) -> bool:
+        """Count a limiter failure (logged now and then); whether to refuse."""
+        self.limiter_errors += 1
+        if self.limiter_errors % 1000 == 1:
+            log.warning(
+                "limiter unavailable (%d times so far); failing %s", self.limiter_errors, policy
+            )
+        return policy == "closed"
 
     async def _failed(self, verdict: Verdict, ip: str | None) -> Verdict:
         """MALFORMED and NOT_FOUND are what guessing looks like: count them per IP."""

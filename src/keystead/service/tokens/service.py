@@ -33,7 +33,7 @@ from keystead.service.apis import ApiService
 from keystead.service.context import ServiceContext
 from keystead.service.master_keys import MasterKeys
 from keystead.service.tokens._types import Issued, SigningKeyInfo, TokenRequest
-from keystead.service.tokens.denials import policy_of
+from keystead.service.tokens.denials import policy_of, stored_policy, to_store
 from keystead.service.tokens.documents import TokenDocuments, core_denial
 from keystead.service.tokens.issuance import Issuance, Release, Verify
 from keystead.service.tokens.oauth import TokenOAuth
@@ -160,7 +160,8 @@ class TokenService:
         api = await self._apis.visible(principal, api_id)
         _whole_api(principal, "change an API's settings")
         before = {"token_policy": policy_of(api).to_dict()}
-        values = {"token_policy": policy.to_dict(), "updated_at": self._ctx.now()}
+        stored = to_store(policy, api, self._ctx.clock.now())
+        values = {"token_policy": stored, "updated_at": self._ctx.now()}
         self._ctx.audit(principal, "api.update", "api", api.id, before=before, after=values)
         updated = await self._ctx.store.update_api(api.workspace_id, api.id, values)
         self._ctx.api_keys_changed(api.id)
@@ -179,7 +180,7 @@ class TokenService:
         await self._ctx.store.prune_denials(now)
         self.verifier.prune(now)
         for record, stored in await self._ctx.store.signing_keys_in_use():
-            policy = _policy(stored)
+            policy = stored_policy(stored)
             every = policy.rotate_every_s
             if every is None or now - record.created_at.timestamp() < every:
                 continue
@@ -276,13 +277,6 @@ def verifying(records: Sequence[SigningKeyRecord], now: float) -> list[SigningKe
         for r in records
         if r.retired_at is None or (r.publish_until is not None and r.publish_until > at)
     ]
-
-
-def _policy(stored: dict[str, Any] | None) -> TokenPolicy:
-    try:
-        return TokenPolicy.from_dict(stored)
-    except ValidationError:
-        return TokenPolicy()
 
 
 def _whole_api(principal: Principal, what: str) -> None:

@@ -33,6 +33,7 @@ from keystead.keyring import Keyring
 from keystead.service.context import ServiceContext
 from keystead.service.master_keys import MasterKeys
 from keystead.service.tokens._types import NoMasterKey
+from keystead.service.tokens.denials import max_ttl_at
 from keystead.store.tokens import SigningKeyRecord
 
 LABEL = "keystead.token-signing-key.v1"
@@ -51,10 +52,11 @@ def new_kid(now: float) -> str:
     return new_id("tsk", now)
 
 
-def publish_until(retired_at: datetime, policy: TokenPolicy) -> datetime:
+def publish_until(retired_at: datetime, max_ttl_s: int) -> datetime:
     """When a key retired at ``retired_at`` leaves the JWKS: after the last token
-    it may have signed (a node's cached signer included) has expired."""
-    return retired_at + timedelta(seconds=policy.max_ttl_s + LEEWAY_S + CURRENT_CACHE_S)
+    it may have signed (a node's cached signer included) has expired; ``max_ttl_s``
+    is the API's ceiling then (``denials.max_ttl_at``)."""
+    return retired_at + timedelta(seconds=max_ttl_s + LEEWAY_S + CURRENT_CACHE_S)
 
 
 class SigningKeys:
@@ -142,7 +144,7 @@ class SigningKeys:
             sealed=sealed,
             key_version=key_version_of(sealed) or 0,
             created_at=created,
-            publish_until=publish_until(created, policy),
+            publish_until=publish_until(created, max_ttl_at(api, now)),
         )
         if not await self._ctx.store.add_signing_key(record, expected=expected):
             self.forget(api.id)
