@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
@@ -14,7 +13,6 @@ from keystead.core.clock import Clock, SystemClock
 from keystead.core.hashing import KeyHasher
 from keystead.core.models import Code, VerifyContext
 from keystead.core.verify import Verdict
-from keystead.errors import ConfigurationError
 from keystead.events.exporters import open_sinks
 from keystead.events.exporters.hub import ExportHub
 from keystead.events.exporters.producers import from_alert, from_audit, from_usage
@@ -50,6 +48,7 @@ from keystead.service.secret_consumers import SecretConsumers
 from keystead.service.secret_rotation import SecretRotation
 from keystead.service.secrets import SecretService
 from keystead.service.shedding import LoadShedder
+from keystead.service.store_checks import checked_store
 from keystead.service.tokens import TokenService, VerifiedToken
 from keystead.service.transit import TransitService
 from keystead.service.usage import UsageService
@@ -58,8 +57,6 @@ from keystead.service.webhooks import WebhookService
 from keystead.service.workspaces import WorkspaceService
 from keystead.store import Store, open_store
 from keystead.store.cache import TtlLruCache
-
-_SECRET_CHECK = "secret_check"  # noqa: S105 - a settings row name
 
 
 class Keystead:
@@ -180,7 +177,7 @@ class Keystead:
         )
         store = open_store(settings.database_url)
         try:
-            master_keys = await _checked_store(
+            master_keys = await checked_store(
                 store, secret, keyring, migrate=migrate, create_master_key=create_master_key
             )
         except BaseException:
@@ -211,7 +208,7 @@ class Keystead:
         keyring = open_keyring(settings.master_key_location())
         store = open_store(settings.database_url)
         try:
-            await _checked_store(store, secret, keyring, migrate=True, create_master_key=False)
+            await checked_store(store, secret, keyring, migrate=True, create_master_key=False)
         finally:
             await store.close()
 
@@ -400,29 +397,6 @@ class Keystead:
 
     def __repr__(self) -> str:
         return f"Keystead({self.store!r})"
-
-
-async def _checked_store(
-    store: Store, secret: bytes, keyring: Keyring, *, migrate: bool, create_master_key: bool
-) -> MasterKeys:
-    """Migrate ``store`` and refuse it unless the secret and master key are its own."""
-    if migrate:
-        await store.migrate()
-    await _check_secret(store, secret)
-    master_keys = MasterKeys(store, keyring)
-    await master_keys.check(create=create_master_key)
-    return master_keys
-
-
-async def _check_secret(store: Store, secret: bytes) -> None:
-    """Refuse a server secret other than the one the store was first used with:
-    every key would silently answer NOT_FOUND otherwise."""
-    fingerprint = hmac.digest(secret, b"keystead secret check v1", "sha256").hex()
-    stored = await store.put_setting_if_absent(_SECRET_CHECK, fingerprint)
-    if not hmac.compare_digest(stored, fingerprint):
-        raise ConfigurationError(
-            "the server secret does not match the one this database was initialised with"
-        )
 
 
 __all__ = ["Keystead"]
