@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         "docs/secrets.md); empty = "
         f"file://{MASTER_KEY_FILE_NAME} beside the server secret file",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="the URL clients reach this server at (https://keys.example.com): the "
+        "base of token issuers and of the OAuth metadata; unset = http://host:port",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8400, ge=1, le=65535)
     cache_size: int = Field(default=100_000, ge=0)
@@ -180,6 +185,12 @@ class Settings(BaseSettings):
         if len(value) > 32 or not _SD_ID.fullmatch(value):
             raise ValueError("must be name@<private enterprise number>, at most 32 characters")
         return value
+
+    def base_url(self) -> str:
+        """``public_url`` without a trailing slash, else ``http://{host}:{port}``."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
 
     def master_key_location(self) -> str:
         """``master_key_url``, or its default: a file beside ``secret_file``."""

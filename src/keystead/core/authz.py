@@ -46,6 +46,10 @@ ROOT_PERMISSIONS: tuple[str, ...] = (
     "alerts.read",
     "alerts.write",
     "leaks.report",
+    "tokens.introspect",
+    "tokens.revoke",
+    "tokens.keys.read",
+    "tokens.keys.rotate",
     *SECRET_PERMISSIONS,
 )
 

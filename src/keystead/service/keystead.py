@@ -50,6 +50,7 @@ from keystead.service.secret_consumers import SecretConsumers
 from keystead.service.secret_rotation import SecretRotation
 from keystead.service.secrets import SecretService
 from keystead.service.shedding import LoadShedder
+from keystead.service.tokens import TokenService
 from keystead.service.transit import TransitService
 from keystead.service.usage import UsageService
 from keystead.service.verifier import Verifier
@@ -129,6 +130,7 @@ class Keystead:
         self.audit = AuditService(self._ctx, secret)
         self.secrets = SecretService(self._ctx, self.master_keys, self.alerts.announce)
         self.transit = TransitService(self._ctx, self.master_keys, self.alerts.announce)
+        self.tokens = TokenService(self._ctx, self.master_keys, self.verify, self.release)
         self.secret_consumers = SecretConsumers(self._ctx, self.secrets.mounts)
         self.secrets.on_read = self.secret_consumers.recorder.record
         self.secret_rotation = SecretRotation(self._ctx, self.secrets.mounts, self.alerts.announce)
