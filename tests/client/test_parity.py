@@ -35,6 +35,7 @@ _SAMPLES = {
     "Mapping[str, str | None]": {"a": None},
     "int | timedelta": 86400,
     "str | Sequence[str | Mapping[str, Any]]": ["ks_token"],
+    "float | datetime": 4102444800.0,
 }
 
 

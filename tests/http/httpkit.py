@@ -27,6 +27,13 @@ PUBLIC_PATHS = frozenset(
     {
         *("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/healthz", "/metrics"),
         "/v1/leaks/github",  # signed by GitHub, no root key: tests/http/test_leaks_github.py
+        # an API key's, or anyone's: tests/http/test_http_tokens.py, test_oauth.py
+        *("/v1/tokens", "/oauth/token", "/oauth/introspect", "/oauth/revoke"),
+        *("/.well-known/jwks.json", "/apis/{api_id}/.well-known/jwks.json"),
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/oauth-authorization-server/apis/{api_id}",
+        "/apis/{api_id}/.well-known/oauth-authorization-server",
+        "/apis/{api_id}/.well-known/revocations.jwt",
     }
 )
 

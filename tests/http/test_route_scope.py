@@ -144,6 +144,13 @@ SCOPED: dict[tuple[str, str], tuple[Expect, Expect]] = {
     # an API's leak policy applies to every owner's keys, as its settings do
     ("PUT", "/v1/leaks/policy"): (HIDDEN, REFUSED),
     ("DELETE", "/v1/leaks/policy"): (REFUSED, REFUSED),
+    # an API's signing keys and token policy serve every owner's keys, as its settings do;
+    # a jti names no owner, so only a root key of every owner revokes one
+    ("GET", "/v1/apis/{api_id}/signing-keys"): (HIDDEN, OK),
+    ("POST", "/v1/apis/{api_id}/signing-keys/rotate"): (HIDDEN, REFUSED),
+    ("GET", "/v1/apis/{api_id}/token-policy"): (HIDDEN, OK),
+    ("PUT", "/v1/apis/{api_id}/token-policy"): (HIDDEN, REFUSED),
+    ("POST", "/v1/tokens/revocations"): (HIDDEN, REFUSED),
 }
 
 

@@ -26,6 +26,7 @@ LIMITS = {"ratelimits": [{"name": "rps", "limit": 5, "duration_s": 1}]}
 JWK = ECKey.generate_key("P-256").as_dict(private=False)
 CAUSE = {"source": "test", "reason": "route security"}
 SECRET_PATH = "app/db"
+JTI = "tok_0000000000AAAAAAAAAAAAAAAA"
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,14 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("DELETE", "/v1/leaks/policy"): Case("incidents.write", foreign_ids=False),
     ("POST", "/v1/root_keys/{root_key_id}/revoke"): Case("root_keys.revoke"),
+    # short-lived tokens: an API's signing keys and token policy, one token's revocation
+    ("GET", "/v1/apis/{api_id}/signing-keys"): Case("tokens.keys.read"),
+    ("POST", "/v1/apis/{api_id}/signing-keys/rotate"): Case("tokens.keys.rotate", lambda o: {}),
+    ("GET", "/v1/apis/{api_id}/token-policy"): Case("apis.read"),
+    ("PUT", "/v1/apis/{api_id}/token-policy"): Case("apis.update", lambda o: {}),
+    ("POST", "/v1/tokens/revocations"): Case(
+        "tokens.revoke", lambda o: {"api_id": o.api_id, "jti": JTI, "expires_at": 4102444800}
+    ),
 }
 
 

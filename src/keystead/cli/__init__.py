@@ -36,6 +36,7 @@ COMMANDS = (
     Lazy(("pickups",), _CLI + "pickups"),
     Lazy(("incidents",), _CLI + "incidents"),
     Lazy(("leaks",), _CLI + "leaks"),
+    Lazy(("tokens",), _CLI + "tokens"),
     Lazy(("audit",), _CLI + "audit"),
     Lazy(("analytics",), _CLI + "analytics"),
     Lazy(("alerts",), _CLI + "alerts"),

@@ -12,6 +12,7 @@ True
 from keystead.client._async import AsyncClient
 from keystead.client._errors import ApiError, ClientError, ConnectionFailed, Timeout
 from keystead.client._sync import Client
+from keystead.client._tokens import IssuedToken, OAuthToken, RevocationDocument, SigningKey
 from keystead.client._usage import UsageReport
 from keystead.client._verify import LimitInfo, VerifyResult
 
@@ -21,7 +22,11 @@ __all__ = [
     "Client",
     "ClientError",
     "ConnectionFailed",
+    "IssuedToken",
     "LimitInfo",
+    "OAuthToken",
+    "RevocationDocument",
+    "SigningKey",
     "Timeout",
     "UsageReport",
     "VerifyResult",

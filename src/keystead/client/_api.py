@@ -13,6 +13,7 @@ from keystead.client._limits import LimitsApi
 from keystead.client._rotation import RotationApi
 from keystead.client._secret_lifecycle import SecretLifecycleApi
 from keystead.client._secrets import SecretsApi
+from keystead.client._tokens import TokensApi
 from keystead.client._verifying import VerifyApi
 from keystead.client._webhooks import WebhooksApi
 
@@ -31,6 +32,7 @@ class HttpApi(
     AlertsApi,
     SecretsApi,
     SecretLifecycleApi,
+    TokensApi,
 ):
     """The calls; ``Client`` runs them blocking, ``AsyncClient`` on its event loop."""
 

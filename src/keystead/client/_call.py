@@ -14,7 +14,7 @@ import functools
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 from urllib.parse import quote
@@ -48,6 +48,11 @@ class Call(Generic[T]):
     lookup: Callable[[], T | None] | None = None
     keep: Callable[[T], T] | None = None
     instead: Callable[[ApiError], Call[T] | None] | None = None
+    headers: Mapping[str, str] | None = field(default=None, repr=False)
+    data: Mapping[str, str] | None = field(default=None, repr=False)
+    """A form-encoded body (the OAuth endpoints), instead of ``json``."""
+    auth: httpx.Auth | None = field(default=None, repr=False)
+    """Other credentials than the client's root key (an API key, client credentials)."""
 
     @property
     def idempotent(self) -> bool:
@@ -56,7 +61,14 @@ class Call(Generic[T]):
     @property
     def request(self) -> dict[str, Any]:
         """The arguments of ``httpx.Client.request``."""
-        return {"method": self.method, "url": self.path, "params": self.params, "json": self.json}
+        args = {"method": self.method, "url": self.path, "params": self.params, "json": self.json}
+        if self.headers is not None:
+            args["headers"] = self.headers
+        if self.data is not None:
+            args["data"] = self.data
+        if self.auth is not None:
+            args["auth"] = self.auth
+        return args
 
     def cached(self) -> T | None:
         return None if self.lookup is None else self.lookup()

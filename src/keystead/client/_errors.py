@@ -64,8 +64,12 @@ def problem_from(response: httpx.Response) -> ApiError:
     if body is not None:
         if isinstance(body.get("title"), str):
             title = body["title"]
+        elif isinstance(body.get("error"), str):  # OAuth 2.0 (RFC 6749 section 5.2)
+            title = body["error"]
         if isinstance(body.get("detail"), str):
             detail = body["detail"]
+        elif isinstance(body.get("error_description"), str):
+            detail = body["error_description"]
     return ApiError(response.status_code, title, detail, body)
 
 

@@ -88,6 +88,9 @@ class Api:
     """``failure_policy`` ("open"/"closed") and ``ip_ratelimits`` for this API."""
     rotation_policy: dict[str, Any] | None = None
     """Default rotation policy of this API's keys (docs/lifecycle.md)."""
+    token_policy: dict[str, Any] | None = None
+    """How this API's keys are exchanged for access tokens (docs/tokens.md); None =
+    the defaults."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -1,6 +1,12 @@
 """The request path under one configuration: strip spoofed identity headers,
 route, check the key, forward, record usage.
 
+An access token (a JWT) in place of a key is verified by the service's
+in-process verifier (``ks.tokens.verifier``), as the embedded middleware does:
+from memory, revocations through the invalidation channel. Its request is
+forwarded with the identity headers of its key; it is not recorded as usage
+and counts no rate limit (those of the key were counted when it was issued).
+
 A reload builds a new ``Proxy``; a request keeps the one it started with, so it
 finishes on the configuration it was routed by.
 """
@@ -8,14 +14,15 @@ finishes on the configuration it was routed by.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from time import perf_counter
 
 from starlette.types import Receive, Scope, Send
 
 from keystead.core.answers import known_windows
 from keystead.core.models import VerifyContext
-from keystead.core.verify import Verdict
+from keystead.core.tokens import TokenRefused, looks_like_jwt
+from keystead.core.verify import MALFORMED, Verdict
 from keystead.errors import KeysteadError
 from keystead.gateway.config import GatewayConfig
 from keystead.gateway.exchange import Exchange
@@ -24,13 +31,22 @@ from keystead.gateway.pool import Origin, UpstreamPool
 from keystead.gateway.problems import BAD_PATH, NO_ROUTE, respond, too_large
 from keystead.gateway.routing import Route, Router, host_of, unsafe_path
 from keystead.integrations.context import request_context
-from keystead.integrations.refusal import limit_headers, missing_key, refusal, unavailable
+from keystead.integrations.refusal import (
+    insufficient_permissions,
+    limit_headers,
+    missing_key,
+    refusal,
+    unavailable,
+)
+from keystead.integrations.tokens import token_identity
 from keystead.service import Keystead
 from keystead.service.usage import MAX_RESPONSE_MS
 
 logger = logging.getLogger("keystead.gateway")
 
 _CHUNKED = b"transfer-encoding: chunked\r\n"
+_REFUSED_TOKEN = refusal(MALFORMED, 0.0)
+"""A refused token's answer: the 401 of any unusable key."""
 
 
 class Proxy:
@@ -68,6 +84,9 @@ class Proxy:
                 scope = self._sources.strip(scope)
             await self._forward(route, scope, receive, send, facts)
             return
+        if looks_like_jwt(key):
+            await self._token(key, route, scope, receive, send, facts)
+            return
         context = request_context(scope, route.permissions, proxies=self._proxies)
         ks = self.ks
         try:
@@ -96,6 +115,35 @@ class Proxy:
             if verdict.leases:
                 await ks.release(verdict.leases)
 
+    async def _token(
+        self,
+        token: str,
+        route: Route,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        facts: RequestFacts,
+    ) -> None:
+        try:
+            verified = await self.ks.tokens.verifier.verify_async(token)
+        except TokenRefused:
+            await respond(send, _REFUSED_TOKEN)
+            return
+        except KeysteadError as exc:
+            logger.warning("tokens cannot be verified: %s", exc.detail)
+            await respond(send, unavailable())
+            return
+        query = route.permissions
+        if query is not None and not token_identity(verified).allows(query):
+            await respond(send, insufficient_permissions(query))
+            return
+        if self._hide:
+            scope = self._sources.strip(scope)
+        identity = _headers(
+            verified.key_id, verified.api_id, verified.owner_id, verified.permissions
+        )
+        await self._forward(route, scope, receive, send, facts, identity=identity)
+
     async def _forward(
         self,
         route: Route,
@@ -106,6 +154,7 @@ class Proxy:
         *,
         verdict: Verdict | None = None,
         extra: list[tuple[bytes, bytes]] | None = None,
+        identity: list[tuple[bytes, bytes]] | None = None,
     ) -> tuple[int, int, int]:
         """Send the request upstream and stream the answer back; returns the status
         the client got and the bytes of both bodies."""
@@ -132,8 +181,9 @@ class Proxy:
             framing = b"content-length: %d\r\n" % length
         else:
             framing = b""
-        identity = () if verdict is None else _identity(verdict)
-        head = request_head(scope["headers"], forwarding, identity, framing)
+        if verdict is not None:
+            identity = _identity(verdict)
+        head = request_head(scope["headers"], forwarding, identity or (), framing)
         exchange = Exchange(chunked=facts.chunked, limit=limit, timeout=upstream.timeout_s)
         await exchange.run(
             route.pool,
@@ -171,14 +221,20 @@ def _identity(verdict: Verdict) -> list[tuple[bytes, bytes]]:
     key = verdict.key
     if key is None:
         return []
+    return _headers(key.id, key.api_id, key.owner_id, verdict.permissions)
+
+
+def _headers(
+    key_id: str, api_id: str, owner_id: str | None, permissions: Sequence[str]
+) -> list[tuple[bytes, bytes]]:
     out = [
-        (b"x-keystead-key-id", header_value(key.id)),
-        (b"x-keystead-api-id", header_value(key.api_id)),
+        (b"x-keystead-key-id", header_value(key_id)),
+        (b"x-keystead-api-id", header_value(api_id)),
     ]
-    if key.owner_id is not None:
-        out.append((b"x-keystead-owner", header_value(key.owner_id)))
-    if verdict.permissions:
-        out.append((b"x-keystead-permissions", header_value(",".join(verdict.permissions))))
+    if owner_id is not None:
+        out.append((b"x-keystead-owner", header_value(owner_id)))
+    if permissions:
+        out.append((b"x-keystead-permissions", header_value(",".join(permissions))))
     return out
 
 

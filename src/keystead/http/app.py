@@ -32,6 +32,7 @@ from keystead.http import (
     leaks,
     limits,
     metrics,
+    oauth,
     owners,
     pickups,
     plans,
@@ -40,9 +41,11 @@ from keystead.http import (
     secret_lifecycle,
     secret_mounts,
     secrets,
+    tokens,
     usage_reports,
     verify,
     webhooks,
+    wellknown,
 )
 from keystead.http.middleware import BodyLimitMiddleware, CatchAllMiddleware
 from keystead.http.openapi import use_problem_media_type
@@ -196,6 +199,10 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
     for router in (*routers, owners.router, root_keys.router, *custody, *stored):
         app.router.routes.extend(router.routes)
     app.router.routes.extend(leaks.github_router.routes)  # signed by GitHub: no root key
+    app.router.routes.extend(tokens.router.routes)
+    # authenticated by an API key, or by nothing at all (public documents)
+    for public in (tokens.exchange_router, oauth.router, wellknown.router):
+        app.router.routes.extend(public.routes)
     return app
 
 

@@ -45,6 +45,7 @@ _ALL: dict[int | str, dict[str, Any]] = {
     413: _problem("Request body larger than the configured limit"),
     415: _problem("Request body not sent as JSON"),
     422: _problem("Invalid field values; 'errors' lists every failing location"),
+    429: _problem("A rate limit or usage limit of the API key is reached (with Retry-After)"),
     500: _problem("Unexpected server error (details are in the server log only)"),
     503: _problem("The store is unavailable"),
 }
@@ -63,8 +64,11 @@ CONFLICT = errors(409)
 
 
 def use_problem_media_type(schema: dict[str, Any]) -> dict[str, Any]:
-    """Serve every documented error as application/problem+json (idempotent)."""
-    for path_item in schema.get("paths", {}).values():
+    """Serve every documented error as application/problem+json (idempotent), but
+    under ``/oauth``, whose errors are RFC 6749's JSON."""
+    for path, path_item in schema.get("paths", {}).items():
+        if path.startswith("/oauth/"):
+            continue
         for operation in path_item.values():
             if not isinstance(operation, dict):
                 continue

@@ -25,6 +25,7 @@ from keystead.http.fieldtypes import (
     Text,
 )
 from keystead.http.views import Timestamp
+from keystead.service.tokens import Issued, SigningKeyInfo
 
 MAX_TTL_S = 31_536_000
 """No token lives longer than a year, whatever a policy says (the policy bounds it
@@ -52,7 +53,7 @@ class TokenRequestIn(RequestModel):
 
 class IssuedOut(BaseModel):
     token: str = Field(description="the signed JWT (RFC 9068, typ at+jwt)")
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a scheme
     expires_in: int = Field(description="seconds from now")
     expires_at: Timestamp
     jti: str
@@ -127,7 +128,7 @@ class OAuthTokenOut(BaseModel):
     """RFC 6749 section 5.1."""
 
     access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a scheme
     expires_in: int
     scope: str
 
@@ -158,28 +159,28 @@ class ServerMetadata(BaseModel):
     response_types_supported: list[str]
 
 
-def moment(value: datetime | float | None) -> datetime | None:
-    """A service time (a datetime, or epoch seconds) as an aware UTC datetime."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromtimestamp(value, UTC)
+def moment(epoch: float) -> datetime:
+    """Epoch seconds (the service's times) as an aware UTC datetime."""
+    return datetime.fromtimestamp(epoch, UTC)
 
 
-def signing_key_out(info: Any) -> SigningKeyOut:
-    """A ``SigningKeyInfo`` of the service."""
+def maybe_moment(epoch: float | None) -> datetime | None:
+    return None if epoch is None else moment(epoch)
+
+
+def signing_key_out(info: SigningKeyInfo) -> SigningKeyOut:
     return SigningKeyOut(
         kid=info.kid,
         algorithm=info.algorithm,
         created_at=moment(info.created_at),
-        retired_at=moment(info.retired_at),
-        publish_until=moment(info.publish_until),
+        retired_at=maybe_moment(info.retired_at),
+        publish_until=maybe_moment(info.publish_until),
         signing=info.signing,
         public_jwk=None if info.public_jwk is None else dict(info.public_jwk),
     )
 
 
-def issued_out(issued: Any) -> IssuedOut:
-    """An ``Issued`` of the service."""
+def issued_out(issued: Issued) -> IssuedOut:
     return IssuedOut(
         token=issued.token,
         expires_in=int(issued.expires_in),
@@ -211,6 +212,7 @@ __all__ = [
     "TokenPolicyOut",
     "TokenRequestIn",
     "issued_out",
+    "maybe_moment",
     "moment",
     "policy_out",
     "signing_key_out",

@@ -10,7 +10,7 @@ status, ``WWW-Authenticate``, rate-limit headers and problem body.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import pydantic
@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from keystead.core.answers import problem_for, ratelimit_headers
 from keystead.core.models import VerifyContext
 from keystead.core.tokens import TokenPolicy
+from keystead.core.verify import Verdict
 from keystead.http.auth import Auth, Service, bearer_token, keystead_of
 from keystead.http.openapi import FOUND, WITH_BODY, errors
 from keystead.http.problems import PROBLEM_JSON, problem
@@ -47,7 +48,10 @@ API_KEY_HEADER = "x-api-key"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 MISSING_KEY = "a valid API key is required"
 _REALM = 'Bearer realm="keystead"'
-_CHALLENGES = {401: f'{_REALM}, error="invalid_token"', 403: f'{_REALM}, error="insufficient_scope"'}
+_CHALLENGES = {
+    401: f'{_REALM}, error="invalid_token"',
+    403: f'{_REALM}, error="insufficient_scope"',
+}
 
 exchange_router = APIRouter(tags=["tokens"])
 """``POST /v1/tokens``: a plain route, since an API key (not a root key) calls it."""
@@ -63,7 +67,7 @@ def api_key_of(request: Request) -> str | None:
     return key
 
 
-def refusal(verdict: Any, now: float) -> Response:
+def refusal(verdict: Verdict, now: float) -> Response:
     """The answer of a refused key: exactly the verify middleware's for this verdict."""
     status, extra = ratelimit_headers(verdict, now=now)
     if status is None:  # pragma: no cover - the service returns an Issued then
@@ -135,7 +139,7 @@ async def exchange(request: Request) -> Response:
         claims=body.claims,
     )
     issued = await ks.tokens.exchange(key, context, wanted)
-    if not hasattr(issued, "token"):  # a Verdict: the key was refused
+    if isinstance(issued, Verdict):  # the key was refused
         return refusal(issued, ks.clock.now())
     answer = issued_out(issued).model_dump_json().encode()
     return Response(answer, status_code=201, media_type="application/json", headers=NO_STORE)
@@ -198,4 +202,12 @@ async def set_token_policy(
     return policy_out((await ks.tokens.set_policy(principal, api_id, policy)).to_dict())
 
 
-__all__ = ["API_KEY_HEADER", "NO_STORE", "PATH", "api_key_of", "exchange_router", "refusal", "router"]
+__all__ = [
+    "API_KEY_HEADER",
+    "NO_STORE",
+    "PATH",
+    "api_key_of",
+    "exchange_router",
+    "refusal",
+    "router",
+]

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from keystead.core.tokens import MAX_TOKEN_BYTES
+
 Scope = MutableMapping[str, Any]
 Environ = dict[str, Any]
 ContextHeaders = tuple[bytes | None, bytes | None, bytes | None]
@@ -23,7 +25,9 @@ _REFERER = b"referer"
 _FORWARDED_FOR = b"x-forwarded-for"
 _BEARER = b"bearer "
 MAX_KEY_LENGTH = 512
-"""Longer credentials are not keys: they are treated as a wrong key, unread."""
+"""Longer credentials are not keys: they are treated as a wrong key, unread
+(but for an access token, a JWT, up to ``MAX_TOKEN_BYTES``)."""
+_JWT_START = b"eyJ"
 UNUSABLE = "\x00"
 """What ``find`` returns for a credential no key can be (too long, not ASCII):
 it fails verification as MALFORMED, like any wrong key."""
@@ -216,9 +220,14 @@ def bearer_token(value: bytes) -> bytes | None:
 
 
 def _text(raw: bytes) -> str:
-    """The key as text. Anything a key can never be (too long, not ASCII) still
-    counts as a credential: it becomes ``UNUSABLE``, refused like any wrong key."""
-    if len(raw) > MAX_KEY_LENGTH or not raw.isascii():
+    """The key as text. Anything a key or token can never be (too long, not
+    ASCII) still counts as a credential: it becomes ``UNUSABLE``, refused like
+    any wrong key."""
+    if not raw.isascii():
+        return UNUSABLE
+    if len(raw) > MAX_KEY_LENGTH and (
+        len(raw) > MAX_TOKEN_BYTES or not raw.startswith(_JWT_START)
+    ):
         return UNUSABLE
     return raw.decode("ascii")
 

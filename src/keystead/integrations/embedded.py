@@ -4,6 +4,11 @@ usage recorder of a ``Keystead`` service (asyncio) or ``SyncKeystead`` (threads)
 The request is verified with ``record=False``; ``finish`` then releases the
 concurrency leases and completes the usage record with the response's status,
 time and sizes (docs/monitoring.md).
+
+An access token (a JWT) is verified by the service's in-process verifier
+(``ks.tokens.verifier``): from memory, which the invalidation channel keeps
+current, so a revocation on any node refuses the key's tokens here within a
+second. Token requests are not recorded as usage (their exchange was).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any, Unpack
 
 from keystead.config import Settings
 from keystead.core.models import VerifyContext
+from keystead.core.tokens import TokenRefused, looks_like_jwt
 from keystead.core.verify import Verdict
 from keystead.errors import KeysteadError, StoreUnavailable
 from keystead.integrations.guard import (
@@ -28,9 +34,11 @@ from keystead.integrations.guard import (
     decided,
     failed,
     log,
+    unusable,
 )
 from keystead.integrations.handoff import Handoff
 from keystead.integrations.identity import identity_of
+from keystead.integrations.tokens import token_check
 from keystead.limits import RateLimit
 from keystead.service import Keystead
 from keystead.service.heap import freeze_startup_heap
@@ -60,6 +68,11 @@ class Embedded:
         self.cost = options.get("cost", 1)
         self.ratelimits = tuple(_rate_limit(item) for item in options.get("ratelimits", ()))
         self.tags = tuple(options.get("tags", ()))
+        self.tokens = options.get("tokens", True)
+        audience = options.get("audience")
+        self.audience = audience if audience is None or isinstance(audience, str) else (
+            tuple(audience)
+        )
 
     async def service(self) -> Keystead:
         """The service, opened on first use when none was given."""
@@ -73,6 +86,8 @@ class Embedded:
 
     async def check(self, key: str, context: VerifyContext, cost: int | None = None) -> Check:
         ks = self._ks or await self.service()
+        if self.tokens and looks_like_jwt(key):
+            return await self._token(ks, key, context)
         try:
             verdict: Verdict = await ks.verify(
                 key,
@@ -91,7 +106,11 @@ class Embedded:
         without I/O (``Keystead.verify_now``); None otherwise. The check is
         settled on the loop by ``finish``."""
         ks = self._ks
-        if ks is None or self.ratelimits:
+        if ks is None:
+            return None
+        if self.tokens and looks_like_jwt(key):
+            return self._token_now(ks, key, context)
+        if self.ratelimits:
             return None
         verdict = ks.verify_now(key, context, cost=self.cost if cost is None else cost)
         if verdict is None:
@@ -99,6 +118,24 @@ class Embedded:
         check = decided(verdict, context, identity_of(verdict), ks.clock.now(), verdict.leases)
         check.unsettled = True
         return check
+
+    async def _token(self, ks: Keystead, key: str, context: VerifyContext) -> Check:
+        try:
+            token = await ks.tokens.verifier.verify_async(key, self.audience)
+        except TokenRefused:
+            return unusable(context)
+        except StoreUnavailable as exc:
+            log.warning("tokens cannot be verified: %s", exc.detail)
+            return failed(context)
+        return token_check(token, context)
+
+    def _token_now(self, ks: Keystead, key: str, context: VerifyContext) -> Check | None:
+        """A token decided from memory; None when its key must be loaded first."""
+        try:
+            token = ks.tokens.verifier.verify(key, audience=self.audience)
+        except TokenRefused as refused:
+            return None if refused.reason == "unknown_kid" else unusable(context)
+        return token_check(token, context)
 
     async def finish(self, check: Check, served: Served) -> None:
         ks = self._ks
@@ -206,12 +243,12 @@ class SyncEmbedded:
         check = engine.check_now(key, context, cost)
         if check is None:
             check = _run(engine.check(key, context, cost), loop).result()
-        if check.outcome is not None:
+        if isinstance(check.outcome, Verdict):  # a token's has nothing to finish
             self._in_flight.begin()
         return check
 
     def finish(self, check: Check, served: Served) -> None:
-        if check.outcome is None:
+        if not isinstance(check.outcome, Verdict):
             return
         finishing = self._finishing
         if finishing is None:

@@ -49,11 +49,15 @@ class Served(NamedTuple):
 class GuardOptions(TypedDict, total=False):
     """Options of every guard: ``cost`` spent on every limit of the key per
     request (a route may say otherwise; default 1), extra ``ratelimits``
-    counted for every request, ``tags`` on the usage records."""
+    counted for every request, ``tags`` on the usage records; ``tokens``
+    (default True): accept access tokens (JWTs) besides keys, whose ``aud``
+    must be one of ``audience`` (default: the API id of the token's issuer)."""
 
     cost: int
     ratelimits: Sequence[Any]
     tags: Sequence[str]
+    tokens: bool
+    audience: str | Sequence[str]
 
 
 class Check:

@@ -4,6 +4,11 @@ Each request is verified with ``record=False``; once it is answered, its usage
 report (status, time, sizes) goes to the client's background queue
 (``queue_usage``), which posts batches to ``POST /v1/usage/records``: never one
 call per request, never blocking the answer.
+
+An access token (a JWT) is verified offline by the SDK's token verifier
+(``AsyncTokenVerifier`` / ``TokenVerifier``): keys from the API's JWKS,
+revocations from its signed revocation document, polled every ``refresh_s``.
+Token requests are not recorded as usage (their exchange was).
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Unpack
 
 from keystead.client import AsyncClient, Client, ClientError, UsageReport, VerifyResult
+from keystead.client._token_state import Stale
+from keystead.client._token_verifier import AsyncTokenVerifier, FetchFailed, TokenVerifier
 from keystead.core.models import VerifyContext
+from keystead.core.tokens import TokenRefused, looks_like_jwt
 from keystead.integrations.credentials import UNUSABLE
 from keystead.integrations.guard import (
     DRAIN_SECONDS,
@@ -28,6 +36,7 @@ from keystead.integrations.guard import (
     unusable,
 )
 from keystead.integrations.identity import identity_of_result
+from keystead.integrations.tokens import VerifiedLike, token_check
 
 
 class _Requests:
@@ -83,10 +92,25 @@ def _unreachable(context: VerifyContext, error: ClientError) -> Check:
     return failed(context)
 
 
+def _audience(options: GuardOptions) -> str | tuple[str, ...] | None:
+    audience = options.get("audience")
+    return audience if audience is None or isinstance(audience, str) else tuple(audience)
+
+
+def _token_failed(context: VerifyContext, error: Exception) -> Check:
+    """A token that cannot be checked now (its revocation document is stale,
+    or the server cannot be asked): 503, as for a key."""
+    log.warning("could not verify an access token: %s", error)
+    return failed(context)
+
+
 class Remote:
     """Verify through ``keystead.client.AsyncClient``: the one given, or one made
     from ``url`` and ``root_key`` (which needs ``keys.verify``) and closed by
-    ``close()``. A server that cannot be reached answers 503."""
+    ``close()``. A server that cannot be reached answers 503.
+
+    Access tokens are verified offline by ``token_verifier`` (default: an
+    ``AsyncTokenVerifier`` of the client, with the guard's ``audience``)."""
 
     def __init__(
         self,
@@ -94,15 +118,31 @@ class Remote:
         *,
         url: str | None = None,
         root_key: str | None = None,
+        token_verifier: AsyncTokenVerifier | None = None,
         **options: Unpack[GuardOptions],
     ) -> None:
         self._owned = client is None
         self.client = client or AsyncClient(_required(url, "url"), _required(root_key, "root_key"))
         self._requests = _Requests(options)
+        self.tokens: AsyncTokenVerifier | None = None
+        if options.get("tokens", True):
+            self.tokens = token_verifier or AsyncTokenVerifier(
+                self.client, audience=_audience(options)
+            )
+        self._owns_tokens = token_verifier is None
 
     async def check(self, key: str, context: VerifyContext, cost: int | None = None) -> Check:
         if key == UNUSABLE:
             return unusable(context)
+        tokens = self.tokens
+        if tokens is not None and looks_like_jwt(key):
+            try:
+                token: VerifiedLike = await tokens.verify(key)
+            except TokenRefused:
+                return unusable(context)
+            except (Stale, FetchFailed) as error:
+                return _token_failed(context, error)
+            return token_check(token, context)
         try:
             result = await self.client.verify(key, **self._requests.arguments(context, cost))
         except ClientError as error:
@@ -120,6 +160,8 @@ class Remote:
                 log.warning("could not release concurrency leases: %s", type(error).__name__)
 
     async def close(self) -> None:
+        if self.tokens is not None and self._owns_tokens:
+            await self.tokens.aclose()
         if self._owned:
             await self.client.aclose()
         else:
@@ -128,7 +170,9 @@ class Remote:
 
 class SyncRemote:
     """``Remote`` for threaded servers, through ``keystead.client.Client``;
-    leases are handed back from a background thread, so ``finish`` never waits."""
+    leases are handed back from a background thread, so ``finish`` never waits.
+    Access tokens are verified offline by ``token_verifier`` (default: a
+    ``TokenVerifier`` of the client, with the guard's ``audience``)."""
 
     def __init__(
         self,
@@ -136,11 +180,16 @@ class SyncRemote:
         *,
         url: str | None = None,
         root_key: str | None = None,
+        token_verifier: TokenVerifier | None = None,
         **options: Unpack[GuardOptions],
     ) -> None:
         self._owned = client is None
         self.client = client or Client(_required(url, "url"), _required(root_key, "root_key"))
         self._requests = _Requests(options)
+        self.tokens: TokenVerifier | None = None
+        if options.get("tokens", True):
+            self.tokens = token_verifier or TokenVerifier(self.client, audience=_audience(options))
+        self._owns_tokens = token_verifier is None
         self._releaser = ThreadPoolExecutor(1, thread_name_prefix="keystead-leases")
         self._in_flight = InFlight()
         self._closed = False
@@ -150,6 +199,15 @@ class SyncRemote:
     def check(self, key: str, context: VerifyContext, cost: int | None = None) -> Check:
         if key == UNUSABLE:
             return unusable(context)
+        tokens = self.tokens
+        if tokens is not None and looks_like_jwt(key):
+            try:
+                token: VerifiedLike = tokens.verify(key)
+            except TokenRefused:
+                return unusable(context)
+            except (Stale, FetchFailed) as error:
+                return _token_failed(context, error)
+            return token_check(token, context)
         try:
             result = self.client.verify(key, **self._requests.arguments(context, cost))
         except ClientError as error:
@@ -159,7 +217,7 @@ class SyncRemote:
         return check
 
     def finish(self, check: Check, served: Served) -> None:
-        if check.outcome is None:
+        if not isinstance(check.outcome, VerifyResult):  # a token's: nothing to finish
             return
         try:
             report = self._requests.report(check, served)
@@ -181,6 +239,8 @@ class SyncRemote:
             return
         self._in_flight.drain(DRAIN_SECONDS)
         self._closed = True
+        if self.tokens is not None and self._owns_tokens:
+            self.tokens.close()
         self._releaser.shutdown(wait=True)
         if self._owned:
             self.client.close()

@@ -23,6 +23,7 @@ from keystead.store.lifecycle import LifecycleStore
 from keystead.store.sealed import SealedStore
 from keystead.store.secret_consumers import SecretConsumerStore
 from keystead.store.secrets import SecretStore
+from keystead.store.tokens import TokenStore
 from keystead.store.transit import TransitStore
 from keystead.store.usage import UsageStore
 from keystead.store.webhooks import WebhookStore
@@ -49,6 +50,7 @@ class Store(
     TransitStore,
     SecretConsumerStore,
     LeakStore,
+    TokenStore,
     Protocol,
 ):
     """Async persistence of workspaces, APIs, roles, keys and root keys.

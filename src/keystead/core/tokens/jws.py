@@ -16,7 +16,6 @@ duplicated member name the lexically last wins (orjson), as RFC 7515 §4 allows.
 
 from __future__ import annotations
 
-import binascii
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -25,21 +24,13 @@ from typing import Any
 import orjson
 
 from keystead.core.tokens.errors import TokenRefused
-from keystead.core.tokens.keys import VerifyingKey
+from keystead.core.tokens.keys import VerifyingKey, b64url_decode
 
 MAX_TOKEN_BYTES = 8192
 ACCESS_TOKEN_TYPES: frozenset[str] = frozenset({"at+jwt", "application/at+jwt"})
 """The ``typ`` values of an access token (RFC 9068 §2.1), compared case-insensitively."""
 
 _COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)").fullmatch
-_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
-_PADS = (b"", None, b"==", b"=")
-_CANONICAL_LAST = (
-    None,
-    None,
-    frozenset("AQgw"),  # 2 characters over: the last one's low 4 bits are spare
-    frozenset("AEIMQUYcgkosw048"),  # 3 over: its low 2 bits are spare
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +49,10 @@ def looks_like_jwt(credential: str) -> bool:
 
 
 def _decode(segment: str) -> bytes:
-    """The bytes of one canonical unpadded base64url segment (its characters are
-    already known to be of the alphabet)."""
-    over = len(segment) % 4
-    pad = _PADS[over]
-    canonical = _CANONICAL_LAST[over]
-    if pad is None or (canonical is not None and segment[-1] not in canonical):
-        raise TokenRefused("malformed", "not canonical base64url")
     try:
-        return binascii.a2b_base64(segment.encode("ascii").translate(_TO_STANDARD) + pad)
-    except binascii.Error as exc:
-        raise TokenRefused("malformed", "not base64url") from exc
+        return b64url_decode(segment)
+    except ValueError as exc:
+        raise TokenRefused("malformed", "not canonical base64url") from exc
 
 
 def _object(segment: str, what: str) -> dict[str, Any]:

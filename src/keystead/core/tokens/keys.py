@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -49,6 +50,16 @@ _PKCS8_DER = (
     serialization.NoEncryption(),
 )
 
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+").fullmatch
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+_PADS = (b"", b"", b"==", b"=")
+_CANONICAL_LAST = (
+    "",
+    "",
+    "AQgw",  # 2 characters over: the last one's low 4 bits are spare
+    "AEIMQUYcgkosw048",  # 3 over: its low 2 bits are spare
+)
+
 _Verify = Callable[[bytes, bytes], bool]
 _Sign = Callable[[bytes], bytes]
 
@@ -59,13 +70,16 @@ def b64url_encode(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    """The bytes of unpadded base64url text; ValueError when it is not that."""
-    raw = text.encode("ascii") if isinstance(text, str) else b""
-    if not raw or len(raw) % 4 == 1 or b"=" in raw:
+    """The bytes of unpadded base64url text in its canonical form (spare bits
+    zero, so each byte string has one spelling); ValueError otherwise."""
+    if not isinstance(text, str) or not _BASE64URL(text):
         raise ValueError("not base64url")
+    over = len(text) % 4
+    if over == 1 or (over > 1 and text[-1] not in _CANONICAL_LAST[over]):
+        raise ValueError("not canonical base64url")
     try:
-        return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
-    except (binascii.Error, ValueError) as exc:
+        return binascii.a2b_base64(text.encode("ascii").translate(_TO_STANDARD) + _PADS[over])
+    except binascii.Error as exc:
         raise ValueError("not base64url") from exc
 
 

@@ -18,6 +18,8 @@ from keystead.store.sql.audit_chain import append_records
 from keystead.store.sql.audit_sqlite import sqlite_audit_appender
 from keystead.store.sql.audit_thread import AuditThread
 from keystead.store.sql.engine import create_engine, in_memory
+from keystead.store.sql.token_denials import write_denials
+from keystead.store.tokens import DenialRecord, take_denials
 
 
 class SqlBase:
@@ -37,6 +39,8 @@ class SqlBase:
         """How many times the database could not be reached (for /metrics)."""
         self.on_audit: Callable[[Sequence[AuditRecord]], None] | None = None
         """Called with the audit records of each committed transaction."""
+        self.on_token_denials: Callable[[Sequence[DenialRecord]], None] | None = None
+        """Called with the token denials of each committed transaction."""
 
     def __repr__(self) -> str:
         return f"SqlStore({self.dialect})"
@@ -48,13 +52,19 @@ class SqlBase:
                 yield connection
             except BaseException:
                 pending_audit.discard()
+                take_denials()
                 raise
-            # the audit entries of this change commit (or roll back) with it
+            # the audit entries and token denials of this change commit (or roll back) with it
             records = pending_audit.take()
             if records:
                 await append_records(connection, records)
+            denials = take_denials()
+            if denials:
+                denials = await write_denials(connection, denials)
         if records and self.on_audit is not None:
             self.on_audit(records)
+        if denials and self.on_token_denials is not None:
+            self.on_token_denials(denials)
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
         """Chain ``records`` in one transaction of their own (the audit entries of

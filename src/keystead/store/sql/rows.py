@@ -66,6 +66,7 @@ def api(row: sa.Row[Any]) -> Api:
         updated_at=_stamp(row.updated_at),
         limits=dict(row.limits or {}),
         rotation_policy=None if row.rotation_policy is None else dict(row.rotation_policy),
+        token_policy=None if row.token_policy is None else dict(row.token_policy),
     )
 
 

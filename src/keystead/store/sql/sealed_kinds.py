@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from keystead.store.sql.tables import pickups, secret_versions, transit_key_versions, webhooks
+from keystead.store.sql.tables import (
+    pickups,
+    secret_versions,
+    token_signing_keys,
+    transit_key_versions,
+    webhooks,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +56,7 @@ KINDS: tuple[SealedKind, ...] = (
         "sealed",
         "key_version",
     ),
+    SealedKind("token_signing_key", token_signing_keys, ("id",), "sealed", "key_version"),
     SealedKind(
         "webhook_secret",
         webhooks,

@@ -36,6 +36,7 @@ from keystead.store.sql.tables import (
     settings,
     workspaces,
 )
+from keystead.store.sql.token_queries import TokenQueries, delete_api_tokens
 from keystead.store.sql.transit_queries import TransitQueries
 from keystead.store.sql.usage_queries import UsageQueries
 from keystead.store.sql.webhook_queries import WebhookQueries
@@ -44,7 +45,9 @@ _ROOT_COLUMNS = [c for c in root_keys.c if c.name != "key_hash"]
 _UPDATABLE = frozenset(
     c.name for c in keys.c if c.name not in ("id", "workspace_id", "api_id", "key_hash", "prefix")
 )
-_API_UPDATABLE = frozenset({"name", "key_defaults", "limits", "rotation_policy", "updated_at"})
+_API_UPDATABLE = frozenset(
+    {"name", "key_defaults", "limits", "rotation_policy", "token_policy", "updated_at"}
+)
 
 
 class SqlStore(
@@ -58,6 +61,7 @@ class SqlStore(
     AlertQueries,
     SecretQueries,
     SealedQueries,
+    TokenQueries,
     TransitQueries,
     SecretConsumerQueries,
     LeakQueries,
@@ -185,6 +189,7 @@ class SqlStore(
                     key_defaults=api.key_defaults,
                     limits=api.limits or None,
                     rotation_policy=api.rotation_policy,
+                    token_policy=api.token_policy,
                     created_at=api.created_at,
                     updated_at=api.updated_at,
                 )
@@ -216,6 +221,7 @@ class SqlStore(
     async def delete_api(self, workspace_id: str, api_id: str) -> bool:
         async with self._tx() as c:
             await c.execute(roles.delete().where(roles.c.api_id == api_id))
+            await delete_api_tokens(c, api_id)
             result = await c.execute(
                 apis.delete().where((apis.c.workspace_id == workspace_id) & (apis.c.id == api_id))
             )

@@ -28,6 +28,7 @@ from keystead.store.sql.tables._secret_lifecycle import (
     secret_rotation_notices,
 )
 from keystead.store.sql.tables._secrets import secret_mounts, secret_versions, secrets
+from keystead.store.sql.tables._tokens import token_denials, token_signing_keys
 from keystead.store.sql.tables._transit import transit_key_versions, transit_keys
 from keystead.store.sql.tables._usage import SERIES_FIGURES, usage, usage_rollups
 from keystead.store.sql.tables._webhooks import deliveries, delivery_attempts, webhooks
@@ -66,6 +67,8 @@ __all__ = [
     "secret_versions",
     "secrets",
     "settings",
+    "token_denials",
+    "token_signing_keys",
     "transit_key_versions",
     "transit_keys",
     "usage",

@@ -50,6 +50,7 @@ apis = sa.Table(
     sa.Column("updated_at", Stamp, nullable=False),
     sa.Column("limits", Json),
     sa.Column("rotation_policy", NullableJson),
+    sa.Column("token_policy", NullableJson),
     sa.UniqueConstraint("workspace_id", "name", name="uq_ks_apis_workspace_name"),
 )
 

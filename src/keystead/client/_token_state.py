@@ -1,0 +1,335 @@
+"""What a remote token verifier knows, pure of I/O: for each API its published
+keys (JWKS) and its revocation state (the signed revocation document), and
+the tokens it verified. ``_token_verifier`` fetches; this decides.
+
+``verify_now`` never does I/O: it answers, refuses (``TokenRefused``), says
+that the API's revocation document is too old to trust (``Stale``), or that
+something must be fetched first (``Fetch``), which the driver does before
+asking again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from keystead.core.ids import looks_like_id
+from keystead.core.tokens import (
+    LEEWAY_S,
+    RevocationState,
+    TokenRefused,
+    VerifyingKey,
+    check_claims,
+    denials_of_document,
+    parse,
+    verified,
+)
+from keystead.errors import KeysteadError
+
+MAX_CACHED = 10_000
+"""Verified tokens kept at most; when full, the cache starts over."""
+MAX_MISSING = 1_000
+DOCUMENT_TYPE = "revocations+jwt"
+
+
+class Stale(KeysteadError):
+    """The API's revocation document could not be refreshed for longer than
+    ``max_stale_s``: its tokens are refused until it is (fail closed)."""
+
+    status = 503
+    title = "Service Unavailable"
+
+
+class Fetch(Exception):
+    """Raised by ``verify_now``: fetch the API's keys (and, for an API seen for
+    the first time, its revocation document), then verify again."""
+
+    def __init__(self, api_id: str, first: bool) -> None:
+        super().__init__(api_id)
+        self.api_id = api_id
+        self.first = first
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """A token this verifier accepted: its claims and what they name."""
+
+    claims: Mapping[str, Any]
+    key_id: str
+    api_id: str
+    owner_id: str | None
+    permissions: tuple[str, ...]
+    meta: Mapping[str, Any] | None
+    jti: str
+    expires_at: float
+    audience: str
+
+
+class ApiKnowledge:
+    """One API: its keys, its revocation state and how fresh that is."""
+
+    __slots__ = (
+        "api_id",
+        "document_etag",
+        "fresh_at",
+        "issuer",
+        "jwks_at",
+        "jwks_etag",
+        "keys",
+        "loaded",
+        "revocations",
+    )
+
+    def __init__(self, api_id: str, issuer: str) -> None:
+        self.api_id = api_id
+        self.issuer = issuer
+        self.keys: dict[str, VerifyingKey] = {}
+        self.jwks_etag: str | None = None
+        self.jwks_at = -1e18
+        """When the JWKS was last fetched (monotonic)."""
+        self.revocations = RevocationState()
+        self.document_etag: str | None = None
+        self.fresh_at = -1e18
+        """When the revocation document was last known current (monotonic)."""
+        self.loaded = False
+        """Both the keys and a first revocation document arrived."""
+
+
+class _Entry:
+    __slots__ = ("api", "token", "until")
+
+    def __init__(self, token: VerifiedToken, api: ApiKnowledge, until: float) -> None:
+        self.token = token
+        self.api = api
+        self.until = until
+
+
+def fingerprint(token: str) -> bytes:
+    """How the cache finds a token: a digest of its whole text (a token that
+    differs by one byte is another entry, verified in full; the text itself
+    is not kept)."""
+    return hashlib.blake2b(token.encode("ascii", "replace"), digest_size=24).digest()
+
+
+class TokenBook:
+    """Keys, revocations and verified tokens of every API a verifier met.
+
+    ``audience``: the audiences accepted (default: the token's own API id);
+    ``apis``: the APIs whose tokens are accepted (default: any API of the
+    server); ``max_stale_s``: how old a revocation document may get before
+    the API's tokens are refused; ``refetch_s``: an API's keys are fetched
+    again (for an unknown ``kid``) at most this often, and no more than
+    ``fetches_per_s`` fetches start in any second, so a flood of made-up kids
+    or APIs costs the server little."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        audience: str | Collection[str] | None = None,
+        apis: Collection[str] | None = None,
+        max_stale_s: float = 30.0,
+        refetch_s: float = 1.0,
+        fetches_per_s: int = 10,
+        wall: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not max_stale_s > 0 or refetch_s < 0 or fetches_per_s < 1:
+            raise ValueError("max_stale_s must be positive, refetch_s and fetches_per_s not less")
+        self.base_url = base_url.rstrip("/")
+        self.audience = audience if audience is None or isinstance(audience, str) else (
+            frozenset(audience)
+        )
+        self.apis = None if apis is None else frozenset(apis)
+        self.max_stale_s = max_stale_s
+        self.refetch_s = refetch_s
+        self.fetches_per_s = fetches_per_s
+        self.wall = wall
+        self.monotonic = monotonic
+        self.by_api: dict[str, ApiKnowledge] = {}
+        self._kids: dict[str, ApiKnowledge] = {}
+        self._cache: dict[bytes, _Entry] = {}
+        self._missing: dict[str, float] = {}
+        self._window = (0, 0)
+
+    # ---- verification (any thread, no I/O) ----
+
+    def verify_now(self, token: str, *, fetch: bool = True) -> VerifiedToken:
+        """The verified token, or ``TokenRefused`` / ``Stale`` / ``Fetch``."""
+        print_ = fingerprint(token)
+        entry = self._cache.get(print_)
+        if entry is not None:
+            api = entry.api
+            if self.wall() < entry.until:
+                if self.monotonic() - api.fresh_at > self.max_stale_s:
+                    raise Stale("the revocation document is out of date")
+                if api.revocations.refuses(entry.token.claims):
+                    raise TokenRefused("revoked")
+                return entry.token
+            del self._cache[print_]
+        accepted, api = self._verify(token, fetch)
+        cache = self._cache
+        if len(cache) >= MAX_CACHED:
+            cache.clear()
+        cache[print_] = _Entry(accepted, api, accepted.expires_at + LEEWAY_S)
+        return accepted
+
+    def _verify(self, token: str, fetch: bool) -> tuple[VerifiedToken, ApiKnowledge]:
+        kids = self._kids
+        try:
+            parsed = verified(token, kids.get)
+        except TokenRefused as refused:
+            if refused.reason == "unknown_kid" and fetch:
+                self._ask_fetch(token)
+            raise
+        kid = parsed.kid
+        api = kids[kid] if kid is not None else None
+        if api is None:  # pragma: no cover - ``verified`` found a key by this kid
+            raise TokenRefused("unknown_kid")
+        claims = parsed.claims
+        if claims.get("api_id") != api.api_id:
+            raise TokenRefused("claims", "the token names another API than its key's")
+        audience = self.audience if self.audience is not None else api.api_id
+        check_claims(claims, now=self.wall(), issuer=api.issuer, audience=audience)
+        if self.monotonic() - api.fresh_at > self.max_stale_s:
+            raise Stale("the revocation document is out of date")
+        if api.revocations.refuses(claims):
+            raise TokenRefused("revoked")
+        return _accepted(claims, api.api_id), api
+
+    def _ask_fetch(self, token: str) -> None:
+        """Raise ``Fetch`` for the API a token with an unknown kid names, when
+        that is allowed now; return (the token is then refused) otherwise."""
+        try:
+            api_id = parse(token).claims.get("api_id")
+        except TokenRefused:
+            return
+        if not isinstance(api_id, str) or not looks_like_id("api", api_id):
+            return
+        if self.apis is not None and api_id not in self.apis:
+            return
+        now = self.monotonic()
+        api = self.by_api.get(api_id)
+        last = self._missing.get(api_id) if api is None else api.jwks_at
+        if last is not None and now - last < self.refetch_s:
+            return
+        if not self._spend(now):
+            return
+        raise Fetch(api_id, api is None or not api.loaded)
+
+    def _spend(self, now: float) -> bool:
+        """One fetch from the budget of this second; False when it is spent."""
+        second, count = self._window
+        if int(now) != second:
+            second, count = int(now), 0
+        if count >= self.fetches_per_s:
+            return False
+        self._window = (second, count + 1)
+        return True
+
+    # ---- what the driver fetched ----
+
+    def api(self, api_id: str) -> ApiKnowledge:
+        """The API's knowledge (made on first use; its issuer per the URL
+        scheme, ``{base}/apis/{api_id}``, until a revocation document says)."""
+        api = self.by_api.get(api_id)
+        if api is None:
+            api = self.by_api[api_id] = ApiKnowledge(api_id, f"{self.base_url}/apis/{api_id}")
+        return api
+
+    def missing(self, api_id: str) -> None:
+        """The server knows no such API (its JWKS answered 404)."""
+        if len(self._missing) >= MAX_MISSING:
+            self._missing.clear()
+        self._missing[api_id] = self.monotonic()
+
+    def keys_fetched(self, api: ApiKnowledge, jwks: Any, etag: str | None) -> None:
+        """A JWKS answer (200): its usable keys replace the API's."""
+        api.jwks_at = self.monotonic()
+        keys: dict[str, VerifyingKey] = {}
+        items = jwks.get("keys") if isinstance(jwks, dict) else None
+        for item in items if isinstance(items, list) else ():
+            try:
+                key = VerifyingKey.from_jwk(item) if isinstance(item, dict) else None
+            except KeysteadError:
+                continue  # a key this verifier cannot use (another alg): skipped
+            if key is not None:
+                keys[key.kid] = key
+        kids = self._kids
+        for kid in api.keys.keys() - keys.keys():
+            if kids.get(kid) is api:
+                del kids[kid]
+        for kid in keys:
+            kids[kid] = api
+        api.keys = keys
+        api.jwks_etag = etag
+
+    def keys_unchanged(self, api: ApiKnowledge) -> None:
+        api.jwks_at = self.monotonic()
+
+    def document_fetched(self, api: ApiKnowledge, text: str, etag: str | None) -> bool:
+        """A revocation document (200): checked against the API's keys and
+        applied. False when it is signed by a key this verifier does not know
+        yet (fetch the keys, then offer it again); ``TokenRefused`` when it is
+        not a valid document of this API."""
+        try:
+            document = verified(text, api.keys.get)
+        except TokenRefused as refused:
+            if refused.reason == "unknown_kid":
+                return False
+            raise
+        claims = document.claims
+        if document.header.get("typ") != DOCUMENT_TYPE or claims.get("api_id") != api.api_id:
+            raise TokenRefused("claims", "not a revocation document of this API")
+        seq, since, denials = denials_of_document(claims)
+        state = api.revocations
+        if since is None:
+            state = RevocationState()
+        elif since > state.seq:  # a gap: ask for the whole document again
+            api.document_etag = None
+            state.seq = 0
+            return True
+        state.apply(denials)
+        state.seq = max(state.seq, seq)
+        state.prune(self.wall())
+        issuer = claims.get("iss")
+        if isinstance(issuer, str) and issuer:
+            api.issuer = issuer
+        api.revocations = state
+        api.document_etag = etag
+        api.fresh_at = self.monotonic()
+        api.loaded = True
+        return True
+
+    def document_unchanged(self, api: ApiKnowledge) -> None:
+        api.fresh_at = self.monotonic()
+
+    def loaded(self) -> list[ApiKnowledge]:
+        """The APIs whose revocation documents are kept fresh."""
+        return [api for api in self.by_api.values() if api.loaded]
+
+
+def _accepted(claims: Mapping[str, Any], api_id: str) -> VerifiedToken:
+    """The fields of verified claims (a malformed one refuses the token)."""
+    sub, jti, exp, aud = claims.get("sub"), claims.get("jti"), claims.get("exp"), claims.get("aud")
+    owner, permissions, meta = claims.get("owner_id"), claims.get("permissions", ()), claims.get("meta")
+    if (
+        not isinstance(sub, str)
+        or not isinstance(jti, str)
+        or not isinstance(exp, int | float)
+        or not isinstance(aud, str)
+        or not (owner is None or isinstance(owner, str))
+        or not isinstance(permissions, list | tuple)
+        or not all(isinstance(item, str) for item in permissions)
+        or not (meta is None or isinstance(meta, dict))
+    ):
+        raise TokenRefused("claims")
+    return VerifiedToken(
+        claims, sub, api_id, owner, tuple(permissions), meta, jti, float(exp), aud
+    )
+
+
+__all__ = ["ApiKnowledge", "Fetch", "Stale", "TokenBook", "VerifiedToken", "fingerprint"]

@@ -1,0 +1,298 @@
+"""``/oauth``: OAuth 2.0 client credentials (RFC 6749 section 4.4), token introspection
+(RFC 7662) and revocation (RFC 7009): a thin translation onto ``Keystead.tokens``.
+
+Requests are form-encoded (``application/x-www-form-urlencoded``), bounded to
+``MAX_FORM_BYTES``; a parameter sent twice is an ``invalid_request`` and an empty one
+counts as absent (RFC 6749 section 3.2). The client is an API key: ``client_id`` is
+its id and ``client_secret`` the key, sent with HTTP Basic (``client_secret_basic``,
+both parts form-encoded before base64, section 2.3.1) or in the body
+(``client_secret_post``); both at once is an ``invalid_request``. Every error is
+section 5.2's JSON ``{"error", "error_description"}``: ``invalid_client`` is a 401 with
+``WWW-Authenticate``, the others a 400. Answers are never cached (``no-store``).
+"""
+
+from __future__ import annotations
+
+import binascii
+import logging
+from base64 import b64decode
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, unquote_plus
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from keystead.core.authz import Principal
+from keystead.core.models import VerifyContext
+from keystead.errors import ConfigurationError, KeysteadError, StoreUnavailable, Unauthorized
+from keystead.http.auth import PRINCIPAL_SCOPE_KEY, bearer_token, keystead_of
+from keystead.http.problems import GENERIC_500, MASTER_KEY_UNAVAILABLE, raised_by_keyring
+from keystead.http.token_schemas import OAuthErrorOut, OAuthTokenOut
+from keystead.service import Keystead
+from keystead.service.tokens import OAuthError
+
+TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path
+INTROSPECT_PATH = "/oauth/introspect"
+REVOKE_PATH = "/oauth/revoke"
+FORM = "application/x-www-form-urlencoded"
+MAX_FORM_BYTES = 16_384
+"""A token (8 KiB at most) and its client credentials fit with room to spare."""
+MAX_FIELDS = 16
+MAX_CLIENT_ID = 256
+MAX_SECRET = 1024
+MAX_SCOPES = 256
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+BASIC_CHALLENGE = 'Basic realm="keystead"'
+BEARER_CHALLENGE = 'Bearer realm="keystead"'
+
+log = logging.getLogger("keystead.http")
+router = APIRouter(tags=["oauth"])
+
+
+def oauth_error(error: str, description: str, status: int | None = None) -> OAuthError:
+    return OAuthError(error, description, status)
+
+
+def error_answer(exc: OAuthError, *, challenge: str = BASIC_CHALLENGE) -> Response:
+    """Section 5.2's JSON answer; a 401 carries ``WWW-Authenticate``."""
+    headers = dict(NO_STORE)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = challenge
+    body = {"error": exc.error, "error_description": exc.description}
+    return Response(orjson.dumps(body), exc.status, headers, media_type="application/json")
+
+
+def as_oauth_error(exc: KeysteadError) -> OAuthError:
+    """A service error in the protocol's words (never a 500 for bad input)."""
+    if isinstance(exc, OAuthError):
+        return exc
+    if isinstance(exc, Unauthorized):
+        return oauth_error("invalid_client", "the client could not be authenticated")
+    if exc.status == 403:
+        return oauth_error("insufficient_scope", exc.detail, 403)
+    if isinstance(exc, ConfigurationError) and raised_by_keyring(exc):
+        return oauth_error("temporarily_unavailable", MASTER_KEY_UNAVAILABLE, 503)
+    if isinstance(exc, StoreUnavailable) or exc.status in (429, 503):
+        detail = exc.public_detail or exc.detail
+        return oauth_error("temporarily_unavailable", detail, exc.status)
+    if exc.status >= 500:
+        log.error("server error: %s: %s", type(exc).__name__, exc.detail)
+        return oauth_error("server_error", GENERIC_500, 500)
+    return oauth_error("invalid_request", exc.detail)
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The parameters of a form-encoded body: each at most once, empty ones dropped."""
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media != FORM:
+        raise oauth_error("invalid_request", f"send the parameters as {FORM}")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_FORM_BYTES:
+        raise oauth_error("invalid_request", f"the body is larger than {MAX_FORM_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            raise oauth_error("invalid_request", f"the body is larger than {MAX_FORM_BYTES} bytes")
+        chunks.append(chunk)
+    try:
+        text = b"".join(chunks).decode("ascii")
+        pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        raise oauth_error("invalid_request", "the body is not a valid form") from None
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if name in form:
+            raise oauth_error("invalid_request", f"the parameter '{name[:40]}' is sent twice")
+        if "\x00" in value:
+            raise oauth_error("invalid_request", "a parameter holds a NUL character")
+        form[name] = value
+    return {name: value for name, value in form.items() if value}
+
+
+def _basic(value: str) -> tuple[str, str]:
+    try:
+        decoded = b64decode(value, validate=True).decode("utf-8")
+        name, colon, secret = decoded.partition(":")
+        if not colon:
+            raise ValueError("no colon")
+        return unquote_plus(name, errors="strict"), unquote_plus(secret, errors="strict")
+    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
+        raise oauth_error("invalid_client", "the Basic credentials do not decode") from None
+
+
+def client_of(request: Request, form: Mapping[str, str]) -> tuple[str, str]:
+    """(client_id, client_secret) from Basic or the body; exactly one method."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    posted_id, posted_secret = form.get("client_id"), form.get("client_secret")
+    if scheme.lower() == "basic":
+        if posted_secret is not None:
+            raise oauth_error(
+                "invalid_request", "authenticate the client one way: Basic or client_secret"
+            )
+        client_id, secret = _basic(value.strip())
+        if posted_id is not None and posted_id != client_id:
+            raise oauth_error("invalid_request", "client_id differs from the Basic credentials")
+    elif posted_secret is not None and posted_id is not None:
+        client_id, secret = posted_id, posted_secret
+    else:
+        raise oauth_error(
+            "invalid_client",
+            "authenticate the client: HTTP Basic, or client_id and client_secret",
+        )
+    if not client_id or not secret or len(client_id) > MAX_CLIENT_ID or len(secret) > MAX_SECRET:
+        raise oauth_error("invalid_client", "the client could not be authenticated")
+    return client_id, secret
+
+
+def scopes(scope: str | None) -> list[str] | None:
+    """RFC 6749 section 3.3: space-delimited, case-sensitive, printable ASCII."""
+    if scope is None:
+        return None
+    names = scope.split(" ")
+    if len(names) > MAX_SCOPES or not all(_scope_token(name) for name in names):
+        raise oauth_error("invalid_scope", "scope is space-separated permission names")
+    return names
+
+
+def _scope_token(name: str) -> bool:
+    return bool(name) and all(c == "!" or "#" <= c <= "[" or "]" <= c <= "~" for c in name)
+
+
+def context_of(request: Request) -> VerifyContext:
+    return VerifyContext(
+        ip=None if request.client is None else request.client.host,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+def _ok(body: Mapping[str, Any]) -> Response:
+    return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": OAuthErrorOut, "description": "invalid_request, invalid_scope, ..."},
+    401: {"model": OAuthErrorOut, "description": "invalid_client (WWW-Authenticate: Basic)"},
+    503: {"model": OAuthErrorOut, "description": "temporarily_unavailable"},
+}
+
+
+def _form_body(*required: str, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    fields = {name: {"type": "string", "maxLength": MAX_FORM_BYTES} for name in required}
+    fields.update({name: {"type": "string", "maxLength": MAX_FORM_BYTES} for name in optional})
+    schema = {"type": "object", "required": list(required), "properties": fields}
+    return {"requestBody": {"required": True, "content": {FORM: {"schema": schema}}}}
+
+
+@router.post(
+    TOKEN_PATH,
+    summary="OAuth 2.0 token (client credentials)",
+    response_model=OAuthTokenOut,
+    responses=_ERRORS,
+    openapi_extra=_form_body("grant_type", optional=("scope", "client_id", "client_secret")),
+)
+async def token(request: Request) -> Response:
+    """``grant_type=client_credentials``; the client is an API key (``client_id`` = its
+    id, ``client_secret`` = the key). ``scope``: space-separated permissions, a subset of
+    the key's (default all). A verification, as ``POST /v1/tokens`` is."""
+    try:
+        ks = keystead_of(request)
+        form = await read_form(request)
+        grant = form.get("grant_type")
+        if grant is None:
+            raise oauth_error("invalid_request", "grant_type is required")
+        if grant != "client_credentials":
+            raise oauth_error("unsupported_grant_type", "only client_credentials is supported")
+        client_id, secret = client_of(request, form)
+        wanted = scopes(form.get("scope"))
+        issued = await ks.tokens.client_credentials(client_id, secret, wanted, context_of(request))
+    except KeysteadError as exc:
+        return error_answer(as_oauth_error(exc))
+    body = {
+        "access_token": issued.token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "scope": " ".join(issued.permissions),
+    }
+    return _ok(body)
+
+
+async def _introspector(ks: Keystead, request: Request, form: Mapping[str, str]) -> Principal | str:
+    """A root key (``Authorization: Bearer``) or an API key's client credentials."""
+    principal: Principal | None = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    if principal is not None:
+        return principal
+    root_key = bearer_token(request.headers.get("authorization"))
+    if root_key is not None:
+        try:
+            return await ks.root_keys.authenticate(root_key)
+        except Unauthorized:
+            raise oauth_error("invalid_client", "the root key is not valid") from None
+    return client_of(request, form)[1]
+
+
+@router.post(
+    INTROSPECT_PATH,
+    summary="OAuth 2.0 token introspection",
+    responses={**_ERRORS, 403: {"model": OAuthErrorOut, "description": "insufficient_scope"}},
+    openapi_extra=_form_body("token", optional=("token_type_hint", "client_id", "client_secret")),
+)
+async def introspect(request: Request) -> Response:
+    """RFC 7662. The caller holds ``tokens.introspect``: a root key in
+    ``Authorization: Bearer``, or an API key's client credentials. An unknown, expired,
+    revoked or malformed token is exactly ``{"active": false}``."""
+    challenge = BASIC_CHALLENGE
+    try:
+        ks = keystead_of(request)
+        form = await read_form(request)
+        if bearer_token(request.headers.get("authorization")) is not None:
+            challenge = f'{BEARER_CHALLENGE}, error="invalid_token"'
+        caller = await _introspector(ks, request, form)
+        text = form.get("token")
+        if text is None:
+            raise oauth_error("invalid_request", "token is required")
+        answer = await ks.tokens.introspect(text, caller)
+    except KeysteadError as exc:
+        return error_answer(as_oauth_error(exc), challenge=challenge)
+    return _ok(answer)
+
+
+@router.post(
+    REVOKE_PATH,
+    summary="OAuth 2.0 token revocation",
+    response_class=Response,
+    responses={200: {"description": "revoked, or nothing to revoke"}, **_ERRORS},
+    openapi_extra=_form_body("token", optional=("token_type_hint", "client_id", "client_secret")),
+)
+async def revoke(request: Request) -> Response:
+    """RFC 7009. The client authenticates as on the token endpoint and may revoke only
+    its own tokens. Always 200 once the client is authenticated, even for an unknown
+    or unverifiable token."""
+    try:
+        ks = keystead_of(request)
+        form = await read_form(request)
+        client_id, secret = client_of(request, form)
+        text = form.get("token")
+        if text is None:
+            raise oauth_error("invalid_request", "token is required")
+        await ks.tokens.revoke_token(text, client_id, secret)
+    except KeysteadError as exc:
+        return error_answer(as_oauth_error(exc))
+    return Response(b"", 200, NO_STORE)
+
+
+__all__ = [
+    "FORM",
+    "INTROSPECT_PATH",
+    "MAX_FORM_BYTES",
+    "REVOKE_PATH",
+    "TOKEN_PATH",
+    "as_oauth_error",
+    "client_of",
+    "error_answer",
+    "read_form",
+    "router",
+    "scopes",
+]
