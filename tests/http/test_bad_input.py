@@ -37,6 +37,9 @@ async def test_bad_json_is_a_400(world: World, api_id: str) -> None:
         ("PUT", f"/v1/apis/{api_id}/roles/r"),
         ("POST", "/v1/root_keys"),
         ("POST", "/v1/keys/verify"),
+        ("POST", "/v1/tokens/revocations"),
+        ("POST", f"/v1/apis/{api_id}/signing-keys/rotate"),
+        ("PUT", f"/v1/apis/{api_id}/token-policy"),
     ]:
         for raw in (b"{", b"{'a': 1}", b'{"a": NaN}', b'{"a": 1e999}', b'"\\ud800"', b"\xff"):
             response = await world.client.request(method, url, content=raw, headers=h)

@@ -12,6 +12,13 @@ True
 from keystead.client._async import AsyncClient
 from keystead.client._errors import ApiError, ClientError, ConnectionFailed, Timeout
 from keystead.client._sync import Client
+from keystead.client._token_verifier import (
+    AsyncTokenVerifier,
+    FetchFailed,
+    Stale,
+    TokenVerifier,
+    VerifiedToken,
+)
 from keystead.client._tokens import IssuedToken, OAuthToken, RevocationDocument, SigningKey
 from keystead.client._usage import UsageReport
 from keystead.client._verify import LimitInfo, VerifyResult
@@ -19,15 +26,20 @@ from keystead.client._verify import LimitInfo, VerifyResult
 __all__ = [
     "ApiError",
     "AsyncClient",
+    "AsyncTokenVerifier",
     "Client",
     "ClientError",
     "ConnectionFailed",
+    "FetchFailed",
     "IssuedToken",
     "LimitInfo",
     "OAuthToken",
     "RevocationDocument",
     "SigningKey",
+    "Stale",
     "Timeout",
+    "TokenVerifier",
     "UsageReport",
+    "VerifiedToken",
     "VerifyResult",
 ]

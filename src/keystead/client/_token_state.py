@@ -27,12 +27,12 @@ from keystead.core.tokens import (
     parse,
     verified,
 )
+from keystead.core.tokens.revocation import DOCUMENT_TYPE, MAX_DOCUMENT_BYTES
 from keystead.errors import KeysteadError
 
 MAX_CACHED = 10_000
 """Verified tokens kept at most; when full, the cache starts over."""
 MAX_MISSING = 1_000
-DOCUMENT_TYPE = "revocations+jwt"
 
 
 class Stale(KeysteadError):
@@ -97,6 +97,9 @@ class ApiKnowledge:
         self.loaded = False
         """Both the keys and a first revocation document arrived."""
 
+    def key(self, kid: str | None) -> VerifyingKey | None:
+        return None if kid is None else self.keys.get(kid)
+
 
 class _Entry:
     __slots__ = ("api", "token", "until")
@@ -140,8 +143,8 @@ class TokenBook:
         if not max_stale_s > 0 or refetch_s < 0 or fetches_per_s < 1:
             raise ValueError("max_stale_s must be positive, refetch_s and fetches_per_s not less")
         self.base_url = base_url.rstrip("/")
-        self.audience = audience if audience is None or isinstance(audience, str) else (
-            frozenset(audience)
+        self.audience = (
+            audience if audience is None or isinstance(audience, str) else (frozenset(audience))
         )
         self.apis = None if apis is None else frozenset(apis)
         self.max_stale_s = max_stale_s
@@ -180,7 +183,7 @@ class TokenBook:
     def _verify(self, token: str, fetch: bool) -> tuple[VerifiedToken, ApiKnowledge]:
         kids = self._kids
         try:
-            parsed = verified(token, kids.get)
+            parsed = verified(token, self._key)
         except TokenRefused as refused:
             if refused.reason == "unknown_kid" and fetch:
                 self._ask_fetch(token)
@@ -199,6 +202,10 @@ class TokenBook:
         if api.revocations.refuses(claims):
             raise TokenRefused("revoked")
         return _accepted(claims, api.api_id), api
+
+    def _key(self, kid: str | None) -> VerifyingKey | None:
+        api = None if kid is None else self._kids.get(kid)
+        return None if api is None or kid is None else api.keys.get(kid)
 
     def _ask_fetch(self, token: str) -> None:
         """Raise ``Fetch`` for the API a token with an unknown kid names, when
@@ -276,13 +283,13 @@ class TokenBook:
         yet (fetch the keys, then offer it again); ``TokenRefused`` when it is
         not a valid document of this API."""
         try:
-            document = verified(text, api.keys.get)
+            document = verified(text, api.key, typ=DOCUMENT_TYPE, max_bytes=MAX_DOCUMENT_BYTES)
         except TokenRefused as refused:
             if refused.reason == "unknown_kid":
                 return False
             raise
         claims = document.claims
-        if document.header.get("typ") != DOCUMENT_TYPE or claims.get("api_id") != api.api_id:
+        if claims.get("api_id") != api.api_id:
             raise TokenRefused("claims", "not a revocation document of this API")
         seq, since, denials = denials_of_document(claims)
         state = api.revocations
@@ -315,7 +322,11 @@ class TokenBook:
 def _accepted(claims: Mapping[str, Any], api_id: str) -> VerifiedToken:
     """The fields of verified claims (a malformed one refuses the token)."""
     sub, jti, exp, aud = claims.get("sub"), claims.get("jti"), claims.get("exp"), claims.get("aud")
-    owner, permissions, meta = claims.get("owner_id"), claims.get("permissions", ()), claims.get("meta")
+    owner, permissions, meta = (
+        claims.get("owner_id"),
+        claims.get("permissions", ()),
+        claims.get("meta"),
+    )
     if (
         not isinstance(sub, str)
         or not isinstance(jti, str)
@@ -327,9 +338,7 @@ def _accepted(claims: Mapping[str, Any], api_id: str) -> VerifiedToken:
         or not (meta is None or isinstance(meta, dict))
     ):
         raise TokenRefused("claims")
-    return VerifiedToken(
-        claims, sub, api_id, owner, tuple(permissions), meta, jti, float(exp), aud
-    )
+    return VerifiedToken(claims, sub, api_id, owner, tuple(permissions), meta, jti, float(exp), aud)
 
 
 __all__ = ["ApiKnowledge", "Fetch", "Stale", "TokenBook", "VerifiedToken", "fingerprint"]

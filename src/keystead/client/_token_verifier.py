@@ -183,7 +183,9 @@ class TokenVerifier(_Options):
                 with self._lock:
                     self._document(api)
             except (FetchFailed, TokenRefused) as error:
-                log.warning("could not refresh the revocation document of %s: %s", api.api_id, error)
+                log.warning(
+                    "could not refresh the revocation document of %s: %s", api.api_id, error
+                )
 
     def _start(self) -> None:
         if self._refresher is None and not self._stopped.is_set():
@@ -276,7 +278,9 @@ class AsyncTokenVerifier(_Options):
             try:
                 await self._document(api)
             except (FetchFailed, TokenRefused) as error:
-                log.warning("could not refresh the revocation document of %s: %s", api.api_id, error)
+                log.warning(
+                    "could not refresh the revocation document of %s: %s", api.api_id, error
+                )
 
     def _start(self) -> None:
         if self._refresher is None and not self._closed:
@@ -302,8 +306,8 @@ class AsyncTokenVerifier(_Options):
 
 __all__ = [
     "AsyncTokenVerifier",
-    "FetchFailed",
     "Fetch",
+    "FetchFailed",
     "Stale",
     "TokenVerifier",
     "VerifiedToken",

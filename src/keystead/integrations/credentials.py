@@ -225,9 +225,7 @@ def _text(raw: bytes) -> str:
     any wrong key."""
     if not raw.isascii():
         return UNUSABLE
-    if len(raw) > MAX_KEY_LENGTH and (
-        len(raw) > MAX_TOKEN_BYTES or not raw.startswith(_JWT_START)
-    ):
+    if len(raw) > MAX_KEY_LENGTH and (len(raw) > MAX_TOKEN_BYTES or not raw.startswith(_JWT_START)):
         return UNUSABLE
     return raw.decode("ascii")
 

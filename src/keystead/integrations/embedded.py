@@ -70,8 +70,8 @@ class Embedded:
         self.tags = tuple(options.get("tags", ()))
         self.tokens = options.get("tokens", True)
         audience = options.get("audience")
-        self.audience = audience if audience is None or isinstance(audience, str) else (
-            tuple(audience)
+        self.audience = (
+            audience if audience is None or isinstance(audience, str) else (tuple(audience))
         )
 
     async def service(self) -> Keystead:

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from keystead.core.tokens.errors import TokenRefused
-from keystead.core.tokens.keys import VerifyingKey, b64url_decode
+from keystead.core.tokens.keys import VerifyingKey, b64url_decode_alphabet
 
 MAX_TOKEN_BYTES = 8192
 ACCESS_TOKEN_TYPES: frozenset[str] = frozenset({"at+jwt", "application/at+jwt"})
@@ -50,7 +50,7 @@ def looks_like_jwt(credential: str) -> bool:
 
 def _decode(segment: str) -> bytes:
     try:
-        return b64url_decode(segment)
+        return b64url_decode_alphabet(segment)
     except ValueError as exc:
         raise TokenRefused("malformed", "not canonical base64url") from exc
 

@@ -60,6 +60,8 @@ _CANONICAL_LAST = (
     "AEIMQUYcgkosw048",  # 3 over: its low 2 bits are spare
 )
 
+_PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+_PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 _Verify = Callable[[bytes, bytes], bool]
 _Sign = Callable[[bytes], bytes]
 
@@ -74,6 +76,12 @@ def b64url_decode(text: str) -> bytes:
     zero, so each byte string has one spelling); ValueError otherwise."""
     if not isinstance(text, str) or not _BASE64URL(text):
         raise ValueError("not base64url")
+    return b64url_decode_alphabet(text)
+
+
+def b64url_decode_alphabet(text: str) -> bytes:
+    """``b64url_decode`` of text already known to hold only base64url characters
+    (a whole token matched against the alphabet once)."""
     over = len(text) % 4
     if over == 1 or (over > 1 and text[-1] not in _CANONICAL_LAST[over]):
         raise ValueError("not canonical base64url")
@@ -97,7 +105,7 @@ def generate_private(algorithm: str) -> bytes:
     _check_algorithm(algorithm)
     if algorithm == "HS256":
         return secrets.token_bytes(HMAC_SECRET_BYTES)
-    key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+    key: _PrivateKey
     if algorithm == "EdDSA":
         key = ed25519.Ed25519PrivateKey.generate()
     elif algorithm == "ES256":
@@ -105,10 +113,6 @@ def generate_private(algorithm: str) -> bytes:
     else:
         key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
     return key.private_bytes(*_PKCS8_DER)
-
-
-_PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-_PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
 
 def _load_private(algorithm: str, private: bytes) -> _PrivateKey:
@@ -358,6 +362,7 @@ __all__ = [
     "Signer",
     "VerifyingKey",
     "b64url_decode",
+    "b64url_decode_alphabet",
     "b64url_encode",
     "generate_private",
     "public_jwk",
