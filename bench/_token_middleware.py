@@ -157,8 +157,7 @@ async def profile_of(call: Call, bearers: Sequence[str]) -> str:
 
 async def middleware_figures(tmp: Path, booted: Any, quick: bool, profile: bool) -> Figures:
     """Every figure of the module's docstring, measured against ``booted``."""
-    from keystead.client import AsyncClient
-    from keystead.client import AsyncTokenVerifier
+    from keystead.client import AsyncClient, AsyncTokenVerifier
     from keystead.config import Settings
     from keystead.core.models import VerifyContext
     from keystead.integrations.embedded import Embedded
