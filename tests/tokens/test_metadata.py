@@ -74,7 +74,8 @@ def test_every_url_the_metadata_names_answers(deployment: Deployment) -> None:
     jwt.decode(token, signing_key, algorithms=["EdDSA"], audience=api_id, issuer=document["issuer"])
 
     for endpoint in ("token_endpoint", "introspection_endpoint", "revocation_endpoint"):
-        unauthenticated = httpx.post(document[endpoint], data={"token": token})
+        form = {"grant_type": "client_credentials", "token": token}
+        unauthenticated = httpx.post(document[endpoint], data=form)
         assert unauthenticated.status_code == 401, (endpoint, unauthenticated.text)
         assert unauthenticated.json()["error"] == "invalid_client"
 

@@ -115,7 +115,6 @@ def test_requests_oauthlib_backend_application_client(deployment: Deployment) ->
         check_access_token(deployment, key, basic)
         posted = session.fetch_token(
             token_url(deployment),
-            client_id=key.id,
             client_secret=key.secret,
             include_client_id=True,
             scope=["documents.write"],
