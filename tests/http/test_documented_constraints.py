@@ -145,6 +145,12 @@ REFUSED: list[tuple[str, str, str, dict[str, Any], str]] = [
      {"key": "k", "ratelimits": [{**R, "name": f"r{i}"} for i in range(21)]}, "ratelimits"),
     ("root key permissions: never more than the caller holds", "POST", "/v1/root_keys",
      {"api_ids": ["docs"]}, "api_ids.0"),
+    ("min_ttl_s <= default_ttl_s <= max_ttl_s", "PUT", "/v1/apis/{api}/token-policy",
+     {"min_ttl_s": 600, "default_ttl_s": 300}, "default_ttl_s"),
+    ("min_ttl_s <= default_ttl_s <= max_ttl_s", "PUT", "/v1/apis/{api}/token-policy",
+     {"min_ttl_s": 600, "max_ttl_s": 300, "default_ttl_s": 300}, "max_ttl_s"),
+    ("algorithm: EdDSA, ES256, RS256 or HS256", "PUT", "/v1/apis/{api}/token-policy",
+     {"algorithm": "none"}, "algorithm"),
 ]  # fmt: skip
 
 

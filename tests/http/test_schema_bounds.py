@@ -18,6 +18,7 @@ from keystead.core.alerts import check_rule
 from keystead.core.keyformat import MAX_PREFIX_LENGTH
 from keystead.core.permissions import MAX_SCOPED_PERMISSION_LENGTH
 from keystead.core.rotation import RotationPolicy
+from keystead.core.tokens import policy as token_policy
 from keystead.errors import ValidationError
 from keystead.http import alert_schemas, custody_schemas, fieldtypes
 from keystead.http.app import create_app
@@ -51,6 +52,12 @@ DOCUMENTED: list[tuple[str, str, str, object]] = [
     ("RootKeyCreate", "name", "maxLength", fields.MAX_TEXT),
     ("RootKeyCreate", "api_ids", "maxItems", fields.MAX_LIST),
     ("RootKeyCreate", "permissions", "maxItems", fields.MAX_LIST),
+    ("TokenPolicyIn", "max_ttl_s", "maximum", token_policy.TTL_CEILING_S),
+    ("TokenPolicyIn", "audiences", "maxItems", token_policy.MAX_LIST_ITEMS),
+    ("TokenPolicyIn", "audiences", "maxLength", token_policy.MAX_AUDIENCE_CHARS),
+    ("TokenPolicyIn", "allowed_claims", "maxItems", token_policy.MAX_LIST_ITEMS),
+    ("TokenPolicyIn", "rotate_every_s", "minimum", token_policy.ROTATE_FLOOR_S),
+    ("TokenPolicyIn", "rotate_every_s", "maximum", token_policy.ROTATE_CEILING_S),
 ]
 
 

@@ -13,6 +13,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
+from keystead.core.tokens.policy import (
+    MAX_AUDIENCE_CHARS,
+    MAX_LIST_ITEMS,
+    ROTATE_CEILING_S,
+    ROTATE_FLOOR_S,
+    TTL_CEILING_S,
+)
 from keystead.http.fieldtypes import (
     MAX_LIST,
     STAMP_DOC,
@@ -22,20 +29,17 @@ from keystead.http.fieldtypes import (
     Permission,
     RequestModel,
     Stamp,
-    Text,
 )
 from keystead.http.views import Timestamp
 from keystead.service.tokens import Issued, SigningKeyInfo
 
-MAX_TTL_S = 31_536_000
-"""No token lives longer than a year, whatever a policy says (the policy bounds it
-further)."""
 MAX_JTI = 128
 Algorithm = Literal["EdDSA", "ES256", "RS256", "HS256"]
 """``keystead.core.tokens.ALGORITHMS`` (tests/http/test_http_tokens.py keeps them equal)."""
-Ttl = Annotated[StrictInt, Field(ge=1, le=MAX_TTL_S)]
+Ttl = Annotated[StrictInt, Field(ge=1, le=TTL_CEILING_S)]
 Jti = Annotated[NoNul, StringConstraints(min_length=1, max_length=MAX_JTI)]
-Audience = Text
+Audience = Annotated[NoNul, StringConstraints(min_length=1, max_length=MAX_AUDIENCE_CHARS)]
+PolicyList = Annotated[list[Audience], Field(max_length=MAX_LIST_ITEMS)]
 
 
 class TokenRequestIn(RequestModel):
@@ -98,15 +102,15 @@ class TokenPolicyIn(RequestModel):
     default_ttl_s: Ttl | None = None
     min_ttl_s: Ttl | None = None
     max_ttl_s: Ttl | None = None
-    audiences: Annotated[list[Audience], Field(max_length=MAX_LIST)] | None = Field(
+    audiences: PolicyList | None = Field(
         default=None, description="audiences allowed besides the API id"
     )
     include_meta: StrictBool | None = Field(default=None, description="put the key's meta in")
-    allowed_claims: Annotated[list[Text], Field(max_length=MAX_LIST)] | None = Field(
+    allowed_claims: PolicyList | None = Field(
         default=None, description="extra claims a request may set"
     )
-    rotate_every_s: Annotated[StrictInt, Field(ge=60, le=10 * MAX_TTL_S)] | None = Field(
-        default=None, description="scheduled rotation of the signing key; null: manual only"
+    rotate_every_s: Annotated[StrictInt, Field(ge=ROTATE_FLOOR_S, le=ROTATE_CEILING_S)] | None = (
+        Field(default=None, description="scheduled rotation of the signing key; null: manual only")
     )
 
 
@@ -197,7 +201,6 @@ def policy_out(policy: Mapping[str, Any]) -> TokenPolicyOut:
 
 __all__ = [
     "MAX_JTI",
-    "MAX_TTL_S",
     "Algorithm",
     "IssuedOut",
     "Jwks",

@@ -26,7 +26,7 @@ from keystead.http.auth import Auth, Service, bearer_token, keystead_of
 from keystead.http.openapi import FOUND, WITH_BODY, errors
 from keystead.http.problems import PROBLEM_JSON, problem
 from keystead.http.routing import router as make_router
-from keystead.http.schemas import ObjectId, changes
+from keystead.http.schemas import ObjectId
 from keystead.http.token_schemas import (
     IssuedOut,
     RevocationIn,
@@ -198,7 +198,7 @@ async def set_token_policy(
 ) -> TokenPolicyOut:
     """Needs ``apis.update``. Replaces the whole policy (an omitted field takes its
     default); the TTL bounds must hold ``min_ttl_s <= default_ttl_s <= max_ttl_s``."""
-    policy = TokenPolicy.from_dict(changes(body))
+    policy = TokenPolicy.from_dict(body.model_dump(exclude_none=True))
     return policy_out((await ks.tokens.set_policy(principal, api_id, policy)).to_dict())
 
 

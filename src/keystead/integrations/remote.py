@@ -14,11 +14,12 @@ Token requests are not recorded as usage (their exchange was).
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Unpack
 
 from keystead.client import AsyncClient, Client, ClientError, UsageReport, VerifyResult
-from keystead.client._token_state import Stale
+from keystead.client._token_state import Fetch, Stale
 from keystead.client._token_verifier import AsyncTokenVerifier, FetchFailed, TokenVerifier
 from keystead.core.models import VerifyContext
 from keystead.core.tokens import TokenRefused, looks_like_jwt
@@ -148,6 +149,31 @@ class Remote:
         except ClientError as error:
             return _unreachable(context, error)
         return self._requests.decide(result, context)
+
+    def check_now(self, key: str, context: VerifyContext, cost: int | None = None) -> Check | None:
+        """A token decided without I/O (the ASGI middleware asks first); None
+        for a key, or a token whose API's keys must be fetched."""
+        tokens = self.tokens
+        if tokens is None or not looks_like_jwt(key):
+            return None
+        try:
+            token: VerifiedLike = tokens.verify_now(key)
+        except Fetch:
+            return None
+        except TokenRefused:
+            return unusable(context)
+        except Stale as error:
+            return _token_failed(context, error)
+        return token_check(token, context)
+
+    def finish_now(self, check: Check, served: Served) -> Awaitable[None] | None:
+        """``finish`` without a coroutine when no lease is to be handed back."""
+        if check.leases:
+            return self.finish(check, served)
+        report = self._requests.report(check, served)
+        if report is not None:
+            self.client.queue_usage(report)
+        return None
 
     async def finish(self, check: Check, served: Served) -> None:
         report = self._requests.report(check, served)

@@ -25,6 +25,7 @@ from keystead.service.context import ServiceContext
 from keystead.service.fields import page_cursor, page_size
 from keystead.service.keys import KeyService
 from keystead.service.rotation import RotationService
+from keystead.service.tokens.denials import deny_key
 from keystead.store.custody import KeyAction
 
 ACTION_PERMISSIONS: dict[str, str] = {
@@ -165,6 +166,8 @@ class LifecycleActions:
             return [events.key_event(event_type, updated, now, cause=tagged)]
 
         recorded: list[KeyAction] = []
+        if values:  # before the audit entry is pended: its read may fail
+            await deny_key(self._ctx, key, final=action != "disable")
 
         def record(updated: Key) -> KeyAction:
             result = {"changed": bool(values), "state": updated.state_at(now.timestamp())}

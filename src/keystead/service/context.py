@@ -25,8 +25,12 @@ from keystead.store.cache import TtlLruCache
 KeyChangeHook = Callable[[str], None]
 ChangeHook = Callable[[str, str | None, str | None], None]
 """``hook(kind, id, workspace_id)`` after a change on this node; ``kind`` is one of
-key, api, plan, owner, root_key, secret (id ``mount/path``), all (ids only, never
-key material or a value)."""
+key, api, plan, owner, root_key, secret (id ``mount/path``), token (id = the API
+whose token denials or signing keys changed), all (ids only, never key material
+or a value)."""
+TokenHook = Callable[[str | None], None]
+"""``hook(api_id)`` when another node changed an API's token denials or signing
+keys; ``hook(None)``: anything may have changed (a flush)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -52,6 +56,8 @@ class ServiceContext:
     change_hooks: list[ChangeHook] = field(default_factory=list)
     event_hooks: list[Callable[[], None]] = field(default_factory=list)
     """Called after events reach the outbox on this node (wakes the dispatcher)."""
+    token_hooks: list[TokenHook] = field(default_factory=list)
+    """Told of other nodes' token changes (the in-process token verifier)."""
     secrets: SealedLatest = field(default_factory=SealedLatest)
     """The sealed latest version of recently read secrets (``secret_cache``)."""
     reads: AuditWriter = field(init=False)
@@ -150,6 +156,10 @@ class ServiceContext:
         self.secrets.invalidate((workspace_id, mount, path))
         self._announce("secret", f"{mount}/{path}", workspace_id)
 
+    def tokens_changed(self, api_id: str, workspace_id: str) -> None:
+        """An API's token denials or signing keys changed on this node: tell the others."""
+        self._announce("token", api_id, workspace_id)
+
     def apply_remote(self, kind: str, ident: str | None, workspace_id: str | None) -> None:
         """Evict what a change on another node touched: the same eviction as the
         local change, without announcing it again. Unknown: flush everything."""
@@ -165,6 +175,9 @@ class ServiceContext:
             self._evict_owner(workspace_id, ident)
         elif kind == "root_key":
             self._evict_root_key(ident)
+        elif kind == "token":
+            for hook in self.token_hooks:
+                hook(ident)
         elif kind == "secret":
             mount, _, path = ident.partition("/")
             if workspace_id is None or not path:
@@ -181,6 +194,8 @@ class ServiceContext:
         self.root_keys.clear()
         self.apis.clear()
         self.secrets.clear()
+        for hook in self.token_hooks:
+            hook(None)
 
     def _announce(self, kind: str, ident: str, workspace_id: str | None = None) -> None:
         for hook in self.change_hooks:

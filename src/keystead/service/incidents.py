@@ -28,6 +28,7 @@ from keystead.service.keys import KeyService
 from keystead.service.limiting import KeyLimits
 from keystead.service.pickups import scope_of
 from keystead.service.rotation import RotationService
+from keystead.service.tokens.denials import deny_key
 from keystead.store.custody import Incident, KeyAction
 
 STATUSES = ("open", "investigating", "resolved")
@@ -264,6 +265,7 @@ class IncidentService:
             return [events.key_event(events.KEY_REVOKED, updated, now, cause=cause)]
 
         values = {"revoked_at": now, "updated_at": now}
+        await deny_key(self._ctx, key, final=True)  # before the audit entry is pended
         self._ctx.audit(
             principal, "key.revoke", "key", key.id, before={"revoked_at": None}, after=values
         )

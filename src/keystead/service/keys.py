@@ -19,6 +19,7 @@ from keystead.service.apis import ApiService
 from keystead.service.context import ServiceContext
 from keystead.service.counter_changes import CounterChange
 from keystead.service.plans import PlanService
+from keystead.service.tokens.denials import deny_key
 from keystead.store.base import KeyFilter
 
 MAX_BATCH = 1000
@@ -203,6 +204,7 @@ class KeyService:
         principal.require("keys.delete")
         current = await self.visible(principal, key_id)
         deleted = events.key_event(events.KEY_DELETED, current, self._ctx.now())
+        await deny_key(self._ctx, current, final=True)  # before the audit entry is pended
         self._ctx.audit(principal, "key.delete", "key", current.id, before=current)
         await self._ctx.store.delete_key(principal.workspace_id, current.id, [deleted])
         self._ctx.key_changed(current.id)
@@ -233,6 +235,8 @@ class KeyService:
             extra = {"changed": changed} if event_type == events.KEY_UPDATED else {}
             return [events.key_event(event_type, updated, now, **extra)]
 
+        if "revoked_at" in values or values.get("enabled") is False:
+            await deny_key(self._ctx, current, final="revoked_at" in values)
         before = {name: getattr(current, name, None) for name in values}
         action = _ACTIONS.get(event_type, "key.update")
         after = {**values, **(noted or {})}

@@ -130,7 +130,9 @@ class Keystead:
         self.audit = AuditService(self._ctx, secret)
         self.secrets = SecretService(self._ctx, self.master_keys, self.alerts.announce)
         self.transit = TransitService(self._ctx, self.master_keys, self.alerts.announce)
-        self.tokens = TokenService(self._ctx, self.master_keys, self.verify, self.release)
+        self.tokens = TokenService(
+            self._ctx, self.master_keys, self.apis, self.verify, self.release
+        )
         self.secret_consumers = SecretConsumers(self._ctx, self.secrets.mounts)
         self.secrets.on_read = self.secret_consumers.recorder.record
         self.secret_rotation = SecretRotation(self._ctx, self.secrets.mounts, self.alerts.announce)
@@ -227,6 +229,7 @@ class Keystead:
         self._ctx.change_hooks.append(bus.publish)
         self.invalidation = bus
         await bus.start()
+        self.tokens.verifier.stale_after_s = None  # other nodes' denials arrive by the bus
 
     async def verify(
         self,
@@ -307,12 +310,13 @@ class Keystead:
     async def _scheduled_upkeep(self) -> int:
         """The scheduler pass's upkeep: purge expired pickups, apply usage
         retention, sign audit checkpoints, evaluate alert rules, notify secrets due
-        for rotation."""
+        for rotation, rotate token signing keys and retire them from the JWKS."""
         purged = await self.pickups.purge_expired()
         await self.usage.purge(self.clock.now())
         await self.audit.checkpoint()
         await self.alerts.evaluate()
         await self.secret_rotation.check_due()
+        await self.tokens.upkeep()
         return purged
 
     @property
@@ -356,6 +360,7 @@ class Keystead:
     async def close(self) -> None:
         await self.leaks.close()
         await self.scheduler.stop()
+        await self.tokens.close()
         if self.invalidation is not None:
             bus, self.invalidation = self.invalidation, None
             await bus.close()

@@ -17,6 +17,7 @@ from keystead.errors import Conflict, ValidationError
 from keystead.service import fields
 from keystead.service.context import ServiceContext
 from keystead.service.keys import KeyService
+from keystead.service.tokens.denials import deny_key
 
 
 @dataclass(slots=True, frozen=True)
@@ -91,6 +92,8 @@ class RotationService:
 
         def describe(updated_old: Key, _new: Key) -> list[events.Event]:
             return [events.key_event(events.KEY_ROTATED, updated_old, now, **data)]
+
+        await deny_key(self._ctx, old, final=False)  # before the audit entries are pended
 
         self._ctx.audit(
             principal,

@@ -64,7 +64,8 @@ class TokenStore(Protocol):
         (``key.created_at`` as its retired_at, ``publish_until`` as given in
         ``key.publish_until``), in one transaction; only if ``expected`` (a kid,
         or None for no key) is the key that signs now: False, nothing written,
-        otherwise (another node rotated first)."""
+        otherwise (another node rotated first; an audit entry pended for the
+        change is dropped with it)."""
         ...
 
     async def list_signing_keys(self, api_id: str | None) -> list[SigningKeyRecord]:

@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from keystead.errors import KeysteadError
+from keystead.core.verify import Verdict
+from keystead.errors import ConfigurationError, KeysteadError
 
 OAUTH_ERRORS = (
     "invalid_request",
@@ -75,6 +76,18 @@ class SigningKeyInfo:
     public_jwk: Mapping[str, Any] | None = field(default=None)
 
 
+class NoMasterKey(ConfigurationError):
+    """Tokens need the master key (it seals the signing keys): 503 with a clear
+    message rather than a 500."""
+
+    status = 503
+    title = "Tokens unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.public_detail = detail
+
+
 class OAuthError(KeysteadError):
     """An OAuth 2.0 error answer (RFC 6749 §5.2): ``error`` is the protocol's code;
     ``invalid_client`` is 401 (with ``WWW-Authenticate``), the others 400."""
@@ -85,6 +98,9 @@ class OAuthError(KeysteadError):
         self.description = description
         self.status = status if status is not None else (401 if error == "invalid_client" else 400)
         self.title = error
+        self.verdict: Verdict | None = None
+        """The verification that refused a client by a limit: its rate-limit
+        headers and ``Retry-After`` belong on the answer."""
 
     def body(self) -> dict[str, str]:
         return {"error": self.error, "error_description": self.description}
@@ -93,6 +109,7 @@ class OAuthError(KeysteadError):
 __all__ = [
     "OAUTH_ERRORS",
     "Issued",
+    "NoMasterKey",
     "OAuthError",
     "SigningKeyInfo",
     "TokenRequest",

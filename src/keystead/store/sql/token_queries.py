@@ -26,7 +26,7 @@ class TokenQueries(SqlBase):
             async with self._tx() as c:
                 found = (await c.execute(sa.select(_k.c.id).where(current))).scalars().all()
                 if list(found) != ([] if expected is None else [expected]):
-                    return False
+                    raise _Lost  # rolled back: an audit entry pended for it too
                 if found:
                     retired = await c.execute(
                         _k.update()
