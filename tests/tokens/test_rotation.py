@@ -32,8 +32,10 @@ def test_the_old_kid_verifies_until_its_tokens_expire_then_leaves(
     )
     key = deployment.new_key(api_id)
     old = deployment.exchange(key)
-    cached_jwks = jwt.PyJWKClient(deployment.jwks_url(api_id))
-    cached_jwks.get_signing_key_from_jwt(old["token"])  # the old JWKS, cached
+    # a resource server's client, the old JWKS cached; PyJWT fetches again for an
+    # unknown kid only after its cooldown (30 s by default), none here
+    cached_jwks = jwt.PyJWKClient(deployment.jwks_url(api_id), cooldown_duration=0)
+    cached_jwks.get_signing_key_from_jwt(old["token"])
 
     rotated = deployment.rotate(api_id, "ES256")
     assert rotated["kid"] != old["kid"] and rotated["signing"] is True
