@@ -46,6 +46,7 @@ import httpx
 from _common import fmt_ratio, fmt_us, machine_rows, pin_to_core, print_table, require_tool
 from _common import wait_until as _wait_until
 from _token_middleware import middleware_figures, report_middleware
+from _token_routes import route_costs
 from http_verify import CLIENT_CORE, SERVER_CORE, Result, free_port, pinned, stop, wrk
 from vault_read import tree_cpu
 
@@ -221,8 +222,26 @@ def main() -> None:
             middleware = asyncio.run(middleware_figures(tmp, booted, args.quick, args.profile))
         finally:
             stop(process)
+        pin_to_core(SERVER_CORE)
+        missed = any(
+            max(r.rps for r in results[name]) / max(r.rps for r in results["verify"]) < floor
+            for name, floor in FLOORS.items()
+        )
+        costs, profiles = asyncio.run(
+            route_costs(tmp, url, wanted, 200 if args.quick else 1000, args.profile or missed)
+        )
     report_http(results, cpu, seconds, rounds, args)
+    report_routes(costs, profiles)
     report_middleware(middleware)
+
+
+def report_routes(costs: dict[str, float], profiles: dict[str, str]) -> None:
+    rows = [("request (in-process ASGI call, no server)", "CPU per call", "vs verify")]
+    for name, cost in costs.items():
+        rows.append((name, fmt_us(cost), fmt_ratio(costs["verify"] / cost)))
+    print_table("Where the time goes: the HTTP app alone, core 0, best of 3", rows)
+    for name, text in profiles.items():
+        print(f"\nprofile: {name} through the HTTP app (by own time)\n{text}")
 
 
 def report_http(
