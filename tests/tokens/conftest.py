@@ -33,8 +33,5 @@ def plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
 def resource(request: pytest.FixtureRequest, deployment: Deployment) -> Iterator[str]:
     """The URL of a FastAPI app protected by Keystead's middleware (``/documents``,
     ``documents.read``), verifying against ``deployment`` in each mode."""
-    mode: str = request.param
-    if mode == "embedded" and not deployment.env["KEYSTEAD_DATABASE_URL"].startswith("postgres"):
-        pytest.skip("embedded beside a server: PostgreSQL only (SQLite has no channel)")
-    with serve_app(protected_app(guard_for(mode, deployment))) as url:
+    with serve_app(protected_app(guard_for(request.param, deployment))) as url:
         yield url

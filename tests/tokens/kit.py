@@ -340,7 +340,8 @@ def minted_at(deployment: Deployment, key: Key, at: float, **request: Any) -> st
 
 MODES = ["remote", "embedded"]
 """How the protected app verifies: through the SDK against the server, or in-process
-on the same store (PostgreSQL only: on SQLite there is no channel between nodes)."""
+on the same store (told of other nodes' revocations by the invalidation channel on
+PostgreSQL; on SQLite, which has none, by reading the denials again every second)."""
 
 
 REFRESH_S = 0.5

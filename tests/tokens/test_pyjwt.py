@@ -9,7 +9,7 @@ import httpx
 import jwt
 import pytest
 
-from .kit import Deployment
+from .kit import Deployment, call, guard_for, protected_app, serve_app
 
 ALGORITHMS = ["EdDSA", "ES256", "RS256"]
 
@@ -123,3 +123,14 @@ def test_hs256_keys_are_never_published(deployment: Deployment) -> None:
         jwt.PyJWKClient(deployment.jwks_url(api_id)).get_signing_key_from_jwt(issued["token"])
     # the server still knows it: introspection reads it as a live token
     assert deployment.introspect(issued["token"])["active"] is True
+
+
+def test_hs256_tokens_verify_in_process_only(deployment: Deployment) -> None:
+    """The shared secret never leaves the store: the embedded middleware opens it,
+    the remote one (which reads only the JWKS) cannot check such a token."""
+    api_id = deployment.new_api({"algorithm": "HS256"})
+    key = deployment.new_key(api_id)
+    token = deployment.exchange(key)["token"]
+    for mode, status in {"embedded": 200, "remote": 401}.items():
+        with serve_app(protected_app(guard_for(mode, deployment))) as url:
+            assert call(url, token).status_code == status, mode
