@@ -82,18 +82,21 @@ async def profile_of(call: Call, calls: int) -> str:
 
 
 async def route_costs(
-    tmp: Path, url: str, targets: dict[str, Any], calls: int, profile: bool
+    tmp: Path, booted: Any, targets: dict[str, Any], calls: int, profile: bool
 ) -> tuple[dict[str, float], dict[str, str]]:
-    """(CPU per in-process call of each target, profiles of the token routes)."""
+    """(CPU per in-process call of each target through the HTTP app, then of the
+    service call behind it; profiles of the routes)."""
     from keystead.config import Settings
+    from keystead.core.models import VerifyContext
     from keystead.http.app import create_app
     from keystead.service import Keystead
+    from keystead.service.tokens import TokenRequest
 
     settings = Settings(
         _env_file=None,
         database_url=f"sqlite:///{tmp / 'keystead.db'}",
         secret_file=tmp / "keystead.secret",
-        public_url=url,
+        public_url=booted.url,
     )
     costs: dict[str, float] = {}
     profiles: dict[str, str] = {}
@@ -103,8 +106,30 @@ async def route_costs(
             name: asgi_post(app, t.path, t.body.encode(), t.content_type, t.authorization)
             for name, t in targets.items()
         }
+        principal = await ks.root_keys.authenticate(booted.root_key)
+        context = VerifyContext(ip="127.0.0.1")
+
+        async def verify() -> None:
+            await ks.verify(booted.key, context)
+
+        async def exchange() -> None:
+            await ks.tokens.exchange(booted.key, context, TokenRequest())
+
+        async def client_credentials() -> None:
+            await ks.tokens.client_credentials(booted.key_id, booted.key, None, context)
+
+        async def introspect() -> None:
+            await ks.tokens.introspect(booted.token, principal)
+
+        services = {
+            "  service: ks.verify": verify,
+            "  service: ks.tokens.exchange": exchange,
+            "  service: ks.tokens.client_credentials": client_credentials,
+            "  service: ks.tokens.introspect": introspect,
+        }
+        every = {**posts, **services}
         for _ in range(3):  # alternate: the machine's noise hits all alike
-            for name, call in posts.items():
+            for name, call in every.items():
                 cost = await cpu_per_call(call, calls)
                 costs[name] = min(costs.get(name, cost), cost)
         if profile:
