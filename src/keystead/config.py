@@ -179,6 +179,13 @@ class Settings(BaseSettings):
             return json.loads(text)
         return [url.strip() for url in text.split(",") if url.strip()]
 
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value or None
+
     @field_validator("syslog_sd_id")
     @classmethod
     def _check_sd_id(cls, value: str) -> str:

@@ -180,8 +180,22 @@ def test_unknown_kids_are_fetched_at_most_once_a_second(book: TokenBook, clock: 
     with pytest.raises(Fetch) as fetch:
         book.verify_now(stranger.token())
     assert not fetch.value.first
-    book.keys_fetched(api, issuer.jwks, '"jwks-1"')
+    book.keys_fetched(api, issuer.jwks, '"jwks-1"')  # without the kid
+    with pytest.raises(TokenRefused):
+        book.verify_now(stranger.token(), fetch=False)  # the driver's retry
     assert refusal(book, stranger.token()) == "unknown_kid"  # no second fetch this second
+    clock.advance(1)
+    with pytest.raises(Fetch):
+        book.verify_now(stranger.token())
+
+
+def test_a_rotated_keys_first_token_is_fetched_at_once(book: TokenBook) -> None:
+    issuer = Issuer()
+    load(book, issuer)  # keys fetched just now
+    rotated = Issuer()
+    rotated.api_id, rotated.issuer = issuer.api_id, issuer.issuer
+    with pytest.raises(Fetch):
+        book.verify_now(rotated.token())
 
 
 def test_the_fetch_budget_caps_made_up_apis(clock: Clock) -> None:
@@ -212,3 +226,18 @@ def test_a_document_of_another_api_or_type_is_refused(book: TokenBook) -> None:
     api = load(book, issuer)
     with pytest.raises(TokenRefused):
         book.document_fetched(api, issuer.token(), "x")  # an access token, not a document
+
+
+def test_an_api_whose_document_never_came_is_asked_again(book: TokenBook, clock: Clock) -> None:
+    issuer = Issuer()
+    api = book.api(issuer.api_id)
+    book.keys_fetched(api, issuer.jwks, None)  # then the document's fetch failed
+    token = issuer.token()
+    with pytest.raises(Stale):  # not within a second of the last fetch
+        book.verify_now(token)
+    clock.advance(1)
+    with pytest.raises(Fetch) as fetch:
+        book.verify_now(token)
+    assert fetch.value.first
+    assert book.document_fetched(api, issuer.document([], seq=0), "0")
+    assert book.verify_now(token).api_id == issuer.api_id

@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from unittest.mock import ANY
 
 import pytest
 
@@ -212,9 +213,15 @@ async def test_messages_carry_ids_only(nodes: Nodes, monkeypatch: pytest.MonkeyP
     created = await nodes.a.keys.create(nodes.admin, api_id=nodes.api_id)
     await nodes.a.keys.revoke(nodes.admin, created.key.id)
     await until(lambda: verdict_is(nodes.b, created.plaintext, Code.REVOKED), time.monotonic())
+
+    async def both_sent() -> bool:
+        return len(sent) >= 2
+
+    await until(both_sent, time.monotonic())
     messages = [json.loads(payload) for payload in sent]
-    assert messages == [
-        {"node": bus.node, "kind": "key", "id": created.key.id, "workspace_id": None}
+    assert messages == [  # the key's tokens denied (workspace_id: who may see it), the key
+        {"node": bus.node, "kind": "token", "id": nodes.api_id, "workspace_id": ANY},
+        {"node": bus.node, "kind": "key", "id": created.key.id, "workspace_id": None},
     ]
     assert created.plaintext not in "".join(sent)
     assert created.plaintext.partition("_")[2] not in "".join(sent)

@@ -13,6 +13,7 @@ import pytest
 from fastapi.routing import APIRoute
 from httpkit import World, assert_problem, management_routes, open_world
 from joserfc.jwk import ECKey
+from tokenkit import exercise_tokens
 from webhook_exercise import exercise_webhooks
 
 from keystead.config import Settings
@@ -319,6 +320,8 @@ async def test_plaintext_only_in_the_creating_response(
         plaintexts = [*await _exercise(world), world.root_key]
         secret_values = await _exercise_secrets(world)
         await _exercise_secret_lifecycle(world)
+        token_keys, tokens = await exercise_tokens(world)
+        plaintexts.extend(token_keys)
         exercised = {(m, p) for m, p, _, _ in recorder.responses}
         routes = [r for r in world.app.routes if isinstance(r, APIRoute)]
         covered = {
@@ -351,6 +354,9 @@ async def test_plaintext_only_in_the_creating_response(
             assert [t for t in logs if secret in t] == []
             leaks = [(table, v) for table, v in rows if _contains(v, secret)]
             assert leaks == []
+    for token in tokens:  # a short-lived credential: answered, never logged or stored
+        assert [t for t in logs if token in t] == []
+        assert [(table, v) for table, v in rows if _contains(v, token)] == []
     for value in secret_values:
         answered = {(m, p) for m, p, _, text in recorder.responses if value in text}
         assert answered <= {("GET", "/v1/secrets/kv/data/app/db")}, answered

@@ -195,14 +195,16 @@ async def test_introspection_needs_its_permission(world: World, client: Client) 
     response = await world.client.post("/oauth/introspect", data=issued, headers=lacking)
     assert response.status_code == 403, response.text
     # an API key is an introspecting client when it holds tokens.introspect
-    oauth_error(
-        await world.client.post("/oauth/introspect", data=issued, headers=client.basic()),
-        403,
-        response.json()["error"],
-    )
-    resource = await client_of(world, "resource server", permissions=["tokens.introspect"])
-    response = await world.client.post("/oauth/introspect", data=issued, headers=resource.basic())
+    response = await world.client.post("/oauth/introspect", data=issued, headers=client.basic())
+    oauth_error(response, 401, "invalid_client")
+    # of its own API's tokens only
+    resource = await world.key(client.api_id, permissions=["tokens.introspect"])
+    own = Client(client.api_id, resource["id"], resource["key"])
+    response = await world.client.post("/oauth/introspect", data=issued, headers=own.basic())
     assert _ok(response)["active"] is True
+    stranger = await client_of(world, "elsewhere", permissions=["tokens.introspect"])
+    response = await world.client.post("/oauth/introspect", data=issued, headers=stranger.basic())
+    assert _ok(response) == {"active": False}
 
 
 async def test_introspection_needs_a_token(world: World) -> None:
@@ -245,3 +247,14 @@ async def test_revocation_needs_a_client(world: World, client: Client) -> None:
         "/oauth/introspect", data={"token": issued["token"]}, headers=world.auth()
     )
     assert introspected.json()["active"] is True
+
+
+async def test_a_rate_limited_client_is_told_when_to_retry(world: World) -> None:
+    limited = await client_of(
+        world, "limited", ratelimits=[{"name": "rps", "limit": 1, "duration_s": 60}]
+    )
+    _ok(await world.client.post("/oauth/token", data=GRANT, headers=limited.basic()))
+    response = await world.client.post("/oauth/token", data=GRANT, headers=limited.basic())
+    oauth_error(response, 429, "temporarily_unavailable")
+    assert int(response.headers["retry-after"]) > 0
+    assert response.headers["ratelimit"].startswith('"rps";r=0')

@@ -5,17 +5,15 @@ ETag, 304 and ``?since=`` delta."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, cast
 
+import jwt
 import pytest
 from httpkit import World, assert_problem, open_world
-from joserfc import jws
-from joserfc.jwk import KeySet
 from tokenkit import Client, client_of, exchange, segment
 
 from keystead.service import Keystead
 
-UNKNOWN_API = "api_0000000000AAAAAAAAAAAAAA"
+UNKNOWN_API = "api_0000000000AAAAAAAAAAAAAAAA"
 
 
 @pytest.fixture
@@ -63,13 +61,17 @@ async def test_api_metadata_at_both_addresses(world: World, client: Client) -> N
 
 
 async def test_unknown_and_malformed_apis(world: World) -> None:
+    """An API that issued no token (or none at all) has no key and no document."""
+    jwks = await world.client.get(f"/apis/{UNKNOWN_API}/.well-known/jwks.json")
+    assert (jwks.status_code, jwks.json()) == (200, {"keys": []})
+    document = await world.client.get(f"/apis/{UNKNOWN_API}/.well-known/revocations.jwt")
+    assert_problem(document, 404)
     for path in (
         f"/apis/{UNKNOWN_API}/.well-known/jwks.json",
         f"/apis/{UNKNOWN_API}/.well-known/oauth-authorization-server",
         f"/.well-known/oauth-authorization-server/apis/{UNKNOWN_API}",
         f"/apis/{UNKNOWN_API}/.well-known/revocations.jwt",
     ):
-        assert_problem(await world.client.get(path), 404)
         assert_problem(await world.client.get(path.replace(UNKNOWN_API, "nope")), 422)
 
 
@@ -125,8 +127,9 @@ async def test_the_revocation_document(world: World, client: Client) -> None:
     before, etag = await _document(world, client)
     assert (await world.client.get(url, headers={"If-None-Match": etag})).status_code == 304
     jwks = (await world.client.get(f"/apis/{client.api_id}/.well-known/jwks.json")).json()
-    verified = jws.deserialize_compact(before, KeySet.import_key_set(cast(Any, jwks)), ["EdDSA"])
-    assert verified.protected["typ"] == "revocations+jwt"
+    key = jwt.PyJWKSet.from_dict(jwks).keys[0]
+    verified = jwt.api_jws.PyJWS().decode_complete(before, key, algorithms=["EdDSA"])
+    assert verified["header"]["typ"] == "revocations+jwt"
     first_seq = segment(before, 1)["seq"]
 
     exp = segment(issued["token"], 1)["exp"]

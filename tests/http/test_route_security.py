@@ -27,6 +27,7 @@ JWK = ECKey.generate_key("P-256").as_dict(private=False)
 CAUSE = {"source": "test", "reason": "route security"}
 SECRET_PATH = "app/db"
 JTI = "tok_0000000000AAAAAAAAAAAAAAAA"
+TOKEN_EXP = 1_750_000_600  # ten minutes after the test clock's start (conftest)
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/apis/{api_id}/token-policy"): Case("apis.read"),
     ("PUT", "/v1/apis/{api_id}/token-policy"): Case("apis.update", lambda o: {}),
     ("POST", "/v1/tokens/revocations"): Case(
-        "tokens.revoke", lambda o: {"api_id": o.api_id, "jti": JTI, "expires_at": 4102444800}
+        "tokens.revoke", lambda o: {"api_id": o.api_id, "jti": JTI, "expires_at": TOKEN_EXP}
     ),
 }
 

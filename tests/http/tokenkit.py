@@ -69,4 +69,44 @@ def oauth_error(response: httpx.Response, status: int, error: str) -> dict[str, 
     return body
 
 
+async def exercise_tokens(w: World) -> tuple[list[str], list[str]]:
+    """Every token route, successes and failures: (the keys used, the tokens issued).
+    Neither may be logged or stored, and a key is never echoed back."""
+    c, h = w.client, w.auth()
+    client = await client_of(w, "tokens-exercised")
+    issued = [await exchange(w, client), await exchange(w, client, permissions=["docs.read"])]
+    await c.post("/v1/tokens", json={"permissions": ["x.y"]}, headers=client.bearer())
+    await c.post("/v1/tokens", json={"claims": {"k": client.key}}, headers=client.bearer())
+    await c.post("/v1/tokens", json={}, headers={"Authorization": f"Bearer {client.key}x"})
+    grant = {"grant_type": "client_credentials"}
+    posted = {**grant, "client_id": client.key_id, "client_secret": client.key}
+    oauth = (await c.post("/oauth/token", data=grant, headers=client.basic())).json()
+    await c.post("/oauth/token", data=posted)
+    await c.post("/oauth/token", data={**posted, "client_secret": client.key + "x"})
+    await c.post("/oauth/token", data=posted, headers=client.basic())  # both: 400
+    tokens = [item["token"] for item in issued] + [oauth["access_token"]]
+    for token in tokens:
+        await c.post("/oauth/introspect", data={"token": token}, headers=h)
+    await c.post("/oauth/introspect", data={"token": tokens[0]}, headers=client.basic())
+    await c.post("/oauth/revoke", data={"token": tokens[2]}, headers=client.basic())
+    revocation = {"api_id": client.api_id, "jti": issued[1]["jti"], "expires_at": w.ks.clock.now()}
+    await c.post("/v1/tokens/revocations", json=revocation, headers=h)
+    for path in (
+        "/.well-known/jwks.json",
+        "/.well-known/oauth-authorization-server",
+        f"/apis/{client.api_id}/.well-known/jwks.json",
+        f"/apis/{client.api_id}/.well-known/oauth-authorization-server",
+        f"/.well-known/oauth-authorization-server/apis/{client.api_id}",
+        f"/apis/{client.api_id}/.well-known/revocations.jwt",
+    ):
+        await c.get(path)
+    admin = f"/v1/apis/{client.api_id}"
+    await c.get(f"{admin}/signing-keys", headers=h)
+    await c.post(f"{admin}/signing-keys/rotate", json={"algorithm": "ES256"}, headers=h)
+    policy = (await c.get(f"{admin}/token-policy", headers=h)).json()
+    await c.put(f"{admin}/token-policy", json={**policy, "default_ttl_s": 60}, headers=h)
+    await c.put(f"{admin}/token-policy", json={"min_ttl_s": 0}, headers=h)  # 422
+    return [client.key], tokens
+
+
 __all__ = ["FORM", "PERMISSIONS", "Client", "client_of", "exchange", "oauth_error", "segment"]

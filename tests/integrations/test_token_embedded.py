@@ -21,7 +21,7 @@ from keystead.service.tokens import Issued, TokenRequest
 from keystead.sync import SyncKeystead
 
 from .kit import assert_refused, same_answer, serve_asgi, serve_wsgi
-from .tokenkit import bearer, fastapi_app, flask_app, foreign, tampered, unsigned
+from .tokenkit import bearer, fastapi_app, flask_app, foreign, parts, tampered, unsigned
 
 KEY_FIELDS: dict[str, Any] = {
     "owner_id": "acme",
@@ -150,3 +150,29 @@ def test_flask_takes_tokens_and_keys_alike(sync_vault: SyncKeystead) -> None:
     from_key, from_token = by_key.json()["identity"], by_token.json()["identity"]
     for field in ("key_id", "owner_id", "api_id", "permissions", "plan"):
         assert from_key[field] == from_token[field], field
+
+
+async def test_tokens_signed_by_the_apis_own_key_are_checked_for_iss_and_times(
+    vault: Keystead,
+) -> None:
+    """Claims a client cannot forge, signed here by the API's real key: a
+    wrong issuer, not yet valid, expired. Each is the 401 of a wrong key."""
+    admin = await vault.workspaces.local_operator()
+    _, token, api_id = await key_and_token(vault, admin)
+    api = await vault.apis.get(admin, api_id)
+    signer = await vault.tokens.signing.signer(api, await vault.tokens.policy(admin, api_id))
+    claims = parts(token)[1]
+    now = int(vault.clock.now())
+    forged = [
+        signer.sign({**claims, "iss": "https://elsewhere.example/apis/" + api_id}),
+        signer.sign({**claims, "nbf": now + 60, "iat": now + 60}),
+        signer.sign({**claims, "iat": now - 900, "nbf": now - 900, "exp": now - 60}),
+    ]
+    resigned = signer.sign(claims)  # the same claims: accepted
+    async with serve_asgi(fastapi_app(Embedded(vault))) as app:
+        wrong_key = await app.get("/whoami", headers=bearer("docs_wrong"))
+        for bad in forged:
+            response = await app.get("/whoami", headers=bearer(bad))
+            assert_refused(response, 401)
+            same_answer(response, wrong_key)
+        assert (await app.get("/whoami", headers=bearer(resigned))).status_code == 200

@@ -34,7 +34,7 @@ async def test_the_gateway_forwards_a_token_as_its_key(vault: Keystead) -> None:
                 )
             ]
     assert by_token.status_code == by_key.status_code == 200, by_token.text
-    seen_token, seen_key = by_token.json()["headers"], by_key.json()["headers"]
+    seen_token, seen_key = dict(by_token.json()["headers"]), dict(by_key.json()["headers"])
     for name in ("x-keystead-key-id", "x-keystead-api-id", "x-keystead-owner"):
         assert seen_token[name] == seen_key[name], name
     assert seen_token["x-keystead-key-id"] == key_id

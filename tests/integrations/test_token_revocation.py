@@ -44,12 +44,21 @@ def node_settings(node: Server, tmp_path: Path) -> Settings:
     return Settings(_env_file=None, database_url=url, secret_file=tmp_path / "server.secret")
 
 
-def key_with_token(node: Server) -> tuple[str, str]:
-    """(key id, token) of a new key, the token exchanged through ``node``."""
+def key_with_token(node: Server, *, oauth: bool = False) -> tuple[str, str]:
+    """(key id, token) of a new key, the token exchanged through ``node``
+    (``POST /v1/tokens``, or OAuth client credentials with ``oauth``)."""
     with Client(node.url, node.root_key) as client:
         api = client.create_api("docs", prefix="docs")
         created = client.create_key(api["id"], owner_id="acme", permissions=["reports.read"])
-    return created["id"], exchange(node.url, created["key"])
+    if not oauth:
+        return created["id"], exchange(node.url, created["key"])
+    answer = httpx.post(
+        f"{node.url}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(created["id"], created["key"]),
+    )
+    assert answer.status_code == 200, answer.text
+    return created["id"], answer.json()["access_token"]
 
 
 async def first_refusal(app: httpx.AsyncClient, token: str) -> tuple[int, float]:
@@ -87,8 +96,8 @@ async def test_remote_mode_loses_a_revoked_keys_token_within_a_second(
 ) -> None:
     """The app asks ``node`` for documents; the key is revoked through another
     service on the same database. The bound is ``refresh_s`` plus a request:
-    0.5 s here."""
-    key_id, token = key_with_token(node)
+    0.5 s here. The token comes from OAuth client credentials."""
+    key_id, token = key_with_token(node, oauth=True)
     other_node = await Keystead.open(settings=node_settings(node, tmp_path))
     try:
         async with AsyncClient(node.url, node.root_key) as client:

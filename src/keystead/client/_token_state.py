@@ -75,6 +75,7 @@ class ApiKnowledge:
         "api_id",
         "document_etag",
         "fresh_at",
+        "fruitless_at",
         "issuer",
         "jwks_at",
         "jwks_etag",
@@ -90,6 +91,8 @@ class ApiKnowledge:
         self.jwks_etag: str | None = None
         self.jwks_at = -1e18
         """When the JWKS was last fetched (monotonic)."""
+        self.fruitless_at = -1e18
+        """When a JWKS fetched for an unknown kid last did not have it."""
         self.revocations = RevocationState()
         self.document_etag: str | None = None
         self.fresh_at = -1e18
@@ -123,10 +126,10 @@ class TokenBook:
     ``audience``: the audiences accepted (default: the token's own API id);
     ``apis``: the APIs whose tokens are accepted (default: any API of the
     server); ``max_stale_s``: how old a revocation document may get before
-    the API's tokens are refused; ``refetch_s``: an API's keys are fetched
-    again (for an unknown ``kid``) at most this often, and no more than
-    ``fetches_per_s`` fetches start in any second, so a flood of made-up kids
-    or APIs costs the server little."""
+    the API's tokens are refused; ``refetch_s``: after a fetch of an API's
+    keys that did not bring an unknown ``kid``, none for this long, and no
+    more than ``fetches_per_s`` fetches start in any second, so a flood of
+    made-up kids or APIs costs the server little."""
 
     def __init__(
         self,
@@ -144,7 +147,7 @@ class TokenBook:
             raise ValueError("max_stale_s must be positive, refetch_s and fetches_per_s not less")
         self.base_url = base_url.rstrip("/")
         self.audience = (
-            audience if audience is None or isinstance(audience, str) else (frozenset(audience))
+            audience if audience is None or isinstance(audience, str) else frozenset(audience)
         )
         self.apis = None if apis is None else frozenset(apis)
         self.max_stale_s = max_stale_s
@@ -166,13 +169,13 @@ class TokenBook:
         entry = self._cache.get(print_)
         if entry is not None:
             api = entry.api
-            if self.wall() < entry.until:
+            if self.wall() < entry.until and api.loaded:
                 if self.monotonic() - api.fresh_at > self.max_stale_s:
                     raise Stale("the revocation document is out of date")
                 if api.revocations.refuses(entry.token.claims):
                     raise TokenRefused("revoked")
                 return entry.token
-            del self._cache[print_]
+            self._cache.pop(print_, None)
         accepted, api = self._verify(token, fetch)
         cache = self._cache
         if len(cache) >= MAX_CACHED:
@@ -185,13 +188,20 @@ class TokenBook:
         try:
             parsed = verified(token, self._key)
         except TokenRefused as refused:
-            if refused.reason == "unknown_kid" and fetch:
-                self._ask_fetch(token)
+            if refused.reason == "unknown_kid":
+                if fetch:
+                    self._ask_fetch(token)
+                else:  # fetched for it, and still unknown
+                    self._fruitless(token)
             raise
-        kid = parsed.kid
-        api = kids[kid] if kid is not None else None
-        if api is None:  # pragma: no cover - ``verified`` found a key by this kid
+        api = kids.get(parsed.kid or "")
+        if api is None:  # the API's keys changed since (another thread)
             raise TokenRefused("unknown_kid")
+        if not api.loaded:  # keys arrived, its revocation document did not (yet)
+            now = self.monotonic()
+            if fetch and now - api.jwks_at >= self.refetch_s and self._spend(now):
+                raise Fetch(api.api_id, True)
+            raise Stale("the revocation document could not be fetched")
         claims = parsed.claims
         if claims.get("api_id") != api.api_id:
             raise TokenRefused("claims", "the token names another API than its key's")
@@ -207,20 +217,23 @@ class TokenBook:
         api = None if kid is None else self._kids.get(kid)
         return None if api is None or kid is None else api.keys.get(kid)
 
+    def _fruitless(self, token: str) -> None:
+        api = self.by_api.get(_claimed_api(token) or "")
+        if api is not None:
+            api.fruitless_at = self.monotonic()
+
     def _ask_fetch(self, token: str) -> None:
         """Raise ``Fetch`` for the API a token with an unknown kid names, when
-        that is allowed now; return (the token is then refused) otherwise."""
-        try:
-            api_id = parse(token).claims.get("api_id")
-        except TokenRefused:
-            return
-        if not isinstance(api_id, str) or not looks_like_id("api", api_id):
-            return
-        if self.apis is not None and api_id not in self.apis:
+        that is allowed now; return (the token is then refused) otherwise. A
+        known API's keys are fetched again at most once per ``refetch_s`` after
+        a fetch that did not bring the kid (so a rotated key's first token is
+        not kept waiting by the last fetch)."""
+        api_id = _claimed_api(token)
+        if api_id is None or (self.apis is not None and api_id not in self.apis):
             return
         now = self.monotonic()
         api = self.by_api.get(api_id)
-        last = self._missing.get(api_id) if api is None else api.jwks_at
+        last = self._missing.get(api_id) if api is None else api.fruitless_at
         if last is not None and now - last < self.refetch_s:
             return
         if not self._spend(now):
@@ -247,11 +260,19 @@ class TokenBook:
             api = self.by_api[api_id] = ApiKnowledge(api_id, f"{self.base_url}/apis/{api_id}")
         return api
 
-    def missing(self, api_id: str) -> None:
-        """The server knows no such API (its JWKS answered 404)."""
+    def missing(self, api: ApiKnowledge) -> None:
+        """The server knows no such API (or no longer): forget it; its tokens
+        are refused, and it is not asked for again within ``refetch_s``."""
+        api.loaded = False
+        if self.by_api.get(api.api_id) is api:
+            del self.by_api[api.api_id]
+        kids = self._kids
+        for kid in api.keys:
+            if kids.get(kid) is api:
+                del kids[kid]
         if len(self._missing) >= MAX_MISSING:
             self._missing.clear()
-        self._missing[api_id] = self.monotonic()
+        self._missing[api.api_id] = self.monotonic()
 
     def keys_fetched(self, api: ApiKnowledge, jwks: Any, etag: str | None) -> None:
         """A JWKS answer (200): its usable keys replace the API's."""
@@ -317,6 +338,15 @@ class TokenBook:
     def loaded(self) -> list[ApiKnowledge]:
         """The APIs whose revocation documents are kept fresh."""
         return [api for api in self.by_api.values() if api.loaded]
+
+
+def _claimed_api(token: str) -> str | None:
+    """The API a token says it is for, unverified: only which keys to fetch."""
+    try:
+        api_id = parse(token).claims.get("api_id")
+    except TokenRefused:
+        return None
+    return api_id if isinstance(api_id, str) and looks_like_id("api", api_id) else None
 
 
 def _accepted(claims: Mapping[str, Any], api_id: str) -> VerifiedToken:

@@ -67,6 +67,9 @@ def _document_request(api: ApiKnowledge) -> tuple[str, dict[str, str], dict[str,
 
 
 def _keys_answer(book: TokenBook, api: ApiKnowledge, response: httpx.Response) -> None:
+    if response.status_code == 404:
+        book.missing(api)
+        raise TokenRefused("unknown_kid", "the server knows no such API")
     if response.status_code == 304:
         book.keys_unchanged(api)
     elif response.status_code == 200:
@@ -84,6 +87,9 @@ def _document_answer(book: TokenBook, api: ApiKnowledge, response: httpx.Respons
     if response.status_code == 304:
         book.document_unchanged(api)
         return True
+    if response.status_code == 404:
+        book.missing(api)
+        raise TokenRefused("unknown_kid", "the server knows no such API")
     if response.status_code != 200:
         raise FetchFailed(f"the revocation document answered {response.status_code}")
     try:
@@ -107,6 +113,18 @@ class _Options:
             raise ValueError("refresh_s must be positive")
         self.refresh_s = refresh_s
         self.book = TokenBook(base_url, audience=audience, apis=apis, max_stale_s=max_stale_s)
+        self._failing: set[str] = set()
+
+    def _refreshed(self, api: ApiKnowledge, error: Exception | None) -> None:
+        """Log a refresh that failed once, until it succeeds again (the server
+        may be down for a while: one line, not one a second)."""
+        if error is None:
+            if api.api_id in self._failing:
+                self._failing.discard(api.api_id)
+                log.warning("the revocation document of %s is current again", api.api_id)
+        elif api.api_id not in self._failing:
+            self._failing.add(api.api_id)
+            log.warning("could not refresh the revocation document of %s: %s", api.api_id, error)
 
 
 class TokenVerifier(_Options):
@@ -161,10 +179,6 @@ class TokenVerifier(_Options):
     def _keys(self, api: ApiKnowledge) -> None:
         path, headers = _jwks_request(api)
         response = self._get(path, headers)
-        if response.status_code == 404:
-            self.book.missing(api.api_id)
-            self.book.by_api.pop(api.api_id, None)
-            raise TokenRefused("unknown_kid")
         _keys_answer(self.book, api, response)
 
     def _document(self, api: ApiKnowledge) -> None:
@@ -183,9 +197,9 @@ class TokenVerifier(_Options):
                 with self._lock:
                     self._document(api)
             except (FetchFailed, TokenRefused) as error:
-                log.warning(
-                    "could not refresh the revocation document of %s: %s", api.api_id, error
-                )
+                self._refreshed(api, error)
+            else:
+                self._refreshed(api, None)
 
     def _start(self) -> None:
         if self._refresher is None and not self._stopped.is_set():
@@ -196,7 +210,10 @@ class TokenVerifier(_Options):
 
     def _run(self) -> None:
         while not self._stopped.wait(self.refresh_s):
-            self.refresh()
+            try:
+                self.refresh()
+            except Exception:  # keep refreshing: the next round may go through
+                log.exception("could not refresh revocation documents")
 
     def close(self) -> None:
         """Stop the background refresh (the client stays open)."""
@@ -258,10 +275,6 @@ class AsyncTokenVerifier(_Options):
     async def _keys(self, api: ApiKnowledge) -> None:
         path, headers = _jwks_request(api)
         response = await self._get(path, headers)
-        if response.status_code == 404:
-            self.book.missing(api.api_id)
-            self.book.by_api.pop(api.api_id, None)
-            raise TokenRefused("unknown_kid")
         _keys_answer(self.book, api, response)
 
     async def _document(self, api: ApiKnowledge) -> None:
@@ -278,9 +291,9 @@ class AsyncTokenVerifier(_Options):
             try:
                 await self._document(api)
             except (FetchFailed, TokenRefused) as error:
-                log.warning(
-                    "could not refresh the revocation document of %s: %s", api.api_id, error
-                )
+                self._refreshed(api, error)
+            else:
+                self._refreshed(api, None)
 
     def _start(self) -> None:
         if self._refresher is None and not self._closed:

@@ -38,7 +38,7 @@ from keystead.integrations.refusal import (
     refusal,
     unavailable,
 )
-from keystead.integrations.tokens import token_identity
+from keystead.integrations.tokens import own_audience, token_identity
 from keystead.service import Keystead
 from keystead.service.usage import MAX_RESPONSE_MS
 
@@ -132,6 +132,9 @@ class Proxy:
         except KeysteadError as exc:
             logger.warning("tokens cannot be verified: %s", exc.detail)
             await respond(send, unavailable())
+            return
+        if not own_audience(verified):
+            await respond(send, _REFUSED_TOKEN)
             return
         query = route.permissions
         if query is not None and not token_identity(verified).allows(query):

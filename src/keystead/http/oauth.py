@@ -23,13 +23,13 @@ from urllib.parse import parse_qsl, unquote_plus
 import orjson
 from fastapi import APIRouter, Request, Response
 
+from keystead.core.answers import ratelimit_headers
 from keystead.core.authz import Principal
 from keystead.core.models import VerifyContext
 from keystead.errors import ConfigurationError, KeysteadError, StoreUnavailable, Unauthorized
-from keystead.http.auth import PRINCIPAL_SCOPE_KEY, bearer_token, keystead_of
+from keystead.http.auth import authenticate_request, bearer_token, keystead_of
 from keystead.http.problems import GENERIC_500, MASTER_KEY_UNAVAILABLE, raised_by_keyring
 from keystead.http.token_schemas import OAuthErrorOut, OAuthTokenOut
-from keystead.service import Keystead
 from keystead.service.tokens import OAuthError
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path
@@ -54,11 +54,16 @@ def oauth_error(error: str, description: str, status: int | None = None) -> OAut
     return OAuthError(error, description, status)
 
 
-def error_answer(exc: OAuthError, *, challenge: str = BASIC_CHALLENGE) -> Response:
-    """Section 5.2's JSON answer; a 401 carries ``WWW-Authenticate``."""
+def error_answer(
+    exc: OAuthError, *, challenge: str = BASIC_CHALLENGE, now: float | None = None
+) -> Response:
+    """Section 5.2's JSON answer; a 401 carries ``WWW-Authenticate``, a key's limit
+    that refused it (429, 503) ``Retry-After`` and the ``RateLimit`` headers."""
     headers = dict(NO_STORE)
     if exc.status == 401:
         headers["WWW-Authenticate"] = challenge
+    if exc.verdict is not None:
+        headers.update(ratelimit_headers(exc.verdict, now=now)[1])
     body = {"error": exc.error, "error_description": exc.description}
     return Response(orjson.dumps(body), exc.status, headers, media_type="application/json")
 
@@ -168,6 +173,12 @@ def context_of(request: Request) -> VerifyContext:
     )
 
 
+def _now(request: Request) -> float | None:
+    """The service's clock (the one its verdicts were decided on), when it runs."""
+    ks = getattr(request.app.state, "keystead", None)
+    return None if ks is None else float(ks.clock.now())
+
+
 def _ok(body: Mapping[str, Any]) -> Response:
     return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")
 
@@ -209,7 +220,7 @@ async def token(request: Request) -> Response:
         wanted = scopes(form.get("scope"))
         issued = await ks.tokens.client_credentials(client_id, secret, wanted, context_of(request))
     except KeysteadError as exc:
-        return error_answer(as_oauth_error(exc))
+        return error_answer(as_oauth_error(exc), now=_now(request))
     body = {
         "access_token": issued.token,
         "token_type": "Bearer",
@@ -219,18 +230,18 @@ async def token(request: Request) -> Response:
     return _ok(body)
 
 
-async def _introspector(ks: Keystead, request: Request, form: Mapping[str, str]) -> Principal | str:
-    """A root key (``Authorization: Bearer``) or an API key's client credentials."""
-    principal: Principal | None = request.scope.get(PRINCIPAL_SCOPE_KEY)
-    if principal is not None:
-        return principal
-    root_key = bearer_token(request.headers.get("authorization"))
-    if root_key is not None:
-        try:
-            return await ks.root_keys.authenticate(root_key)
-        except Unauthorized:
-            raise oauth_error("invalid_client", "the root key is not valid") from None
-    return client_of(request, form)[1]
+async def _introspector(request: Request, form: Mapping[str, str]) -> Principal | tuple[str, str]:
+    """An API key's client credentials (Basic or post) when sent, else the root key
+    of ``Authorization: Bearer`` (or the in-process operator)."""
+    scheme = request.headers.get("authorization", "").partition(" ")[0]
+    if scheme.lower() == "basic" or "client_secret" in form:
+        return client_of(request, form)
+    try:
+        return await authenticate_request(request)
+    except Unauthorized:
+        raise oauth_error(
+            "invalid_client", "a root key or client credentials are required"
+        ) from None
 
 
 @router.post(
@@ -249,13 +260,13 @@ async def introspect(request: Request) -> Response:
         form = await read_form(request)
         if bearer_token(request.headers.get("authorization")) is not None:
             challenge = f'{BEARER_CHALLENGE}, error="invalid_token"'
-        caller = await _introspector(ks, request, form)
+        caller = await _introspector(request, form)
         text = form.get("token")
         if text is None:
             raise oauth_error("invalid_request", "token is required")
         answer = await ks.tokens.introspect(text, caller)
     except KeysteadError as exc:
-        return error_answer(as_oauth_error(exc), challenge=challenge)
+        return error_answer(as_oauth_error(exc), challenge=challenge, now=_now(request))
     return _ok(answer)
 
 
@@ -279,7 +290,7 @@ async def revoke(request: Request) -> Response:
             raise oauth_error("invalid_request", "token is required")
         await ks.tokens.revoke_token(text, client_id, secret)
     except KeysteadError as exc:
-        return error_answer(as_oauth_error(exc))
+        return error_answer(as_oauth_error(exc), now=_now(request))
     return Response(b"", 200, NO_STORE)
 
 

@@ -94,11 +94,11 @@ async def server_jwks(request: Request, ks: Service) -> Response:
     API_BASE + JWKS_PATH,
     summary="An API's token signing keys (JWKS)",
     response_model=Jwks,
-    responses={**_NOT_MODIFIED, **FOUND, **errors(422, 500, 503)},
+    responses={**_NOT_MODIFIED, **errors(422, 500, 503)},
 )
 async def api_jwks(api_id: ApiId, request: Request, ks: Service) -> Response:
     """What ``PyJWKClient`` reads: the key that signs and the retired ones whose tokens
-    may still be alive."""
+    may still be alive (none for an API that never issued a token)."""
     return await _jwks(request, ks, api_id)
 
 
@@ -128,33 +128,33 @@ async def server_metadata(ks: Service) -> dict[str, Any]:
     return metadata(base, base, None)
 
 
-async def _api_metadata(ks: Keystead, api_id: str) -> dict[str, Any]:
-    await ks.tokens.jwks(api_id)  # an unknown API is a 404
+def _api_metadata(ks: Keystead, api_id: str) -> dict[str, Any]:
+    """Derived from the address alone: an API that issued no token has an empty JWKS."""
     return metadata(ks.settings.base_url(), ks.tokens.issuer(api_id), api_id)
 
 
 @router.get(
     METADATA_PATH + API_BASE,
     summary="An API's OAuth 2.0 metadata (RFC 8414 path)",
-    responses={**FOUND, **errors(422, 500, 503)},
+    responses=errors(422, 500, 503),
     response_model=ServerMetadata,
 )
 async def api_metadata(api_id: ApiId, ks: Service) -> dict[str, Any]:
     """RFC 8414 section 3.1: the issuer ``{base}/apis/{api_id}`` with the well-known
     name inserted before its path."""
-    return await _api_metadata(ks, api_id)
+    return _api_metadata(ks, api_id)
 
 
 @router.get(
     API_BASE + METADATA_PATH,
     summary="An API's OAuth 2.0 metadata",
-    responses={**FOUND, **errors(422, 500, 503)},
+    responses=errors(422, 500, 503),
     response_model=ServerMetadata,
 )
 async def api_metadata_under_issuer(api_id: ApiId, ks: Service) -> dict[str, Any]:
     """The same document, where clients that append the well-known name to the issuer
     look for it."""
-    return await _api_metadata(ks, api_id)
+    return _api_metadata(ks, api_id)
 
 
 @router.get(
@@ -162,7 +162,7 @@ async def api_metadata_under_issuer(api_id: ApiId, ks: Service) -> dict[str, Any
     summary="An API's signed revocation document",
     response_class=Response,
     responses={
-        200: {"content": {"application/jwt": {"schema": {"type": "string"}}}},
+        200: {"description": "the JWS (compact)", "content": {"application/jwt": {}}},
         **_NOT_MODIFIED,
         **FOUND,
         **errors(422, 500, 503),
@@ -178,7 +178,8 @@ async def revocations(
 ) -> Response:
     """A JWS signed by the API's signing key (verify it with the API's JWKS): the
     per-key "not before" watermarks and the revoked jtis, with the ``seq`` of the last
-    entry. Poll it with ``If-None-Match``; ``since`` gives the delta."""
+    entry. Poll it with ``If-None-Match``; ``since`` gives the delta. 404 for an API
+    that never issued a token."""
     text, etag = await ks.tokens.revocation_document(api_id, since)
     return cached(
         request,

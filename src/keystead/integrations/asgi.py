@@ -34,7 +34,8 @@ in Starlette and FastAPI), None on a public route until a key is verified."""
 
 
 class KeysteadMiddleware(Protection):
-    """Protect an ASGI app with Keystead API keys.
+    """Protect an ASGI app with Keystead API keys, or the access tokens (JWTs)
+    exchanged for them (verified offline: ``integrations.tokens``).
 
     ``guard``: ``Embedded(...)`` (in-process) or ``Remote(...)`` (a Keystead
     server). ``options`` (``ProtectOptions``): per-route ``rules``, first match

@@ -38,7 +38,7 @@ from keystead.integrations.guard import (
 )
 from keystead.integrations.handoff import Handoff
 from keystead.integrations.identity import identity_of
-from keystead.integrations.tokens import token_check
+from keystead.integrations.tokens import own_audience, token_check
 from keystead.limits import RateLimit
 from keystead.service import Keystead
 from keystead.service.heap import freeze_startup_heap
@@ -124,17 +124,26 @@ class Embedded:
             token = await ks.tokens.verifier.verify_async(key, self.audience)
         except TokenRefused:
             return unusable(context)
-        except StoreUnavailable as exc:
+        except KeysteadError as exc:  # the store, or no master key: a stable 503
             log.warning("tokens cannot be verified: %s", exc.detail)
             return failed(context)
+        if self.audience is None and not own_audience(token):
+            return unusable(context)
         return token_check(token, context)
 
     def _token_now(self, ks: Keystead, key: str, context: VerifyContext) -> Check | None:
-        """A token decided from memory; None when its key must be loaded first."""
+        """A token decided from memory; None when its key must be loaded first,
+        or when no invalidation channel keeps the denials current (then the
+        verifier reads them again when they are older than a second)."""
+        verifier = ks.tokens.verifier
+        if verifier.stale_after_s is not None:
+            return None
         try:
-            token = ks.tokens.verifier.verify(key, audience=self.audience)
+            token = verifier.verify(key, audience=self.audience)
         except TokenRefused as refused:
             return None if refused.reason == "unknown_kid" else unusable(context)
+        if self.audience is None and not own_audience(token):
+            return unusable(context)
         return token_check(token, context)
 
     async def finish(self, check: Check, served: Served) -> None:

@@ -30,6 +30,8 @@ class VerifiedLike(Protocol):
     """A verified token as either verifier answers it."""
 
     @property
+    def claims(self) -> Mapping[str, Any]: ...
+    @property
     def key_id(self) -> str: ...
     @property
     def api_id(self) -> str: ...
@@ -83,6 +85,14 @@ def token_identity(token: VerifiedLike) -> Identity:
     return identity
 
 
+def own_audience(token: VerifiedLike) -> bool:
+    """Whether the token's ``aud`` is its API's id: the audience a guard
+    accepts when it names none."""
+    aud = token.claims.get("aud")
+    api_id = token.api_id
+    return aud == api_id or (type(aud) is list and api_id in aud)
+
+
 def token_check(token: VerifiedLike, context: VerifyContext) -> Check:
     """The check of a verified token for a request: served, or 403 when its
     permissions do not satisfy the route's query (as for a key)."""
@@ -93,4 +103,11 @@ def token_check(token: VerifiedLike, context: VerifyContext) -> Check:
     return Check(TokenOutcome(identity.key_id, identity.api_id), context, identity, None, [])
 
 
-__all__ = ["Audience", "TokenOutcome", "VerifiedLike", "token_check", "token_identity"]
+__all__ = [
+    "Audience",
+    "TokenOutcome",
+    "VerifiedLike",
+    "own_audience",
+    "token_check",
+    "token_identity",
+]

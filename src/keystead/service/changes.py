@@ -136,7 +136,11 @@ class ChangeFeed:
 
     def publish(self, kind: str, ident: str | None, workspace_id: str | None = None) -> None:
         """Record a change and hand it to the subscribers it may concern (a
-        change hook: never raises, never waits)."""
+        change hook: never raises, never waits). Token denials are not a cached
+        answer's business: they travel between nodes only (remote verifiers read
+        the revocation document)."""
+        if kind == "token":
+            return
         if ident is None:
             kind = "all"
         self.head += 1

@@ -3,6 +3,7 @@ revocation, signing keys and the in-process verifier (docs/tokens.md)."""
 
 from keystead.service.tokens._types import (
     Issued,
+    NoMasterKey,
     OAuthError,
     SigningKeyInfo,
     TokenRequest,
@@ -14,6 +15,7 @@ from keystead.service.tokens.verifier import InProcessTokenVerifier
 __all__ = [
     "InProcessTokenVerifier",
     "Issued",
+    "NoMasterKey",
     "OAuthError",
     "SigningKeyInfo",
     "TokenRequest",

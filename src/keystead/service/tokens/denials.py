@@ -2,14 +2,19 @@
 deletes a key pends a ``key`` denial right before the store call making the
 change, so both commit in one transaction (``store.tokens.pend_denial``).
 
-A denial's ``not_before`` is the change time: the key's tokens issued before it
-are refused. For a final change (revoked, deleted) it is later by the key cache's
+A denial's ``not_before`` is the change time, rounded up to the next whole second
+(a token's ``iat`` is whole seconds): the key's tokens issued before it are
+refused. For a final change (revoked, deleted) it is later by the key cache's
 lifetime, so a token another node minted from a key it had not yet heard was
 revoked is refused too. ``expires_at`` is when every token the denial could
 refuse has expired.
 """
 
 from __future__ import annotations
+
+import math
+
+import orjson
 
 from keystead.core.models import Api, Key
 from keystead.core.tokens import LEEWAY_S, TokenPolicy
@@ -22,7 +27,7 @@ async def deny_key(ctx: ServiceContext, key: Key, *, final: bool) -> None:
     """Pend the denial of ``key``'s tokens for the transaction about to change it."""
     api = await api_of(ctx, key.workspace_id, key.api_id)
     policy = policy_of(api)
-    now = ctx.clock.now()
+    now = math.floor(ctx.clock.now()) + 1  # a token's iat is whole seconds: this one's too
     not_before = now + (ctx.settings.cache_ttl_s + LEEWAY_S if final else 0.0)
     expires_at = not_before + policy.max_ttl_s + LEEWAY_S
     pend_denial(DenialRecord(key.workspace_id, key.api_id, "key", key.id, not_before, expires_at))
@@ -39,14 +44,26 @@ async def api_of(ctx: ServiceContext, workspace_id: str, api_id: str) -> Api | N
     return api
 
 
+_DEFAULT = TokenPolicy()
+_parsed: dict[bytes, TokenPolicy] = {}
+
+
 def policy_of(api: Api | None) -> TokenPolicy:
-    """The API's token policy (validated when set; the defaults when unset)."""
+    """The API's token policy (validated when set; the defaults when unset),
+    parsed once per distinct stored form."""
     if api is None or api.token_policy is None:
-        return TokenPolicy()
-    try:
-        return TokenPolicy.from_dict(api.token_policy)
-    except ValidationError:
-        return TokenPolicy()
+        return _DEFAULT
+    version = orjson.dumps(api.token_policy, option=orjson.OPT_SORT_KEYS)
+    found = _parsed.get(version)
+    if found is None:
+        try:
+            found = TokenPolicy.from_dict(api.token_policy)
+        except ValidationError:
+            found = _DEFAULT
+        if len(_parsed) >= 10_000:
+            _parsed.clear()
+        _parsed[version] = found
+    return found
 
 
 __all__ = ["api_of", "deny_key", "policy_of"]

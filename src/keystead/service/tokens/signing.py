@@ -62,6 +62,7 @@ class SigningKeys:
         self._ctx = ctx
         self._master_keys = master_keys
         self._opened: OrderedDict[str, bytes] = OrderedDict()
+        self._signers: dict[str, Signer] = {}
         self._current: dict[str, tuple[float, SigningKeyRecord]] = {}
         self.on_added: Callable[[SigningKeyRecord], None] | None = None
         """Told of each key this node adds (its verifier, the other nodes)."""
@@ -82,9 +83,16 @@ class SigningKeys:
         self._current.clear()
 
     async def signer(self, api: Api, policy: TokenPolicy) -> Signer:
-        """The signer of the API's current key, made on first use."""
+        """The signer of the API's current key, made on first use (a loaded private
+        key is kept per kid: loading an RSA key costs milliseconds)."""
         record = await self.current(api, policy)
-        return Signer(record.algorithm, record.id, self.open(record))
+        signer = self._signers.get(record.id)
+        if signer is None:
+            signer = Signer(record.algorithm, record.id, self.open(record))
+            if len(self._signers) >= CACHE_SIZE:
+                self._signers.clear()
+            self._signers[record.id] = signer
+        return signer
 
     async def current(self, api: Api, policy: TokenPolicy) -> SigningKeyRecord:
         now = self._ctx.clock.now()

@@ -39,6 +39,8 @@ RELOAD_INTERVAL_S = 1.0
 """At most one reload of an API's keys per this many seconds on an unknown kid."""
 CACHE_SIZE = 100_000
 """Verified tokens kept (by token text, until they expire); emptied when full."""
+PRUNE_EVERY_S = 60.0
+"""Expired denials and cached tokens are dropped this often (on a verification)."""
 STALE_AFTER_S = 1.0
 """Without an invalidation channel: an API's denials are read again this often."""
 
@@ -83,6 +85,7 @@ class InProcessTokenVerifier:
         self._running: dict[str, asyncio.Future[None]] = {}
         self._generation = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._prune_at = 0.0
         self.stale_after_s: float | None = STALE_AFTER_S
         """None once an invalidation channel delivers other nodes' denials."""
 
@@ -125,6 +128,9 @@ class InProcessTokenVerifier:
             if api_id is None or not await self._reload(api_id):
                 raise
             return self.verify(token, audience=audience)
+        if self._clock_s() >= self._prune_at:
+            self._prune_at = self._clock_s() + PRUNE_EVERY_S
+            self.prune(self._clock.now())
         stale = self.stale_after_s
         if stale is not None and self._clock_s() - self._loaded_at.get(result.api_id, 0.0) > stale:
             await self.refresh(result.api_id)

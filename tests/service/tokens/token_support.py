@@ -1,10 +1,8 @@
-"""A service with a master key, an API and a key of it: what token tests start from."""
+"""What token tests start from: a service with a master key, an API and a key of it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import pytest
 
 from keystead.core.authz import Principal
 from keystead.core.models import Api, CreatedKey
@@ -27,8 +25,8 @@ class Setup:
         return self.created.key.id
 
 
-@pytest.fixture
-async def setup(vault: Keystead) -> Setup:
+async def given(vault: Keystead) -> Setup:
+    """An API named orders and a key of it (in the service the ``vault`` fixture opens)."""
     root = await vault.workspaces.local_operator()
     api = await vault.apis.create(root, name="orders")
     created = await vault.keys.create(
