@@ -108,5 +108,8 @@ def test_policy_show_and_set(ready: Cli) -> None:
     assert (_claims(issued["token"])["aud"], issued["expires_in"]) == ("billing", 120)
     shown = ready.ok("tokens", "policy", "show", api_id).stdout
     assert "billing" in shown and "600" in shown
+    cleared = ready.json("tokens", "policy", "set", api_id, "--clear-audiences")
+    assert (cleared["audiences"], cleared["max_ttl_s"]) == ([], 600)
     ready.fails(2, "tokens", "policy", "set", api_id)
+    ready.fails(2, "tokens", "policy", "set", api_id, "--audience", "a", "--clear-audiences")
     ready.fails(1, "tokens", "policy", "set", api_id, "--ttl", "5000")

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from urllib.parse import quote_plus
 
 import pytest
 from httpkit import World, open_world
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tokenkit import FORM, PERMISSIONS, Client, client_of, exchange, oauth_error, segment
 
 from keystead.http.oauth import MAX_FORM_BYTES
@@ -258,3 +261,36 @@ async def test_a_rate_limited_client_is_told_when_to_retry(world: World) -> None
     oauth_error(response, 429, "temporarily_unavailable")
     assert int(response.headers["retry-after"]) > 0
     assert response.headers["ratelimit"].startswith('"rps";r=0')
+
+
+def _forms() -> list[tuple[bytes, str]]:
+    """Form bodies and Authorization values drawn up front (the calls are async)."""
+    names = st.sampled_from(["grant_type", "scope", "client_id", "client_secret", "token", "x"])
+    values = st.text(max_size=30) | st.sampled_from(["client_credentials", "docs.read", "%ff"])
+    pairs = st.lists(st.tuples(names, values), max_size=6)
+    auth = st.sampled_from(["", "Basic ", "Bearer x"]) | st.text(max_size=20).map(
+        lambda t: "Basic " + base64.b64encode(t.encode()).decode()
+    )
+    drawn: list[tuple[bytes, str]] = []
+
+    @settings(max_examples=150, database=None, deadline=None)
+    @given(pairs | st.binary(max_size=60), auth)
+    def draw(body: list[tuple[str, str]] | bytes, authorization: str) -> None:
+        if isinstance(body, bytes):
+            drawn.append((body, authorization))
+        else:
+            raw = "&".join(f"{quote_plus(n)}={quote_plus(v)}" for n, v in body)
+            drawn.append((raw.encode(), authorization))
+
+    draw()
+    return drawn
+
+
+async def test_generated_forms_never_give_a_500(world: World, client: Client) -> None:
+    for raw, authorization in _forms():
+        headers = {**FORM, **({"Authorization": authorization} if authorization else {})}
+        for path in ("/oauth/token", "/oauth/introspect", "/oauth/revoke"):
+            response = await world.client.post(path, content=raw, headers=headers)
+            assert response.status_code < 500, (path, raw, response.text)
+            if response.status_code >= 400:
+                assert set(response.json()) <= {"error", "error_description"}, response.text

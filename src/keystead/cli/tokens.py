@@ -140,8 +140,9 @@ def introspect(
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """What the server knows of a token (RFC 7662): its claims when active. Exit
-    code 1 when it is not active (unknown, expired, revoked)."""
+    """What the server knows of a token (RFC 7662): its claims when active.
+
+    Exit code 1 when it is not active (unknown, expired, revoked)."""
     token = read_secret(token_file, None, "token")
     with open_client(state_of(ctx)) as client:
         answer = client.introspect_token(token)
@@ -239,7 +240,9 @@ def policy_set(
         list[str] | None,
         typer.Option("--audience", help="An audience allowed besides the API id (repeatable)."),
     ] = None,
-    clear_audiences: Annotated[bool, typer.Option(help="Allow the API id only.")] = False,
+    clear_audiences: Annotated[
+        bool, typer.Option("--clear-audiences", help="Allow the API id only.")
+    ] = False,
     include_meta: Annotated[
         bool | None, typer.Option("--include-meta/--no-include-meta", help="Put meta in.")
     ] = None,
@@ -254,7 +257,7 @@ def policy_set(
         bool | None, typer.Option("--enabled/--disabled", help="Whether tokens are issued.")
     ] = None,
     rotate_every: Annotated[
-        int | None, typer.Option(min=60, help="Rotate the signing key every N seconds.")
+        int | None, typer.Option(help="Rotate the signing key every N seconds (1 h or more).")
     ] = None,
     json_out: JsonOption = False,
 ) -> None:

@@ -69,7 +69,8 @@ class TokenStore(Protocol):
         ...
 
     async def list_signing_keys(self, api_id: str | None) -> list[SigningKeyRecord]:
-        """The API's signing keys (every API's with None), newest first."""
+        """The API's signing keys (every API's with None): the signing ones first,
+        then newest first."""
         ...
 
     async def signing_keys_in_use(self) -> list[tuple[SigningKeyRecord, dict[str, Any] | None]]:

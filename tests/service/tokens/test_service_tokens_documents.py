@@ -7,7 +7,7 @@ import pytest
 from token_support import Setup, given
 
 from keystead.core.models import VerifyContext
-from keystead.core.tokens import VerifyingKey
+from keystead.core.tokens import TokenPolicy, VerifyingKey
 from keystead.core.tokens.revocation import verified_document
 from keystead.errors import NotFound, ValidationError
 from keystead.service import Keystead
@@ -61,3 +61,11 @@ async def test_the_revocation_document(vault: Keystead) -> None:
     assert second.jti not in text
     with pytest.raises(ValidationError):
         await s.ks.tokens.revocation_document(s.api.id, -1)
+
+
+async def test_an_hs256_api_publishes_no_document(vault: Keystead) -> None:
+    s = await given(vault)
+    await s.ks.tokens.set_policy(s.root, s.api.id, TokenPolicy(algorithm="HS256"))
+    await issue(s)
+    with pytest.raises(NotFound, match="HS256"):
+        await s.ks.tokens.revocation_document(s.api.id, None)

@@ -160,3 +160,15 @@ async def test_without_a_master_key_tokens_say_why(keystead: Keystead, admin: Pr
         await keystead.tokens.exchange(created.plaintext, VerifyContext(), TokenRequest())
     assert refused.value.status == 503 and "keystead init" in refused.value.detail
     assert refused.value.public_detail == refused.value.detail
+
+
+async def test_a_new_algorithm_rotates_the_key(vault: Keystead) -> None:
+    s = await given(vault)
+    first = await issue(s)
+    await s.ks.tokens.set_policy(s.root, s.api.id, TokenPolicy(algorithm="ES256"))
+    keys = await s.ks.tokens.signing_keys(s.root, s.api.id)
+    assert [(k.algorithm, k.signing) for k in keys] == [("ES256", True), ("EdDSA", False)]
+    assert (await issue(s)).kid == keys[0].kid
+    assert (await s.ks.tokens.verifier.verify_async(first.token)).jti == first.jti
+    await s.ks.tokens.set_policy(s.root, s.api.id, TokenPolicy(algorithm="ES256", max_ttl_s=600))
+    assert len(await s.ks.tokens.signing_keys(s.root, s.api.id)) == 2  # same algorithm: kept

@@ -16,6 +16,7 @@ from keystead.core.models import VerifyContext
 from keystead.core.tokens import MAX_TOKEN_BYTES, Signer, TokenRefused, generate_private
 from keystead.service import Keystead
 from keystead.service.tokens import Issued, TokenRequest
+from keystead.service.tokens.verifier import MAX_LOADS_PER_S
 from keystead.store.tokens import SigningKeyRecord
 
 
@@ -28,7 +29,8 @@ async def issue(s: Setup) -> Issued:
 def forged(s: Setup, kid: str, **claims: object) -> str:
     """A well-formed token signed by a key Keystead never made."""
     signer = Signer("EdDSA", kid, generate_private("EdDSA"))
-    return signer.sign({"iss": s.ks.tokens.issuer(s.api.id), "api_id": s.api.id, **claims})
+    body = {"iss": s.ks.tokens.issuer(s.api.id), "api_id": s.api.id, **claims}
+    return signer.sign(body)
 
 
 async def test_unknown_kids_cost_one_load_per_interval(vault: Keystead) -> None:
@@ -49,6 +51,25 @@ async def test_unknown_kids_cost_one_load_per_interval(vault: Keystead) -> None:
             await s.ks.tokens.verifier.verify_async(forged(s, f"tsk_made_up_{n}"))
         assert refused.value.reason == "unknown_kid"
     assert loads == 1
+
+
+async def test_made_up_apis_cost_bounded_loads(vault: Keystead) -> None:
+    setup = await given(vault)
+    s = setup
+    loads = 0
+    listed = s.ks.store.list_signing_keys
+
+    async def counted(api_id: str | None) -> list[SigningKeyRecord]:
+        nonlocal loads
+        loads += 1
+        return await listed(api_id)
+
+    s.ks.store.list_signing_keys = counted  # type: ignore[method-assign]
+    for n in range(3 * MAX_LOADS_PER_S):
+        token = forged(s, "tsk_made_up", api_id=f"api_made_up_{n}")
+        with pytest.raises(TokenRefused):
+            await s.ks.tokens.verifier.verify_async(token)
+    assert loads <= 2 * MAX_LOADS_PER_S  # within at most two one-second windows
 
 
 async def test_concurrent_first_tokens_share_one_load(vault: Keystead) -> None:

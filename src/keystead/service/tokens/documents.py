@@ -40,12 +40,18 @@ class TokenDocuments:
     async def revocation_document(self, api_id: str, since: int | None) -> tuple[str, str]:
         """``(JWS, etag)``: the API's denials (those after ``since`` with it),
         signed by its current key; the ETag is ``"<seq>-<kid>"``. NotFound for an
-        API that has no signing key (it never issued a token)."""
+        API that has no signing key (it never issued a token) or signs with an
+        HS256 secret (remote verifiers cannot check its tokens either)."""
         if since is not None and (type(since) is not int or since < 0):
             raise ValidationError("since is a whole number, 0 or more", field="since")
         record = await self._signing.in_use(api_id)
         if record is None:
             raise NotFound(f"the API '{api_id}' has issued no tokens")
+        if record.public_jwk is None:  # nobody outside could check its signature
+            raise NotFound(
+                f"the API '{api_id}' signs with a shared secret (HS256): its tokens verify "
+                "in-process only, and it publishes no revocation document"
+            )
         api = await api_of(self._ctx, record.workspace_id, api_id)
         if api is None:
             raise NotFound(f"the API '{api_id}' has issued no tokens")

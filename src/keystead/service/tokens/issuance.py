@@ -65,10 +65,9 @@ class Issuance:
         scope: Sequence[str] | None,
         context: VerifyContext | None,
     ) -> Issued:
-        verdict = await self.authenticate(client_id, client_secret, context)
-        assert verdict.record is not None  # noqa: S101 - authenticate refuses otherwise
+        verdict, record = await self.authenticate(client_id, client_secret, context)
         try:
-            return await self.issue(verdict.record, TokenRequest(permissions=scope))
+            return await self.issue(record, TokenRequest(permissions=scope))
         except TokensDisabled as exc:
             raise OAuthError("unauthorized_client", exc.detail) from None
         except Forbidden as exc:
@@ -81,31 +80,33 @@ class Issuance:
 
     async def authenticate(
         self, client_id: str, client_secret: str, context: VerifyContext | None
-    ) -> Verdict:
+    ) -> tuple[Verdict, VerifiableKey]:
         """Verify the key given as the client secret (a verification like any
         other: usage, limits), then that ``client_id`` is its id (in constant
         time). Raises ``OAuthError``: invalid_client (401) for a key refused or
         not the client's; temporarily_unavailable (429/503) for one refused by a
         limit, with the verdict for the rate-limit headers."""
-        verdict = await self.authenticate_key(client_secret, context)
-        record = verdict.record
-        assert record is not None  # noqa: S101 - refused otherwise
+        verdict, record = await self.authenticate_key(client_secret, context)
         if not hmac.compare_digest(record.key.id.encode(), client_id.encode()):
             await self.release(verdict)
             raise OAuthError("invalid_client", _INVALID_CLIENT)
-        return verdict
+        return verdict, record
 
-    async def authenticate_key(self, key: str, context: VerifyContext | None) -> Verdict:
-        """A valid verdict of ``key``, or ``OAuthError`` as ``authenticate`` raises."""
+    async def authenticate_key(
+        self, key: str, context: VerifyContext | None
+    ) -> tuple[Verdict, VerifiableKey]:
+        """A valid verdict of ``key`` and its record, or ``OAuthError`` as
+        ``authenticate`` raises."""
         verdict = await self._verify(key, context)
         status = status_for(verdict)
         if status in (429, 503):
             error = OAuthError("temporarily_unavailable", "a limit refused the client", status)
             error.verdict = verdict
             raise error
-        if verdict.code is not Code.VALID or verdict.record is None:
+        record = verdict.record
+        if verdict.code is not Code.VALID or record is None:
             raise OAuthError("invalid_client", _INVALID_CLIENT)
-        return verdict
+        return verdict, record
 
     async def release(self, verdict: Verdict) -> None:
         """Give back the concurrency slots ``verdict`` took (an OAuth call holds none

@@ -41,16 +41,15 @@ class TokenOAuth:
             workspace_id, api_ids = caller.workspace_id, caller.api_ids
         else:
             if isinstance(caller, str):
-                verdict = await self._issuance.authenticate_key(caller, None)
+                verdict, record = await self._issuance.authenticate_key(caller, None)
             else:
-                verdict = await self._issuance.authenticate(caller[0], caller[1], None)
+                verdict, record = await self._issuance.authenticate(caller[0], caller[1], None)
             await self._issuance.release(verdict)
-            assert verdict.record is not None  # noqa: S101 - refused otherwise
-            if not verdict.record.grants.covers(PERMISSION):
+            if not record.grants.covers(PERMISSION):
                 raise OAuthError(
                     "invalid_client", f"the client lacks the '{PERMISSION}' permission"
                 )
-            key = verdict.record.key
+            key = record.key
             workspace_id, api_ids = key.workspace_id, frozenset({key.api_id})
         found = await self._judge(token)
         if found is None or (api_ids is not None and found.api_id not in api_ids):
@@ -63,11 +62,10 @@ class TokenOAuth:
         """Deny the token if it verifies and was issued to the client (RFC 7009
         §2.1); anything else is silently nothing. Raises ``OAuthError`` for a
         client that does not authenticate."""
-        verdict = await self._issuance.authenticate(client_id, client_secret, None)
-        assert verdict.record is not None  # noqa: S101 - refused otherwise
+        verdict, record = await self._issuance.authenticate(client_id, client_secret, None)
         await self._issuance.release(verdict)
         found = await self._judge(token)
-        key = verdict.record.key
+        key = record.key
         if found is None or found.api_id != key.api_id or found.key_id != key.id:
             return
         await self.deny(key.workspace_id, found.api_id, found.jti, found.expires_at)

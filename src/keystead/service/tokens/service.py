@@ -9,6 +9,7 @@ the other nodes through the invalidation channel (change kind ``token``).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -17,21 +18,30 @@ from typing import Any
 from keystead.core.authz import Principal
 from keystead.core.models import Api, VerifyContext
 from keystead.core.permissions import GrantSet
-from keystead.core.tokens import ALGORITHMS, LEEWAY_S, TokenPolicy
+from keystead.core.tokens import ALGORITHMS, LEEWAY_S, Denial, TokenPolicy
 from keystead.core.tokens.policy import TTL_CEILING_S
 from keystead.core.verify import Verdict
-from keystead.errors import ConfigurationError, Conflict, Forbidden, IntegrityError, ValidationError
+from keystead.errors import (
+    ConfigurationError,
+    Conflict,
+    Forbidden,
+    IntegrityError,
+    KeysteadError,
+    ValidationError,
+)
 from keystead.service.apis import ApiService
 from keystead.service.context import ServiceContext
 from keystead.service.master_keys import MasterKeys
 from keystead.service.tokens._types import Issued, SigningKeyInfo, TokenRequest
 from keystead.service.tokens.denials import policy_of
-from keystead.service.tokens.documents import TokenDocuments, core_denial, published
+from keystead.service.tokens.documents import TokenDocuments, core_denial
 from keystead.service.tokens.issuance import Issuance, Release, Verify
 from keystead.service.tokens.oauth import TokenOAuth
 from keystead.service.tokens.signing import SigningKeys, new_kid
 from keystead.service.tokens.verifier import ApiTokens, InProcessTokenVerifier, PublishedKey
 from keystead.store.tokens import DenialRecord, SigningKeyRecord
+
+log = logging.getLogger("keystead.tokens")
 
 MAX_JTI_CHARS = 200
 SYSTEM_ACTOR = "system:scheduler"
@@ -142,6 +152,8 @@ class TokenService:
     async def set_policy(
         self, principal: Principal, api_id: str, policy: TokenPolicy
     ) -> TokenPolicy:
+        """Store the API's token policy (audited); a new algorithm rotates the
+        signing key to one of it at once."""
         principal.require("apis.update")
         api = await self._apis.visible(principal, api_id)
         if principal.owner_id is not None:
@@ -149,8 +161,11 @@ class TokenService:
         before = {"token_policy": policy_of(api).to_dict()}
         values = {"token_policy": policy.to_dict(), "updated_at": self._ctx.now()}
         self._ctx.audit(principal, "api.update", "api", api.id, before=before, after=values)
-        await self._ctx.store.update_api(api.workspace_id, api.id, values)
+        updated = await self._ctx.store.update_api(api.workspace_id, api.id, values)
         self._ctx.api_keys_changed(api.id)
+        current = await self.signing.in_use(api.id)
+        if updated is not None and current is not None and current.algorithm != policy.algorithm:
+            await self._rotate(principal, updated, policy, policy.algorithm, expected=current.id)
         return policy
 
     async def upkeep(self) -> None:
@@ -173,6 +188,8 @@ class TokenService:
                 await self._rotate(system, api, policy, policy.algorithm, expected=record.id)
             except Conflict:
                 continue  # another node rotated it meanwhile
+            except KeysteadError as exc:  # one API's trouble never stops the others'
+                log.warning("could not rotate the signing key of %s: %s", api.id, exc.detail)
 
     async def close(self) -> None:
         await self.verifier.close()
@@ -229,9 +246,7 @@ class TokenService:
             self.verifier.changed(api_id)
 
     async def _load(self, api_id: str) -> ApiTokens:
-        records = published_or_secret(
-            await self._ctx.store.list_signing_keys(api_id), self._ctx.clock.now()
-        )
+        records = verifying(await self._ctx.store.list_signing_keys(api_id), self._ctx.clock.now())
         keys = []
         for record in records:
             try:
@@ -247,22 +262,18 @@ class TokenService:
         denials = await self._ctx.store.list_denials(api_id)
         return ApiTokens(keys, [core_denial(d) for d in denials])
 
-    async def _delta(self, api_id: str, after: int) -> list[Any]:
+    async def _delta(self, api_id: str, after: int) -> list[Denial]:
         return [core_denial(d) for d in await self._ctx.store.list_denials(api_id, after=after)]
 
 
-def published_or_secret(records: Sequence[SigningKeyRecord], now: float) -> list[SigningKeyRecord]:
-    """The keys that verify at ``now``: the published ones and HS256 secrets."""
-    public = {r.id for r in published(records, now)}
+def verifying(records: Sequence[SigningKeyRecord], now: float) -> list[SigningKeyRecord]:
+    """The keys that verify at ``now``: the one that signs, and the retired ones
+    until their ``publish_until`` (HS256 secrets too, which are never published)."""
     at = datetime.fromtimestamp(now, UTC)
     return [
         r
         for r in records
-        if r.id in public
-        or (
-            r.public_jwk is None
-            and (r.retired_at is None or (r.publish_until is not None and r.publish_until > at))
-        )
+        if r.retired_at is None or (r.publish_until is not None and r.publish_until > at)
     ]
 
 

@@ -39,6 +39,8 @@ RELOAD_INTERVAL_S = 1.0
 """At most one reload of an API's keys per this many seconds on an unknown kid."""
 CACHE_SIZE = 100_000
 """Verified tokens kept (by token text, until they expire); emptied when full."""
+MAX_LOADS_PER_S = 50
+"""Loads started on unknown kids per second, across APIs."""
 PRUNE_EVERY_S = 60.0
 """Expired denials and cached tokens are dropped this often (on a verification)."""
 STALE_AFTER_S = 1.0
@@ -86,6 +88,8 @@ class InProcessTokenVerifier:
         self._generation = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._prune_at = 0.0
+        self._loads = (0, 0)
+        """(second, loads started in it) for ``MAX_LOADS_PER_S``."""
         self.stale_after_s: float | None = STALE_AFTER_S
         """None once an invalidation channel delivers other nodes' denials."""
 
@@ -223,6 +227,12 @@ class InProcessTokenVerifier:
             now = time.monotonic()
             if now - self._tried.get(api_id, -RELOAD_INTERVAL_S) < RELOAD_INTERVAL_S:
                 return False
+            second = int(now)
+            if self._loads[0] != second:
+                self._loads = (second, 0)
+            if self._loads[1] >= MAX_LOADS_PER_S:  # made-up API ids: a bound on the reads
+                return False
+            self._loads = (second, self._loads[1] + 1)
             if len(self._tried) >= CACHE_SIZE:
                 self._tried.clear()
             self._tried[api_id] = now
@@ -237,10 +247,16 @@ class InProcessTokenVerifier:
         loaded = await self._load(api_id)
         for kid in [k for k, v in self._keys.items() if v.api_id == api_id]:
             del self._keys[kid]
+        if not loaded.keys:  # no such API, or it never issued a token: nothing to hold
+            self._states.pop(api_id, None)
+            return
         for published in loaded.keys:
             self._keys[published.key.kid] = published
             self._workspaces[api_id] = published.workspace_id
-        self._states[api_id] = RevocationState(loaded.denials)
+        state = RevocationState(loaded.denials)
+        self._states[api_id] = state
+        # a denial committed here while the load ran went to the state it replaced
+        state.apply(await self._delta(api_id, state.seq))
         self._loaded_at[api_id] = loaded_at
 
     async def _changed(self, api_id: str) -> None:

@@ -41,7 +41,8 @@ class TokenQueries(SqlBase):
         return True
 
     async def list_signing_keys(self, api_id: str | None) -> list[SigningKeyRecord]:
-        stmt = sa.select(_k).order_by(_k.c.created_at.desc(), _k.c.id.desc())
+        signing_first = sa.case((_k.c.retired_at.is_(None), 0), else_=1)
+        stmt = sa.select(_k).order_by(signing_first, _k.c.created_at.desc(), _k.c.id.desc())
         if api_id is not None:
             stmt = stmt.where(_k.c.api_id == api_id)
         return [_signing_key(r) for r in await self._all(stmt)]
