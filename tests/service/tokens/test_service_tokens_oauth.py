@@ -115,6 +115,11 @@ async def test_introspection_needs_the_permission(vault: Keystead) -> None:
         s.root.workspace_id, "rk_z", GrantSet(["tokens.introspect"]), frozenset({"api_other"})
     )
     assert await s.ks.tokens.introspect(issued.token, narrowed) == {"active": False}
+    grants = GrantSet(["tokens.introspect"])
+    other_owner = Principal(s.root.workspace_id, "rk_o", grants, owner_id="user_2")
+    assert await s.ks.tokens.introspect(issued.token, other_owner) == {"active": False}
+    its_owner = Principal(s.root.workspace_id, "rk_p", grants, owner_id="user_1")
+    assert (await s.ks.tokens.introspect(issued.token, its_owner))["active"] is True
     with pytest.raises(OAuthError) as refused:
         await s.ks.tokens.introspect(issued.token, s.key)  # lacks tokens.introspect
     assert refused.value.error == "invalid_client"

@@ -36,9 +36,11 @@ class TokenOAuth:
         the APIs it sees), or an API key holding that permission (tokens of its own
         API): the key itself (Bearer) or ``(client_id, client_secret)``. A caller
         without it: ``Forbidden`` / ``OAuthError``."""
+        owner_scope: Principal | None = None
         if isinstance(caller, Principal):
             caller.require(PERMISSION)
             workspace_id, api_ids = caller.workspace_id, caller.api_ids
+            owner_scope = caller
         else:
             if isinstance(caller, str):
                 verdict, record = await self._issuance.authenticate_key(caller, None)
@@ -56,6 +58,8 @@ class TokenOAuth:
             return dict(INACTIVE)
         if self._verifier.workspace_of(found.api_id) != workspace_id:
             return dict(INACTIVE)
+        if owner_scope is not None and not owner_scope.sees_owner(found.owner_id):
+            return dict(INACTIVE)  # a root key narrowed to one owner sees its tokens only
         return _body(found)
 
     async def revoke_token(self, token: str, client_id: str, client_secret: str) -> None:
