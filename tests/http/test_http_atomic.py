@@ -56,6 +56,7 @@ LIMITER_WRITERS: dict[str, frozenset[tuple[str, str]]] = {
     "service.counter_changes._restore_quota.restore": frozenset(FAULT_ROUTES),
     # verification (spends by design) and read-only peeks (cost 0), not management changes
     "service.verifier.Verifier._limit": frozenset(),
+    "service.verifier.Verifier.limit_token": frozenset(),
     "service.verifier.Verifier.release": frozenset(),
     "service.guard.FailedAttempts.record": frozenset(),
     "service.incidents.IncidentService._counters": frozenset(),

@@ -122,3 +122,16 @@ async def test_raising_the_ceiling_records_nothing(vault: Keystead, clock: Manua
     api = await vault.apis.get(s.root, s.api.id)
     assert api.token_policy == LONG.to_dict()
     assert max_ttl_at(api, clock.now()) == 3600
+
+
+async def test_an_api_that_never_signed_keeps_no_higher_ceiling(
+    vault: Keystead, clock: ManualClock
+) -> None:
+    """No token exists for the old ceiling to protect: the lower one holds at once
+    (a signing key retired later is published for it alone)."""
+    s = await given(vault)
+    assert await vault.store.list_signing_keys(s.api.id) == []
+    await vault.tokens.set_policy(s.root, s.api.id, SHORT)
+    api = await vault.apis.get(s.root, s.api.id)
+    assert api.token_policy == SHORT.to_dict()
+    assert max_ttl_at(api, clock.now()) == 60

@@ -95,13 +95,13 @@ def max_ttl_at(api: Api | None, now: float) -> int:
     return ceiling
 
 
-def to_store(policy: TokenPolicy, api: Api, now: float) -> dict[str, Any]:
+def to_store(policy: TokenPolicy, api: Api, now: float, *, issued: bool = True) -> dict[str, Any]:
     """The stored form of ``policy`` replacing the API's at ``now``: when it
-    lowers the ceiling in force (``max_ttl_at``), that ceiling is kept beside it
-    for as long as a token issued under it may live."""
+    lowers the ceiling in force (``max_ttl_at``) of an API that has ``issued``
+    tokens, that ceiling is kept beside it for as long as one of them may live."""
     stored = policy.to_dict()
     ceiling = max_ttl_at(api, now)
-    if policy.max_ttl_s < ceiling:
+    if issued and policy.max_ttl_s < ceiling:
         stored[CEILING] = {"max_ttl_s": ceiling, "until": now + ceiling}
     return stored
 

@@ -160,7 +160,9 @@ class TokenService:
         api = await self._apis.visible(principal, api_id)
         _whole_api(principal, "change an API's settings")
         before = {"token_policy": policy_of(api).to_dict()}
-        stored = to_store(policy, api, self._ctx.clock.now())
+        # an API that never signed has no token the ceiling in force could protect
+        issued = bool(await self._ctx.store.list_signing_keys(api.id))
+        stored = to_store(policy, api, self._ctx.clock.now(), issued=issued)
         values = {"token_policy": stored, "updated_at": self._ctx.now()}
         self._ctx.audit(principal, "api.update", "api", api.id, before=before, after=values)
         updated = await self._ctx.store.update_api(api.workspace_id, api.id, values)
