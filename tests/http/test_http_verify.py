@@ -172,7 +172,7 @@ async def test_the_routed_path_answers_like_the_fast_path(world: World) -> None:
     key = await world.key(api["id"], permissions=["a.b"])
     app = create_app(world.ks)
     assert isinstance(app, KeysteadAPI)
-    app.fast_verify = None
+    app.fast_routes = {}
     transport = httpx.ASGITransport(app=app, root_path="/ks")
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as routed:
         for body in ({"key": key["key"]}, {"key": "nope"}, {"key": key["key"], "permissions": "c"}):

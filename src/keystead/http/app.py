@@ -47,6 +47,7 @@ from keystead.http import (
     webhooks,
     wellknown,
 )
+from keystead.http.fastpath import FastRoutes, guarded, request_endpoint
 from keystead.http.middleware import BodyLimitMiddleware, CatchAllMiddleware
 from keystead.http.openapi import use_problem_media_type
 from keystead.http.vault import PREFIX as VAULT_PREFIX
@@ -73,19 +74,21 @@ class InflightSignal(Protocol):
 
 class KeysteadAPI(FastAPI):
     """FastAPI, with errors documented as ``application/problem+json`` and a fast
-    path for ``POST /v1/keys/verify``.
+    path for its hot routes (``POST /v1/keys/verify``, the token exchange and the
+    OAuth endpoints).
 
-    The fast path serves verification with only the body limit and the last-resort
-    500 around it: no router, no FastAPI middleware stack, no native telemetry.
-    Middleware added with ``add_middleware`` therefore does not see verify
-    requests; wrap the app instead if it must (an outer ASGI app sees everything).
+    The fast path serves them with only the body limit and the last-resort 500
+    around them: no router, no FastAPI middleware stack, no native telemetry.
+    Middleware added with ``add_middleware`` therefore does not see those requests;
+    wrap the app instead if it must (an outer ASGI app sees everything).
 
     When the service sheds load on requests in flight, ``inflight`` is its
     ``LoadShedder`` and every HTTP request, verify included, is counted from the
     outermost layer; otherwise it is None and costs one attribute read.
     """
 
-    fast_verify: ASGIApp | None = None
+    fast_routes: FastRoutes = {}  # noqa: RUF012 - replaced per app, never mutated
+    """``(method, path)`` to the app serving it before the router (``create_app``)."""
     vault: ASGIApp | None = None
     """The Vault face (``keystead.http.vault``): every path under ``/vault``."""
     inflight: InflightSignal | None = None
@@ -107,8 +110,8 @@ class KeysteadAPI(FastAPI):
             root = scope.get("root_path")
             if root and path.startswith(root):
                 path = path[len(root) :]
-            fast = self.fast_verify
-            if fast is not None and path == verify.PATH and scope["method"] == "POST":
+            fast = self.fast_routes.get((scope["method"], path))
+            if fast is not None:
                 scope["app"] = self
                 await fast(scope, receive, send)
                 return
@@ -168,9 +171,7 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
     )
     app.state.keystead = keystead
     app.inflight = None if keystead is None else inflight_signal(keystead)
-    app.fast_verify = CatchAllMiddleware(
-        BodyLimitMiddleware(verify.verify_asgi, max_body_bytes=settings.max_body_bytes)
-    )
+    app.fast_routes = fast_routes(settings.max_body_bytes)
     app.vault = functools.partial(vault_asgi, max_body_bytes=settings.max_body_bytes)
     problems.install(app)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], summary="Liveness")
@@ -206,6 +207,19 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
     return app
 
 
+def fast_routes(max_body_bytes: int) -> FastRoutes:
+    """The hot routes, served before the router; each also has its routed twin
+    (documented in OpenAPI, and serving it when this table is emptied)."""
+    served: FastRoutes = {
+        ("POST", verify.PATH): verify.verify_asgi,
+        ("POST", tokens.PATH): request_endpoint(tokens.exchange),
+        ("POST", oauth.TOKEN_PATH): request_endpoint(oauth.token),
+        ("POST", oauth.INTROSPECT_PATH): request_endpoint(oauth.introspect),
+        ("POST", oauth.REVOKE_PATH): request_endpoint(oauth.revoke),
+    }
+    return {route: guarded(app, max_body_bytes=max_body_bytes) for route, app in served.items()}
+
+
 def inflight_signal(ks: Keystead) -> InflightSignal | None:
     """The service's load shedder when it counts requests in flight, else None."""
     shedder = ks.shedder
@@ -222,4 +236,4 @@ async def healthz(request: Request) -> Health:
     return Health(status="ok")
 
 
-__all__ = ["InflightSignal", "KeysteadAPI", "create_app", "inflight_signal"]
+__all__ = ["InflightSignal", "KeysteadAPI", "create_app", "fast_routes", "inflight_signal"]

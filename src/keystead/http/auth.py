@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
+from starlette.types import Scope
 
 from keystead.core.authz import Principal
 from keystead.core.ids import new_id
@@ -32,7 +33,12 @@ bearer_scheme = HTTPBearer(
 
 def keystead_of(request: Request) -> Keystead:
     """The service this app serves (set at construction or by the lifespan)."""
-    ks: Keystead | None = getattr(request.app.state, "keystead", None)
+    return keystead_of_scope(request.scope)
+
+
+def keystead_of_scope(scope: Scope) -> Keystead:
+    """``keystead_of`` for an ASGI scope (the app is ``scope["app"]``)."""
+    ks: Keystead | None = getattr(scope["app"].state, "keystead", None)
     if ks is None:
         raise StoreUnavailable("the service is not running", safe=True)
     return ks
@@ -111,4 +117,5 @@ __all__ = [
     "bearer_scheme",
     "bearer_token",
     "keystead_of",
+    "keystead_of_scope",
 ]

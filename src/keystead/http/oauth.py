@@ -22,14 +22,18 @@ from urllib.parse import parse_qsl, unquote_plus
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope
 
 from keystead.core.answers import ratelimit_headers
 from keystead.core.authz import Principal
 from keystead.core.models import VerifyContext
 from keystead.errors import ConfigurationError, KeysteadError, StoreUnavailable, Unauthorized
-from keystead.http.auth import authenticate_request, bearer_token, keystead_of
+from keystead.http.auth import PRINCIPAL_SCOPE_KEY, authenticate, bearer_token, keystead_of_scope
+from keystead.http.fastpath import HeaderSnapshot, JsonAnswer, read_body
 from keystead.http.problems import GENERIC_500, MASTER_KEY_UNAVAILABLE, raised_by_keyring
 from keystead.http.token_schemas import OAuthErrorOut, OAuthTokenOut
+from keystead.service import Keystead
 from keystead.service.tokens import OAuthError
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path
@@ -45,6 +49,9 @@ MAX_SCOPES = 256
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 BASIC_CHALLENGE = 'Basic realm="keystead"'
 BEARER_CHALLENGE = 'Bearer realm="keystead"'
+TOO_LARGE = f"the body is larger than {MAX_FORM_BYTES} bytes"
+_HEADERS = frozenset((b"authorization", b"content-type", b"content-length", b"user-agent"))
+_NO_STORE_RAW = ((b"cache-control", b"no-store"), (b"pragma", b"no-cache"))
 
 log = logging.getLogger("keystead.http")
 router = APIRouter(tags=["oauth"])
@@ -87,23 +94,44 @@ def as_oauth_error(exc: KeysteadError) -> OAuthError:
     return oauth_error("invalid_request", exc.detail)
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """The parameters of a form-encoded body: each at most once, empty ones dropped."""
-    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media != FORM:
-        raise oauth_error("invalid_request", f"send the parameters as {FORM}")
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_FORM_BYTES:
-        raise oauth_error("invalid_request", f"the body is larger than {MAX_FORM_BYTES} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_FORM_BYTES:
-            raise oauth_error("invalid_request", f"the body is larger than {MAX_FORM_BYTES} bytes")
-        chunks.append(chunk)
+class OAuthCall:
+    """One request to an OAuth endpoint: the headers it reads, its client address and
+    its form, read once from the ASGI scope."""
+
+    __slots__ = ("authorization", "headers", "ip", "receive")
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.headers = HeaderSnapshot(scope, _HEADERS)
+        self.authorization = self.headers.get(b"authorization", "") or ""
+        client = scope.get("client")
+        self.ip: str | None = None if client is None else client[0]
+        self.receive = receive
+
+    def context(self) -> VerifyContext:
+        return VerifyContext(ip=self.ip, user_agent=self.headers.get(b"user-agent"))
+
+    async def form(self) -> dict[str, str]:
+        """The parameters of a form-encoded body: each at most once, empty ones dropped."""
+        media = (self.headers.get(b"content-type") or "").partition(";")[0].strip().lower()
+        if media != FORM:
+            raise oauth_error("invalid_request", f"send the parameters as {FORM}")
+        length = self.headers.get(b"content-length") or ""
+        if length.isdigit() and int(length) > MAX_FORM_BYTES:
+            raise oauth_error("invalid_request", TOO_LARGE)
+        try:
+            body = await read_body(self.receive, limit=MAX_FORM_BYTES)
+        except HTTPException as exc:
+            if exc.status_code != 413:
+                raise
+            raise oauth_error("invalid_request", TOO_LARGE) from None
+        return parse_form(body)
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """RFC 6749 appendix B: ASCII ``name=value`` pairs; each name once, no NUL,
+    empty values dropped (section 3.2: an empty parameter counts as absent)."""
     try:
-        text = b"".join(chunks).decode("ascii")
+        text = body.decode("ascii")
         pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError):
         raise oauth_error("invalid_request", "the body is not a valid form") from None
@@ -128,9 +156,9 @@ def _basic(value: str) -> tuple[str, str]:
         raise oauth_error("invalid_client", "the Basic credentials do not decode") from None
 
 
-def client_of(request: Request, form: Mapping[str, str]) -> tuple[str, str]:
+def client_of(authorization: str, form: Mapping[str, str]) -> tuple[str, str]:
     """(client_id, client_secret) from Basic or the body; exactly one method."""
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    scheme, _, value = authorization.partition(" ")
     posted_id, posted_secret = form.get("client_id"), form.get("client_secret")
     if scheme.lower() == "basic":
         if posted_secret is not None:
@@ -166,21 +194,92 @@ def _scope_token(name: str) -> bool:
     return bool(name) and all(c == "!" or "#" <= c <= "[" or "]" <= c <= "~" for c in name)
 
 
-def context_of(request: Request) -> VerifyContext:
-    return VerifyContext(
-        ip=None if request.client is None else request.client.host,
-        user_agent=request.headers.get("user-agent"),
-    )
-
-
-def _now(request: Request) -> float | None:
+def _now(scope: Scope) -> float | None:
     """The service's clock (the one its verdicts were decided on), when it runs."""
-    ks = getattr(request.app.state, "keystead", None)
+    ks = getattr(scope["app"].state, "keystead", None)
     return None if ks is None else float(ks.clock.now())
 
 
 def _ok(body: Mapping[str, Any]) -> Response:
-    return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")
+    return JsonAnswer(orjson.dumps(body), 200, _NO_STORE_RAW)
+
+
+async def token_answer(scope: Scope, receive: Receive) -> Response:
+    """The token endpoint, from the scope: served before the router and by the route."""
+    try:
+        ks = keystead_of_scope(scope)
+        call = OAuthCall(scope, receive)
+        form = await call.form()
+        grant = form.get("grant_type")
+        if grant is None:
+            raise oauth_error("invalid_request", "grant_type is required")
+        if grant != "client_credentials":
+            raise oauth_error("unsupported_grant_type", "only client_credentials is supported")
+        client_id, secret = client_of(call.authorization, form)
+        wanted = scopes(form.get("scope"))
+        issued = await ks.tokens.client_credentials(client_id, secret, wanted, call.context())
+    except KeysteadError as exc:
+        return error_answer(as_oauth_error(exc), now=_now(scope))
+    body = {
+        "access_token": issued.token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "scope": " ".join(issued.permissions),
+    }
+    return _ok(body)
+
+
+async def _introspector(
+    ks: Keystead, scope: Scope, call: OAuthCall, form: Mapping[str, str]
+) -> Principal | tuple[str, str]:
+    """An API key's client credentials (Basic or post) when sent, else the root key
+    of ``Authorization: Bearer`` (or the in-process operator)."""
+    if call.authorization.partition(" ")[0].lower() == "basic" or "client_secret" in form:
+        return client_of(call.authorization, form)
+    principal: Principal | None = scope.get(PRINCIPAL_SCOPE_KEY)
+    if principal is not None:
+        return principal
+    try:  # a read: nothing is audited, so no audit origin to record
+        return await authenticate(ks, call.authorization)
+    except Unauthorized:
+        raise oauth_error(
+            "invalid_client", "a root key or client credentials are required"
+        ) from None
+
+
+async def introspect_answer(scope: Scope, receive: Receive) -> Response:
+    """The introspection endpoint, from the scope."""
+    challenge = BASIC_CHALLENGE
+    try:
+        ks = keystead_of_scope(scope)
+        call = OAuthCall(scope, receive)
+        form = await call.form()
+        if bearer_token(call.authorization) is not None:
+            challenge = f'{BEARER_CHALLENGE}, error="invalid_token"'
+        caller = await _introspector(ks, scope, call, form)
+        text = form.get("token")
+        if text is None:
+            raise oauth_error("invalid_request", "token is required")
+        answer = await ks.tokens.introspect(text, caller)
+    except KeysteadError as exc:
+        return error_answer(as_oauth_error(exc), challenge=challenge, now=_now(scope))
+    return _ok(answer)
+
+
+async def revoke_answer(scope: Scope, receive: Receive) -> Response:
+    """The revocation endpoint, from the scope."""
+    try:
+        ks = keystead_of_scope(scope)
+        call = OAuthCall(scope, receive)
+        form = await call.form()
+        client_id, secret = client_of(call.authorization, form)
+        text = form.get("token")
+        if text is None:
+            raise oauth_error("invalid_request", "token is required")
+        await ks.tokens.revoke_token(text, client_id, secret)
+    except KeysteadError as exc:
+        return error_answer(as_oauth_error(exc), now=_now(scope))
+    return Response(b"", 200, NO_STORE)
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -208,40 +307,7 @@ async def token(request: Request) -> Response:
     """``grant_type=client_credentials``; the client is an API key (``client_id`` = its
     id, ``client_secret`` = the key). ``scope``: space-separated permissions, a subset of
     the key's (default all). A verification, as ``POST /v1/tokens`` is."""
-    try:
-        ks = keystead_of(request)
-        form = await read_form(request)
-        grant = form.get("grant_type")
-        if grant is None:
-            raise oauth_error("invalid_request", "grant_type is required")
-        if grant != "client_credentials":
-            raise oauth_error("unsupported_grant_type", "only client_credentials is supported")
-        client_id, secret = client_of(request, form)
-        wanted = scopes(form.get("scope"))
-        issued = await ks.tokens.client_credentials(client_id, secret, wanted, context_of(request))
-    except KeysteadError as exc:
-        return error_answer(as_oauth_error(exc), now=_now(request))
-    body = {
-        "access_token": issued.token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-        "scope": " ".join(issued.permissions),
-    }
-    return _ok(body)
-
-
-async def _introspector(request: Request, form: Mapping[str, str]) -> Principal | tuple[str, str]:
-    """An API key's client credentials (Basic or post) when sent, else the root key
-    of ``Authorization: Bearer`` (or the in-process operator)."""
-    scheme = request.headers.get("authorization", "").partition(" ")[0]
-    if scheme.lower() == "basic" or "client_secret" in form:
-        return client_of(request, form)
-    try:
-        return await authenticate_request(request)
-    except Unauthorized:
-        raise oauth_error(
-            "invalid_client", "a root key or client credentials are required"
-        ) from None
+    return await token_answer(request.scope, request.receive)
 
 
 @router.post(
@@ -254,20 +320,7 @@ async def introspect(request: Request) -> Response:
     """RFC 7662. The caller holds ``tokens.introspect``: a root key in
     ``Authorization: Bearer``, or an API key's client credentials. An unknown, expired,
     revoked or malformed token is exactly ``{"active": false}``."""
-    challenge = BASIC_CHALLENGE
-    try:
-        ks = keystead_of(request)
-        form = await read_form(request)
-        if bearer_token(request.headers.get("authorization")) is not None:
-            challenge = f'{BEARER_CHALLENGE}, error="invalid_token"'
-        caller = await _introspector(request, form)
-        text = form.get("token")
-        if text is None:
-            raise oauth_error("invalid_request", "token is required")
-        answer = await ks.tokens.introspect(text, caller)
-    except KeysteadError as exc:
-        return error_answer(as_oauth_error(exc), challenge=challenge, now=_now(request))
-    return _ok(answer)
+    return await introspect_answer(request.scope, request.receive)
 
 
 @router.post(
@@ -281,17 +334,7 @@ async def revoke(request: Request) -> Response:
     """RFC 7009. The client authenticates as on the token endpoint and may revoke only
     its own tokens. Always 200 once the client is authenticated, even for an unknown
     or unverifiable token."""
-    try:
-        ks = keystead_of(request)
-        form = await read_form(request)
-        client_id, secret = client_of(request, form)
-        text = form.get("token")
-        if text is None:
-            raise oauth_error("invalid_request", "token is required")
-        await ks.tokens.revoke_token(text, client_id, secret)
-    except KeysteadError as exc:
-        return error_answer(as_oauth_error(exc), now=_now(request))
-    return Response(b"", 200, NO_STORE)
+    return await revoke_answer(request.scope, request.receive)
 
 
 __all__ = [
@@ -300,10 +343,14 @@ __all__ = [
     "MAX_FORM_BYTES",
     "REVOKE_PATH",
     "TOKEN_PATH",
+    "OAuthCall",
     "as_oauth_error",
     "client_of",
     "error_answer",
-    "read_form",
+    "introspect_answer",
+    "parse_form",
+    "revoke_answer",
     "router",
     "scopes",
+    "token_answer",
 ]

@@ -31,7 +31,7 @@ from keystead.http.fieldtypes import (
     Stamp,
 )
 from keystead.http.views import Timestamp
-from keystead.service.tokens import Issued, SigningKeyInfo
+from keystead.service.tokens import SigningKeyInfo
 
 MAX_JTI = 128
 Algorithm = Literal["EdDSA", "ES256", "RS256", "HS256"]
@@ -184,17 +184,6 @@ def signing_key_out(info: SigningKeyInfo) -> SigningKeyOut:
     )
 
 
-def issued_out(issued: Issued) -> IssuedOut:
-    return IssuedOut(
-        token=issued.token,
-        expires_in=int(issued.expires_in),
-        expires_at=moment(issued.expires_at),
-        jti=issued.jti,
-        kid=issued.kid,
-        permissions=list(issued.permissions),
-    )
-
-
 def policy_out(policy: Mapping[str, Any]) -> TokenPolicyOut:
     return TokenPolicyOut.model_validate(dict(policy))
 
@@ -214,7 +203,6 @@ __all__ = [
     "TokenPolicyIn",
     "TokenPolicyOut",
     "TokenRequestIn",
-    "issued_out",
     "maybe_moment",
     "moment",
     "policy_out",

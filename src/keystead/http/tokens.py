@@ -17,12 +17,14 @@ import pydantic
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope
 
 from keystead.core.answers import problem_for, ratelimit_headers
 from keystead.core.models import VerifyContext
 from keystead.core.tokens import TokenPolicy
 from keystead.core.verify import Verdict
-from keystead.http.auth import Auth, Service, bearer_token, keystead_of
+from keystead.http.auth import Auth, Service, bearer_token, keystead_of_scope
+from keystead.http.fastpath import HeaderSnapshot, JsonAnswer, read_body
 from keystead.http.openapi import FOUND, WITH_BODY, errors
 from keystead.http.problems import PROBLEM_JSON, problem
 from keystead.http.routing import router as make_router
@@ -36,12 +38,13 @@ from keystead.http.token_schemas import (
     TokenPolicyIn,
     TokenPolicyOut,
     TokenRequestIn,
-    issued_out,
+    moment,
     policy_out,
     signing_key_out,
 )
 from keystead.http.verify import NOT_JSON, inline_schema
-from keystead.service.tokens import TokenRequest
+from keystead.http.views import iso_or_none
+from keystead.service.tokens import Issued, TokenRequest
 
 PATH = "/v1/tokens"
 API_KEY_HEADER = "x-api-key"
@@ -53,6 +56,12 @@ _CHALLENGES = {
     403: f'{_REALM}, error="insufficient_scope"',
 }
 
+_DEFAULTS = TokenRequest()
+_EXCHANGE_HEADERS = frozenset(
+    (b"authorization", b"x-api-key", b"content-type", b"referer", b"origin", b"user-agent")
+)
+_NO_STORE_RAW = ((b"cache-control", b"no-store"), (b"pragma", b"no-cache"))
+
 exchange_router = APIRouter(tags=["tokens"])
 """``POST /v1/tokens``: a plain route, since an API key (not a root key) calls it."""
 router = make_router(tags=["tokens"])
@@ -61,9 +70,13 @@ ApiId = Annotated[ObjectId, Path(description="the API's id (api_...)")]
 
 def api_key_of(request: Request) -> str | None:
     """The API key a request carries: ``Authorization: Bearer``, else ``X-API-Key``."""
-    key = bearer_token(request.headers.get("authorization"))
-    if key is None:
-        key = request.headers.get(API_KEY_HEADER, "").strip() or None
+    return _api_key(request.headers.get("authorization"), request.headers.get(API_KEY_HEADER))
+
+
+def _api_key(authorization: str | None, api_key_header: str | None) -> str | None:
+    key = bearer_token(authorization)
+    if key is None and api_key_header is not None:
+        key = api_key_header.strip() or None
     return key
 
 
@@ -85,20 +98,65 @@ def _missing_key() -> Response:
     )
 
 
-def _token_request(body: bytes, content_type: str | None) -> TokenRequestIn:
+def _token_request(body: bytes, content_type: str | None) -> TokenRequest:
     if content_type is not None and "json" not in content_type:
         raise HTTPException(415, NOT_JSON)
+    stripped = body.strip()
+    if not stripped or stripped == b"{}":  # the common call: the policy's defaults
+        return _DEFAULTS
     try:
-        data = orjson.loads(body) if body.strip() else {}
+        data = orjson.loads(stripped)
     except orjson.JSONDecodeError:
         raise RequestValidationError([{"type": "json_invalid", "loc": ("body",)}]) from None
     try:
-        return TokenRequestIn.model_validate(data)
+        fields = TokenRequestIn.model_validate(data)
     except pydantic.ValidationError as exc:
         issues = exc.errors(include_url=False, include_input=False, include_context=False)
         raise RequestValidationError(
             [{**issue, "loc": ("body", *issue["loc"])} for issue in issues]
         ) from None
+    return TokenRequest(
+        ttl_s=fields.ttl_s,
+        audience=fields.audience,
+        permissions=fields.permissions,
+        claims=fields.claims,
+    )
+
+
+def issued_body(issued: Issued) -> bytes:
+    """``IssuedOut`` as JSON (a test holds the two equal)."""
+    return orjson.dumps(
+        {
+            "token": issued.token,
+            "token_type": "Bearer",
+            "expires_in": int(issued.expires_in),
+            "expires_at": iso_or_none(moment(issued.expires_at)),
+            "jti": issued.jti,
+            "kid": issued.kid,
+            "permissions": list(issued.permissions),
+        }
+    )
+
+
+async def exchange_answer(scope: Scope, receive: Receive) -> Response:
+    """The exchange, from the scope: served before the router and by the route."""
+    ks = keystead_of_scope(scope)
+    headers = HeaderSnapshot(scope, _EXCHANGE_HEADERS)
+    get = headers.get
+    key = _api_key(get(b"authorization"), get(b"x-api-key"))
+    if key is None:
+        return _missing_key()
+    wanted = _token_request(await read_body(receive), get(b"content-type"))
+    client = scope.get("client")
+    context = VerifyContext(
+        ip=None if client is None else client[0],
+        referrer=get(b"referer") or get(b"origin"),
+        user_agent=get(b"user-agent"),
+    )
+    issued = await ks.tokens.exchange(key, context, wanted)
+    if isinstance(issued, Verdict):  # the key was refused
+        return refusal(issued, ks.clock.now())
+    return JsonAnswer(issued_body(issued), 201, _NO_STORE_RAW)
 
 
 @exchange_router.post(
@@ -122,27 +180,7 @@ async def exchange(request: Request) -> Response:
     as usage; a refused key gets verify's answer (401, 403, 429 or 503, with the
     rate-limit headers). Permissions beyond the key's are a 403; a TTL outside the
     API's policy, or an audience it does not allow, a 422."""
-    ks = keystead_of(request)
-    key = api_key_of(request)
-    if key is None:
-        return _missing_key()
-    body = _token_request(await request.body(), request.headers.get("content-type"))
-    context = VerifyContext(
-        ip=None if request.client is None else request.client.host,
-        referrer=request.headers.get("referer") or request.headers.get("origin"),
-        user_agent=request.headers.get("user-agent"),
-    )
-    wanted = TokenRequest(
-        ttl_s=body.ttl_s,
-        audience=body.audience,
-        permissions=body.permissions,
-        claims=body.claims,
-    )
-    issued = await ks.tokens.exchange(key, context, wanted)
-    if isinstance(issued, Verdict):  # the key was refused
-        return refusal(issued, ks.clock.now())
-    answer = issued_out(issued).model_dump_json().encode()
-    return Response(answer, status_code=201, media_type="application/json", headers=NO_STORE)
+    return await exchange_answer(request.scope, request.receive)
 
 
 @router.post(
@@ -207,7 +245,9 @@ __all__ = [
     "NO_STORE",
     "PATH",
     "api_key_of",
+    "exchange_answer",
     "exchange_router",
+    "issued_body",
     "refusal",
     "router",
 ]

@@ -1,7 +1,7 @@
 """``POST /v1/keys/verify``: the hot path.
 
-Lean on purpose. ``KeysteadAPI`` sends this one route straight to ``verify_asgi``
-(wrapped only in the body limit and the last-resort 500), skipping the router, the
+Lean on purpose. ``KeysteadAPI`` sends this route straight to ``verify_asgi``
+(``keystead.http.fastpath``: only the body limit and the last-resort 500), skipping the router, the
 dependency machinery and response-model re-validation. The body is parsed by orjson
 and validated by pydantic-core; the answer is encoded once, by orjson. The
 ``APIRoute`` below documents the route in OpenAPI and serves it when the fast path
@@ -26,8 +26,8 @@ from keystead.core.answers import limits_json, seconds_ms, windows_of
 from keystead.core.models import VerifyContext
 from keystead.core.verify import Verdict
 from keystead.errors import KeysteadError, StoreUnavailable, ValidationError
-from keystead.http import problems
 from keystead.http.auth import PRINCIPAL_SCOPE_KEY, authenticate
+from keystead.http.fastpath import expected_problem, read_body
 from keystead.http.limit_schemas import MAX_RATELIMITS
 from keystead.http.openapi import COMMON, WITH_BODY
 from keystead.http.schemas import MAX_COST, VERIFY_LIMITS, VerifyRequest
@@ -151,15 +151,7 @@ async def answer(scope: Scope, receive: Receive) -> bytes:
     principal = scope.get(PRINCIPAL_SCOPE_KEY) or await authenticate(ks, authorization)
     if content_type is not None and b"json" not in content_type:
         raise HTTPException(415, NOT_JSON)
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            raise HTTPException(400, "the client went away")
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    data = _parse(b"".join(chunks))
+    data = _parse(await read_body(receive))
     get = data.get
     context = VerifyContext(
         ip=get("ip"),
@@ -200,16 +192,8 @@ async def verify_asgi(scope: Scope, receive: Receive, send: Send) -> None:
 async def _respond(scope: Scope, receive: Receive, send: Send) -> None:
     try:
         body = await answer(scope, receive)
-    except KeysteadError as exc:
-        await problems.from_keystead_error(exc)(scope, receive, send)
-        return
-    except RequestValidationError as exc:
-        await problems.from_validation_errors(exc.errors())(scope, receive, send)
-        return
-    except HTTPException as exc:
-        await problems.problem(exc.status_code, exc.detail, headers=exc.headers)(
-            scope, receive, send
-        )
+    except (KeysteadError, RequestValidationError, HTTPException) as exc:
+        await expected_problem(exc)(scope, receive, send)
         return
     headers = [_CONTENT_TYPE, (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
