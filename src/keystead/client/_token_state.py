@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
 from typing import Any
 
 from keystead.core.ids import looks_like_id
@@ -28,6 +27,7 @@ from keystead.core.tokens import (
     verified,
 )
 from keystead.core.tokens.revocation import DOCUMENT_TYPE, MAX_DOCUMENT_BYTES
+from keystead.core.tokens.verified_token import VerifiedToken, accepted
 from keystead.errors import KeysteadError
 
 MAX_CACHED = 10_000
@@ -51,21 +51,6 @@ class Fetch(Exception):
         super().__init__(api_id)
         self.api_id = api_id
         self.first = first
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedToken:
-    """A token this verifier accepted: its claims and what they name."""
-
-    claims: Mapping[str, Any]
-    key_id: str
-    api_id: str
-    owner_id: str | None
-    permissions: tuple[str, ...]
-    meta: Mapping[str, Any] | None
-    jti: str
-    expires_at: float
-    audience: str
 
 
 class ApiKnowledge:
@@ -211,7 +196,7 @@ class TokenBook:
             raise Stale("the revocation document is out of date")
         if api.revocations.refuses(claims):
             raise TokenRefused("revoked")
-        return _accepted(claims, api.api_id), api
+        return accepted(claims, api.api_id), api
 
     def _key(self, kid: str | None) -> VerifyingKey | None:
         api = None if kid is None else self._kids.get(kid)
@@ -347,28 +332,6 @@ def _claimed_api(token: str) -> str | None:
     except TokenRefused:
         return None
     return api_id if isinstance(api_id, str) and looks_like_id("api", api_id) else None
-
-
-def _accepted(claims: Mapping[str, Any], api_id: str) -> VerifiedToken:
-    """The fields of verified claims (a malformed one refuses the token)."""
-    sub, jti, exp, aud = claims.get("sub"), claims.get("jti"), claims.get("exp"), claims.get("aud")
-    owner, permissions, meta = (
-        claims.get("owner_id"),
-        claims.get("permissions", ()),
-        claims.get("meta"),
-    )
-    if (
-        not isinstance(sub, str)
-        or not isinstance(jti, str)
-        or not isinstance(exp, int | float)
-        or not isinstance(aud, str)
-        or not (owner is None or isinstance(owner, str))
-        or not isinstance(permissions, list | tuple)
-        or not all(isinstance(item, str) for item in permissions)
-        or not (meta is None or isinstance(meta, dict))
-    ):
-        raise TokenRefused("claims")
-    return VerifiedToken(claims, sub, api_id, owner, tuple(permissions), meta, jti, float(exp), aud)
 
 
 __all__ = ["ApiKnowledge", "Fetch", "Stale", "TokenBook", "VerifiedToken", "fingerprint"]

@@ -39,6 +39,7 @@ from keystead.core.tokens.revocation import (
     document_claims,
     verified_document,
 )
+from keystead.core.tokens.verified_token import VerifiedToken, accepted
 
 __all__ = [
     "ACCESS_TOKEN_TYPES",
@@ -57,7 +58,9 @@ __all__ = [
     "Signer",
     "TokenPolicy",
     "TokenRefused",
+    "VerifiedToken",
     "VerifyingKey",
+    "accepted",
     "access_token_claims",
     "check_claims",
     "denials_of_document",

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from keystead.core.tokens.verified_token import VerifiedToken
 from keystead.core.verify import Verdict
 from keystead.errors import ConfigurationError, KeysteadError
 
@@ -46,21 +47,6 @@ class Issued:
 
     def __repr__(self) -> str:
         return f"Issued(jti={self.jti!r}, kid={self.kid!r}, key_id={self.key_id!r})"
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedToken:
-    """A token whose signature, times, issuer, audience and revocation were checked."""
-
-    claims: Mapping[str, Any]
-    key_id: str
-    api_id: str
-    owner_id: str | None
-    permissions: tuple[str, ...]
-    meta: Mapping[str, Any] | None
-    jti: str
-    expires_at: float
-    audience: str
 
 
 @dataclass(frozen=True, slots=True)

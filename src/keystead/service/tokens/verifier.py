@@ -19,7 +19,6 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from keystead.core.clock import Clock
 from keystead.core.tokens import (
@@ -32,8 +31,8 @@ from keystead.core.tokens import (
     parse,
     verified,
 )
+from keystead.core.tokens.verified_token import VerifiedToken, accepted
 from keystead.service.single_flight import SingleFlight
-from keystead.service.tokens._types import VerifiedToken
 
 RELOAD_INTERVAL_S = 1.0
 """After a load that did not bring a token's kid, the API is not loaded again for
@@ -114,7 +113,7 @@ class InProcessTokenVerifier:
         state = self._states.get(api_id)
         if state is None or state.refuses(claims):
             raise TokenRefused("revoked", "the token was revoked")
-        result = _verified(claims, api_id)
+        result = accepted(claims, api_id)
         if len(self._cache) >= CACHE_SIZE:
             self._cache.clear()
         self._cache[token] = result
@@ -295,26 +294,6 @@ def _unverified_api(token: str) -> str | None:
     except TokenRefused:
         return None
     return api_id if type(api_id) is str and 0 < len(api_id) <= 64 else None
-
-
-def _verified(claims: dict[str, Any], api_id: str) -> VerifiedToken:
-    permissions = claims.get("permissions")
-    meta = claims.get("meta")
-    owner = claims.get("owner_id")
-    aud = claims.get("aud")
-    return VerifiedToken(
-        claims=claims,
-        key_id=str(claims.get("sub")),
-        api_id=api_id,
-        owner_id=owner if type(owner) is str else None,
-        permissions=tuple(p for p in permissions if type(p) is str)
-        if type(permissions) is list
-        else (),
-        meta=meta if type(meta) is dict else None,
-        jti=str(claims.get("jti")),
-        expires_at=float(claims["exp"]),
-        audience=aud if type(aud) is str else str(api_id),
-    )
 
 
 __all__ = [
