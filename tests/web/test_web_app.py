@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 
@@ -116,7 +117,7 @@ async def test_pages_link_versioned_assets(keystead: Keystead) -> None:
 
 
 def test_serve_names_the_dashboard_url() -> None:
-    from keystead.cli.serve import dashboard_url
+    from keystead.cli.serve import banner, dashboard_url
     from keystead.config import Settings
 
     local = Settings(_env_file=None)
@@ -125,6 +126,10 @@ def test_serve_names_the_dashboard_url() -> None:
     assert dashboard_url(local, "::1", 8400) == "http://[::1]:8400/ui/"
     public = Settings(_env_file=None, public_url="https://keys.example.com/")
     assert dashboard_url(public, "0.0.0.0", 8400) == "https://keys.example.com/ui/"  # noqa: S104
+    assert banner(local, "127.0.0.1", 8400) == "Dashboard: http://127.0.0.1:8400/ui/"
+    line = json.loads(banner(Settings(_env_file=None, log_format="json"), "127.0.0.1", 8400))
+    assert line["message"] == "Dashboard: http://127.0.0.1:8400/ui/"
+    assert line["logger"] == "keystead"
 
 
 @pytest.mark.parametrize(
