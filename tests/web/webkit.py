@@ -4,6 +4,7 @@ helpers that sign in through the real form (no browser: tests/browser drives one
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -57,7 +58,10 @@ def form_token(html: str) -> str:
 async def open_browser(ks: Keystead, *, base_url: str = BASE_URL) -> AsyncIterator[Browser]:
     operator = await ks.workspaces.local_operator()
     created = await ks.root_keys.create(operator, name="web test root")
-    transport = httpx.ASGITransport(app=create_app(ks))
+    # a fresh client address per browser: failed sign-ins are counted per IP, and
+    # a Redis limiter keeps those counts across tests
+    ip = f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{1 + secrets.randbelow(254)}"
+    transport = httpx.ASGITransport(app=create_app(ks), client=(ip, 50000))
     async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
         yield Browser(ks, client, created.plaintext, operator)
 
