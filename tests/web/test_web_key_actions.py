@@ -163,3 +163,43 @@ async def test_counters_and_usage_data(keystead: Keystead, clock: ManualClock) -
         assert bad.status_code == 422
         unknown = await b.client.get("/ui/data/keys/key_nope/usage")
         assert unknown.status_code == 404
+
+
+async def test_limits_form_changes_limits_and_keeps_the_live_balance(keystead: Keystead) -> None:
+    async with browser(keystead) as b:
+        rate = {"name": "minute", "limit": 5, "duration_s": 60, "algorithm": "sliding_window"}
+        created = await _key(b, ratelimits=[rate], credits={"remaining": 10})
+        key_id = created.key.id
+        await keystead.verify(created.plaintext)
+        form = await b.client.get(f"/ui/keys/{key_id}/edit")
+        assert 'value="minute"' in form.text
+        assert "Credits now: 9." in form.text
+        saved = await b.post(
+            f"/ui/keys/{key_id}/limits",
+            {
+                "rl_name": ["minute", "day", ""],
+                "rl_limit": ["50", "1000", ""],
+                "rl_duration_s": ["60", "86400", ""],
+                "quota_limit": "500",
+                "quota_period": "week",
+            },
+        )
+        assert saved.status_code == 303, saved.text
+        key = await keystead.keys.get(b.operator, key_id)
+        minute, day = key.limits["ratelimits"]
+        assert (minute["limit"], minute["algorithm"]) == (50, "sliding_window")  # kept
+        assert day["limit"] == 1000
+        assert key.limits["quota"]["period"] == "week"
+        assert await keystead.keys.credits(b.operator, key_id) == 9  # untouched
+        await b.post(f"/ui/keys/{key_id}/limits", {"credits_remaining": "100"})
+        assert await keystead.keys.credits(b.operator, key_id) == 100
+        key = await keystead.keys.get(b.operator, key_id)
+        assert "ratelimits" not in key.limits and "quota" not in key.limits  # emptied
+        await b.post(f"/ui/keys/{key_id}/limits", {"credits_clear": "on"})
+        assert await keystead.keys.credits(b.operator, key_id) is None
+        bad = await b.post(
+            f"/ui/keys/{key_id}/limits",
+            {"rl_name": ["x"], "rl_limit": ["-1"], "rl_duration_s": ["60"]},
+        )
+        assert bad.status_code == 422
+        assert 'role="alert"' in bad.text
