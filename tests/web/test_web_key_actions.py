@@ -203,3 +203,17 @@ async def test_limits_form_changes_limits_and_keeps_the_live_balance(keystead: K
         )
         assert bad.status_code == 422
         assert 'role="alert"' in bad.text
+
+
+async def test_a_reader_sees_the_key_but_no_actions_or_usage(keystead: Keystead) -> None:
+    async with browser(keystead, permissions=["keys.read"]) as b:
+        operator = await keystead.workspaces.local_operator()
+        api = await keystead.apis.create(operator, name="shop")
+        created = await keystead.keys.create(operator, api_id=api.id, name="read-only")
+        page = await b.client.get(f"/ui/keys/{created.key.id}")
+        assert page.status_code == 200, page.text
+        assert "read-only" in page.text
+        assert "data-chart" not in page.text
+        assert "/edit" not in page.text and "/revoke" not in page.text
+        data = await b.client.get(f"/ui/data/keys/{created.key.id}/usage")
+        assert data.status_code == 403

@@ -107,7 +107,7 @@ async def rotate_key(req: WebRequest) -> Response:
     form = await req.form()
     grace = key_form.integer(form, "grace_period_s")
     rotation = await req.ks.rotation.rotate(req.principal, req.path("key_id"), grace_period_s=grace)
-    note = f"The old key {rotation.old.start}… keeps working until the grace period ends."
+    note = f"The old key {rotation.old.start}… keeps working until its grace period ends."
     return req.render(
         "ui/keys/created.html",
         status=201,
