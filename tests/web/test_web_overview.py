@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from keystead.core.clock import ManualClock
-from keystead.core.verify import VerifyContext
+from keystead.core.models import VerifyContext
 from keystead.service import Keystead
 
 from .webkit import form_token, open_browser, set_cookie_headers
