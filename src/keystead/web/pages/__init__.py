@@ -1,5 +1,31 @@
 """Dashboard pages: importing this package registers every page module."""
 
-from keystead.web.pages import alerts, audit, overview, owners, plans, roles, root_keys, webhooks
+from keystead.web.pages import (
+    alerts,
+    apis,
+    audit,
+    key_actions,
+    key_detail,
+    keys,
+    overview,
+    owners,
+    plans,
+    roles,
+    root_keys,
+    webhooks,
+)
 
-__all__ = ["alerts", "audit", "overview", "owners", "plans", "roles", "root_keys", "webhooks"]
+__all__ = [
+    "alerts",
+    "apis",
+    "audit",
+    "key_actions",
+    "key_detail",
+    "keys",
+    "overview",
+    "owners",
+    "plans",
+    "roles",
+    "root_keys",
+    "webhooks",
+]
