@@ -1,0 +1,180 @@
+"""The portal's home (``/portal/``: the owner's keys and usage) and key
+creation (``/portal/keys/new``) within the limits the provider set.
+
+Every read and write is the service's, with the session's principal: it is
+narrowed to the link's owner (and APIs), so the service scopes each list and
+refuses each key of another owner as not found. What the provider set on top
+(``Branding.max_keys_per_owner``, ``Branding.key_defaults``) is applied here,
+the one face through which a customer creates keys.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.responses import Response
+
+from keystead.core.models import Key
+from keystead.errors import Conflict, Forbidden, ValidationError
+from keystead.web.pages import key_form, overview
+from keystead.web.pages.keys import can
+from keystead.web.routing import WebRequest, action, data, page
+
+PAGE_SIZE = 50
+_COUNT_PAGE = 1000
+LIVE_STATES = frozenset({"active", "disabled", "pending"})
+
+
+def counts_toward_limit(key: Key, now: float) -> bool:
+    """A key the owner still holds: not revoked or expired, and not replaced
+    by a roll (a rolled key in its grace period counts as its successor)."""
+    return key.state_at(now) in LIVE_STATES and key.rotated_to is None
+
+
+async def held_keys(req: WebRequest, stop_at: int | None = None) -> int:
+    """How many keys the owner holds (``counts_toward_limit``), counting no
+    further than ``stop_at``."""
+    now = req.ks.clock.now()
+    held = 0
+    cursor: str | None = None
+    while True:
+        found = await req.ks.keys.list(req.principal, cursor=cursor, limit=_COUNT_PAGE)
+        held += sum(1 for key in found.items if counts_toward_limit(key, now))
+        if found.next_cursor is None or (stop_at is not None and held >= stop_at):
+            return held
+        cursor = found.next_cursor
+
+
+async def api_choices(req: WebRequest) -> list[tuple[str, str]]:
+    """``(api_id, label)`` of the APIs a new key may belong to: the link's
+    APIs, else those of the owner's keys (labelled by their key prefix)."""
+    prefixes: dict[str, str] = {}
+    cursor: str | None = None
+    while True:
+        found = await req.ks.keys.list(req.principal, cursor=cursor, limit=_COUNT_PAGE)
+        for key in found.items:
+            prefixes.setdefault(key.api_id, key.prefix.split("_")[0])
+        if found.next_cursor is None:
+            break
+        cursor = found.next_cursor
+    allowed = req.principal.api_ids
+    ids = sorted(allowed) if allowed is not None else sorted(prefixes)
+    return [
+        (api_id, f"{prefixes[api_id]}_… keys" if api_id in prefixes else api_id) for api_id in ids
+    ]
+
+
+def limit_reached(max_keys: int) -> str:
+    return (
+        f"You already hold the {max_keys} keys your provider allows. "
+        "Revoke a key you no longer use to create another."
+    )
+
+
+async def _limits(req: WebRequest) -> dict[str, Any]:
+    """What the pages say about the key limit: held, allowed, reached."""
+    max_keys = req.branding.max_keys_per_owner
+    held = await held_keys(req)
+    return {
+        "held": held,
+        "max_keys": max_keys,
+        "at_limit": max_keys is not None and held >= max_keys,
+    }
+
+
+@page("/portal/", area="portal")
+async def home(req: WebRequest) -> Response:
+    found = await req.ks.keys.list(req.principal, cursor=req.query("cursor"), limit=PAGE_SIZE)
+    now = req.ks.clock.now()
+    return req.render(
+        "portal/keys/index.html",
+        rows=[(key, key.state_at(now)) for key in found.items],
+        next_cursor=found.next_cursor,
+        may_create=can(req, "keys.create"),
+        usage=can(req, "usage.read") and req.principal.api_ids is None,
+        owner_id=req.session.owner_id,
+        **await _limits(req),
+    )
+
+
+data("/portal/data/usage", area="portal")(overview.requests_data)
+"""The owner's verifications over time: the overview's series, which for an
+owner-narrowed principal is that owner's."""
+
+
+async def _new_form(
+    req: WebRequest,
+    *,
+    values: dict[str, str] | None = None,
+    error: ValidationError | None = None,
+    refused: str | None = None,
+    status: int = 200,
+) -> Response:
+    limits = await _limits(req)
+    return req.render(
+        "portal/keys/new.html",
+        status=status,
+        apis=await api_choices(req),
+        values=values or {},
+        error=error,
+        refused=refused or (limit_reached(limits["max_keys"]) if limits["at_limit"] else None),
+        expires_in_s=req.branding.key_defaults.get("expires_in_s"),
+        **limits,
+    )
+
+
+@page("/portal/keys/new", area="portal")
+async def new_key(req: WebRequest) -> Response:
+    req.principal.require("keys.create")
+    return await _new_form(req)
+
+
+def portal_spec(req: WebRequest, api_id: str, name: str | None) -> dict[str, Any]:
+    """The ``ks.keys.create`` spec of a portal key: the provider's
+    ``key_defaults`` (``expires_in_s`` becomes ``expires_at``), the chosen API
+    and name. The owner is the session's (the service fills it in)."""
+    spec: dict[str, Any] = {
+        k: v for k, v in req.branding.key_defaults.items() if k != "expires_in_s"
+    }
+    seconds = req.branding.key_defaults.get("expires_in_s")
+    if isinstance(seconds, int) and not isinstance(seconds, bool):
+        spec["expires_at"] = datetime.fromtimestamp(req.ks.clock.now() + seconds, UTC)
+    spec["api_id"] = api_id
+    if name is not None:
+        spec["name"] = name
+    return spec
+
+
+@action("/portal/keys/new", area="portal")
+async def create_key(req: WebRequest) -> Response:
+    req.principal.require("keys.create")
+    form = await req.form()
+    values = {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
+    max_keys = req.branding.max_keys_per_owner
+    if max_keys is not None and await held_keys(req, stop_at=max_keys) >= max_keys:
+        return await _new_form(req, values=values, refused=limit_reached(max_keys), status=409)
+    choices = dict(await api_choices(req))
+    api_id = key_form.text(form, "api_id")
+    if api_id is None and len(choices) == 1:
+        api_id = next(iter(choices))
+    try:
+        if api_id is None or api_id not in choices:
+            raise ValidationError("Choose one of the APIs listed.", field="api_id")
+        created = await req.ks.keys.create(
+            req.principal, portal_spec(req, api_id, key_form.text(form, "name"))
+        )
+    except ValidationError as exc:
+        return await _new_form(req, values=values, error=exc, status=422)
+    except (Conflict, Forbidden) as exc:
+        return await _new_form(req, values=values, refused=exc.detail, status=exc.status)
+    return req.render(
+        "portal/keys/created.html",
+        status=201,
+        heading="Key created",
+        key=created.key,
+        plaintext=created.plaintext,
+    )
+
+
+__all__ = ["counts_toward_limit", "held_keys", "portal_spec"]
