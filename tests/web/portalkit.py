@@ -37,12 +37,13 @@ async def portal(
     owner_id: str,
     *,
     permissions: Sequence[str] | None = None,
+    api_ids: Sequence[str] | None = None,
     return_url: str | None = None,
 ) -> AsyncIterator[Portal]:
     """A client holding ``owner_id``'s portal session."""
     async with open_browser(ks) as b:
         link = await ks.web_sessions.create_portal_link(
-            b.operator, owner_id, permissions=permissions, return_url=return_url
+            b.operator, owner_id, permissions=permissions, api_ids=api_ids, return_url=return_url
         )
         target = urlsplit(link.url)
         enter = await b.client.get(f"{target.path}?{target.query}")

@@ -210,3 +210,27 @@ async def test_branding_and_sign_out(keystead: Keystead) -> None:
         out = await p.post("/portal/sign-out")
         assert out.status_code == 303 and out.headers["location"] == back
         assert (await p.client.get("/portal/")).status_code == 401
+
+
+async def test_a_link_scoped_to_an_api_creates_keys_there_only(keystead: Keystead) -> None:
+    api_id, acme_id, _ = await _two_owners(keystead)
+    operator = await keystead.workspaces.local_operator()
+    other = await keystead.apis.create(operator, name="reports")
+    elsewhere = await keystead.keys.create(operator, api_id=other.id, owner_id="acme", name="rpt")
+    async with portal(keystead, "acme", api_ids=[other.id]) as p:
+        home = await p.client.get("/portal/")
+        assert "rpt" in home.text and "acme-prod" not in home.text
+        assert (await p.client.get(f"/portal/keys/{acme_id}")).status_code == 404
+        form = await p.client.get("/portal/keys/new")
+        assert f'name="api_id" value="{other.id}"' in form.text and api_id not in form.text
+        refused = await p.post("/portal/keys/new", {"name": "x", "api_id": api_id})
+        assert refused.status_code == 422
+        made = await p.post("/portal/keys/new", {"name": "rpt-2"})  # the one API
+        assert made.status_code == 201
+    keys = (await keystead.keys.list(operator, owner_id="acme")).items
+    assert {(k.name, k.api_id) for k in keys} == {
+        ("acme-prod", api_id),
+        ("rpt", other.id),
+        ("rpt-2", other.id),
+    }
+    assert elsewhere.key.id in {k.id for k in keys}

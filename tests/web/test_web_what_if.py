@@ -57,8 +57,9 @@ async def test_the_replay_names_the_owners_over_a_proposed_quota(
     _, plan_id, keys = await _record_usage(keystead, clock)
     expected = {owner: max(0, uses - QUOTA) for owner, uses in USES.items()}
     async with browser(keystead) as b:
-        form = await b.client.get("/ui/what-if")
+        form = await b.client.get(f"/ui/what-if?plan_id={plan_id}")
         assert form.status_code == 200
+        assert f'<option value="plan:{plan_id}" selected>free tier</option>' in form.text
         assert "<h1>What-if replay</h1>" in form.text and "free tier" in form.text
         assert 'href="/ui/what-if" aria-current="page"' in form.text
         answer = await b.post(

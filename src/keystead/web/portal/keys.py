@@ -48,21 +48,15 @@ async def held_keys(req: WebRequest, stop_at: int | None = None) -> int:
 
 async def api_choices(req: WebRequest) -> list[tuple[str, str]]:
     """``(api_id, label)`` of the APIs a new key may belong to: the link's
-    APIs, else those of the owner's keys (labelled by their key prefix)."""
+    APIs, else those of the owner's first ``_COUNT_PAGE`` keys (a portal
+    session may not list APIs: each is labelled by its keys' prefix)."""
+    found = await req.ks.keys.list(req.principal, limit=_COUNT_PAGE)
     prefixes: dict[str, str] = {}
-    cursor: str | None = None
-    while True:
-        found = await req.ks.keys.list(req.principal, cursor=cursor, limit=_COUNT_PAGE)
-        for key in found.items:
-            prefixes.setdefault(key.api_id, key.prefix.split("_")[0])
-        if found.next_cursor is None:
-            break
-        cursor = found.next_cursor
+    for key in found.items:
+        prefixes.setdefault(key.api_id, key.prefix.split("_")[0])
     allowed = req.principal.api_ids
     ids = sorted(allowed) if allowed is not None else sorted(prefixes)
-    return [
-        (api_id, f"{prefixes[api_id]}_… keys" if api_id in prefixes else api_id) for api_id in ids
-    ]
+    return [(i, f"{prefixes[i]}_… keys" if i in prefixes else i) for i in ids]
 
 
 def limit_reached(max_keys: int) -> str:
@@ -73,14 +67,13 @@ def limit_reached(max_keys: int) -> str:
 
 
 async def _limits(req: WebRequest) -> dict[str, Any]:
-    """What the pages say about the key limit: held, allowed, reached."""
+    """What the pages say about the key limit: held, allowed, reached (no
+    counting when the provider set no limit)."""
     max_keys = req.branding.max_keys_per_owner
+    if max_keys is None:
+        return {"held": None, "max_keys": None, "at_limit": False}
     held = await held_keys(req)
-    return {
-        "held": held,
-        "max_keys": max_keys,
-        "at_limit": max_keys is not None and held >= max_keys,
-    }
+    return {"held": held, "max_keys": max_keys, "at_limit": held >= max_keys}
 
 
 @page("/portal/", area="portal")
