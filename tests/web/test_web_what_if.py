@@ -95,9 +95,9 @@ async def test_the_replay_names_the_owners_over_a_proposed_quota(
     assert found is not None
     chart = orjson.loads(html.unescape(found.group(1)))
     labels = [s["label"] for s in chart["series"]]
-    assert labels == ["Would be refused", "Requests"]
-    assert sum(chart["series"][0]["values"]) == sum(expected.values())
-    assert sum(chart["series"][1]["values"]) == sum(USES.values())
+    assert labels == ["Requests", "Would be refused"]
+    assert sum(chart["series"][0]["values"]) == sum(USES.values())
+    assert sum(chart["series"][1]["values"]) == sum(expected.values())
     assert len(chart["x"]) == len(chart["series"][0]["values"])
 
 

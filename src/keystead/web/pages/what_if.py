@@ -133,12 +133,13 @@ async def run_what_if(req: WebRequest) -> Response:
 
 
 def chart_payload(result: WhatIf) -> dict[str, Any]:
-    """The ``[data-chart]`` JSON of ui.js: uses and would-be refusals per bucket."""
+    """The ``[data-chart]`` JSON of ui.js: uses and would-be refusals per bucket
+    (refusals last: drawn over the uses)."""
     return {
         "x": [int(start.timestamp()) for start, _, _ in result.buckets],
         "series": [
-            {"label": "Would be refused", "values": [refused for _, _, refused in result.buckets]},
             {"label": "Requests", "values": [uses for _, uses, _ in result.buckets]},
+            {"label": "Would be refused", "values": [refused for _, _, refused in result.buckets]},
         ],
         "unit": "requests",
     }
