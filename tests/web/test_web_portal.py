@@ -234,3 +234,25 @@ async def test_a_link_scoped_to_an_api_creates_keys_there_only(keystead: Keystea
         ("rpt-2", other.id),
     }
     assert elsewhere.key.id in {k.id for k in keys}
+
+
+async def test_usage_charts_count_only_the_owners_own_requests(
+    keystead: Keystead, clock: ManualClock
+) -> None:
+    operator = await keystead.workspaces.local_operator()
+    api = await keystead.apis.create(operator, name="search")
+    mine = await keystead.keys.create(operator, api_id=api.id, owner_id="acme")
+    theirs = await keystead.keys.create(operator, api_id=api.id, owner_id="globex")
+    for made, uses in ((mine, 2), (theirs, 5)):
+        for _ in range(uses):
+            assert (await keystead.verify(made.plaintext, VerifyContext())).valid
+    await keystead.flush()
+    clock.advance(60)
+    async with portal(keystead, "acme") as p:
+        home = await p.client.get("/portal/")
+        assert 'data-chart="/portal/data/usage"' in home.text
+        total = (await p.client.get("/portal/data/usage?granularity=minute")).json()
+        assert [s["label"] for s in total["series"]] == ["Succeeded", "Refused"]
+        assert sum(total["series"][0]["values"]) == 2
+        per_key = (await p.client.get(f"/portal/data/keys/{mine.key.id}/usage")).json()
+        assert sum(sum(s["values"]) for s in per_key["series"]) == 2
