@@ -143,3 +143,17 @@ def test_the_portal_accent_reaches_css_only_as_a_colour(
     from keystead.web.brand import stylesheet
 
     assert stylesheet(accent) == f":root {{\n  --accent: {colour};\n  --on-accent: {text};\n}}\n"
+
+
+def test_templates_hold_no_inline_script_style_or_unescaped_output() -> None:
+    """The CSP forbids inline script and style; autoescape must never be bypassed."""
+    import re
+
+    from keystead.web.templating import TEMPLATES
+
+    forbidden = re.compile(r"<script>|<script(?![^>]*\bsrc=)|\sstyle=|\son[a-z]+=|\|\s*safe\b")
+    templates = sorted(TEMPLATES.rglob("*.html"))
+    assert templates
+    for path in templates:
+        found = forbidden.search(path.read_text())
+        assert found is None, f"{path.relative_to(TEMPLATES)}: {found.group(0)}"
