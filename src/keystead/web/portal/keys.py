@@ -3,20 +3,20 @@ creation (``/portal/keys/new``) within the limits the provider set.
 
 Every read and write is the service's, with the session's principal: it is
 narrowed to the link's owner (and APIs), so the service scopes each list and
-refuses each key of another owner as not found. What the provider set on top
-(``Branding.max_keys_per_owner``, ``Branding.key_defaults``) is applied here,
-the one face through which a customer creates keys.
+refuses each key of another owner as not found. A key is created through
+``ks.web_sessions.create_portal_key``, which applies what the provider set
+(``Branding.key_defaults``) and refuses a key past ``max_keys_per_owner``; the
+pages count the owner's keys only to say how many remain.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.responses import Response
 
 from keystead.core.models import Key
-from keystead.errors import Conflict, Forbidden, ValidationError
+from keystead.errors import Conflict, ValidationError
 from keystead.web.pages import key_form, overview
 from keystead.web.pages.keys import can
 from keystead.web.routing import WebRequest, action, data, page
@@ -27,9 +27,9 @@ LIVE_STATES = frozenset({"active", "disabled", "pending"})
 
 
 def counts_toward_limit(key: Key, now: float) -> bool:
-    """A key the owner still holds: not revoked or expired, and not replaced
-    by a roll (a rolled key in its grace period counts as its successor)."""
-    return key.state_at(now) in LIVE_STATES and key.rotated_to is None
+    """A key the owner holds, as ``create_portal_key`` counts them: neither
+    revoked nor expired (a rolled key counts until its grace period ends)."""
+    return key.state_at(now) in LIVE_STATES
 
 
 async def held_keys(req: WebRequest, stop_at: int | None = None) -> int:
@@ -123,44 +123,30 @@ async def new_key(req: WebRequest) -> Response:
     return await _new_form(req)
 
 
-def portal_spec(req: WebRequest, api_id: str, name: str | None) -> dict[str, Any]:
-    """The ``ks.keys.create`` spec of a portal key: the provider's
-    ``key_defaults`` (``expires_in_s`` becomes ``expires_at``), the chosen API
-    and name. The owner is the session's (the service fills it in)."""
-    spec: dict[str, Any] = {
-        k: v for k, v in req.branding.key_defaults.items() if k != "expires_in_s"
-    }
-    seconds = req.branding.key_defaults.get("expires_in_s")
-    if isinstance(seconds, int) and not isinstance(seconds, bool):
-        spec["expires_at"] = datetime.fromtimestamp(req.ks.clock.now() + seconds, UTC)
-    spec["api_id"] = api_id
-    if name is not None:
-        spec["name"] = name
-    return spec
-
-
 @action("/portal/keys/new", area="portal")
 async def create_key(req: WebRequest) -> Response:
-    req.principal.require("keys.create")
+    """``ks.web_sessions.create_portal_key``: the provider's key defaults and
+    its ``max_keys_per_owner``, checked by the service."""
     form = await req.form()
     values = {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
-    max_keys = req.branding.max_keys_per_owner
-    if max_keys is not None and await held_keys(req, stop_at=max_keys) >= max_keys:
-        return await _new_form(req, values=values, refused=limit_reached(max_keys), status=409)
     choices = dict(await api_choices(req))
     api_id = key_form.text(form, "api_id")
     if api_id is None and len(choices) == 1:
         api_id = next(iter(choices))
+    spec: dict[str, Any] = {"api_id": api_id}
+    name = key_form.text(form, "name")
+    if name is not None:
+        spec["name"] = name
     try:
         if api_id is None or api_id not in choices:
             raise ValidationError("Choose one of the APIs listed.", field="api_id")
-        created = await req.ks.keys.create(
-            req.principal, portal_spec(req, api_id, key_form.text(form, "name"))
-        )
+        created = await req.ks.web_sessions.create_portal_key(req.principal, spec)
     except ValidationError as exc:
         return await _new_form(req, values=values, error=exc, status=422)
-    except (Conflict, Forbidden) as exc:
-        return await _new_form(req, values=values, refused=exc.detail, status=exc.status)
+    except Conflict as exc:
+        max_keys = req.branding.max_keys_per_owner
+        refused = exc.detail if max_keys is None else limit_reached(max_keys)
+        return await _new_form(req, values=values, refused=refused, status=409)
     return req.render(
         "portal/keys/created.html",
         status=201,
@@ -170,4 +156,4 @@ async def create_key(req: WebRequest) -> Response:
     )
 
 
-__all__ = ["counts_toward_limit", "held_keys", "portal_spec"]
+__all__ = ["api_choices", "counts_toward_limit", "held_keys"]
