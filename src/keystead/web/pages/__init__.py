@@ -13,6 +13,7 @@ from keystead.web.pages import (
     roles,
     root_keys,
     webhooks,
+    what_if,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "roles",
     "root_keys",
     "webhooks",
+    "what_if",
 ]

@@ -1,5 +1,6 @@
 /* Keystead dashboard behaviours, wired by data-* attributes (no inline script: CSP).
    [data-chart]        uPlot chart from /ui/data/... JSON {x, series: [{label, values}], unit}
+   [data-chart-inline] the same chart from that JSON held in the attribute itself
    [data-copy]         copy the value of the element whose id it names; announce "Copied"
    form[data-confirm]  confirm in a <dialog> before submitting
    form[data-autosubmit] submit on load
@@ -155,7 +156,10 @@
   function loadChart(figure) {
     fetch(chartUrl(figure), { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) {
-        if (r.status === 401) { window.location.assign("/ui/sign-in?expired=1"); throw new Error("signed out"); }
+        if (r.status === 401) {
+          window.location.assign(window.location.pathname.indexOf("/portal") === 0 ? "/portal/" : "/ui/sign-in?expired=1");
+          throw new Error("signed out");
+        }
         if (!r.ok) throw new Error("HTTP " + r.status);
         return r.json();
       })
@@ -170,7 +174,7 @@
   window.addEventListener("resize", function () {
     window.clearTimeout(resizeTimer);
     resizeTimer = window.setTimeout(function () {
-      document.querySelectorAll("[data-chart]").forEach(function (figure) {
+      document.querySelectorAll("[data-chart], [data-chart-inline]").forEach(function (figure) {
         if (!figure._plot) return;
         var holder = figure.querySelector(".chart-canvas") || figure;
         figure._plot.setSize({ width: Math.max(280, holder.clientWidth), height: 220 });
@@ -179,9 +183,20 @@
   });
 
   /* ---- wiring ---- */
+  function drawInline(figure) {
+    try {
+      draw(figure, JSON.parse(figure.getAttribute("data-chart-inline")));
+      figure.setAttribute("data-chart-ready", "1");
+    } catch (e) {
+      (figure.querySelector(".chart-canvas") || figure).textContent = "The chart could not be drawn.";
+    }
+  }
+
   function init(root) {
     if (root.matches && root.matches("[data-chart]")) loadChart(root);
     root.querySelectorAll("[data-chart]").forEach(loadChart);
+    if (root.matches && root.matches("[data-chart-inline]")) drawInline(root);
+    root.querySelectorAll("[data-chart-inline]").forEach(drawInline);
     root.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
       if (form.dataset.submitted) return;
       form.dataset.submitted = "1";
