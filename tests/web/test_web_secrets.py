@@ -3,8 +3,7 @@ value revealed only by an audited POST."""
 
 from __future__ import annotations
 
-import re
-
+from keystead.core.authz import Principal
 from keystead.service import Keystead
 
 from .webkit import form_token, open_browser
@@ -13,8 +12,8 @@ XSS = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>"
 VALUE = "s3cr3t-value-4a7f9c"
 
 
-async def _reads(ks: Keystead, operator: object) -> int:
-    found = await ks.audit.list(operator, action="secret.read")  # type: ignore[arg-type]
+async def _reads(ks: Keystead, operator: Principal) -> int:
+    found = await ks.audit.list(operator, action="secret.read")
     return len(found.items)
 
 
@@ -119,8 +118,6 @@ async def test_absent_without_the_permission(vault: Keystead) -> None:
             refused = await b.client.get(path)
             assert refused.status_code == 403, path
         token = await b.csrf()
-        refused = await b.client.post(
-            "/ui/secrets/secret/reveal/app/db", data={"csrf": token}
-        )
+        refused = await b.client.post("/ui/secrets/secret/reveal/app/db", data={"csrf": token})
         assert refused.status_code == 403 and VALUE not in refused.text
         assert await _reads(vault, b.operator) == 0
