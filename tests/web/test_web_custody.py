@@ -66,6 +66,17 @@ async def test_leak_reports_policy_and_incident(keystead: Keystead, clock: Manua
         assert ESCAPED in incident.text
         _clean(incident.text)
         assert created.plaintext not in incident.text
+        assert "Analyse exposure again" in incident.text
+
+        before = (await keystead.incidents.get(b.operator, answer.incident_id)).updated_at
+        clock.advance(60)
+        token = await b.csrf(f"/ui/incidents/{answer.incident_id}")
+        again = await b.client.post(
+            f"/ui/incidents/{answer.incident_id}/exposure", data={"csrf": token}
+        )
+        assert again.status_code == 303, again.text
+        found = await keystead.incidents.get(b.operator, answer.incident_id)
+        assert found.updated_at > before and found.evidence["exposure"]["label"]
 
 
 async def test_incident_status_notes_and_csrf(keystead: Keystead) -> None:

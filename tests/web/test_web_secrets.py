@@ -3,8 +3,11 @@ value revealed only by an audited POST."""
 
 from __future__ import annotations
 
+import pytest
+
 from keystead.core.authz import Principal
 from keystead.service import Keystead
+from keystead.web.pages import secrets as secret_pages
 
 from .webkit import form_token, open_browser
 
@@ -121,3 +124,21 @@ async def test_absent_without_the_permission(vault: Keystead) -> None:
         refused = await b.client.post("/ui/secrets/secret/reveal/app/db", data={"csrf": token})
         assert refused.status_code == 403 and VALUE not in refused.text
         assert await _reads(vault, b.operator) == 0
+
+
+async def test_a_long_folder_is_paginated(vault: Keystead, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(secret_pages, "PAGE_SIZE", 2)
+    async with open_browser(vault) as b:
+        for name in ("a", "b", "c"):
+            await vault.secrets.put(b.operator, "secret", f"many/{name}", {"k": "v"})
+        await vault.secret_rotation.set(b.operator, "secret", "many/a", max_age_s=86_400)
+        await b.sign_in()
+        first = await b.client.get("/ui/secrets/secret/browse/many/")
+        assert "many/a" in first.text and "many/b" in first.text and "many/c" not in first.text
+        assert 'href="?cursor=2"' in first.text
+        second = await b.client.get("/ui/secrets/secret/browse/many/?cursor=2")
+        assert "many/c" in second.text and "many/a" not in second.text
+        assert 'rel="next"' not in second.text
+        assert (await b.client.get("/ui/secrets/secret/browse/many/?cursor=x")).status_code == 422
+        detail = await b.client.get("/ui/secrets/secret/secret/many/a")
+        assert "Rotation policy" in detail.text and "86400 s" in detail.text

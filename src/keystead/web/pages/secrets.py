@@ -97,17 +97,19 @@ async def _detail(req: WebRequest, mount: str, path: str, **extra: Any) -> Respo
     """The secret's page; ``extra`` may carry a revealed value (a POST answer only)."""
     secrets = req.ks.secrets
     secret = await secrets.read_metadata(req.principal, mount, path)
-    consumers = None
-    try:
+    consumers, rotation = None, None
+    try:  # consumers and the rotation policy take secrets.admin on the path
         consumers = await req.ks.secret_consumers.consumers(req.principal, mount, path, None)
+        rotation = await req.ks.secret_rotation.read(req.principal, mount, path)
     except Forbidden:
-        consumers = None  # consumers take secrets.admin on the path
+        consumers, rotation = None, None
     now = datetime.fromtimestamp(req.ks.clock.now(), UTC)
     return req.render(
         "ui/secrets/secret.html",
         secret=secret,
         versions=_versions(secret, now),
         consumers=None if consumers is None else consumers.items,
+        rotation=rotation,
         crumbs=_crumbs(secret.mount, secret.path),
         reveal_url=secret_url(secret.mount, secret.path, "reveal"),
         versions_url=secret_url(secret.mount, secret.path, "versions"),
