@@ -9,6 +9,7 @@ from keystead.core.clock import ManualClock
 from keystead.service import Keystead
 from keystead.service.leaks import LeakReport
 
+from .htmlcheck import assert_no_inline_script, assert_unique_ids
 from .webkit import open_browser
 
 XSS = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>"
@@ -17,6 +18,8 @@ ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
 def _clean(text: str) -> None:
     assert "<script>alert(1)" not in text and "<img src=x" not in text
+    assert_no_inline_script(text)
+    assert_unique_ids(text)
 
 
 async def test_leak_reports_policy_and_incident(keystead: Keystead, clock: ManualClock) -> None:

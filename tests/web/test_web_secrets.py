@@ -9,6 +9,7 @@ from keystead.core.authz import Principal
 from keystead.service import Keystead
 from keystead.web.pages import secrets as secret_pages
 
+from .htmlcheck import assert_no_inline_script, assert_unique_ids
 from .webkit import form_token, open_browser
 
 XSS = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>"
@@ -47,6 +48,9 @@ async def test_tree_detail_and_an_audited_reveal(vault: Keystead) -> None:
         revealed = await b.client.post(url, data={"csrf": token})
         assert revealed.status_code == 200
         assert "v2-" + VALUE in revealed.text
+        for html in (detail.text, revealed.text, folder.text, mounts.text):
+            assert_unique_ids(html)
+            assert_no_inline_script(html)
         assert revealed.headers["cache-control"] == "no-store"
         assert await _reads(vault, b.operator) == 1
         old = await b.client.post(url, data={"csrf": token, "version": "1"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from keystead.service import Keystead
 
+from .htmlcheck import assert_no_inline_script, assert_unique_ids
 from .webkit import open_browser
 
 
@@ -20,6 +21,8 @@ async def test_rotate_signing_key(vault: Keystead) -> None:
         assert page.status_code == 200
         assert "Signing keys" in page.text and first.kid in page.text
         assert "Rotate signing key" in page.text and "data-confirm=" in page.text
+        assert_unique_ids(page.text)
+        assert_no_inline_script(page.text)
 
         forged = await b.client.post(f"{url}/rotate", data={})
         assert forged.status_code == 403
