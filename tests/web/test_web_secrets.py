@@ -146,3 +146,27 @@ async def test_a_long_folder_is_paginated(vault: Keystead, monkeypatch: pytest.M
         assert (await b.client.get("/ui/secrets/secret/browse/many/?cursor=x")).status_code == 422
         detail = await b.client.get("/ui/secrets/secret/secret/many/a")
         assert "Rotation policy" in detail.text and "86400 s" in detail.text
+
+
+async def test_a_path_scoped_key_reaches_its_grants_only(vault: Keystead) -> None:
+    async with open_browser(vault) as b:
+        await vault.secrets.put(b.operator, "secret", "app/db", {"password": VALUE})
+        await vault.secrets.put(b.operator, "secret", "other/db", {"password": "x" + VALUE})
+        scoped = await vault.root_keys.create(
+            b.operator, permissions=["secrets.list:secret/app/*", "secrets.read:secret/app/*"]
+        )
+        await b.sign_in(scoped.plaintext)
+        landing = await b.client.get("/ui/secrets")
+        assert landing.status_code == 200
+        assert "Your secret grants" in landing.text
+        assert 'href="/ui/secrets/secret/browse/app/"' in landing.text
+        folder = await b.client.get("/ui/secrets/secret/browse/app/")
+        assert folder.status_code == 200 and "app/db" in folder.text
+        assert (await b.client.get("/ui/secrets/secret/browse/other/")).status_code == 403
+        assert (await b.client.get("/ui/secrets/secret/secret/other/db")).status_code == 403
+        token = await b.csrf("/ui/secrets/secret/secret/app/db")
+        shown = await b.client.post("/ui/secrets/secret/reveal/app/db", data={"csrf": token})
+        assert shown.status_code == 200 and VALUE in shown.text
+        refused = await b.client.post("/ui/secrets/secret/reveal/other/db", data={"csrf": token})
+        assert refused.status_code == 403 and "x" + VALUE not in refused.text
+        assert await _reads(vault, b.operator) == 1

@@ -36,10 +36,41 @@ def _offset(req: WebRequest) -> int:
     return int(raw)
 
 
+def _grant_link(scope: str) -> str | None:
+    """Where a path-scoped grant's scope (``secret/app/*``, ``secret/app/db``) is
+    browsed; None for a pattern with other wildcards."""
+    folder = scope.endswith("/*")
+    body = scope[:-2] if folder else scope
+    if not body or any(c in body for c in "*+?[]{}"):
+        return None
+    mount, _, path = body.partition("/")
+    if not path:
+        return f"/ui/secrets/{quote(mount, safe='')}" if folder else None
+    return secret_url(mount, path + "/", "browse") if folder else secret_url(mount, path)
+
+
+def _grants(req: WebRequest) -> list[dict[str, Any]]:
+    """The principal's path-scoped secret grants, for a key that cannot list mounts."""
+    rows = []
+    for grant in sorted(req.principal.grants.grants):
+        name, sep, scope = grant.partition(":")
+        if name.startswith("secrets.") and sep:
+            rows.append({"grant": grant, "action": name, "scope": scope, "url": _grant_link(scope)})
+    return rows
+
+
 @page("/ui/secrets")
 async def mounts(req: WebRequest) -> Response:
-    found = await req.ks.secrets.list_mounts(req.principal)
-    return req.render("ui/secrets/mounts.html", mounts=found)
+    """The mounts; a root key that may list none but holds path-scoped grants
+    sees those grants instead (the nav shows it Secrets for them)."""
+    try:
+        found = await req.ks.secrets.list_mounts(req.principal)
+    except Forbidden:
+        grants = _grants(req)
+        if not grants or req.principal.narrowed:
+            raise
+        return req.render("ui/secrets/mounts.html", mounts=None, grants=grants)
+    return req.render("ui/secrets/mounts.html", mounts=found, grants=_grants(req))
 
 
 async def _folder(req: WebRequest, mount: str, folder: str) -> Response:
