@@ -3,6 +3,8 @@ value revealed only by an audited POST."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from keystead.core.authz import Principal
@@ -21,7 +23,10 @@ async def _reads(ks: Keystead, operator: Principal) -> int:
     return len(found.items)
 
 
-async def test_tree_detail_and_an_audited_reveal(vault: Keystead) -> None:
+async def test_tree_detail_and_an_audited_reveal(
+    vault: Keystead, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     async with open_browser(vault) as b:
         await vault.secrets.put(b.operator, "secret", "payments/stripe", {"api_key": VALUE})
         await vault.secrets.put(b.operator, "secret", "payments/stripe", {"api_key": "v2-" + VALUE})
@@ -64,6 +69,7 @@ async def test_tree_detail_and_an_audited_reveal(vault: Keystead) -> None:
         again = await b.client.get("/ui/secrets/secret/secret/payments/stripe")
         assert VALUE not in again.text  # a GET never carries the value
         assert VALUE not in str(revealed.url) and VALUE not in str(revealed.headers)
+        assert VALUE not in caplog.text
 
 
 async def test_reveal_without_csrf_is_refused_and_not_audited(vault: Keystead) -> None:
