@@ -367,13 +367,14 @@ class SqlStore(
 
 
 def _search_condition(search: str, dialect: str) -> sa.ColumnElement[bool]:
-    """The name contains it in any case, or the owner id or ``start`` begins with it
-    (exactly). SQLite's LIKE ignores ASCII case as its lower() folds only ASCII;
-    PostgreSQL's lower() folds every letter (cheaper than ILIKE)."""
+    """The name contains it, ASCII letters in any case (as SQLite's LIKE and
+    lower() fold them; on PostgreSQL lower() under the "C" collation, which is
+    also the cheap one), or the owner id or ``start`` begins with it (exactly)."""
     escaped = search.replace("/", "//").replace("%", "/%").replace("_", "/_")
     if dialect == "postgresql":
+        folded = escaped.translate(_ASCII_LOWER)
         return sa.or_(
-            sa.func.lower(keys.c.name).like(sa.func.lower(f"%{escaped}%"), escape="/"),
+            sa.func.lower(keys.c.name.collate("C")).like(f"%{folded}%", escape="/"),
             sa.func.starts_with(keys.c.owner_id, search),
             sa.func.starts_with(keys.c.start, search),
         )
@@ -383,6 +384,9 @@ def _search_condition(search: str, dialect: str) -> sa.ColumnElement[bool]:
         sa.func.substr(keys.c.owner_id, 1, size) == search,
         sa.func.substr(keys.c.start, 1, size) == search,
     )
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _state_condition(state: str, now: datetime) -> sa.ColumnElement[bool]:
