@@ -21,6 +21,7 @@ from keystead.store.sql.analytics_queries import AnalyticsQueries
 from keystead.store.sql.audit_queries import AuditQueries
 from keystead.store.sql.custody_queries import CustodyQueries
 from keystead.store.sql.engine import migrate
+from keystead.store.sql.key_filters import search_condition, state_condition
 from keystead.store.sql.leak_queries import LeakQueries
 from keystead.store.sql.lifecycle_queries import LifecycleQueries, write_events
 from keystead.store.sql.limit_queries import LimitQueries
@@ -292,23 +293,24 @@ class SqlStore(
     async def list_keys(
         self, workspace_id: str, where: KeyFilter, *, after: str | None, limit: int, now: datetime
     ) -> list[Key]:
-        stmt = sa.select(*rows.KEY_COLUMNS).where(keys.c.workspace_id == workspace_id)
+        conditions = [keys.c.workspace_id == workspace_id]
         if where.api_id is not None:
-            stmt = stmt.where(keys.c.api_id == where.api_id)
+            conditions.append(keys.c.api_id == where.api_id)
         if where.api_ids is not None:
-            stmt = stmt.where(keys.c.api_id.in_(sorted(where.api_ids)))
+            conditions.append(keys.c.api_id.in_(sorted(where.api_ids)))
         if where.owner_id is not None:
-            stmt = stmt.where(keys.c.owner_id == where.owner_id)
+            conditions.append(keys.c.owner_id == where.owner_id)
         if where.state is not None:
-            stmt = stmt.where(_state_condition(where.state, now))
+            conditions.append(state_condition(where.state, now))
         if where.plan_id is not None:
-            stmt = stmt.where(keys.c.plan_id == where.plan_id)
+            conditions.append(keys.c.plan_id == where.plan_id)
         if where.environment is not None:
-            stmt = stmt.where(keys.c.environment == where.environment)
-        if where.search is not None:
-            stmt = stmt.where(_search_condition(where.search))
+            conditions.append(keys.c.environment == where.environment)
         if after is not None:
-            stmt = stmt.where(keys.c.id > after)
+            conditions.append(keys.c.id > after)
+        if where.search is not None:  # a scan of the workspace's keys at worst
+            conditions.append(search_condition(where.search, self.dialect))
+        stmt = sa.select(*rows.KEY_COLUMNS).where(*conditions)
         found = await self._all(stmt.order_by(keys.c.id).limit(limit))
         return [rows.key(r) for r in found]
 
@@ -365,34 +367,6 @@ class SqlStore(
         batch = [{"b_id": k, "b_at": last_used[k]} for k in sorted(last_used)]
         async with self._tx() as c:
             await c.execute(stmt, batch)
-
-
-def _search_condition(search: str) -> sa.ColumnElement[bool]:
-    """Name contains it (case-insensitive: SQL's ``lower`` on both sides, so both
-    backends fold alike), or the owner id or ``start`` begins with it (exact)."""
-    escaped = search.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    pattern = sa.func.lower(sa.literal(f"%{escaped}%", sa.String))
-    size = len(search)
-    return sa.or_(
-        sa.func.lower(keys.c.name).like(pattern, escape="/"),
-        sa.func.substr(keys.c.owner_id, 1, size) == search,
-        sa.func.substr(keys.c.start, 1, size) == search,
-    )
-
-
-def _state_condition(state: str, now: datetime) -> sa.ColumnElement[bool]:
-    live = keys.c.revoked_at.is_(None)
-    unexpired = sa.or_(keys.c.expires_at.is_(None), keys.c.expires_at > now)
-    if state == "revoked":
-        return keys.c.revoked_at.is_not(None)
-    if state == "disabled":
-        return live & keys.c.enabled.is_(False)
-    if state == "expired":
-        return live & keys.c.enabled.is_(True) & (keys.c.expires_at <= now)
-    started = sa.or_(keys.c.not_before.is_(None), keys.c.not_before <= now)
-    if state == "pending":
-        return live & keys.c.enabled.is_(True) & unexpired & ~started
-    return live & keys.c.enabled.is_(True) & unexpired & started
 
 
 __all__ = ["SqlStore"]
