@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit install clean bench system-deps fuzz browser-test-assets
+.PHONY: run test lint typecheck unit install clean bench system-deps fuzz web-assets browser-test-assets
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -92,3 +92,8 @@ fuzz: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# Refresh the dashboard's vendored htmx and uPlot from the npm registry (needs the network;
+# not part of `make test`). Versions are pinned in scripts/web_assets.py; see static/vendor/VENDOR.md.
+web-assets: $(STAMP)
+	$(BIN)/python scripts/web_assets.py

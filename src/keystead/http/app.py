@@ -55,6 +55,8 @@ from keystead.http.vault import vault_asgi
 from keystead.http.views import Health
 from keystead.service import Keystead
 from keystead.service.heap import freeze_startup_heap
+from keystead.web.app import serves as web_serves
+from keystead.web.app import web_asgi
 
 DESCRIPTION = """\
 Issue, verify and manage API keys.
@@ -91,6 +93,8 @@ class KeysteadAPI(FastAPI):
     """``(method, path)`` to the app serving it before the router (``create_app``)."""
     vault: ASGIApp | None = None
     """The Vault face (``keystead.http.vault``): every path under ``/vault``."""
+    web: ASGIApp | None = None
+    """The browser face (``keystead.web``): ``/``, ``/ui...`` and ``/portal...``."""
     inflight: InflightSignal | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -123,6 +127,11 @@ class KeysteadAPI(FastAPI):
             ):
                 scope["app"] = self
                 await vault(scope, receive, send)
+                return
+            web = self.web
+            if web is not None and web_serves(path):
+                scope["app"] = self
+                await web(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
 
@@ -173,6 +182,7 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
     app.inflight = None if keystead is None else inflight_signal(keystead)
     app.fast_routes = fast_routes(settings.max_body_bytes)
     app.vault = functools.partial(vault_asgi, max_body_bytes=settings.max_body_bytes)
+    app.web = web_asgi
     problems.install(app)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], summary="Liveness")
     app.add_route("/metrics", metrics.metrics, methods=["GET"], include_in_schema=False)

@@ -1,0 +1,3 @@
+"""Portal pages: importing this package registers every portal module."""
+
+__all__: list[str] = []
