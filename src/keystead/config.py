@@ -97,6 +97,19 @@ class Settings(BaseSettings):
     shed_max_lag_ms: float = Field(
         default=0.0, ge=0, description="event-loop lag above which low tiers are shed; 0 = off"
     )
+    # browser sessions of the dashboard and portal (docs/security.md, "Browser sessions")
+    web_session_idle_s: float = Field(
+        default=1800.0, gt=0, description="a dashboard or portal session unused this long ends"
+    )
+    web_session_max_s: float = Field(
+        default=43200.0, gt=0, description="a dashboard session ends this long after sign-in"
+    )
+    portal_link_ttl_s: float = Field(
+        default=600.0, gt=0, le=86400, description="a portal link is redeemable this long"
+    )
+    portal_session_max_s: float = Field(
+        default=3600.0, gt=0, description="a portal session ends this long after its link"
+    )
     scheduler_interval_s: float = Field(
         default=60.0, ge=0, description="rotation policies and expiry notices; 0 = off"
     )

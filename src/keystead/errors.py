@@ -63,6 +63,17 @@ class Forbidden(KeysteadError):
     title = "Forbidden"
 
 
+class TooManyAttempts(KeysteadError):
+    """The client IP spent its failed-attempts allowance: refused until it refills."""
+
+    status = 429
+    title = "Too many failed attempts"
+
+    def __init__(self, detail: str, *, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class NotFound(KeysteadError):
     status = 404
     title = "Not found"
@@ -148,6 +159,7 @@ __all__ = [
     "PayloadTooLarge",
     "PermissionQueryError",
     "StoreUnavailable",
+    "TooManyAttempts",
     "Unauthorized",
     "ValidationError",
 ]

@@ -53,6 +53,7 @@ from keystead.service.tokens import TokenService, VerifiedToken
 from keystead.service.transit import TransitService
 from keystead.service.usage import UsageService
 from keystead.service.verifier import Verifier
+from keystead.service.web_sessions import WebSessions
 from keystead.service.webhooks import WebhookService
 from keystead.service.workspaces import WorkspaceService
 from keystead.store import Store, open_store
@@ -136,6 +137,7 @@ class Keystead:
         self.scheduler = Scheduler(self._ctx, self.rotation)
         self.scheduler.purge = self._scheduled_upkeep
         self.failed_attempts = FailedAttempts(self.limiter, settings)
+        self.web_sessions = WebSessions(self._ctx, self.root_keys, self.failed_attempts, secret)
         self.shedder = LoadShedder(settings)
         self._verifier = Verifier(self._ctx, self.failed_attempts, self.shedder)
         self.usage = UsageService(store, settings, clock)
@@ -321,13 +323,15 @@ class Keystead:
     async def _scheduled_upkeep(self) -> int:
         """The scheduler pass's upkeep: purge expired pickups, apply usage
         retention, sign audit checkpoints, evaluate alert rules, notify secrets due
-        for rotation, rotate token signing keys and retire them from the JWKS."""
+        for rotation, rotate token signing keys and retire them from the JWKS, and
+        drop expired browser sessions and portal links."""
         purged = await self.pickups.purge_expired()
         await self.usage.purge(self.clock.now())
         await self.audit.checkpoint()
         await self.alerts.evaluate()
         await self.secret_rotation.check_due()
         await self.tokens.upkeep()
+        await self.web_sessions.purge()
         return purged
 
     @property

@@ -26,6 +26,7 @@ from keystead.store.secrets import SecretStore
 from keystead.store.tokens import TokenStore
 from keystead.store.transit import TransitStore
 from keystead.store.usage import UsageStore
+from keystead.store.web_sessions import WebSessionStore
 from keystead.store.webhooks import WebhookStore
 
 
@@ -51,6 +52,7 @@ class Store(
     SecretConsumerStore,
     LeakStore,
     TokenStore,
+    WebSessionStore,
     Protocol,
 ):
     """Async persistence of workspaces, APIs, roles, keys and root keys.

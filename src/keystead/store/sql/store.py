@@ -39,6 +39,7 @@ from keystead.store.sql.tables import (
 from keystead.store.sql.token_queries import TokenQueries, delete_api_tokens
 from keystead.store.sql.transit_queries import TransitQueries
 from keystead.store.sql.usage_queries import UsageQueries
+from keystead.store.sql.web_session_queries import WebSessionQueries
 from keystead.store.sql.webhook_queries import WebhookQueries
 
 _ROOT_COLUMNS = [c for c in root_keys.c if c.name != "key_hash"]
@@ -65,6 +66,7 @@ class SqlStore(
     TransitQueries,
     SecretConsumerQueries,
     LeakQueries,
+    WebSessionQueries,
 ):
     """Workspaces, root keys, APIs, roles and keys; plans, owners and the credits
     mirror come from ``LimitQueries``; rotation, the outbox and leases from

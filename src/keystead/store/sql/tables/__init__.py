@@ -31,6 +31,7 @@ from keystead.store.sql.tables._secrets import secret_mounts, secret_versions, s
 from keystead.store.sql.tables._tokens import token_denials, token_signing_keys
 from keystead.store.sql.tables._transit import transit_key_versions, transit_keys
 from keystead.store.sql.tables._usage import SERIES_FIGURES, usage, usage_rollups
+from keystead.store.sql.tables._web_sessions import portal_branding, portal_links, web_sessions
 from keystead.store.sql.tables._webhooks import deliveries, delivery_attempts, webhooks
 
 __all__ = [
@@ -57,6 +58,8 @@ __all__ = [
     "owners",
     "pickups",
     "plans",
+    "portal_branding",
+    "portal_links",
     "roles",
     "root_keys",
     "secret_consumers",
@@ -73,6 +76,7 @@ __all__ = [
     "transit_keys",
     "usage",
     "usage_rollups",
+    "web_sessions",
     "webhooks",
     "workspaces",
 ]
