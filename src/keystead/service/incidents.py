@@ -20,12 +20,11 @@ from keystead.core import events
 from keystead.core.authz import Principal
 from keystead.core.ids import looks_like_id, new_id
 from keystead.core.models import CreatedKey, Key, Page
-from keystead.errors import Conflict, LimiterUnavailable, NotFound, ValidationError
-from keystead.limits import Check, Quota, RateLimit
+from keystead.errors import Conflict, NotFound, ValidationError
 from keystead.service.context import ServiceContext
 from keystead.service.fields import page_cursor, page_size
+from keystead.service.key_counters import read_counters
 from keystead.service.keys import KeyService
-from keystead.service.limiting import KeyLimits
 from keystead.service.pickups import scope_of
 from keystead.service.rotation import RotationService
 from keystead.service.tokens.denials import deny_key
@@ -324,36 +323,8 @@ class IncidentService:
         return [*reversed(before), key, *after]
 
     async def _counters(self, key: Key) -> dict[str, Any]:
-        """The key's limit counters now (shared along its rotation chain), read
-        without spending: rate limits' remaining, quota used, credits left."""
-        plan = None
-        if key.plan_id is not None:
-            plan = await self._ctx.store.get_plan(key.workspace_id, key.plan_id)
-        limits = KeyLimits.build(key, plan=plan, owner=None, api=None, credits_seed=None)
-        now = self._ctx.clock.now()
-        out: dict[str, Any] = {"ratelimits": [], "quota": None, "credits_remaining": None}
-        try:
-            rates = [Check(n, s, 0) for n, s in limits.checks if isinstance(s, RateLimit)]
-            if rates:
-                decision = await self._ctx.limiter.decide(rates, now)
-                out["ratelimits"] = [
-                    {"name": r.name, "limit": r.limit, "remaining": r.remaining}
-                    for r in decision.results
-                ]
-            for name, spec in limits.checks:
-                if isinstance(spec, Quota):
-                    usage = await self._ctx.limiter.quota_usage(name, spec, now)
-                    out["quota"] = {"used": usage.used, "limit": usage.limit}
-            if limits.credits_counter is not None and limits.credits_spec is not None:
-                live = await self._ctx.limiter.get_credits(
-                    limits.credits_counter, limits.credits_spec, now
-                )
-                if live is None:
-                    live = await self._ctx.store.get_credits_remaining(key.id)
-                out["credits_remaining"] = limits.credits_spec.remaining if live is None else live
-        except LimiterUnavailable:
-            out["unavailable"] = "the limiter did not answer; counters are missing"
-        return out
+        """The key's limit counters now (shared along its rotation chain)."""
+        return await read_counters(self._ctx, key)
 
     async def _visible(self, principal: Principal, incident_id: str) -> Incident:
         incident = None

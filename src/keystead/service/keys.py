@@ -18,6 +18,7 @@ from keystead.service import counters, fields, limit_fields
 from keystead.service.apis import ApiService
 from keystead.service.context import ServiceContext
 from keystead.service.counter_changes import CounterChange
+from keystead.service.key_counters import read_counters
 from keystead.service.plans import PlanService
 from keystead.service.tokens.denials import deny_key
 from keystead.store.base import KeyFilter
@@ -151,6 +152,11 @@ class KeyService:
             return live
         seeded = await self._ctx.store.get_credits_remaining(key.id)
         return spec.remaining if seeded is None else seeded
+
+    async def counters(self, principal: Principal, key_id: str) -> dict[str, Any]:
+        """The key's limit counters now, read without spending (``read_counters``)."""
+        principal.require("keys.read")
+        return await read_counters(self._ctx, await self.visible(principal, key_id))
 
     async def _credits_spec(self, key: Key) -> Credits | None:
         return (await self._effective(key)).credits
