@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -52,11 +53,58 @@ async def sign_in(client: httpx.AsyncClient, root_key: str) -> str:
     return html.unescape(found.group(1))
 
 
+@dataclass(frozen=True)
+class _Session:
+    id: str
+    area: str
+    workspace_id: str
+    principal: Principal
+    owner_id: str | None
+    csrf_token: str
+    return_url: str | None = None
+
+
+@dataclass(frozen=True)
+class _Branding:
+    name: str = "Keystead"
+    logo_url: str | None = None
+    accent: str = "#2457c5"
+
+
+class _StandInSessions:
+    """Until the service has ``web_sessions``: root key -> in-memory session."""
+
+    def __init__(self, ks: Keystead) -> None:
+        self._ks = ks
+        self._live: dict[str, _Session] = {}
+
+    async def sign_in(self, credential: str, **_: Any) -> tuple[str, _Session]:
+        principal = await self._ks.root_keys.authenticate(credential)
+        token = secrets.token_urlsafe(32)
+        session = _Session(
+            token[:8], "ui", principal.workspace_id, principal, None, secrets.token_urlsafe(32)
+        )
+        self._live[token] = session
+        return token, session
+
+    async def resume(self, token: str, *, area: str) -> _Session | None:
+        found = self._live.get(token)
+        return found if found is not None and found.area == area else None
+
+    async def sign_out(self, token: str) -> None:
+        self._live.pop(token, None)
+
+    async def branding(self, workspace_id: str) -> _Branding:
+        return _Branding()
+
+
 @asynccontextmanager
 async def browser(
     ks: Keystead, permissions: Sequence[str] = ("*",), owner_id: str | None = None
 ) -> AsyncIterator[Browser]:
     """A browser signed in with a new root key holding ``permissions``."""
+    if not hasattr(ks, "web_sessions"):
+        ks.web_sessions = _StandInSessions(ks)  # type: ignore[attr-defined]
     operator = await ks.workspaces.local_operator()
     created = await ks.root_keys.create(
         operator, name="web", permissions=permissions, owner_id=owner_id

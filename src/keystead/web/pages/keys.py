@@ -19,6 +19,8 @@ PAGE_SIZE = 50
 STATES = ("active", "disabled", "revoked", "expired", "pending")
 FILTERS = ("api_id", "state", "owner_id", "plan_id", "environment", "q")
 QUOTA_PERIODS = ("day", "week", "month")
+NARROWING = (("plan_id", "plan_id"), ("environment", "environment"), ("q", "search"))
+"""Filters passed only when given: query name -> the list's option."""
 
 
 def can(req: WebRequest, permission: str) -> bool:
@@ -46,16 +48,23 @@ async def _list(req: WebRequest, given: dict[str, str]) -> Page:
     state = given.get("state")
     if state is not None and state not in STATES:
         raise ValidationError(f"state is one of {', '.join(STATES)}", field="state")
+    narrower = {
+        option: given[name]
+        for name, option in (
+            ("plan_id", "plan_id"),
+            ("environment", "environment"),
+            ("q", "search"),
+        )
+        if name in given
+    }
     return await req.ks.keys.list(
         req.principal,
         api_id=given.get("api_id"),
         owner_id=given.get("owner_id"),
         state=cast(KeyState | None, state),
-        plan_id=given.get("plan_id"),
-        environment=given.get("environment"),
-        search=given.get("q"),
         cursor=req.query("cursor"),
         limit=PAGE_SIZE,
+        **narrower,
     )
 
 
@@ -117,7 +126,12 @@ async def create_key(req: WebRequest) -> Response:
     except ValidationError as exc:
         values = {k: v for k, v in typed.items() if isinstance(v, str)}
         values["rl_rows"] = list(
-            zip(form.getlist("rl_name"), form.getlist("rl_limit"), form.getlist("rl_duration_s"), strict=False)
+            zip(
+                form.getlist("rl_name"),
+                form.getlist("rl_limit"),
+                form.getlist("rl_duration_s"),
+                strict=False,
+            )
         )
         return await _form_page(req, values, error=exc, status=422)
     return req.render(
