@@ -137,6 +137,12 @@ def list_keys(
     api: Annotated[str | None, typer.Option("--api", help="Only keys of this API.")] = None,
     owner: Annotated[str | None, typer.Option(help="Only keys of this owner.")] = None,
     state: Annotated[State | None, typer.Option(help="Only keys in this state.")] = None,
+    plan: Annotated[str | None, typer.Option(help="Only keys on this plan (its id).")] = None,
+    environment: Annotated[str | None, typer.Option(help="Only keys of this environment.")] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(help="Name contains it (any case), or owner id or start begins with it."),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Page size.")] = 100,
     cursor: Annotated[str | None, typer.Option(help="Continue after this page.")] = None,
     all_pages: Annotated[bool, typer.Option("--all", help="Fetch every page.")] = False,
@@ -151,6 +157,9 @@ def list_keys(
                 api_id=api,
                 owner_id=owner,
                 state=None if state is None else state.value,
+                plan_id=plan,
+                environment=environment,
+                search=search,
                 cursor=next_cursor,
                 limit=limit,
             )

@@ -25,6 +25,9 @@ class KeyFilters(TypedDict, total=False):
     api_id: str
     owner_id: str
     state: str
+    plan_id: str
+    environment: str
+    search: str
     page_size: int
 
 
@@ -129,16 +132,23 @@ class CoreApi:
         api_id: str | None = None,
         owner_id: str | None = None,
         state: str | None = None,
+        plan_id: str | None = None,
+        environment: str | None = None,
+        search: str | None = None,
         cursor: str | None = None,
         limit: int | None = None,
     ) -> Call[dict[str, Any]]:
-        """One page: ``{"items": [...], "next_cursor": str | None}``."""
+        """One page: ``{"items": [...], "next_cursor": str | None}``. ``search``:
+        the name contains it (any case), or the owner id or ``start`` begins with it."""
         return get(
             "/v1/keys",
             read_object,
             api_id=api_id,
             owner_id=owner_id,
             state=state,
+            plan_id=plan_id,
+            environment=environment,
+            q=search,
             cursor=cursor,
             limit=limit,
         )

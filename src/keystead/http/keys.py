@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Path, Query, Response
 
 from keystead.http.auth import Auth, Service
-from keystead.http.fieldtypes import PageSize
+from keystead.http.fieldtypes import Environment, PageSize
 from keystead.http.openapi import CONFLICT, FOUND, WITH_BODY
 from keystead.http.rotation_schemas import (
     DueKeyList,
@@ -105,6 +105,14 @@ async def list_keys(
     api_id: Annotated[ObjectId | None, Query(description="only keys of this API")] = None,
     owner_id: Annotated[Text | None, Query(description="only keys of this owner")] = None,
     state: Annotated[KeyStateName | None, Query(description="only keys in this state")] = None,
+    plan_id: Annotated[ObjectId | None, Query(description="only keys on this plan")] = None,
+    environment: Annotated[
+        Environment | None, Query(description="only keys of this environment")
+    ] = None,
+    q: Annotated[
+        Text | None,
+        Query(description="name contains it (any case), or owner id or start begins with it"),
+    ] = None,
     cursor: Annotated[
         ObjectId | None, Query(description="next_cursor of the previous page")
     ] = None,
@@ -112,7 +120,15 @@ async def list_keys(
 ) -> KeyPage:
     """Needs ``keys.read``. Oldest first; follow ``next_cursor`` until it is ``null``."""
     page = await ks.keys.list(
-        principal, api_id=api_id, owner_id=owner_id, state=state, cursor=cursor, limit=limit
+        principal,
+        api_id=api_id,
+        owner_id=owner_id,
+        state=state,
+        plan_id=plan_id,
+        environment=environment,
+        search=q,
+        cursor=cursor,
+        limit=limit,
     )
     now = ks.clock.now()
     return KeyPage(items=[key_out(key, now) for key in page.items], next_cursor=page.next_cursor)

@@ -78,9 +78,14 @@ class KeyService:
         api_id: str | None = None,
         owner_id: str | None = None,
         state: KeyState | None = None,
+        plan_id: str | None = None,
+        environment: str | None = None,
+        search: str | None = None,
         cursor: str | None = None,
         limit: int = 100,
     ) -> Page:
+        """Oldest first. ``search`` matches a name (case-insensitive substring),
+        an owner id or a key's ``start`` (prefixes)."""
         principal.require("keys.read")
         if api_id is not None:
             await self._apis.visible(principal, api_id)
@@ -89,11 +94,25 @@ class KeyService:
         fields.page_cursor("key", cursor)
         fields.page_size(limit)
         owner_id = fields.text(owner_id, "owner_id")
+        if plan_id is not None and (
+            not isinstance(plan_id, str) or not looks_like_id("plan", plan_id)
+        ):
+            raise ValidationError("plan_id is a plan's id (plan_...)", field="plan_id")
+        environment = fields.environment(environment)
+        search = fields.text(search, "search")
         if principal.owner_id is not None:
             if owner_id not in (None, principal.owner_id):
                 return Page(items=[], next_cursor=None)
             owner_id = principal.owner_id
-        where = KeyFilter(api_id=api_id, api_ids=principal.api_ids, owner_id=owner_id, state=state)
+        where = KeyFilter(
+            api_id=api_id,
+            api_ids=principal.api_ids,
+            owner_id=owner_id,
+            state=state,
+            plan_id=plan_id,
+            environment=environment,
+            search=search,
+        )
         found = await self._ctx.store.list_keys(
             principal.workspace_id, where, after=cursor, limit=limit + 1, now=self._ctx.now()
         )

@@ -36,6 +36,10 @@ class KeyFilter:
     api_ids: frozenset[str] | None = None
     owner_id: str | None = None
     state: KeyState | None = None
+    plan_id: str | None = None
+    environment: str | None = None
+    search: str | None = None
+    """Name (case-insensitive substring), owner id or ``start`` (prefixes)."""
 
 
 class Store(

@@ -301,6 +301,12 @@ class SqlStore(
             stmt = stmt.where(keys.c.owner_id == where.owner_id)
         if where.state is not None:
             stmt = stmt.where(_state_condition(where.state, now))
+        if where.plan_id is not None:
+            stmt = stmt.where(keys.c.plan_id == where.plan_id)
+        if where.environment is not None:
+            stmt = stmt.where(keys.c.environment == where.environment)
+        if where.search is not None:
+            stmt = stmt.where(_search_condition(where.search))
         if after is not None:
             stmt = stmt.where(keys.c.id > after)
         found = await self._all(stmt.order_by(keys.c.id).limit(limit))
@@ -359,6 +365,19 @@ class SqlStore(
         batch = [{"b_id": k, "b_at": last_used[k]} for k in sorted(last_used)]
         async with self._tx() as c:
             await c.execute(stmt, batch)
+
+
+def _search_condition(search: str) -> sa.ColumnElement[bool]:
+    """Name contains it (case-insensitive: SQL's ``lower`` on both sides, so both
+    backends fold alike), or the owner id or ``start`` begins with it (exact)."""
+    escaped = search.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    pattern = sa.func.lower(sa.literal(f"%{escaped}%", sa.String))
+    size = len(search)
+    return sa.or_(
+        sa.func.lower(keys.c.name).like(pattern, escape="/"),
+        sa.func.substr(keys.c.owner_id, 1, size) == search,
+        sa.func.substr(keys.c.start, 1, size) == search,
+    )
 
 
 def _state_condition(state: str, now: datetime) -> sa.ColumnElement[bool]:

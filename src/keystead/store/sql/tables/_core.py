@@ -105,6 +105,9 @@ keys = sa.Table(
     sa.Index("ix_ks_keys_api", "api_id", "id"),
     sa.Index("ix_ks_keys_owner", "workspace_id", "owner_id", "id"),
     sa.Index("ix_ks_keys_plan", "plan_id"),
+    # the key list's filters page in id order (0018)
+    sa.Index("ix_ks_keys_plan_page", "workspace_id", "plan_id", "id"),
+    sa.Index("ix_ks_keys_environment_page", "workspace_id", "environment", "id"),
     sa.Index("ix_ks_keys_api_created", "api_id", "created_at"),
     sa.Index("ix_ks_keys_expires", "expires_at"),
     sa.Index(
