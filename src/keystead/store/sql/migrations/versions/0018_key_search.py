@@ -1,7 +1,7 @@
 """The key list's filters: plan and environment page in id order.
 
 Revision ID: 0018
-Revises: 0016 (chained after 0017 when both land)
+Revises: 0017
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
