@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-TOP_COLUMNS = ("ip", "country", "user_agent", "path")
-"""The raw record columns ``top_usage`` can group by."""
+TOP_COLUMNS = ("ip", "country", "user_agent", "path", "key_id", "owner_id")
+"""The raw record columns ``top_usage`` can group by (``key_id``/``owner_id``: the
+busiest keys or owners of an API, as the dashboard's overview shows them)."""
 SCOPE_COLUMNS = {"key": "key_id", "owner": "owner_id", "api": "api_id"}
 """The raw record column of each rollup scope."""
 

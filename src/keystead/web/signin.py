@@ -7,6 +7,7 @@ so another site cannot sign a browser in with its own credential.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -102,7 +103,11 @@ async def sign_in(request: Request) -> Response:
         token, _session = await ks.web_sessions.sign_in(credential, ip=ip, user_agent=agent)
     except KeysteadError as exc:
         message = REFUSED if exc.status == 401 else public_message(exc)
-        return _with_pre_token(request, "sign_in.html", exc.status, next=nxt, error=message)
+        page = _with_pre_token(request, "sign_in.html", exc.status, next=nxt, error=message)
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, int | float) and retry_after > 0:
+            page.headers["retry-after"] = str(max(1, math.ceil(retry_after)))
+        return page
     response = secure_headers(RedirectResponse(nxt, status_code=303))
     secure = is_secure(request, ks.settings)
     set_cookie(response, SESSION_COOKIE["ui"], token, secure=secure)

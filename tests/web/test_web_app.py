@@ -1,0 +1,115 @@
+"""The browser face's frame: dispatch, security headers, static files."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from keystead.service import Keystead
+from keystead.web.security import CSP
+from keystead.web.templating import STATIC
+
+from .webkit import open_browser
+
+SECURITY = {
+    "content-security-policy": CSP,
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+
+def assert_secure(headers: object) -> None:
+    for name, value in SECURITY.items():
+        assert headers[name] == value, name  # type: ignore[index]
+
+
+async def test_root_redirects_to_the_dashboard(keystead: Keystead) -> None:
+    async with open_browser(keystead) as b:
+        for path in ("/", "/ui"):
+            answer = await b.client.get(path)
+            assert answer.status_code == 307
+            assert answer.headers["location"] == "/ui/"
+            assert_secure(answer.headers)
+
+
+async def test_pages_need_a_session_and_carry_the_security_headers(keystead: Keystead) -> None:
+    async with open_browser(keystead) as b:
+        answer = await b.client.get("/ui/?x=1")
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/ui/sign-in?next=%2Fui%2F%3Fx%3D1"
+        sign_in = await b.client.get("/ui/sign-in")
+        assert sign_in.status_code == 200
+        assert_secure(sign_in.headers)
+        assert sign_in.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in sign_in.headers["content-security-policy"]
+        assert '<label for="root_key">' in sign_in.text
+        assert "<script>" not in sign_in.text  # no inline script: CSP script-src 'self'
+        assert " style=" not in sign_in.text
+        signed = await b.sign_in()
+        assert signed.status_code == 303
+        overview = await b.client.get("/ui/")
+        assert overview.status_code == 200
+        assert_secure(overview.headers)
+        assert overview.headers["cache-control"] == "no-store"
+        assert 'id="flash"' in overview.text and 'aria-live="polite"' in overview.text
+        assert '<main id="main"' in overview.text
+
+
+async def test_unknown_page_is_a_404_page(keystead: Keystead) -> None:
+    async with open_browser(keystead) as b:
+        await b.sign_in()
+        answer = await b.client.get("/ui/no-such-area")
+        assert answer.status_code == 404
+        assert answer.headers["content-type"].startswith("text/html")
+        assert_secure(answer.headers)
+        wrong = await b.client.post("/ui/")
+        assert wrong.status_code == 405
+
+
+def _digest(name: str) -> str:
+    return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+
+
+async def test_static_files_are_cached_by_version(keystead: Keystead) -> None:
+    async with open_browser(keystead) as b:
+        vendor = await b.client.get("/ui/static/vendor/htmx.min.js")
+        assert vendor.status_code == 200
+        assert vendor.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert vendor.headers["content-type"].startswith("text/javascript")
+        assert vendor.headers["x-content-type-options"] == "nosniff"
+        css = await b.client.get(f"/ui/static/ui.css?v={_digest('ui.css')}")
+        assert css.status_code == 200
+        assert css.headers["cache-control"] == "public, max-age=31536000, immutable"
+        unversioned = await b.client.get("/ui/static/ui.js")
+        assert unversioned.headers["cache-control"] == "public, max-age=300"
+        again = await b.client.get(
+            "/ui/static/ui.js", headers={"if-none-match": unversioned.headers["etag"]}
+        )
+        assert again.status_code == 304
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ui/static/../app.py",
+        "/ui/static/%2e%2e/app.py",
+        "/ui/static/vendor/VENDOR.md",
+        "/ui/static/nothing.js",
+        "/ui/static/",
+    ],
+)
+async def test_static_serves_only_its_own_asset_files(keystead: Keystead, path: str) -> None:
+    async with open_browser(keystead) as b:
+        answer = await b.client.get(path)
+        assert answer.status_code == 404
+        assert b"import" not in answer.content
+
+
+async def test_pages_link_versioned_assets(keystead: Keystead) -> None:
+    async with open_browser(keystead) as b:
+        page = await b.client.get("/ui/sign-in")
+        assert f"/ui/static/ui.css?v={_digest('ui.css')}" in page.text
+        assert f"/ui/static/vendor/htmx.min.js?v={_digest('vendor/htmx.min.js')}" in page.text
