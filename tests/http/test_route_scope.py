@@ -151,6 +151,11 @@ SCOPED: dict[tuple[str, str], tuple[Expect, Expect]] = {
     ("GET", "/v1/apis/{api_id}/token-policy"): (HIDDEN, OK),
     ("PUT", "/v1/apis/{api_id}/token-policy"): (HIDDEN, REFUSED),
     ("POST", "/v1/tokens/revocations"): (HIDDEN, REFUSED),
+    # a portal link stays within the caller's APIs and owner (another owner's: 422)
+    ("POST", "/v1/portal/sessions"): (OK, INVALID),
+    ("GET", "/v1/portal/branding"): (OK, OK),
+    # the portal's branding and limits apply to the whole workspace
+    ("PUT", "/v1/portal/branding"): (REFUSED, REFUSED),
 }
 
 

@@ -229,6 +229,14 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/tokens/revocations"): Case(
         "tokens.revoke", lambda o: {"api_id": o.api_id, "jti": JTI, "expires_at": TOKEN_EXP}
     ),
+    # a portal link names an owner (any string) of the caller's own workspace
+    ("POST", "/v1/portal/sessions"): Case(
+        "portal.create", lambda o: {"owner_id": "portal-customer"}, foreign_ids=False
+    ),
+    ("GET", "/v1/portal/branding"): Case("portal.configure", foreign_ids=False),
+    ("PUT", "/v1/portal/branding"): Case(
+        "portal.configure", lambda o: {"name": "Acme"}, foreign_ids=False
+    ),
 }
 
 

@@ -40,6 +40,7 @@ COMMANDS = (
     Lazy(("audit",), _CLI + "audit"),
     Lazy(("analytics",), _CLI + "analytics"),
     Lazy(("alerts",), _CLI + "alerts"),
+    Lazy(("portal",), _CLI + "portal"),
     Lazy(("master-key",), _CLI + "master_key"),
     Lazy(
         ("secrets",),

@@ -10,6 +10,7 @@ from keystead.client._custody import CustodyApi
 from keystead.client._exposure import ExposureApi
 from keystead.client._leaks import LeaksApi
 from keystead.client._limits import LimitsApi
+from keystead.client._portal import PortalApi
 from keystead.client._rotation import RotationApi
 from keystead.client._secret_lifecycle import SecretLifecycleApi
 from keystead.client._secrets import SecretsApi
@@ -33,6 +34,7 @@ class HttpApi(
     SecretsApi,
     SecretLifecycleApi,
     TokensApi,
+    PortalApi,
 ):
     """The calls; ``Client`` runs them blocking, ``AsyncClient`` on its event loop."""
 

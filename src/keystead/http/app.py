@@ -36,6 +36,7 @@ from keystead.http import (
     owners,
     pickups,
     plans,
+    portal,
     problems,
     root_keys,
     secret_lifecycle,
@@ -207,7 +208,7 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         leak_exposure.router,
     )
     stored = (secret_mounts.router, secrets.router, secret_lifecycle.router)
-    for router in (*routers, owners.router, root_keys.router, *custody, *stored):
+    for router in (*routers, owners.router, root_keys.router, *custody, *stored, portal.router):
         app.router.routes.extend(router.routes)
     app.router.routes.extend(leaks.github_router.routes)  # signed by GitHub: no root key
     app.router.routes.extend(tokens.router.routes)

@@ -14,6 +14,7 @@ details never echo a submitted value back: a field that failed may have held a k
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ from keystead.errors import (
     ConfigurationError,
     KeysteadError,
     PermissionQueryError,
+    TooManyAttempts,
     ValidationError,
 )
 from keystead.http.secret_views import gone_extra
@@ -117,6 +119,9 @@ def from_keystead_error(exc: KeysteadError) -> Response:
         if seen % 1000 == 1:
             log.warning("%s (%d times so far): %s", exc.title, seen, exc.detail)
         return problem(exc.status, exc.public_detail, **extra)
+    if isinstance(exc, TooManyAttempts) and exc.retry_after is not None:
+        wait = str(max(1, math.ceil(exc.retry_after)))
+        return problem(exc.status, exc.detail, headers={"Retry-After": wait}, **extra)
     return problem(exc.status, exc.detail, **extra)
 
 
