@@ -27,7 +27,7 @@ async def test_plan_environment_and_search_filter_every_page(
     api = (await keystead.apis.create(admin, name="payments")).id
     free = (await keystead.plans.create(admin, name="free")).id
     pro = (await keystead.plans.create(admin, name="pro")).id
-    specs = [
+    specs: list[dict[str, str | None]] = [
         {"name": "Billing-Prod", "owner_id": "acme-1", "plan_id": free, "environment": "live"},
         {"name": "billing staging", "owner_id": "acme-2", "plan_id": pro, "environment": "test"},
         {"name": "search 100%_done", "owner_id": "globex", "plan_id": free},

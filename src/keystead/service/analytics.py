@@ -4,7 +4,9 @@ raw records (docs/monitoring.md, "Analytics"). Reads need ``usage.read``."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from keystead.core.analytics import MAX_BUCKETS, TopValues, UsageSeries, merged, summarise
 from keystead.core.authz import Principal
@@ -14,6 +16,7 @@ from keystead.core.usage import GRANULARITIES, Rollup, bucket_start, tiles
 from keystead.errors import NotFound, ValidationError
 from keystead.service import fields
 from keystead.service.leak_times import leaked_at
+from keystead.service.what_if import WhatIf, what_if
 from keystead.store.analytics import TOP_COLUMNS
 from keystead.store.base import Store
 
@@ -23,9 +26,39 @@ _DEFAULT_SPAN = {"minute": 3600, "hour": 86_400, "day": 30 * 86_400}
 
 
 class AnalyticsService:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, raw_retention_s: float = 30 * 86_400) -> None:
         self._store = store
         self._clock = clock
+        self._raw_retention_s = raw_retention_s
+
+    async def what_if(
+        self,
+        principal: Principal,
+        *,
+        plan_id: str | None = None,
+        key_id: str | None = None,
+        api_id: str | None = None,
+        proposal: Mapping[str, Any],
+        days: int = 7,
+        granularity: str = "hour",
+        top: int = 20,
+    ) -> WhatIf:
+        """Replay the last ``days`` of a plan's, a key's or an API's recorded uses
+        against ``proposal`` (a limit set): who would have been refused, and when
+        (``service.what_if``). Needs ``usage.read``."""
+        return await what_if(
+            self._store,
+            self._clock.now(),
+            self._raw_retention_s,
+            principal,
+            plan_id=plan_id,
+            key_id=key_id,
+            api_id=api_id,
+            proposal=proposal,
+            days=days,
+            granularity=granularity,
+            top=top,
+        )
 
     async def series(
         self,

@@ -141,7 +141,7 @@ class Keystead:
         self.shedder = LoadShedder(settings)
         self._verifier = Verifier(self._ctx, self.failed_attempts, self.shedder)
         self.usage = UsageService(store, settings, clock)
-        self.analytics = AnalyticsService(store, clock)
+        self.analytics = AnalyticsService(store, clock, settings.usage_raw_retention_days * 86_400)
         self.metrics = ServiceMetrics()
         self.exports = ExportHub(open_sinks(settings.export_urls, sd_id=settings.syslog_sd_id))
         self._outcomes = self.metrics.outcomes

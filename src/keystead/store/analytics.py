@@ -7,14 +7,32 @@ tests/store/test_store_protocol.py holds ``SqlStore`` to it, signature by signat
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 TOP_COLUMNS = ("ip", "country", "user_agent", "path", "key_id", "owner_id")
 """The raw record columns ``top_usage`` can group by (``key_id``/``owner_id``: the
 busiest keys or owners of an API, as the dashboard's overview shows them)."""
 SCOPE_COLUMNS = {"key": "key_id", "owner": "owner_id", "api": "api_id"}
 """The raw record column of each rollup scope."""
+
+
+REPLAY_CODES = ("VALID", "RATE_LIMITED", "USAGE_EXCEEDED")
+"""The outcomes of requests that reached the limits: what a what-if replays."""
+
+
+@dataclass(slots=True, frozen=True)
+class ReplayScope:
+    """Whose recorded uses a what-if replays: one key, an API's keys, or the
+    keys now on a plan; narrowed to some APIs and one owner as the reader is."""
+
+    key_id: str | None = None
+    api_id: str | None = None
+    plan_id: str | None = None
+    api_ids: frozenset[str] | None = None
+    owner_id: str | None = None
 
 
 class AnalyticsStore(Protocol):
@@ -34,5 +52,19 @@ class AnalyticsStore(Protocol):
         first, ties by value."""
         ...
 
+    async def usage_to_replay(
+        self, workspace_id: str, scope: ReplayScope, *, start: datetime, end: datetime, limit: int
+    ) -> list[tuple[str, str | None, float]]:
+        """(key id, owner id, epoch seconds) of the scope's raw records in
+        [start, end) whose code is one of ``REPLAY_CODES``, by key then time;
+        at most ``limit`` of them."""
+        ...
 
-__all__ = ["SCOPE_COLUMNS", "TOP_COLUMNS", "AnalyticsStore"]
+    async def key_limit_sets(
+        self, workspace_id: str, key_ids: Sequence[str]
+    ) -> Mapping[str, tuple[str | None, Mapping[str, Any]]]:
+        """Each named key's plan id and own limit set (keys not found are left out)."""
+        ...
+
+
+__all__ = ["REPLAY_CODES", "SCOPE_COLUMNS", "TOP_COLUMNS", "AnalyticsStore", "ReplayScope"]

@@ -6,13 +6,17 @@ Its methods restate ``store.analytics.AnalyticsStore``: the protocol other backe
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
-from keystead.store.analytics import SCOPE_COLUMNS, TOP_COLUMNS
+from keystead.store.analytics import REPLAY_CODES, SCOPE_COLUMNS, TOP_COLUMNS, ReplayScope
 from keystead.store.sql.base import SqlBase
-from keystead.store.sql.tables import usage
+from keystead.store.sql.tables import keys, usage
+
+_ID_BATCH = 500
 
 
 class AnalyticsQueries(SqlBase):
@@ -44,6 +48,52 @@ class AnalyticsQueries(SqlBase):
         )
         rows = await self._all(stmt)
         return [(str(row._mapping[column]), int(row._mapping[n])) for row in rows]
+
+    async def usage_to_replay(
+        self, workspace_id: str, scope: ReplayScope, *, start: datetime, end: datetime, limit: int
+    ) -> list[tuple[str, str | None, float]]:
+        epoch: sa.ColumnElement[Any]
+        if self.dialect == "postgresql":
+            epoch = sa.cast(sa.extract("epoch", usage.c.at), sa.Float)
+        else:  # stored as UTC text "YYYY-MM-DD HH:MM:SS.ffffff": whole seconds + fraction
+            whole = sa.cast(sa.func.strftime("%s", usage.c.at), sa.Float)
+            epoch = whole + sa.cast(sa.func.substr(usage.c.at, 20), sa.Float)
+        stmt = sa.select(usage.c.key_id, usage.c.owner_id, epoch).where(
+            (usage.c.workspace_id == workspace_id)
+            & (usage.c.at >= start)
+            & (usage.c.at < end)
+            & usage.c.code.in_(REPLAY_CODES)
+            & usage.c.key_id.is_not(None)
+        )
+        if scope.key_id is not None:
+            stmt = stmt.where(usage.c.key_id == scope.key_id)
+        if scope.api_id is not None:
+            stmt = stmt.where(usage.c.api_id == scope.api_id)
+        if scope.api_ids is not None:
+            stmt = stmt.where(usage.c.api_id.in_(sorted(scope.api_ids)))
+        if scope.owner_id is not None:
+            stmt = stmt.where(usage.c.owner_id == scope.owner_id)
+        if scope.plan_id is not None:
+            on_plan = sa.select(keys.c.id).where(
+                (keys.c.workspace_id == workspace_id) & (keys.c.plan_id == scope.plan_id)
+            )
+            stmt = stmt.where(usage.c.key_id.in_(on_plan))
+        stmt = stmt.order_by(usage.c.key_id, usage.c.at).limit(limit)
+        found = await self._all(stmt)
+        return [(str(k), o, float(t)) for k, o, t in map(tuple, found)]
+
+    async def key_limit_sets(
+        self, workspace_id: str, key_ids: Sequence[str]
+    ) -> Mapping[str, tuple[str | None, Mapping[str, Any]]]:
+        out: dict[str, tuple[str | None, Mapping[str, Any]]] = {}
+        wanted = sorted(set(key_ids))
+        for i in range(0, len(wanted), _ID_BATCH):
+            stmt = sa.select(keys.c.id, keys.c.plan_id, keys.c.limits).where(
+                (keys.c.workspace_id == workspace_id) & keys.c.id.in_(wanted[i : i + _ID_BATCH])
+            )
+            for key_id, plan_id, limits in map(tuple, await self._all(stmt)):
+                out[str(key_id)] = (plan_id, limits or {})
+        return out
 
 
 __all__ = ["AnalyticsQueries"]
