@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from keystead.errors import ValidationError
 from keystead.web.pages import key_form
 
 
 def form(**fields: str | list[str]) -> FormData:
-    items: list[tuple[str, str]] = []
+    items: list[tuple[str, str | UploadFile]] = []
     for name, value in fields.items():
         items.extend((name, v) for v in (value if isinstance(value, list) else [value]))
     return FormData(items)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from keyskit import browser
-
 from keystead.service import Keystead
+
+from .keyskit import browser
 
 
 async def test_create_and_edit_an_api(keystead: Keystead) -> None:

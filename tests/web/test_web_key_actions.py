@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 
-from keyskit import Browser, browser
-
 from keystead.core.clock import ManualClock
 from keystead.core.models import Code, CreatedKey
 from keystead.service import Keystead
+
+from .keyskit import Browser, browser
 
 REVEALED = re.compile(r'readonly value="([^"]+)"')
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from keyskit import browser
-
 from keystead.core.models import Code, VerifyContext
 from keystead.service import Keystead
+
+from .keyskit import browser
 
 REVEALED = re.compile(r'readonly value="([^"]+)"')
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from keyskit import browser
-
 from keystead.service import Keystead
+
+from .keyskit import browser
 
 ROW = re.compile(r'<td><a href="/ui/keys/(key_[A-Za-z0-9_]+)">')
 

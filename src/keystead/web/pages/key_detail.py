@@ -45,13 +45,15 @@ async def lineage(req: WebRequest, key: Key) -> list[Key]:
             return None
 
     before: list[Key] = []
-    cursor: Key | None = key
-    while len(before) < MAX_LINEAGE and (cursor := await step(cursor.rotated_from)) is not None:
-        before.append(cursor)
+    found = await step(key.rotated_from)
+    while found is not None and len(before) < MAX_LINEAGE:
+        before.append(found)
+        found = await step(found.rotated_from)
     after: list[Key] = []
-    cursor = key
-    while len(after) < MAX_LINEAGE and (cursor := await step(cursor.rotated_to)) is not None:
-        after.append(cursor)
+    found = await step(key.rotated_to)
+    while found is not None and len(after) < MAX_LINEAGE:
+        after.append(found)
+        found = await step(found.rotated_to)
     return [*reversed(before), key, *after]
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
+from starlette.datastructures import FormData as Form
 
 from keystead.errors import ValidationError
 
@@ -29,11 +30,6 @@ RESTRICTION_LISTS = (
 RESTRICTION_PLAIN = ("referrers", "methods", "paths")
 RATELIMIT_ROWS = 3
 _EDITED = frozenset({kind for kind, _ in RESTRICTION_LISTS} | set(RESTRICTION_PLAIN))
-
-
-class Form(Protocol):
-    def get(self, key: str, default: Any = None) -> Any: ...
-    def getlist(self, key: str) -> list[Any]: ...
 
 
 def text(form: Form, name: str) -> str | None:

@@ -124,7 +124,7 @@ async def create_key(req: WebRequest) -> Response:
         spec = key_form.create_spec(form)
         created = await req.ks.keys.create(req.principal, spec)
     except ValidationError as exc:
-        values = {k: v for k, v in typed.items() if isinstance(v, str)}
+        values: dict[str, Any] = {k: v for k, v in typed.items() if isinstance(v, str)}
         values["rl_rows"] = list(
             zip(
                 form.getlist("rl_name"),
