@@ -61,6 +61,8 @@ def demo_server() -> Iterator[Demo]:
         )
         root_key = json.loads(init.stdout)["root_key"]
         port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        env["KEYSTEAD_PUBLIC_URL"] = url  # portal links point here
         log = (home / "serve.log").open("wb")
         process = subprocess.Popen(
             [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -69,7 +71,6 @@ def demo_server() -> Iterator[Demo]:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        url = f"http://127.0.0.1:{port}"
         try:
             _wait_healthy(url, process)
             yield Demo(url=url, root_key=root_key)

@@ -84,7 +84,7 @@ def main() -> None:
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} not found: run `make system-deps` (apt-get install chromium)")
     print_machine()
-    print(f"lighthouse {LIGHTHOUSE}, {'desktop' if args.desktop else 'mobile (default)'} preset")
+    print(f"{LIGHTHOUSE}, {'desktop' if args.desktop else 'mobile (default)'} preset")
     with demo_server() as demo, tempfile.TemporaryDirectory() as tmp:
         seed(demo)
         cookie = signed_in_cookie(demo)
