@@ -113,3 +113,33 @@ async def test_pages_link_versioned_assets(keystead: Keystead) -> None:
         page = await b.client.get("/ui/sign-in")
         assert f"/ui/static/ui.css?v={_digest('ui.css')}" in page.text
         assert f"/ui/static/vendor/htmx.min.js?v={_digest('vendor/htmx.min.js')}" in page.text
+
+
+def test_serve_names_the_dashboard_url() -> None:
+    from keystead.cli.serve import dashboard_url
+    from keystead.config import Settings
+
+    local = Settings(_env_file=None)
+    assert dashboard_url(local, "127.0.0.1", 8400) == "http://127.0.0.1:8400/ui/"
+    assert dashboard_url(local, "0.0.0.0", 9000) == "http://127.0.0.1:9000/ui/"  # noqa: S104
+    assert dashboard_url(local, "::1", 8400) == "http://[::1]:8400/ui/"
+    public = Settings(_env_file=None, public_url="https://keys.example.com/")
+    assert dashboard_url(public, "0.0.0.0", 8400) == "https://keys.example.com/ui/"  # noqa: S104
+
+
+@pytest.mark.parametrize(
+    ("accent", "colour", "text"),
+    [
+        ("#ffcc00", "#ffcc00", "#111111"),
+        ("#123", "#123", "#ffffff"),
+        ("red;}body{display:none", "#2457c5", "#ffffff"),
+        ("#12345678", "#2457c5", "#ffffff"),
+        (None, "#2457c5", "#ffffff"),
+    ],
+)
+def test_the_portal_accent_reaches_css_only_as_a_colour(
+    accent: str | None, colour: str, text: str
+) -> None:
+    from keystead.web.brand import stylesheet
+
+    assert stylesheet(accent) == f":root {{\n  --accent: {colour};\n  --on-accent: {text};\n}}\n"

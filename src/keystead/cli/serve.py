@@ -145,11 +145,13 @@ def serve(
         os.environ["KEYSTEAD_USAGE_WRITER"] = "process"
     import uvicorn
 
+    bound_host, bound_port = host or settings.host, port or settings.port
+    typer.echo(f"Dashboard: {dashboard_url(settings, bound_host, bound_port)}", err=True)
     uvicorn.run(
         APP_FACTORY,
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=bound_host,
+        port=bound_port,
         workers=workers,
         log_config=log_config(level, json=settings.log_format == "json"),
         log_level=level,
@@ -159,6 +161,17 @@ def serve(
         # shutdown for up to their 30 s: end them after 5 s, clients reconnect
         timeout_graceful_shutdown=5,
     )
+
+
+def dashboard_url(settings: Settings, host: str, port: int) -> str:
+    """Where a browser opens the dashboard: under the public URL when set, else
+    on this host (a wildcard address shown as loopback)."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/") + "/ui/"
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)  # noqa: S104
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/ui/"
 
 
 class RedactQuery(logging.Filter):

@@ -24,7 +24,7 @@ from keystead.errors import KeysteadError, StoreUnavailable
 from keystead.events.audit import AuditOrigin, set_origin
 from keystead.service import Keystead
 from keystead.web import brand, pages, portal  # noqa: F401 - the decorators register
-from keystead.web.errors import error_answer, from_error, unexpected
+from keystead.web.errors import GENERIC, error_answer, from_error, public_message, unexpected
 from keystead.web.routing import Area, WebRequest, WebRoute, csrf_token_given, resolve
 from keystead.web.security import SESSION_COOKIE, secure_headers, tokens_match
 from keystead.web.signin import PUBLIC
@@ -116,9 +116,19 @@ async def _run(request: Request, ks: Keystead, route: WebRoute, params: dict[str
         response: Response = await route.handler(req)
         return secure_headers(response)
     except KeysteadError as exc:
+        if route.kind == "data":
+            return _json_error(exc.status, public_message(exc))
         return from_error(request, exc, area=route.area, signed_in=True)
     except Exception:
+        if route.kind == "data":
+            unexpected(request, area=route.area)  # logged
+            return _json_error(500, GENERIC)
         return unexpected(request, area=route.area)
+
+
+def _json_error(status: int, message: str) -> Response:
+    body = orjson.dumps({"error": message})
+    return secure_headers(Response(body, status_code=status, media_type="application/json"))
 
 
 async def _resume(request: Request, ks: Keystead, area: Area) -> WebSession | str:
@@ -140,8 +150,7 @@ def _to_sign_in(request: Request, route: WebRoute, *, expired: bool) -> Response
     """303 to the sign-in page with ``?next=`` (pages only) and ``expired=1``;
     htmx follows ``HX-Redirect``; chart data gets a JSON 401."""
     if route.kind == "data":
-        body = orjson.dumps({"error": "session expired" if expired else "not signed in"})
-        return secure_headers(Response(body, status_code=401, media_type="application/json"))
+        return _json_error(401, "session expired" if expired else "not signed in")
     target = "/ui/sign-in"
     query = []
     if route.kind == "page" and "hx-request" not in request.headers:

@@ -107,7 +107,7 @@ class WebRequest:
 
 
 def html(body: str, *, status: int = 200) -> HTMLResponse:
-    return secure_headers(HTMLResponse(body, status_code=status))  # type: ignore[return-value]
+    return secure_headers(HTMLResponse(body, status_code=status))
 
 
 _FORM_KEY = "keystead.web.form"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,9 +28,10 @@ PRE_SESSION_COOKIE = "ks_csrf"
 """Double-submit token of the forms shown before a session exists (sign-in, portal enter)."""
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf"
+R = TypeVar("R", bound=Response)
 
 
-def secure_headers(response: Response, *, cache: bool = False) -> Response:
+def secure_headers(response: R, *, cache: bool = False) -> R:
     """Set the design's security headers; pages (``cache`` False) are ``no-store``."""
     for name, value in SECURITY_HEADERS:
         response.headers[name] = value
