@@ -163,3 +163,57 @@ async def test_counters_and_usage_data(keystead: Keystead, clock: ManualClock) -
         assert bad.status_code == 422
         unknown = await b.client.get("/ui/data/keys/key_nope/usage")
         assert unknown.status_code == 404
+
+
+async def test_limits_form_changes_limits_and_keeps_the_live_balance(keystead: Keystead) -> None:
+    async with browser(keystead) as b:
+        rate = {"name": "minute", "limit": 5, "duration_s": 60, "algorithm": "sliding_window"}
+        created = await _key(b, ratelimits=[rate], credits={"remaining": 10})
+        key_id = created.key.id
+        await keystead.verify(created.plaintext)
+        form = await b.client.get(f"/ui/keys/{key_id}/edit")
+        assert 'value="minute"' in form.text
+        assert "Credits now: 9." in form.text
+        saved = await b.post(
+            f"/ui/keys/{key_id}/limits",
+            {
+                "rl_name": ["minute", "day", ""],
+                "rl_limit": ["50", "1000", ""],
+                "rl_duration_s": ["60", "86400", ""],
+                "quota_limit": "500",
+                "quota_period": "week",
+            },
+        )
+        assert saved.status_code == 303, saved.text
+        key = await keystead.keys.get(b.operator, key_id)
+        minute, day = key.limits["ratelimits"]
+        assert (minute["limit"], minute["algorithm"]) == (50, "sliding_window")  # kept
+        assert day["limit"] == 1000
+        assert key.limits["quota"]["period"] == "week"
+        assert await keystead.keys.credits(b.operator, key_id) == 9  # untouched
+        await b.post(f"/ui/keys/{key_id}/limits", {"credits_remaining": "100"})
+        assert await keystead.keys.credits(b.operator, key_id) == 100
+        key = await keystead.keys.get(b.operator, key_id)
+        assert "ratelimits" not in key.limits and "quota" not in key.limits  # emptied
+        await b.post(f"/ui/keys/{key_id}/limits", {"credits_clear": "on"})
+        assert await keystead.keys.credits(b.operator, key_id) is None
+        bad = await b.post(
+            f"/ui/keys/{key_id}/limits",
+            {"rl_name": ["x"], "rl_limit": ["-1"], "rl_duration_s": ["60"]},
+        )
+        assert bad.status_code == 422
+        assert 'role="alert"' in bad.text
+
+
+async def test_a_reader_sees_the_key_but_no_actions_or_usage(keystead: Keystead) -> None:
+    async with browser(keystead, permissions=["keys.read"]) as b:
+        operator = await keystead.workspaces.local_operator()
+        api = await keystead.apis.create(operator, name="shop")
+        created = await keystead.keys.create(operator, api_id=api.id, name="read-only")
+        page = await b.client.get(f"/ui/keys/{created.key.id}")
+        assert page.status_code == 200, page.text
+        assert "read-only" in page.text
+        assert "data-chart" not in page.text
+        assert "/edit" not in page.text and "/revoke" not in page.text
+        data = await b.client.get(f"/ui/data/keys/{created.key.id}/usage")
+        assert data.status_code == 403

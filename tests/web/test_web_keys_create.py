@@ -65,7 +65,8 @@ async def test_create_reveals_the_key_once(keystead: Keystead) -> None:
         assert key.expires_at is not None and key.expires_at.year == 2030
         seen_from = VerifyContext(ip="10.1.2.3", referrer="https://app.example.com/")
         assert (await keystead.verify(plaintext, seen_from)).code == Code.VALID
-        for url in ("/ui/keys", f"/ui/keys/{key.id}", f"/ui/keys/{key.id}/edit", "/ui/keys/new"):
+        pages = ("/ui/keys", f"/ui/keys/{key.id}", f"/ui/keys/{key.id}/edit", "/ui/keys/new")
+        for url in (*pages, "/ui/", "/ui/apis", f"/ui/apis/{api.id}"):
             again = await b.client.get(url)
             assert again.status_code == 200, url
             assert plaintext not in again.text, url

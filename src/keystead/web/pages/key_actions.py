@@ -9,11 +9,13 @@ to the POST itself, never through a redirect.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 
 from keystead.errors import ValidationError
 from keystead.web.pages import key_form
-from keystead.web.pages.keys import plans_of
+from keystead.web.pages.keys import QUOTA_PERIODS, plans_of
 from keystead.web.routing import WebRequest, action, page
 
 
@@ -24,17 +26,25 @@ def _to_key(req: WebRequest, key_id: str, done: str) -> Response:
 async def _edit_page(
     req: WebRequest,
     key_id: str,
-    values: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
     error: ValidationError | None = None,
+    *,
+    limits: dict[str, Any] | None = None,
+    limits_error: ValidationError | None = None,
 ) -> Response:
     key = await req.ks.keys.get(req.principal, key_id)
+    failed = error is not None or limits_error is not None
     return req.render(
         "ui/keys/edit.html",
-        status=200 if error is None else 422,
+        status=422 if failed else 200,
         key=key,
         values=values if values is not None else key_form.form_values(key),
+        limits=limits if limits is not None else key_form.limit_values(key.limits),
+        credits=await req.ks.keys.credits(req.principal, key.id),
+        periods=QUOTA_PERIODS,
         plans=await plans_of(req),
         error=error,
+        limits_error=limits_error,
     )
 
 
@@ -55,6 +65,22 @@ async def update_key(req: WebRequest) -> Response:
     except ValidationError as exc:
         typed = {k: v for k, v in form.multi_items() if k != "csrf" and isinstance(v, str)}
         return await _edit_page(req, key_id, typed, exc)
+    return _to_key(req, key_id, "updated")
+
+
+@action("/ui/keys/{key_id}/limits")
+async def update_limits(req: WebRequest) -> Response:
+    key_id = req.path("key_id")
+    form = await req.form()
+    current = await req.ks.keys.get(req.principal, key_id)
+    try:
+        changes = key_form.limit_changes(form, current.limits)
+        await req.ks.keys.update(req.principal, key_id, changes)
+    except ValidationError as exc:
+        typed: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+        rows = (form.getlist(name) for name in ("rl_name", "rl_limit", "rl_duration_s"))
+        typed["rl_rows"] = list(zip(*rows, strict=False))
+        return await _edit_page(req, key_id, limits=typed, limits_error=exc)
     return _to_key(req, key_id, "updated")
 
 
@@ -81,7 +107,7 @@ async def rotate_key(req: WebRequest) -> Response:
     form = await req.form()
     grace = key_form.integer(form, "grace_period_s")
     rotation = await req.ks.rotation.rotate(req.principal, req.path("key_id"), grace_period_s=grace)
-    note = f"The old key {rotation.old.start}… keeps working until the grace period ends."
+    note = f"The old key {rotation.old.start}… keeps working until its grace period ends."
     return req.render(
         "ui/keys/created.html",
         status=201,

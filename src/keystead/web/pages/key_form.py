@@ -220,3 +220,43 @@ def form_values(key: Any) -> dict[str, str]:
 
 
 __all__ = ["create_spec", "form_values", "limits", "update_changes"]
+
+
+def limit_changes(form: Form, current: Mapping[str, Any]) -> dict[str, Any]:
+    """The limit changes of the edit page's limits form. Rate limits, quota and
+    concurrency are shown filled in, so an emptied one is cleared; what the form
+    does not show (an algorithm, a burst, a quota's time zone) is kept from
+    ``current``. Credits change only when a balance is typed (it sets the live
+    balance) or clearing is asked; ``reset_quota`` starts the quota count again."""
+    given = limits(form)
+    by_name = {r["name"]: r for r in current.get("ratelimits", [])}
+    changes: dict[str, Any] = {
+        "ratelimits": [{**by_name.get(r["name"], {}), **r} for r in given.get("ratelimits", [])]
+        or None,
+        "quota": None if "quota" not in given else {**current.get("quota", {}), **given["quota"]},
+        "concurrency": None
+        if "concurrency" not in given
+        else {**current.get("concurrency", {}), **given["concurrency"]},
+    }
+    if form.get("credits_clear") == "on":
+        changes["credits"] = None
+    elif "credits" in given:
+        refill = (current.get("credits") or {}).get("refill")
+        changes["credits"] = {"refill": refill, **given["credits"]}
+    if form.get("reset_quota") == "on":
+        changes["reset_quota"] = True
+    return changes
+
+
+def limit_values(limits_now: Mapping[str, Any]) -> dict[str, Any]:
+    """The limits form's fields filled from a key's own limit set."""
+    rates = limits_now.get("ratelimits", [])
+    rows = [(r["name"], str(r["limit"]), f"{r['duration_s']:g}") for r in rates]
+    quota = limits_now.get("quota") or {}
+    concurrency = limits_now.get("concurrency") or {}
+    return {
+        "rl_rows": rows + [("", "", "")] * RATELIMIT_ROWS,
+        "quota_limit": str(quota.get("limit", "")),
+        "quota_period": quota.get("period", "month"),
+        "concurrency_limit": str(concurrency.get("limit", "")),
+    }

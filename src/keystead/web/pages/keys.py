@@ -106,7 +106,6 @@ async def _form_page(
         apis=await apis_of(req),
         plans=await plans_of(req),
         periods=QUOTA_PERIODS,
-        rows=range(key_form.RATELIMIT_ROWS),
     )
 
 
