@@ -86,8 +86,8 @@ def test_script_payloads_in_key_fields_render_as_text(
     meta_shown = page.locator("pre.json").inner_text()
     assert json.loads(meta_shown) == META
     page.goto(f"/ui/keys/{key['id']}/edit")
-    expect(page.get_by_label("Name")).to_have_value(NAME)
-    expect(page.get_by_label("Owner id")).to_have_value(OWNER)
+    expect(page.get_by_label("Name", exact=True)).to_have_value(NAME)
+    expect(page.get_by_label("Owner id", exact=True)).to_have_value(OWNER)
     assert watch.dialogs == []
     watch.assert_quiet()
 
