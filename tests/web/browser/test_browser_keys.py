@@ -124,6 +124,12 @@ def test_cancelling_the_confirmation_keeps_the_key(
     server.revealed.append(plaintext)
     page.get_by_role("link", name="Go to the key").click()
     page.get_by_role("button", name="Revoke").click()
-    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
-    expect(page.get_by_role("dialog")).to_have_count(0)
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()  # the safe default
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    page.get_by_role("button", name="Revoke").click()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("active")
     assert curl_verify(server, plaintext)["valid"] is True

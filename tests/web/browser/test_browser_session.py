@@ -82,3 +82,16 @@ def test_an_expired_session_sends_you_to_sign_in(
             watch.assert_quiet()
         finally:
             context.close()
+
+
+def test_sign_in_and_move_around_by_keyboard(page: Page, server: Server) -> None:
+    page.goto("/ui/sign-in")
+    expect(page.get_by_label(re.compile("root key", re.I))).to_be_focused()  # autofocus
+    page.keyboard.type(server.root_key)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/ui/$"))
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
