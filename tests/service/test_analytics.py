@@ -151,6 +151,17 @@ async def test_top_values_from_the_raw_records(
     assert (await keystead.analytics.top(admin, key_id=t.key_id, start=H0, end=H0 + 1)).items == []
 
 
+async def test_top_keys_and_owners_of_an_api(
+    keystead: Keystead, admin: Principal, clock: ManualClock
+) -> None:
+    t = await _traffic(keystead, admin, clock)
+    end = H0 + 5 * 3600
+    keys = await keystead.analytics.top(admin, api_id=t.api_id, by="key_id", start=H0, end=end)
+    assert keys.items == [(t.key_id, 9), (t.other_key_id, 2)]
+    owners = await keystead.analytics.top(admin, api_id=t.api_id, by="owner_id", start=H0, end=end)
+    assert owners.items == [("alice", 9), ("bob", 2)]
+
+
 async def test_scope_outside_the_principal_is_not_found(
     keystead: Keystead, admin: Principal, clock: ManualClock
 ) -> None:

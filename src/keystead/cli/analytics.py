@@ -132,7 +132,9 @@ def top(
     api: ApiOpt = None,
     since: FromOpt = None,
     until: ToOpt = None,
-    by: Annotated[str, typer.Option(help="ip, country, user_agent, path, key_id or owner_id.")] = "ip",
+    by: Annotated[
+        str, typer.Option(help="ip, country, user_agent, path, key_id or owner_id.")
+    ] = "ip",
     limit: Annotated[int, typer.Option(min=1, max=100, help="How many values.")] = 10,
     after_leak: AfterLeakOpt = False,
     json_out: JsonOption = False,

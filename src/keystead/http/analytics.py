@@ -125,7 +125,9 @@ async def usage_top(
     api_id: ApiId = None,
     since: From = None,
     until: To = None,
-    by: Annotated[str, Query(max_length=16, description="ip, country, user_agent, path, key_id or owner_id")] = "ip",
+    by: Annotated[
+        str, Query(max_length=16, description="ip, country, user_agent, path, key_id or owner_id")
+    ] = "ip",
     limit: Annotated[int, Query(ge=1, le=100, description="how many values")] = 10,
     after_leak: AfterLeak = False,
 ) -> TopOut:

@@ -146,7 +146,7 @@ async def overview(req: WebRequest) -> Response:
     p = req.principal
     ks = req.ks
     usage = allowed(p, ("usage.read",)) and (p.owner_id is not None or allowed(p, ("apis.read",)))
-    context: dict[str, Any] = {"usage": usage, "max_apis": MAX_APIS}
+    context: dict[str, Any] = {"usage": usage}
     if usage:
         context["top_keys"] = await _top_keys(req)
         if p.owner_id is None:
