@@ -37,8 +37,10 @@ def test_lists_limits_and_restrictions() -> None:
             credits_refill_interval_s="3600",
             concurrency_limit="2",
             expires_at="2031-05-01T10:00",
+            start_disabled="on",
         )
     )
+    assert spec["enabled"] is False
     assert spec["permissions"] == ["a.read", "b.write"]
     assert spec["restrictions"] == {"ips": {"deny": ["192.0.2.0/24"]}, "methods": ["GET", "POST"]}
     assert [r["name"] for r in spec["ratelimits"]] == ["minute", "day"]

@@ -39,6 +39,7 @@ async def test_create_reveals_the_key_once(keystead: Keystead) -> None:
                 "credits_remaining": "50",
                 "expires_at": "2030-01-01T00:00",
                 "meta": '{"team": "billing"}',
+                "rotate_every_days": "90",
             },
         )
         assert response.status_code == 201, response.text
@@ -62,6 +63,8 @@ async def test_create_reveals_the_key_once(keystead: Keystead) -> None:
         assert key.limits["quota"]["limit"] == 1000
         assert key.limits["credits"]["remaining"] == 50
         assert key.meta == {"team": "billing"}
+        assert key.rotation_policy is not None
+        assert key.rotation_policy["max_age_s"] == 90 * 86_400
         assert key.expires_at is not None and key.expires_at.year == 2030
         seen_from = VerifyContext(ip="10.1.2.3", referrer="https://app.example.com/")
         assert (await keystead.verify(plaintext, seen_from)).code == Code.VALID

@@ -177,6 +177,11 @@ def create_spec(form: Form) -> dict[str, Any]:
     if restricted is not None:
         spec["restrictions"] = restricted
     spec.update(limits(form))
+    rotate_days = integer(form, "rotate_every_days", minimum=1)
+    if rotate_days is not None:
+        spec["rotation_policy"] = {"max_age_s": rotate_days * 86_400}
+    if form.get("start_disabled") == "on":
+        spec["enabled"] = False
     return spec
 
 

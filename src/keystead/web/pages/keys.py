@@ -11,7 +11,7 @@ from typing import Any, cast
 from starlette.responses import Response
 
 from keystead.core.models import Api, KeyState, Page, Plan
-from keystead.errors import Forbidden, ValidationError
+from keystead.errors import ValidationError
 from keystead.web.pages import key_form
 from keystead.web.routing import WebRequest, action, page
 
@@ -19,8 +19,6 @@ PAGE_SIZE = 50
 STATES = ("active", "disabled", "revoked", "expired", "pending")
 FILTERS = ("api_id", "state", "owner_id", "plan_id", "environment", "q")
 QUOTA_PERIODS = ("day", "week", "month")
-NARROWING = (("plan_id", "plan_id"), ("environment", "environment"), ("q", "search"))
-"""Filters passed only when given: query name -> the list's option."""
 
 
 def can(req: WebRequest, permission: str) -> bool:
@@ -35,12 +33,10 @@ async def apis_of(req: WebRequest) -> list[Api]:
 
 
 async def plans_of(req: WebRequest) -> list[Plan]:
+    """The workspace's plans, for filters and forms; none without ``plans.read``."""
     if not can(req, "plans.read"):
         return []
-    try:
-        return await req.ks.plans.list(req.principal)
-    except Forbidden:
-        return []
+    return await req.ks.plans.list(req.principal)
 
 
 async def _list(req: WebRequest, given: dict[str, str]) -> Page:
@@ -48,23 +44,16 @@ async def _list(req: WebRequest, given: dict[str, str]) -> Page:
     state = given.get("state")
     if state is not None and state not in STATES:
         raise ValidationError(f"state is one of {', '.join(STATES)}", field="state")
-    narrower = {
-        option: given[name]
-        for name, option in (
-            ("plan_id", "plan_id"),
-            ("environment", "environment"),
-            ("q", "search"),
-        )
-        if name in given
-    }
     return await req.ks.keys.list(
         req.principal,
         api_id=given.get("api_id"),
         owner_id=given.get("owner_id"),
         state=cast(KeyState | None, state),
+        plan_id=given.get("plan_id"),
+        environment=given.get("environment"),
+        search=given.get("q"),
         cursor=req.query("cursor"),
         limit=PAGE_SIZE,
-        **narrower,
     )
 
 
