@@ -7,6 +7,7 @@ import logging
 import secrets
 import sqlite3
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -281,6 +282,22 @@ async def _exercise_secrets(w: World) -> list[str]:
     return values
 
 
+async def _exercise_portal(w: World) -> list[str]:
+    """Portal links and branding, a portal session and a dashboard sign-in: the link's
+    token and the session tokens are answered once, never logged or stored."""
+    c, h = w.client, w.auth()
+    await c.put("/v1/portal/branding", json={"name": "Acme", "accent": "#123456"}, headers=h)
+    await c.put("/v1/portal/branding", json={"accent": "teal"}, headers=h)  # 422
+    await c.get("/v1/portal/branding", headers=h)
+    made = await c.post("/v1/portal/sessions", json={"owner_id": "o/2"}, headers=h)
+    link = parse_qs(urlsplit(made.json()["url"]).query)["token"][0]
+    portal, _ = await w.ks.web_sessions.redeem_portal_link(link, ip="192.0.2.7", user_agent="t")
+    assert await w.ks.web_sessions.resume(portal, area="portal") is not None
+    signed_in, _ = await w.ks.web_sessions.sign_in(w.root_key, ip="192.0.2.7", user_agent="t")
+    await w.ks.web_sessions.sign_out(signed_in)
+    return [link, portal, signed_in]
+
+
 def _rows(settings: Settings) -> list[tuple[str, Any]]:
     """Every value of every table, read directly from the database."""
     url = settings.database_url
@@ -321,6 +338,7 @@ async def test_plaintext_only_in_the_creating_response(
         secret_values = await _exercise_secrets(world)
         await _exercise_secret_lifecycle(world)
         token_keys, tokens = await exercise_tokens(world)
+        tokens = [*tokens, *await _exercise_portal(world)]
         plaintexts.extend(token_keys)
         exercised = {(m, p) for m, p, _, _ in recorder.responses}
         routes = [r for r in world.app.routes if isinstance(r, APIRoute)]

@@ -13,7 +13,7 @@ import pytest
 
 from keystead.core.authz import Principal
 from keystead.core.clock import ManualClock
-from keystead.errors import Forbidden, TooManyAttempts, Unauthorized, ValidationError
+from keystead.errors import Conflict, Forbidden, TooManyAttempts, Unauthorized, ValidationError
 from keystead.service import Keystead
 from keystead.service.web_sessions import PORTAL_PERMISSIONS
 
@@ -292,3 +292,34 @@ async def test_branding_defaults_update_and_validation(
         )
     actions = [e.record.action for e in (await keystead.audit.list(admin, limit=50)).items]
     assert "portal.branding_update" in actions
+
+
+async def test_portal_keys_follow_the_providers_limits(
+    keystead: Keystead, admin: Principal
+) -> None:
+    api = await keystead.apis.create(admin, name="limited", prefix="lm")
+    sessions = keystead.web_sessions
+    day = {"name": "day", "limit": 1000, "duration_s": 86400}
+    await sessions.set_branding(
+        admin,
+        {"max_keys_per_owner": 2, "key_defaults": {"expires_in_s": 3600, "ratelimits": [day]}},
+    )
+    link = await sessions.create_portal_link(admin, "cust_1")
+    _, session = await sessions.redeem_portal_link(_token(link.url), ip=None, user_agent=None)
+    p = session.principal
+    first = await sessions.create_portal_key(p, {"api_id": api.id, "name": "mine"})
+    assert (first.key.owner_id, first.key.name) == ("cust_1", "mine")
+    assert first.key.expires_at is not None
+    assert first.key.expires_at.timestamp() == pytest.approx(keystead.clock.now() + 3600)
+    assert first.key.limits["ratelimits"][0]["limit"] == 1000
+    with pytest.raises(ValidationError) as bad:  # the customer cannot lift the limits
+        await sessions.create_portal_key(p, {"api_id": api.id, "ratelimits": []})
+    assert bad.value.field == "ratelimits"
+    await keystead.keys.create(admin, api_id=api.id, owner_id="cust_2")  # another owner's
+    await sessions.create_portal_key(p, {"api_id": api.id})
+    with pytest.raises(Conflict):
+        await sessions.create_portal_key(p, {"api_id": api.id})
+    await keystead.keys.revoke(p, first.key.id)  # a revoked key frees its place
+    await sessions.create_portal_key(p, {"api_id": api.id})
+    with pytest.raises(Forbidden):  # not a portal (owner-narrowed) principal
+        await sessions.create_portal_key(admin, {"api_id": api.id})

@@ -137,7 +137,9 @@ class Keystead:
         self.scheduler = Scheduler(self._ctx, self.rotation)
         self.scheduler.purge = self._scheduled_upkeep
         self.failed_attempts = FailedAttempts(self.limiter, settings)
-        self.web_sessions = WebSessions(self._ctx, self.root_keys, self.failed_attempts, secret)
+        self.web_sessions = WebSessions(
+            self._ctx, self.root_keys, self.failed_attempts, secret, self.keys
+        )
         self.shedder = LoadShedder(settings)
         self._verifier = Verifier(self._ctx, self.failed_attempts, self.shedder)
         self.usage = UsageService(store, settings, clock)

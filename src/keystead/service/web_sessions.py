@@ -29,13 +29,14 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from keystead.core.authz import Principal
 from keystead.core.ids import new_id
-from keystead.core.models import Code
+from keystead.core.models import Code, CreatedKey
 from keystead.core.permissions import GrantSet
 from keystead.core.verify import NOT_FOUND
 from keystead.errors import TooManyAttempts, Unauthorized
 from keystead.service import fields
 from keystead.service.context import ServiceContext
 from keystead.service.guard import FailedAttempts
+from keystead.service.keys import KeyService
 from keystead.service.portal_fields import (
     PORTAL_PERMISSIONS,
     Branding,
@@ -45,6 +46,7 @@ from keystead.service.portal_fields import (
     link_permissions,
     updated_branding,
 )
+from keystead.service.portal_keys import create_portal_key
 from keystead.service.root_keys import RootKeyService
 from keystead.store.web_sessions import PortalLinkRecord, WebSessionRecord
 
@@ -89,8 +91,10 @@ class WebSessions:
         root_keys: RootKeyService,
         guard: FailedAttempts,
         secret: bytes,
+        keys: KeyService,
     ) -> None:
         self._ctx = ctx
+        self._keys = keys
         self._root_keys = root_keys
         self._guard = guard
         self._csrf_key = HKDF(
@@ -265,6 +269,13 @@ class WebSessions:
             principal.workspace_id, updated.as_dict(), self._ctx.clock.now()
         )
         return updated
+
+    async def create_portal_key(self, principal: Principal, spec: Mapping[str, Any]) -> CreatedKey:
+        """A key for a portal principal's owner: ``api_id`` and ``name`` from the
+        customer, the rest from the portal's ``key_defaults``; Conflict (409) once
+        the owner holds ``max_keys_per_owner`` live keys."""
+        branding = await self.branding(principal.workspace_id)
+        return await create_portal_key(self._ctx, self._keys, branding, principal, spec)
 
     async def purge(self) -> int:
         """Delete expired sessions and used or expired links (the scheduler's pass)."""
