@@ -124,6 +124,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/analytics/top"): Case(
         "usage.read", foreign_ids=False, params={"owner_id": "my-owner", "by": "path"}
     ),
+    ("POST", "/v1/analytics/what-if"): Case(
+        "usage.read", lambda o: {"plan_id": o.plan_id, "proposal": {"quota": {"limit": 10}}}
+    ),
     ("POST", "/v1/alerts/rules"): Case(
         "alerts.write", lambda o: {"name": "r", "kind": "revoked_use"}, foreign_ids=False
     ),

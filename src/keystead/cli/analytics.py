@@ -12,9 +12,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from keystead.cli import _limitopts as limitopts
+from keystead.cli import _limitspec
 from keystead.cli import _output as out
 from keystead.cli._connect import open_client
-from keystead.cli._runtime import JsonOption, command, state_of
+from keystead.cli._runtime import JsonOption, UsageProblem, command, state_of
 
 app = typer.Typer(
     help="Usage analytics: volume, outcomes, errors, latency and distinct clients "
@@ -162,4 +164,101 @@ def top(
     out.emit(found, json_out, render)
 
 
-__all__ = ["LEVELS", "app", "sparkline"]
+_PER = {"second": "1s", "minute": "1m", "hour": "1h", "day": "1d", "week": "7d"}
+
+
+def limit_shorthand(text: str) -> dict[str, Any]:
+    """``--limit 1000/day``: a rate limit named after its period (``day``), or
+    ``N/DURATION`` (``100/10s``) named ``limit``."""
+    count, sep, per = text.strip().partition("/")
+    per = per.strip().lower()
+    if not sep or not per:
+        raise UsageProblem(f"--limit {text!r}: expected LIMIT/PERIOD (e.g. 1000/day)")
+    name = per if per in _PER else "limit"
+    return _limitspec.parse_ratelimit(f"{name}={count.strip()}/{_PER.get(per, per)}", "--limit")
+
+
+def _refusals_table(title: str, rows: Sequence[Mapping[str, Any]], with_owner: bool) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("Key" if with_owner else "Owner", overflow="fold")
+    if with_owner:
+        table.add_column("Owner", overflow="fold")
+    table.add_column("Uses", justify="right", no_wrap=True)
+    table.add_column("Refused", justify="right", no_wrap=True)
+    table.add_column("Share", justify="right", no_wrap=True)
+    for row in rows:
+        share = _rate(row["refused"] / row["requests"] if row["requests"] else None)
+        ids = [row["key_id"], row["owner_id"]] if with_owner else [row["owner_id"]]
+        cells = [Text("-" if i is None else str(i)) for i in ids]
+        table.add_row(*cells, str(row["requests"]), str(row["refused"]), share)
+    return table
+
+
+@command(app, "what-if")
+def what_if(
+    ctx: typer.Context,
+    plan: Annotated[
+        str | None, typer.Option("--plan", help="A plan id: the proposal replaces its limits.")
+    ] = None,
+    key: KeyOpt = None,
+    api: ApiOpt = None,
+    limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--limit",
+            help="A rate limit LIMIT/PERIOD, e.g. 1000/day (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    ratelimit: limitopts.RatelimitOption = None,
+    quota: limitopts.QuotaOption = None,
+    credits: limitopts.CreditsOption = None,
+    days: Annotated[int, typer.Option(min=1, max=31, help="Replay the last N days.")] = 7,
+    granularity: Annotated[
+        str, typer.Option("--granularity", "-g", help="minute, hour or day.")
+    ] = "hour",
+    top_n: Annotated[
+        int, typer.Option("--top", min=1, max=100, help="Owners and keys shown.")
+    ] = 20,
+    json_out: JsonOption = False,
+) -> None:
+    """Replay recorded usage against proposed limits: who would have been refused, and when."""
+    proposal = limitopts.given_limits(ratelimit, quota, credits, None)
+    shorthand = [limit_shorthand(text) for text in limit or ()]
+    if shorthand:
+        proposal["ratelimits"] = [*proposal.get("ratelimits", []), *shorthand]
+    if not proposal:
+        raise UsageProblem("propose limits: --limit, --ratelimit, --quota or --credits")
+    with open_client(state_of(ctx)) as client:
+        found = client.what_if(
+            proposal,
+            plan_id=plan,
+            key_id=key,
+            api_id=api,
+            days=days,
+            granularity=granularity,
+            top=top_n,
+        )
+
+    def render(console: Console) -> None:
+        totals = found["totals"]
+        line = sparkline([b["refused"] for b in found["buckets"]])
+        console.print(
+            Text(
+                f"What if {found['scope']} {found['scope_id']} had {found['proposal']}: "
+                f"{totals['refused']} of {totals['requests']} uses refused, "
+                f"{totals['owners_refused']} owners and {totals['keys_refused']} keys "
+                f"affected (from {found['covered_from']} to {found['to']})"
+            ),
+            soft_wrap=True,
+        )
+        console.print(Text(f"refusals per {found['granularity']} {line}"), soft_wrap=True)
+        console.print(_refusals_table("Owners", found["owners"], with_owner=False))
+        console.print(_refusals_table("Keys", found["keys"], with_owner=True))
+        for note in found["notes"]:
+            out.note(note)
+
+    out.emit(found, json_out, render)
+
+
+__all__ = ["LEVELS", "app", "limit_shorthand", "sparkline"]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypedDict, Unpack
 
-from keystead.client._call import Call, compact, endpoint, get, read_object
+from keystead.client._call import Call, compact, endpoint, get, post, read_object
 
 
 class Scope(TypedDict, total=False):
@@ -46,6 +47,26 @@ class AnalyticsApi:
         (``after_leak``: among a leaked key's uses from its leak time on)."""
         params = _params(scope, by=by, limit=limit, after_leak=_flag(after_leak))
         return get("/v1/analytics/top", read_object, **params)
+
+    @endpoint(("POST", "/v1/analytics/what-if"))
+    def what_if(
+        self,
+        proposal: Mapping[str, Any],
+        *,
+        plan_id: str | None = None,
+        key_id: str | None = None,
+        api_id: str | None = None,
+        days: int = 7,
+        granularity: str = "hour",
+        top: int = 20,
+    ) -> Call[dict[str, Any]]:
+        """``POST /v1/analytics/what-if``: replay the last ``days`` of a plan's, a
+        key's or an API's recorded uses against ``proposal`` (a limit set, e.g.
+        ``{"quota": {"limit": 1000, "period": "day"}}``): who would have been
+        refused, and when."""
+        body = compact(plan_id=plan_id, key_id=key_id, api_id=api_id)
+        body.update(proposal=dict(proposal), days=days, granularity=granularity, top=top)
+        return post("/v1/analytics/what-if", read_object, json=body)
 
 
 __all__ = ["AnalyticsApi", "Scope"]

@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import BaseModel, Field
 
 from keystead.core.analytics import series_json, top_json
 from keystead.http.auth import Auth, Service
-from keystead.http.openapi import FOUND
+from keystead.http.fieldtypes import RequestModel
+from keystead.http.limit_schemas import CreditsIn, QuotaIn, RateLimits
+from keystead.http.openapi import FOUND, WITH_BODY
 from keystead.http.routing import router as make_router
 from keystead.http.schemas import ObjectId
+from keystead.service.what_if import MAX_DAYS, MAX_TOP, what_if_json
 
 router = make_router(prefix="/v1/analytics", tags=["analytics"])
 
@@ -145,6 +148,86 @@ async def usage_top(
         after_leak=after_leak,
     )
     return TopOut.model_validate(top_json(top))
+
+
+class ProposalIn(RequestModel):
+    """The proposed limit set (concurrency cannot be replayed: no time in flight is recorded)."""
+
+    ratelimits: RateLimits | None = None
+    quota: QuotaIn | None = None
+    credits: CreditsIn | None = None
+
+
+class WhatIfIn(RequestModel):
+    plan_id: ObjectId | None = Field(None, description="replace this plan's limits")
+    key_id: ObjectId | None = Field(None, description="replace this key's own limits")
+    api_id: ObjectId | None = Field(None, description="replace the own limits of this API's keys")
+    proposal: ProposalIn
+    days: int = Field(7, ge=1, le=MAX_DAYS, description="replay the last N days")
+    granularity: str = Field("hour", max_length=16, description="minute, hour or day")
+    top: int = Field(20, ge=1, le=MAX_TOP, description="owners and keys listed")
+
+
+class WhatIfTotalsOut(BaseModel):
+    requests: int
+    refused: int
+    keys_replayed: int
+    keys_refused: int
+    owners_refused: int
+
+
+class WhatIfOwnerOut(BaseModel):
+    owner_id: str | None
+    requests: int
+    refused: int
+
+
+class WhatIfKeyOut(WhatIfOwnerOut):
+    key_id: str
+
+
+class WhatIfBucketOut(BaseModel):
+    start: str
+    requests: int
+    refused: int
+
+
+class WhatIfOut(BaseModel):
+    scope: str
+    scope_id: str
+    proposal: dict[str, Any]
+    from_: str = Field(alias="from")
+    to: str
+    covered_from: str
+    granularity: str
+    totals: WhatIfTotalsOut
+    owners: list[WhatIfOwnerOut]
+    keys: list[WhatIfKeyOut]
+    buckets: list[WhatIfBucketOut]
+    notes: list[str]
+
+
+@router.post(
+    "/what-if",
+    summary="Replay recorded usage against proposed limits",
+    responses={**WITH_BODY, **FOUND},
+)
+async def what_if(body: WhatIfIn, ks: Service, principal: Auth) -> WhatIfOut:
+    """Name exactly one of ``plan_id``, ``key_id``, ``api_id``. Replays the last
+    ``days`` of recorded uses that reached the limits, on fresh counters, and
+    answers who would have been refused and when (``buckets``). ``covered_from``
+    is later than ``from`` when raw usage is kept for fewer days (``notes`` says so)."""
+    result = await ks.analytics.what_if(
+        principal,
+        plan_id=body.plan_id,
+        key_id=body.key_id,
+        api_id=body.api_id,
+        proposal=body.proposal.model_dump(exclude_none=True),
+        days=body.days,
+        granularity=body.granularity,
+        top=body.top,
+    )
+    return WhatIfOut.model_validate(what_if_json(result))
 
 
 __all__ = ["router"]

@@ -95,9 +95,45 @@ class Replay:
         return True
 
     def refused(self, times: Iterable[float]) -> list[float]:
-        """Feed every time (ascending); the times that would have been refused."""
+        """Feed every time (ascending); the times that would have been refused.
+        A lone GCRA limit or a lone quota takes a loop of its own (the same steps)."""
+        if len(self._gcra) == 1 and not self._windows and self._quota is None:
+            if self._credits is None:
+                return self._gcra_only(times)
+        if self._quota is not None and not self._gcra and not self._windows:
+            if self._credits is None:
+                return self._quota_only(self._quota, times)
         allow = self.allow
         return [t for t in times if not allow(t)]
+
+    def _gcra_only(self, times: Iterable[float]) -> list[float]:
+        state = self._gcra[0]
+        tat, interval, ceiling = state[0], state[1], state[2] + _EPS
+        out = []
+        for now in times:
+            new = (tat if tat > now else now) + interval
+            if new - now > ceiling:
+                out.append(now)
+            else:
+                tat = new
+        state[0] = tat
+        return out
+
+    def _quota_only(self, quota: Quota, times: Iterable[float]) -> list[float]:
+        q = self._quota_state
+        start, end, used, limit = q[0], q[1], q[2], quota.limit
+        out = []
+        for now in times:
+            if not start <= now < end:
+                first, end = period_bounds(quota, now)
+                if used < 0 or start < first:
+                    start, used = first, 0.0
+            if used + 1 > limit:
+                out.append(now)
+            else:
+                used += 1
+        q[0], q[1], q[2] = start, end, used
+        return out
 
 
 __all__ = ["Replay"]

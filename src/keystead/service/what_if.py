@@ -108,37 +108,26 @@ async def what_if(
             f"raw usage is kept {raw_retention_s / 86_400:g} days: the replay covers "
             f"{(now - covered) / 86_400:g} of the {days} days asked"
         )
-    rows = await store.usage_to_replay(
-        ws, scope, start=_at(covered), end=_at(now), limit=MAX_RECORDS + 1
-    )
-    if len(rows) > MAX_RECORDS:
+    t0, t1 = _at(covered), _at(now)
+    if await store.count_usage_to_replay(ws, scope, start=t0, end=t1) > MAX_RECORDS:
         raise ValidationError(
             f"more than {MAX_RECORDS} recorded uses to replay: choose fewer days or a key",
             field="days",
         )
-    limits_of = await _limit_sets(store, ws, scope_name, proposed, rows, notes)
+    rows = await store.usage_to_replay(ws, scope, start=t0, end=t1)
+    limits_of = await _limit_sets(store, ws, scope_name, proposed, [r[0] for r in rows], notes)
     per_bucket = Counter[int]()
     refused_bucket = Counter[int]()
     keys: list[Refusals] = []
     owners: dict[str | None, list[int]] = {}
-    i, n = 0, len(rows)
-    while i < n:
-        key = rows[i][0]
-        j = i
-        while j < n and rows[j][0] == key:
-            j += 1
-        replay = limits_of.get(key)
-        refused_times = [] if replay is None else replay.refused(r[2] for r in rows[i:j])
-        owner = rows[j - 1][1]  # its owner as last recorded
-        for r in rows[i:j]:
-            per_bucket[int((r[2] - first) // size)] += 1
-        for t in refused_times:
-            refused_bucket[int((t - first) // size)] += 1
-        keys.append(Refusals(key, j - i, len(refused_times), owner))
+    for key, owner, times in rows:
+        refused_times = limits_of[key].refused(times)
+        per_bucket.update([int((t - first) // size) for t in times])
+        refused_bucket.update([int((t - first) // size) for t in refused_times])
+        keys.append(Refusals(key, len(times), len(refused_times), owner))
         tally = owners.setdefault(owner, [0, 0])
-        tally[0] += j - i
+        tally[0] += len(times)
         tally[1] += len(refused_times)
-        i = j
     by_owner = [Refusals(o, t[0], t[1]) for o, t in owners.items()]
     return WhatIf(
         scope=scope_name,
@@ -148,7 +137,7 @@ async def what_if(
         end=_at(now),
         covered_from=_at(covered),
         granularity=granularity,
-        requests=n,
+        requests=sum(k.requests for k in keys),
         refused=sum(k.refused for k in keys),
         keys_replayed=len(keys),
         keys_refused=sum(1 for k in keys if k.refused),
@@ -218,11 +207,11 @@ async def _limit_sets(
     ws: str,
     scope: str,
     proposed: Mapping[str, Any],
-    rows: list[tuple[str, str | None, float]],
+    key_ids: list[str],
     notes: list[str],
 ) -> dict[str, Replay]:
     """A fresh replay of each key's limits under the proposal."""
-    sets = await store.key_limit_sets(ws, sorted({r[0] for r in rows}))
+    sets = await store.key_limit_sets(ws, key_ids)
     plans = {p.id: p.limits for p in await store.list_plans(ws)} if sets else {}
     out: dict[str, Replay] = {}
     skipped = False
@@ -234,7 +223,7 @@ async def _limit_sets(
             limits = limit_fields.effective(plan_limits, proposed)
         skipped = skipped or limits.concurrency is not None
         out[key_id] = Replay(limits.ratelimits, limits.quota, limits.credits)
-    for key_id in {r[0] for r in rows} - sets.keys():  # deleted since: the proposal alone
+    for key_id in set(key_ids) - sets.keys():  # deleted since: the proposal alone
         base = limit_fields.effective(None, proposed)
         out[key_id] = Replay(base.ratelimits, base.quota, base.credits)
     if skipped:
@@ -251,4 +240,40 @@ def _at(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-__all__ = ["MAX_DAYS", "MAX_RECORDS", "MAX_TOP", "Refusals", "WhatIf", "what_if"]
+def _iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def what_if_json(result: WhatIf) -> dict[str, Any]:
+    """The answer of ``POST /v1/analytics/what-if`` (and of the dashboard's chart)."""
+    return {
+        "scope": result.scope,
+        "scope_id": result.scope_id,
+        "proposal": dict(result.proposal),
+        "from": _iso(result.start),
+        "to": _iso(result.end),
+        "covered_from": _iso(result.covered_from),
+        "granularity": result.granularity,
+        "totals": {
+            "requests": result.requests,
+            "refused": result.refused,
+            "keys_replayed": result.keys_replayed,
+            "keys_refused": result.keys_refused,
+            "owners_refused": result.owners_refused,
+        },
+        "owners": [
+            {"owner_id": o.id, "requests": o.requests, "refused": o.refused} for o in result.owners
+        ],
+        "keys": [
+            {"key_id": k.id, "owner_id": k.owner_id, "requests": k.requests, "refused": k.refused}
+            for k in result.keys
+        ],
+        "buckets": [
+            {"start": _iso(start), "requests": uses, "refused": refused}
+            for start, uses, refused in result.buckets
+        ],
+        "notes": list(result.notes),
+    }
+
+
+__all__ = ["MAX_DAYS", "MAX_RECORDS", "MAX_TOP", "Refusals", "WhatIf", "what_if", "what_if_json"]

@@ -52,12 +52,17 @@ class AnalyticsStore(Protocol):
         first, ties by value."""
         ...
 
+    async def count_usage_to_replay(
+        self, workspace_id: str, scope: ReplayScope, *, start: datetime, end: datetime
+    ) -> int:
+        """How many raw records ``usage_to_replay`` would read."""
+        ...
+
     async def usage_to_replay(
-        self, workspace_id: str, scope: ReplayScope, *, start: datetime, end: datetime, limit: int
-    ) -> list[tuple[str, str | None, float]]:
-        """(key id, owner id, epoch seconds) of the scope's raw records in
-        [start, end) whose code is one of ``REPLAY_CODES``, by key then time;
-        at most ``limit`` of them."""
+        self, workspace_id: str, scope: ReplayScope, *, start: datetime, end: datetime
+    ) -> list[tuple[str, str | None, list[float]]]:
+        """Per key of the scope: (key id, owner id as recorded, epoch seconds of its
+        raw records in [start, end) whose code is one of ``REPLAY_CODES``, ascending)."""
         ...
 
     async def key_limit_sets(
