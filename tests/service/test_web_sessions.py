@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from keystead.config import Settings
 from keystead.core.authz import Principal
 from keystead.core.clock import ManualClock
 from keystead.errors import Conflict, Forbidden, TooManyAttempts, Unauthorized, ValidationError
@@ -323,3 +324,47 @@ async def test_portal_keys_follow_the_providers_limits(
     await sessions.create_portal_key(p, {"api_id": api.id})
     with pytest.raises(Forbidden):  # not a portal (owner-narrowed) principal
         await sessions.create_portal_key(admin, {"api_id": api.id})
+
+
+async def test_a_link_of_another_workspace_opens_that_workspace_only(
+    keystead: Keystead, admin: Principal
+) -> None:
+    api = await keystead.apis.create(admin, name="ours", prefix="ou")
+    ours = await keystead.keys.create(admin, api_id=api.id, owner_id="cust_1")
+    other = await keystead.workspaces.create("other")
+    theirs = await keystead.workspaces.local_operator(other.workspace.id)
+    link = await keystead.web_sessions.create_portal_link(theirs, "cust_1")
+    _, session = await keystead.web_sessions.redeem_portal_link(
+        _token(link.url), ip=None, user_agent=None
+    )
+    assert session.workspace_id == other.workspace.id != admin.workspace_id
+    listed = await keystead.keys.list(session.principal)
+    assert listed.items == []
+    with pytest.raises(Exception) as refused:
+        await keystead.keys.get(session.principal, ours.key.id)
+    assert getattr(refused.value, "status", None) == 404
+    assert (await keystead.web_sessions.branding(other.workspace.id)).name == "Keystead"
+
+
+async def test_sessions_work_across_nodes(
+    keystead: Keystead, admin: Principal, settings: Settings, clock: ManualClock
+) -> None:
+    other = await Keystead.open(settings=settings, clock=clock)
+    try:
+        root = await keystead.root_keys.create(admin, permissions=["keys.read"])
+        token, session = await keystead.web_sessions.sign_in(
+            root.plaintext, ip=None, user_agent=None
+        )
+        there = await other.web_sessions.resume(token, area="ui")
+        assert there is not None and there.id == session.id
+        assert there.csrf_token == session.csrf_token  # the same server secret
+        await keystead.root_keys.revoke(admin, root.root_key.id)  # on the first node
+        assert await other.web_sessions.resume(token, area="ui") is None
+        link = await keystead.web_sessions.create_portal_link(admin, "cust_1")
+        await other.web_sessions.redeem_portal_link(_token(link.url), ip=None, user_agent=None)
+        with pytest.raises(Unauthorized):
+            await keystead.web_sessions.redeem_portal_link(
+                _token(link.url), ip=None, user_agent=None
+            )
+    finally:
+        await other.close()

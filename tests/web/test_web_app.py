@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 
@@ -116,7 +117,7 @@ async def test_pages_link_versioned_assets(keystead: Keystead) -> None:
 
 
 def test_serve_names_the_dashboard_url() -> None:
-    from keystead.cli.serve import dashboard_url
+    from keystead.cli.serve import banner, dashboard_url
     from keystead.config import Settings
 
     local = Settings(_env_file=None)
@@ -125,6 +126,10 @@ def test_serve_names_the_dashboard_url() -> None:
     assert dashboard_url(local, "::1", 8400) == "http://[::1]:8400/ui/"
     public = Settings(_env_file=None, public_url="https://keys.example.com/")
     assert dashboard_url(public, "0.0.0.0", 8400) == "https://keys.example.com/ui/"  # noqa: S104
+    assert banner(local, "127.0.0.1", 8400) == "Dashboard: http://127.0.0.1:8400/ui/"
+    line = json.loads(banner(Settings(_env_file=None, log_format="json"), "127.0.0.1", 8400))
+    assert line["message"] == "Dashboard: http://127.0.0.1:8400/ui/"
+    assert line["logger"] == "keystead"
 
 
 @pytest.mark.parametrize(
@@ -143,3 +148,17 @@ def test_the_portal_accent_reaches_css_only_as_a_colour(
     from keystead.web.brand import stylesheet
 
     assert stylesheet(accent) == f":root {{\n  --accent: {colour};\n  --on-accent: {text};\n}}\n"
+
+
+def test_templates_hold_no_inline_script_style_or_unescaped_output() -> None:
+    """The CSP forbids inline script and style; autoescape must never be bypassed."""
+    import re
+
+    from keystead.web.templating import TEMPLATES
+
+    forbidden = re.compile(r"<script>|<script(?![^>]*\bsrc=)|\sstyle=|\son[a-z]+=|\|\s*safe\b")
+    templates = sorted(TEMPLATES.rglob("*.html"))
+    assert templates
+    for path in templates:
+        found = forbidden.search(path.read_text())
+        assert found is None, f"{path.relative_to(TEMPLATES)}: {found.group(0)}"

@@ -146,7 +146,7 @@ def serve(
     import uvicorn
 
     bound_host, bound_port = host or settings.host, port or settings.port
-    typer.echo(f"Dashboard: {dashboard_url(settings, bound_host, bound_port)}", err=True)
+    typer.echo(banner(settings, bound_host, bound_port), err=True)
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -161,6 +161,17 @@ def serve(
         # shutdown for up to their 30 s: end them after 5 s, clients reconnect
         timeout_graceful_shutdown=5,
     )
+
+
+def banner(settings: Settings, host: str, port: int) -> str:
+    """The startup line naming the dashboard: a JSON log line when logs are JSON."""
+    message = f"Dashboard: {dashboard_url(settings, host, port)}"
+    if settings.log_format != "json":
+        return message
+    from keystead.logs import JsonFormatter
+
+    record = logging.LogRecord("keystead", logging.INFO, __file__, 0, message, None, None)
+    return JsonFormatter().format(record)
 
 
 def dashboard_url(settings: Settings, host: str, port: int) -> str:

@@ -27,16 +27,18 @@
     if (!target) return;
     var value = "value" in target ? target.value : target.textContent;
     var done = function () { announce("Copied"); button.textContent = "Copied"; };
+    var failed = function () { announce("Copy failed: select the value and copy it"); };
+    if (selectAndCopy(target)) { done(); return; }
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(value).then(done, function () { fallbackCopy(target, done); });
+      navigator.clipboard.writeText(value).then(done, failed);
     } else {
-      fallbackCopy(target, done);
+      failed();
     }
   }
 
-  function fallbackCopy(target, done) {
+  function selectAndCopy(target) {
     if (target.select) target.select();
-    try { if (document.execCommand("copy")) done(); } catch (e) { /* nothing to do */ }
+    try { return document.execCommand("copy"); } catch (e) { return false; }
   }
 
   /* ---- confirm dialog ---- */
