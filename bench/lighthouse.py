@@ -14,9 +14,9 @@ verifications), signs in with Chromium through the real form, then runs, per pag
 
 and prints the performance and accessibility scores with the metrics behind them (the
 run with the median performance score, as Lighthouse CI does: total blocking time moves
-with the machine's load), and the accessibility audits that failed. Needs Node (npx) and Debian's chromium
-(``make system-deps``); Lighthouse comes from the npm registry into npx's cache, nothing
-is committed. Targets (issue 18): performance >= 90, accessibility >= 95.
+with the machine's load), and the accessibility audits that failed. Needs Node (npx)
+and Debian's chromium (``make system-deps``); Lighthouse comes from the npm registry
+into npx's cache, nothing is committed. Targets (issue 18): performance >= 90, accessibility >= 95.
 """
 
 from __future__ import annotations
