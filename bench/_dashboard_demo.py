@@ -4,8 +4,9 @@ Not a benchmark itself: ``bench/lighthouse.py`` and ``scripts/dashboard_screensh
 import it. ``demo_server()`` runs ``keystead init`` and ``keystead serve`` (defaults, a
 temporary SQLite store) on a free loopback port; ``seed()`` fills it through the HTTP
 API the way a customer's backend would: two APIs, two plans, owners, keys, a few hundred
-verifications (valid, refused, rate limited) so the charts have points, and one revoked
-key. ``signed_in_cookie()`` signs in with Chromium and returns the session cookie.
+verifications, plus requests reported through ``POST /v1/usage/records`` over the past
+day (status, response time, user agent, path) so the charts have a shape, and one
+revoked key. ``signed_in_cookie()`` signs in with Chromium and returns the session cookie.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def _created(answer: httpx.Response) -> dict[str, object]:
     return body
 
 
-def seed(demo: Demo, *, verifications: int = 400) -> Demo:
+def seed(demo: Demo, *, verifications: int = 400, reports: int = 3000) -> Demo:
     """Demo data through the HTTP API (see the module docstring)."""
     rng = random.Random(7)
     headers = {"Authorization": f"Bearer {demo.root_key}"}
@@ -153,10 +154,45 @@ def seed(demo: Demo, *, verifications: int = 400) -> Demo:
                 "/v1/keys/verify",
                 json={"key": key, "ip": f"203.0.113.{rng.randint(1, 40)}", "path": "/v1/charges"},
             ).raise_for_status()
+        _backfill(client, demo, rng, reports)
         revoked = names[-1]
         client.post(f"/v1/keys/{demo.key_ids[revoked]}/revoke").raise_for_status()
     time.sleep(2)  # usage records are written within about a second
     return demo
+
+
+USER_AGENTS = ("acme-billing/2.1", "python-httpx/0.27", "Go-http-client/1.1", "curl/7.88.1")
+PATHS = ("/v1/charges", "/v1/documents", "/v1/refunds", "/v1/customers")
+
+
+def _backfill(client: httpx.Client, demo: Demo, rng: random.Random, count: int) -> None:
+    """``count`` requests reported over the past day: busier in the day than at night,
+    a few refusals and server errors, response times around 40 ms."""
+    now = time.time()
+    ids = list(demo.key_ids.values())
+    records = []
+    for _ in range(count):
+        at = now - 86_400 * rng.betavariate(2, 1.2)
+        roll = rng.random()
+        code, status = ("VALID", 200) if roll > 0.08 else ("RATE_LIMITED", 429)
+        if code == "VALID" and rng.random() < 0.02:
+            status = 500
+        records.append(
+            {
+                "key_id": ids[min(int(rng.expovariate(0.4)), len(ids) - 1)],
+                "code": code,
+                "at": at,
+                "ip": f"198.51.100.{rng.randint(1, 60)}",
+                "user_agent": rng.choice(USER_AGENTS),
+                "method": "POST" if rng.random() < 0.3 else "GET",
+                "path": rng.choice(PATHS),
+                "status": status,
+                "response_ms": round(rng.lognormvariate(3.6, 0.5), 1),
+            }
+        )
+    for start in range(0, len(records), 1000):
+        batch = {"records": records[start : start + 1000]}
+        client.post("/v1/usage/records", json=batch).raise_for_status()
 
 
 def signed_in_cookie(demo: Demo) -> tuple[str, str]:
