@@ -170,6 +170,8 @@ async def run_backend(dialect: str, url: str, opts: argparse.Namespace) -> None:
             f"(loaded in {loaded:.0f} s), {opts.runs} runs",
             [("case", "items", "p50 ms", "p95 ms"), *rows],
         )
+        if not opts.uses:
+            return
         free = pop["plans"]["free"]
         on_free = (await ks.keys.list(admin, plan_id=free, limit=1000)).items
         t0 = time.perf_counter()

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from keystead.store.analytics import REPLAY_CODES, SCOPE_COLUMNS, TOP_COLUMNS, ReplayScope
 from keystead.store.sql.base import SqlBase
@@ -87,16 +86,14 @@ class AnalyticsQueries(SqlBase):
     ) -> list[tuple[str, str | None, list[float]]]:
         """One row per key, its times as one text of integer microseconds: a
         million records cross the driver as a thousand rows."""
-        times: sa.ColumnElement[Any]
-        if self.dialect == "postgresql":
-            micros = sa.cast(sa.extract("epoch", usage.c.at) * 1_000_000, sa.BigInteger)
-            times = sa.func.string_agg(
-                sa.cast(micros, sa.Text), aggregate_order_by(sa.literal(","), usage.c.at)
-            )
+        micros: sa.ColumnElement[Any]
+        if self.dialect == "postgresql":  # date_part: a double, cheaper than numeric EXTRACT
+            micros = sa.cast(sa.func.date_part("epoch", usage.c.at) * 1_000_000, sa.BigInteger)
+            times = sa.func.string_agg(sa.cast(micros, sa.Text), ",")
         else:  # stored as UTC text "YYYY-MM-DD HH:MM:SS.ffffff"
             whole = sa.cast(sa.func.strftime("%s", usage.c.at), sa.BigInteger)
-            fraction = sa.cast(sa.func.substr(usage.c.at, 21, 6), sa.BigInteger)
-            times = sa.func.group_concat(whole * 1_000_000 + fraction, ",")
+            micros = whole * 1_000_000 + sa.cast(sa.func.substr(usage.c.at, 21, 6), sa.BigInteger)
+            times = sa.func.group_concat(micros, ",")
         where = self._replay_filter(workspace_id, scope, start, end)
         stmt = (
             sa.select(usage.c.key_id, sa.func.max(usage.c.owner_id), times)
@@ -106,7 +103,7 @@ class AnalyticsQueries(SqlBase):
         out: list[tuple[str, str | None, list[float]]] = []
         for key_id, owner_id, text in map(tuple, await self._all(stmt)):
             stamps = [int(t) / 1e6 for t in str(text).split(",")]
-            stamps.sort()  # already in order on PostgreSQL: a linear pass
+            stamps.sort()  # aggregated in no particular order
             out.append((str(key_id), owner_id, stamps))
         return out
 

@@ -292,23 +292,24 @@ class SqlStore(
     async def list_keys(
         self, workspace_id: str, where: KeyFilter, *, after: str | None, limit: int, now: datetime
     ) -> list[Key]:
-        stmt = sa.select(*rows.KEY_COLUMNS).where(keys.c.workspace_id == workspace_id)
+        conditions = [keys.c.workspace_id == workspace_id]
         if where.api_id is not None:
-            stmt = stmt.where(keys.c.api_id == where.api_id)
+            conditions.append(keys.c.api_id == where.api_id)
         if where.api_ids is not None:
-            stmt = stmt.where(keys.c.api_id.in_(sorted(where.api_ids)))
+            conditions.append(keys.c.api_id.in_(sorted(where.api_ids)))
         if where.owner_id is not None:
-            stmt = stmt.where(keys.c.owner_id == where.owner_id)
+            conditions.append(keys.c.owner_id == where.owner_id)
         if where.state is not None:
-            stmt = stmt.where(_state_condition(where.state, now))
+            conditions.append(_state_condition(where.state, now))
         if where.plan_id is not None:
-            stmt = stmt.where(keys.c.plan_id == where.plan_id)
+            conditions.append(keys.c.plan_id == where.plan_id)
         if where.environment is not None:
-            stmt = stmt.where(keys.c.environment == where.environment)
-        if where.search is not None:
-            stmt = stmt.where(_search_condition(where.search))
+            conditions.append(keys.c.environment == where.environment)
         if after is not None:
-            stmt = stmt.where(keys.c.id > after)
+            conditions.append(keys.c.id > after)
+        if where.search is not None:  # a scan of the workspace's keys at worst
+            conditions.append(_search_condition(where.search, self.dialect))
+        stmt = sa.select(*rows.KEY_COLUMNS).where(*conditions)
         found = await self._all(stmt.order_by(keys.c.id).limit(limit))
         return [rows.key(r) for r in found]
 
@@ -367,17 +368,27 @@ class SqlStore(
             await c.execute(stmt, batch)
 
 
-def _search_condition(search: str) -> sa.ColumnElement[bool]:
-    """Name contains it (case-insensitive: SQL's ``lower`` on both sides, so both
-    backends fold alike), or the owner id or ``start`` begins with it (exact)."""
+def _search_condition(search: str, dialect: str) -> sa.ColumnElement[bool]:
+    """The name contains it, ASCII letters in any case (as SQLite's LIKE and
+    lower() fold them; on PostgreSQL lower() under the "C" collation, which is
+    also the cheap one), or the owner id or ``start`` begins with it (exactly)."""
     escaped = search.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    pattern = sa.func.lower(sa.literal(f"%{escaped}%", sa.String))
+    if dialect == "postgresql":
+        folded = escaped.translate(_ASCII_LOWER)
+        return sa.or_(
+            sa.func.lower(keys.c.name.collate("C")).like(f"%{folded}%", escape="/"),
+            sa.func.starts_with(keys.c.owner_id, search),
+            sa.func.starts_with(keys.c.start, search),
+        )
     size = len(search)
     return sa.or_(
-        sa.func.lower(keys.c.name).like(pattern, escape="/"),
+        keys.c.name.like(f"%{escaped}%", escape="/"),
         sa.func.substr(keys.c.owner_id, 1, size) == search,
         sa.func.substr(keys.c.start, 1, size) == search,
     )
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _state_condition(state: str, now: datetime) -> sa.ColumnElement[bool]:
