@@ -118,6 +118,8 @@ async def _exercise_analytics(w: World, key_id: str) -> None:
     await c.get("/v1/analytics/usage", params={"key_id": key_id}, headers=h)
     await c.get("/v1/analytics/top", params={"key_id": key_id, "by": "user_agent"}, headers=h)
     await c.get("/v1/analytics/usage", params={"key_id": key_id, "owner_id": "o"}, headers=h)
+    proposal = {"quota": {"limit": 1, "period": "day"}}
+    await c.post("/v1/analytics/what-if", json={"key_id": key_id, "proposal": proposal}, headers=h)
 
 
 async def _exercise_alerts(w: World) -> None:

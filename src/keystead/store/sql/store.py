@@ -21,6 +21,7 @@ from keystead.store.sql.analytics_queries import AnalyticsQueries
 from keystead.store.sql.audit_queries import AuditQueries
 from keystead.store.sql.custody_queries import CustodyQueries
 from keystead.store.sql.engine import migrate
+from keystead.store.sql.key_filters import search_condition, state_condition
 from keystead.store.sql.leak_queries import LeakQueries
 from keystead.store.sql.lifecycle_queries import LifecycleQueries, write_events
 from keystead.store.sql.limit_queries import LimitQueries
@@ -300,7 +301,7 @@ class SqlStore(
         if where.owner_id is not None:
             conditions.append(keys.c.owner_id == where.owner_id)
         if where.state is not None:
-            conditions.append(_state_condition(where.state, now))
+            conditions.append(state_condition(where.state, now))
         if where.plan_id is not None:
             conditions.append(keys.c.plan_id == where.plan_id)
         if where.environment is not None:
@@ -308,7 +309,7 @@ class SqlStore(
         if after is not None:
             conditions.append(keys.c.id > after)
         if where.search is not None:  # a scan of the workspace's keys at worst
-            conditions.append(_search_condition(where.search, self.dialect))
+            conditions.append(search_condition(where.search, self.dialect))
         stmt = sa.select(*rows.KEY_COLUMNS).where(*conditions)
         found = await self._all(stmt.order_by(keys.c.id).limit(limit))
         return [rows.key(r) for r in found]
@@ -366,44 +367,6 @@ class SqlStore(
         batch = [{"b_id": k, "b_at": last_used[k]} for k in sorted(last_used)]
         async with self._tx() as c:
             await c.execute(stmt, batch)
-
-
-def _search_condition(search: str, dialect: str) -> sa.ColumnElement[bool]:
-    """The name contains it, ASCII letters in any case (as SQLite's LIKE and
-    lower() fold them; on PostgreSQL lower() under the "C" collation, which is
-    also the cheap one), or the owner id or ``start`` begins with it (exactly)."""
-    escaped = search.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    if dialect == "postgresql":
-        folded = escaped.translate(_ASCII_LOWER)
-        return sa.or_(
-            sa.func.lower(keys.c.name.collate("C")).like(f"%{folded}%", escape="/"),
-            sa.func.starts_with(keys.c.owner_id, search),
-            sa.func.starts_with(keys.c.start, search),
-        )
-    size = len(search)
-    return sa.or_(
-        keys.c.name.like(f"%{escaped}%", escape="/"),
-        sa.func.substr(keys.c.owner_id, 1, size) == search,
-        sa.func.substr(keys.c.start, 1, size) == search,
-    )
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def _state_condition(state: str, now: datetime) -> sa.ColumnElement[bool]:
-    live = keys.c.revoked_at.is_(None)
-    unexpired = sa.or_(keys.c.expires_at.is_(None), keys.c.expires_at > now)
-    if state == "revoked":
-        return keys.c.revoked_at.is_not(None)
-    if state == "disabled":
-        return live & keys.c.enabled.is_(False)
-    if state == "expired":
-        return live & keys.c.enabled.is_(True) & (keys.c.expires_at <= now)
-    started = sa.or_(keys.c.not_before.is_(None), keys.c.not_before <= now)
-    if state == "pending":
-        return live & keys.c.enabled.is_(True) & unexpired & ~started
-    return live & keys.c.enabled.is_(True) & unexpired & started
 
 
 __all__ = ["SqlStore"]
