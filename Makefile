@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit install clean bench system-deps fuzz web-assets
+.PHONY: run test lint typecheck unit install clean bench system-deps fuzz web-assets browser-test-assets
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,8 +26,8 @@ typecheck: $(STAMP)
 	for example in examples/*/; do $(BIN)/mypy --strict "$$example" || exit 1; done
 
 # Debian packages the tests use (rsyslogd for the syslog export sinks, SoftHSM2 for the
-# pkcs11:// master key). Installed when missing and running as root; otherwise those tests
-# skip with a reason.
+# pkcs11:// master key, Chromium for the browser tests of the dashboard). Installed when
+# missing and running as root; otherwise those tests skip with a reason.
 SOFTHSM2_LIB ?= /usr/lib/softhsm/libsofthsm2.so
 system-deps:
 	@command -v rsyslogd >/dev/null 2>&1 || test -x /usr/sbin/rsyslogd \
@@ -46,6 +46,36 @@ system-deps:
 	         echo "system-deps: SoftHSM2 not found and not root: run 'sudo apt-get install softhsm2'" \
 	              "or the pkcs11:// master key tests will skip"; \
 	       fi; }
+	@test -x /usr/bin/chromium \
+	  || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	         echo "system-deps: installing chromium"; \
+	         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	       else \
+	         echo "system-deps: /usr/bin/chromium not found and not root: run 'sudo apt-get install chromium'" \
+	              "or the browser tests (tests/web/browser) will skip"; \
+	       fi; }
+
+# axe-core, the accessibility checker the browser tests inject into each page, vendored
+# from the npm registry (tests only: it does not ship). Needs npm; refreshes the file,
+# its licence and VENDOR.md (version, sha256).
+AXE_VERSION ?= 4.14.1
+AXE_DIR = tests/web/browser/vendor
+browser-test-assets:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT \
+	  && (cd "$$tmp" && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && tar xzf axe-core-$(AXE_VERSION).tgz) \
+	  && mkdir -p $(AXE_DIR) \
+	  && cp "$$tmp/package/axe.min.js" $(AXE_DIR)/axe.min.js \
+	  && cp "$$tmp/package/LICENSE" $(AXE_DIR)/LICENSE.axe-core \
+	  && sum=$$(sha256sum $(AXE_DIR)/axe.min.js | cut -d' ' -f1) \
+	  && printf '%s\n' \
+	    '# Vendored for the browser tests' '' \
+	    'Refreshed by `make browser-test-assets` (`AXE_VERSION=x.y.z make browser-test-assets` for another version).' \
+	    'Used by tests only (injected into each page by `kit.axe_report`); nothing here ships in the package.' '' \
+	    '| file | package | version | licence | sha256 |' \
+	    '|---|---|---|---|---|' \
+	    "| axe.min.js | npm \`axe-core\` (\`package/axe.min.js\`) | $(AXE_VERSION) | MPL-2.0 (LICENSE.axe-core) | \`$$sum\` |" \
+	    > $(AXE_DIR)/VENDOR.md \
+	  && echo "browser-test-assets: axe-core $(AXE_VERSION) sha256 $$sum"
 
 unit: $(STAMP) system-deps
 	$(BIN)/pytest
