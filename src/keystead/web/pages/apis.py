@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from keystead.core.models import Api
 from keystead.errors import ValidationError
-from keystead.web.pages import key_form
+from keystead.web.pages import formvalues, key_form
 from keystead.web.pages.keys import can
 from keystead.web.routing import WebRequest, action, page
 
@@ -21,13 +21,13 @@ DAY_S = 86_400
 def key_defaults(form: FormData) -> dict[str, Any]:
     """The ``key_defaults`` object from the form's default fields."""
     out: dict[str, Any] = {}
-    permissions = key_form.lines(key_form.text(form, "d_permissions"))
+    permissions = key_form.lines(formvalues.text(form, "d_permissions"))
     if permissions:
         out["permissions"] = permissions
-    roles = key_form.lines(key_form.text(form, "d_roles"))
+    roles = key_form.lines(formvalues.text(form, "d_roles"))
     if roles:
         out["roles"] = roles
-    environment = key_form.text(form, "d_environment")
+    environment = formvalues.text(form, "d_environment")
     if environment is not None:
         out["environment"] = environment
     days = key_form.integer(form, "d_expires_in_days", minimum=1)
@@ -83,8 +83,8 @@ async def create_api(req: WebRequest) -> Response:
     try:
         api = await req.ks.apis.create(
             req.principal,
-            name=key_form.text(form, "name") or "",
-            prefix=key_form.text(form, "prefix"),
+            name=formvalues.text(form, "name") or "",
+            prefix=formvalues.text(form, "prefix"),
             key_defaults=key_defaults(form),
         )
     except ValidationError as exc:
@@ -120,7 +120,7 @@ async def update_api(req: WebRequest) -> Response:
     api_id = req.path("api_id")
     form = await req.form()
     try:
-        changes = {"name": key_form.text(form, "name"), "key_defaults": key_defaults(form)}
+        changes = {"name": formvalues.text(form, "name"), "key_defaults": key_defaults(form)}
         api = await req.ks.apis.update(req.principal, api_id, changes)
     except ValidationError as exc:
         api = await req.ks.apis.get(req.principal, api_id)

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.responses import Response
 
 from keystead.errors import ValidationError
-from keystead.web.pages import key_form
+from keystead.web.pages import formvalues, key_form
 from keystead.web.pages.keys import QUOTA_PERIODS, plans_of
 from keystead.web.routing import WebRequest, action, page
 
@@ -128,7 +128,7 @@ async def compromise_key(req: WebRequest) -> Response:
         req.principal,
         req.path("key_id"),
         replace=form.get("replace") == "on",
-        reason=key_form.text(form, "reason"),
+        reason=formvalues.text(form, "reason"),
         notify=form.get("notify") == "on",
     )
     return req.render(

@@ -17,6 +17,7 @@ import orjson
 from starlette.datastructures import FormData as Form
 
 from keystead.errors import ValidationError
+from keystead.web.pages.formvalues import text, whole
 
 _SPLIT = re.compile(r"[\n,]")
 RESTRICTION_LISTS = (
@@ -32,15 +33,6 @@ RATELIMIT_ROWS = 3
 _EDITED = frozenset({kind for kind, _ in RESTRICTION_LISTS} | set(RESTRICTION_PLAIN))
 
 
-def text(form: Form, name: str) -> str | None:
-    """A text field, stripped; empty -> None."""
-    value = form.get(name)
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    return value or None
-
-
 def lines(value: str | None) -> list[str]:
     if value is None:
         return []
@@ -48,14 +40,8 @@ def lines(value: str | None) -> list[str]:
 
 
 def integer(form: Form, name: str, *, minimum: int = 0) -> int | None:
-    value = text(form, name)
-    if value is None:
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValidationError(f"{name} is a whole number", field=name) from None
-    if number < minimum:
+    number = whole(form, name)
+    if number is not None and number < minimum:
         raise ValidationError(f"{name} is at least {minimum}", field=name)
     return number
 

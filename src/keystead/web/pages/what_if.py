@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from keystead.errors import KeysteadError, NotFound, ValidationError
 from keystead.service.what_if import MAX_DAYS, WhatIf
-from keystead.web.pages import key_form
+from keystead.web.pages import formvalues, key_form
 from keystead.web.pages.keys import QUOTA_PERIODS, apis_of, can, plans_of
 from keystead.web.routing import WebRequest, action, page
 
@@ -73,10 +73,10 @@ async def what_if_page(req: WebRequest) -> Response:
 def scope_of(form: FormData) -> dict[str, str]:
     """``{"plan_id" | "api_id" | "key_id": id}``: a key id typed in wins over
     the plan or API chosen in the list."""
-    key_id = key_form.text(form, "key_id")
+    key_id = formvalues.text(form, "key_id")
     if key_id is not None:
         return {"key_id": key_id}
-    target = key_form.text(form, "target") or ""
+    target = formvalues.text(form, "target") or ""
     kind, _, target_id = target.partition(":")
     if kind not in _KINDS or not target_id:
         raise ValidationError("Choose a plan or an API, or type a key id.", field="target")
@@ -114,7 +114,7 @@ async def run_what_if(req: WebRequest) -> Response:
         )
     )
     try:
-        granularity = key_form.text(form, "granularity") or "hour"
+        granularity = formvalues.text(form, "granularity") or "hour"
         result = await req.ks.analytics.what_if(
             req.principal,
             **scope_of(form),

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from keystead.core.models import Key
 from keystead.errors import Conflict, ValidationError
-from keystead.web.pages import key_form, overview
+from keystead.web.pages import formvalues, overview
 from keystead.web.pages.keys import can
 from keystead.web.routing import WebRequest, action, data, page
 
@@ -130,11 +130,11 @@ async def create_key(req: WebRequest) -> Response:
     form = await req.form()
     values = {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
     choices = dict(await api_choices(req))
-    api_id = key_form.text(form, "api_id")
+    api_id = formvalues.text(form, "api_id")
     if api_id is None and len(choices) == 1:
         api_id = next(iter(choices))
     spec: dict[str, Any] = {"api_id": api_id}
-    name = key_form.text(form, "name")
+    name = formvalues.text(form, "name")
     if name is not None:
         spec["name"] = name
     try:
