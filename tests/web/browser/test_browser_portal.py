@@ -1,6 +1,7 @@
 """The self-service portal in Chromium: a provider's backend asks for a one-time link
 (``POST /v1/portal/sessions``), the customer's browser opens it, and the portal shows
-that owner's keys only."""
+that owner's keys only; the customer rolls one of them, copies the new key and the
+old one keeps working for the grace period."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from serving import Server
 
 from .conftest import new_context
-from .kit import Watch, api
+from .kit import Watch, api, assert_accessible, curl_verify, visit
 
 
 def portal_link(server: Server, owner: str) -> str:
@@ -58,3 +59,73 @@ def test_a_portal_link_opens_once_and_never_the_dashboard(
         assert not [c for c in again.cookies() if c.get("name") == "ks_portal"]
     finally:
         again.close()
+
+
+def make_keys(server: Server, owner: str, names: list[str]) -> dict[str, tuple[str, str]]:
+    """Keys for ``owner`` through the HTTP API: name -> (id, plaintext)."""
+    made = {}
+    with api(server) as client:
+        created = client.post("/v1/apis", json={"name": f"portal-{secrets.token_hex(3)}"})
+        assert created.status_code == 201, created.text
+        for name in names:
+            answer = client.post(
+                "/v1/keys",
+                json={"api_id": created.json()["id"], "name": name, "owner_id": owner},
+            )
+            assert answer.status_code == 201, answer.text
+            made[name] = (answer.json()["id"], answer.json()["key"])
+            server.revealed.append(answer.json()["key"])
+    return made
+
+
+def test_a_customer_sees_only_their_keys_and_rolls_one(
+    page: Page, server: Server, watch: Watch
+) -> None:
+    suffix = secrets.token_hex(3)
+    owner_a, owner_b = f"alice-{suffix}", f"bob-{suffix}"
+    mine = make_keys(server, owner_a, [f"a-prod-{suffix}", f"a-test-{suffix}"])
+    theirs = make_keys(server, owner_b, [f"b-prod-{suffix}"])
+
+    enter(page, portal_link(server, owner_a))
+    visit(page, "/portal/", watch)
+    table = page.get_by_role("table")
+    for name in mine:
+        expect(table.get_by_role("link", name=name)).to_be_visible()
+    for name, (key_id, _) in theirs.items():
+        assert name not in page.content() and key_id not in page.content()
+    b_id = next(iter(theirs.values()))[0]
+    refused = page.goto(f"/portal/keys/{b_id}")
+    assert refused is not None and refused.status == 404
+
+    name, (key_id, old_key) = next(iter(mine.items()))
+    visit(page, "/portal/", watch)
+    page.get_by_role("link", name=name).click()
+    expect(page).to_have_url(re.compile(f"/portal/keys/{key_id}$"))
+    assert_accessible(page)
+    page.get_by_label("Old key keeps working for").select_option(label="1 hour")
+    page.get_by_role("button", name="Roll key").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Roll key '{name}' ({key_id})?")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Key rolled")
+    watch.assert_quiet()
+    assert_accessible(page)
+    shown = page.get_by_label("Your new key")
+    page.get_by_role("button", name="Copy").click()
+    expect(page.locator("#live")).to_have_text("Copied")
+    new_key: str = page.evaluate("() => navigator.clipboard.readText()")
+    assert new_key == shown.input_value() and new_key != old_key
+    server.revealed.append(new_key)
+
+    fresh = curl_verify(server, new_key)
+    assert fresh["valid"] is True and fresh["owner_id"] == owner_a
+    assert fresh["key_id"] != key_id
+    during_grace = curl_verify(server, old_key)
+    assert during_grace["valid"] is True and during_grace["key_id"] == key_id
+
+    page.get_by_role("link", name="Go to the key").click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert new_key not in page.content()  # shown once: never again
+    visit(page, page.url, watch)
+    watch.assert_quiet()
+    assert watch.dialogs == []
