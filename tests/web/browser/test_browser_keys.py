@@ -92,6 +92,7 @@ def test_create_copy_verify_chart_and_revoke_a_key(
     assert counts == {"VALID": VERIFICATIONS}
     visit(page, f"/ui/keys/{key_id}", watch)
     usage = page.locator(f'figure[data-chart="/ui/data/keys/{key_id}/usage"]')
+    usage.scroll_into_view_if_needed()  # charts are drawn as they come into view
     expect(usage).to_have_attribute("data-chart-ready", "1")
     expect(usage.locator("canvas")).to_have_count(1)
     assert usage.locator("canvas").bounding_box() is not None

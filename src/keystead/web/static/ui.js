@@ -192,9 +192,25 @@
     }
   }
 
+  /* A chart is fetched and drawn when it comes near the viewport: drawing is the
+     page's main script work, and charts further down need not hold up the first paint. */
+  var chartWatcher = "IntersectionObserver" in window
+    ? new IntersectionObserver(function (entries) {
+        entries.forEach(function (entry) {
+          if (!entry.isIntersecting) return;
+          chartWatcher.unobserve(entry.target);
+          loadChart(entry.target);
+        });
+      }, { rootMargin: "200px 0px" })
+    : null;
+
+  function watchChart(figure) {
+    if (chartWatcher) chartWatcher.observe(figure); else loadChart(figure);
+  }
+
   function init(root) {
-    if (root.matches && root.matches("[data-chart]")) loadChart(root);
-    root.querySelectorAll("[data-chart]").forEach(loadChart);
+    if (root.matches && root.matches("[data-chart]")) watchChart(root);
+    root.querySelectorAll("[data-chart]").forEach(watchChart);
     if (root.matches && root.matches("[data-chart-inline]")) drawInline(root);
     root.querySelectorAll("[data-chart-inline]").forEach(drawInline);
     root.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
