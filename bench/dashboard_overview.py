@@ -259,6 +259,7 @@ async def main() -> None:
     parser.add_argument("--apis", type=int, default=8)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="1,000,000 records")
+    parser.add_argument("--keep", action="store_true", help="keep the schema (to EXPLAIN)")
     opts = parser.parse_args()
     if opts.quick:
         opts.records = 1_000_000
@@ -268,7 +269,10 @@ async def main() -> None:
     try:
         await run(url, opts)
     finally:
-        drop_pg_schema(base, schema)
+        if opts.keep:
+            print(f"kept schema {schema}")
+        else:
+            drop_pg_schema(base, schema)
     print(f"finished: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
 
 
