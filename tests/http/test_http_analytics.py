@@ -134,3 +134,18 @@ async def test_the_404_is_documented(world: World) -> None:
     doc = (await world.client.get("/openapi.json")).json()
     for route in ("usage", "top"):
         assert "404" in doc["paths"][f"/v1/analytics/{route}"]["get"]["responses"]
+
+
+async def test_the_workspaces_busiest_keys_and_owners(world: World, clock: ManualClock) -> None:
+    """No scope named, by key_id or owner_id: the workspace's, for an unnarrowed root key."""
+    key = await _used_key(world, clock)
+    c, h = world.client, world.auth()
+    for by, value in (("key_id", key["id"]), ("owner_id", "carol")):
+        top = await c.get("/v1/analytics/top", params={"by": by, "from": iso(H0)}, headers=h)
+        assert top.status_code == 200, top.text
+        assert (top.json()["scope"], top.json()["scope_id"]) == ("workspace", world.workspace_id)
+        assert top.json()["items"] == [{"value": value, "count": 4}]
+    assert_problem(await c.get("/v1/analytics/top", headers=h), 422)  # by=ip needs a scope
+    narrow = world.auth(await world.root_key_with(["*"], api_ids=[key["api_id"]]))
+    refused = await c.get("/v1/analytics/top", params={"by": "key_id"}, headers=narrow)
+    assert "narrowed" in assert_problem(refused, 403)["detail"]

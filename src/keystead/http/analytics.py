@@ -135,7 +135,10 @@ async def usage_top(
     after_leak: AfterLeak = False,
 ) -> TopOut:
     """The most frequent values of ``by`` among the raw usage records in
-    [from, to) (default: the last day), most frequent first."""
+    [from, to) (default: the last day), most frequent first. Naming no scope
+    with ``by`` key_id or owner_id: the workspace's busiest keys or owners, from
+    the hour rollups (whole hours from the hour of ``from``; a root key
+    narrowed to APIs or an owner gets 403)."""
     top = await ks.analytics.top(
         principal,
         key_id=key_id,

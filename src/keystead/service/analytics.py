@@ -21,6 +21,8 @@ from keystead.store.analytics import TOP_COLUMNS
 from keystead.store.base import Store
 
 MAX_TOP = 100
+_ROLLED_UP = {"key_id": "key", "owner_id": "owner"}
+"""What a workspace-wide top groups by, and the rollup scope it reads."""
 _DEFAULT_SPAN = {"minute": 3600, "hour": 86_400, "day": 30 * 86_400}
 """How far back ``from`` defaults to before ``to``, by granularity."""
 
@@ -144,12 +146,19 @@ class AnalyticsService:
     ) -> TopValues:
         """The most frequent client IPs, countries, user agents or paths of one
         scope's raw records in [start, end) (``start`` defaults to a day before;
-        ``after_leak``: to the key's leak time, and never before it)."""
+        ``after_leak``: to the key's leak time, and never before it).
+
+        With no scope named and ``by`` key_id or owner_id: the busiest keys or
+        owners of the whole workspace, from the hour rollups (buckets starting
+        in [the hour of start, end)); it needs a root key narrowed to neither
+        APIs nor an owner."""
         principal.require("usage.read")
         if by not in TOP_COLUMNS:
             raise ValidationError(f"by is one of {', '.join(TOP_COLUMNS)}", field="by")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_TOP:
             raise ValidationError(f"limit is 1 to {MAX_TOP}", field="limit")
+        if key_id is None and owner_id is None and api_id is None and by in _ROLLED_UP:
+            return await self._busiest(principal, start, end, by, limit, after_leak)
         scope, scope_id = _scope(key_id, owner_id, api_id)
         await self._check_scope(principal, scope, scope_id)
         leak = await self._leak(principal, scope, scope_id, after_leak)
@@ -158,6 +167,23 @@ class AnalyticsService:
             principal.workspace_id, scope, scope_id, start=t0, end=t1, by=by, limit=limit
         )
         return TopValues(scope, scope_id, by, t0, t1, items)
+
+    async def _busiest(
+        self, principal: Principal, start: object, end: object, by: str, limit: int, after: object
+    ) -> TopValues:
+        principal.require_whole_workspace(
+            "usage.read", "the workspace's busiest keys and owners need a root key narrowed "
+            "to neither APIs nor an owner: name an api_id or owner_id",
+        )  # fmt: skip
+        if after is not False:
+            raise ValidationError("after_leak needs a key_id", field="after_leak")
+        t0, t1 = self._range(start, end, 86_400)
+        ws = principal.workspace_id
+        since = bucket_start(t0.timestamp(), "hour")
+        until = math.ceil(t1.timestamp())
+        scope = _ROLLED_UP[by]
+        items = await self._store.top_rolled_up(ws, scope, since=since, until=until, limit=limit)
+        return TopValues("workspace", ws, by, t0, t1, items)
 
     async def _leak(
         self, principal: Principal, scope: str, scope_id: str, after_leak: object

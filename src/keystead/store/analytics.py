@@ -52,6 +52,14 @@ class AnalyticsStore(Protocol):
         first, ties by value."""
         ...
 
+    async def top_rolled_up(
+        self, workspace_id: str, scope: str, *, since: int, until: int, limit: int
+    ) -> list[tuple[str, int]]:
+        """The busiest scope ids (``scope`` is "key" or "owner") of a whole
+        workspace: their hour rollups starting in [since, until) (epoch seconds)
+        added up, (id, count), most first, ties by id."""
+        ...
+
     async def count_usage_to_replay(
         self, workspace_id: str, scope: ReplayScope, *, start: datetime, end: datetime
     ) -> int:

@@ -1,5 +1,6 @@
 """Usage analytics over the raw ``ks_usage`` table: GROUP BY within a time range
-(served by the (key_id, at), (owner_id, at) and (api_id, at) indexes).
+(served by the (key_id, at), (owner_id, at) and (api_id, at) indexes); a
+workspace's busiest keys and owners from the hour rollups.
 
 Its methods restate ``store.analytics.AnalyticsStore``: the protocol other backends implement too.
 """
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 
 from keystead.store.analytics import REPLAY_CODES, SCOPE_COLUMNS, TOP_COLUMNS, ReplayScope
 from keystead.store.sql.base import SqlBase
-from keystead.store.sql.tables import keys, usage
+from keystead.store.sql.tables import keys, usage, usage_rollups
 
 _ID_BATCH = 500
 
@@ -48,6 +49,24 @@ class AnalyticsQueries(SqlBase):
         )
         rows = await self._all(stmt)
         return [(str(row._mapping[column]), int(row._mapping[n])) for row in rows]
+
+    async def top_rolled_up(
+        self, workspace_id: str, scope: str, *, since: int, until: int, limit: int
+    ) -> list[tuple[str, int]]:
+        t = usage_rollups
+        n = sa.func.sum(t.c["count"]).label("n")
+        stmt = (
+            sa.select(t.c.scope_id, n)
+            .where(t.c.workspace_id == workspace_id)
+            .where(t.c.scope == scope)
+            .where(t.c.granularity == "hour")
+            .where(t.c.bucket >= since)
+            .where(t.c.bucket < until)
+            .group_by(t.c.scope_id)
+            .order_by(n.desc(), t.c.scope_id)
+            .limit(limit)
+        )
+        return [(str(r[0]), int(r[1])) for r in map(tuple, await self._all(stmt))]
 
     def _replay_filter(
         self, workspace_id: str, scope: ReplayScope, start: datetime, end: datetime

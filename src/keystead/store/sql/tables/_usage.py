@@ -85,4 +85,15 @@ sa.Index(
 sa.Index("ix_ks_usage_api_at", usage.c.api_id, usage.c.at)
 sa.Index("ix_ks_usage_owner_at", usage.c.owner_id, usage.c.at)
 
+# The workspace's busiest keys or owners add up one scope's hour rollups over a
+# time range, across scope ids (0019): an index-only scan on PostgreSQL.
+sa.Index(
+    "ix_ks_usage_rollups_top",
+    usage_rollups.c.workspace_id,
+    usage_rollups.c.scope,
+    usage_rollups.c.granularity,
+    usage_rollups.c.bucket,
+    postgresql_include=["scope_id", "count"],
+)
+
 __all__ = ["SERIES_FIGURES", "usage", "usage_rollups"]
