@@ -80,6 +80,15 @@ async def authenticate_request(request: Request) -> Principal:
     return principal
 
 
+async def caller_of_scope(ks: Keystead, scope: Scope, authorization: str | None) -> Principal:
+    """The caller in ``scope`` (in-process), else the root key of ``authorization``;
+    for reads that audit nothing, so no audit origin is recorded."""
+    principal: Principal | None = scope.get(PRINCIPAL_SCOPE_KEY)
+    if principal is not None:
+        return principal
+    return await authenticate(ks, authorization)
+
+
 def audit_origin(request: Request) -> None:
     """Record where this management call comes from, for its audit entries
     (``X-Request-Id`` when sane, else a fresh ``req_`` id)."""
@@ -116,6 +125,7 @@ __all__ = [
     "authenticate_request",
     "bearer_scheme",
     "bearer_token",
+    "caller_of_scope",
     "keystead_of",
     "keystead_of_scope",
 ]

@@ -29,7 +29,7 @@ from keystead.core.answers import ratelimit_headers
 from keystead.core.authz import Principal
 from keystead.core.models import VerifyContext
 from keystead.errors import ConfigurationError, KeysteadError, StoreUnavailable, Unauthorized
-from keystead.http.auth import PRINCIPAL_SCOPE_KEY, authenticate, bearer_token, keystead_of_scope
+from keystead.http.auth import bearer_token, caller_of_scope, keystead_of_scope
 from keystead.http.fastpath import HeaderSnapshot, JsonAnswer, read_body
 from keystead.http.problems import GENERIC_500, MASTER_KEY_UNAVAILABLE, raised_by_keyring
 from keystead.http.token_schemas import OAuthErrorOut, OAuthTokenOut
@@ -236,11 +236,8 @@ async def _introspector(
     of ``Authorization: Bearer`` (or the in-process operator)."""
     if call.authorization.partition(" ")[0].lower() == "basic" or "client_secret" in form:
         return client_of(call.authorization, form)
-    principal: Principal | None = scope.get(PRINCIPAL_SCOPE_KEY)
-    if principal is not None:
-        return principal
-    try:  # a read: nothing is audited, so no audit origin to record
-        return await authenticate(ks, call.authorization)
+    try:
+        return await caller_of_scope(ks, scope, call.authorization)
     except Unauthorized:
         raise oauth_error(
             "invalid_client", "a root key or client credentials are required"
