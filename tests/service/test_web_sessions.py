@@ -326,6 +326,32 @@ async def test_portal_keys_follow_the_providers_limits(
         await sessions.create_portal_key(admin, {"api_id": api.id})
 
 
+async def test_concurrent_portal_keys_never_pass_the_limit(
+    keystead: Keystead, admin: Principal
+) -> None:
+    """Eight creations at once against a limit of three: each counts in the
+    transaction that inserts, so exactly three are stored, whatever the order."""
+    api = await keystead.apis.create(admin, name="raced", prefix="rc")
+    sessions = keystead.web_sessions
+    await sessions.set_branding(admin, {"max_keys_per_owner": 3})
+    link = await sessions.create_portal_link(admin, "cust_race")
+    _, session = await sessions.redeem_portal_link(_token(link.url), ip=None, user_agent=None)
+    p = session.principal
+    outcomes = await asyncio.gather(
+        *(sessions.create_portal_key(p, {"api_id": api.id}) for _ in range(8)),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, BaseException)]
+    assert all(isinstance(o, Conflict) for o in refused), refused
+    assert len(outcomes) - len(refused) == 3
+    held = await keystead.keys.list(admin, owner_id="cust_race")
+    assert len(held.items) == 3
+    audited = await keystead.audit.list(admin, action="key.create")  # the refused leave none
+    assert sorted(e.record.target_id or "" for e in audited.items) == sorted(
+        k.id for k in held.items
+    )
+
+
 async def test_a_link_of_another_workspace_opens_that_workspace_only(
     keystead: Keystead, admin: Principal
 ) -> None:

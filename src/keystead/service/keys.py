@@ -12,7 +12,7 @@ from keystead.core.authz import Principal
 from keystead.core.ids import looks_like_id, new_id
 from keystead.core.models import Api, CreatedKey, Key, KeyState, Page
 from keystead.core.rotation import RotationPolicy
-from keystead.errors import Conflict, NotFound, ValidationError
+from keystead.errors import Conflict, Forbidden, NotFound, ValidationError
 from keystead.limits import Credits
 from keystead.service import counters, fields, limit_fields
 from keystead.service.apis import ApiService
@@ -21,7 +21,7 @@ from keystead.service.counter_changes import CounterChange
 from keystead.service.key_counters import read_counters
 from keystead.service.plans import PlanService
 from keystead.service.tokens.denials import deny_key
-from keystead.store.base import KeyFilter
+from keystead.store.base import KeyFilter, OwnerCap
 
 MAX_BATCH = 1000
 _STATES = frozenset(get_args(KeyState))
@@ -45,9 +45,15 @@ class KeyService:
         return (await self.create_many(principal, [merged]))[0]
 
     async def create_many(
-        self, principal: Principal, specs: Sequence[Mapping[str, Any]]
+        self,
+        principal: Principal,
+        specs: Sequence[Mapping[str, Any]],
+        *,
+        owner_cap: int | None = None,
     ) -> list[CreatedKey]:
-        """All or nothing: every spec is validated before any key is stored."""
+        """All or nothing: every spec is validated before any key is stored.
+        ``owner_cap``: the principal's owner may hold at most this many live keys
+        afterwards, checked atomically with the insert (the portal's limit)."""
         principal.require("keys.create")
         if not 1 <= len(specs) <= MAX_BATCH:
             raise ValidationError(f"create 1 to {MAX_BATCH} keys at once", field="keys")
@@ -60,9 +66,15 @@ class KeyService:
         now = self._ctx.now()
         for c in created:
             self._ctx.audit(principal, "key.create", "key", c.key.id, after=c.key)
+        cap = None
+        if owner_cap is not None:
+            if principal.owner_id is None:
+                raise Forbidden("an owner's cap applies to a principal narrowed to one owner")
+            cap = OwnerCap(principal.workspace_id, principal.owner_id, owner_cap, now)
         await self._ctx.store.insert_keys(
             [(c.key, self._ctx.hasher.hash(c.plaintext)) for c in created],
             [events.key_event(events.KEY_CREATED, c.key, now) for c in created],
+            cap,
         )
         self._ctx.events_written()
         return created

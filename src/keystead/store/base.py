@@ -42,6 +42,18 @@ class KeyFilter:
     """Name (case-insensitive substring), owner id or ``start`` (prefixes)."""
 
 
+@dataclass(slots=True, frozen=True)
+class OwnerCap:
+    """At most ``most`` live keys (neither revoked nor expired at ``now``) for one
+    owner, counted in the transaction that inserts: two creations at once cannot
+    both pass a count that each made before the other's insert."""
+
+    workspace_id: str
+    owner_id: str
+    most: int
+    now: datetime
+
+
 class Store(
     LifecycleStore,
     CustodyStore,
@@ -118,7 +130,10 @@ class Store(
     async def delete_role(self, api_id: str, name: str) -> bool: ...
 
     async def insert_keys(
-        self, rows: Sequence[tuple[Key, bytes]], events: Sequence[Event] = ()
+        self,
+        rows: Sequence[tuple[Key, bytes]],
+        events: Sequence[Event] = (),
+        cap: OwnerCap | None = None,
     ) -> None: ...
     async def get_key(self, workspace_id: str, key_id: str) -> Key | None: ...
     async def find_key(self, key_hash: bytes) -> Key | None: ...
@@ -139,4 +154,4 @@ class Store(
     async def touch_keys(self, last_used: Mapping[str, datetime]) -> None: ...
 
 
-__all__ = ["KeyFilter", "Store"]
+__all__ = ["KeyFilter", "OwnerCap", "Store"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -29,6 +30,16 @@ def search_condition(search: str, dialect: str) -> sa.ColumnElement[bool]:
     )
 
 
+def owner_live_keys(workspace_id: str, owner_id: str, now: datetime) -> sa.Select[Any]:
+    """How many of an owner's keys are neither revoked nor expired at ``now``."""
+    return sa.select(sa.func.count()).where(
+        (keys.c.workspace_id == workspace_id)
+        & (keys.c.owner_id == owner_id)
+        & keys.c.revoked_at.is_(None)
+        & sa.or_(keys.c.expires_at.is_(None), keys.c.expires_at > now)
+    )
+
+
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -47,4 +58,4 @@ def state_condition(state: str, now: datetime) -> sa.ColumnElement[bool]:
     return live & keys.c.enabled.is_(True) & unexpired & started
 
 
-__all__ = ["search_condition", "state_condition"]
+__all__ = ["owner_live_keys", "search_condition", "state_condition"]

@@ -14,14 +14,14 @@ import sqlalchemy as sa
 from keystead.core.events import Event
 from keystead.core.models import Api, Key, Role, RootKey, Workspace
 from keystead.errors import Conflict, StoreUnavailable
-from keystead.store.base import KeyFilter
+from keystead.store.base import KeyFilter, OwnerCap
 from keystead.store.sql import rows
 from keystead.store.sql.alert_queries import AlertQueries
 from keystead.store.sql.analytics_queries import AnalyticsQueries
 from keystead.store.sql.audit_queries import AuditQueries
 from keystead.store.sql.custody_queries import CustodyQueries
 from keystead.store.sql.engine import migrate
-from keystead.store.sql.key_filters import search_condition, state_condition
+from keystead.store.sql.key_filters import owner_live_keys, search_condition, state_condition
 from keystead.store.sql.leak_queries import LeakQueries
 from keystead.store.sql.lifecycle_queries import LifecycleQueries, write_events
 from keystead.store.sql.limit_queries import LimitQueries
@@ -43,6 +43,7 @@ from keystead.store.sql.usage_queries import UsageQueries
 from keystead.store.sql.web_session_queries import WebSessionQueries
 from keystead.store.sql.webhook_queries import WebhookQueries
 
+_OWNER_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))")
 _ROOT_COLUMNS = [c for c in root_keys.c if c.name != "key_hash"]
 _UPDATABLE = frozenset(
     c.name for c in keys.c if c.name not in ("id", "workspace_id", "api_id", "key_hash", "prefix")
@@ -270,12 +271,28 @@ class SqlStore(
 
     # keys -------------------------------------------------------------------
     async def insert_keys(
-        self, rows: Sequence[tuple[Key, bytes]], events: Sequence[Event] = ()
+        self,
+        rows: Sequence[tuple[Key, bytes]],
+        events: Sequence[Event] = (),
+        cap: OwnerCap | None = None,
     ) -> None:
+        """``cap``: refuse (Conflict, nothing stored) if the owner would hold more
+        live keys than it allows. PostgreSQL serialises the owner's capped inserts
+        on a transaction lock; SQLite's insert takes the database's write lock
+        before the count, which then sees every committed key."""
         if not rows:
             return
         async with self._tx() as c:
+            if cap is not None and self.dialect == "postgresql":
+                lock = f"keystead.owner-cap:{cap.workspace_id}:{cap.owner_id}"
+                await c.execute(_OWNER_LOCK, {"name": lock})
             await c.execute(keys.insert(), [key_values(k, h) for k, h in rows])
+            if cap is not None:
+                held = int(await c.scalar(owner_live_keys(cap.workspace_id, cap.owner_id, cap.now)))
+                if held > cap.most:
+                    raise Conflict(
+                        f"this account holds {held - len(rows)} keys, the most allowed here"
+                    )
             await write_events(c, events)
 
     async def get_key(self, workspace_id: str, key_id: str) -> Key | None:
