@@ -94,6 +94,19 @@ async def test_owners_set_limits_link_keys_and_remove(keystead: Keystead) -> Non
         assert unset.status_code == 200 and "none set" in unset.text
 
 
+async def test_owners_list_shows_owners_that_only_hold_keys(keystead: Keystead) -> None:
+    async with open_browser(keystead) as b:
+        await b.sign_in()
+        api = await keystead.apis.create(b.operator, name="held", prefix="hd")
+        for _ in range(2):
+            await keystead.keys.create(b.operator, api_id=api.id, owner_id="cust_9")
+        listing = await b.client.get("/ui/owners")
+        assert listing.status_code == 200
+        row = re.search(r'<a href="/ui/owners/cust_9">cust_9</a></td>\s*<td class="num">'
+                        r'<a href="/ui/keys\?owner_id=cust_9">(\d+)</a>', listing.text)  # fmt: skip
+        assert row is not None and row.group(1) == "2"
+
+
 async def test_without_the_permissions(keystead: Keystead) -> None:
     async with open_browser(keystead) as b:
         plan = await keystead.plans.create(b.operator, name="free")

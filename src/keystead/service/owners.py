@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from keystead.core.authz import Principal
-from keystead.core.models import Owner
+from keystead.core.models import Owner, Page
 from keystead.errors import NotFound
 from keystead.service import fields, limit_fields
 from keystead.service.context import ServiceContext
 from keystead.service.custody import public_jwk
+
+
+@dataclass(slots=True, frozen=True)
+class OwnerRow:
+    """One owner of the workspace: an id that keys carry, limits set for it, or both."""
+
+    owner_id: str
+    keys_held: int
+    """Its keys not revoked."""
+    owner: Owner | None
+    """Its limits and public key, when any were set."""
 
 
 class OwnerService:
@@ -55,6 +67,34 @@ class OwnerService:
         principal.require("owners.read")
         found = await self._ctx.store.list_owners(principal.workspace_id)
         return [o for o in found if principal.sees_whole_owner(o.owner_id)]
+
+    async def overview(
+        self, principal: Principal, *, cursor: str | None = None, limit: int = 100
+    ) -> Page:
+        """Every owner, by id: those whose keys carry the id and those with limits
+        set, merged (``OwnerRow`` items; ``cursor`` is the last id of a page).
+        A root key narrowed to APIs sees none (``sees_whole_owner``)."""
+        principal.require("owners.read")
+        fields.page_size(limit)
+        after = fields.text(cursor, "cursor")
+        if principal.api_ids is not None:
+            return Page(items=[], next_cursor=None)
+        workspace = principal.workspace_id
+        holders = dict(
+            await self._ctx.store.list_key_holders(
+                workspace, after=after, limit=limit + 1, only=principal.owner_id
+            )
+        )
+        limited = {
+            o.owner_id: o
+            for o in await self._ctx.store.list_owners(workspace)
+            if (after is None or o.owner_id > after) and principal.sees_whole_owner(o.owner_id)
+        }
+        # each source holds every id up to its own last, so the first limit + 1 of
+        # the union are exact; an id missing from the holders there holds no key
+        ids = sorted(holders.keys() | limited.keys())[: limit + 1]
+        rows = [OwnerRow(i, holders.get(i, 0), limited.get(i)) for i in ids[:limit]]
+        return Page(items=rows, next_cursor=rows[-1].owner_id if len(ids) > limit else None)
 
     async def set_public_key(
         self, principal: Principal, owner_id: str, jwk: Mapping[str, Any]

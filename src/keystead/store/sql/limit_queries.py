@@ -113,6 +113,26 @@ class LimitQueries(SqlBase):
         )
         return [rows.owner(r) for r in found]
 
+    async def list_key_holders(
+        self, workspace_id: str, *, after: str | None, limit: int, only: str | None = None
+    ) -> list[tuple[str, int]]:
+        """The owner ids keys carry, in order after ``after``, each with how many of
+        its keys are not revoked (``only``: that owner alone). Walks the owner index."""
+        conditions = [keys.c.workspace_id == workspace_id, keys.c.owner_id.is_not(None)]
+        if after is not None:
+            conditions.append(keys.c.owner_id > after)
+        if only is not None:
+            conditions.append(keys.c.owner_id == only)
+        held = sa.func.sum(sa.case((keys.c.revoked_at.is_(None), 1), else_=0))
+        found = await self._all(
+            sa.select(keys.c.owner_id, held.label("held"))
+            .where(*conditions)
+            .group_by(keys.c.owner_id)
+            .order_by(keys.c.owner_id)
+            .limit(limit)
+        )
+        return [(str(r.owner_id), int(r.held or 0)) for r in found]
+
     async def delete_owner(self, workspace_id: str, owner_id: str) -> bool:
         async with self._tx() as c:
             result = await c.execute(

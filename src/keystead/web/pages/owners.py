@@ -26,11 +26,16 @@ async def _list_page(
     req: WebRequest, values: dict[str, Any] | None = None, error: ValidationError | None = None
 ) -> Response:
     field, message = fv.error_of(error)
-    owners = await req.ks.owners.list(req.principal)
+    cursor = req.query("cursor") or None
+    found = await req.ks.owners.overview(req.principal, cursor=cursor)
     return req.render(
         "ui/owners/list.html",
         status=200 if error is None else 422,
-        owners=[(o, limitsform.show(o.limits), owner_url(o.owner_id)) for o in owners],
+        owners=[
+            (row, limitsform.show(row.owner.limits) if row.owner else "", owner_url(row.owner_id))
+            for row in found.items
+        ],
+        next_cursor=found.next_cursor,
         values=values or {},
         example=limitsform.EXAMPLE,
         can_write=allowed(req.principal, ("owners.write",)),
