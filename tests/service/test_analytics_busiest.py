@@ -1,6 +1,6 @@
 """The workspace's busiest keys and owners (``analytics.top`` with no scope named):
-read from the hour rollups, across every API, for an unnarrowed root key only;
-on SQLite and PostgreSQL."""
+read from the hour rollups, across every API for an unnarrowed root key and
+across the keys it sees for a narrowed one; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from keystead.core.authz import Principal
 from keystead.core.clock import ManualClock
 from keystead.core.models import VerifyContext
+from keystead.core.permissions import GrantSet
 from keystead.errors import Forbidden, ValidationError
 from keystead.service import Keystead
 
@@ -61,18 +62,30 @@ async def test_busiest_keys_and_owners_of_the_workspace(
     assert per_api == {"carol": 7, "dave": 5}
 
 
-async def test_busiest_needs_an_unnarrowed_reader(
+async def test_busiest_of_a_narrowed_reader_counts_the_keys_it_sees(
     keystead: Keystead, admin: Principal, clock: ManualClock
 ) -> None:
     ids = await _two_apis(keystead, admin, clock)
-    narrowed = [replace(admin, api_ids=frozenset({ids["a"]})), replace(admin, owner_id="carol")]
-    for principal in narrowed:
-        for by in ("key_id", "owner_id"):
-            with pytest.raises(Forbidden, match="narrowed"):
-                await keystead.analytics.top(principal, by=by)
+    expected = {
+        replace(admin, api_ids=frozenset({ids["a"]})): (
+            [(ids["carol_a"], 4)], [("carol", 4)]
+        ),
+        replace(admin, api_ids=frozenset({ids["b"]})): (
+            [(ids["dave_b"], 5), (ids["carol_b"], 3)], [("dave", 5), ("carol", 3)]
+        ),
+        replace(admin, owner_id="carol"): (
+            [(ids["carol_a"], 4), (ids["carol_b"], 3)], [("carol", 7)]
+        ),
+    }  # fmt: skip
+    for principal, (busiest_keys, busiest_owners) in expected.items():
+        keys = await keystead.analytics.top(principal, by="key_id", start=H0 - 3600)
+        owners = await keystead.analytics.top(principal, by="owner_id", start=H0 - 3600)
+        assert (keys.items, owners.items) == (busiest_keys, busiest_owners)
     other = await keystead.workspaces.create("other")
     outsider = replace(admin, workspace_id=other.workspace.id)
     assert (await keystead.analytics.top(outsider, by="key_id", start=H0 - 3600)).items == []
+    with pytest.raises(Forbidden):
+        await keystead.analytics.top(replace(admin, grants=GrantSet()), by="key_id")
 
 
 @pytest.mark.parametrize(

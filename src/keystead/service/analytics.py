@@ -150,8 +150,8 @@ class AnalyticsService:
 
         With no scope named and ``by`` key_id or owner_id: the busiest keys or
         owners of the whole workspace, from the hour rollups (buckets starting
-        in [the hour of start, end)); it needs a root key narrowed to neither
-        APIs nor an owner."""
+        in [the hour of start, end)); for a root key narrowed to APIs or an
+        owner, of the keys it sees (their rollups, by key or by the key's owner)."""
         principal.require("usage.read")
         if by not in TOP_COLUMNS:
             raise ValidationError(f"by is one of {', '.join(TOP_COLUMNS)}", field="by")
@@ -171,10 +171,6 @@ class AnalyticsService:
     async def _busiest(
         self, principal: Principal, start: object, end: object, by: str, limit: int, after: object
     ) -> TopValues:
-        principal.require_whole_workspace(
-            "usage.read", "the workspace's busiest keys and owners need a root key narrowed "
-            "to neither APIs nor an owner: name an api_id or owner_id",
-        )  # fmt: skip
         if after is not False:
             raise ValidationError("after_leak needs a key_id", field="after_leak")
         t0, t1 = self._range(start, end, 86_400)
@@ -182,7 +178,15 @@ class AnalyticsService:
         since = bucket_start(t0.timestamp(), "hour")
         until = math.ceil(t1.timestamp())
         scope = _ROLLED_UP[by]
-        items = await self._store.top_rolled_up(ws, scope, since=since, until=until, limit=limit)
+        items = await self._store.top_rolled_up(
+            ws,
+            scope,
+            since=since,
+            until=until,
+            limit=limit,
+            api_ids=principal.api_ids,
+            owner_id=principal.owner_id,
+        )
         return TopValues("workspace", ws, by, t0, t1, items)
 
     async def _leak(

@@ -53,11 +53,21 @@ class AnalyticsStore(Protocol):
         ...
 
     async def top_rolled_up(
-        self, workspace_id: str, scope: str, *, since: int, until: int, limit: int
+        self,
+        workspace_id: str,
+        scope: str,
+        *,
+        since: int,
+        until: int,
+        limit: int,
+        api_ids: frozenset[str] | None = None,
+        owner_id: str | None = None,
     ) -> list[tuple[str, int]]:
         """The busiest scope ids (``scope`` is "key" or "owner") of a whole
         workspace: their hour rollups starting in [since, until) (epoch seconds)
-        added up, (id, count), most first, ties by id."""
+        added up, (id, count), most first, ties by id. ``api_ids`` or ``owner_id``
+        narrow it to the keys of those APIs or that owner, as keys are now: the
+        key rollups of the keys that remain, added up by key or by owner."""
         ...
 
     async def count_usage_to_replay(

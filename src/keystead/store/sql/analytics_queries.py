@@ -51,21 +51,42 @@ class AnalyticsQueries(SqlBase):
         return [(str(row._mapping[column]), int(row._mapping[n])) for row in rows]
 
     async def top_rolled_up(
-        self, workspace_id: str, scope: str, *, since: int, until: int, limit: int
+        self,
+        workspace_id: str,
+        scope: str,
+        *,
+        since: int,
+        until: int,
+        limit: int,
+        api_ids: frozenset[str] | None = None,
+        owner_id: str | None = None,
     ) -> list[tuple[str, int]]:
         t = usage_rollups
         n = sa.func.sum(t.c["count"]).label("n")
-        stmt = (
-            sa.select(t.c.scope_id, n)
-            .where(t.c.workspace_id == workspace_id)
-            .where(t.c.scope == scope)
-            .where(t.c.granularity == "hour")
-            .where(t.c.bucket >= since)
-            .where(t.c.bucket < until)
-            .group_by(t.c.scope_id)
-            .order_by(n.desc(), t.c.scope_id)
-            .limit(limit)
+        in_range = (
+            (t.c.workspace_id == workspace_id)
+            & (t.c.granularity == "hour")
+            & (t.c.bucket >= since)
+            & (t.c.bucket < until)
         )
+        if api_ids is None and owner_id is None:
+            group: sa.ColumnElement[Any] = t.c.scope_id
+            stmt = sa.select(group, n).where(in_range & (t.c.scope == scope))
+        else:  # the key rollups of the visible keys, by key or by the key's owner
+            group = keys.c.id if scope == "key" else keys.c.owner_id
+            visible = [keys.c.workspace_id == workspace_id]
+            if api_ids is not None:
+                visible.append(keys.c.api_id.in_(sorted(api_ids)))
+            if owner_id is not None:
+                visible.append(keys.c.owner_id == owner_id)
+            elif scope != "key":
+                visible.append(keys.c.owner_id.is_not(None))
+            stmt = (
+                sa.select(group, n)
+                .select_from(t.join(keys, keys.c.id == t.c.scope_id))
+                .where(in_range & (t.c.scope == "key"), *visible)
+            )
+        stmt = stmt.group_by(group).order_by(n.desc(), group).limit(limit)
         return [(str(r[0]), int(r[1])) for r in map(tuple, await self._all(stmt))]
 
     def _replay_filter(
