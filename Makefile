@@ -77,8 +77,13 @@ browser-test-assets:
 	    > $(AXE_DIR)/VENDOR.md \
 	  && echo "browser-test-assets: axe-core $(AXE_VERSION) sha256 $$sum"
 
+# Four workers on two cores: most of the suite waits on servers, browsers and
+# databases rather than the CPU. A module's tests stay on one worker (its servers are
+# module fixtures); a test that hangs fails after 10 minutes instead of the whole run.
+# PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 4
 unit: $(STAMP) system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --timeout 600
 
 test: lint typecheck unit
 

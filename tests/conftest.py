@@ -20,6 +20,14 @@ from keystead.service import Keystead
 
 POSTGRES_ENV = "KEYSTEAD_TEST_POSTGRES_URL"
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Commands under test see what a pipe shows: pytest-xdist's workers set
+    COLUMNS=80 for their own output, which would narrow every CLI table."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ.pop("COLUMNS", None)
+        os.environ.pop("LINES", None)
+
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),

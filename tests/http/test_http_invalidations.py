@@ -64,10 +64,11 @@ async def stream_during(
     act: Callable[[], Awaitable[object]],
     *,
     root_key: str | None = None,
-    max_s: float = 0.5,
+    max_s: float = 3,
     headers: dict[str, str] | None = None,
 ) -> list[Event]:
-    """Open a stream, do ``act`` while it is open, and read it to its end."""
+    """Open a stream, do ``act`` while it is open, and read it to its end
+    (``max_s`` outlasts ``act`` on a busy machine: the stream closes then)."""
     subscribed = world.ks.changes.subscribers
     request = world.client.get(
         PATH, params={"max_s": max_s}, headers={**world.auth(root_key), **(headers or {})}
