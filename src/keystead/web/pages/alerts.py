@@ -135,15 +135,11 @@ def _rule_fields(form: FormData) -> dict[str, Any]:
 async def _rules_page(
     req: WebRequest, values: dict[str, Any] | None = None, error: ValidationError | None = None
 ) -> Response:
-    field, message = fv.error_of(error)
     return req.render(
         "ui/alerts/rules.html",
-        status=200 if error is None else 422,
+        **fv.outcome(error, req.query("done")),
         rules=await req.ks.alerts.list_rules(req.principal),
         values=values or NEW_RULE,
-        error_field=field,
-        error=message,
-        done=fv.done_message(req.query("done")),
         **_choices(req),
     )
 
@@ -170,15 +166,11 @@ async def _rule_page(
     error: ValidationError | None = None,
 ) -> Response:
     rule = await req.ks.alerts.get_rule(req.principal, rule_id)
-    field, message = fv.error_of(error)
     return req.render(
         "ui/alerts/rule.html",
-        status=200 if error is None else 422,
+        **fv.outcome(error, req.query("done")),
         rule=rule,
         values=values or _rule_values(rule),
-        error_field=field,
-        error=message,
-        done=fv.done_message(req.query("done")),
         **_choices(req),
     )
 

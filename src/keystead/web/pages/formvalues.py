@@ -92,4 +92,22 @@ def error_of(exc: ValidationError | None) -> tuple[str | None, str | None]:
     return exc.field, exc.detail
 
 
-__all__ = ["checked", "done_message", "error_of", "number", "text", "texts", "typed", "whole"]
+def outcome(error: ValidationError | None, done: str | None) -> dict[str, Any]:
+    """What a form page shows of the last submission: its status (422 when
+    refused), the refused field and message, and the flash of a ``?done=``."""
+    field, message = error_of(error)
+    status = 200 if error is None else 422
+    return {"status": status, "error_field": field, "error": message, "done": done_message(done)}
+
+
+__all__ = [
+    "checked",
+    "done_message",
+    "error_of",
+    "number",
+    "outcome",
+    "text",
+    "texts",
+    "typed",
+    "whole",
+]

@@ -9,10 +9,13 @@ to the POST itself, never through a redirect.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from keystead.core.models import Key
 from keystead.errors import ValidationError
 from keystead.web.pages import formvalues, key_form
 from keystead.web.pages.keys import QUOTA_PERIODS, plans_of
@@ -54,34 +57,45 @@ async def edit_key(req: WebRequest) -> Response:
     return await _edit_page(req, req.path("key_id"))
 
 
-@action("/ui/keys/{key_id}/edit")
-async def update_key(req: WebRequest) -> Response:
+async def _update_from(
+    req: WebRequest,
+    changes_of: Callable[[FormData, Key], dict[str, Any]],
+    again: Callable[[FormData, ValidationError], Awaitable[Response]],
+) -> Response:
+    """Apply one of the edit page's forms to the key in the path, or show the
+    page again with what was typed and the error."""
     key_id = req.path("key_id")
     form = await req.form()
     current = await req.ks.keys.get(req.principal, key_id)
     try:
-        changes = key_form.update_changes(form, current.restrictions)
-        await req.ks.keys.update(req.principal, key_id, changes)
+        await req.ks.keys.update(req.principal, key_id, changes_of(form, current))
     except ValidationError as exc:
-        typed = {k: v for k, v in form.multi_items() if k != "csrf" and isinstance(v, str)}
-        return await _edit_page(req, key_id, typed, exc)
+        return await again(form, exc)
     return _to_key(req, key_id, "updated")
+
+
+@action("/ui/keys/{key_id}/edit")
+async def update_key(req: WebRequest) -> Response:
+    async def again(form: FormData, exc: ValidationError) -> Response:
+        typed = {k: v for k, v in form.multi_items() if k != "csrf" and isinstance(v, str)}
+        return await _edit_page(req, req.path("key_id"), typed, exc)
+
+    return await _update_from(
+        req, lambda form, key: key_form.update_changes(form, key.restrictions), again
+    )
 
 
 @action("/ui/keys/{key_id}/limits")
 async def update_limits(req: WebRequest) -> Response:
-    key_id = req.path("key_id")
-    form = await req.form()
-    current = await req.ks.keys.get(req.principal, key_id)
-    try:
-        changes = key_form.limit_changes(form, current.limits)
-        await req.ks.keys.update(req.principal, key_id, changes)
-    except ValidationError as exc:
+    async def again(form: FormData, exc: ValidationError) -> Response:
         typed: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
         rows = (form.getlist(name) for name in ("rl_name", "rl_limit", "rl_duration_s"))
         typed["rl_rows"] = list(zip(*rows, strict=False))
-        return await _edit_page(req, key_id, limits=typed, limits_error=exc)
-    return _to_key(req, key_id, "updated")
+        return await _edit_page(req, req.path("key_id"), limits=typed, limits_error=exc)
+
+    return await _update_from(
+        req, lambda form, key: key_form.limit_changes(form, key.limits), again
+    )
 
 
 @action("/ui/keys/{key_id}/enable")

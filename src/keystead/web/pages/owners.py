@@ -25,12 +25,11 @@ def owner_url(owner_id: str) -> str:
 async def _list_page(
     req: WebRequest, values: dict[str, Any] | None = None, error: ValidationError | None = None
 ) -> Response:
-    field, message = fv.error_of(error)
     cursor = req.query("cursor") or None
     found = await req.ks.owners.overview(req.principal, cursor=cursor)
     return req.render(
         "ui/owners/list.html",
-        status=200 if error is None else 422,
+        **fv.outcome(error, req.query("done")),
         owners=[
             (row, limitsform.show(row.owner.limits) if row.owner else "", owner_url(row.owner_id))
             for row in found.items
@@ -39,9 +38,6 @@ async def _list_page(
         values=values or {},
         example=limitsform.EXAMPLE,
         can_write=allowed(req.principal, ("owners.write",)),
-        error_field=field,
-        error=message,
-        done=fv.done_message(req.query("done")),
     )
 
 
@@ -61,20 +57,16 @@ async def _owner_page(
         owner = await req.ks.owners.get(req.principal, owner_id)
     except NotFound:
         owner = None  # no limits set: the page offers to set some
-    field, message = fv.error_of(error)
     limits = "" if owner is None else limitsform.show(owner.limits)
     return req.render(
         "ui/owners/detail.html",
-        status=200 if error is None else 422,
+        **fv.outcome(error, req.query("done")),
         owner_id=owner_id,
         owner=owner,
         limits=limits,
         values=values or {"owner_id": owner_id, "limits": limits},
         example=limitsform.EXAMPLE,
         can_write=allowed(req.principal, ("owners.write",)),
-        error_field=field,
-        error=message,
-        done=fv.done_message(req.query("done")),
     )
 
 

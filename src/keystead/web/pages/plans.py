@@ -32,18 +32,14 @@ def _values(plan: Plan) -> dict[str, Any]:
 async def _list_page(
     req: WebRequest, values: dict[str, Any] | None = None, error: ValidationError | None = None
 ) -> Response:
-    field, message = fv.error_of(error)
     plans = await req.ks.plans.list(req.principal)
     return req.render(
         "ui/plans/list.html",
-        status=200 if error is None else 422,
+        **fv.outcome(error, req.query("done")),
         plans=[(p, limitsform.show(p.limits)) for p in plans],
         values=values or {"priority": "0"},
         example=limitsform.EXAMPLE,
         can_write=allowed(req.principal, ("plans.write",)),
-        error_field=field,
-        error=message,
-        done=fv.done_message(req.query("done")),
     )
 
 
@@ -69,18 +65,14 @@ async def _plan_page(
     error: ValidationError | None = None,
 ) -> Response:
     plan = await req.ks.plans.get(req.principal, plan_id)
-    field, message = fv.error_of(error)
     return req.render(
         "ui/plans/detail.html",
-        status=200 if error is None else 422,
+        **fv.outcome(error, req.query("done")),
         plan=plan,
         limits=limitsform.show(plan.limits),
         values=values or _values(plan),
         example=limitsform.EXAMPLE,
         can_write=allowed(req.principal, ("plans.write",)),
-        error_field=field,
-        error=message,
-        done=fv.done_message(req.query("done")),
     )
 
 

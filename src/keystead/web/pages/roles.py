@@ -37,19 +37,15 @@ async def _page(
     if api_id is None and apis:
         api_id = apis[0].id
     roles = [] if api_id is None else await req.ks.apis.list_roles(p, api_id)
-    field, message = fv.error_of(error)
     return req.render(
         "ui/roles/list.html",
-        status=200 if error is None else 422,
+        **fv.outcome(error, req.query("done")),
         apis=apis,
         api_id=api_id,
         api_name=next((a.name for a in apis if a.id == api_id), None),
         roles=roles,
         values=values or {},
         can_write=allowed(p, ("roles.write",)),
-        error_field=field,
-        error=message,
-        done=fv.done_message(req.query("done")),
     )
 
 

@@ -29,10 +29,9 @@ async def _page(
             apis = await req.ks.apis.list(p)
         except Forbidden:
             apis = []
-    field, message = fv.error_of(error)
     return req.render(
         "ui/root_keys/list.html",
-        status=200 if error is None else 422,
+        **fv.outcome(error, req.query("done")),
         keys=sorted(keys, key=lambda k: (k.revoked_at is not None, k.created_at), reverse=False),
         grantable=[perm for perm in ROOT_PERMISSIONS if p.grants.covers(perm)],
         all_grantable=p.grants.covers("*"),
@@ -41,9 +40,6 @@ async def _page(
         can_create=can_create,
         can_revoke=allowed(p, ("root_keys.revoke",)),
         own_id=p.actor.removeprefix("root_key:"),
-        error_field=field,
-        error=message,
-        done=fv.done_message(req.query("done")),
     )
 
 

@@ -35,19 +35,15 @@ async def _list_page(
     p = req.principal
     hooks = await req.ks.webhooks.list(p)
     dead = await req.ks.webhooks.deliveries(p, status="dead", limit=PAGE)
-    field, message = fv.error_of(error)
     return req.render(
         "ui/webhooks/list.html",
-        status=200 if error is None else 422,
+        **fv.outcome(error, req.query("done")),
         webhooks=hooks,
         dead=dead.items,
         dead_more=dead.next_cursor is not None,
         can_write=allowed(p, ("webhooks.write",)),
         events=EVENT_CHOICES,
         values=values or {"events": [wf.ALL_EVENTS]},
-        error_field=field,
-        error=message,
-        done=fv.done_message(req.query("done")),
     )
 
 
@@ -131,12 +127,11 @@ async def _detail_page(
     found = await req.ks.webhooks.deliveries(
         p, webhook_id=hook.id, status=status, cursor=req.query("cursor"), limit=PAGE
     )
-    field, message = fv.error_of(error)
     if values is None:
         values = {"url": hook.url, "events": list(hook.events), "description": hook.description}
     return req.render(
         "ui/webhooks/detail.html",
-        status=200 if error is None else 422,
+        **fv.outcome(error, req.query("done")),
         webhook=hook,
         deliveries=found.items,
         next_cursor=found.next_cursor,
@@ -145,9 +140,6 @@ async def _detail_page(
         can_write=allowed(p, ("webhooks.write",)),
         events=EVENT_CHOICES,
         values=values,
-        error_field=field,
-        error=message,
-        done=fv.done_message(req.query("done")),
     )
 
 
