@@ -24,15 +24,19 @@ class Server:
     url: str
     root_key: str
     log: Path
+    pid: int
+    """The ``keystead serve`` process (with ``--workers``, the workers' parent)."""
     revealed: list[str] = field(default_factory=list)
     """Secrets handed out through this server (for checks of its log)."""
 
 
 @contextmanager
-def serving(home: Path, settings: Mapping[str, str] | None = None) -> Iterator[Server]:
-    """``keystead init`` then ``keystead serve`` in ``home``, with no KEYSTEAD_*
-    setting of the test environment but ``settings``; its output goes to
-    ``home/server.log``."""
+def serving(
+    home: Path, settings: Mapping[str, str] | None = None, *, workers: int = 1
+) -> Iterator[Server]:
+    """``keystead init`` then ``keystead serve --workers workers`` in ``home``, with
+    no KEYSTEAD_* setting of the test environment but ``settings``; its output goes
+    to ``home/server.log``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTEAD_")}
     env |= {
         "KEYSTEAD_DATABASE_URL": f"sqlite:///{home / 'server.db'}",
@@ -54,7 +58,9 @@ def serving(home: Path, settings: Mapping[str, str] | None = None) -> Iterator[S
     log = home / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            keystead("serve", "--host", "127.0.0.1", "--port", str(port)),
+            keystead(
+                "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)
+            ),
             env=env,
             cwd=home,
             stdout=sink,
@@ -63,7 +69,7 @@ def serving(home: Path, settings: Mapping[str, str] | None = None) -> Iterator[S
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(url, process, log)
-        yield Server(url=url, root_key=root_key, log=log, revealed=[root_key])
+        yield Server(url=url, root_key=root_key, log=log, pid=process.pid, revealed=[root_key])
     finally:
         stop(process)
 

@@ -10,6 +10,7 @@ import typer
 
 from keystead.cli import _output as out
 from keystead.cli._runtime import UsageProblem, command, state_of
+from keystead.cli._workers import require_shared_state
 from keystead.cli.serve import LOG_LEVELS, connection_options, log_config
 
 APP_FACTORY = "keystead.gateway.app:create_from_env"
@@ -32,7 +33,15 @@ def gateway(
         int | None,
         typer.Option(min=1, max=65535, help="Port (default: listen.port, else 8080)."),
     ] = None,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes; more than one needs a Redis limiter (limits_url) "
+            "shared by every worker.",
+        ),
+    ] = 1,
     check: Annotated[
         bool, typer.Option("--check", help="Check the configuration, then exit.")
     ] = False,
@@ -49,6 +58,7 @@ def gateway(
 
     loaded = load_config(config)
     settings = loaded.settings()
+    require_shared_state(settings, workers, section=True)
     if check:
         routes = len(loaded.routes)
         out.note(f"{config}: valid, {routes} route{'s' if routes != 1 else ''}")

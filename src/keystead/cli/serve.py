@@ -14,6 +14,7 @@ from rich.text import Text
 
 from keystead.cli import _output as out
 from keystead.cli._runtime import EXIT_ERROR, JsonOption, UsageProblem, command, state_of
+from keystead.cli._workers import require_shared_state
 from keystead.config import Settings
 from keystead.core import keyformat
 from keystead.errors import AlreadyInitialised
@@ -128,13 +129,22 @@ def serve(
         int | None,
         typer.Option(min=1, max=65535, help="Port [default: KEYSTEAD_PORT or 8400]."),
     ] = None,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes; more than one needs KEYSTEAD_LIMITS_URL=redis://... "
+            "(limits and revocations shared by every worker).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP API (uvicorn) on the local store."""
     settings = state_of(ctx).settings()
     level = settings.log_level.lower()
     if level not in LOG_LEVELS:
         raise UsageProblem(f"KEYSTEAD_LOG_LEVEL is one of {', '.join(LOG_LEVELS)}")
+    require_shared_state(settings, workers)
     # a missing or wrong secret or master key: one clear line, not a traceback per worker
     from keystead.service import Keystead
 

@@ -71,6 +71,15 @@ BACKENDS: dict[str, str] = {
 }
 """URI scheme -> "module:class" of the backend serving it."""
 
+PER_PROCESS: frozenset[str] = frozenset({"memory"})
+"""Schemes whose counters live in the process that opened them: exact for one
+process, counted apart by each of several (workers, nodes)."""
+
+
+def per_process(url: str) -> bool:
+    """Whether the limiter at ``url`` counts in this process alone."""
+    return urlsplit(url).scheme.lower() in PER_PROCESS
+
 
 def open_limiter(url: str = "memory://") -> Limiter:
     """The backend named by ``url``'s scheme; see :data:`BACKENDS`."""
