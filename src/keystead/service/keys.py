@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any, get_args
+from typing import Any
 
 from keystead.core import events, keyformat
 from keystead.core.authz import Principal
@@ -19,12 +19,12 @@ from keystead.service.apis import ApiService
 from keystead.service.context import ServiceContext
 from keystead.service.counter_changes import CounterChange
 from keystead.service.key_counters import read_counters
+from keystead.service.key_listing import key_filter
 from keystead.service.plans import PlanService
 from keystead.service.tokens.denials import deny_key
-from keystead.store.base import KeyFilter, OwnerCap
+from keystead.store.base import OwnerCap
 
 MAX_BATCH = 1000
-_STATES = frozenset(get_args(KeyState))
 _ACTIONS = {
     events.KEY_ENABLED: "key.enable",
     events.KEY_DISABLED: "key.disable",
@@ -101,30 +101,19 @@ class KeyService:
         principal.require("keys.read")
         if api_id is not None:
             await self._apis.visible(principal, api_id)
-        if state is not None and state not in _STATES:
-            raise ValidationError(f"state is one of {', '.join(sorted(_STATES))}", field="state")
         fields.page_cursor("key", cursor)
         fields.page_size(limit)
-        owner_id = fields.text(owner_id, "owner_id")
-        if plan_id is not None and (
-            not isinstance(plan_id, str) or not looks_like_id("plan", plan_id)
-        ):
-            raise ValidationError("plan_id is a plan's id (plan_...)", field="plan_id")
-        environment = fields.environment(environment)
-        search = fields.text(search, "search")
-        if principal.owner_id is not None:
-            if owner_id not in (None, principal.owner_id):
-                return Page(items=[], next_cursor=None)
-            owner_id = principal.owner_id
-        where = KeyFilter(
+        where = key_filter(
+            principal,
             api_id=api_id,
-            api_ids=principal.api_ids,
             owner_id=owner_id,
             state=state,
             plan_id=plan_id,
             environment=environment,
             search=search,
         )
+        if where is None:
+            return Page(items=[], next_cursor=None)
         found = await self._ctx.store.list_keys(
             principal.workspace_id, where, after=cursor, limit=limit + 1, now=self._ctx.now()
         )
