@@ -27,13 +27,14 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
     "taskName",
 }
 _ACCESS_FIELDS = ("client", "method", "path", "http_version", "status")
+_ACCESS_LOGGERS = frozenset({"uvicorn.access", "keystead.access"})
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class JsonFormatter(logging.Formatter):
     """``{"time", "level", "logger", "message", ["exception"], extra...}`` per
-    line. uvicorn access records also get ``client``, ``method``, ``path``,
-    ``http_version`` and ``status`` fields."""
+    line. Access records (``keystead.access``, and uvicorn's ``uvicorn.access``) also
+    get ``client``, ``method``, ``path``, ``http_version`` and ``status`` fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -48,7 +49,7 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = redact_keys(record.exc_text)
         if record.stack_info:
             line["stack"] = redact_keys(self.formatStack(record.stack_info))
-        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
+        if record.name in _ACCESS_LOGGERS and isinstance(record.args, tuple):
             if len(record.args) == len(_ACCESS_FIELDS):
                 line.update(zip(_ACCESS_FIELDS, scrub(list(record.args)), strict=True))
         for name, value in record.__dict__.items():
