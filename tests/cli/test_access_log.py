@@ -1,7 +1,11 @@
 import logging
+import os
+import subprocess
+import sys
 
-from keystead.cli.serve import RedactQuery
+from keystead.cli.serve import RedactQuery, log_config
 from keystead.core import keyformat
+from keystead.http.access_log import LOGGER
 
 
 def test_access_log_hides_query_values_and_keys_in_paths() -> None:
@@ -19,3 +23,32 @@ def test_access_log_hides_query_values_and_keys_in_paths() -> None:
     line = record.getMessage()
     assert key not in line and "secretish" not in line
     assert f"/v1/keys/{keyformat.REDACTED}?api_id=...&limit=..." in line
+
+
+def test_serve_sends_the_app_access_log_to_stdout_redacted_once() -> None:
+    config = log_config("warning")
+    assert config["loggers"][LOGGER] == {
+        "handlers": ["keystead_access"],
+        "level": "WARNING",  # KEYSTEAD_LOG_LEVEL=warning silences it, as it did uvicorn's
+        "propagate": False,
+    }
+    handler = config["handlers"]["keystead_access"]
+    assert handler["stream"] == "ext://sys.stdout" and handler["formatter"] == "access"
+    assert handler["filters"] == []  # its lines are redacted when made
+    assert config["handlers"]["access"]["filters"] == ["redact_query"]  # uvicorn's (gateway)
+    assert log_config("info", json=True)["formatters"]["access"] == {
+        "()": "keystead.logs.JsonFormatter"
+    }
+
+
+def test_a_bad_access_log_setting_is_a_clear_error() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "keystead.cli", "serve"],
+        env={**os.environ, "KEYSTEAD_ACCESS_LOG": "verbose"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "KEYSTEAD_ACCESS_LOG" in done.stderr and "'default', 'all' or 'off'" in done.stderr
+    assert "Traceback" not in done.stderr
