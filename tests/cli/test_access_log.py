@@ -5,7 +5,8 @@ import sys
 
 from keystead.cli.serve import RedactQuery, log_config
 from keystead.core import keyformat
-from keystead.http.access_log import LOGGER
+from keystead.http.access_log import FORMAT, LOGGER
+from keystead.logs import AccessFormatter
 
 
 def test_access_log_hides_query_values_and_keys_in_paths() -> None:
@@ -33,12 +34,13 @@ def test_serve_sends_the_app_access_log_to_stdout_redacted_once() -> None:
         "propagate": False,
     }
     handler = config["handlers"]["keystead_access"]
-    assert handler["stream"] == "ext://sys.stdout" and handler["formatter"] == "access"
+    assert handler["stream"] == "ext://sys.stdout"
+    assert config["formatters"][handler["formatter"]] == {"()": "keystead.logs.AccessFormatter"}
     assert handler["filters"] == []  # its lines are redacted when made
     assert config["handlers"]["access"]["filters"] == ["redact_query"]  # uvicorn's (gateway)
-    assert log_config("info", json=True)["formatters"]["access"] == {
-        "()": "keystead.logs.JsonFormatter"
-    }
+    json_config = log_config("info", json=True)
+    for formatter in ("access", "keystead_access"):
+        assert json_config["formatters"][formatter] == {"()": "keystead.logs.JsonFormatter"}
 
 
 def test_a_bad_access_log_setting_is_a_clear_error() -> None:
@@ -52,3 +54,18 @@ def test_a_bad_access_log_setting_is_a_clear_error() -> None:
     assert done.returncode != 0
     assert "KEYSTEAD_ACCESS_LOG" in done.stderr and "'default', 'all' or 'off'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_text_line_is_uvicorns() -> None:
+    record = logging.LogRecord(
+        LOGGER,
+        logging.INFO,
+        __file__,
+        1,
+        FORMAT,
+        ("10.0.0.1:5000", "GET", "/v1/apis", "1.1", 404),
+        None,
+    )
+    assert AccessFormatter().format(record) == (
+        'INFO:     10.0.0.1:5000 - "GET /v1/apis HTTP/1.1" 404 Not Found'
+    )

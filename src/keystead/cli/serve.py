@@ -227,8 +227,12 @@ def log_config(level: str, *, json: bool = False) -> dict[str, Any]:
             config["formatters"][name] = {"()": "keystead.logs.JsonFormatter"}
     config.setdefault("filters", {})["redact_query"] = {"()": f"{__name__}.RedactQuery"}
     config["handlers"]["access"]["filters"] = ["redact_query"]
+    config["formatters"]["keystead_access"] = {
+        "()": "keystead.logs.JsonFormatter" if json else "keystead.logs.AccessFormatter"
+    }
     config["handlers"]["keystead_access"] = {
         **config["handlers"]["access"],
+        "formatter": "keystead_access",
         "filters": [],  # its lines are redacted when made: no second pass
     }
     numeric = "DEBUG" if level == "trace" else level.upper()

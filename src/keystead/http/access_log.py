@@ -13,10 +13,10 @@ arguments ``(client, method, path, http_version, status)``: uvicorn's access for
 and :class:`keystead.logs.JsonFormatter` both render them. Nothing is done for a
 request whose line the logger would drop (level above INFO, no handler configured).
 
-A line never holds a key or a query value: the query shows parameter names only, and a
-path long enough to hold a key-shaped string passes through
-:func:`keystead.core.keyformat.redact_keys`. A hot route's or a probe's path is a
-literal of the routing table and is written as it is.
+A line never holds a key or a query value: the query shows parameter names only, and
+the path passes through :func:`keystead.core.keyformat.redact_keys` (no regex for text
+too short to hold a key). A hot route's or a probe's path is a literal of the routing
+table and is written as it is.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from starlette.types import Message, Scope, Send
 
-from keystead.core.keyformat import CHECKSUM_LENGTH, MIN_BODY_LENGTH, redact_keys
+from keystead.core.keyformat import redact_keys
 
 LOGGER = "keystead.access"
 AccessLogMode = Literal["default", "all", "off"]
@@ -35,8 +35,6 @@ PROBES = frozenset({("GET", "/healthz"), ("GET", "/metrics")})
 """Routes whose successful answers ``default`` leaves out, beside the hot routes."""
 FORMAT = '%s - "%s %s HTTP/%s" %d'
 """uvicorn's access line."""
-_SHORTEST_KEY = len("a_") + MIN_BODY_LENGTH + CHECKSUM_LENGTH
-"""Text shorter than this cannot hold a key-shaped string."""
 
 
 class AccessLog:
@@ -79,21 +77,20 @@ class AccessLog:
         one of the routing table's, no key can be in it."""
         client = scope.get("client")
         path = scope.get("root_path", "") + scope["path"]
-        if not literal:
-            path = quote(path)  # as uvicorn: no control characters in a line
-            if len(path) >= _SHORTEST_KEY:
-                path = redact_keys(path)
+        if not literal:  # as uvicorn quotes it: no control characters in a line
+            path = redact_keys(quote(path))
         query: bytes = scope.get("query_string", b"")
         if query:
             path += "?" + query_names(query)
-        self.logger.info(
-            FORMAT,
+        args = (
             f"{client[0]}:{client[1]}" if client else "-",
             scope["method"],
             path,
             scope.get("http_version", "1.1"),
             status,
         )
+        logger = self.logger  # a record made here: no walk up the stack for its caller
+        logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, FORMAT, args, None))
 
 
 def query_names(query: bytes) -> str:
@@ -102,7 +99,7 @@ def query_names(query: bytes) -> str:
     names = "&".join(
         quote(part.partition(b"=")[0], safe="%/") + "=..." for part in query.split(b"&") if part
     )
-    return redact_keys(names) if len(names) >= _SHORTEST_KEY else names
+    return redact_keys(names)
 
 
 __all__ = ["FORMAT", "LOGGER", "PROBES", "AccessLog", "AccessLogMode", "query_names"]
