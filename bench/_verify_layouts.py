@@ -30,15 +30,16 @@ class Server:
     process: subprocess.Popen[bytes]
     url: str
     lua: Path
-    runs: dict[str, list[tuple[Result, float]]] = field(default_factory=dict)
-    """layout: (wrk's result, CPU seconds of the process tree) per run"""
+    runs: dict[str, list[tuple[Result, float, float]]] = field(default_factory=dict)
+    """layout: (wrk's result, CPU seconds of the process tree, of its children) per run"""
 
-    def cpu_per_request(self, layout: str, seconds: int) -> float:
+    def cpu_per_request(self, layout: str, seconds: int, *, children: bool = False) -> float:
         runs = self.runs[layout]
-        return sum(cpu for _, cpu in runs) / sum(r.rps * seconds for r, _ in runs)
+        cpu = sum(child if children else tree for _, tree, child in runs)
+        return cpu / sum(r.rps * seconds for r, _, _ in runs)
 
     def best(self, layout: str) -> Result:
-        return max((r for r, _ in self.runs[layout]), key=lambda r: r.rps)
+        return max((r for r, _, _ in self.runs[layout]), key=lambda r: r.rps)
 
 
 def place_children(pid: int, layout: str, children: Callable[[int], list[int]]) -> None:
@@ -60,7 +61,7 @@ def report(
             ("bare", "bench/hello_app.py, uvicorn httptools + uvloop, no access log"),
             ("load", f"wrk {args.threads} threads, {args.connections} connections, core 1"),
             ("runs", f"{rounds} x {seconds} s per server and layout, alternating"),
-            ("CPU", "per request: user + system of the process and its children"),
+            ("CPU", "per request: user + system of the process and its children (of which)"),
             ("mode", "quick" if args.quick else "full"),
         ],
         right=False,
@@ -68,11 +69,11 @@ def report(
     bare = servers[0]
     for layout in layouts:
         rows: list[tuple[str, ...]] = [
-            ("server", "req/s (best)", "all runs", "p50", "p99", "CPU/req", "errors")
+            ("server", "req/s (best)", "all runs", "p50", "p99", "CPU/req", "children", "errors")
         ]
         for server in servers:
             top = server.best(layout)
-            runs = [r for r, _ in server.runs[layout]]
+            runs = [r for r, _, _ in server.runs[layout]]
             socket_errors = [r.socket_errors for r in runs if r.socket_errors]
             rows.append(
                 (
@@ -82,6 +83,7 @@ def report(
                     f"{top.p50_ms:.2f} ms",
                     f"{top.p99_ms:.2f} ms",
                     fmt_us(server.cpu_per_request(layout, seconds)),
+                    fmt_us(server.cpu_per_request(layout, seconds, children=True)),
                     f"{sum(r.non_2xx for r in runs)} non-2xx"
                     + (f"; {socket_errors[0]}" if socket_errors else ""),
                 )

@@ -308,7 +308,7 @@ def main() -> None:
     require_tool("taskset", "apt-get install -y util-linux")
     # imported here: they import this module
     from _verify_layouts import LAYOUTS, Server, place_children, report
-    from usage_http import children
+    from usage_http import children, cpu_seconds
     from vault_read import tree_cpu
 
     from tokens import serve
@@ -350,9 +350,11 @@ def main() -> None:
                     for server in servers:
                         pid = server.process.pid
                         place_children(pid, layout, children)
-                        before = tree_cpu(pid)
+                        before, own = tree_cpu(pid), cpu_seconds(pid)
                         run = wrk(server.url, server.lua, seconds, args.connections, args.threads)
-                        server.runs.setdefault(layout, []).append((run, tree_cpu(pid) - before))
+                        tree = tree_cpu(pid) - before
+                        child = tree - (cpu_seconds(pid) - own)
+                        server.runs.setdefault(layout, []).append((run, tree, child))
         finally:
             for server in servers:
                 stop(server.process)
@@ -379,7 +381,7 @@ def main() -> None:
             "seconds": seconds,
             "runs": {
                 s.label: {
-                    layout: [{**asdict(r), "cpu_s": cpu} for r, cpu in runs]
+                    layout: [{**asdict(r), "cpu_s": cpu, "children_cpu_s": c} for r, cpu, c in runs]
                     for layout, runs in s.runs.items()
                 }
                 for s in servers
