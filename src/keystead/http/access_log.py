@@ -76,8 +76,8 @@ class AccessLog:
         """One line for ``scope`` answered with ``status``; ``literal``: the path is
         one of the routing table's, no key can be in it."""
         client = scope.get("client")
-        path = scope.get("root_path", "") + scope["path"]
-        if not literal:  # as uvicorn quotes it: no control characters in a line
+        path = scope["path"]  # decoded: a key percent-encoded in part shows whole
+        if not literal:  # quoted: no control character or quote in a line
             path = redact_keys(quote(path))
         query: bytes = scope.get("query_string", b"")
         if query:
