@@ -1,15 +1,28 @@
-"""``POST /v1/keys/verify`` over HTTP on loopback, against a bare ASGI app.
+"""``POST /v1/keys/verify`` on ``keystead serve`` as it ships, against a bare ASGI app.
 
-    .venv/bin/python bench/http_verify.py            # full run (about 2 min)
-    .venv/bin/python bench/http_verify.py --quick    # smoke run (about 30 s)
+    .venv/bin/python bench/http_verify.py            # full run (about 3 min)
+    .venv/bin/python bench/http_verify.py --quick    # smoke run (about 40 s)
+    .venv/bin/python bench/http_verify.py --variant KEYSTEAD_ACCESS_LOG=all
 
-Both servers are uvicorn, one worker, httptools + uvloop, the same options,
-pinned to core 0; wrk is pinned to core 1. The Keystead app serves a SQLite
-store bootstrapped in a temp directory; the key verified is cached, has an IP
-restriction and permissions, and the request carries an IP and a permission
-query. The baseline (bench/hello_app.py) reads the same request body and
-answers a small JSON body. Runs alternate (bare, keystead, bare, keystead ...)
-so both see the same machine; the ratio is keystead req/s over bare req/s.
+Keystead is what a user starts: ``keystead init`` then ``keystead serve`` on its
+default settings (SQLite, the usage writer process, the access log as shipped),
+through bench/tokens.py's ``serve``. The baseline is bench/hello_app.py under plain
+uvicorn (httptools + uvloop, no access log): it reads the request body and answers a
+small JSON body. The request verifies a cached key with an IP restriction and
+permissions, with an IP and a permission query (1,000 keys in the store).
+
+Two layouts, each measured for both servers in alternating rounds:
+
+* ``one core``: the server and every child (the usage writer) on core 0, wrk on core 1;
+* ``a core each``: the server on core 0, its children on core 1 beside wrk.
+
+Beside req/s and p50/p99, CPU per request is the CPU time of every process of the
+server (itself and its children, from /proc) over the requests answered. The floors
+(issue: fast by default): bare CPU per request over Keystead's >= 0.40, and Keystead's
+req/s >= 0.40x bare's with a core each. ``--variant K=V[,K=V]`` adds a server with
+changed settings, measured in the same rounds beside the defaults (an environment
+variable such as ``PYTHONPATH=/path/to/other/src`` measures another version of the
+code).
 """
 
 from __future__ import annotations
@@ -27,20 +40,14 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
+import httpx
 from _common import (
     BENCH_DIR,
-    ROOT,
-    fmt_ratio,
-    fmt_us,
     machine_rows,
     pin_to_core,
-    print_table,
     require_tool,
     wait_until,
 )
@@ -48,8 +55,6 @@ from _common import (
 from keystead.config import Settings
 from keystead.service import Keystead
 
-TARGET_SHARE = 0.40
-APP_MODULE = ROOT / "src" / "keystead" / "http" / "app.py"
 RESTRICTIONS = {"ips": {"allow": ["10.0.0.0/8", "192.168.0.0/16"]}}
 SERVER_CORE = 0
 CLIENT_CORE = 1
@@ -236,13 +241,6 @@ def parse_wrk(out: str) -> Result:
     )
 
 
-def wait_for_app_module(timeout_s: float) -> None:
-    if APP_MODULE.exists():
-        return
-    print(f"waiting up to {timeout_s:.0f} s for {APP_MODULE.relative_to(ROOT)} ...", flush=True)
-    wait_until(APP_MODULE.exists, timeout_s, str(APP_MODULE))
-
-
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.terminate()
@@ -253,257 +251,144 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
+def seed(url: str, root_key: str) -> str:
+    """One API and 1,000 keys with permissions and an IP restriction, through the
+    HTTP API; the key the bench verifies."""
+    admin = {"Authorization": f"Bearer {root_key}"}
+    spec = {"permissions": ["documents.read", "documents.write"], "restrictions": RESTRICTIONS}
+    with httpx.Client(base_url=url, headers=admin, timeout=60) as client:
+        api = client.post("/v1/apis", json={"name": "bench", "prefix": "bench"})
+        api.raise_for_status()
+        keys = [{"api_id": api.json()["id"], **spec}] * 1000
+        created = client.post("/v1/keys/batch", json={"keys": keys})
+        created.raise_for_status()
+    key: str = created.json()["items"][500]["key"]
+    return key
+
+
+def check_verifies(url: str, body: str, root_key: str) -> None:
+    answer = httpx.post(
+        f"{url}/v1/keys/verify",
+        content=body,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {root_key}"},
+        timeout=10,
+    )
+    if answer.status_code != 200 or answer.json().get("valid") is not True:
+        raise RuntimeError(
+            f"the verify request does not verify: {answer.status_code} {answer.text}"
+        )
+
+
+def parse_variant(text: str) -> dict[str, str]:
+    pairs = [part.partition("=") for part in text.split(",") if part]
+    if not pairs or any(not sep or not name for name, sep, _ in pairs):
+        raise argparse.ArgumentTypeError(f"a variant is NAME=VALUE[,NAME=VALUE]: {text!r}")
+    return {name: value for name, _, value in pairs}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test")
-    parser.add_argument("--seconds", type=int, default=12, help="length of one wrk run")
+    parser.add_argument("--seconds", type=int, default=10, help="length of one wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per server")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (all on core 1)")
-    parser.add_argument("--wait-for-app", type=float, default=1800, help="seconds to poll")
+    parser.add_argument("--layout", choices=["one core", "a core each", "both"], default="both")
+    parser.add_argument(
+        "--variant",
+        type=parse_variant,
+        action="append",
+        default=[],
+        help="also serve with these settings (environment), e.g. KEYSTEAD_ACCESS_LOG=all",
+    )
+    parser.add_argument("--no-breakdown", action="store_true", help="skip the in-process costs")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     require_tool("wrk", "apt-get update && apt-get install -y wrk")
-    if shutil.which("taskset") is None:
-        print("taskset not found (util-linux): servers and wrk will share the cores")
-    wait_for_app_module(args.wait_for_app)
+    require_tool("taskset", "apt-get install -y util-linux")
+    # imported here: they import this module
+    from _verify_layouts import LAYOUTS, Server, place_children, report
+    from usage_http import children, cpu_seconds
+    from vault_read import tree_cpu
+
+    from tokens import serve
+
     seconds = 3 if args.quick else args.seconds
     rounds = 1 if args.quick else args.rounds
     warmup = 1 if args.quick else 3
+    layouts = list(LAYOUTS) if args.layout == "both" else [args.layout]
+    variants: dict[str, dict[str, str]] = {"keystead serve, defaults": {}}
+    for changed in args.variant:
+        variants["keystead serve, " + ",".join(f"{k}={v}" for k, v in changed.items())] = changed
 
     with tempfile.TemporaryDirectory(prefix="ks-http-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        env, root_key, key = asyncio.run(bootstrap(tmp))
-        body = json.dumps({"key": key, "ip": "10.1.2.3", "permissions": "documents.read"})
-        lua = tmp / "verify.lua"
-        lua.write_text(LUA % (json.dumps(body), root_key))
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {root_key}"}
-        ports = {"bare": free_port(), "keystead": free_port()}
-        servers: dict[str, subprocess.Popen[bytes]] = {}
-        results: dict[str, list[Result]] = {"bare": [], "keystead": []}
+        servers: list[Server] = []
+        first: tuple[Path, str, str, str] | None = None
         try:
-            servers["bare"] = start_server(
-                "hello_app:create_app", ports["bare"], {}, tmp, BENCH_DIR
-            )
-            servers["keystead"] = start_server(
-                "keystead.http.app:create_app", ports["keystead"], env, tmp, None
-            )
-            for name, process in servers.items():
-                wait_until(functools.partial(ready, ports[name], process), 60, f"{name} server")
-            status, answer = post(ports["keystead"], "/v1/keys/verify", body.encode(), headers)
-            verdict = json.loads(answer)
-            if status != 200 or verdict.get("valid") is not True:
-                raise RuntimeError(f"the verify request does not verify: {status} {answer!r}")
-            for name in servers:  # warm up: caches, allocator, connection set-up
-                wrk(url(ports[name], name), lua, warmup, args.connections, args.threads)
+            bare_lua = tmp / "bare.lua"
+            bare_lua.write_text(LUA % (json.dumps("{}"), "none"))
+            port = free_port()
+            bare = start_server("hello_app:create_app", port, {}, tmp, BENCH_DIR)
+            servers.append(Server("bare ASGI hello", bare, f"http://127.0.0.1:{port}/", bare_lua))
+            wait_until(functools.partial(ready, port, bare), 60, "the bare server")
+            for index, (label, settings) in enumerate(variants.items()):
+                home = tmp / f"keystead-{index}"
+                home.mkdir()
+                process, url, root_key = serve(home, settings)
+                key = seed(url, root_key)
+                body = json.dumps({"key": key, "ip": "10.1.2.3", "permissions": "documents.read"})
+                lua = home / "verify.lua"
+                lua.write_text(LUA % (json.dumps(body), root_key))
+                check_verifies(url, body, root_key)
+                servers.append(Server(label, process, f"{url}/v1/keys/verify", lua))
+                first = first or (home, root_key, key, body)
+            for server in servers:  # caches, allocator; the writer starts on a first batch
+                wrk(server.url, server.lua, warmup, args.connections, args.threads)
             for _ in range(rounds):
-                for name in ("bare", "keystead"):
-                    results[name].append(
-                        wrk(url(ports[name], name), lua, seconds, args.connections, args.threads)
-                    )
-            status, answer = post(ports["keystead"], "/v1/keys/verify", body.encode(), headers)
-            if status != 200 or json.loads(answer).get("valid") is not True:
-                raise RuntimeError(f"verify failed after the load: {status} {answer!r}")
+                for layout in layouts:
+                    for server in servers:
+                        pid = server.process.pid
+                        place_children(pid, layout, children)
+                        before, own = tree_cpu(pid), cpu_seconds(pid)
+                        run = wrk(server.url, server.lua, seconds, args.connections, args.threads)
+                        tree = tree_cpu(pid) - before
+                        child = tree - (cpu_seconds(pid) - own)
+                        server.runs.setdefault(layout, []).append((run, tree, child))
         finally:
-            for process in servers.values():
-                stop(process)
-        pin_to_core(SERVER_CORE)
-        steps = asyncio.run(asgi_breakdown(env, root_key, key, body, 0.2 if args.quick else 1.0))
+            for server in servers:
+                stop(server.process)
+        report(args, servers, layouts, seconds, rounds)
+        if first is not None and not args.no_breakdown:
+            from _verify_breakdown import asgi_breakdown, report_breakdown
 
-    report(args, results, seconds, rounds)
-    report_breakdown(steps, results)
+            home, root_key, key, body = first
+            env = {
+                "KEYSTEAD_DATABASE_URL": f"sqlite:///{home / 'keystead.db'}",
+                "KEYSTEAD_SECRET_FILE": str(home / "keystead.secret"),
+            }
+            pin_to_core(SERVER_CORE)
+            steps = asyncio.run(asgi_breakdown(env, root_key, key, body, 0.2 if args.quick else 1))
+            layout = layouts[0]
+            report_breakdown(
+                steps,
+                servers[0].cpu_per_request(layout, seconds),
+                servers[1].cpu_per_request(layout, seconds),
+            )
     if args.json:
         payload = {
             "machine": dict(machine_rows()),
-            "results": {k: [r.__dict__ for r in v] for k, v in results.items()},
-            "in_process_s": dict(steps),
+            "seconds": seconds,
+            "runs": {
+                s.label: {
+                    layout: [{**asdict(r), "cpu_s": cpu, "children_cpu_s": c} for r, cpu, c in runs]
+                    for layout, runs in s.runs.items()
+                }
+                for s in servers
+            },
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=2))
-
-
-ASGICall = Callable[[], Awaitable[object]]
-
-
-def asgi_call(app: Any, path: str, body: bytes, root_key: str) -> ASGICall:
-    """One request through ``app`` in-process: no server, no socket, no HTTP parsing."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"authorization", f"Bearer {root_key}".encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-    request = {"type": "http.request", "body": body, "more_body": False}
-    disconnect = {"type": "http.disconnect"}
-    status: list[int] = []
-
-    async def call() -> object:
-        sent = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if sent:
-                return disconnect
-            sent = True
-            return request
-
-        async def send(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-
-        await app(dict(scope), receive, send)
-        if status.pop() != 200:
-            raise RuntimeError(f"{path} did not answer 200 in-process")
-        return None
-
-    return call
-
-
-async def per_call_s(call: ASGICall, seconds: float) -> float:
-    """Best seconds per call over a few timed runs of about ``seconds`` each."""
-    n = 100
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            await call()
-        if time.perf_counter() - t0 > 0.05:
-            break
-        n *= 2
-    n = max(100, int(n * seconds / (time.perf_counter() - t0)))
-    best = float("inf")
-    for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            await call()
-        best = min(best, (time.perf_counter() - t0) / n)
-    return best
-
-
-async def asgi_breakdown(
-    env: dict[str, str], root_key: str, key: str, body: str, seconds: float
-) -> list[tuple[str, float]]:
-    """Per-request cost of each layer, in-process on core 0 (after the servers stop)."""
-    import hello_app
-
-    from keystead.core.models import VerifyContext
-    from keystead.http.app import create_app
-    from keystead.http.auth import authenticate
-
-    settings = Settings(
-        _env_file=None,
-        database_url=env["KEYSTEAD_DATABASE_URL"],
-        secret_file=Path(env["KEYSTEAD_SECRET_FILE"]),
-    )
-    context = VerifyContext(ip="10.1.2.3", permissions="documents.read")
-    header = f"Bearer {root_key}"
-    async with await Keystead.open(settings=settings) as ks:
-        app = create_app(ks)
-        hello = asgi_call(hello_app.create_app(), "/", body.encode(), root_key)
-        full = asgi_call(app, "/v1/keys/verify", body.encode(), root_key)
-
-        async def auth_and_verify() -> object:
-            principal = await authenticate(ks, header)
-            return await ks.verify(key, context, principal=principal)
-
-        async def auth_only() -> object:
-            return await authenticate(ks, header)
-
-        async def verify_only() -> object:
-            return await ks.verify(key, context)
-
-        return [
-            ("bare hello app (ASGI call)", await per_call_s(hello, seconds)),
-            ("keystead app (ASGI call)", await per_call_s(full, seconds)),
-            ("  root key authenticate + ks.verify", await per_call_s(auth_and_verify, seconds)),
-            ("    of which root key authenticate", await per_call_s(auth_only, seconds)),
-            ("    of which ks.verify", await per_call_s(verify_only, seconds)),
-        ]
-
-
-def url(port: int, name: str) -> str:
-    path = "/v1/keys/verify" if name == "keystead" else "/"
-    return f"http://127.0.0.1:{port}{path}"
-
-
-def report(
-    args: argparse.Namespace, results: dict[str, list[Result]], seconds: int, rounds: int
-) -> None:
-    print_table(
-        "http_verify: POST /v1/keys/verify vs a bare ASGI app, uvicorn (1 worker)",
-        [
-            ("run", ""),
-            *machine_rows(),
-            ("server", "uvicorn, httptools + uvloop, 1 worker, taskset core 0"),
-            ("load", f"wrk {args.threads} threads, {args.connections} connections, core 1"),
-            ("runs", f"{rounds} x {seconds} s per server, alternating; best run shown"),
-            ("mode", "quick" if args.quick else "full"),
-        ],
-        right=False,
-    )
-    best = {name: max(runs, key=lambda r: r.rps) for name, runs in results.items()}
-    rows: list[tuple[str, ...]] = [("server", "req/s (best)", "all runs", "p50", "p99", "errors")]
-    for name, label in (("bare", "bare ASGI hello"), ("keystead", "keystead verify")):
-        r = best[name]
-        errors = sum(x.non_2xx for x in results[name])
-        socket_errors = [x.socket_errors for x in results[name] if x.socket_errors]
-        rows.append(
-            (
-                label,
-                f"{r.rps:,.0f}",
-                " ".join(f"{x.rps:,.0f}" for x in results[name]),
-                f"{r.p50_ms:.2f} ms",
-                f"{r.p99_ms:.2f} ms",
-                f"{errors} non-2xx" + (f"; {socket_errors[0]}" if socket_errors else ""),
-            )
-        )
-    share = best["keystead"].rps / best["bare"].rps
-    rows.append(
-        (
-            "ratio keystead / bare",
-            f"{share:.0%}",
-            " ".join(
-                f"{k.rps / b.rps:.0%}"
-                for k, b in zip(results["keystead"], results["bare"], strict=True)
-            ),
-            fmt_ratio(best["keystead"].p50_ms / best["bare"].p50_ms),
-            fmt_ratio(best["keystead"].p99_ms / best["bare"].p99_ms),
-            f"target >= {TARGET_SHARE:.0%}: {'met' if share >= TARGET_SHARE else 'NOT met'}",
-        )
-    )
-    print_table("results", rows)
-
-
-def report_breakdown(steps: list[tuple[str, float]], results: dict[str, list[Result]]) -> None:
-    per_request = {name: 1 / max(r.rps for r in runs) for name, runs in results.items()}
-    rows: list[tuple[str, ...]] = [("per request, one core", "cost")]
-    rows.append(("bare hello over HTTP (1 / best req/s)", fmt_us(per_request["bare"])))
-    rows.append(("keystead verify over HTTP (1 / best req/s)", fmt_us(per_request["keystead"])))
-    rows.append(
-        ("difference: what keystead adds", fmt_us(per_request["keystead"] - per_request["bare"]))
-    )
-    rows += [(name, fmt_us(cost)) for name, cost in steps]
-    costs = dict(steps)
-    framework = (
-        costs["keystead app (ASGI call)"]
-        - costs["  root key authenticate + ks.verify"]
-        - costs["bare hello app (ASGI call)"]
-    )
-    rows.append(("  rest: FastAPI/Starlette, middleware, body parse, JSON out", fmt_us(framework)))
-    print_table("where the time goes (in-process ASGI calls, no server, best of 5)", rows)
 
 
 if __name__ == "__main__":

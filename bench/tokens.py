@@ -141,7 +141,12 @@ def check(url: str, target: Target) -> None:
         raise RuntimeError(f"introspection does not see the token as live: {answer.text}")
 
 
-def serve(tmp: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+def serve(
+    tmp: Path, settings: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str, str]:
+    """``keystead init`` then ``keystead serve`` in ``tmp`` (SQLite), pinned to the
+    server core with its children; ``settings``: environment on top of the defaults.
+    Returns the server process, its URL and the root key."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTEAD_")}
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -149,6 +154,7 @@ def serve(tmp: Path) -> tuple[subprocess.Popen[bytes], str, str]:
         "KEYSTEAD_DATABASE_URL": f"sqlite:///{tmp / 'keystead.db'}",
         "KEYSTEAD_SECRET_FILE": str(tmp / "keystead.secret"),
         "KEYSTEAD_PUBLIC_URL": url,
+        **(settings or {}),
     }
     keystead = [sys.executable, "-m", "keystead.cli"]
     init = subprocess.run(

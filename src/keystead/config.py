@@ -149,6 +149,12 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object per log line, keys redacted"
     )
+    access_log: Literal["default", "all", "off"] = Field(
+        default="default",
+        description="the HTTP access log: default = every request but the successful "
+        "answers of the hot routes (verify, tokens, OAuth: each a usage record already) "
+        "and of /healthz and /metrics; all = every request; off = none",
+    )
     export_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="export sinks, comma-separated or a JSON list: jsonl:///path, "

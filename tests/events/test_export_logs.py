@@ -125,21 +125,22 @@ def _free_port() -> int:
     return port
 
 
-@pytest.mark.slow
-def test_keystead_serve_writes_json_logs(tmp_path: Path) -> None:
+def _serve_and_call(tmp_path: Path, settings: dict[str, str], key: str) -> str:
+    """``keystead init`` and ``keystead serve`` with ``settings``; a successful verify,
+    a management call with ``key`` in its path and a query value, then the log."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTEAD_")}
     env |= {
         "KEYSTEAD_DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
         "KEYSTEAD_SECRET_FILE": str(tmp_path / "server.secret"),
-        "KEYSTEAD_LOG_FORMAT": "json",
+        **settings,
     }
     cli = [sys.executable, "-m", "keystead.cli"]
     init = subprocess.run(
         [*cli, "init", "--json"], env=env, cwd=tmp_path, capture_output=True, timeout=60
     )
     assert init.returncode == 0, init.stderr
+    admin = {"Authorization": f"Bearer {json.loads(init.stdout)['root_key']}"}
     port, log = _free_port(), tmp_path / "server.log"
-    key = keyformat.generate("ks")
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*cli, "serve", "--port", str(port)], env=env, cwd=tmp_path, stdout=out, stderr=out
@@ -155,14 +156,44 @@ def test_keystead_serve_writes_json_logs(tmp_path: Path) -> None:
                 pass
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
+        api = httpx.post(f"{url}/v1/apis", json={"name": "logs"}, headers=admin, timeout=5)
+        made = httpx.post(
+            f"{url}/v1/keys", json={"api_id": api.json()["id"]}, headers=admin, timeout=5
+        )
+        verified = httpx.post(
+            f"{url}/v1/keys/verify", json={"key": made.json()["key"]}, headers=admin, timeout=5
+        )
+        assert verified.json()["valid"] is True
         httpx.get(f"{url}/v1/keys/{key}?owner_id=org_7", timeout=5)
     finally:
         process.terminate()
         process.wait(timeout=20)
-
     text = log.read_text()
     assert key not in text and "org_7" not in text
+    assert made.json()["key"] not in text
+    return text
+
+
+@pytest.mark.slow
+def test_keystead_serve_writes_json_logs(tmp_path: Path) -> None:
+    key = keyformat.generate("ks")
+    text = _serve_and_call(tmp_path, {"KEYSTEAD_LOG_FORMAT": "json"}, key)
     lines = [json.loads(line) for line in text.splitlines() if line.strip()]
     assert any(line["logger"] == "uvicorn.error" for line in lines)
-    access = [line for line in lines if line["logger"] == "uvicorn.access"]
-    assert any(line["path"] == f"/v1/keys/{keyformat.REDACTED}?owner_id=..." for line in access)
+    assert not any(line["logger"] == "uvicorn.access" for line in lines)  # the app logs
+    access = [line for line in lines if line["logger"] == "keystead.access"]
+    assert [(line["method"], line["path"], line["status"]) for line in access] == [
+        ("POST", "/v1/apis", 201),
+        ("POST", "/v1/keys", 201),
+        # no successful verify: a usage record already (KEYSTEAD_ACCESS_LOG=default)
+        ("GET", f"/v1/keys/{keyformat.REDACTED}?owner_id=...", 401),
+    ]
+
+
+@pytest.mark.slow
+def test_keystead_serve_logs_every_request_when_told(tmp_path: Path) -> None:
+    key = keyformat.generate("ks")
+    text = _serve_and_call(tmp_path, {"KEYSTEAD_ACCESS_LOG": "all"}, key)
+    assert '"POST /v1/keys/verify HTTP/1.1" 200' in text
+    assert '"GET /healthz HTTP/1.1" 200' in text
+    assert f'"GET /v1/keys/{keyformat.REDACTED}?owner_id=... HTTP/1.1" 401' in text

@@ -358,6 +358,7 @@ async def test_plaintext_only_in_the_creating_response(
     # we send, and two of them carry a key on purpose, to check it is not echoed back)
     server = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
     assert any(r.name.startswith("sqlalchemy.engine") for r in server)  # SQL and parameters
+    assert any(r.name == "keystead.access" for r in server)  # the access log's lines
     logs = [r.getMessage() + (r.exc_text or "") for r in server]
     rows = _rows(settings)
     assert rows

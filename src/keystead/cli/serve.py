@@ -165,6 +165,7 @@ def serve(
         workers=workers,
         log_config=log_config(level, json=settings.log_format == "json"),
         log_level=level,
+        access_log=False,  # the app writes its own (KEYSTEAD_ACCESS_LOG, keystead.http.access_log)
         server_header=False,
         **connection_options(settings),
         # open invalidation streams (GET /v1/events/invalidations) would hold a
@@ -196,8 +197,8 @@ def dashboard_url(settings: Settings, host: str, port: int) -> str:
 
 
 class RedactQuery(logging.Filter):
-    """Access log lines show query parameter names, never their values, and no
-    key-shaped text in the path."""
+    """uvicorn's access log lines (``keystead gateway --access-log``) show query
+    parameter names, never their values, and no key-shaped text in the path."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
@@ -223,9 +224,12 @@ def connection_options(settings: Settings) -> dict[str, Any]:
 
 
 def log_config(level: str, *, json: bool = False) -> dict[str, Any]:
-    """uvicorn's log config with the access-log redaction; with ``json``, the
-    ``keystead``, ``uvicorn`` and ``uvicorn.access`` loggers write JSON lines."""
+    """uvicorn's log config with the access-log redaction, and the app's access log
+    (``keystead.access``, redacted as it is made) on stdout beside uvicorn's; with
+    ``json``, the ``keystead``, ``uvicorn`` and both access loggers write JSON lines."""
     from uvicorn.config import LOGGING_CONFIG
+
+    from keystead.http.access_log import LOGGER as ACCESS_LOGGER
 
     config = copy.deepcopy(LOGGING_CONFIG)
     if json:
@@ -233,6 +237,19 @@ def log_config(level: str, *, json: bool = False) -> dict[str, Any]:
             config["formatters"][name] = {"()": "keystead.logs.JsonFormatter"}
     config.setdefault("filters", {})["redact_query"] = {"()": f"{__name__}.RedactQuery"}
     config["handlers"]["access"]["filters"] = ["redact_query"]
+    config["formatters"]["keystead_access"] = {
+        "()": "keystead.logs.JsonFormatter" if json else "keystead.logs.AccessFormatter"
+    }
+    config["handlers"]["keystead_access"] = {
+        **config["handlers"]["access"],
+        "formatter": "keystead_access",
+        "filters": [],  # its lines are redacted when made: no second pass
+    }
     numeric = "DEBUG" if level == "trace" else level.upper()
     config["loggers"]["keystead"] = {"handlers": ["default"], "level": numeric}
+    config["loggers"][ACCESS_LOGGER] = {
+        "handlers": ["keystead_access"],
+        "level": numeric,
+        "propagate": False,
+    }
     return config

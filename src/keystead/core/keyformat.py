@@ -102,12 +102,16 @@ _KEY_IN_TEXT = re.compile(
     rf"{{{MIN_BODY_LENGTH + CHECKSUM_LENGTH},{MAX_BODY_LENGTH + CHECKSUM_LENGTH}}}"
 )
 REDACTED = "<redacted>"
+SHORTEST_KEY_TEXT = len("a_") + MIN_BODY_LENGTH + CHECKSUM_LENGTH
+"""The fewest characters ``redact_keys`` replaces: shorter text holds no key."""
 
 
 def redact_keys(text: str) -> str:
     """``text`` with everything shaped like a key replaced, for log lines that
     carry request data (a key pasted into a path, say). Resource ids are far
     too short to match."""
+    if len(text) < SHORTEST_KEY_TEXT:
+        return text
     return _KEY_IN_TEXT.sub(REDACTED, text)
 
 
@@ -123,6 +127,7 @@ __all__ = [
     "ALPHABET",
     "DEFAULT_BODY_LENGTH",
     "MAX_LENGTH",
+    "SHORTEST_KEY_TEXT",
     "ParsedKey",
     "checksum",
     "generate",

@@ -48,6 +48,7 @@ from keystead.http import (
     webhooks,
     wellknown,
 )
+from keystead.http.access_log import PROBES, AccessLog
 from keystead.http.fastpath import FastRoutes, guarded, request_endpoint
 from keystead.http.middleware import BodyLimitMiddleware, CatchAllMiddleware
 from keystead.http.openapi import use_problem_media_type
@@ -88,6 +89,9 @@ class KeysteadAPI(FastAPI):
     When the service sheds load on requests in flight, ``inflight`` is its
     ``LoadShedder`` and every HTTP request, verify included, is counted from the
     outermost layer; otherwise it is None and costs one attribute read.
+
+    ``access_log`` writes the access log (``KEYSTEAD_ACCESS_LOG``,
+    :mod:`keystead.http.access_log`); None when it is off.
     """
 
     fast_routes: FastRoutes = {}  # noqa: RUF012 - replaced per app, never mutated
@@ -97,6 +101,7 @@ class KeysteadAPI(FastAPI):
     web: ASGIApp | None = None
     """The browser face (``keystead.web``): ``/``, ``/ui...`` and ``/portal...``."""
     inflight: InflightSignal | None = None
+    access_log: AccessLog | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         inflight = self.inflight
@@ -115,7 +120,11 @@ class KeysteadAPI(FastAPI):
             root = scope.get("root_path")
             if root and path.startswith(root):
                 path = path[len(root) :]
-            fast = self.fast_routes.get((scope["method"], path))
+            route = (scope["method"], path)
+            fast = self.fast_routes.get(route)
+            access = self.access_log
+            if access is not None:
+                send = access.watch(scope, send, routine=fast is not None or route in PROBES)
             if fast is not None:
                 scope["app"] = self
                 await fast(scope, receive, send)
@@ -182,6 +191,7 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
     app.state.keystead = keystead
     app.inflight = None if keystead is None else inflight_signal(keystead)
     app.fast_routes = fast_routes(settings.max_body_bytes)
+    app.access_log = AccessLog.for_mode(settings.access_log)
     app.vault = functools.partial(vault_asgi, max_body_bytes=settings.max_body_bytes)
     app.web = web_asgi
     problems.install(app)
