@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 from keystead.core.authz import Principal
 from keystead.core.geo import CountryResolver
 from keystead.core.models import Code, VerifyContext
-from keystead.core.text import storable_record
+from keystead.core.text import TEXT_WIDTHS, storable_record
 from keystead.core.usage import (
     GRANULARITIES,
     Rollup,
@@ -73,6 +73,7 @@ def to_fields(entry: Entry) -> tuple[Any, ...]:
 
 
 FIELDS = len(UsageRecord._fields)
+_IP_WIDTH = TEXT_WIDTHS["ip"]
 _NO_RESPONSE = (None, None, None, None, ())
 _NO_REQUEST = (None, None, None, None, None)
 
@@ -147,6 +148,33 @@ def unflatten(fields: Sequence[Any]) -> list[UsageRecord]:
     return [UsageRecord(*fields[i : i + FIELDS]) for i in range(0, len(fields), FIELDS)]
 
 
+_IP = UsageRecord._fields.index("ip")
+_COUNTRY = UsageRecord._fields.index("country")
+
+
+def records_of(fields: list[Any], resolver: CountryResolver | None) -> list[UsageRecord]:
+    """``to_record`` of each record of a ``flatten``ed batch (a list, as the
+    writer process receives it), each record built once: the country of an
+    address that is storable as it is goes into the fields before the record
+    is made (``to_record`` would look it up on the same text)."""
+    make = UsageRecord._make
+    country_of = None if resolver is None else resolver.country_of
+    out: list[UsageRecord] = []
+    add = out.append
+    for i in range(0, len(fields), FIELDS):
+        row = fields[i : i + FIELDS]
+        ip = row[_IP]
+        if ip is None or (
+            type(ip) is str and len(ip) <= _IP_WIDTH and ip.isascii() and "\x00" not in ip
+        ):
+            if country_of is not None and ip is not None and row[_COUNTRY] is None:
+                row[_COUNTRY] = country_of(ip)
+            add(storable_record(make(row)))
+        else:
+            add(to_record(make(row), resolver))
+    return out
+
+
 @dataclass(slots=True)
 class _Group:
     """The records of one key (owner, API) in one minute."""
@@ -215,6 +243,7 @@ __all__ = [
     "VerifiedEntry",
     "entries",
     "flatten",
+    "records_of",
     "summarise",
     "to_fields",
     "to_record",

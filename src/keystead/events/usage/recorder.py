@@ -5,8 +5,13 @@ process or by a writer process (``writer``, see ``writer.py``).
 The hot path appends an entry: four slots at the end of a flat list (a list of
 tuples would make the garbage collector walk every waiting entry); everything else
 (building the record, the client's country, rollups, SQL) happens on the
-flusher. Nothing is written at all until the flusher runs: every
-``flush_interval_s``, or as soon as ``batch_size`` entries wait.
+flusher. Batches are cut by size and by time, never per wake-up: as soon as
+``batch_size`` entries wait, the flusher writes whole batches of ``batch_size``;
+what is left of a batch waits for the next tick, every ``flush_interval_s``,
+which writes everything. So every entry is written within about one interval,
+and a write costs the same per record at any load (a flusher that wrote
+whatever waited each time it woke chased the tail of the buffer with batches
+of a few records, each paying a transaction and nine rollup rows).
 
 When the buffer holds ``capacity`` entries, the policy decides: ``drop``
 refuses the new entry and counts it in ``dropped``; ``block`` makes the
@@ -30,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import Callable
 from itertools import chain
 from typing import Any, Literal
@@ -73,6 +79,8 @@ class UsageRecorder:
         self.batch_size = max(1, batch_size)
         self.wake_at = (min(self.batch_size, capacity) - 1) * SLOTS
         """``len(buffer)`` at which appending wakes the flusher (a batch waits)."""
+        self._whole = self.wake_at + SLOTS
+        """``len(buffer)`` of one whole batch (a full buffer when it is smaller)."""
         self.dropped = 0
         self.written = 0
         self.on_written: Callable[[list[UsageRecord]], None] | None = None
@@ -146,29 +154,44 @@ class UsageRecorder:
         buffer.extend(entry)
 
     async def _run(self) -> None:
+        """Whole batches when woken, everything on each tick of the interval."""
+        loop = asyncio.get_running_loop()
+        tick = loop.time() + self.flush_interval_s
         while not self._closed:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.flush_interval_s)
+                await asyncio.wait_for(self._wake.wait(), max(0.0, tick - loop.time()))
             self._wake.clear()
+            due = 0  # woken: whole batches only, the rest waits for the tick
+            if loop.time() >= tick:  # the tick: what waits now, not what comes meanwhile
+                tick = loop.time() + self.flush_interval_s
+                due = len(self.buffer)
             try:
-                await self.flush()
+                await self._flush(due)
             except Exception:  # pragma: no cover - flush logs its own failures
                 log.exception("usage flusher failed")
 
     async def flush(self) -> None:
-        """Write every waiting entry, ``batch_size`` per transaction. A batch the
+        """Write every waiting entry, ``batch_size`` per transaction, until the
+        buffer is empty (``close``, tests). A batch the
         store cannot take because it is unreachable (``StoreUnavailable``) goes
         back to the front of the buffer (what no longer fits is counted as
         dropped) and is tried again on the next flush. A batch refused for its
         content (any other error) is split in halves until the records that
         cause it stand alone: those are dropped and counted in ``refused``, and
         everything else is written."""
+        await self._flush(None)
+
+    async def _flush(self, due: int | None) -> None:
+        """Whole batches, and at least the first ``due`` slots of the buffer
+        (None: everything, including what is appended meanwhile)."""
         async with self._lock:
             buffer = self.buffer
-            while buffer:
+            left = sys.maxsize if due is None else due
+            while len(buffer) >= self._whole or (buffer and left > 0):
                 size = min(len(buffer), self.batch_size * SLOTS)
                 batch = buffer[:size]
                 del buffer[:size]
+                left -= size
                 self._space.set()
                 if not await self._write(batch):
                     return

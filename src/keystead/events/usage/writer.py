@@ -33,7 +33,7 @@ from keystead.core.geo import GeoIPCountryResolver, default_resolver
 from keystead.core.usage import UsageRecord
 from keystead.errors import ConfigurationError, KeysteadError, StoreUnavailable
 from keystead.events.exporters.rfc5424 import DEFAULT_SD_ID
-from keystead.events.usage._rollup import entries, flatten, summarise, to_record, unflatten
+from keystead.events.usage._rollup import entries, flatten, records_of, summarise, to_record
 from keystead.store.usage import UsageStore
 
 log = logging.getLogger("keystead.usage")
@@ -249,7 +249,7 @@ async def _serve(source: Any, sink: Any) -> None:
                 break
             fields = marshal.loads(frame)  # noqa: S302 - our own parent, plain data only
             try:
-                records = [to_record(record, resolver) for record in unflatten(fields)]
+                records = records_of(fields, resolver)
                 await store.write_usage(records, summarise(records))
             except StoreUnavailable as exc:  # the parent keeps the batch and retries
                 _write_frame(sink, {"ok": False, "error": _describe(exc)})
