@@ -249,7 +249,7 @@ def report(
         ],
         right=False,
     )
-    rows = [("server", "best req/s", "p50", "p99", "CPU/req", "non-2xx", "errors")]
+    rows = [("server", "best req/s", "p50", "p99", "CPU/req", "non-2xx", "errors", "each run")]
     for label in (*VERIFY, *HELLO):
         server = servers[label]
         best = server.best(LAYOUT)
@@ -264,6 +264,7 @@ def report(
                 fmt_us(server.cpu_per_request(LAYOUT, seconds)),
                 str(sum(r.non_2xx for r, _, _ in runs)),
                 "; ".join(errors) or "-",
+                " ".join(f"{r.rps / 1000:.1f}k" for r, _, _ in runs),
             )
         )
     print_table("POST /v1/keys/verify and the bare hello (best run's req/s, p50, p99)", rows)
