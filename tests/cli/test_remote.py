@@ -125,10 +125,17 @@ def test_the_server_log_holds_no_secret(remote: Cli, server: Server) -> None:
     server.revealed.append(created["key"])
     remote.json("keys", "verify", created["key"])
     remote.json("keys", "list", "--owner", "org_7")  # a query string reaches the access log
+    pasted = httpx.get(  # a key pasted into a path: an error, so it is logged
+        f"{server.url}/v1/keys/{created['key']}",
+        headers={"Authorization": f"Bearer {server.root_key}"},
+    )
+    assert pasted.status_code == 422  # not a key id
 
     log = server.log.read_text()
 
-    assert "POST /v1/keys/verify" in log
+    assert '"POST /v1/keys HTTP/1.1" 201' in log  # management calls are logged
+    assert "POST /v1/keys/verify" not in log  # a successful verify is a usage record only
+    assert '"GET /v1/keys/<redacted> HTTP/1.1" 422' in log
     assert "owner_id=..." in log and "org_7" not in log
     for secret in server.revealed:
         assert secret not in log
