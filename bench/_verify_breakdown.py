@@ -4,11 +4,12 @@ calls (no server, no socket), for bench/http_verify.py."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from _common import fmt_us, print_table
+from _token_routes import asgi_post
 
 from keystead.config import Settings
 from keystead.service import Keystead
@@ -17,51 +18,9 @@ ASGICall = Callable[[], Awaitable[object]]
 
 
 def asgi_call(app: Any, path: str, body: bytes, root_key: str) -> ASGICall:
-    """One request through ``app`` in-process: no server, no socket, no HTTP parsing."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"authorization", f"Bearer {root_key}".encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-    request = {"type": "http.request", "body": body, "more_body": False}
-    disconnect = {"type": "http.disconnect"}
-    status: list[int] = []
-
-    async def call() -> object:
-        sent = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if sent:
-                return disconnect
-            sent = True
-            return request
-
-        async def send(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-
-        await app(dict(scope), receive, send)
-        if status.pop() != 200:
-            raise RuntimeError(f"{path} did not answer 200 in-process")
-        return None
-
-    return call
+    """One JSON ``POST path`` with the root key through ``app`` in-process: no server,
+    no socket, no HTTP parsing."""
+    return asgi_post(app, path, body, "application/json", f"Bearer {root_key}")
 
 
 async def per_call_s(call: ASGICall, seconds: float) -> float:
