@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 from keystead.core.authz import Principal
 from keystead.core.geo import CountryResolver
 from keystead.core.models import Code, VerifyContext
-from keystead.core.text import TEXT_WIDTHS, storable_record
+from keystead.core.text import TEXT_WIDTHS, is_storable, storable_record
 from keystead.core.usage import (
     GRANULARITIES,
     Rollup,
@@ -164,9 +164,7 @@ def records_of(fields: list[Any], resolver: CountryResolver | None) -> list[Usag
     for i in range(0, len(fields), FIELDS):
         row = fields[i : i + FIELDS]
         ip = row[_IP]
-        if ip is None or (
-            type(ip) is str and len(ip) <= _IP_WIDTH and ip.isascii() and "\x00" not in ip
-        ):
+        if ip is None or (type(ip) is str and is_storable(ip, _IP_WIDTH)):
             if country_of is not None and ip is not None and row[_COUNTRY] is None:
                 row[_COUNTRY] = country_of(ip)
             add(storable_record(make(row)))
