@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -208,7 +209,12 @@ def watch_restarts_on_a_write(env: dict[str, str] | None = None) -> str:
         assert read_line(process.stdout) == fingerprint("sk_second_value_2")
     finally:
         process.terminate()
-        _, err = process.communicate(timeout=30)
+        try:
+            _, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()  # not left running into the next tests
+            process.communicate()
+            raise
     assert process.returncode == 0  # the child handled SIGTERM
     assert "a secret changed: restarting the command" in err
     return err

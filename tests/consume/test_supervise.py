@@ -209,3 +209,52 @@ def test_a_signal_while_the_secrets_are_read_stops_before_the_child_starts(
     code = f"import pathlib; pathlib.Path({str(marker)!r}).write_text('x')"
     assert supervise(python(code), slow_resolve) == 128 + signal.SIGTERM
     assert not marker.exists()
+
+
+def test_a_stalled_watcher_poll_does_not_hold_back_a_signal(tmp_path: Path) -> None:
+    """A store that stops answering the watcher's polls (a poll that never returns)
+    must not keep SIGTERM from the child: the loop that forwards signals never waits
+    on the store."""
+    from keystead.consume.watch import PollWatcher
+
+    marker, stalled, release = tmp_path / "ready", threading.Event(), threading.Event()
+    answers = iter(["first"])
+
+    def fingerprint() -> object:
+        answer = next(answers, None)
+        if answer is None:
+            stalled.set()
+            release.wait(60)
+        return answer
+
+    code = (
+        "import pathlib, signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda n, f: sys.exit(3))\n"
+        f"pathlib.Path({str(marker)!r}).write_text('x')\n"
+        "time.sleep(30); sys.exit(9)\n"
+    )
+    watcher = PollWatcher(fingerprint, 0.01)
+    main = threading.main_thread().ident
+    assert main is not None
+    returned, held_back = threading.Event(), []
+
+    def send_once_stalled() -> None:
+        deadline = time.monotonic() + 30
+        while not (marker.exists() and stalled.is_set()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        signal.pthread_kill(main, signal.SIGTERM)
+        if not returned.wait(20):  # the signal waits for the store: unstick it, and say so
+            held_back.append(True)
+            release.set()
+
+    sender = threading.Thread(target=send_once_stalled, daemon=True)
+    sender.start()
+    try:
+        assert supervise(python(code), resolved, watcher=watcher) == 3
+        returned.set()
+        assert not held_back, "SIGTERM waited for the stalled poll"
+    finally:
+        returned.set()
+        release.set()
+        watcher.close()
+        sender.join()

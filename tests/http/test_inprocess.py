@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,6 +54,27 @@ def test_the_local_operator_needs_no_root_key_in_process(local: Client) -> None:
     assert "Authorization" not in local.http.headers
     entries = local.list_audit(action="key.create")["items"]
     assert [e["actor"] for e in entries] == [LOCAL_OPERATOR]
+
+
+def test_calls_from_several_threads_take_turns(local: Client) -> None:
+    """``keystead run --watch`` polls from a thread while its main thread reads:
+    the one event loop serves both, a call at a time."""
+    api = local.create_api("threads")
+    failures: list[BaseException] = []
+
+    def calls() -> None:
+        try:
+            for _ in range(15):
+                local.get_api(api["id"])
+        except BaseException as exc:  # any failure is the finding
+            failures.append(exc)
+
+    threads = [threading.Thread(target=calls) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
 
 
 def test_a_workspace_that_does_not_exist_is_not_opened(initialised: Settings) -> None:

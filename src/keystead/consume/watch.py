@@ -10,8 +10,8 @@
   needs ``keys.verify``; a credential without it (a token scoped to
   ``secrets.read`` only) is refused the stream, and the watcher then polls.
 - **On the local store** (no server, so no stream): ``PollWatcher`` reads the
-  metadata of each watched secret every second (metadata only: no value is read,
-  so no read is audited) and reports a difference.
+  metadata of each watched secret every second, in a thread of its own (metadata
+  only: no value is read, so no read is audited) and reports a difference.
 
 A report only means "look again": the caller reads the secrets and restarts the
 child only when a value differs.
@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Collection
 
 import httpx
@@ -33,42 +32,57 @@ from keystead.client._threads import shut_down
 log = logging.getLogger("keystead.consume")
 
 POLL_INTERVAL_S = 1.0
+CLOSE_WAIT_S = 5.0
 RECONNECT_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 _REFUSED = frozenset({401, 403, 404})
 
 
 class PollWatcher:
-    """``fingerprint()`` every ``interval_s``; a different answer is a change."""
+    """``fingerprint()`` every ``interval_s`` in a daemon thread; a different
+    answer is a change, reported once by ``changed``.
+
+    The store is asked off the caller's thread so that a slow or stalled store
+    never delays the caller's loop: ``keystead run`` forwards signals from it,
+    and a poll that hangs must not keep a Ctrl-C or a SIGTERM from the child.
+    """
 
     def __init__(
         self,
         fingerprint: Callable[[], object],
         interval_s: float = POLL_INTERVAL_S,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fingerprint = fingerprint
         self._interval_s = interval_s
-        self._clock = clock
         self._last = fingerprint()
-        self._checked = clock()
+        self._flag = threading.Event()
+        self._stopped = threading.Event()
+        self.polls = 0
+        """Polls answered so far (failed ones included)."""
+        self._thread = threading.Thread(target=self._run, name="keystead-run-poll", daemon=True)
+        self._thread.start()
 
     def changed(self) -> bool:
-        now = self._clock()
-        if now - self._checked < self._interval_s:
-            return False
-        self._checked = now
-        try:
-            current = self._fingerprint()
-        except Exception as exc:  # unreachable for now: look again next time
-            log.debug("could not poll the watched secrets: %s", type(exc).__name__)
-            return False
-        if current == self._last:
-            return False
-        self._last = current
-        return True
+        if self._flag.is_set():
+            self._flag.clear()
+            return True
+        return False
 
-    def close(self) -> None:
-        pass
+    def close(self, wait_s: float = CLOSE_WAIT_S) -> None:
+        """Stop polling; waits at most ``wait_s`` for a poll under way."""
+        self._stopped.set()
+        self._thread.join(wait_s)
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._interval_s):
+            try:
+                current = self._fingerprint()
+            except Exception as exc:  # unreachable for now: look again next time
+                log.debug("could not poll the watched secrets: %s", type(exc).__name__)
+                current = self._last
+            self.polls += 1
+            if current != self._last:
+                self._last = current
+                self._flag.set()
 
 
 class StreamWatcher:
@@ -106,7 +120,7 @@ class StreamWatcher:
     def close(self) -> None:
         self._stopped.set()
         shut_down(self._response)
-        self._thread.join(5.0)
+        self._thread.join(CLOSE_WAIT_S)
 
     def _run(self) -> None:
         failures = 0
@@ -215,6 +229,8 @@ class FallbackWatcher:
 
     def close(self) -> None:
         self._stream.close()
+        if self._poll is not None:
+            self._poll.close()
 
 
 __all__ = [

@@ -13,6 +13,7 @@ network (tests/http/test_inprocess.py proves it against a real server).
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import TYPE_CHECKING
 
 import httpx
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from keystead.core.authz import Principal
     from keystead.service import Keystead
 
+CLOSE_WAIT_S = 10.0
 LOCAL_BASE_URL = "http://keystead.local"
 """The base URL an in-process client names; no request ever leaves the process."""
 
@@ -60,7 +62,8 @@ class InProcessTransport(httpx.BaseTransport):
     The service is opened on the first request (the secret must exist: run
     ``keystead init``), on an event loop of its own that lives until ``close``.
     Errors of opening it (no store, no secret) are raised as they are, since
-    they are this machine's and no HTTP answer.
+    they are this machine's and no HTTP answer. Requests from several threads
+    take turns on that loop.
     """
 
     def __init__(self, settings: Settings, workspace_id: str | None = None) -> None:
@@ -69,14 +72,16 @@ class InProcessTransport(httpx.BaseTransport):
         self._runner: asyncio.Runner | None = None
         self._service: Keystead | None = None
         self._asgi: httpx.ASGITransport | None = None
+        self._turn = threading.Lock()
 
     def __repr__(self) -> str:
         return "InProcessTransport()"
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if self._runner is None:
-            self._runner = asyncio.Runner()
-        return self._runner.run(self._handle(request))
+        with self._turn:
+            if self._runner is None:
+                self._runner = asyncio.Runner()
+            return self._runner.run(self._handle(request))
 
     async def _handle(self, request: httpx.Request) -> httpx.Response:
         return await round_trip(self._asgi or await self._open(), request)
@@ -94,7 +99,18 @@ class InProcessTransport(httpx.BaseTransport):
         self._asgi = httpx.ASGITransport(as_principal(create_app(service), operator))
         return self._asgi
 
-    def close(self) -> None:
+    def close(self, wait_s: float = CLOSE_WAIT_S) -> None:
+        """Close the service and its loop, after the request under way in another
+        thread, if any; one still under way after ``wait_s`` keeps them (a process
+        on its way out does not wait on a stalled store)."""
+        if not self._turn.acquire(timeout=wait_s):
+            return
+        try:
+            self._close()
+        finally:
+            self._turn.release()
+
+    def _close(self) -> None:
         runner, self._runner = self._runner, None
         service, self._service = self._service, None
         self._asgi = None
