@@ -89,15 +89,18 @@ class BackupReader:
         except OSError as exc:
             raise ValidationError(f"cannot read {path}: {exc.strerror}") from None
         prefix = b""
-        while True:
-            header, end = parse_header(prefix)
-            if end >= 0:
-                break
-            more = self._read()
-            if not more:
-                self._file.close()
-                raise IntegrityError(NOT_A_BACKUP if len(prefix) < 16 else TRUNCATED)
-            prefix += more
+        try:
+            while True:
+                header, end = parse_header(prefix)
+                if end >= 0:
+                    break
+                more = self._read()
+                if not more:
+                    raise IntegrityError(NOT_A_BACKUP if len(prefix) < 16 else TRUNCATED)
+                prefix += more
+        except BaseException:
+            self._file.close()
+            raise
         self.header: dict[str, Any] = header
         self._associated = prefix[:end]
         self._rest = prefix[end:]
