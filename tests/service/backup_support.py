@@ -130,3 +130,28 @@ async def table_counts(url: str) -> dict[str, int]:
             return counts
     finally:
         await engine.dispose()
+
+
+def _plain(value: object) -> object:
+    """A value as both kinds of store hand it back: times in aware UTC."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
+async def table_rows(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table at ``url`` in key order, as Python values; each
+    JSON column also says whether it is SQL NULL (JSON null reads as None too)."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            found = {}
+            for table in metadata.sorted_tables:
+                nulls = [c.is_(None) for c in table.columns if isinstance(c.type, sa.JSON)]
+                query = sa.select(*table.columns, *nulls).order_by(*table.primary_key.columns)
+                rows = (await connection.execute(query)).all()
+                found[table.name] = [tuple(_plain(v) for v in row) for row in rows]
+            return found
+    finally:
+        await engine.dispose()
+
