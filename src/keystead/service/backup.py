@@ -153,8 +153,7 @@ async def backup(
             for part in chosen:
                 writer.line({"table": part.table.name})
                 async for batch in snap.rows(part):
-                    for row in batch:
-                        writer.line(row)
+                    writer.lines(batch)
                     if progress is not None:
                         progress(part.table.name, len(batch))
             writer.line({"end": True})

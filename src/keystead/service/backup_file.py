@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -56,7 +56,11 @@ class BackupWriter:
         self.size += len(data)
 
     def line(self, value: Any) -> None:
-        packed = self._zip.compress(orjson.dumps(value) + b"\n")
+        self.lines((value,))
+
+    def lines(self, values: Iterable[Any]) -> None:
+        """Several stream values at once (one call to the compressor)."""
+        packed = self._zip.compress(b"".join(orjson.dumps(v) + b"\n" for v in values))
         if packed:
             for chunk in self._sealer.feed(packed):
                 self._put(chunk)

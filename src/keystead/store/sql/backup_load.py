@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.errors import Conflict, IntegrityError, StoreUnavailable, ValidationError
-from keystead.store.sql.backup_tables import decode, insert_table
+from keystead.store.sql.backup_tables import VALUE, decode, insert_table
 from keystead.store.sql.engine import async_url, create_engine, head_revision
 from keystead.store.sql.tables import metadata
 
@@ -41,16 +41,16 @@ class Loader:
         if not rows:
             return
         table = insert_table(name, list(columns))
-        try:
-            params = [
-                {
-                    column: decode(kind, value)
-                    for (column, kind), value in zip(columns, row, strict=True)
-                }
-                for row in rows
-            ]
-        except ValueError:
-            raise IntegrityError(f"the backup holds a malformed row of {name}") from None
+        names = [column for column, _ in columns]
+        converted = [(i, kind) for i, (_, kind) in enumerate(columns) if kind != VALUE]
+        params = []
+        for row in rows:
+            if len(row) != len(names):
+                raise IntegrityError(f"the backup holds a malformed row of {name}")
+            values = list(row)
+            for i, kind in converted:
+                values[i] = decode(kind, values[i])
+            params.append(dict(zip(names, values, strict=True)))
         try:
             await self._c.execute(table.insert(), params)
         except sa.exc.DBAPIError as exc:

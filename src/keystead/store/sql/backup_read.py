@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.errors import ConfigurationError, StoreUnavailable
-from keystead.store.sql.backup_tables import Part, encode
+from keystead.store.sql.backup_tables import BYTES, TIME, Part, encode
 from keystead.store.sql.engine import async_url, create_engine, head_revision
 from keystead.store.sql.tables import settings
 
@@ -62,14 +62,19 @@ class Snapshot:
 
     async def rows(self, part: Part) -> AsyncIterator[list[list[Any]]]:
         """The part's rows in batches, each row its values in column order, encoded."""
-        kinds = [kind for _, kind in part.columns]
+        converted = [(i, kind) for i, (_, kind) in enumerate(part.columns) if kind in (BYTES, TIME)]
         result = await self._c.stream(part.select())
         async for batch in result.partitions(BATCH):
-            yield [_encoded(kinds, row) for row in batch]
+            yield [_encoded(converted, row) for row in batch]
 
 
-def _encoded(kinds: Sequence[str], row: sa.Row[Any]) -> list[Any]:
-    return [encode(kind, value) for kind, value in zip(kinds, row, strict=True)]
+def _encoded(converted: Sequence[tuple[int, str]], row: sa.Row[Any]) -> list[Any]:
+    """The row's values, those of bytes and time columns encoded (JSON columns
+    are read as text, every other value goes as it is)."""
+    values = list(row)
+    for i, kind in converted:
+        values[i] = encode(kind, values[i])
+    return values
 
 
 @asynccontextmanager

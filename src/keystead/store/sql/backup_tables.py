@@ -146,9 +146,13 @@ def insert_table(name: str, columns: list[tuple[str, str]]) -> sa.TableClause:
 
 
 __all__ = [
+    "BYTES",
+    "JSON",
     "MACHINE_ONLY",
     "SETTINGS_TABLE",
+    "TIME",
     "USAGE_TABLE",
+    "VALUE",
     "WHOLE_IN_WORKSPACE",
     "Part",
     "column_kind",
