@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import tempfile
 import time
@@ -111,7 +112,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--postgres", default=DEFAULT_URL)
+    parser.add_argument(
+        "--postgres", default=os.environ.get("KEYSTEAD_BENCH_POSTGRES_URL", DEFAULT_URL)
+    )
     args = parser.parse_args()
     rows = 20_000 if args.quick else args.rows
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,9 +129,7 @@ async def main() -> None:
         await fill(source, rows)
         file = home / "store.ksbk"
         total, base_s, base_cpu = await timed(lambda: read_everything(source.database_url))
-        taken, backup_s, backup_cpu = await timed(
-            lambda: backup(source, file, with_usage=True)
-        )
+        taken, backup_s, backup_cpu = await timed(lambda: backup(source, file, with_usage=True))
         assert taken.rows == total, (taken.rows, total)
         target = settings(f"sqlite:///{home / 'target.db'}")
         _, sqlite_s, sqlite_cpu = await timed(lambda: restore(target, file))
@@ -142,16 +143,22 @@ async def main() -> None:
     print_machine()
     print(f"store    SQLite, {total:,} rows ({rows:,} raw usage), {db_size / 1e6:.1f} MB file")
     print(f"backup   {taken.bytes / 1e6:.1f} MB ({taken.bytes / db_size:.0%} of the database file)")
+    runs = [
+        ("baseline: read every row", base_s, base_cpu),
+        ("backup --with-usage", backup_s, backup_cpu),
+        ("restore into SQLite", sqlite_s, sqlite_cpu),
+        ("restore into PostgreSQL", pg_s, pg_cpu),
+    ]
     print_table(
         "rows per second (wall), CPU seconds of this process",
         [
             ("run", "rows/s", "wall s", "CPU s", "vs baseline"),
-            ("baseline: read every row", fmt_rate(total / base_s), f"{base_s:.2f}", f"{base_cpu:.2f}", "1.00x"),
-            ("backup --with-usage", fmt_rate(total / backup_s), f"{backup_s:.2f}", f"{backup_cpu:.2f}", fmt_ratio(backup_s / base_s)),
-            ("restore into SQLite", fmt_rate(total / sqlite_s), f"{sqlite_s:.2f}", f"{sqlite_cpu:.2f}", fmt_ratio(sqlite_s / base_s)),
-            ("restore into PostgreSQL", fmt_rate(total / pg_s), f"{pg_s:.2f}", f"{pg_cpu:.2f}", fmt_ratio(pg_s / base_s)),
+            *(
+                (name, fmt_rate(total / s), f"{s:.2f}", f"{cpu:.2f}", fmt_ratio(s / base_s))
+                for name, s, cpu in runs
+            ),
         ],
-    )  # fmt: skip
+    )
 
 
 if __name__ == "__main__":

@@ -154,4 +154,3 @@ async def table_rows(url: str) -> dict[str, list[tuple[object, ...]]]:
             return found
     finally:
         await engine.dispose()
-

@@ -21,6 +21,7 @@ from typing import Any, cast
 from keystead import __version__
 from keystead.config import Settings
 from keystead.core.archive import FORMAT, PassphraseWrapper, b64, new_data_key, unb64
+from keystead.core.audit import stamp
 from keystead.core.clock import Clock, SystemClock
 from keystead.core.envelope import KeyWrapper
 from keystead.errors import ConfigurationError, IntegrityError, NotFound, ValidationError
@@ -119,7 +120,7 @@ async def backup(
         else {"mode": PASSPHRASE, **PassphraseWrapper.new_params()}
     )
     wrapper, keyring = _wrapper(settings, passphrase, encryption)
-    created = datetime.fromtimestamp((clock or SystemClock()).now(), UTC).isoformat()
+    created = stamp(datetime.fromtimestamp((clock or SystemClock()).now(), UTC))
     async with snapshot(settings.database_url) as snap:
         revision = await snap.revision()
         await _check_keys(await snap.settings(), settings, keyring)
