@@ -133,9 +133,9 @@ def backup(
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
     json_out: JsonOption = False,
 ) -> None:
-    """Write a consistent snapshot of the store (or one workspace) to FILE, while
-    the server runs. Local store only.
+    """Back up the store, or one workspace, to an encrypted FILE.
 
+    A consistent snapshot, taken while the server runs. Local store only.
     Encrypted under the master key, or under a passphrase for copies kept
     elsewhere (the values sealed under the master key stay sealed either way).
     Restoring needs the same server secret and master key."""
@@ -170,11 +170,12 @@ def restore(
     ask: AskPassphrase = False,
     json_out: JsonOption = False,
 ) -> None:
-    """Restore FILE into the local store, which must be empty: of any kind
-    (SQLite, PostgreSQL...), whatever the store it was taken from. Local store only.
+    """Restore FILE into the local store, which must be empty.
 
-    All or nothing: on any error (a wrong key, a damaged file) the store is left
-    as it was. Needs the server secret and master key of the store backed up."""
+    Any kind of store (SQLite, PostgreSQL...), whatever the kind backed up.
+    Local store only. All or nothing: on any error (a wrong key, a damaged
+    file) the store is left as it was. Needs the server secret and master key
+    of the store backed up."""
     from keystead.service.backup import restore as run_restore
 
     state = state_of(ctx)
