@@ -84,10 +84,8 @@ async def snapshot(url: str) -> AsyncIterator[Snapshot]:
     engine = create_engine(url, isolation_level="AUTOCOMMIT" if sqlite else "REPEATABLE READ")
     try:
         async with engine.connect() as connection:
-            if sqlite:
-                await connection.exec_driver_sql(
-                    "BEGIN"
-                )  # deferred: the snapshot of the first read
+            if sqlite:  # deferred: the snapshot is that of the first read
+                await connection.exec_driver_sql("BEGIN")
             elif connection.dialect.name == "postgresql":
                 await connection.exec_driver_sql("SET TRANSACTION READ ONLY")
             try:
