@@ -12,8 +12,10 @@ from backup_support import populate, settings_for, table_counts
 
 from keystead.config import Settings
 from keystead.core import archive
+from keystead.core.archive import b64, header_bytes, new_data_key
 from keystead.core.clock import ManualClock
 from keystead.errors import ConfigurationError, Conflict, IntegrityError, ValidationError
+from keystead.keyring import open_keyring
 from keystead.keyring.file import FileKeyring
 from keystead.service import Keystead
 from keystead.service.backup import backup, restore
@@ -162,3 +164,8 @@ async def test_what_is_not_a_backup(source: Settings, tmp_path: Path) -> None:
     with pytest.raises(IntegrityError, match="not a Keystead backup"):
         await restore(target, tmp_path / "short")
     assert not (tmp_path / "target.db").exists() or await _empty(target.database_url)
+    wrapped = open_keyring(source.master_key_location()).wrap(new_data_key())
+    encryption = {"mode": "master-key", "key_version": wrapped[0], "wrapped_key": b64(wrapped[1])}
+    (tmp_path / "bare").write_bytes(header_bytes({"format": 1, "encryption": encryption}))
+    with pytest.raises(IntegrityError, match="its header lacks a field"):
+        await restore(target, tmp_path / "bare")

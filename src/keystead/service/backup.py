@@ -20,7 +20,14 @@ from typing import Any, cast
 
 from keystead import __version__
 from keystead.config import Settings
-from keystead.core.archive import FORMAT, PassphraseWrapper, b64, new_data_key, unb64
+from keystead.core.archive import (
+    FORMAT,
+    NOT_A_BACKUP,
+    PassphraseWrapper,
+    b64,
+    new_data_key,
+    unb64,
+)
 from keystead.core.audit import stamp
 from keystead.core.clock import Clock, SystemClock
 from keystead.core.envelope import KeyWrapper
@@ -32,6 +39,7 @@ from keystead.store import Store
 from keystead.store.sql.backup_load import restoring
 from keystead.store.sql.backup_read import snapshot
 from keystead.store.sql.backup_tables import SETTINGS_TABLE, parts
+from keystead.store.sql.tables import metadata
 
 Progress = Callable[[str, int], None]
 """Called with a table's name and how many more of its rows were copied."""
@@ -166,20 +174,47 @@ async def backup(
 
 
 def _summary(header: dict[str, Any], path: str, size: int, database: str) -> BackupSummary:
-    tables = {t["name"]: int(t["rows"]) for t in header["tables"]}
-    return BackupSummary(
-        path=path,
-        scope=header["scope"],
-        workspace_id=header["workspace_id"],
-        revision=header["revision"],
-        encryption=header["encryption"]["mode"],
-        with_usage=bool(header["with_usage"]),
-        created_at=header["created_at"],
-        tables=tables,
-        rows=sum(tables.values()),
-        bytes=size,
-        database=database,
-    )
+    """What ``header`` says, checked for its form (a header is authenticated only
+    as its chunks are opened: until then it is read as untrusted input)."""
+    try:
+        tables = {str(t["name"]): int(t["rows"]) for t in header["tables"]}
+        summary = BackupSummary(
+            path=path,
+            scope=header["scope"],
+            workspace_id=header["workspace_id"],
+            revision=header["revision"],
+            encryption=header["encryption"]["mode"],
+            with_usage=bool(header["with_usage"]),
+            created_at=header["created_at"],
+            tables=tables,
+            rows=sum(tables.values()),
+            bytes=size,
+            database=database,
+        )
+    except (KeyError, TypeError, ValueError):
+        raise IntegrityError(f"{NOT_A_BACKUP}: its header lacks a field") from None
+    if summary.scope not in ("store", "workspace") or not isinstance(summary.revision, str):
+        raise IntegrityError(f"{NOT_A_BACKUP}: its header is malformed")
+    if not (summary.revision.isdigit() and len(summary.revision) == 4) or not all(
+        isinstance(value, str)
+        for value in (summary.revision, summary.created_at, summary.workspace_id or "")
+    ):
+        raise IntegrityError(f"{NOT_A_BACKUP}: its header is malformed")
+    return summary
+
+
+def _columns(header: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    try:
+        found = {
+            t["name"]: [(str(name), str(kind)) for name, kind in t["columns"]]
+            for t in header["tables"]
+        }
+    except (KeyError, TypeError, ValueError):
+        raise IntegrityError(f"{NOT_A_BACKUP}: its header's tables are malformed") from None
+    unknown = sorted(set(found) - set(metadata.tables))
+    if unknown:
+        raise IntegrityError(f"the backup holds tables this Keystead does not know: {unknown}")
+    return found
 
 
 def _data_key(
@@ -221,7 +256,7 @@ async def restore(
         header = reader.header
         data_key, keyring = _data_key(settings, header, passphrase)
         summary = _summary(header, str(path), path.stat().st_size, "")
-        columns = {t["name"]: [tuple(c) for c in t["columns"]] for t in header["tables"]}
+        columns = _columns(header)
         if totals is not None:
             totals(summary.tables)
         stream = _Tables(reader.values(data_key), list(columns))
@@ -264,7 +299,6 @@ class _Tables:
         self._values = values
         self._names = iter(names)
         self._next: Any = None
-        self._ended = False
 
     def _pull(self) -> Any:
         try:
