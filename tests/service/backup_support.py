@@ -14,10 +14,13 @@ import sqlalchemy as sa
 
 from conftest import BACKENDS, backend_database
 from keystead.config import Settings
+from keystead.core.archive import unb64
 from keystead.core.authz import Principal
 from keystead.core.clock import ManualClock
 from keystead.core.models import VerifyContext
+from keystead.keyring import open_keyring
 from keystead.service import Keystead
+from keystead.service.backup_file import BackupReader, BackupWriter
 from keystead.store.sql.engine import create_engine
 from keystead.store.sql.tables import metadata
 
@@ -154,3 +157,19 @@ async def table_rows(url: str) -> dict[str, list[tuple[object, ...]]]:
             return found
     finally:
         await engine.dispose()
+
+
+def relabel(settings: Settings, source: Path, target: Path, revision: str) -> None:
+    """Copy the backup ``source`` to ``target`` as if made at ``revision`` (whose
+    tables must hold the same columns), under the same data key."""
+    reader = BackupReader(source)
+    try:
+        wrapping = reader.header["encryption"]
+        keyring = open_keyring(settings.master_key_location())
+        data_key = keyring.unwrap(wrapping["key_version"], unb64(wrapping["wrapped_key"], "key"))
+        writer = BackupWriter(target, {**reader.header, "revision": revision}, data_key)
+        for value in reader.values(data_key):
+            writer.line(value)
+        writer.commit()
+    finally:
+        reader.close()

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from backup_support import (
     PAIRS,
     populate,
+    relabel,
     settings_for,
     table_counts,
     table_rows,
@@ -21,14 +22,12 @@ from backup_support import (
     verdicts,
 )
 
-from keystead.core.archive import unb64
+from conftest import backend_database
 from keystead.core.authz import Principal
 from keystead.core.clock import ManualClock
 from keystead.errors import NotFound
-from keystead.keyring import open_keyring
 from keystead.service import Keystead
 from keystead.service.backup import backup, restore
-from keystead.service.backup_file import BackupReader, BackupWriter
 from keystead.store.sql.backup_tables import USAGE_TABLE
 from keystead.store.sql.engine import create_engine, head_revision
 
@@ -182,8 +181,16 @@ async def _created(ks: Keystead, root: Principal) -> int:
         cursor = page.next_cursor
 
 
+FRESH = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+"""Kinds of store whose test databases start with no schema at all."""
+
+
+@pytest.mark.parametrize("kind", FRESH)
 async def test_a_backup_of_an_older_schema_is_restored_then_migrated(
-    tmp_path: Path, server_secret: str, clock: ManualClock, database_url: str
+    tmp_path: Path, server_secret: str, clock: ManualClock, kind: str
 ) -> None:
     """A backup made at revision 0018 (0019 added an index only, so this store's
     rows are 0018's too) restores at 0018, then the store is migrated to the newest."""
@@ -192,24 +199,18 @@ async def test_a_backup_of_an_older_schema_is_restored_then_migrated(
         world = await populate(ks, await ks.workspaces.local_operator(), clock)
     settings = settings_for(url, server_secret, tmp_path)
     await backup(settings, tmp_path / "new.ksbk")
-    reader = BackupReader(tmp_path / "new.ksbk")
-    wrapping = reader.header["encryption"]
-    keyring = open_keyring(settings.master_key_location())
-    data_key = keyring.unwrap(wrapping["key_version"], unb64(wrapping["wrapped_key"], "key"))
-    writer = BackupWriter(tmp_path / "old.ksbk", {**reader.header, "revision": "0018"}, data_key)
-    for value in reader.values(data_key):
-        writer.line(value)
-    writer.commit()
-    reader.close()
+    relabel(settings, tmp_path / "new.ksbk", tmp_path / "old.ksbk", "0018")
 
-    target = settings_for(database_url, server_secret, tmp_path)
-    assert (await restore(target, tmp_path / "old.ksbk")).revision == "0018"
-    async with await Keystead.open(settings=target, clock=clock, migrate=False) as restored:
-        assert await restored.store.get_setting("secret_check") is not None
-        root = await restored.workspaces.local_operator(world.workspace_id)
-        assert (await restored.audit.verify(root)).ok
-        assert await verdicts(restored, world.keys) == world.verdicts
-    assert await _revision(database_url) == head_revision()
+    (tmp_path / "target").mkdir()
+    with backend_database(kind, tmp_path / "target") as database_url:
+        target = settings_for(database_url, server_secret, tmp_path)
+        assert (await restore(target, tmp_path / "old.ksbk")).revision == "0018"
+        async with await Keystead.open(settings=target, clock=clock, migrate=False) as restored:
+            assert await restored.store.get_setting("secret_check") is not None
+            root = await restored.workspaces.local_operator(world.workspace_id)
+            assert (await restored.audit.verify(root)).ok
+            assert await verdicts(restored, world.keys) == world.verdicts
+        assert await _revision(database_url) == head_revision()
 
 
 async def _revision(url: str) -> str:

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from backup_support import populate, settings_for, table_counts
+from backup_support import populate, relabel, settings_for, table_counts
 
 from keystead.config import Settings
 from keystead.core import archive
@@ -19,6 +19,7 @@ from keystead.keyring import open_keyring
 from keystead.keyring.file import FileKeyring
 from keystead.service import Keystead
 from keystead.service.backup import backup, restore
+from keystead.store import open_store
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -151,6 +152,21 @@ async def test_a_store_that_is_not_empty_is_refused(
     with pytest.raises(Conflict, match="not empty"):
         await restore(target, file)
     assert await table_counts(database_url) == before
+
+
+async def test_an_empty_store_of_a_newer_schema_is_refused(
+    source: Settings, tmp_path: Path
+) -> None:
+    """Its migrations past the backup's revision would not run on the restored rows."""
+    await backup(source, tmp_path / "new.ksbk")
+    relabel(source, tmp_path / "new.ksbk", tmp_path / "old.ksbk", "0018")
+    target = _target(f"sqlite:///{tmp_path / 'target.db'}", source)
+    store = open_store(target.database_url)
+    await store.migrate()
+    await store.close()
+    with pytest.raises(Conflict, match="newer than the backup's"):
+        await restore(target, tmp_path / "old.ksbk")
+    assert await _empty(target.database_url)
 
 
 async def test_what_is_not_a_backup(source: Settings, tmp_path: Path) -> None:
