@@ -4,6 +4,7 @@ master key or server secret, a damaged or cut file, a store that is not empty.""
 
 from __future__ import annotations
 
+import random
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,13 @@ from keystead.config import Settings
 from keystead.core import archive
 from keystead.core.archive import b64, header_bytes, new_data_key
 from keystead.core.clock import ManualClock
-from keystead.errors import ConfigurationError, Conflict, IntegrityError, ValidationError
+from keystead.errors import (
+    ConfigurationError,
+    Conflict,
+    IntegrityError,
+    KeysteadError,
+    ValidationError,
+)
 from keystead.keyring import open_keyring
 from keystead.keyring.file import FileKeyring
 from keystead.service import Keystead
@@ -185,3 +192,20 @@ async def test_what_is_not_a_backup(source: Settings, tmp_path: Path) -> None:
     (tmp_path / "bare").write_bytes(header_bytes({"format": 1, "encryption": encryption}))
     with pytest.raises(IntegrityError, match="its header lacks a field"):
         await restore(target, tmp_path / "bare")
+
+
+async def test_any_changed_byte_is_refused_cleanly(source: Settings, tmp_path: Path) -> None:
+    """A byte changed anywhere (header, wrapped key, chunks) is one of Keystead's
+    errors, never another exception, and the target stays empty."""
+    file = tmp_path / "store.ksbk"
+    await backup(source, file)
+    good = file.read_bytes()
+    target = _target(f"sqlite:///{tmp_path / 'target.db'}", source)
+    shuffle = random.Random(20)
+    for at in sorted({*shuffle.sample(range(len(good)), 40), 0, 17, 20, len(good) - 1}):
+        changed = bytearray(good)
+        changed[at] ^= 1 << shuffle.randrange(8)
+        file.write_bytes(bytes(changed))
+        with pytest.raises(KeysteadError):
+            await restore(target, file)
+    assert await _empty(target.database_url)

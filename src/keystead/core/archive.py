@@ -107,7 +107,7 @@ class PassphraseWrapper:
             if version != 1:
                 raise InvalidTag
             return self._kek.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _PASSPHRASE_AAD)
-        except InvalidTag:
+        except (InvalidTag, ValueError):
             raise IntegrityError("wrong passphrase (or the backup's header was altered)") from None
 
 

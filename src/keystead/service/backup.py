@@ -231,8 +231,11 @@ def _data_key(
         settings, passphrase if encryption["mode"] == PASSPHRASE else None, encryption
     )
     wrapped = unb64(encryption.get("wrapped_key"), "wrapped key")
+    version = encryption.get("key_version")
+    if not isinstance(version, int):
+        raise IntegrityError(f"{NOT_A_BACKUP}: its header names no master-key version")
     try:
-        return wrapper.unwrap(int(encryption.get("key_version", 0)), wrapped), keyring
+        return wrapper.unwrap(version, wrapped), keyring
     except IntegrityError:
         if encryption["mode"] == PASSPHRASE:
             raise
