@@ -111,9 +111,9 @@ def test_a_passphrase_wraps_the_data_key() -> None:
     assert PassphraseWrapper("correct horse", params).unwrap(version, wrapped) == key
     with pytest.raises(IntegrityError, match="wrong passphrase"):
         PassphraseWrapper("wrong horse", params).unwrap(version, wrapped)
-    for bad_version, bad in ((2, wrapped), (1, wrapped[:5]), (1, b"")):
+    for bad_version, cut in ((2, wrapped), (1, wrapped[:5]), (1, b"")):
         with pytest.raises(IntegrityError, match="wrong passphrase"):
-            PassphraseWrapper("correct horse", params).unwrap(bad_version, bad)
+            PassphraseWrapper("correct horse", params).unwrap(bad_version, cut)
     for bad in ({"n": 1000}, {"n": 1 << 30}, {"r": 0}, {"salt": "!!"}):
         with pytest.raises(IntegrityError, match="not a Keystead backup"):
             PassphraseWrapper("correct horse", {**params, **bad})
