@@ -23,6 +23,7 @@ _CLI = "keystead.cli."
 COMMANDS = (
     Lazy(("init", "serve"), _CLI + "serve", group=False),
     Lazy(("gateway",), _CLI + "gateway", group=False),
+    Lazy(("backup", "restore"), _CLI + "backup", group=False),
     Lazy(("run",), _CLI + "run", group=False),
     Lazy(("scan",), _CLI + "scan", group=False),
     Lazy(("apis",), _CLI + "apis"),
