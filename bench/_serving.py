@@ -261,6 +261,11 @@ def wrk(
     )
 
 
+def cpu_per_request(runs: Sequence[Run], group: str) -> float:
+    """CPU seconds of a process group over the requests answered, all runs summed."""
+    return sum(r.cpu_s.get(group, 0.0) for r in runs) / max(1, sum(r.requests for r in runs))
+
+
 def wait_for_children(pid: int, count: int, timeout_s: float, what: str) -> list[int]:
     wait_until(lambda: len(children(pid)) >= count, timeout_s, what)
     return children(pid)
@@ -280,6 +285,12 @@ def errors_of(runs: Sequence[Run]) -> str:
     non_2xx = sum(r.non_2xx for r in runs)
     sockets = next((r.socket_errors for r in runs if r.socket_errors), None)
     return f"{non_2xx}" + (f" ({sockets})" if sockets else "")
+
+
+def load_average() -> str:
+    """The machine's load average now: on a shared machine, what else ran."""
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f} (1 min), {five:.1f} (5 min)"
 
 
 def write_json(path: Path | None, payload: Mapping[str, Any]) -> None:

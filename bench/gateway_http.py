@@ -57,12 +57,14 @@ from _serving import (
     Server,
     bootstrap_store,
     children,
+    cpu_per_request,
     descendants,
     errors_of,
     expect,
     fixed,
     fmt_us,
     header_lua,
+    load_average,
     rows_written,
     server_env,
     start,
@@ -100,11 +102,6 @@ def gateway_config(path: Path, port: int, upstream_port: int) -> Path:
     return path
 
 
-def cpu_per_request(runs: Sequence[Run], group: str) -> float:
-    """CPU seconds of a process group over the requests answered, all runs summed."""
-    return sum(r.cpu_s.get(group, 0.0) for r in runs) / max(1, sum(r.requests for r in runs))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test")
@@ -118,6 +115,7 @@ def main() -> None:
     require_tool("taskset", "apt-get install -y util-linux")
     seconds, rounds, warmup = (3, 1, 1) if args.quick else (args.seconds, args.rounds, 3)
     started = time.monotonic()
+    args.load = load_average()
     loads = {"saturation": (args.connections, args.threads), "low load": (1, 1)}
 
     with tempfile.TemporaryDirectory(prefix="ks-gateway-http-") as tmp_name:
@@ -224,6 +222,7 @@ def report(
             ),
             ("runs", f"{rounds} x {seconds} s per target and case, alternating; median run"),
             ("CPU", "per request: user + system of the gateway and its children, all runs"),
+            ("load avg", f"{args.load} at the start; {load_average()} at the end"),
             ("mode", "quick" if args.quick else "full"),
         ],
         right=False,

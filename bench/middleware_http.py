@@ -60,11 +60,13 @@ from _serving import (
     Run,
     Server,
     bootstrap_store,
+    cpu_per_request,
     descendants,
     errors_of,
     expect,
     fmt_us,
     header_lua,
+    load_average,
     rows_written,
     server_env,
     start,
@@ -155,11 +157,6 @@ def recorded(variant: Variant) -> bool:
     return variant.keystead and variant.base is not None
 
 
-def cpu_per_request(runs: Sequence[Run], group: str = "all") -> float:
-    """CPU seconds of a process group over the requests answered, all runs summed."""
-    return sum(r.cpu_s.get(group, 0.0) for r in runs) / max(1, sum(r.requests for r in runs))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test")
@@ -192,6 +189,7 @@ def main() -> None:
     require_tool("taskset", "apt-get install -y util-linux")
     seconds, rounds, warmup = (3, 1, 1) if args.quick else (args.seconds, args.rounds, 3)
     started = time.monotonic()
+    args.load = load_average()
     if args.breakdown:
         VARIANTS.update(PROBES)
     for index, changed in enumerate(args.variant):
@@ -283,6 +281,7 @@ def report(
             ("key", "cached, permission data.read, 1 rate limit (never refuses)"),
             ("runs", f"{rounds} x {seconds:g} s per server, alternating; median run shown"),
             ("CPU", "per request: user + system of the server and its children, all runs"),
+            ("load avg", f"{args.load} at the start; {load_average()} at the end"),
             ("mode", "quick" if args.quick else "full"),
         ],
         right=False,
@@ -302,7 +301,7 @@ def report(
         )
     ]
     rps = {name: median([r.rps for r in runs]) for name, runs in results.items()}
-    cpu = {name: cpu_per_request(runs) for name, runs in results.items()}
+    cpu = {name: cpu_per_request(runs, "all") for name, runs in results.items()}
     for name, variant in VARIANTS.items():
         runs = results[name]
         base = variant.base
