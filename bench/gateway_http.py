@@ -3,6 +3,7 @@ of all its processes, against a direct call to the same upstream.
 
     .venv/bin/python bench/gateway_http.py            # full run (about 4 min)
     .venv/bin/python bench/gateway_http.py --quick    # smoke run (about 30 s)
+    .venv/bin/python bench/gateway_http.py --variant PYTHONPATH=/tmp/before/src
 
 The gateway is ``keystead gateway --config gateway.yaml`` on its defaults (one
 worker, uvicorn with httptools + uvloop, no access log, usage written by its
@@ -31,6 +32,9 @@ processes, set against Kong's published figure of about 6,400 req/s per vCPU
 with key-auth and rate limiting (the floor; issue: fast by default). It
 depends far less than req/s on what else runs on the machine: on two cores the
 upstream shares core 1 with wrk, which also bounds the gateway's req/s.
+
+``--variant K=V[,K=V]`` adds a gateway with that environment, measured in the
+same rounds (``PYTHONPATH=DIR/src``: another version of the code).
 
 Checks: every answer is a 200 (wrk's non-2xx count), the gateway refuses a
 request without a key (401), and the usage rows afterwards cover every request
@@ -76,12 +80,11 @@ from _serving import (
     wrk,
 )
 from _verify_layouts import LAYOUTS, place_children
-from http_verify import CLIENT_CORE, SERVER_CORE, free_port, uvicorn_argv
+from http_verify import CLIENT_CORE, SERVER_CORE, free_port, parse_variant, uvicorn_argv
 
 KONG_PER_VCPU = 6400.0
 """Kong's published req/s per vCPU with key-auth and rate limiting: the floor"""
 UPSTREAM_CORE = CLIENT_CORE
-TARGETS = ("direct", "gateway")
 CASES = (("saturation", "one core"), ("saturation", "a core each"), ("low load", "one core"))
 
 
@@ -110,6 +113,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64, help="at saturation")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads at saturation")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--variant",
+        type=parse_variant,
+        action="append",
+        default=[],
+        help="also run a gateway with these settings (environment), e.g. "
+        "PYTHONPATH=/path/to/other/src",
+    )
     args = parser.parse_args()
     require_tool("wrk", "apt-get update && apt-get install -y wrk")
     require_tool("taskset", "apt-get install -y util-linux")
@@ -124,13 +135,17 @@ def main() -> None:
         env.pop("KEYSTEAD_LOG_LEVEL")  # the gateway on its defaults
         headers = {"Authorization": f"Bearer {key}"}
         lua = header_lua(tmp / "get.lua", headers)
-        up_port, gw_port = free_port(), free_port()
-        config = gateway_config(tmp / "gateway.yaml", gw_port, up_port)
+        up_port = free_port()
+        variants = {"gateway": {}} | {
+            "gateway, " + ",".join(f"{k}={v}" for k, v in changed.items()): changed
+            for changed in args.variant
+        }
+        targets = ["direct", *variants]
         servers: dict[str, Server] = {}
         results: dict[tuple[str, str, str], list[Run]] = {
-            (load, layout, t): [] for load, layout in CASES for t in TARGETS
+            (load, layout, t): [] for load, layout in CASES for t in targets
         }
-        answered = 0  # by the gateway, warm-ups and checks included
+        answered = 0  # by the gateways, warm-ups and checks included
         try:
             servers["direct"] = start(
                 "upstream",
@@ -140,51 +155,50 @@ def main() -> None:
                 tmp,
                 UPSTREAM_CORE,
             )
-            # as a user starts it: KEYSTEAD_USAGE_WRITER unset, the CLI picks the writer process
-            gateway_argv = [
-                sys.executable,
-                "-m",
-                "keystead.cli",
-                "gateway",
-                "--config",
-                str(config),
-            ]
-            servers["gateway"] = start(
-                "gateway", gateway_argv, gw_port, server_env(env), tmp, SERVER_CORE
-            )
+            for index, (name, changed) in enumerate(variants.items()):
+                port = free_port()
+                config = gateway_config(tmp / f"gateway-{index}.yaml", port, up_port)
+                # as a user starts it: KEYSTEAD_USAGE_WRITER unset, the CLI picks the writer process
+                argv = [sys.executable, "-m", "keystead.cli", "gateway", "--config", str(config)]
+                environ = server_env({**env, **changed})
+                servers[name] = start(f"gateway-{index}", argv, port, environ, tmp, SERVER_CORE)
             wait_ready(list(servers.values()))
             expect(servers["direct"], headers, 200)
-            expect(servers["gateway"], headers, 200)
-            expect(servers["gateway"], {}, 401)
-            answered += 1
+            for name in variants:
+                expect(servers[name], headers, 200)
+                expect(servers[name], {}, 401)
+                answered += 1
             for name, server in servers.items():  # warm up; the writer starts on its first batch
                 run = wrk(server.url(), lua, warmup, args.connections, args.threads)
-                answered += run.requests if name == "gateway" else 0
-            gateway = servers["gateway"]
-            wait_for_children(gateway.pid, 1, 60, "the gateway's usage writer")
-            watch: dict[str, Callable[[], Sequence[int]]] = {
-                "all": functools.partial(tree, gateway.pid),
-                "children": functools.partial(descendants, gateway.pid),
-                "upstream": fixed([servers["direct"].pid]),
-            }
+                answered += run.requests if name in variants else 0
+            watches: dict[str, dict[str, Callable[[], Sequence[int]]]] = {}
+            upstream = fixed([servers["direct"].pid])
+            for name, server in servers.items():
+                watches[name] = {"upstream": upstream}
+                if name in variants:
+                    wait_for_children(server.pid, 1, 60, f"{name}'s usage writer")
+                    watches[name]["all"] = functools.partial(tree, server.pid)
+                    watches[name]["children"] = functools.partial(descendants, server.pid)
             for load, layout in CASES:
                 connections, threads = loads[load]
                 for _ in range(rounds):
-                    for name in TARGETS:
-                        place_children(gateway.pid, layout, children)
+                    for name in targets:
+                        server = servers[name]
+                        place_children(server.pid, layout, children)
                         run = wrk(
-                            servers[name].url(), lua, seconds, connections, threads, watch=watch
+                            server.url(), lua, seconds, connections, threads, watch=watches[name]
                         )
                         results[load, layout, name].append(run)
-                        answered += run.requests if name == "gateway" else 0
-            expect(gateway, headers, 200)
-            answered += 1
+                        answered += run.requests if name in variants else 0
+            for name in variants:
+                expect(servers[name], headers, 200)
+                answered += 1
         finally:
             for server in reversed(servers.values()):
                 stop(server)
         written = rows_written(tmp / "keystead.db")
 
-    report(args, results, loads, seconds, rounds, written, answered)
+    report(args, results, targets, loads, seconds, rounds, written, answered)
     print(f"\nwall time {time.monotonic() - started:.0f} s")
     write_json(
         args.json,
@@ -201,6 +215,7 @@ def main() -> None:
 def report(
     args: argparse.Namespace,
     results: dict[tuple[str, str, str], list[Run]],
+    targets: list[str],
     loads: dict[str, tuple[int, int]],
     seconds: int,
     rounds: int,
@@ -232,11 +247,11 @@ def report(
     ]
     for load, layout in CASES:
         direct = results[load, layout, "direct"]
-        for name in TARGETS:
+        for name in targets:
             runs = results[load, layout, name]
             p50 = median([r.p50_ms for r in runs])
             p99 = median([r.p99_ms for r in runs])
-            added = name == "gateway"
+            added = name != "direct"
             rows.append(
                 (
                     f"{load}, {layout}",
@@ -255,31 +270,34 @@ def report(
     cpu_rows: list[tuple[str, ...]] = [
         (
             "case",
-            "gateway CPU/req, all processes",
+            "gateway",
+            "CPU/req, all its processes",
             "of which the writer",
             "upstream CPU/req",
-            "gateway processes busy",
+            "gateway busy",
             "req/s per vCPU",
             f"vs Kong ~{KONG_PER_VCPU:,.0f}/vCPU",
         )
     ]
     for load, layout in CASES:
-        runs = results[load, layout, "gateway"]
-        cpu = cpu_per_request(runs, "all")
-        per_vcpu = 1 / cpu if cpu else float("inf")
-        busy = sum(r.cpu_s.get("all", 0.0) for r in runs) / (seconds * len(runs))
-        verdict = "met" if per_vcpu >= KONG_PER_VCPU else "NOT met"
-        cpu_rows.append(
-            (
-                f"{load}, {layout}",
-                fmt_us(cpu),
-                fmt_us(cpu_per_request(runs, "children")),
-                fmt_us(cpu_per_request(runs, "upstream")),
-                f"{busy:.0%} of a core",
-                f"{per_vcpu:,.0f}",
-                f"{per_vcpu / KONG_PER_VCPU:.2f}x ({verdict})",
+        for name in targets[1:]:
+            runs = results[load, layout, name]
+            cpu = cpu_per_request(runs, "all")
+            per_vcpu = 1 / cpu if cpu else float("inf")
+            busy = sum(r.cpu_s.get("all", 0.0) for r in runs) / (seconds * len(runs))
+            verdict = "met" if per_vcpu >= KONG_PER_VCPU else "NOT met"
+            cpu_rows.append(
+                (
+                    f"{load}, {layout}",
+                    name,
+                    fmt_us(cpu),
+                    fmt_us(cpu_per_request(runs, "children")),
+                    fmt_us(cpu_per_request(runs, "upstream")),
+                    f"{busy:.0%} of a core",
+                    f"{per_vcpu:,.0f}",
+                    f"{per_vcpu / KONG_PER_VCPU:.2f}x ({verdict})",
+                )
             )
-        )
     print_table("gateway CPU (per vCPU: requests / CPU-seconds of all its processes)", cpu_rows)
     direct = results["saturation", "one core", "direct"]
     print(
