@@ -321,7 +321,7 @@ def report(
         )
     print_table("results (ratios: against the bare app of the same server settings)", rows)
     verdicts = [
-        f"{VARIANTS[name].label}: {cpu[v.base] / cpu[name]:.2f} "
+        f"{VARIANTS[name].label}: {cpu[v.base] / cpu[name]:.3f} "
         f"{'met' if cpu[v.base] / cpu[name] >= CPU_FLOOR else 'NOT met'}"
         for name, v in VARIANTS.items()
         if v.base and v.keystead and name not in PROBES
