@@ -70,8 +70,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from _common import BENCH_DIR, ROOT, machine_rows, median, peer_python, print_table, require_tool
-from http_verify import free_port
-from middleware_http import (
+from _serving import (
     PATH,
     Run,
     Server,
@@ -87,11 +86,11 @@ from middleware_http import (
     start,
     stop,
     tree,
-    uvicorn_argv,
     wait_ready,
     write_json,
     wrk,
 )
+from http_verify import free_port, uvicorn_argv
 
 WORKERS = 2
 FLASK_REDIS = ["flask", "gunicorn", "redis"]

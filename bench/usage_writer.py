@@ -41,7 +41,7 @@ from _common import (
     require_tool,
     wait_until,
 )
-from middleware_http import Run, children, fixed, wrk
+from _serving import Run, children, fixed, wrk
 
 from tokens import bootstrap, serve, targets
 

@@ -21,7 +21,7 @@ from time import perf_counter
 
 from starlette.types import Receive, Scope, Send
 
-from keystead.core.answers import known_windows
+from keystead.core.answers import windows_of
 from keystead.core.models import Code, VerifyContext
 from keystead.core.tokens import TokenRefused, looks_like_jwt
 from keystead.core.verify import MALFORMED, Verdict
@@ -224,7 +224,7 @@ class Proxy:
         bytes_in: int,
         bytes_out: int,
     ) -> None:
-        await self.ks.usage.complete(
+        waiting = self.ks.usage.complete_now(  # no coroutine while the buffer has room
             verdict,
             context,
             status=status,
@@ -232,6 +232,8 @@ class Proxy:
             bytes_in=bytes_in,
             bytes_out=bytes_out,
         )
+        if waiting is not None:
+            await waiting
 
 
 def _identity(verdict: Verdict) -> list[tuple[bytes, bytes]]:
@@ -257,10 +259,11 @@ def _headers(
 
 
 def _windows(route: Route, verdict: Verdict) -> dict[str, int] | None:
-    """The rate-limit windows the headers can tell: the key's own and the route's."""
+    """The rate-limit windows the headers can tell: the key's own (memoised per
+    cached key record) and the route's."""
     if not route.windows or not verdict.limits:
         return None
-    return {**known_windows(verdict), **route.windows}
+    return {**windows_of(verdict), **route.windows}
 
 
 __all__ = ["Proxy"]

@@ -115,7 +115,7 @@ class KeyLimits:
     ) -> Sequence[Check]:
         if cost == 1 and not extra and (ip is None or not self.ip_ratelimits):
             return self.unit_checks
-        out = [Check(name, spec, cost) for name, spec in self.checks]
+        out = [*self.unit_checks] if cost == 1 else [Check(n, s, cost) for n, s in self.checks]
         # NO_LIMITS is shared by every key without limits: name per-call counters by key
         prefix = self.extra_prefix or per_call_prefix(key.workspace_id, key.counter_id)
         out.extend(per_call_checks(prefix, extra, cost))
@@ -132,9 +132,21 @@ def per_call_prefix(workspace_id: str, counter_id: str) -> str:
     return counters.key_prefix(workspace_id, counter_id) + "x:"
 
 
-def per_call_checks(prefix: str, extra: Sequence[RateLimit], cost: int) -> list[Check]:
-    """The checks of per-call limits under ``prefix`` (``per_call_prefix``)."""
-    return [Check(f"{prefix}{rate.name}:{_shape(rate)}", rate, cost) for rate in extra]
+def per_call_checks(prefix: str, extra: Sequence[RateLimit], cost: int) -> tuple[Check, ...]:
+    """The checks of per-call limits under ``prefix`` (``per_call_prefix``),
+    memoised: a gateway route or a guard passes the same limits on every call."""
+    known = (prefix, tuple(extra), cost)
+    checks = _PER_CALL.get(known)
+    if checks is None:
+        if len(_PER_CALL) >= _PER_CALL_KEPT:
+            _PER_CALL.clear()
+        checks = tuple(Check(f"{prefix}{rate.name}:{_shape(rate)}", rate, cost) for rate in extra)
+        _PER_CALL[known] = checks
+    return checks
+
+
+_PER_CALL: dict[tuple[str, tuple[RateLimit, ...], int], tuple[Check, ...]] = {}
+_PER_CALL_KEPT = 4096
 
 
 def _shape(rate: RateLimit) -> str:
