@@ -191,7 +191,6 @@ async def test_rotation_needs_a_master_key(keystead: Keystead) -> None:
         await keystead.server_secret.rotate(admin, settle_s=0)
 
 
-
 async def test_a_master_key_rewrap_and_retirement_keep_the_versions_readable(
     vault: Keystead, admin: Principal, settings: Settings, clock: ManualClock
 ) -> None:
