@@ -37,16 +37,23 @@ async def test_rotate_verify_an_old_key_and_retire_over_http(vault: Keystead) ->
 async def test_bad_input_is_a_problem(vault: Keystead) -> None:
     async with open_world(vault) as world:
         h = world.auth()
-        for body in (
+        bodies: list[object] = [
             {"settle_s": -1},
             {"settle_s": 1e12},
             {"settle_s": "soon"},
             {"settle": 3},
             [],
-        ):
+        ]
+        for body in bodies:
             response = await world.client.post("/v1/server_secret/rotate", json=body, headers=h)
             assert_problem(response, 422)
-        for body in ({}, {"version": 0}, {"version": "1"}, {"version": 1, "force": "yes"}):
+        retirements: list[object] = [
+            {},
+            {"version": 0},
+            {"version": "1"},
+            {"version": 1, "force": "yes"},
+        ]
+        for body in retirements:
             response = await world.client.post("/v1/server_secret/retire", json=body, headers=h)
             assert_problem(response, 422)
         newest = await world.client.post("/v1/server_secret/retire", json={"version": 1}, headers=h)
