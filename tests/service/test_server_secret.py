@@ -4,6 +4,8 @@ PostgreSQL (the ``vault`` fixture has a master key, which rotation needs)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from keystead.config import Settings
@@ -207,3 +209,36 @@ async def test_a_master_key_rewrap_and_retirement_keep_the_versions_readable(
         assert (await fresh.verify(old)).valid
     finally:
         await fresh.close()
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_the_invalidation_channel_tells_the_other_node_of_a_new_version(
+    settings: Settings,
+) -> None:
+    """No refresh by hand: the other node hears of the version over NOTIFY (and
+    would within KEYSTEAD_SECRET_REFRESH_S without it, set high here)."""
+    tuned = settings.model_copy(update={"invalidation_url": "", "secret_refresh_s": 3600})
+    first = await Keystead.open(settings=tuned, create_master_key=True)
+    second = await Keystead.open(settings=tuned)
+    try:
+        assert first.invalidation is not None and second.invalidation is not None
+        admin = await first.workspaces.local_operator()
+        await first.server_secret.rotate(admin, settle_s=0)
+        new = await _one_key(first, admin)
+        for _ in range(200):  # the message takes milliseconds; give up after 10 s
+            if second._ctx.hasher.version == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert second._ctx.hasher.version == 2
+        assert (await second.verify(new)).valid
+        await first.server_secret.retire(admin, 1, force=True)
+        for _ in range(200):
+            if not second._ctx.older_hashers:
+                break
+            await asyncio.sleep(0.05)
+        assert second._ctx.older_hashers == ()
+    finally:
+        await first.close()
+        await second.close()
