@@ -12,39 +12,26 @@ has not reached the version's activation) never moves a key backwards.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from keystead.core.hashing import KeyHasher
+from keystead.core.hashing import StoredHash
 from keystead.core.models import Key, RootKey
 from keystead.errors import Conflict, StoreUnavailable
 from keystead.service.context import ServiceContext
 
 log = logging.getLogger("keystead.server_secret")
+Found = TypeVar("Found", Key, RootKey)
 
 
 async def find_key_under_older(ctx: ServiceContext, key: str) -> Key | None:
     """The key of plaintext ``key`` under an older version, re-hashed to the newest."""
-    for hasher in ctx.older_hashers:
-        digest = hasher.hash(key)
-        found = await ctx.store.find_key(digest)
-        if found is not None:
-            newest = ctx.hasher
-            if _moves(hasher, newest):
-                await _rehash(ctx, "key", found.id, digest, newest, key)
-            return found
-    return None
+    return await _under_older(ctx, key, ctx.store.find_key, ctx.store.rehash_key)
 
 
 async def find_root_key_under_older(ctx: ServiceContext, token: str) -> RootKey | None:
     """The root key of ``token`` under an older version, re-hashed to the newest."""
-    for hasher in ctx.older_hashers:
-        digest = hasher.hash(token)
-        found = await ctx.store.find_root_key(digest)
-        if found is not None:
-            newest = ctx.hasher
-            if _moves(hasher, newest):
-                await _rehash(ctx, "root_key", found.id, digest, newest, token)
-            return found
-    return None
+    return await _under_older(ctx, token, ctx.store.find_root_key, ctx.store.rehash_root_key)
 
 
 async def find_key_any_version(ctx: ServiceContext, key: str) -> Key | None:
@@ -58,22 +45,25 @@ async def find_root_key_any_version(ctx: ServiceContext, token: str) -> RootKey 
     return found if found is not None else await find_root_key_under_older(ctx, token)
 
 
-def _moves(found_under: KeyHasher, newest: KeyHasher) -> bool:
-    return found_under.version < newest.version
-
-
-async def _rehash(
-    ctx: ServiceContext, kind: str, ident: str, old: bytes, newest: KeyHasher, plaintext: str
-) -> None:
-    """Store the hash under ``newest``; a failure only leaves it for next time."""
-    stored = newest.stored(plaintext)
-    try:
-        if kind == "key":
-            await ctx.store.rehash_key(ident, old, stored)
-        else:
-            await ctx.store.rehash_root_key(ident, old, stored)
-    except (StoreUnavailable, Conflict) as exc:
-        log.warning("could not re-hash %s %s to version %d: %s", kind, ident, newest.version, exc)
+async def _under_older(
+    ctx: ServiceContext,
+    plaintext: str,
+    find: Callable[[bytes], Awaitable[Found | None]],
+    rehash: Callable[[str, bytes, StoredHash], Awaitable[bool]],
+) -> Found | None:
+    for hasher in ctx.older_hashers:
+        digest = hasher.hash(plaintext)
+        found = await find(digest)
+        if found is None:
+            continue
+        newest = ctx.hasher
+        if hasher.version < newest.version:  # never backwards (a node not yet switched)
+            try:
+                await rehash(found.id, digest, newest.stored(plaintext))
+            except (StoreUnavailable, Conflict) as exc:  # left for its next verification
+                log.warning("could not re-hash %s to version %d: %s", found.id, newest.version, exc)
+        return found
+    return None
 
 
 __all__ = [
