@@ -127,7 +127,8 @@ async def main(argv: Sequence[str]) -> None:
             stores.append(store)
         try:
             for round_no in range(rounds):
-                for store in stores:
+                turn = round_no % len(stores)  # each store goes first in turn
+                for store in stores[turn:] + stores[:turn]:
                     await _round(store, args.keys, round_no)
         finally:
             for store in stores:
