@@ -7,7 +7,8 @@ Run: flock /tmp/keystead-bench.lock .venv/bin/python bench/secret_rotation.py
 Three stores, each opened as a service with default settings (in-process: this
 process is the only Keystead process, and its CPU time is counted): one that
 never rotated, one in a rotation window with one older version in use, one with
-two. Rounds alternate between them, so the ratios share the machine's noise.
+two. Rounds alternate between them, each store going first in turn, so the ratios
+share the machine's noise.
 
 - hit: a cached key under the newest version (the common case): nothing added.
 - miss: a well-formed key nobody issued, a new one each time (what guessing
