@@ -34,6 +34,21 @@ class Settings(BaseSettings):
         default=None, description="server secret (hex, at least 32 bytes); or use secret_file"
     )
     secret_file: Path = Path(DEFAULT_SECRET_FILE)
+    secret_refresh_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="how often each process re-reads the server secret's versions from the "
+        "store (and at once when the invalidation channel tells of a change); a rotation "
+        "waits twice this before its version hashes new keys",
+    )
+    secret_versions_max: int = Field(
+        default=3,
+        ge=2,
+        le=8,
+        description="server-secret versions in use at once, the newest included: a key "
+        "lookup that misses under the newest tries at most this many minus one older ones",
+    )
     master_key_url: str = Field(
         default="",
         description="where the master keys that wrap encrypted data live: file://PATH "

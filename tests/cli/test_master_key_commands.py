@@ -98,6 +98,7 @@ def test_rotate_rewrap_and_retire(ready_local: Cli, tmp_path: Path) -> None:
         "pickup": 0,
         "transit_key_version": 0,
         "token_signing_key": 0,
+        "server_secret": 0,
     }
     assert done["before"] == {"1": {"webhook_secret": 3}}
     assert done["after"] == {"2": {"webhook_secret": 3}}

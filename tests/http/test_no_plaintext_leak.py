@@ -92,11 +92,23 @@ async def _exercise(w: World) -> list[str]:
     plaintexts.extend(await _exercise_custody(w, api_id))
     plaintexts.extend(await _exercise_leaks(w, api_id))
     plaintexts.extend(await exercise_webhooks(w))
+    await _exercise_server_secret(w, key)
     await _exercise_audit(w)
     await _exercise_alerts(w)
     await w.ks.flush()  # last_used_at stamps and credit balances reach the store
     await _exercise_analytics(w, key_id)
     return plaintexts
+
+
+async def _exercise_server_secret(w: World, key: str) -> None:
+    """The server secret's routes: a rotation, an old key moved by its verification,
+    a refused and an unknown retirement."""
+    c, h = w.client, w.auth()
+    await c.post("/v1/server_secret/rotate", json={"settle_s": 0}, headers=h)
+    await c.post("/v1/keys/verify", json={"key": key}, headers=h)
+    await c.get("/v1/server_secret", headers=h)
+    await c.post("/v1/server_secret/retire", json={"version": 1}, headers=h)  # 409
+    await c.post("/v1/server_secret/retire", json={"version": 9, "force": True}, headers=h)
 
 
 async def _exercise_secret_lifecycle(w: World) -> None:

@@ -74,6 +74,10 @@ SCOPED: dict[tuple[str, str], tuple[Expect, Expect]] = {
     ("GET", "/v1/owners/{owner_id}"): (HIDDEN, HIDDEN),
     ("DELETE", "/v1/owners/{owner_id}"): (HIDDEN, HIDDEN),
     ("GET", "/v1/limits/failed_attempts"): (OK, OK),  # per client IP, server-wide
+    # the server secret serves every workspace
+    ("GET", "/v1/server_secret"): (REFUSED, REFUSED),
+    ("POST", "/v1/server_secret/rotate"): (REFUSED, REFUSED),
+    ("POST", "/v1/server_secret/retire"): (REFUSED, REFUSED),
     ("GET", "/v1/audit"): (REFUSED, REFUSED),
     ("GET", "/v1/audit/verify"): (REFUSED, REFUSED),
     ("GET", "/v1/audit/public_key"): (REFUSED, REFUSED),

@@ -114,6 +114,13 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/limits/failed_attempts"): Case(
         "limits.read", foreign_ids=False, params={"ip": "192.0.2.1"}
     ),
+    # the server secret serves the whole deployment: nothing of a workspace is named
+    ("GET", "/v1/server_secret"): Case("server_secret.read", foreign_ids=False),
+    ("POST", "/v1/server_secret/rotate"): Case(
+        "server_secret.rotate", lambda o: {"settle_s": 60}, foreign_ids=False
+    ),
+    # a version no store has: 404 (the permission is checked first)
+    ("POST", "/v1/server_secret/retire"): Case("server_secret.rotate", lambda o: {"version": 99}),
     ("GET", "/v1/audit"): Case("audit.read", foreign_ids=False),
     ("GET", "/v1/audit/verify"): Case("audit.read", foreign_ids=False),
     ("GET", "/v1/audit/public_key"): Case("audit.read", foreign_ids=False),

@@ -79,6 +79,7 @@ async def test_rotate_write_rewrap_and_every_value_still_reads(
         "pickup": 1,
         "transit_key_version": 1,
         "token_signing_key": 0,
+        "server_secret": 0,
     }
     assert sum(n for k, n in seen if k == "secret_version") == len(PATHS)
     assert max(n for _, n in seen) <= 3 and done.check_rewrapped

@@ -43,6 +43,7 @@ COMMANDS = (
     Lazy(("alerts",), _CLI + "alerts"),
     Lazy(("portal",), _CLI + "portal"),
     Lazy(("master-key",), _CLI + "master_key"),
+    Lazy(("secret",), _CLI + "server_secret"),
     Lazy(
         ("secrets",),
         _CLI + "secrets",

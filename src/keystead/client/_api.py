@@ -14,6 +14,7 @@ from keystead.client._portal import PortalApi
 from keystead.client._rotation import RotationApi
 from keystead.client._secret_lifecycle import SecretLifecycleApi
 from keystead.client._secrets import SecretsApi
+from keystead.client._server_secret import ServerSecretApi
 from keystead.client._tokens import TokensApi
 from keystead.client._verifying import VerifyApi
 from keystead.client._webhooks import WebhooksApi
@@ -35,6 +36,7 @@ class HttpApi(
     SecretLifecycleApi,
     TokensApi,
     PortalApi,
+    ServerSecretApi,
 ):
     """The calls; ``Client`` runs them blocking, ``AsyncClient`` on its event loop."""
 

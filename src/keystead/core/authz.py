@@ -50,6 +50,8 @@ ROOT_PERMISSIONS: tuple[str, ...] = (
     "tokens.revoke",
     "tokens.keys.read",
     "tokens.keys.rotate",
+    "server_secret.read",
+    "server_secret.rotate",
     "portal.create",
     "portal.configure",
     *SECRET_PERMISSIONS,

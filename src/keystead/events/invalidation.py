@@ -26,7 +26,9 @@ from keystead.events._channels import Channel, Connection, PostgresChannel, Redi
 
 log = logging.getLogger("keystead.invalidation")
 
-KINDS = frozenset({"key", "api", "plan", "owner", "root_key", "secret", "token", "all"})
+KINDS = frozenset(
+    {"key", "api", "plan", "owner", "root_key", "secret", "token", "server_secret", "all"}
+)
 BACKOFF_MIN_S = 0.1
 BACKOFF_MAX_S = 5.0
 READY_TIMEOUT_S = 2.0

@@ -42,6 +42,7 @@ from keystead.http import (
     secret_lifecycle,
     secret_mounts,
     secrets,
+    server_secret,
     tokens,
     usage_reports,
     verify,
@@ -209,6 +210,7 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
         alerts.router,
         events.router,
         usage_reports.router,
+        server_secret.router,
     )
     custody = (
         pickups.router,

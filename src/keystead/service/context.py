@@ -26,8 +26,8 @@ KeyChangeHook = Callable[[str], None]
 ChangeHook = Callable[[str, str | None, str | None], None]
 """``hook(kind, id, workspace_id)`` after a change on this node; ``kind`` is one of
 key, api, plan, owner, root_key, secret (id ``mount/path``), token (id = the API
-whose token denials or signing keys changed), all (ids only, never key material
-or a value)."""
+whose token denials or signing keys changed), server_secret (id = the version
+added or retired), all (ids only, never key material or a value)."""
 TokenHook = Callable[[str | None], None]
 """``hook(api_id)`` when another node changed an API's token denials or signing
 keys; ``hook(None)``: anything may have changed (a flush)."""
@@ -58,6 +58,11 @@ class ServiceContext:
     """Called after events reach the outbox on this node (wakes the dispatcher)."""
     token_hooks: list[TokenHook] = field(default_factory=list)
     """Told of other nodes' token changes (the in-process token verifier)."""
+    older_hashers: tuple[KeyHasher, ...] = ()
+    """The older server-secret versions still in use, newest first: tried on a
+    lookup that missed under ``hasher`` (``service.server_secret``)."""
+    secret_version_hooks: list[Callable[[], None]] = field(default_factory=list)
+    """Told when another node added or retired a server-secret version."""
     secrets: SealedLatest = field(default_factory=SealedLatest)
     """The sealed latest version of recently read secrets (``secret_cache``)."""
     reads: AuditWriter = field(init=False)
@@ -148,6 +153,10 @@ class ServiceContext:
         self._evict_owner(workspace_id, owner_id)
         self._announce("owner", owner_id, workspace_id)
 
+    def secret_versions_changed(self, version: int) -> None:
+        """A server-secret version was added or retired here: the others re-read."""
+        self._announce("server_secret", str(version))
+
     def root_key_changed(self, root_key_id: str) -> None:
         self._evict_root_key(root_key_id)
         self._announce("root_key", root_key_id)
@@ -181,6 +190,9 @@ class ServiceContext:
         elif kind == "token":
             for hook in self.token_hooks:
                 hook(ident)
+        elif kind == "server_secret":
+            for version_hook in self.secret_version_hooks:
+                version_hook()
         elif kind == "secret":
             mount, _, path = ident.partition("/")
             if workspace_id is None or not path:
@@ -189,6 +201,16 @@ class ServiceContext:
                 self.secrets.invalidate((workspace_id, mount, path))
         else:
             self.flush_caches()
+
+    def use_hashers(self, newest: KeyHasher, older: tuple[KeyHasher, ...]) -> None:
+        """Hash under ``newest`` from now on, and try ``older`` on a miss. The
+        caches are keyed by the newest version's hashes, and a cached miss was a
+        miss under the versions then known: both are dropped on any change."""
+        if newest is self.hasher and older == self.older_hashers:
+            return
+        self.hasher = newest
+        self.older_hashers = older
+        self.flush_caches()
 
     def flush_caches(self) -> None:
         """Drop every cached key, root key and API (e.g. after missed messages)."""

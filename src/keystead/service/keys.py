@@ -72,7 +72,7 @@ class KeyService:
                 raise Forbidden("an owner's cap applies to a principal narrowed to one owner")
             cap = OwnerCap(principal.workspace_id, principal.owner_id, owner_cap, now)
         await self._ctx.store.insert_keys(
-            [(c.key, self._ctx.hasher.hash(c.plaintext)) for c in created],
+            [(c.key, self._ctx.hasher.stored(c.plaintext)) for c in created],
             [events.key_event(events.KEY_CREATED, c.key, now) for c in created],
             cap,
         )

@@ -47,6 +47,7 @@ from keystead.service.secret_cache import SealedLatest
 from keystead.service.secret_consumers import SecretConsumers
 from keystead.service.secret_rotation import SecretRotation
 from keystead.service.secrets import SecretService
+from keystead.service.server_secret import ServerSecret
 from keystead.service.shedding import LoadShedder
 from keystead.service.store_checks import checked_store
 from keystead.service.tokens import TokenService, VerifiedToken
@@ -98,6 +99,7 @@ class Keystead:
         self.master_keys = master_keys or MasterKeys(
             store, open_keyring(settings.master_key_location())
         )
+        self.server_secret = ServerSecret(self._ctx, self.master_keys)
         self.invalidation: InvalidationBus | None = None
         self.changes = ChangeFeed(store, clock)
         self._ctx.change_hooks.append(self.changes.publish)
@@ -192,10 +194,12 @@ class Keystead:
         )
         try:
             await service.master_keys.convert_legacy()  # older rows: under the master key
+            await service.server_secret.refresh()  # the versions keys are hashed under
         except BaseException:
             await service.close()
             raise
         service.shedder.start()
+        service.server_secret.start()
         if settings.usage_enabled:
             service.usage.recorder.start()
         service._start_exports()
@@ -326,7 +330,8 @@ class Keystead:
         """The scheduler pass's upkeep: purge expired pickups, apply usage
         retention, sign audit checkpoints, evaluate alert rules, notify secrets due
         for rotation, rotate token signing keys and retire them from the JWKS, and
-        drop expired browser sessions and portal links."""
+        drop expired browser sessions and portal links, and retire the server-secret
+        versions no key uses any more."""
         purged = await self.pickups.purge_expired()
         await self.usage.purge(self.clock.now())
         await self.audit.checkpoint()
@@ -334,6 +339,7 @@ class Keystead:
         await self.secret_rotation.check_due()
         await self.tokens.upkeep()
         await self.web_sessions.purge()
+        await self.server_secret.retire_unused()
         return purged
 
     @property
@@ -382,6 +388,7 @@ class Keystead:
             bus, self.invalidation = self.invalidation, None
             await bus.close()
         await self.shedder.stop()
+        await self.server_secret.close()
         await self._verifier.close()
         await self.secret_consumers.recorder.close()
         await self.usage.recorder.close()

@@ -59,6 +59,7 @@ from keystead.service.root_key_leaks import (
     revoke_leaked,
 )
 from keystead.service.root_keys import RootKeyService
+from keystead.service.secret_lookup import find_key_any_version
 from keystead.store.leaks import LeakPolicy, LeakRecord
 
 GITHUB_BUDGET_S = 8.0
@@ -191,7 +192,7 @@ class LeakService:
                 continue
             key = None
             if keyformat.is_well_formed(report.token):
-                key = await self._ctx.store.find_key(self._ctx.hasher.hash(report.token))
+                key = await find_key_any_version(self._ctx, report.token)
             found.append(key if key is not None and visible(key) else None)
         return found
 

@@ -20,6 +20,7 @@ from keystead.core.permissions import GrantSet
 from keystead.errors import NotFound
 from keystead.service.context import ServiceContext
 from keystead.service.root_keys import ROOT_PREFIX, RootKeyService
+from keystead.service.secret_lookup import find_root_key_any_version
 from keystead.store.leaks import LeakRecord
 
 
@@ -29,7 +30,7 @@ def is_root_token(token: str) -> bool:
 
 
 async def find_root_key(ctx: ServiceContext, token: str) -> RootKey | None:
-    return await ctx.store.find_root_key(ctx.hasher.hash(token))
+    return await find_root_key_any_version(ctx, token)
 
 
 def revocable_by(principal: Principal) -> Callable[[RootKey], bool]:

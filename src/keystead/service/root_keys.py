@@ -13,6 +13,7 @@ from keystead.core.permissions import GrantSet, validate_permission
 from keystead.errors import NotFound, Unauthorized, ValidationError
 from keystead.service import fields
 from keystead.service.context import ServiceContext
+from keystead.service.secret_lookup import find_root_key_under_older
 
 ROOT_PREFIX = "ksroot"
 _UNAUTHORIZED = "a valid root key is required"
@@ -35,6 +36,8 @@ class RootKeyService:
         if cached is None:
             raise Unauthorized(_UNAUTHORIZED)
         root_key = await self._ctx.store.find_root_key(digest)
+        if root_key is None and self._ctx.older_hashers:
+            root_key = await find_root_key_under_older(self._ctx, plaintext)
         if root_key is None or root_key.revoked_at is not None:
             self._ctx.root_keys.put(digest, None, None if root_key is None else root_key.id)
             raise Unauthorized(_UNAUTHORIZED)
@@ -146,7 +149,7 @@ class RootKeyService:
         )
         if audit_as is not None:
             self._ctx.audit(audit_as, "root_key.create", "root_key", root_key.id, after=root_key)
-        await self._ctx.store.insert_root_key(root_key, self._ctx.hasher.hash(plaintext))
+        await self._ctx.store.insert_root_key(root_key, self._ctx.hasher.stored(plaintext))
         return CreatedRootKey(root_key, plaintext)
 
     async def _api_scope(

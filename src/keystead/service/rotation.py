@@ -113,7 +113,7 @@ class RotationService:
             old.id,
             old_values,
             created.key,
-            self._ctx.hasher.hash(created.plaintext),
+            self._ctx.hasher.stored(created.plaintext),
             describe,
             pickup,
         )

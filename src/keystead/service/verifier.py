@@ -23,6 +23,7 @@ from keystead.service.context import CachedKey, ServiceContext
 from keystead.service.guard import FailedAttempts
 from keystead.service.limit_notices import LimitNotices
 from keystead.service.limiting import NO_LIMITS, KeyLimits, per_call_checks, per_call_prefix
+from keystead.service.secret_lookup import find_key_under_older
 from keystead.service.shedding import LoadShedder
 from keystead.service.single_flight import SingleFlight
 from keystead.store.cache import MISS
@@ -82,7 +83,7 @@ class Verifier:
             if not keyformat.is_well_formed(key):
                 return await self._failed(MALFORMED, ip)
             if cached is MISS:
-                cached = await self._load(digest)
+                cached = await self._load(digest, key)
             if not isinstance(cached, CachedKey):
                 return await self._failed(NOT_FOUND, ip)
         record = cached.record
@@ -272,16 +273,19 @@ class Verifier:
         if parsed:
             await self._ctx.limiter.release(parsed)
 
-    async def _load(self, digest: bytes) -> CachedKey | None:
+    async def _load(self, digest: bytes, plaintext: str) -> CachedKey | None:
         """The key of ``digest`` from the store, cached; concurrent misses of one
         key share one read (``SingleFlight``)."""
-        return await self._loading.run(digest, self._ctx.generation, lambda: self._read(digest))
+        read = lambda: self._read(digest, plaintext)  # noqa: E731
+        return await self._loading.run(digest, self._ctx.generation, read)
 
-    async def _read(self, digest: bytes) -> CachedKey | None:
+    async def _read(self, digest: bytes, plaintext: str) -> CachedKey | None:
         ctx = self._ctx
         generation = ctx.generation
         store = ctx.store
         key = await store.find_key(digest)
+        if key is None and ctx.older_hashers:  # a server-secret rotation is under way
+            key = await find_key_under_older(ctx, plaintext)
         cached = None
         if key is not None:
             role_permissions: list[str] = []

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from keystead.core.authz import Principal
+from keystead.core.hashing import KeyHasher
 from keystead.core.ids import new_id
 from keystead.core.models import Code, CreatedKey
 from keystead.core.permissions import GrantSet
@@ -100,6 +101,10 @@ class WebSessions:
         self._csrf_key = HKDF(
             algorithm=hashes.SHA256(), length=32, salt=None, info=_CSRF_INFO
         ).derive(secret)
+        # session and link tokens: short-lived, hashed under the secret file's
+        # version (1) whatever the newest key-hashing version is, so a rotation
+        # signs nobody out (docs/operations.md, "Rotating the server secret")
+        self._hasher = KeyHasher(secret)
 
     def csrf_token(self, session_id: str) -> str:
         mac = hmac.new(self._csrf_key, session_id.encode(), hashlib.sha256).digest()
@@ -136,7 +141,7 @@ class WebSessions:
         area, idle or absolutely expired, or its root key revoked)."""
         if not isinstance(token, str) or not 0 < len(token) <= _MAX_TOKEN:
             return None
-        record = await self._ctx.store.find_web_session(self._ctx.hasher.hash(token))
+        record = await self._ctx.store.find_web_session(self._hasher.hash(token))
         if record is None or record.area != area or record.root_key_revoked:
             return None
         now = self._ctx.clock.now()
@@ -152,7 +157,7 @@ class WebSessions:
         """End the session of ``token`` (nothing happens for an unknown one)."""
         if not isinstance(token, str) or not 0 < len(token) <= _MAX_TOKEN:
             return
-        digest = self._ctx.hasher.hash(token)
+        digest = self._hasher.hash(token)
         record = await self._ctx.store.find_web_session(digest)
         if record is None:
             return
@@ -181,7 +186,7 @@ class WebSessions:
         token = f"{PORTAL_PREFIX}_{secrets.token_urlsafe(32)}"
         link = PortalLinkRecord(
             id=new_id("psl", now),
-            token_hash=self._ctx.hasher.hash(token),
+            token_hash=self._hasher.hash(token),
             workspace_id=principal.workspace_id,
             owner_id=owner,
             permissions=granted,
@@ -221,7 +226,7 @@ class WebSessions:
             and token.startswith(PORTAL_PREFIX + "_")
         ):
             link = await self._ctx.store.redeem_portal_link(
-                self._ctx.hasher.hash(token), self._ctx.clock.now()
+                self._hasher.hash(token), self._ctx.clock.now()
             )
         if link is None:
             await self._failed(ip)
@@ -298,7 +303,7 @@ class WebSessions:
         token = secrets.token_urlsafe(32)
         record = WebSessionRecord(
             id=new_id("wss", now),
-            token_hash=self._ctx.hasher.hash(token),
+            token_hash=self._hasher.hash(token),
             area=area,
             workspace_id=principal.workspace_id,
             actor=principal.actor,

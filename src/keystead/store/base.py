@@ -23,6 +23,7 @@ from keystead.store.lifecycle import LifecycleStore
 from keystead.store.sealed import SealedStore
 from keystead.store.secret_consumers import SecretConsumerStore
 from keystead.store.secrets import SecretStore
+from keystead.store.server_secret import ServerSecretStore
 from keystead.store.tokens import TokenStore
 from keystead.store.transit import TransitStore
 from keystead.store.usage import UsageStore
@@ -69,6 +70,7 @@ class Store(
     LeakStore,
     TokenStore,
     WebSessionStore,
+    ServerSecretStore,
     Protocol,
 ):
     """Async persistence of workspaces, APIs, roles, keys and root keys.

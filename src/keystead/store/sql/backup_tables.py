@@ -19,9 +19,10 @@ from keystead.store.sql.tables import NullableJson, metadata, settings, usage
 SETTINGS_TABLE = settings.name
 USAGE_TABLE = usage.name
 """Raw usage records: in a backup only when asked (their rollups always are)."""
-WHOLE_IN_WORKSPACE = frozenset({SETTINGS_TABLE})
+WHOLE_IN_WORKSPACE = frozenset({SETTINGS_TABLE, "ks_server_secret_versions"})
 """Kept whole in a workspace's backup: the store's checks (the server secret's
-fingerprint, the master key's check) that a restore and the service open with."""
+fingerprint, the master key's check) that a restore and the service open with, and
+the server secret's versions (sealed), which the workspace's key hashes are under."""
 MACHINE_ONLY = frozenset({"ks_leases"})
 """This deployment's scheduler leases: no workspace's, left out of its backup."""
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from keystead.core.at_rest import key_version_of
 from keystead.core.events import Event
+from keystead.core.hashing import StoredHash
 from keystead.core.models import Api, Key, Owner, Pickup, Plan, Role, RootKey, Workspace
 from keystead.store.sql.tables import keys
 
@@ -16,10 +17,16 @@ KEY_COLUMNS = [
     c
     for c in keys.c
     if c.name
-    not in ("key_hash", "credits_remaining", "expiring_notified_at", "expired_notified_at")
+    not in (
+        "key_hash",
+        "hash_version",
+        "credits_remaining",
+        "expiring_notified_at",
+        "expired_notified_at",
+    )
 ]
-"""What ``key`` reads of a key row: not the hash, the credits mirror or the
-scheduler's notice stamps."""
+"""What ``key`` reads of a key row: not the hash (nor its secret version), the
+credits mirror or the scheduler's notice stamps."""
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -135,12 +142,19 @@ def key(row: sa.Row[Any]) -> Key:
     )
 
 
+def hash_version_of(key_hash: bytes) -> int:
+    """The server-secret version of a hash to store: a ``StoredHash`` says; a
+    plain digest is version 1's."""
+    return key_hash.version if isinstance(key_hash, StoredHash) else 1
+
+
 def key_values(record: Key, key_hash: bytes) -> dict[str, Any]:
     return {
         "id": record.id,
         "workspace_id": record.workspace_id,
         "api_id": record.api_id,
         "key_hash": key_hash,
+        "hash_version": hash_version_of(key_hash),
         "prefix": record.prefix,
         "start": record.start,
         "name": record.name,

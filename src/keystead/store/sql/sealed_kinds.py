@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from keystead.store.sql.tables import (
     pickups,
     secret_versions,
+    server_secret_versions,
     token_signing_keys,
     transit_key_versions,
     webhooks,
@@ -57,6 +58,7 @@ KINDS: tuple[SealedKind, ...] = (
         "key_version",
     ),
     SealedKind("token_signing_key", token_signing_keys, ("id",), "sealed", "key_version"),
+    SealedKind("server_secret", server_secret_versions, ("version",), "sealed", "key_version"),
     SealedKind(
         "webhook_secret",
         webhooks,

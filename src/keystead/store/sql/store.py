@@ -29,6 +29,7 @@ from keystead.store.sql.rows import key_values
 from keystead.store.sql.sealed_queries import SealedQueries
 from keystead.store.sql.secret_consumer_queries import SecretConsumerQueries
 from keystead.store.sql.secret_queries import SecretQueries
+from keystead.store.sql.server_secret_queries import ServerSecretQueries
 from keystead.store.sql.tables import (
     apis,
     keys,
@@ -44,9 +45,11 @@ from keystead.store.sql.web_session_queries import WebSessionQueries
 from keystead.store.sql.webhook_queries import WebhookQueries
 
 _OWNER_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))")
-_ROOT_COLUMNS = [c for c in root_keys.c if c.name != "key_hash"]
+_ROOT_COLUMNS = [c for c in root_keys.c if c.name not in ("key_hash", "hash_version")]
 _UPDATABLE = frozenset(
-    c.name for c in keys.c if c.name not in ("id", "workspace_id", "api_id", "key_hash", "prefix")
+    c.name
+    for c in keys.c
+    if c.name not in ("id", "workspace_id", "api_id", "key_hash", "hash_version", "prefix")
 )
 _API_UPDATABLE = frozenset(
     {"name", "key_defaults", "limits", "rotation_policy", "token_policy", "updated_at"}
@@ -69,6 +72,7 @@ class SqlStore(
     SecretConsumerQueries,
     LeakQueries,
     WebSessionQueries,
+    ServerSecretQueries,
 ):
     """Workspaces, root keys, APIs, roles and keys; plans, owners and the credits
     mirror come from ``LimitQueries``; rotation, the outbox and leases from
@@ -145,6 +149,7 @@ class SqlStore(
                     id=root_key.id,
                     workspace_id=root_key.workspace_id,
                     key_hash=key_hash,
+                    hash_version=rows.hash_version_of(key_hash),
                     start=root_key.start,
                     name=root_key.name,
                     permissions=list(root_key.permissions),

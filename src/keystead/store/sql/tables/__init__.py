@@ -28,6 +28,7 @@ from keystead.store.sql.tables._secret_lifecycle import (
     secret_rotation_notices,
 )
 from keystead.store.sql.tables._secrets import secret_mounts, secret_versions, secrets
+from keystead.store.sql.tables._server_secret import server_secret_versions
 from keystead.store.sql.tables._tokens import token_denials, token_signing_keys
 from keystead.store.sql.tables._transit import transit_key_versions, transit_keys
 from keystead.store.sql.tables._usage import SERIES_FIGURES, usage, usage_rollups
@@ -69,6 +70,7 @@ __all__ = [
     "secret_rotation_notices",
     "secret_versions",
     "secrets",
+    "server_secret_versions",
     "settings",
     "token_denials",
     "token_signing_keys",

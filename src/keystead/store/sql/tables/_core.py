@@ -35,6 +35,7 @@ root_keys = sa.Table(
     sa.Column("revoked_at", Stamp),
     sa.Column("created_by", sa.String(80)),
     sa.Column("owner_id", sa.String(200)),
+    sa.Column("hash_version", sa.Integer, nullable=False, server_default="1"),
     sa.Index("ix_ks_root_keys_workspace", "workspace_id", "id"),
 )
 
@@ -101,6 +102,7 @@ keys = sa.Table(
     sa.Column("rotation_policy", NullableJson),
     sa.Column("expiring_notified_at", Stamp),
     sa.Column("expired_notified_at", Stamp),
+    sa.Column("hash_version", sa.Integer, nullable=False, server_default="1"),
     sa.Index("ix_ks_keys_workspace", "workspace_id", "id"),
     sa.Index("ix_ks_keys_api", "api_id", "id"),
     sa.Index("ix_ks_keys_owner", "workspace_id", "owner_id", "id"),
@@ -110,6 +112,8 @@ keys = sa.Table(
     sa.Index("ix_ks_keys_environment_page", "workspace_id", "environment", "id"),
     sa.Index("ix_ks_keys_api_created", "api_id", "created_at"),
     sa.Index("ix_ks_keys_expires", "expires_at"),
+    # keys per server-secret version: an index-only count (0020)
+    sa.Index("ix_ks_keys_hash_version", "hash_version"),
     sa.Index(
         "ix_ks_keys_own_policy",
         "id",
