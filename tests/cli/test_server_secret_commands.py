@@ -3,6 +3,8 @@ and confirmation before a retirement cuts keys off, and bad input."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from keystead.cli import _runtime
@@ -70,7 +72,13 @@ def test_bad_input_is_a_message_and_an_exit_code(initialised: Cli) -> None:
     assert "pending" in cli.fails(1, "secret", "rotate").stderr
 
 
-def test_status_against_a_server(ready: Cli) -> None:
+def test_status_locally_and_refused_against_a_server(ready: Cli) -> None:
+    """The server secret is the deployment's: managed on a server host against its
+    store, never through a workspace's root key over HTTP."""
+    if os.environ.get("KEYSTEAD_URL"):
+        assert "keystead secret" in ready.fails(1, "secret", "status").stderr
+        assert "keystead secret" in ready.fails(1, "secret", "rotate").stderr
+        return
     status = ready.json("secret", "status")
     assert status["newest"] >= 1 and status["versions"]
     assert "no server-secret version" in ready.fails(1, "secret", "retire", "999", "--yes").stderr

@@ -58,6 +58,8 @@ class Case:
     params: dict[str, str] | None = None
     also_by: tuple[str, ...] = ()
     """Other permissions that open the route too (a key lacking it lacks them)."""
+    operator_only: bool = False
+    """The deployment's, not a workspace's: the local operator alone, never a root key."""
 
 
 CASES: dict[tuple[str, str], Case] = {
@@ -115,12 +117,14 @@ CASES: dict[tuple[str, str], Case] = {
         "limits.read", foreign_ids=False, params={"ip": "192.0.2.1"}
     ),
     # the server secret serves the whole deployment: nothing of a workspace is named
-    ("GET", "/v1/server_secret"): Case("server_secret.read", foreign_ids=False),
+    ("GET", "/v1/server_secret"): Case("server_secret.read", foreign_ids=False, operator_only=True),
     ("POST", "/v1/server_secret/rotate"): Case(
-        "server_secret.rotate", lambda o: {"settle_s": 60}, foreign_ids=False
+        "server_secret.rotate", lambda o: {"settle_s": 60}, foreign_ids=False, operator_only=True
     ),
     # a version no store has: 404 (the permission is checked first)
-    ("POST", "/v1/server_secret/retire"): Case("server_secret.rotate", lambda o: {"version": 99}),
+    ("POST", "/v1/server_secret/retire"): Case(
+        "server_secret.rotate", lambda o: {"version": 99}, operator_only=True
+    ),
     ("GET", "/v1/audit"): Case("audit.read", foreign_ids=False),
     ("GET", "/v1/audit/verify"): Case("audit.read", foreign_ids=False),
     ("GET", "/v1/audit/public_key"): Case("audit.read", foreign_ids=False),
@@ -434,6 +438,8 @@ async def test_no_route_reaches_another_workspace(setting: Setting) -> None:
         if (method, path) == ("POST", "/v1/keys/verify"):
             assert response.status_code == 200
             assert response.json() == {"valid": False, "code": "NOT_FOUND"}
+        elif case.operator_only:
+            assert_problem(response, 403)
         elif case.foreign_ids:
             assert_problem(response, 404)
         else:

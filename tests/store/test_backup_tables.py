@@ -15,6 +15,7 @@ from keystead.store.sql.backup_tables import (
     TIME,
     USAGE_TABLE,
     VALUE,
+    WHOLE_IN_WORKSPACE,
     column_kind,
     parts,
     workspace_condition,
@@ -39,7 +40,8 @@ def test_a_store_backup_holds_every_table_parents_first() -> None:
 def test_every_table_says_which_rows_are_a_workspaces() -> None:
     scoped = {part.table.name: part.where for part in parts("ws_1", with_usage=True)}
     assert set(scoped) == set(metadata.tables) - MACHINE_ONLY
-    assert [name for name, where in scoped.items() if where is None] == [SETTINGS_TABLE]
+    whole = {name for name, where in scoped.items() if where is None}
+    assert whole == WHOLE_IN_WORKSPACE == {SETTINGS_TABLE, "ks_server_secret_versions"}
     condition = scoped["ks_roles"]
     assert condition is not None
     roles = str(condition.compile(compile_kwargs={"literal_binds": True}))

@@ -99,6 +99,14 @@ class Principal:
         APIs sees no owner's, one narrowed to an owner only its own."""
         return self.api_ids is None and self.sees_owner(owner_id)
 
+    def require_operator(self, permission: str, why: str) -> None:
+        """``permission``, held by the local operator (``keystead`` on a server host,
+        against its store): for what serves every workspace of the deployment,
+        which no workspace's root key may change (403 ``why`` otherwise)."""
+        self.require(permission)
+        if self.actor != LOCAL_OPERATOR:
+            raise Forbidden(why)
+
     def require_whole_workspace(self, permission: str, why: str) -> None:
         """``permission``, and a root key narrowed to neither APIs nor an owner:
         for what applies across the workspace (403 ``why`` otherwise)."""

@@ -35,7 +35,10 @@ log = logging.getLogger("keystead.server_secret")
 AAD_LABEL = "keystead.server-secret.v1"
 SECRET_BYTES = 32
 MAX_SETTLE_S = 86_400.0
-_WHOLE = "the server secret serves every workspace: a narrowed root key cannot manage it"
+_WHOLE = (
+    "the server secret serves every workspace of this deployment: manage it with "
+    "'keystead secret' on a server host, against its store (without --url)"
+)
 
 
 def version_aad(version: int) -> bytes:
@@ -154,13 +157,13 @@ class ServerSecret:
 
     async def status(self, principal: Principal) -> SecretStatus:
         """Versions, their state and how many keys and root keys each still hashes."""
-        principal.require_whole_workspace("server_secret.read", _WHOLE)
+        principal.require_operator("server_secret.read", _WHOLE)
         return await self._status()
 
     async def rotate(self, principal: Principal, *, settle_s: float | None = None) -> SecretStatus:
         """Add version n+1, pending for ``settle_s`` (default: twice the refresh
         interval), then the newest on every node. Needs a master key."""
-        principal.require_whole_workspace("server_secret.rotate", _WHOLE)
+        principal.require_operator("server_secret.rotate", _WHOLE)
         settings = self._ctx.settings
         settle = 2 * settings.secret_refresh_s if settle_s is None else settle_s
         if not 0 <= settle <= MAX_SETTLE_S:
@@ -210,7 +213,7 @@ class ServerSecret:
         version; refused while keys or root keys use it, or while nodes may still
         hash under it (its successor is newer than the settle time), unless
         ``force``: what it still hashes stops verifying."""
-        principal.require_whole_workspace("server_secret.rotate", _WHOLE)
+        principal.require_operator("server_secret.rotate", _WHOLE)
         await self._check_retirable(version, force=force)
         self._ctx.audit(
             principal,
