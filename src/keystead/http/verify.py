@@ -45,8 +45,30 @@ _LIMITS = VERIFY_LIMITS
 _CONTENT_TYPE = (b"content-type", b"application/json")
 
 
+_VALID_BODIES: dict[int, tuple[Verdict, bytes]] = {}
+"""The answer to each cached key's shared VALID verdict (``VerifiableKey.valid_verdict``,
+the same object on every verification until the key is reloaded), by the verdict's
+id. An entry holds its verdict, so the id is not reused while the entry is here."""
+_MAX_VALID_BODIES = 4096
+"""Entries at which ``_VALID_BODIES`` is emptied (it refills with the keys in use)."""
+
+
 def verdict_body(verdict: Verdict) -> bytes:
-    """The JSON answer: key fields only when the key was found."""
+    """The JSON answer: key fields only when the key was found. A cached key's
+    VALID answer (no limits, nothing per request in it) is encoded once."""
+    known = _VALID_BODIES.get(id(verdict))
+    if known is not None and known[0] is verdict:
+        return known[1]
+    body = _encode(verdict)
+    record = verdict.record
+    if record is not None and verdict is record.valid_verdict:
+        if len(_VALID_BODIES) >= _MAX_VALID_BODIES:
+            _VALID_BODIES.clear()
+        _VALID_BODIES[id(verdict)] = (verdict, body)
+    return body
+
+
+def _encode(verdict: Verdict) -> bytes:
     key = verdict.key
     out: dict[str, Any] = {"valid": verdict.valid, "code": verdict.code.value}
     if key is not None:
