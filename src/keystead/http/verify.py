@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from keystead.core.answers import limits_json, seconds_ms, windows_of
-from keystead.core.models import VerifyContext
+from keystead.core.models import verify_context
 from keystead.core.verify import Verdict
 from keystead.errors import KeysteadError, StoreUnavailable, ValidationError
 from keystead.http.auth import PRINCIPAL_SCOPE_KEY, authenticate
@@ -188,13 +188,13 @@ async def _answer(ks: Keystead | None, scope: Scope, receive: Receive, limit: in
         raise HTTPException(415, NOT_JSON)
     data = _parse(await read_body(receive, limit=limit))
     get = data.get
-    context = VerifyContext(
-        ip=get("ip"),
-        referrer=get("referrer"),
-        user_agent=get("user_agent"),
-        method=get("method"),
-        path=get("path"),
-        permissions=get("permissions"),
+    context = verify_context(  # VerifyContext(...) without a frozen __init__
+        get("ip"),
+        get("referrer"),
+        get("user_agent"),
+        get("method"),
+        get("path"),
+        get("permissions"),
     )
     cost = get("cost")
     extra = get("ratelimits")
