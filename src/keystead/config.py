@@ -128,7 +128,12 @@ class Settings(BaseSettings):
         default="drop", description="a full usage buffer drops (and counts) or blocks"
     )
     usage_flush_interval_s: float = Field(default=1.0, gt=0)
-    usage_batch_size: int = Field(default=1000, ge=1)
+    usage_batch_size: int = Field(
+        default=5000,
+        ge=1,
+        description="records per transaction: each also merges its rollup rows, a cost "
+        "per batch that larger batches spread thinner at saturation",
+    )
     usage_writer: Literal["inline", "process"] = Field(
         default="inline",
         description="who writes usage batches: the serving process, or a writer process "
