@@ -148,8 +148,8 @@ class Settings(BaseSettings):
     gc_tuning: bool = Field(
         default=True,
         description="once started, a server (or an embedded guard that opened its own "
-        "service) raises the garbage collector's youngest threshold from 700 to 10,000 "
-        "allocations, unless the process set its own thresholds",
+        "service, or the usage writer process) raises the garbage collector's youngest "
+        "threshold from 700 to 10,000 allocations, unless the process set its own thresholds",
     )
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object per log line, keys redacted"
