@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keystead.errors import KeysteadError
 from keystead.http import problems
-from keystead.http.middleware import BodyTooLarge, declared_size_error, log_unhandled
+from keystead.http.middleware import declared_size_error, limited_receive, log_unhandled
 
 JSON = b"application/json"
 FastRoutes = dict[tuple[str, str], ASGIApp]
@@ -151,17 +151,7 @@ def guarded(app: ASGIApp, *, max_body_bytes: int) -> ASGIApp:
             answered(scope, response.status_code)
             await response(scope, receive, send)
             return
-        received = 0
         started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > max_body_bytes:
-                    raise BodyTooLarge(max_body_bytes)
-            return message
 
         async def reporting_send(message: Message) -> None:
             nonlocal started
@@ -171,7 +161,7 @@ def guarded(app: ASGIApp, *, max_body_bytes: int) -> ASGIApp:
             await send(message)
 
         try:
-            await app(scope, limited_receive, reporting_send)
+            await app(scope, limited_receive(receive, max_body_bytes), reporting_send)
         except Exception:
             log_unhandled(scope)
             if started:

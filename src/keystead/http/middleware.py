@@ -78,18 +78,24 @@ class BodyLimitMiddleware:
         if refused is not None:
             await self.error(*refused)(scope, receive, send)
             return
-        received = 0
+        await self.app(scope, limited_receive(receive, limit), send)
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge(limit)
-            return message
 
-        await self.app(scope, limited_receive, send)
+def limited_receive(receive: Receive, limit: int) -> Receive:
+    """``receive``, counting the body bytes it hands on: ``BodyTooLarge`` once they
+    pass ``limit`` (chunked uploads declare no length)."""
+    received = 0
+
+    async def limited() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return limited
 
 
 class CatchAllMiddleware:
@@ -132,5 +138,6 @@ __all__ = [
     "ErrorResponder",
     "content_length_error",
     "declared_size_error",
+    "limited_receive",
     "log_unhandled",
 ]
