@@ -22,6 +22,13 @@ and gets the parser's 400, as before.
 A request only stamps the time its head began (no timer per request: arming and
 cancelling one cost about 9 µs); one sweep per process, every quarter of the
 timeout (at most every second), closes the connections whose head is late.
+
+An answer's head and the start of its body leave in one write (``_HeadWithBody``):
+uvicorn writes the head when the app sends ``http.response.start`` and the body
+when it sends ``http.response.body``, a system call and a TCP segment each, where
+nearly every answer sends both at once. The head waits for the body's first write
+and goes with it; an app that sends the head alone (a stream whose first chunk is
+not ready) has it written when the event loop next runs its callbacks.
 """
 
 from __future__ import annotations
@@ -126,11 +133,55 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         if self.max_connections and len(self.connections) > self.max_connections:
             self.app = _overloaded  # this connection's requests only; it closes after
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.transport is self.transport:  # not an upgrade
+            cycle.transport = _HeadWithBody(self.transport, self.loop)  # type: ignore[assignment]
 
     def head_expired(self) -> None:
         self.head_began = None
         if not self.transport.is_closing():
             self.transport.close()
+
+
+class _HeadWithBody:
+    """The transport of one request's answer, as its ``RequestResponseCycle`` sees it:
+    the first write (the head, or a ``100 Continue``) is held until the next one and
+    leaves with it, or alone once the loop next runs its callbacks (a head with no
+    body yet, a HEAD answer); the writes after go straight through."""
+
+    __slots__ = ("held", "loop", "scheduled", "transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self.transport = transport
+        self.loop = loop
+        self.held: bytes | None = None
+        self.scheduled: asyncio.Handle | None = None
+
+    def write(self, data: bytes) -> None:
+        held = self.held
+        if held is not None:  # the body after the head: one write
+            self.held = None
+            if self.scheduled is not None:
+                self.scheduled.cancel()
+            self.transport.write(held + data)
+        elif self.scheduled is None:  # the first write: held
+            self.held = data
+            self.scheduled = self.loop.call_soon(self.flush)
+        else:
+            self.transport.write(data)
+
+    def flush(self) -> None:
+        """Write what is held (nothing came after it in time)."""
+        held, self.held = self.held, None
+        if held is not None and not self.transport.is_closing():
+            self.transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
 
 
 async def _overloaded(scope: Any, receive: Any, send: Any) -> None:

@@ -143,7 +143,12 @@ class Settings(BaseSettings):
         default="drop", description="a full usage buffer drops (and counts) or blocks"
     )
     usage_flush_interval_s: float = Field(default=1.0, gt=0)
-    usage_batch_size: int = Field(default=1000, ge=1)
+    usage_batch_size: int = Field(
+        default=5000,
+        ge=1,
+        description="records per transaction: each also merges its rollup rows, a cost "
+        "per batch that larger batches spread thinner at saturation",
+    )
     usage_writer: Literal["inline", "process"] = Field(
         default="inline",
         description="who writes usage batches: the serving process, or a writer process "
@@ -158,8 +163,8 @@ class Settings(BaseSettings):
     gc_tuning: bool = Field(
         default=True,
         description="once started, a server (or an embedded guard that opened its own "
-        "service) raises the garbage collector's youngest threshold from 700 to 10,000 "
-        "allocations, unless the process set its own thresholds",
+        "service, or the usage writer process) raises the garbage collector's youngest "
+        "threshold from 700 to 10,000 allocations, unless the process set its own thresholds",
     )
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object per log line, keys redacted"

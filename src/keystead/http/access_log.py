@@ -72,6 +72,12 @@ class AccessLog:
 
         return logged
 
+    def answered(self, scope: Scope, status: int) -> None:
+        """What ``watch(..., routine=True)`` logs, for a hot route that reports the
+        status it answers with itself (``keystead.http.fastpath``: no wrapped ``send``)."""
+        if (status >= 400 or self.every) and self.logger.isEnabledFor(logging.INFO):
+            self.write(scope, status, literal=True)
+
     def write(self, scope: Scope, status: int, *, literal: bool = False) -> None:
         """One line for ``scope`` answered with ``status``; ``literal``: the path is
         one of the routing table's, no key can be in it."""

@@ -82,8 +82,9 @@ class KeysteadAPI(FastAPI):
     path for its hot routes (``POST /v1/keys/verify``, the token exchange and the
     OAuth endpoints).
 
-    The fast path serves them with only the body limit and the last-resort 500
-    around them: no router, no FastAPI middleware stack, no native telemetry.
+    The fast path serves them with only the body limit and the last-resort 500,
+    in one call (``keystead.http.fastpath``): no router, no FastAPI middleware
+    stack, no native telemetry.
     Middleware added with ``add_middleware`` therefore does not see those requests;
     wrap the app instead if it must (an outer ASGI app sees everything).
 
@@ -105,45 +106,53 @@ class KeysteadAPI(FastAPI):
     access_log: AccessLog | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        path = scope["path"]
+        root = scope.get("root_path")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        route = (scope["method"], path)
+        fast = self.fast_routes.get(route)
         inflight = self.inflight
-        if inflight is None or scope["type"] != "http":
-            await self._serve(scope, receive, send)
+        if fast is not None and inflight is None:  # the hot path: one call, no wrapper
+            scope["app"] = self
+            await fast(scope, receive, send)
+            return
+        if inflight is None:
+            await self._serve(scope, receive, send, path, fast)
             return
         inflight.enter()
         try:
-            await self._serve(scope, receive, send)
+            await self._serve(scope, receive, send, path, fast)
         finally:
             inflight.leave()
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path = scope["path"]
-            root = scope.get("root_path")
-            if root and path.startswith(root):
-                path = path[len(root) :]
-            route = (scope["method"], path)
-            fast = self.fast_routes.get(route)
-            access = self.access_log
-            if access is not None:
-                send = access.watch(scope, send, routine=fast is not None or route in PROBES)
-            if fast is not None:
-                scope["app"] = self
-                await fast(scope, receive, send)
-                return
-            vault = self.vault
-            if (
-                vault is not None
-                and path.startswith(VAULT_PREFIX)
-                and (len(path) == len(VAULT_PREFIX) or path[len(VAULT_PREFIX)] == "/")
-            ):
-                scope["app"] = self
-                await vault(scope, receive, send)
-                return
-            web = self.web
-            if web is not None and web_serves(path):
-                scope["app"] = self
-                await web(scope, receive, send)
-                return
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, path: str, fast: ASGIApp | None
+    ) -> None:
+        if fast is not None:  # it reports its status to the access log itself
+            scope["app"] = self
+            await fast(scope, receive, send)
+            return
+        access = self.access_log
+        if access is not None:
+            send = access.watch(scope, send, routine=(scope["method"], path) in PROBES)
+        vault = self.vault
+        if (
+            vault is not None
+            and path.startswith(VAULT_PREFIX)
+            and (len(path) == len(VAULT_PREFIX) or path[len(VAULT_PREFIX)] == "/")
+        ):
+            scope["app"] = self
+            await vault(scope, receive, send)
+            return
+        web = self.web
+        if web is not None and web_serves(path):
+            scope["app"] = self
+            await web(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
 
     def openapi(self) -> dict[str, Any]:
@@ -234,13 +243,16 @@ def fast_routes(max_body_bytes: int) -> FastRoutes:
     """The hot routes, served before the router; each also has its routed twin
     (documented in OpenAPI, and serving it when this table is emptied)."""
     served: FastRoutes = {
-        ("POST", verify.PATH): verify.verify_asgi,
         ("POST", tokens.PATH): request_endpoint(tokens.exchange),
         ("POST", oauth.TOKEN_PATH): request_endpoint(oauth.token),
         ("POST", oauth.INTROSPECT_PATH): request_endpoint(oauth.introspect),
         ("POST", oauth.REVOKE_PATH): request_endpoint(oauth.revoke),
     }
-    return {route: guarded(app, max_body_bytes=max_body_bytes) for route, app in served.items()}
+    guarded_routes = {
+        route: guarded(app, max_body_bytes=max_body_bytes) for route, app in served.items()
+    }
+    # verify applies the body limit and the last-resort 500 itself (no layer around it)
+    return {("POST", verify.PATH): verify.verify_route(max_body_bytes), **guarded_routes}
 
 
 def inflight_signal(ks: Keystead) -> InflightSignal | None:

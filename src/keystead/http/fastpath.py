@@ -2,10 +2,13 @@
 would otherwise be mostly the router (matching the path against every route), the
 dependency machinery and the middleware stack.
 
-Each is a plain ASGI app keyed by ``(method, path)``, wrapped only in the body limit
-and the last-resort 500. Its expected errors render exactly as the app's exception
-handlers render them, so a client cannot tell which path answered (tests compare the
-two). Middleware added with ``add_middleware`` does not see these requests.
+Each is a plain ASGI app keyed by ``(method, path)``, behind the body limit and the
+last-resort 500 in one layer (``guarded``; verify does both itself), which also
+reports the answer's status to the access log (``answered``): no wrapped ``send``
+and no middleware chain per request. Its expected errors render exactly as the
+app's exception handlers render them, so a client cannot tell which path answered
+(tests compare the two). Middleware added with ``add_middleware`` does not see
+these requests.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keystead.errors import KeysteadError
 from keystead.http import problems
-from keystead.http.middleware import BodyLimitMiddleware, CatchAllMiddleware
+from keystead.http.middleware import declared_size_error, limited_receive, log_unhandled
 
 JSON = b"application/json"
 FastRoutes = dict[tuple[str, str], ASGIApp]
@@ -121,9 +124,52 @@ def request_endpoint(handler: Handler) -> ASGIApp:
     return serve
 
 
+def answered(scope: Scope, status: int) -> None:
+    """Tell the app's access log (``KeysteadAPI.access_log``, when on) that a fast
+    route answers ``status``: it logs what its mode keeps of a hot route."""
+    access = getattr(scope["app"], "access_log", None)
+    if access is not None:
+        access.answered(scope, status)
+
+
+async def last_resort(scope: Scope, receive: Receive, send: Send) -> None:
+    """The generic 500 of a fast route whose handler raised before answering
+    (``CatchAllMiddleware``'s, once the exception is logged)."""
+    answered(scope, 500)
+    await problems.problem(500, problems.GENERIC_500)(scope, receive, send)
+
+
 def guarded(app: ASGIApp, *, max_body_bytes: int) -> ASGIApp:
-    """``app`` behind what the router's middleware stack would have given it."""
-    return CatchAllMiddleware(BodyLimitMiddleware(app, max_body_bytes=max_body_bytes))
+    """``app`` behind what the router's middleware stack would have given it (the
+    body limit and the last-resort 500), in one layer that also reports the
+    answer's status to the access log."""
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        refused = declared_size_error(scope, max_body_bytes)
+        if refused is not None:
+            response = problems.problem(*refused)
+            answered(scope, response.status_code)
+            await response(scope, receive, send)
+            return
+        started = False
+
+        async def reporting_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                answered(scope, message["status"])
+            await send(message)
+
+        try:
+            await app(scope, limited_receive(receive, max_body_bytes), reporting_send)
+        except Exception:
+            log_unhandled(scope)
+            if started:
+                raise
+            await last_resort(scope, receive, send)
+
+    serve.__name__ = serve.__qualname__ = getattr(app, "__name__", "serve")
+    return serve
 
 
 __all__ = [
@@ -133,8 +179,10 @@ __all__ = [
     "HeaderSnapshot",
     "JsonAnswer",
     "answer_endpoint",
+    "answered",
     "expected_problem",
     "guarded",
+    "last_resort",
     "read_body",
     "request_endpoint",
 ]

@@ -1,7 +1,8 @@
 """``POST /v1/keys/verify``: the hot path.
 
-Lean on purpose. ``KeysteadAPI`` sends this route straight to ``verify_asgi``
-(``keystead.http.fastpath``: only the body limit and the last-resort 500), skipping the router, the
+Lean on purpose. ``KeysteadAPI`` sends this route straight to ``verify_route``'s app
+(``keystead.http.fastpath``: it applies the body limit and the last-resort 500
+itself, with no middleware layer), skipping the router, the
 dependency machinery and response-model re-validation. The body is parsed by orjson
 and validated by pydantic-core; the answer is encoded once, by orjson. The
 ``APIRoute`` below documents the route in OpenAPI and serves it when the fast path
@@ -20,19 +21,21 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from keystead.core.answers import limits_json, seconds_ms, windows_of
-from keystead.core.models import VerifyContext
+from keystead.core.models import verify_context
 from keystead.core.verify import Verdict
 from keystead.errors import KeysteadError, StoreUnavailable, ValidationError
 from keystead.http.auth import PRINCIPAL_SCOPE_KEY, authenticate
-from keystead.http.fastpath import expected_problem, read_body
+from keystead.http.fastpath import answered, expected_problem, last_resort, read_body
 from keystead.http.limit_schemas import MAX_RATELIMITS
+from keystead.http.middleware import content_length_error, log_unhandled
 from keystead.http.openapi import COMMON, WITH_BODY
 from keystead.http.schemas import MAX_COST, VERIFY_LIMITS, VerifyRequest
 from keystead.http.views import VerifyResponse, iso_or_none
 from keystead.limits import RateLimit
+from keystead.service import Keystead
 
 PATH = "/v1/keys/verify"
 NOT_JSON = "send the request body as JSON with 'Content-Type: application/json'"
@@ -42,8 +45,30 @@ _LIMITS = VERIFY_LIMITS
 _CONTENT_TYPE = (b"content-type", b"application/json")
 
 
+_VALID_BODIES: dict[int, tuple[Verdict, bytes]] = {}
+"""The answer to each cached key's shared VALID verdict (``VerifiableKey.valid_verdict``,
+the same object on every verification until the key is reloaded), by the verdict's
+id. An entry holds its verdict, so the id is not reused while the entry is here."""
+_MAX_VALID_BODIES = 4096
+"""Entries at which ``_VALID_BODIES`` is emptied (it refills with the keys in use)."""
+
+
 def verdict_body(verdict: Verdict) -> bytes:
-    """The JSON answer: key fields only when the key was found."""
+    """The JSON answer: key fields only when the key was found. A cached key's
+    VALID answer (no limits, nothing per request in it) is encoded once."""
+    known = _VALID_BODIES.get(id(verdict))
+    if known is not None and known[0] is verdict:
+        return known[1]
+    body = _encode(verdict)
+    record = verdict.record
+    if record is not None and verdict is record.valid_verdict:
+        if len(_VALID_BODIES) >= _MAX_VALID_BODIES:
+            _VALID_BODIES.clear()
+        _VALID_BODIES[id(verdict)] = (verdict, body)
+    return body
+
+
+def _encode(verdict: Verdict) -> bytes:
     key = verdict.key
     out: dict[str, Any] = {"valid": verdict.valid, "code": verdict.code.value}
     if key is not None:
@@ -139,27 +164,37 @@ def _parse(body: bytes) -> dict[str, Any]:
 
 async def answer(scope: Scope, receive: Receive) -> bytes:
     """Authenticate, read and validate the body, verify: the 200 body, or raise."""
-    ks = getattr(scope["app"].state, "keystead", None)
-    if ks is None:
-        raise StoreUnavailable("the service is not running", safe=True)
-    authorization = content_type = None
+    return await _answer(getattr(scope["app"].state, "keystead", None), scope, receive, None)
+
+
+async def _answer(ks: Keystead | None, scope: Scope, receive: Receive, limit: int | None) -> bytes:
+    """``answer``; with a ``limit``, the body limit too (``BodyLimitMiddleware``'s)."""
+    authorization = content_type = length = None
     for name, value in scope["headers"]:
         if name == b"authorization":
             authorization = value.decode("latin-1")
         elif name == b"content-type":
             content_type = value
+        elif name == b"content-length" and length is None:
+            length = value
+    if limit is not None and length is not None:
+        refused = content_length_error(length, limit)
+        if refused is not None:
+            raise HTTPException(*refused)
+    if ks is None:
+        raise StoreUnavailable("the service is not running", safe=True)
     principal = scope.get(PRINCIPAL_SCOPE_KEY) or await authenticate(ks, authorization)
     if content_type is not None and b"json" not in content_type:
         raise HTTPException(415, NOT_JSON)
-    data = _parse(await read_body(receive))
+    data = _parse(await read_body(receive, limit=limit))
     get = data.get
-    context = VerifyContext(
-        ip=get("ip"),
-        referrer=get("referrer"),
-        user_agent=get("user_agent"),
-        method=get("method"),
-        path=get("path"),
-        permissions=get("permissions"),
+    context = verify_context(  # VerifyContext(...) without a frozen __init__
+        get("ip"),
+        get("referrer"),
+        get("user_agent"),
+        get("method"),
+        get("path"),
+        get("permissions"),
     )
     cost = get("cost")
     extra = get("ratelimits")
@@ -177,27 +212,43 @@ async def answer(scope: Scope, receive: Receive) -> bytes:
     return verdict_body(verdict)
 
 
-async def verify_asgi(scope: Scope, receive: Receive, send: Send) -> None:
-    """``answer`` as a bare ASGI app, rendering its own expected errors; the time
-    to the response goes into the service's ``keystead_verify_http_seconds``."""
-    started = perf_counter()
-    try:
-        await _respond(scope, receive, send)
-    finally:
-        ks = getattr(scope["app"].state, "keystead", None)
-        if ks is not None:
-            ks.metrics.verify_http.observe(perf_counter() - started)
+def verify_route(max_body_bytes: int) -> ASGIApp:
+    """``answer`` as a bare ASGI app for ``KeysteadAPI``'s fast path, with what the
+    router's middleware would give it in the same call: the body limit (checked with
+    the other headers, and while reading), the last-resort 500, and the answer's
+    status to the access log. The time to the response goes into the service's
+    ``keystead_verify_http_seconds``."""
 
+    async def verify_asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        started = perf_counter()
+        ks: Keystead | None = getattr(scope["app"].state, "keystead", None)
+        answering = False
+        try:
+            try:
+                body = await _answer(ks, scope, receive, max_body_bytes)
+            except (KeysteadError, RequestValidationError, HTTPException) as exc:
+                response = expected_problem(exc)
+                answering = True
+                answered(scope, response.status_code)
+                await response(scope, receive, send)
+                return
+            answering = True
+            access = getattr(scope["app"], "access_log", None)
+            if access is not None and access.every:
+                access.answered(scope, 200)
+            headers = [_CONTENT_TYPE, (b"content-length", b"%d" % len(body))]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+        except Exception:
+            log_unhandled(scope)
+            if answering:
+                raise
+            await last_resort(scope, receive, send)
+        finally:
+            if ks is not None:
+                ks.metrics.verify_http.observe(perf_counter() - started)
 
-async def _respond(scope: Scope, receive: Receive, send: Send) -> None:
-    try:
-        body = await answer(scope, receive)
-    except (KeysteadError, RequestValidationError, HTTPException) as exc:
-        await expected_problem(exc)(scope, receive, send)
-        return
-    headers = [_CONTENT_TYPE, (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    return verify_asgi
 
 
 def inline_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -245,4 +296,4 @@ async def verify_key(request: Request) -> Response:
     return Response(await answer(request.scope, request.receive), media_type="application/json")
 
 
-__all__ = ["PATH", "answer", "extra_limits", "router", "verdict_body", "verify_asgi"]
+__all__ = ["PATH", "answer", "extra_limits", "router", "verdict_body", "verify_route"]

@@ -67,6 +67,7 @@ class UsageService:
                 settings.export_urls,
                 geoip=True,
                 sd_id=settings.syslog_sd_id,
+                gc_tuning=settings.gc_tuning,
             )
         self.recorder = UsageRecorder(
             store,

@@ -29,6 +29,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from keystead._heap import freeze_startup_heap
 from keystead.core.geo import GeoIPCountryResolver, default_resolver
 from keystead.core.usage import UsageRecord
 from keystead.errors import ConfigurationError, KeysteadError, StoreUnavailable
@@ -100,12 +101,14 @@ class ProcessWriter:
         *,
         geoip: bool,
         sd_id: str = DEFAULT_SD_ID,
+        gc_tuning: bool = True,
     ) -> None:
         self._config = {
             "database_url": database_url,
             "export_urls": list(export_urls),
             "geoip": geoip,
             "sd_id": sd_id,
+            "gc_tuning": gc_tuning,
         }
         self._process: asyncio.subprocess.Process | None = None
         self.restarts = 0
@@ -240,6 +243,9 @@ async def _serve(source: Any, sink: Any) -> None:
         return
     resolver = await _loaded(default_resolver()) if config["geoip"] else None
     hub.start()
+    # as a server does: each batch's records outlive many young collections, which
+    # would otherwise walk them again and again, and the modules' objects with them
+    freeze_startup_heap(tune=config.get("gc_tuning", True))
     _write_frame(sink, {"ok": True})
     loop = asyncio.get_running_loop()
     try:
