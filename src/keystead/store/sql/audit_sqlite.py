@@ -47,7 +47,7 @@ class _Statement:
         return tuple(merged[name] for name in self.order)
 
 
-_STATEMENTS = chain_statements(sqlite.insert, lock=False)  # BEGIN IMMEDIATE locks
+_STATEMENTS = chain_statements("sqlite", lock=False)  # BEGIN IMMEDIATE locks
 _INSERT = _Statement(_STATEMENTS.insert)
 _HEAD_CREATE = _Statement(_STATEMENTS.head_create)
 _HEAD_READ = _Statement(_STATEMENTS.head_read)

@@ -6,7 +6,7 @@ and the driver per statement and SQLAlchemy's statement handling besides; on
 aiosqlite about twenty hops to its thread per batch. Here a batch is ONE call into
 a thread that owns one DB-API connection and runs the whole transaction: take the
 head's lock, read it, chain, insert, move the head, commit. The driver modules
-(``audit_sqlite``, ``audit_postgres``) supply the connection and the statements,
+(``audit_sqlite``, ``audit_postgres``, ``audit_mysql``) supply the connection and the statements,
 compiled from the same tables; the rows are ``audit_chain``'s, so both paths write
 one chain.
 """
@@ -17,12 +17,13 @@ import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 
 from keystead.core.audit import GENESIS, AuditRecord
 from keystead.errors import Conflict, StoreUnavailable
+from keystead.store.sql.inserts import insert_new
 from keystead.store.sql.tables import audit, audit_heads
 
 C = TypeVar("C")
@@ -42,16 +43,16 @@ class ChainStatements(NamedTuple):
     head_move: sa.ClauseElement
 
 
-def chain_statements(dialect_insert: Any, *, lock: bool) -> ChainStatements:
-    """``dialect_insert``: the dialect's ``insert`` (``ON CONFLICT DO NOTHING``)."""
+def chain_statements(dialect: str, *, lock: bool) -> ChainStatements:
+    """``dialect``: its name, for the head's creation (``inserts.insert_new``)."""
     head = sa.select(audit_heads.c.seq, audit_heads.c.hash).where(
         audit_heads.c.workspace_id == sa.bindparam("ws")
     )
     return ChainStatements(
         audit.insert(),
-        dialect_insert(audit_heads)
-        .values(workspace_id=sa.bindparam("ws"), seq=0, hash=GENESIS)
-        .on_conflict_do_nothing(),
+        insert_new(audit_heads, dialect).values(
+            workspace_id=sa.bindparam("ws"), seq=0, hash=GENESIS
+        ),
         head.with_for_update() if lock else head,
         audit_heads.update()
         .where(audit_heads.c.workspace_id == sa.bindparam("ws"))

@@ -38,9 +38,13 @@ def async_url(url: str) -> sa.URL:
             )
         return parsed.set(drivername="postgresql+psycopg")
     if backend in ("mysql", "mariadb"):
-        if importlib.util.find_spec("asyncmy") is None:
+        if (
+            importlib.util.find_spec("asyncmy") is None
+            or importlib.util.find_spec("pymysql") is None
+        ):
             raise MissingDependency(
-                "MariaDB and MySQL need the asyncmy driver: pip install 'keystead[mysql]'"
+                "MariaDB and MySQL need the asyncmy and PyMySQL drivers: "
+                "pip install 'keystead[mysql]'"
             )
         import keystead.store.sql.mysql  # noqa: F401  (registers its DDL forms)
 
