@@ -10,10 +10,12 @@ three of them would be wrong as SQLAlchemy renders them, so DDL renders them so:
 - ``LargeBinary(n)`` as ``VARBINARY(n)``: ``BLOB(n)`` cannot be indexed whole, and
   a hash column is a unique index.
 
-Keystead's tables (``ks_*``) are created with ``utf8mb4_bin``: the server's default
-collation is case- and accent-insensitive, which would let a lookup by id, name or
-hash text match another row that differs in case. Binary columns compare byte for
-byte whatever the collation.
+Keystead's tables (``ks_*``) are created with a binary collation that does not pad
+(``utf8mb4_nopad_bin`` on MariaDB, ``utf8mb4_0900_bin`` on MySQL 8): the server's
+default collation is case- and accent-insensitive, and ``utf8mb4_bin`` pads, so
+``'ab'`` would equal ``'ab '``; either would let a lookup by id, name or owner match
+another row, where PostgreSQL and SQLite compare the characters. Binary columns
+(the hashes) compare byte for byte whatever the collation.
 
 Locks: ``GET_LOCK`` is held by a session (not a transaction), so every lock taken
 here is released in the same call that took it, or with the connection.
@@ -29,7 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateTable
 
-_COLLATION = "utf8mb4_bin"
+_COLLATION = {True: "utf8mb4_nopad_bin", False: "utf8mb4_0900_bin"}
+"""By ``dialect.is_mariadb``."""
 LOCK_WAIT_S = 30
 """How long a lock is waited for before the call fails (StoreUnavailable)."""
 
@@ -60,7 +63,8 @@ def _create_table(create: CreateTable, compiler: Any, **kw: Any) -> str:
     text = str(compiler.visit_create_table(create, **kw))
     name = create.element.name
     if name.startswith("ks_") or name == "alembic_version":
-        text = f"{text.rstrip()} DEFAULT CHARSET=utf8mb4 COLLATE={_COLLATION}"
+        collation = _COLLATION[bool(getattr(compiler.dialect, "is_mariadb", False))]
+        text = f"{text.rstrip()} DEFAULT CHARSET=utf8mb4 COLLATE={collation}"
     return text
 
 
