@@ -17,3 +17,37 @@ async def stored_rows(connection: AsyncConnection) -> dict[str, list[tuple[Any, 
         everything = sa.select(sa.text("*")).select_from(sa.table(name))
         found[name] = [tuple(row) for row in (await connection.execute(everything)).all()]
     return found
+
+
+def mariadb_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """The same, read over a blocking connection (PyMySQL) from a ``mysql://`` URL."""
+    import pymysql
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    conn = pymysql.connect(
+        host=target.host or "127.0.0.1",
+        port=target.port or 3306,
+        user=target.username or "",
+        password=target.password or "",
+        database=target.database,
+        charset="utf8mb4",
+    )
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SHOW TABLES")
+            names = [str(row[0]) for row in cursor.fetchall()]
+            found: dict[str, list[tuple[Any, ...]]] = {}
+            for name in names:
+                cursor.execute(f"SELECT * FROM `{name}`")  # noqa: S608 - names from the server
+                found[name] = [tuple(row) for row in cursor.fetchall()]
+            return found
+    finally:
+        conn.close()
+
+
+def as_bytes(value: Any) -> bytes:
+    """A stored cell as the bytes a search for a secret looks in."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return str(value).encode()

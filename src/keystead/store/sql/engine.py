@@ -74,7 +74,7 @@ def create_engine(url: str, *, isolation_level: str | None = None) -> AsyncEngin
         level.setdefault("isolation_level", "READ COMMITTED")
     # No pre-ping (a round trip per checkout): a dropped connection fails one call
     # with StoreUnavailable and is discarded by the pool; recycling bounds its age.
-    return create_async_engine(
+    engine = create_async_engine(
         target,
         pool_size=10,
         max_overflow=20,
@@ -82,6 +82,9 @@ def create_engine(url: str, *, isolation_level: str | None = None) -> AsyncEngin
         json_deserializer=json_loads,
         **level,
     )
+    if target.get_backend_name() == "mysql":
+        sa.event.listen(engine.sync_engine, "connect", _mysql_session)
+    return engine
 
 
 def in_memory(url: str) -> bool:
@@ -112,6 +115,14 @@ def json_loads(text: str | bytes) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
+
+
+def _mysql_session(dbapi_connection: Any, _record: Any) -> None:
+    """UTC for the server's own time functions (stored times are UTC already), and
+    no silent cut of a GROUP_CONCAT (1 MB by default: a usage replay's list of times)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET time_zone = '+00:00', group_concat_max_len = 4294967295")
+    cursor.close()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -67,14 +67,17 @@ class LifecycleQueries(SqlBase):
         async with self._tx() as c:
             # one round trip links the old key and reads it back (RETURNING works on
             # PostgreSQL and on SQLite 3.35+)
-            linked = (
-                await c.execute(
-                    keys.update()
-                    .where(scope & keys.c.rotated_to.is_(None))
-                    .values(rotated_to=new_key.id, **old_values)
-                    .returning(*rows.KEY_COLUMNS, keys.c.credits_remaining)
-                )
-            ).first()
+            unrotated = scope & keys.c.rotated_to.is_(None)
+            link = keys.update().where(unrotated).values(rotated_to=new_key.id, **old_values)
+            linked: Any
+            if self.dialect == "mysql":  # no UPDATE ... RETURNING: the row locked, then linked
+                read = sa.select(*rows.KEY_COLUMNS, keys.c.credits_remaining).where(unrotated)
+                linked = (await c.execute(read.with_for_update())).first()
+                if linked is not None:
+                    await c.execute(link)
+            else:
+                returned = link.returning(*rows.KEY_COLUMNS, keys.c.credits_remaining)
+                linked = (await c.execute(returned)).first()
             if linked is None:
                 exists = (await c.execute(sa.select(keys.c.rotated_to).where(scope))).first()
                 if exists is None:
