@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.core.audit import GENESIS, AuditEntry, AuditRecord, canonical_json, chain
-from keystead.store.sql.inserts import insert_new
+from keystead.store.sql.inserts import insert_to_lock
 from keystead.store.sql.tables import audit, audit_heads
 
 _CHANGES = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
@@ -110,7 +110,7 @@ async def _append(
 ) -> None:
     # a write first: on SQLite it takes the write lock before the head is read
     await connection.execute(
-        insert_new(audit_heads, connection.dialect.name).values(
+        insert_to_lock(audit_heads, connection.dialect.name).values(
             workspace_id=workspace_id, seq=0, hash=GENESIS
         )
     )

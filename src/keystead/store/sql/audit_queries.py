@@ -135,10 +135,10 @@ class AuditQueries(SqlBase):
 
     @asynccontextmanager
     async def audit_snapshot(self, workspace_id: str) -> AsyncIterator[SqlAuditSnapshot]:
-        """REPEATABLE READ on PostgreSQL; on SQLite an explicit BEGIN (the driver
-        starts none for reads), so every read sees the same WAL snapshot."""
+        """REPEATABLE READ on PostgreSQL and MariaDB; on SQLite an explicit BEGIN (the
+        driver starts none for reads), so every read sees the same WAL snapshot."""
         async with self._errors(), self._engine.connect() as connection:
-            if self.dialect == "postgresql":
+            if self.dialect in ("postgresql", "mysql"):
                 await connection.execution_options(isolation_level="REPEATABLE READ")
             else:
                 await connection.exec_driver_sql("BEGIN")

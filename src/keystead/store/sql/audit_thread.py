@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from keystead.core.audit import GENESIS, AuditRecord
 from keystead.errors import Conflict, StoreUnavailable
-from keystead.store.sql.inserts import insert_new
+from keystead.store.sql.inserts import insert_to_lock
 from keystead.store.sql.tables import audit, audit_heads
 
 C = TypeVar("C")
@@ -44,13 +44,13 @@ class ChainStatements(NamedTuple):
 
 
 def chain_statements(dialect: str, *, lock: bool) -> ChainStatements:
-    """``dialect``: its name, for the head's creation (``inserts.insert_new``)."""
+    """``dialect``: its name, for the head's creation (``inserts.insert_to_lock``)."""
     head = sa.select(audit_heads.c.seq, audit_heads.c.hash).where(
         audit_heads.c.workspace_id == sa.bindparam("ws")
     )
     return ChainStatements(
         audit.insert(),
-        insert_new(audit_heads, dialect).values(
+        insert_to_lock(audit_heads, dialect).values(
             workspace_id=sa.bindparam("ws"), seq=0, hash=GENESIS
         ),
         head.with_for_update() if lock else head,

@@ -27,6 +27,18 @@ def insert_new(table: sa.Table, dialect: str) -> sa.Insert:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
+def insert_to_lock(table: sa.Table, dialect: str) -> sa.Insert:
+    """``insert_new`` for a row that is then locked (``SELECT ... FOR UPDATE``). On
+    MariaDB ``INSERT IGNORE`` takes a shared lock on the row it meets, and two
+    transactions that both hold it and then ask for the exclusive one deadlock: so
+    ``ON DUPLICATE KEY UPDATE`` of the first key column to itself, which takes the
+    exclusive lock at once and changes nothing."""
+    if dialect != "mysql":
+        return insert_new(table, dialect)
+    first = next(iter(table.primary_key.columns))
+    return mysql.insert(table).on_duplicate_key_update({first.name: first})
+
+
 def upsert(
     table: sa.Table,
     dialect: str,
@@ -47,4 +59,4 @@ def upsert(
     return lite.on_conflict_do_update(index_elements=key, set_=changes(lite.excluded))
 
 
-__all__ = ["insert_new", "upsert"]
+__all__ = ["insert_new", "insert_to_lock", "upsert"]

@@ -70,11 +70,10 @@ class LifecycleQueries(SqlBase):
             unrotated = scope & keys.c.rotated_to.is_(None)
             link = keys.update().where(unrotated).values(rotated_to=new_key.id, **old_values)
             linked: Any
-            if self.dialect == "mysql":  # no UPDATE ... RETURNING: the row locked, then linked
-                read = sa.select(*rows.KEY_COLUMNS, keys.c.credits_remaining).where(unrotated)
-                linked = (await c.execute(read.with_for_update())).first()
-                if linked is not None:
-                    await c.execute(link)
+            if self.dialect == "mysql":  # no UPDATE ... RETURNING: linked, then read back
+                read = sa.select(*rows.KEY_COLUMNS, keys.c.credits_remaining).where(scope)
+                done = await c.execute(link)  # the row stays locked until the commit
+                linked = (await c.execute(read)).first() if done.rowcount == 1 else None
             else:
                 returned = link.returning(*rows.KEY_COLUMNS, keys.c.credits_remaining)
                 linked = (await c.execute(returned)).first()

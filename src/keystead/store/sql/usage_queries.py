@@ -26,7 +26,7 @@ from keystead.core.usage import (
     hll_encode,
 )
 from keystead.store.sql.base import SqlBase
-from keystead.store.sql.inserts import insert_new
+from keystead.store.sql.inserts import insert_to_lock
 from keystead.store.sql.rows import aware
 from keystead.store.sql.tables import SERIES_FIGURES, usage, usage_rollups, workspaces
 
@@ -105,7 +105,7 @@ class UsageQueries(SqlBase):
             }
             for k in chunk
         ]
-        await c.execute(insert_new(usage_rollups, self.dialect), empty)
+        await c.execute(insert_to_lock(usage_rollups, self.dialect), empty)
         select = sa.select(usage_rollups).where(_PK.in_([tuple(k) for k in chunk]))
         if self.dialect != "sqlite":
             select = select.order_by(*_PK.clauses).with_for_update()
