@@ -61,17 +61,10 @@ takes one (a migration makes some 130 DDL statements, seconds each time on Maria
 
 def _mariadb_run(url: str, *statements: str, database: str | None = None) -> list[Any]:
     import pymysql
-    from sqlalchemy.engine import make_url
 
-    base = make_url(url)
-    conn = pymysql.connect(
-        host=base.host or "127.0.0.1",
-        port=base.port or 3306,
-        user=base.username or "root",
-        password=base.password or "",
-        database=database,
-        autocommit=True,
-    )
+    from keystead.store.sql.mysql import blocking_arguments
+
+    conn = pymysql.connect(**{**blocking_arguments(url), "database": database}, autocommit=True)
     try:
         found: list[Any] = []
         with conn.cursor() as cursor:

@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystead.store.sql.mysql import blocking_arguments
+
 
 async def stored_rows(connection: AsyncConnection) -> dict[str, list[tuple[Any, ...]]]:
     """Each table of the connection's database (or schema) and its rows."""
@@ -22,17 +24,8 @@ async def stored_rows(connection: AsyncConnection) -> dict[str, list[tuple[Any, 
 def mariadb_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
     """The same, read over a blocking connection (PyMySQL) from a ``mysql://`` URL."""
     import pymysql
-    from sqlalchemy.engine import make_url
 
-    target = make_url(url)
-    conn = pymysql.connect(
-        host=target.host or "127.0.0.1",
-        port=target.port or 3306,
-        user=target.username or "",
-        password=target.password or "",
-        database=target.database,
-        charset="utf8mb4",
-    )
+    conn = pymysql.connect(**blocking_arguments(url))
     try:
         with conn.cursor() as cursor:
             cursor.execute("SHOW TABLES")

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import make_url
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from keystead.store.sql.audit_chain import COLUMNS, chained_rows, entry_values
 from keystead.store.sql.audit_thread import AuditThread, Groups, chain_statements
+from keystead.store.sql.mysql import blocking_arguments
 
 if TYPE_CHECKING:
     import pymysql
@@ -50,18 +50,8 @@ if _INSERT.order != COLUMNS:
 def mysql_audit_appender(url: str) -> AuditThread[pymysql.Connection[Any]]:
     import pymysql
 
-    target = make_url(url)
-
     def connect() -> pymysql.Connection[Any]:
-        connection = pymysql.connect(
-            host=target.host or "127.0.0.1",
-            port=target.port or 3306,
-            user=target.username or "",
-            password=target.password or "",
-            database=target.database,
-            charset="utf8mb4",
-            autocommit=False,
-        )
+        connection = pymysql.connect(**blocking_arguments(url), autocommit=False)
         with connection.cursor() as cursor:
             cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
         return connection

@@ -103,6 +103,21 @@ PARTIAL_UNIQUES = (CURRENT_SIGNING_KEY,)
 """Every partial unique index of the tables, in its MariaDB form."""
 
 
+def blocking_arguments(url: str) -> dict[str, Any]:
+    """``pymysql.connect`` keywords for the server and database of a ``mysql://`` URL."""
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    return {
+        "host": target.host or "127.0.0.1",
+        "port": target.port or 3306,
+        "user": target.username or "",
+        "password": target.password or "",
+        "database": target.database,
+        "charset": "utf8mb4",
+    }
+
+
 def _lock_name(name: str) -> str:
     """``GET_LOCK`` names are at most 64 characters: a long one is hashed."""
     if len(name) <= 64:
@@ -137,6 +152,7 @@ __all__ = [
     "LOCK_WAIT_S",
     "PARTIAL_UNIQUES",
     "PartialUnique",
+    "blocking_arguments",
     "release_lock",
     "session_lock",
     "session_unlock",
