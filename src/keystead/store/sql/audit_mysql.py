@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from keystead.store.sql.audit_chain import COLUMNS, chained_rows, entry_values
-from keystead.store.sql.audit_thread import AuditThread, Groups, chain_statements
+from keystead.store.sql.audit_thread import (
+    AuditThread,
+    Groups,
+    PositionalStatement,
+    chain_statements,
+)
 from keystead.store.sql.mysql import blocking_arguments
 
 if TYPE_CHECKING:
@@ -22,27 +25,11 @@ if TYPE_CHECKING:
 _DIALECT = mysql.dialect(paramstyle="format")
 
 
-class _Statement:
-    """A statement compiled once for PyMySQL (``%s`` parameters), bound by name."""
-
-    def __init__(self, statement: sa.ClauseElement) -> None:
-        compiled = statement.compile(dialect=_DIALECT)
-        if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
-            raise TypeError("the compiler took no positional parameters")
-        self.sql = str(compiled)
-        self.order = tuple(compiled.positiontup)
-        self._defaults = compiled.params
-
-    def params(self, **values: Any) -> tuple[Any, ...]:
-        merged = {**self._defaults, **values}
-        return tuple(merged[name] for name in self.order)
-
-
 _STATEMENTS = chain_statements("mysql", lock=True)
-_INSERT = _Statement(_STATEMENTS.insert)
-_HEAD_CREATE = _Statement(_STATEMENTS.head_create)
-_HEAD_LOCK = _Statement(_STATEMENTS.head_read)
-_HEAD_MOVE = _Statement(_STATEMENTS.head_move)
+_INSERT = PositionalStatement(_STATEMENTS.insert, _DIALECT)
+_HEAD_CREATE = PositionalStatement(_STATEMENTS.head_create, _DIALECT)
+_HEAD_LOCK = PositionalStatement(_STATEMENTS.head_read, _DIALECT)
+_HEAD_MOVE = PositionalStatement(_STATEMENTS.head_move, _DIALECT)
 if _INSERT.order != COLUMNS:
     raise RuntimeError("the compiled audit insert does not take audit_chain.COLUMNS in order")
 

@@ -17,9 +17,10 @@ import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from keystead.core.audit import GENESIS, AuditRecord
 from keystead.errors import Conflict, StoreUnavailable
@@ -58,6 +59,23 @@ def chain_statements(dialect: str, *, lock: bool) -> ChainStatements:
         .where(audit_heads.c.workspace_id == sa.bindparam("ws"))
         .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash")),
     )
+
+
+class PositionalStatement:
+    """A statement compiled once for a driver of positional parameters (SQLite's
+    ``?``, PyMySQL's ``%s``), bound by name."""
+
+    def __init__(self, statement: sa.ClauseElement, dialect: sa.Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
+            raise TypeError(f"{dialect.name}'s compiler took no positional parameters")
+        self.sql = str(compiled)
+        self.order = tuple(compiled.positiontup)
+        self._defaults = compiled.params  # the values written into the statement
+
+    def params(self, **values: Any) -> tuple[Any, ...]:
+        merged = {**self._defaults, **values}
+        return tuple(merged[name] for name in self.order)
 
 
 class AuditThread(Generic[C]):
@@ -119,4 +137,4 @@ class AuditThread(Generic[C]):
                 pass  # already broken: nothing to close
 
 
-__all__ = ["AuditThread", "ChainStatements", "Groups", "chain_statements"]
+__all__ = ["AuditThread", "ChainStatements", "Groups", "PositionalStatement", "chain_statements"]
