@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[postgres,hsm,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[postgres,mysql,hsm,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,5 +1,6 @@
 """Cross-node invalidation: a change on node B reaches node A's cache within 1 s,
-over PostgreSQL LISTEN/NOTIFY and over Redis pub/sub (real servers)."""
+over PostgreSQL LISTEN/NOTIFY and over Redis pub/sub (real servers), with the nodes
+on one PostgreSQL schema or one MariaDB database."""
 
 from __future__ import annotations
 
@@ -26,6 +27,16 @@ ON_POSTGRES = pytest.mark.parametrize(
     "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
 """Run on a fresh PostgreSQL schema only (the conftest ``database_url``)."""
+SHARED_STORES = pytest.mark.parametrize(
+    "database_url",
+    [
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ],
+    indirect=True,
+)
+"""Run on the stores several nodes share: PostgreSQL and MariaDB (whose nodes have
+no LISTEN/NOTIFY: they share Redis pub/sub)."""
 
 
 REDIS_ENV = "KEYSTEAD_TEST_REDIS_URL"
@@ -52,8 +63,10 @@ class Nodes:
 
 @pytest.fixture(params=CHANNELS)
 async def nodes(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[Nodes]:
-    """Two in-process nodes on one PostgreSQL schema, no clock tricks (real TTLs
-    of 60 s, so only the channel can make a change visible within 1 s)."""
+    """Two in-process nodes on one PostgreSQL schema or MariaDB database, no clock
+    tricks (real TTLs of 60 s, so only the channel can make a change visible within 1 s)."""
+    if request.param == "postgres" and settings.database_url.startswith("mysql"):
+        pytest.skip("MariaDB has no LISTEN/NOTIFY: its nodes share Redis pub/sub")
     channel = "" if request.param == "postgres" else os.environ[REDIS_ENV]
     tuned = settings.model_copy(update={"invalidation_url": channel})
     a = await Keystead.open(settings=tuned)
@@ -90,28 +103,28 @@ async def verdict_is(node: Keystead, key: str, code: Code) -> bool:
     return (await node.verify(key)).code is code
 
 
-@ON_POSTGRES
+@SHARED_STORES
 async def test_revoke_reaches_the_other_node(nodes: Nodes) -> None:
     key, key_id = await cached_key(nodes)
     await nodes.b.keys.revoke(nodes.admin, key_id)
     await until(lambda: verdict_is(nodes.a, key, Code.REVOKED), time.monotonic())
 
 
-@ON_POSTGRES
+@SHARED_STORES
 async def test_disable_reaches_the_other_node(nodes: Nodes) -> None:
     key, key_id = await cached_key(nodes)
     await nodes.b.keys.disable(nodes.admin, key_id)
     await until(lambda: verdict_is(nodes.a, key, Code.DISABLED), time.monotonic())
 
 
-@ON_POSTGRES
+@SHARED_STORES
 async def test_delete_reaches_the_other_node(nodes: Nodes) -> None:
     key, key_id = await cached_key(nodes)
     await nodes.b.keys.delete(nodes.admin, key_id)
     await until(lambda: verdict_is(nodes.a, key, Code.NOT_FOUND), time.monotonic())
 
 
-@ON_POSTGRES
+@SHARED_STORES
 async def test_permission_update_reaches_the_other_node(nodes: Nodes) -> None:
     key, key_id = await cached_key(nodes, permissions=["a"])
     await nodes.b.keys.update(nodes.admin, key_id, {"permissions": ["b"]})
@@ -122,7 +135,7 @@ async def test_permission_update_reaches_the_other_node(nodes: Nodes) -> None:
     await until(updated, time.monotonic())
 
 
-@ON_POSTGRES
+@SHARED_STORES
 async def test_role_change_reaches_the_other_node(nodes: Nodes) -> None:
     await nodes.b.apis.put_role(nodes.admin, nodes.api_id, "reader", ["documents.read"])
     key, _ = await cached_key(nodes, roles=["reader"])
@@ -138,7 +151,7 @@ def _limit_names(verdict: Verdict) -> set[str]:
     return {state.name for state in verdict.limits}
 
 
-@ON_POSTGRES
+@SHARED_STORES
 async def test_plan_change_reaches_the_other_node(nodes: Nodes) -> None:
     plan = await nodes.b.plans.create(
         nodes.admin, name="free", ratelimits=[{"name": "rpm", "limit": 1000, "duration_s": 60}]
@@ -153,7 +166,7 @@ async def test_plan_change_reaches_the_other_node(nodes: Nodes) -> None:
     await until(updated, time.monotonic())
 
 
-@ON_POSTGRES
+@SHARED_STORES
 async def test_owner_change_reaches_the_other_node(nodes: Nodes) -> None:
     key, _ = await cached_key(nodes, owner_id="acme")
     await nodes.b.owners.put(
@@ -166,7 +179,7 @@ async def test_owner_change_reaches_the_other_node(nodes: Nodes) -> None:
     await until(updated, time.monotonic())
 
 
-@ON_POSTGRES
+@SHARED_STORES
 async def test_root_key_revoke_reaches_the_other_node(nodes: Nodes) -> None:
     created = await nodes.b.root_keys.create(nodes.admin, name="ci")
     assert (await nodes.a.root_keys.authenticate(created.plaintext)).actor.endswith(
@@ -184,7 +197,7 @@ async def test_root_key_revoke_reaches_the_other_node(nodes: Nodes) -> None:
     await until(refused, time.monotonic())
 
 
-@ON_POSTGRES
+@SHARED_STORES
 async def test_a_node_ignores_its_own_messages(nodes: Nodes) -> None:
     bus = nodes.a.invalidation
     assert bus is not None
@@ -196,7 +209,7 @@ async def test_a_node_ignores_its_own_messages(nodes: Nodes) -> None:
     assert bus.received == before
 
 
-@ON_POSTGRES
+@SHARED_STORES
 async def test_messages_carry_ids_only(nodes: Nodes, monkeypatch: pytest.MonkeyPatch) -> None:
     """What goes on the wire: the node, the kind and ids; never key material."""
     bus = nodes.a.invalidation
@@ -266,7 +279,7 @@ async def test_listener_reconnects_flushes_and_receives_again(
         await b.close()
 
 
-@ON_POSTGRES
+@SHARED_STORES
 async def test_publishing_never_fails_the_change(settings: Settings) -> None:
     """A channel that cannot publish: the change still succeeds, the error is logged."""
     tuned = settings.model_copy(update={"invalidation_url": "redis://127.0.0.1:1/0"})
@@ -288,6 +301,10 @@ def test_channel_url_is_derived_from_the_backends() -> None:
     assert resolve_url("", pg, "redis://r/0") == pg
     assert resolve_url("", "sqlite:///k.db", "redis://r/0") == "redis://r/0"
     assert resolve_url("", "sqlite:///k.db", "memory://") is None
+    maria = "mysql://u@h/db"  # no LISTEN/NOTIFY: a Redis limiter's server, else the TTL
+    assert resolve_url("", maria, "redis://r/0") == "redis://r/0"
+    assert resolve_url("", maria, "memory://") is None
+    assert resolve_url("", "mariadb://u@h/db", "redis://r/0") == "redis://r/0"
     assert resolve_url("", "sqlite:///k.db", "redis+cluster://r/0") is None
     assert resolve_url("none", pg, "memory://") is None
     assert resolve_url("redis://r/1", pg, "memory://") == "redis://r/1"

@@ -17,6 +17,7 @@ from joserfc.jwk import ECKey, OKPKey
 from keystead.config import Settings
 from keystead.core.clock import ManualClock
 from keystead.service import Keystead
+from storedkit import mariadb_rows
 
 CAUSE = {"source": "alert", "reason": "traffic from an unknown network", "reference": "AL-1"}
 TABLES = ("ks_pickups", "ks_outbox", "ks_incidents", "ks_key_actions")
@@ -44,6 +45,9 @@ def _stored(settings: Settings) -> list[str | bytes]:
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
             for table in TABLES:
                 values += [v for row in db.execute(f'SELECT * FROM "{table}"') for v in row]  # noqa: S608
+    elif url.startswith("mysql"):
+        stored = mariadb_rows(url)
+        values += [v for table in TABLES for row in stored[table] for v in row]
     else:
         import psycopg
 

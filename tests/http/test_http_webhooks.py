@@ -16,6 +16,7 @@ from httpkit import World, assert_problem, open_world
 from keystead.config import Settings
 from keystead.events.webhooks import DeliveryPolicy
 from keystead.service import Keystead
+from storedkit import mariadb_rows
 
 REFUSED = "http://127.0.0.1:1/hook"  # nothing listens on port 1: every attempt fails
 ONE_SHOT = DeliveryPolicy(max_attempts=1, timeout_s=5.0)
@@ -252,6 +253,9 @@ async def stored_values(settings: Settings) -> list[str]:
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
             for table in tables:
                 raw += [v for row in db.execute(f'SELECT * FROM "{table}"') for v in row]  # noqa: S608
+    elif url.startswith("mysql"):
+        stored = mariadb_rows(url)
+        raw += [v for table in tables for row in stored[table] for v in row]
     else:
         import psycopg
 

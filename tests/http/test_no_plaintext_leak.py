@@ -21,6 +21,7 @@ from keystead.config import Settings
 from keystead.core import keyformat
 from keystead.http.inprocess import as_principal
 from keystead.service import Keystead
+from storedkit import mariadb_rows
 
 
 class Recorder:
@@ -328,6 +329,10 @@ def _rows(settings: Settings) -> list[tuple[str, Any]]:
             for table in tables:
                 for row in db.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 - names from sqlite
                     out += [(table, value) for value in row]
+        return out
+    if url.startswith("mysql"):
+        for table, found in mariadb_rows(url).items():
+            out += [(table, value) for row in found for value in row]
         return out
     import psycopg
 

@@ -33,6 +33,7 @@ async def chain(keystead: Keystead, admin: Principal) -> AsyncIterator[Principal
 @pytest.fixture
 def sql(settings: Settings) -> Iterator[sa.Engine]:
     url = settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    url = url.replace("mysql://", "mysql+pymysql://", 1)
     engine = sa.create_engine(url)
     yield engine
     engine.dispose()

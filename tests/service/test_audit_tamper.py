@@ -26,7 +26,9 @@ Tamper = Callable[[sa.Connection, dict[int, str]], None]
 
 
 def _sync_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+    return url.replace("postgresql://", "postgresql+psycopg://", 1).replace(
+        "mysql://", "mysql+pymysql://", 1
+    )
 
 
 async def _build(settings: Settings) -> None:

@@ -19,6 +19,7 @@ from keystead.core.models import Code
 from keystead.errors import Conflict, Forbidden, NotFound, ValidationError
 from keystead.service import Keystead
 from keystead.service.pickups import Gone
+from storedkit import mariadb_rows
 
 CAUSE = {"source": "alert", "reason": "the key showed up in a public repository"}
 ED25519_X = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"  # a signing key: no ECDH
@@ -47,6 +48,9 @@ def db_values(settings: Settings, tables: tuple[str, ...]) -> list[tuple[str, An
                 for row in db.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 - fixed names
                     out += [(table, value) for value in row]
         return out
+    if url.startswith("mysql"):
+        stored = mariadb_rows(url)
+        return [(table, value) for table in tables for row in stored[table] for value in row]
     import psycopg
 
     with psycopg.connect(url) as db:

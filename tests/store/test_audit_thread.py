@@ -24,6 +24,7 @@ from keystead.core.ids import new_id
 from keystead.errors import StoreUnavailable
 from keystead.service import Keystead
 from keystead.store.sql import audit_sqlite
+from keystead.store.sql.audit_mysql import mysql_audit_appender
 from keystead.store.sql.audit_postgres import postgres_audit_appender
 from keystead.store.sql.audit_sqlite import sqlite_audit_appender
 from keystead.store.sql.audit_thread import AuditThread
@@ -33,6 +34,8 @@ def _appender(settings: Settings) -> AuditThread[Any]:
     url = settings.database_url
     if url.startswith("sqlite"):
         return sqlite_audit_appender(Path(url.removeprefix("sqlite:///")))
+    if url.startswith("mysql"):
+        return mysql_audit_appender(url)
     return postgres_audit_appender(url)
 
 

@@ -21,6 +21,7 @@ from keystead.service import Keystead
 from keystead.service.secret_integrity import KIND
 from keystead.store.sql import SqlStore
 from keystead.store.sql.tables import secret_versions, secrets
+from storedkit import stored_rows
 
 
 @pytest.fixture
@@ -186,22 +187,11 @@ async def test_no_stored_byte_holds_a_value(
         assert needle not in stored
         return
     async with store._engine.connect() as c:
-        tables = (
-            (
-                await c.execute(
-                    sa.text(
-                        "SELECT table_name FROM information_schema.tables "
-                        "WHERE table_schema = current_schema()"
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
+        tables = await stored_rows(c)
         assert "ks_secret_versions" in tables
         paths = 0
         for table in tables:
-            for row in (await c.execute(sa.text(f'SELECT * FROM "{table}"'))).all():  # noqa: S608
+            for row in tables[table]:
                 for cell in row:
                     raw = (
                         bytes(cell) if isinstance(cell, bytes | memoryview) else str(cell).encode()

@@ -14,6 +14,7 @@ from keystead.errors import ConfigurationError, Conflict, StoreUnavailable
 from keystead.service import Keystead
 from keystead.store import open_store
 from keystead.store.sql import SqlStore, engine
+from keystead.store.sql.mysql import PARTIAL_UNIQUES
 from keystead.store.sql.tables import metadata
 
 
@@ -22,8 +23,15 @@ async def test_migrations_match_the_tables(keystead: Keystead) -> None:
     assert isinstance(store, SqlStore)
 
     def diff(connection: sa.Connection) -> list[object]:
-        context = MigrationContext.configure(connection)
+        context = MigrationContext.configure(connection, opts={"include_object": declared})
         return list(compare_metadata(context, metadata))
+
+    stand_ins = {p.generated for p in PARTIAL_UNIQUES} | {p.index for p in PARTIAL_UNIQUES}
+
+    def declared(item: object, name: str | None, kind: str, *_: object) -> bool:
+        """On MariaDB a partial unique index is a generated column and a unique
+        index on it (``mysql.PartialUnique``): compared by the tests that use it."""
+        return store.dialect != "mysql" or name not in stand_ins
 
     async with store._engine.connect() as connection:
         changes = await connection.run_sync(diff)
@@ -110,8 +118,8 @@ async def test_unreachable_postgres_is_store_unavailable() -> None:
 
 
 def test_unknown_scheme_is_a_clear_error() -> None:
-    with pytest.raises(ConfigurationError, match="unknown database URL scheme 'mysql'"):
-        open_store("mysql://localhost/db")
+    with pytest.raises(ConfigurationError, match="unknown database URL scheme 'oracle'"):
+        open_store("oracle://localhost/db")
 
 
 async def test_a_damaged_sqlite_file_is_store_unavailable(tmp_path: object) -> None:

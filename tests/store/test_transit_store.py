@@ -20,6 +20,7 @@ from keystead.service import Keystead
 from keystead.service.transit_material import KIND
 from keystead.store.sql import SqlStore
 from keystead.store.sql.tables import transit_key_versions, transit_keys
+from storedkit import stored_rows
 
 
 @pytest.fixture
@@ -118,22 +119,11 @@ async def test_no_stored_byte_holds_material_or_a_plaintext(
         assert not [n for n in needles if n in blob]
         return
     async with store._engine.connect() as c:
-        tables = (
-            (
-                await c.execute(
-                    sa.text(
-                        "SELECT table_name FROM information_schema.tables "
-                        "WHERE table_schema = current_schema()"
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
+        tables = await stored_rows(c)
         assert "ks_transit_key_versions" in tables
         names = 0
         for table in tables:
-            for row in (await c.execute(sa.text(f'SELECT * FROM "{table}"'))).all():  # noqa: S608
+            for row in tables[table]:
                 for cell in row:
                     raw = (
                         bytes(cell) if isinstance(cell, bytes | memoryview) else str(cell).encode()

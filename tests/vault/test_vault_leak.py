@@ -25,6 +25,7 @@ from psycopg import sql
 
 from conftest import BACKENDS, backend_database
 from serving import Server, serving
+from storedkit import as_bytes, mariadb_rows
 
 pytestmark = [
     pytest.mark.slow,
@@ -97,6 +98,10 @@ def _stored_bytes(run: Exercised) -> bytes:
     if run.database_url.startswith("sqlite"):
         db = Path(run.database_url.removeprefix("sqlite:///"))
         return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+    if run.database_url.startswith("mysql"):
+        stored = mariadb_rows(run.database_url)
+        assert len(stored) > 20
+        return b"\n".join(as_bytes(cell) for found in stored.values() for r in found for cell in r)
     rows: list[str] = []
     with psycopg.connect(run.database_url) as conn:
         tables = conn.execute(

@@ -18,6 +18,7 @@ XSS = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>"
 
 def _tamper(settings: Settings, statement: str) -> None:
     url = settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    url = url.replace("mysql://", "mysql+pymysql://", 1)
     engine = sa.create_engine(url)
     try:
         with engine.begin() as c:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from keystead.errors import ConfigurationError
 from keystead.store.base import KeyFilter, Store
 
-_SQL_SCHEMES = ("sqlite", "postgresql", "postgres")
+_SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb")
 
 
 def open_store(url: str) -> Store:

@@ -130,6 +130,9 @@ class AnalyticsQueries(SqlBase):
         if self.dialect == "postgresql":  # date_part: a double, cheaper than numeric EXTRACT
             micros = sa.cast(sa.func.date_part("epoch", usage.c.at) * 1_000_000, sa.BigInteger)
             times = sa.func.string_agg(sa.cast(micros, sa.Text), ",")
+        elif self.dialect == "mysql":  # DATETIME(6) in UTC; the session's time zone aside
+            micros = sa.func.timestampdiff(sa.text("MICROSECOND"), "1970-01-01", usage.c.at)
+            times = sa.func.group_concat(micros)  # a long one: group_concat_max_len (engine)
         else:  # stored as UTC text "YYYY-MM-DD HH:MM:SS.ffffff"
             whole = sa.cast(sa.func.strftime("%s", usage.c.at), sa.BigInteger)
             micros = whole * 1_000_000 + sa.cast(sa.func.substr(usage.c.at, 21, 6), sa.BigInteger)

@@ -9,10 +9,10 @@ from itertools import groupby
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.core.audit import GENESIS, AuditEntry, AuditRecord, canonical_json, chain
+from keystead.store.sql.inserts import insert_to_lock
 from keystead.store.sql.tables import audit, audit_heads
 
 _CHANGES = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
@@ -108,12 +108,11 @@ async def append_records(connection: AsyncConnection, records: Sequence[AuditRec
 async def _append(
     connection: AsyncConnection, workspace_id: str, records: list[AuditRecord]
 ) -> None:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     # a write first: on SQLite it takes the write lock before the head is read
     await connection.execute(
-        dialect.insert(audit_heads)
-        .values(workspace_id=workspace_id, seq=0, hash=GENESIS)
-        .on_conflict_do_nothing()
+        insert_to_lock(audit_heads, connection.dialect.name).values(
+            workspace_id=workspace_id, seq=0, hash=GENESIS
+        )
     )
     head = (
         await connection.execute(

@@ -48,7 +48,7 @@ class _Statement:
         return {**self._defaults, **values}
 
 
-_STATEMENTS = chain_statements(postgresql.insert, lock=True)
+_STATEMENTS = chain_statements("postgresql", lock=True)
 _HEAD_CREATE = _Statement(_STATEMENTS.head_create)
 _HEAD_LOCK = _Statement(_STATEMENTS.head_read)
 _ENTRY_COLUMNS = tuple(c for c in audit.columns if c.name != "workspace_id")

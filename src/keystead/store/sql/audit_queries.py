@@ -12,12 +12,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.core.audit import AuditEntry, AuditRecord, Checkpoint
 from keystead.store.audit import AuditFilter
 from keystead.store.sql.base import SqlBase
+from keystead.store.sql.inserts import insert_new
 from keystead.store.sql.tables import audit, audit_checkpoints, audit_heads
 
 
@@ -135,10 +135,10 @@ class AuditQueries(SqlBase):
 
     @asynccontextmanager
     async def audit_snapshot(self, workspace_id: str) -> AsyncIterator[SqlAuditSnapshot]:
-        """REPEATABLE READ on PostgreSQL; on SQLite an explicit BEGIN (the driver
-        starts none for reads), so every read sees the same WAL snapshot."""
+        """REPEATABLE READ on PostgreSQL and MariaDB; on SQLite an explicit BEGIN (the
+        driver starts none for reads), so every read sees the same WAL snapshot."""
         async with self._errors(), self._engine.connect() as connection:
-            if self.dialect == "postgresql":
+            if self.dialect in ("postgresql", "mysql"):
                 await connection.execution_options(isolation_level="REPEATABLE READ")
             else:
                 await connection.exec_driver_sql("BEGIN")
@@ -148,18 +148,15 @@ class AuditQueries(SqlBase):
                 await connection.rollback()
 
     async def insert_audit_checkpoint(self, checkpoint: Checkpoint) -> None:
-        dialect = postgresql if self.dialect == "postgresql" else sqlite
         async with self._tx() as c:
             await c.execute(
-                dialect.insert(audit_checkpoints)
-                .values(
+                insert_new(audit_checkpoints, self.dialect).values(
                     workspace_id=checkpoint.workspace_id,
                     seq=checkpoint.seq,
                     hash=checkpoint.hash,
                     at=checkpoint.at,
                     signature=checkpoint.signature,
                 )
-                .on_conflict_do_nothing()
             )
 
 

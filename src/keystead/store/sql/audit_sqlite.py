@@ -13,13 +13,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from keystead.core.audit import AuditEntry
 from keystead.store.sql.audit_chain import COLUMNS, chained_rows, entry_values
-from keystead.store.sql.audit_thread import AuditThread, Groups, chain_statements
+from keystead.store.sql.audit_thread import (
+    AuditThread,
+    Groups,
+    PositionalStatement,
+    chain_statements,
+)
 
 BUSY_TIMEOUT_MS = 30_000
 """As the engine's connections: wait this long for another writer's lock."""
@@ -31,27 +34,11 @@ it; 64 rows of 14 columns stay far below SQLite's 32,766 parameters."""
 _DIALECT = sqlite.dialect()
 
 
-class _Statement:
-    """A statement compiled once for SQLite (qmark parameters), bound by name."""
-
-    def __init__(self, statement: sa.ClauseElement) -> None:
-        compiled = statement.compile(dialect=_DIALECT)
-        if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
-            raise TypeError("SQLite's compiler takes positional parameters")
-        self.sql = str(compiled)
-        self.order = tuple(compiled.positiontup)
-        self._defaults = compiled.params  # the values written into the statement
-
-    def params(self, **values: Any) -> tuple[Any, ...]:
-        merged = {**self._defaults, **values}
-        return tuple(merged[name] for name in self.order)
-
-
-_STATEMENTS = chain_statements(sqlite.insert, lock=False)  # BEGIN IMMEDIATE locks
-_INSERT = _Statement(_STATEMENTS.insert)
-_HEAD_CREATE = _Statement(_STATEMENTS.head_create)
-_HEAD_READ = _Statement(_STATEMENTS.head_read)
-_HEAD_MOVE = _Statement(_STATEMENTS.head_move)
+_STATEMENTS = chain_statements("sqlite", lock=False)  # BEGIN IMMEDIATE locks
+_INSERT = PositionalStatement(_STATEMENTS.insert, _DIALECT)
+_HEAD_CREATE = PositionalStatement(_STATEMENTS.head_create, _DIALECT)
+_HEAD_READ = PositionalStatement(_STATEMENTS.head_read, _DIALECT)
+_HEAD_MOVE = PositionalStatement(_STATEMENTS.head_move, _DIALECT)
 if _INSERT.order != COLUMNS:
     raise RuntimeError("the compiled audit insert does not take audit_chain.COLUMNS in order")
 

@@ -6,7 +6,7 @@ and the driver per statement and SQLAlchemy's statement handling besides; on
 aiosqlite about twenty hops to its thread per batch. Here a batch is ONE call into
 a thread that owns one DB-API connection and runs the whole transaction: take the
 head's lock, read it, chain, insert, move the head, commit. The driver modules
-(``audit_sqlite``, ``audit_postgres``) supply the connection and the statements,
+(``audit_sqlite``, ``audit_postgres``, ``audit_mysql``) supply the connection and the statements,
 compiled from the same tables; the rows are ``audit_chain``'s, so both paths write
 one chain.
 """
@@ -20,9 +20,11 @@ from itertools import groupby
 from typing import Any, Generic, NamedTuple, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from keystead.core.audit import GENESIS, AuditRecord
 from keystead.errors import Conflict, StoreUnavailable
+from keystead.store.sql.inserts import insert_to_lock
 from keystead.store.sql.tables import audit, audit_heads
 
 C = TypeVar("C")
@@ -42,21 +44,38 @@ class ChainStatements(NamedTuple):
     head_move: sa.ClauseElement
 
 
-def chain_statements(dialect_insert: Any, *, lock: bool) -> ChainStatements:
-    """``dialect_insert``: the dialect's ``insert`` (``ON CONFLICT DO NOTHING``)."""
+def chain_statements(dialect: str, *, lock: bool) -> ChainStatements:
+    """``dialect``: its name, for the head's creation (``inserts.insert_to_lock``)."""
     head = sa.select(audit_heads.c.seq, audit_heads.c.hash).where(
         audit_heads.c.workspace_id == sa.bindparam("ws")
     )
     return ChainStatements(
         audit.insert(),
-        dialect_insert(audit_heads)
-        .values(workspace_id=sa.bindparam("ws"), seq=0, hash=GENESIS)
-        .on_conflict_do_nothing(),
+        insert_to_lock(audit_heads, dialect).values(
+            workspace_id=sa.bindparam("ws"), seq=0, hash=GENESIS
+        ),
         head.with_for_update() if lock else head,
         audit_heads.update()
         .where(audit_heads.c.workspace_id == sa.bindparam("ws"))
         .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash")),
     )
+
+
+class PositionalStatement:
+    """A statement compiled once for a driver of positional parameters (SQLite's
+    ``?``, PyMySQL's ``%s``), bound by name."""
+
+    def __init__(self, statement: sa.ClauseElement, dialect: sa.Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
+            raise TypeError(f"{dialect.name}'s compiler took no positional parameters")
+        self.sql = str(compiled)
+        self.order = tuple(compiled.positiontup)
+        self._defaults = compiled.params  # the values written into the statement
+
+    def params(self, **values: Any) -> tuple[Any, ...]:
+        merged = {**self._defaults, **values}
+        return tuple(merged[name] for name in self.order)
 
 
 class AuditThread(Generic[C]):
@@ -118,4 +137,4 @@ class AuditThread(Generic[C]):
                 pass  # already broken: nothing to close
 
 
-__all__ = ["AuditThread", "ChainStatements", "Groups", "chain_statements"]
+__all__ = ["AuditThread", "ChainStatements", "Groups", "PositionalStatement", "chain_statements"]

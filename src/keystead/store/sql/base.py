@@ -117,12 +117,16 @@ def _conflict_detail(exc: sa.exc.IntegrityError) -> str:
 
 
 def _audit_appender(url: str, dialect: str, database: str | None) -> AuditThread[Any] | None:
-    """The thread that writes read batches: for PostgreSQL, and SQLite in a file (an
+    """The thread that writes read batches: for PostgreSQL, MariaDB, and SQLite in a file (an
     in-memory database is another one on each connection: it keeps the engine)."""
     if dialect == "postgresql":
         from keystead.store.sql.audit_postgres import postgres_audit_appender
 
         return postgres_audit_appender(url)
+    if dialect == "mysql":
+        from keystead.store.sql.audit_mysql import mysql_audit_appender
+
+        return mysql_audit_appender(url)
     if dialect == "sqlite" and database and not in_memory(url):
         return sqlite_audit_appender(Path(database))
     return None

@@ -18,10 +18,12 @@ from keystead.errors import ConfigurationError, MissingDependency
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_ID = 0x6B657973  # "keys": serialises migrations across nodes
+_MIGRATE_LOCK = "keystead.migrate"  # the same on MariaDB and MySQL
 
 
 def async_url(url: str) -> sa.URL:
-    """``sqlite:///x.db`` -> aiosqlite, ``postgresql://`` -> psycopg (async)."""
+    """``sqlite:///x.db`` -> aiosqlite, ``postgresql://`` -> psycopg (async),
+    ``mysql://`` or ``mariadb://`` -> asyncmy (utf8mb4)."""
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError:
@@ -35,6 +37,18 @@ def async_url(url: str) -> sa.URL:
                 "PostgreSQL needs the psycopg driver: pip install 'keystead[postgres]'"
             )
         return parsed.set(drivername="postgresql+psycopg")
+    if backend in ("mysql", "mariadb"):
+        if (
+            importlib.util.find_spec("asyncmy") is None
+            or importlib.util.find_spec("pymysql") is None
+        ):
+            raise MissingDependency(
+                "MariaDB and MySQL need the asyncmy and PyMySQL drivers: "
+                "pip install 'keystead[mysql]'"
+            )
+        import keystead.store.sql.mysql  # noqa: F401  (registers its DDL forms)
+
+        return parsed.set(drivername="mysql+asyncmy").update_query_dict({"charset": "utf8mb4"})
     raise ConfigurationError(f"unsupported database backend '{backend}'")
 
 
@@ -53,9 +67,14 @@ def create_engine(url: str, *, isolation_level: str | None = None) -> AsyncEngin
         )
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    if target.get_backend_name() == "mysql":
+        # READ COMMITTED, as on PostgreSQL: REPEATABLE READ's gap locks would make
+        # concurrent inserts into one index range deadlock, and a transaction's reads
+        # would not see what another committed after its first read
+        level.setdefault("isolation_level", "READ COMMITTED")
     # No pre-ping (a round trip per checkout): a dropped connection fails one call
     # with StoreUnavailable and is discarded by the pool; recycling bounds its age.
-    return create_async_engine(
+    engine = create_async_engine(
         target,
         pool_size=10,
         max_overflow=20,
@@ -63,6 +82,9 @@ def create_engine(url: str, *, isolation_level: str | None = None) -> AsyncEngin
         json_deserializer=json_loads,
         **level,
     )
+    if target.get_backend_name() == "mysql":
+        sa.event.listen(engine.sync_engine, "connect", _mysql_session)
+    return engine
 
 
 def in_memory(url: str) -> bool:
@@ -93,6 +115,14 @@ def json_loads(text: str | bytes) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
+
+
+def _mysql_session(dbapi_connection: Any, _record: Any) -> None:
+    """UTC for the server's own time functions (stored times are UTC already), and
+    no silent cut of a GROUP_CONCAT (1 MB by default: a usage replay's list of times)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET time_zone = '+00:00', group_concat_max_len = 4294967295")
+    cursor.close()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -130,7 +160,16 @@ def _upgrade(connection: sa.Connection) -> None:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    if connection.dialect.name != "mysql":
+        command.upgrade(config, "head")
+        return
+    from keystead.store.sql.mysql import session_lock, session_unlock
+
+    session_lock(connection, _MIGRATE_LOCK)  # a session lock: DDL commits as it goes
+    try:
+        command.upgrade(config, "head")
+    finally:
+        session_unlock(connection, _MIGRATE_LOCK)
 
 
 async def migrate(engine: AsyncEngine) -> None:

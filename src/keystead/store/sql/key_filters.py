@@ -23,8 +23,11 @@ def search_condition(search: str, dialect: str) -> sa.ColumnElement[bool]:
             sa.func.starts_with(keys.c.start, search),
         )
     size = len(search)
+    name = keys.c.name.like(f"%{escaped}%", escape="/")
+    if dialect == "mysql":  # LIKE under the tables' binary collation: case matters
+        name = sa.func.lower(keys.c.name).like(f"%{escaped.translate(_ASCII_LOWER)}%", escape="/")
     return sa.or_(
-        keys.c.name.like(f"%{escaped}%", escape="/"),
+        name,
         sa.func.substr(keys.c.owner_id, 1, size) == search,
         sa.func.substr(keys.c.start, 1, size) == search,
     )

@@ -67,14 +67,16 @@ class LifecycleQueries(SqlBase):
         async with self._tx() as c:
             # one round trip links the old key and reads it back (RETURNING works on
             # PostgreSQL and on SQLite 3.35+)
-            linked = (
-                await c.execute(
-                    keys.update()
-                    .where(scope & keys.c.rotated_to.is_(None))
-                    .values(rotated_to=new_key.id, **old_values)
-                    .returning(*rows.KEY_COLUMNS, keys.c.credits_remaining)
-                )
-            ).first()
+            unrotated = scope & keys.c.rotated_to.is_(None)
+            link = keys.update().where(unrotated).values(rotated_to=new_key.id, **old_values)
+            linked: Any
+            if self.dialect == "mysql":  # no UPDATE ... RETURNING: linked, then read back
+                read = sa.select(*rows.KEY_COLUMNS, keys.c.credits_remaining).where(scope)
+                done = await c.execute(link)  # the row stays locked until the commit
+                linked = (await c.execute(read)).first() if done.rowcount == 1 else None
+            else:
+                returned = link.returning(*rows.KEY_COLUMNS, keys.c.credits_remaining)
+                linked = (await c.execute(returned)).first()
             if linked is None:
                 exists = (await c.execute(sa.select(keys.c.rotated_to).where(scope))).first()
                 if exists is None:

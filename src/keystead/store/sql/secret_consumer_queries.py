@@ -13,8 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from keystead.core.events import Event
 from keystead.errors import Conflict
@@ -25,6 +23,7 @@ from keystead.store.secret_consumers import (
     SecretReads,
 )
 from keystead.store.sql.base import SqlBase
+from keystead.store.sql.inserts import insert_new, upsert
 from keystead.store.sql.lifecycle_queries import write_events
 from keystead.store.sql.tables import (
     secret_consumers,
@@ -37,20 +36,17 @@ from keystead.store.sql.tables import (
 
 
 class SecretConsumerQueries(SqlBase):
-    def _insert(self, table: sa.Table) -> Any:
-        return (pg_insert if self.dialect == "postgresql" else sqlite_insert)(table)
-
     # consumers ---------------------------------------------------------------------
     async def record_secret_reads(self, reads: Sequence[SecretReads]) -> int:
         if not reads:
             return 0
         ordered = sorted(reads, key=lambda r: (r.secret_id, r.version, r.credential))
         t = secret_consumers.c
-        stmt = self._insert(secret_consumers)
-        new = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[t.secret_id, t.version, t.credential],
-            set_={
+        stmt = upsert(
+            secret_consumers,
+            self.dialect,
+            [t.secret_id, t.version, t.credential],
+            lambda new: {
                 "first_read": sa.case(
                     (new.first_read < t.first_read, new.first_read), else_=t.first_read
                 ),
@@ -198,10 +194,8 @@ class SecretConsumerQueries(SqlBase):
     async def mark_secret_rotation_due(
         self, secret_id: str, version: int, at: datetime, events: Sequence[Event] = ()
     ) -> bool:
-        stmt = (
-            self._insert(secret_rotation_notices)
-            .values(secret_id=secret_id, version=version, notified_at=at)
-            .on_conflict_do_nothing()
+        stmt = insert_new(secret_rotation_notices, self.dialect).values(
+            secret_id=secret_id, version=version, notified_at=at
         )
         try:
             async with self._tx() as c:

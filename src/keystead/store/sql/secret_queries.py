@@ -190,10 +190,18 @@ class SecretQueries(SqlBase):
                 values = {"deletion_time": None}
             else:
                 values = {"sealed": None, "key_version": None, "destroyed": True}
-            result = await c.execute(
-                secret_versions.update().where(chosen).values(**values).returning(v.version)
-            )
-            changed = sorted(int(n) for n in result.scalars())
+            if self.dialect == "mysql":  # no UPDATE ... RETURNING: lock the rows, then change
+                locked = sa.select(v.version).where(chosen).with_for_update()
+                picked = sorted(int(n) for n in (await c.execute(locked)).scalars())
+                if picked:
+                    mine = (v.secret_id == secret_id) & v.version.in_(picked)
+                    await c.execute(secret_versions.update().where(mine).values(**values))
+                changed = picked
+            else:
+                result = await c.execute(
+                    secret_versions.update().where(chosen).values(**values).returning(v.version)
+                )
+                changed = sorted(int(n) for n in result.scalars())
             stored = await _load(c, where)
             if stored is None:  # deleted meanwhile: an update of no row takes no lock
                 return None

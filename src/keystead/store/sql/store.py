@@ -283,14 +283,19 @@ class SqlStore(
     ) -> None:
         """``cap``: refuse (Conflict, nothing stored) if the owner would hold more
         live keys than it allows. PostgreSQL serialises the owner's capped inserts
-        on a transaction lock; SQLite's insert takes the database's write lock
-        before the count, which then sees every committed key."""
+        on a transaction lock; MariaDB on the workspace's row, locked until commit
+        (its GET_LOCK is held by a session, not a transaction, and would be let go
+        before the commit or by hand after it); SQLite's insert takes the
+        database's write lock before the count, which then sees every committed key."""
         if not rows:
             return
         async with self._tx() as c:
             if cap is not None and self.dialect == "postgresql":
                 lock = f"keystead.owner-cap:{cap.workspace_id}:{cap.owner_id}"
                 await c.execute(_OWNER_LOCK, {"name": lock})
+            elif cap is not None and self.dialect == "mysql":
+                mine = workspaces.c.id == cap.workspace_id
+                await c.execute(sa.select(workspaces.c.id).where(mine).with_for_update())
             await c.execute(keys.insert(), [key_values(k, h) for k, h in rows])
             if cap is not None:
                 held = int(await c.scalar(owner_live_keys(cap.workspace_id, cap.owner_id, cap.now)))

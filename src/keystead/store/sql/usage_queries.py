@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.core.usage import (
@@ -28,6 +26,7 @@ from keystead.core.usage import (
     hll_encode,
 )
 from keystead.store.sql.base import SqlBase
+from keystead.store.sql.inserts import insert_to_lock
 from keystead.store.sql.rows import aware
 from keystead.store.sql.tables import SERIES_FIGURES, usage, usage_rollups, workspaces
 
@@ -77,7 +76,10 @@ class UsageQueries(SqlBase):
             elif raw:
                 # straight to the driver: binding 16 values per row through the
                 # SQL layer cost more than the rest of a flush
-                await c.exec_driver_sql(_SQLITE_INSERT, raw)
+                # MariaDB: the same text rows (its DATETIME takes SQLite's text form)
+                await c.exec_driver_sql(
+                    _MYSQL_INSERT if self.dialect == "mysql" else _SQLITE_INSERT, raw
+                )
             for start in range(0, len(ordered), _CHUNK):
                 await self._merge(c, ordered[start : start + _CHUNK], rollups)
 
@@ -87,7 +89,6 @@ class UsageQueries(SqlBase):
         chunk: Sequence[RollupKey],
         deltas: Mapping[RollupKey, Rollup],
     ) -> None:
-        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
         empty = [
             {
                 **k._asdict(),
@@ -104,9 +105,9 @@ class UsageQueries(SqlBase):
             }
             for k in chunk
         ]
-        await c.execute(insert(usage_rollups).on_conflict_do_nothing(), empty)
+        await c.execute(insert_to_lock(usage_rollups, self.dialect), empty)
         select = sa.select(usage_rollups).where(_PK.in_([tuple(k) for k in chunk]))
-        if self.dialect == "postgresql":
+        if self.dialect != "sqlite":
             select = select.order_by(*_PK.clauses).with_for_update()
         updates = []
         for row in (await c.execute(select)).all():
@@ -218,6 +219,7 @@ class UsageQueries(SqlBase):
 _RAW_COLUMNS = [c.name for c in usage.c if c.name != "id"]
 _NAMES = ", ".join(_RAW_COLUMNS)  # our own column names: nothing from outside
 _SQLITE_INSERT = f"INSERT INTO ks_usage ({_NAMES}) VALUES ({', '.join('?' * len(_RAW_COLUMNS))})"  # noqa: S608
+_MYSQL_INSERT = _SQLITE_INSERT.replace("?", "%s")
 _PG_COPY = f"COPY ks_usage ({_NAMES}) FROM STDIN"
 
 

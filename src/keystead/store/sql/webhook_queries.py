@@ -1,8 +1,9 @@
 """Webhook endpoints, the fan-out of the outbox into deliveries, and the claims
 that let several nodes send deliveries without sending one attempt twice.
 
-Both queue operations take rows the same way. On PostgreSQL a ``SELECT ... LIMIT n
-FOR UPDATE SKIP LOCKED`` picks rows no other node holds, then an UPDATE marks them,
+Both queue operations take rows the same way. On PostgreSQL and MariaDB (10.6+) a
+``SELECT ... LIMIT n FOR UPDATE SKIP LOCKED`` picks rows no other node holds, then an
+UPDATE marks them (MariaDB has no ``UPDATE ... RETURNING``: the locked rows are read after),
 in one transaction (not ``UPDATE ... WHERE id IN (SELECT ... LIMIT n)``: PostgreSQL
 may evaluate that subquery more than once and take more than n rows). On SQLite
 one ``UPDATE ... WHERE id IN (SELECT ...) RETURNING`` takes the single write lock
@@ -175,17 +176,22 @@ class WebhookQueries(SqlBase):
         mid-send leaves them to be retried then)."""
         due = deliveries.c.status.in_(DUE_STATUSES) & (deliveries.c.next_attempt_at <= now)
         enabled = sa.select(webhooks.c.id).where(webhooks.c.enabled.is_(True)).correlate(None)
-        pick = (
-            sa.select(deliveries.c.id)
-            .where(due & deliveries.c.webhook_id.in_(enabled))
-            .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
-            .limit(limit)
-        )
         values = {"claim": claim, "next_attempt_at": lease_until}
         async with self._tx() as c:
-            taken = [
-                r.id for r in await self._take(c, deliveries, pick, due, values, [deliveries.c.id])
-            ]
+            if self.dialect == "mysql":
+                taken = await _claim_on_mysql(c, now, limit, values)
+            else:
+                due = due & deliveries.c.webhook_id.in_(enabled)
+                pick = (
+                    sa.select(deliveries.c.id)
+                    .where(due)
+                    .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+                    .limit(limit)
+                )
+                taken = [
+                    r.id
+                    for r in await self._take(c, deliveries, pick, due, values, [deliveries.c.id])
+                ]
             if not taken:
                 return []
             found = await c.execute(
@@ -262,11 +268,15 @@ class WebhookQueries(SqlBase):
     ) -> list[sa.Row[Any]]:
         """Mark the rows ``pick`` selects (ids) that no other node is taking, and
         return them; ``still`` is the pick's condition, checked again on SQLite."""
-        if self.dialect == "postgresql":
+        if self.dialect != "sqlite":
             ids = [r[0] for r in await c.execute(pick.with_for_update(skip_locked=True))]
             if not ids:
                 return []
             stmt = table.update().where(table.c.id.in_(ids))
+            if self.dialect == "mysql":  # no UPDATE ... RETURNING: the rows are locked
+                await c.execute(stmt.values(**values))
+                chosen = sa.select(*returning).where(table.c.id.in_(ids))
+                return list((await c.execute(chosen.order_by(table.c.id))).all())
         else:
             stmt = table.update().where(table.c.id.in_(pick.correlate(None)) & still)
         return list((await c.execute(stmt.values(**values).returning(*returning))).all())
@@ -323,6 +333,35 @@ class WebhookQueries(SqlBase):
             )
             row = (await c.execute(sa.select(deliveries).where(scope))).first()
         return bool(result.rowcount), None if row is None else wrows.delivery(row)
+
+
+async def _claim_on_mysql(
+    c: AsyncConnection, now: datetime, limit: int, values: Mapping[str, Any]
+) -> list[str]:
+    """The claim's pick on MariaDB, which locks every row it reads: so one status
+    at a time, down the (status, next_attempt_at) index, stopping at ``limit``
+    rows (one pick over both statuses would read, lock and sort them all, and a
+    racing claim would skip them all); and the enabled endpoints read first
+    (a subquery's rows would be locked too)."""
+    d = deliveries.c
+    hooks = list(
+        (await c.execute(sa.select(webhooks.c.id).where(webhooks.c.enabled.is_(True)))).scalars()
+    )
+    ids: list[str] = []
+    for status in DUE_STATUSES:
+        if len(ids) >= limit or not hooks:
+            break
+        pick = (
+            sa.select(d.id)
+            .where((d.status == status) & (d.next_attempt_at <= now) & d.webhook_id.in_(hooks))
+            .order_by(d.next_attempt_at, d.id)
+            .limit(limit - len(ids))
+            .with_for_update(skip_locked=True)
+        )
+        ids += [str(i) for i in (await c.execute(pick)).scalars()]
+    if ids:
+        await c.execute(deliveries.update().where(d.id.in_(ids)).values(**values))
+    return ids
 
 
 __all__ = ["WebhookQueries"]

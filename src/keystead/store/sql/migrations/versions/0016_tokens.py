@@ -39,14 +39,20 @@ def upgrade() -> None:
     op.create_index(
         "ix_ks_token_signing_keys_key_version", "ks_token_signing_keys", ["key_version"]
     )
-    op.create_index(  # one signing key per API at a time
-        "uq_ks_token_signing_keys_current",
-        "ks_token_signing_keys",
-        ["api_id"],
-        unique=True,
-        postgresql_where=sa.text("retired_at IS NULL"),
-        sqlite_where=sa.text("retired_at IS NULL"),
-    )
+    if op.get_bind().dialect.name == "mysql":  # no partial index: a generated column
+        from keystead.store.sql.mysql import CURRENT_SIGNING_KEY
+
+        for statement in CURRENT_SIGNING_KEY.ddl():
+            op.execute(statement)
+    else:
+        op.create_index(  # one signing key per API at a time
+            "uq_ks_token_signing_keys_current",
+            "ks_token_signing_keys",
+            ["api_id"],
+            unique=True,
+            postgresql_where=sa.text("retired_at IS NULL"),
+            sqlite_where=sa.text("retired_at IS NULL"),
+        )
     op.create_table(
         "ks_token_denials",
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
