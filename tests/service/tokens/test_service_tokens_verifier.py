@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 
 import pytest
 from token_support import Setup, given
@@ -54,14 +55,15 @@ async def test_unknown_kids_cost_one_load_per_interval(vault: Keystead) -> None:
 
 
 async def test_made_up_apis_cost_bounded_loads(vault: Keystead) -> None:
+    """Tokens for made-up APIs cost at most ``MAX_LOADS_PER_S`` reads in any second
+    (counted in the verifier's own one-second windows, however slow the machine)."""
     setup = await given(vault)
     s = setup
-    loads = 0
+    per_second: Counter[int] = Counter()
     listed = s.ks.store.list_signing_keys
 
     async def counted(api_id: str | None) -> list[SigningKeyRecord]:
-        nonlocal loads
-        loads += 1
+        per_second[int(time.monotonic())] += 1
         return await listed(api_id)
 
     s.ks.store.list_signing_keys = counted  # type: ignore[method-assign]
@@ -69,7 +71,8 @@ async def test_made_up_apis_cost_bounded_loads(vault: Keystead) -> None:
         token = forged(s, "tsk_made_up", api_id=f"api_made_up_{n}")
         with pytest.raises(TokenRefused):
             await s.ks.tokens.verifier.verify_async(token)
-    assert loads <= 2 * MAX_LOADS_PER_S  # within at most two one-second windows
+    assert per_second
+    assert max(per_second.values()) <= MAX_LOADS_PER_S, per_second
 
 
 async def test_concurrent_first_tokens_share_one_load(vault: Keystead) -> None:
