@@ -1,0 +1,31 @@
+"""Keys imported from another system (0021): the import's external id, and the
+legacy hash a key keeps until its first use (docs/operations.md, "Importing keys")."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from keystead.store.sql.tables._columns import Stamp, metadata
+
+key_imports = sa.Table(
+    "ks_key_imports",
+    metadata,
+    sa.Column(
+        "key_id",
+        sa.String(40),
+        sa.ForeignKey("ks_keys.id", ondelete="CASCADE", name="fk_ks_key_imports_key"),
+        primary_key=True,
+    ),
+    sa.Column("workspace_id", sa.String(40), nullable=False),
+    sa.Column("external_id", sa.String(200)),
+    sa.Column("scheme", sa.String(32), nullable=False),
+    # the one indexed value a verification finds a legacy hash by (core.legacy_hashes);
+    # NULL once the key is re-hashed
+    sa.Column("lookup", sa.String(300), unique=True),
+    sa.Column("legacy_hash", sa.Text),
+    sa.Column("imported_at", Stamp, nullable=False),
+    sa.Column("rehashed_at", Stamp),
+    sa.UniqueConstraint("workspace_id", "external_id", name="uq_ks_key_imports_external"),
+)
+
+__all__ = ["key_imports"]
