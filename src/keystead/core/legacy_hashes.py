@@ -191,9 +191,7 @@ def _bcrypt(encoded: str, secret: bytes) -> bool:
     try:
         import bcrypt
     except ImportError as exc:  # pragma: no cover - the extra is missing
-        raise RuntimeError(
-            "bcrypt hashes need the import extra: pip install keystead[import]"
-        ) from exc
+        raise MissingDependency(_EXTRA.format("bcrypt")) from exc
     try:
         return bool(bcrypt.checkpw(secret[:72], encoded.encode()))
     except ValueError:
@@ -205,9 +203,7 @@ def _argon2(encoded: str, key: str) -> bool:
         from argon2 import PasswordHasher
         from argon2.exceptions import InvalidHashError, VerificationError
     except ImportError as exc:  # pragma: no cover - the extra is missing
-        raise RuntimeError(
-            "argon2 hashes need the import extra: pip install keystead[import]"
-        ) from exc
+        raise MissingDependency(_EXTRA.format("argon2")) from exc
     try:
         return bool(PasswordHasher().verify(encoded, key))
     except (VerificationError, InvalidHashError):
