@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from keystead.core import events, legacy_hashes
+from keystead.core import events, keyformat, legacy_hashes
 from keystead.core.audit import plain
 from keystead.core.authz import Principal
 from keystead.core.hashing import StoredHash
@@ -116,7 +116,7 @@ class KeyImportService:
                 await self.refresh()
             elif good:
                 assert self._ctx.imported_prefixes is not None  # noqa: S101 - just checked
-                added = {b.key.prefix for _, b in good}
+                added = {b.shaped_prefix for _, b in good if b.shaped_prefix is not None}
                 self._ctx.imported_prefixes = self._ctx.imported_prefixes | added
         return ImportReport(dry_run, sorted(results, key=lambda r: r.row))
 
@@ -174,9 +174,13 @@ class KeyImportService:
         key = replace(created.key, prefix=prefix, start=_start(plaintext, legacy, prefix))
         if legacy is None:
             assert plaintext is not None  # noqa: S101 - _material gives one of them
-            return ImportedKey(key, self._ctx.hasher.stored(plaintext), external_id, "key", None)
+            shaped = plaintext.rpartition("_")[0] if keyformat.is_shaped(plaintext) else None
+            stored = self._ctx.hasher.stored(plaintext)
+            return ImportedKey(key, stored, external_id, "key", None, shaped)
         placeholder = StoredHash(secrets.token_bytes(32), LEGACY_VERSION)
-        return ImportedKey(key, placeholder, external_id, legacy.scheme, legacy)
+        # a hashed key's text is unknown: only a given prefix narrows the gate
+        shaped = None if legacy.scheme == "drf-api-key" else str(row.get("prefix") or "")
+        return ImportedKey(key, placeholder, external_id, legacy.scheme, legacy, shaped)
 
 
 def _material(row: Mapping[str, Any]) -> tuple[str | None, LegacyHash | None]:

@@ -29,6 +29,9 @@ class ImportedKey:
     external_id: str | None
     scheme: str
     legacy: LegacyHash | None
+    shaped_prefix: str | None
+    """The prefix under which the key has Keystead's shape; "" when unknown, None
+    when it cannot have it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,8 @@ class KeyImportStore(Protocol):
         ...
 
     async def imported_prefixes(self) -> frozenset[str] | None:
-        """The prefixes of imported keys; None when no key was ever imported."""
+        """The ``shaped_prefix`` values of imported keys; None when no key was
+        ever imported."""
         ...
 
 

@@ -46,6 +46,7 @@ class KeyImportQueries(SqlBase):
                         "scheme": r.scheme,
                         "lookup": None if r.legacy is None else r.legacy.lookup,
                         "legacy_hash": None if r.legacy is None else r.legacy.value,
+                        "shaped_prefix": r.shaped_prefix,
                         "imported_at": now,
                         "rehashed_at": now if r.legacy is None else None,
                     }
@@ -96,9 +97,9 @@ class KeyImportQueries(SqlBase):
         if await self._one(sa.select(_i.c.key_id).limit(1)) is None:
             return None
         found = await self._all(
-            sa.select(keys.c.prefix).distinct().select_from(keys.join(_i, _i.c.key_id == keys.c.id))
+            sa.select(_i.c.shaped_prefix).distinct().where(_i.c.shaped_prefix.is_not(None))
         )
-        return frozenset(row.prefix for row in found)
+        return frozenset(row.shaped_prefix for row in found)
 
 
 __all__ = ["KeyImportQueries"]

@@ -23,6 +23,9 @@ key_imports = sa.Table(
     # NULL once the key is re-hashed
     sa.Column("lookup", sa.String(300), unique=True),
     sa.Column("legacy_hash", sa.Text),
+    # a key in Keystead's shape routes to the imported-key lookup only when its
+    # prefix is one of these ("" for keys whose prefix is unknown); NULL: never
+    sa.Column("shaped_prefix", sa.String(32)),
     sa.Column("imported_at", Stamp, nullable=False),
     sa.Column("rehashed_at", Stamp),
     sa.UniqueConstraint("workspace_id", "external_id", name="uq_ks_key_imports_external"),
