@@ -28,6 +28,7 @@ from keystead.service.keys import MAX_BATCH, KeyService
 from keystead.store.key_imports import ImportedKey
 
 _OWN_FIELDS = frozenset({"key", "key_hash", "lookup", "external_id", "prefix"})
+_WHOLE = "an import spans the workspace: a root key narrowed to APIs or an owner cannot run it"
 LEGACY_VERSION = 0
 """The hash version of a key still on its legacy hash (its ``key_hash`` is a
 random placeholder that no keyed hash can equal)."""
@@ -74,14 +75,14 @@ class KeyImportService:
         self._ctx.imported_prefixes = await self._ctx.store.imported_prefixes()
 
     async def status(self, principal: Principal) -> ImportStatus:
-        principal.require("keys.read")
+        principal.require_whole_workspace("keys.read", _WHOLE)
         return ImportStatus(await self._ctx.store.count_imports(principal.workspace_id))
 
     async def run(
         self, principal: Principal, rows: Sequence[Any], *, dry_run: bool = False
     ) -> ImportReport:
         """Import ``rows`` (at most 1000 a call); a report line per row."""
-        principal.require("keys.read" if dry_run else "keys.create")
+        principal.require_whole_workspace("keys.read" if dry_run else "keys.create", _WHOLE)
         if not 1 <= len(rows) <= MAX_BATCH:
             raise ValidationError(f"import 1 to {MAX_BATCH} rows at once", field="rows")
         external = [
