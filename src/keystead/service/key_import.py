@@ -21,7 +21,7 @@ from keystead.core.authz import Principal
 from keystead.core.hashing import StoredHash
 from keystead.core.legacy_hashes import LegacyHash
 from keystead.core.models import Api
-from keystead.errors import Conflict, KeysteadError, ValidationError
+from keystead.errors import Conflict, KeysteadError, NotFound, ValidationError
 from keystead.service import fields
 from keystead.service.context import ServiceContext
 from keystead.service.keys import MAX_BATCH, KeyService
@@ -104,6 +104,10 @@ class KeyImportService:
                 if ext is not None and ext in seen:
                     raise Conflict(f"external_id {ext} is on an earlier row of this file")
                 built = await self._build(principal, row, ext, apis)
+            except NotFound:  # said without echoing the id (another workspace's, maybe)
+                gone = NotFound("the row names an API or a plan this workspace does not have")
+                results.append(RowResult(index, "failed", _safe_external(row), error=gone))
+                continue
             except KeysteadError as exc:
                 results.append(RowResult(index, "failed", _safe_external(row), error=exc))
                 continue
