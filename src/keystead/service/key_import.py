@@ -225,7 +225,8 @@ def _prefix(row: Mapping[str, Any], plaintext: str | None, legacy: LegacyHash | 
         return given
     if legacy is not None and legacy.scheme == "drf-api-key":
         return legacy.lookup.removeprefix("drf:")
-    text = plaintext if plaintext is not None else (row.get("lookup") or "")
+    lookup = row.get("lookup")
+    text = plaintext if plaintext is not None else (lookup if isinstance(lookup, str) else "")
     return text.rpartition("_")[0][:32]
 
 
