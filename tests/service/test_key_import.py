@@ -194,3 +194,17 @@ async def test_malformed_keys_are_refused_before_any_lookup(
     assert len(keystead._ctx.keys) == before  # nothing looked up, nothing cached
     assert (await keystead.verify("other.0123456789abcdef")).valid
     assert (await keystead.verify(native)).valid
+
+
+async def test_an_imported_key_rotates_to_a_keystead_key(
+    keystead: Keystead, admin: Principal
+) -> None:
+    api_id = await _api(keystead, admin)
+    report = await keystead.key_import.run(
+        admin, [{"key": "Old.Key-0123456789", "api_id": api_id, "permissions": ["a.b"]}]
+    )
+    rotated = await keystead.rotation.rotate(admin, str(report.rows[0].key_id))
+    assert rotated.new.plaintext.startswith("acme_")
+    assert rotated.new.key.permissions == ("a.b",)
+    assert (await keystead.verify(rotated.new.plaintext)).valid
+    assert (await keystead.verify("Old.Key-0123456789")).valid  # in its grace
