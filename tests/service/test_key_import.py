@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import sqlite3
 import subprocess
@@ -15,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import bcrypt
+from pydantic import SecretStr
 
+from keystead.config import Settings
 from keystead.core.authz import Principal
+from keystead.core.clock import ManualClock
 from keystead.core.models import Code
 from keystead.errors import ValidationError
 from keystead.service import Keystead
@@ -208,3 +212,26 @@ async def test_an_imported_key_rotates_to_a_keystead_key(
     assert rotated.new.key.permissions == ("a.b",)
     assert (await keystead.verify(rotated.new.plaintext)).valid
     assert (await keystead.verify("Old.Key-0123456789")).valid  # in its grace
+
+
+async def test_an_hmac_sha256_export_needs_the_old_systems_key(
+    keystead: Keystead, admin: Principal, settings: Settings, clock: ManualClock
+) -> None:
+    key, old_secret = "svc-7f3a9c2e5b1d4f60", "the old system's HMAC key"
+    digest = hmac.new(old_secret.encode(), key.encode(), hashlib.sha256).hexdigest()
+    api_id = await _api(keystead, admin)
+    row = {"key_hash": {"scheme": "hmac-sha256", "value": digest}, "api_id": api_id}
+    refused = await keystead.key_import.run(admin, [row])
+    assert refused.rows[0].status == "failed"
+    assert "KEYSTEAD_IMPORT_HMAC_SECRET" in str(refused.rows[0].error)
+    await keystead.close()
+    configured = settings.model_copy(update={"import_hmac_secret": SecretStr(old_secret)})
+    ks = await Keystead.open(settings=configured, clock=clock)
+    try:
+        operator = await ks.workspaces.local_operator()
+        assert (await ks.key_import.run(operator, [row])).rows[0].status == "imported"
+        assert (await ks.verify(key)).valid
+        assert (await ks.verify(key + "0")).code is Code.NOT_FOUND
+        assert (await ks.key_import.status(operator)).schemes == {"hmac-sha256": (1, 0)}
+    finally:
+        await ks.close()

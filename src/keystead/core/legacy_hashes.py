@@ -4,7 +4,8 @@ imported when a hash of theirs is checked (the ``import`` extra).
 
 Every legacy hash is found by a *lookup*, one indexed value, never by a scan:
 
-- ``sha256``: the digest itself (``sha256:<hex>``);
+- ``sha256``: the digest itself (``sha256:<hex>``); ``hmac-sha256``: the HMAC
+  under the old system's key, which the server is configured with (``hmac:<hex>``);
 - ``drf-api-key`` (djangorestframework-api-key): the key's prefix, the text
   before its ``.`` (``drf:<prefix>``);
 - ``bcrypt``, ``argon2``, ``pbkdf2_sha256``: a salted hash has nothing to look up
@@ -26,7 +27,7 @@ from typing import Any
 
 from keystead.errors import MissingDependency, ValidationError
 
-SCHEMES = ("sha256", "bcrypt", "argon2", "pbkdf2_sha256", "drf-api-key")
+SCHEMES = ("sha256", "hmac-sha256", "bcrypt", "argon2", "pbkdf2_sha256", "drf-api-key")
 SLOW_SCHEMES = frozenset({"bcrypt", "argon2", "pbkdf2_sha256"})
 MAX_KEY_LENGTH = 256
 """The longest imported key; Keystead's own are shorter."""
@@ -71,16 +72,19 @@ def parse(given: Any, lookup: Any = None) -> LegacyHash:
     unknown = set(given) - {"scheme", "value", "prefix"}
     if unknown:
         raise ValidationError(f"unknown field {sorted(unknown)[0]}", field="key_hash")
-    if scheme == "sha256":
-        return LegacyHash(scheme, _sha256_hex(value), f"sha256:{_sha256_hex(value)}")
+    if scheme in ("sha256", "hmac-sha256"):
+        digest = _sha256_hex(value)
+        return LegacyHash(scheme, digest, f"{scheme.partition('-')[0]}:{digest}")
     if scheme == "drf-api-key":
         return _drf(value, given.get("prefix"))
     return _slow(scheme, value, lookup)
 
 
-def lookups_of(key: str) -> list[str]:
+def lookups_of(key: str, hmac_key: bytes | None = None) -> list[str]:
     """Every lookup under which a legacy hash of ``key`` can be stored."""
     found = [f"sha256:{hashlib.sha256(key.encode()).hexdigest()}"]
+    if hmac_key is not None:
+        found.append(f"hmac:{_hmac(hmac_key, key)}")
     drf = _DRF_KEY.fullmatch(key)
     if drf is not None:
         found.append(f"drf:{drf.group(1)}")
@@ -89,12 +93,14 @@ def lookups_of(key: str) -> list[str]:
     return found
 
 
-def matches(found: LegacyHash, key: str) -> bool:
-    """Whether ``key`` is the key of ``found``: a fast compare for sha256 and
+def matches(found: LegacyHash, key: str, hmac_key: bytes | None = None) -> bool:
+    """Whether ``key`` is the key of ``found``: a fast compare for sha256, HMAC and
     drf's sha512, a slow hash otherwise (call it off the event loop)."""
     if found.scheme == "sha256":
         digest = hashlib.sha256(key.encode()).hexdigest()
         return hmac.compare_digest(digest, found.value)
+    if found.scheme == "hmac-sha256":
+        return hmac_key is not None and hmac.compare_digest(_hmac(hmac_key, key), found.value)
     if found.scheme == "drf-api-key":
         return _DRF_KEY.fullmatch(key) is not None and _django(found.value, key)
     if found.scheme == "pbkdf2_sha256":
@@ -108,6 +114,10 @@ def is_slow(found: LegacyHash) -> bool:
     if found.scheme == "drf-api-key":
         return not found.value.startswith("sha512$$")
     return found.scheme in SLOW_SCHEMES
+
+
+def _hmac(secret: bytes, key: str) -> str:
+    return hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
 
 
 def _sha256_hex(value: str) -> str:

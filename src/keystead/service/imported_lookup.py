@@ -31,7 +31,9 @@ def routes_to_import(ctx: ServiceContext, key: str) -> bool:
 async def find_imported(ctx: ServiceContext, plaintext: str) -> Key | None:
     """The imported key of ``plaintext`` still on its legacy hash, moved to the
     keyed hash; None when none matches."""
-    entries = await ctx.store.find_legacy(legacy_hashes.lookups_of(plaintext))
+    given = ctx.settings.import_hmac_secret
+    hmac_key = None if given is None else given.get_secret_value().encode()
+    entries = await ctx.store.find_legacy(legacy_hashes.lookups_of(plaintext, hmac_key))
     slow = 0
     for entry in sorted(entries, key=lambda e: -len(e.legacy.lookup)):
         legacy = entry.legacy
@@ -41,7 +43,7 @@ async def find_imported(ctx: ServiceContext, plaintext: str) -> Key | None:
             slow += 1
             found = await asyncio.to_thread(legacy_hashes.matches, legacy, plaintext)
         else:
-            found = legacy_hashes.matches(legacy, plaintext)
+            found = legacy_hashes.matches(legacy, plaintext, hmac_key)
         if not found:
             continue
         # moved here, or by another node at the same moment: found by its hash now

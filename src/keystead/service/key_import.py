@@ -174,6 +174,13 @@ class KeyImportService:
         if "environment" in spec:
             raise ValidationError("an imported key keeps its own text", field="environment")
         plaintext, legacy = _material(row)
+        if legacy is not None and legacy.scheme == "hmac-sha256":
+            if self._ctx.settings.import_hmac_secret is None:
+                raise ValidationError(
+                    "hmac-sha256 rows need the old system's HMAC key on the server: "
+                    "KEYSTEAD_IMPORT_HMAC_SECRET",
+                    field="key_hash.scheme",
+                )
         created = await self._keys._build(principal, spec, apis)
         prefix = _prefix(row, plaintext, legacy)
         key = replace(created.key, prefix=prefix, start=_start(plaintext, legacy, prefix))
