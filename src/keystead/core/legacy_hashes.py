@@ -110,6 +110,26 @@ def matches(found: LegacyHash, key: str, hmac_key: bytes | None = None) -> bool:
     return _argon2(found.value, key)
 
 
+def lookup_digest(lookup: str) -> str:
+    """What the store indexes for ``lookup``: its SHA-256, so that neither a key's
+    text nor a legacy digest is ever a query's parameter."""
+    return hashlib.sha256(lookup.encode()).hexdigest()
+
+
+def to_stored(found: LegacyHash) -> bytes:
+    """The legacy hash as stored (bytes, as Keystead's own hashes): a digest's raw
+    bytes, an encoded hash's text."""
+    if found.scheme in ("sha256", "hmac-sha256"):
+        return bytes.fromhex(found.value)
+    return found.value.encode()
+
+
+def from_stored(scheme: str, stored: bytes, lookup: str) -> LegacyHash:
+    if scheme in ("sha256", "hmac-sha256"):
+        return LegacyHash(scheme, stored.hex(), lookup)
+    return LegacyHash(scheme, stored.decode(), lookup)
+
+
 def is_slow(found: LegacyHash) -> bool:
     if found.scheme == "drf-api-key":
         return not found.value.startswith("sha512$$")
@@ -225,9 +245,12 @@ __all__ = [
     "MAX_SLOW_CHECKS",
     "SCHEMES",
     "LegacyHash",
+    "from_stored",
     "is_slow",
+    "lookup_digest",
     "lookups_of",
     "matches",
     "parse",
     "plausible",
+    "to_stored",
 ]

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from keystead.core.events import Event
 from keystead.core.hashing import StoredHash
-from keystead.core.legacy_hashes import LegacyHash
+from keystead.core.legacy_hashes import from_stored, lookup_digest, to_stored
 from keystead.store.key_imports import ImportedKey, LegacyEntry
 from keystead.store.sql.base import SqlBase
 from keystead.store.sql.lifecycle_queries import write_events
@@ -44,8 +44,8 @@ class KeyImportQueries(SqlBase):
                         "workspace_id": r.key.workspace_id,
                         "external_id": r.external_id,
                         "scheme": r.scheme,
-                        "lookup": None if r.legacy is None else r.legacy.lookup,
-                        "legacy_hash": None if r.legacy is None else r.legacy.value,
+                        "lookup": None if r.legacy is None else lookup_digest(r.legacy.lookup),
+                        "legacy_hash": None if r.legacy is None else to_stored(r.legacy),
                         "shaped_prefix": r.shaped_prefix,
                         "imported_at": now,
                         "rehashed_at": now if r.legacy is None else None,
@@ -56,13 +56,16 @@ class KeyImportQueries(SqlBase):
             await write_events(c, events)
 
     async def find_legacy(self, lookups: Sequence[str]) -> list[LegacyEntry]:
+        texts = {lookup_digest(text): text for text in lookups}
         found = await self._all(
             sa.select(_i.c.key_id, _i.c.scheme, _i.c.lookup, _i.c.legacy_hash).where(
-                _i.c.lookup.in_(list(lookups)) & _i.c.legacy_hash.is_not(None)
+                _i.c.lookup.in_(sorted(texts)) & _i.c.legacy_hash.is_not(None)
             )
         )
         return [
-            LegacyEntry(row.key_id, LegacyHash(row.scheme, row.legacy_hash, row.lookup))
+            LegacyEntry(
+                row.key_id, from_stored(row.scheme, bytes(row.legacy_hash), texts[row.lookup])
+            )
             for row in found
         ]
 

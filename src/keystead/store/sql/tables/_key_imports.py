@@ -19,10 +19,11 @@ key_imports = sa.Table(
     sa.Column("workspace_id", sa.String(40), nullable=False),
     sa.Column("external_id", sa.String(200)),
     sa.Column("scheme", sa.String(32), nullable=False),
-    # the one indexed value a verification finds a legacy hash by (core.legacy_hashes);
-    # NULL once the key is re-hashed
-    sa.Column("lookup", sa.String(300), unique=True),
-    sa.Column("legacy_hash", sa.Text),
+    # the one indexed value a verification finds a legacy hash by: the SHA-256 of its
+    # lookup text (core.legacy_hashes), so that no key text nor legacy digest is in a
+    # query; NULL, and legacy_hash too, once the key is re-hashed
+    sa.Column("lookup", sa.String(64), unique=True),
+    sa.Column("legacy_hash", sa.LargeBinary),
     # a key in Keystead's shape routes to the imported-key lookup only when its
     # prefix is one of these ("" for keys whose prefix is unknown); NULL: never
     sa.Column("shaped_prefix", sa.String(32)),

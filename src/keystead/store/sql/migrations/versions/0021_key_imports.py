@@ -31,8 +31,8 @@ def upgrade() -> None:
         sa.Column("workspace_id", sa.String(40), nullable=False),
         sa.Column("external_id", sa.String(200)),
         sa.Column("scheme", sa.String(32), nullable=False),
-        sa.Column("lookup", sa.String(300), unique=True),
-        sa.Column("legacy_hash", sa.Text),
+        sa.Column("lookup", sa.String(64), unique=True),
+        sa.Column("legacy_hash", sa.LargeBinary),
         # a key in Keystead's shape routes to the imported-key lookup only when its
         # prefix is one of these ("" for keys whose prefix is unknown); NULL: never
         sa.Column("shaped_prefix", sa.String(32)),
