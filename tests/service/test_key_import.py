@@ -5,6 +5,7 @@ verified in Keystead and moved to the keyed hash on their first use."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -235,3 +236,23 @@ async def test_an_hmac_sha256_export_needs_the_old_systems_key(
         assert (await ks.key_import.status(operator)).schemes == {"hmac-sha256": (1, 0)}
     finally:
         await ks.close()
+
+
+async def test_two_nodes_verifying_a_first_use_at_once_move_it_once(
+    keystead: Keystead, admin: Principal, settings: Settings, clock: ManualClock
+) -> None:
+    api_id = await _api(keystead, admin)
+    key = "legacy-two-nodes-0123456789"
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    row = {"key_hash": {"scheme": "sha256", "value": digest}, "api_id": api_id}
+    other = await Keystead.open(settings=settings, clock=clock)  # another node, same store
+    try:
+        await keystead.key_import.run(admin, [row])
+        await other.key_import.refresh()  # what its periodic refresh does
+        verdicts = await asyncio.gather(keystead.verify(key), other.verify(key))
+        assert [v.code for v in verdicts] == [Code.VALID, Code.VALID]
+        assert (await keystead.key_import.status(admin)).schemes == {"sha256": (1, 0)}
+        other._ctx.flush_caches()
+        assert (await other.verify(key)).valid
+    finally:
+        await other.close()

@@ -10,7 +10,7 @@ Every legacy hash is found by a *lookup*, one indexed value, never by a scan:
   before its ``.`` (``drf:<prefix>``);
 - ``bcrypt``, ``argon2``, ``pbkdf2_sha256``: a salted hash has nothing to look up
   by, so each row must give ``lookup``, the key's first 8 to 32 characters, unique
-  among the keys still on a legacy hash (``start:<text>``). A verification tries
+  among imported keys (``start:<text>``). A verification tries
   the 25 prefixes of the key in one indexed query and checks at most
   ``MAX_SLOW_CHECKS`` of the hashes found.
 """

@@ -34,9 +34,16 @@ async def find_imported(ctx: ServiceContext, plaintext: str) -> Key | None:
     given = ctx.settings.import_hmac_secret
     hmac_key = None if given is None else given.get_secret_value().encode()
     entries = await ctx.store.find_legacy(legacy_hashes.lookups_of(plaintext, hmac_key))
+    if any(e.legacy is None for e in entries):
+        # moved by another node since this one missed the keyed hash: found by it now
+        moved = await ctx.store.find_key(ctx.hasher.hash(plaintext))
+        if moved is not None:
+            return moved
     slow = 0
-    for entry in sorted(entries, key=lambda e: -len(e.legacy.lookup)):
+    for entry in sorted(entries, key=lambda e: -len(e.lookup)):
         legacy = entry.legacy
+        if legacy is None:
+            continue
         if legacy_hashes.is_slow(legacy):
             if slow >= legacy_hashes.MAX_SLOW_CHECKS:
                 continue

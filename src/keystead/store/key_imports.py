@@ -37,7 +37,9 @@ class ImportedKey:
 @dataclass(frozen=True, slots=True)
 class LegacyEntry:
     key_id: str
-    legacy: LegacyHash
+    lookup: str
+    legacy: LegacyHash | None
+    """None once the key was moved to the keyed hash (by another node, maybe)."""
 
 
 class KeyImportStore(Protocol):
@@ -50,7 +52,8 @@ class KeyImportStore(Protocol):
         ...
 
     async def find_legacy(self, lookups: Sequence[str]) -> list[LegacyEntry]:
-        """The legacy hashes stored under any of ``lookups`` (one indexed query)."""
+        """The imported keys found by any of ``lookups`` (one indexed query), with
+        their legacy hash unless they were moved already."""
         ...
 
     async def rehash_legacy(self, key_id: str, new_hash: StoredHash, at: datetime) -> bool:

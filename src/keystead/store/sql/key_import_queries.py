@@ -59,12 +59,16 @@ class KeyImportQueries(SqlBase):
         texts = {lookup_digest(text): text for text in lookups}
         found = await self._all(
             sa.select(_i.c.key_id, _i.c.scheme, _i.c.lookup, _i.c.legacy_hash).where(
-                _i.c.lookup.in_(sorted(texts)) & _i.c.legacy_hash.is_not(None)
+                _i.c.lookup.in_(sorted(texts))
             )
         )
         return [
             LegacyEntry(
-                row.key_id, from_stored(row.scheme, bytes(row.legacy_hash), texts[row.lookup])
+                row.key_id,
+                texts[row.lookup],
+                None
+                if row.legacy_hash is None
+                else from_stored(row.scheme, bytes(row.legacy_hash), texts[row.lookup]),
             )
             for row in found
         ]
@@ -79,9 +83,7 @@ class KeyImportQueries(SqlBase):
             if not moved.rowcount:
                 return False
             await c.execute(
-                _i.update()
-                .where(_i.c.key_id == key_id)
-                .values(lookup=None, legacy_hash=None, rehashed_at=at)
+                _i.update().where(_i.c.key_id == key_id).values(legacy_hash=None, rehashed_at=at)
             )
         return True
 

@@ -21,7 +21,8 @@ key_imports = sa.Table(
     sa.Column("scheme", sa.String(32), nullable=False),
     # the one indexed value a verification finds a legacy hash by: the SHA-256 of its
     # lookup text (core.legacy_hashes), so that no key text nor legacy digest is in a
-    # query; NULL, and legacy_hash too, once the key is re-hashed
+    # query; kept once the key is re-hashed (legacy_hash is then NULL), so that a node
+    # that missed the keyed hash before another moved the key still finds it
     sa.Column("lookup", sa.String(64), unique=True),
     sa.Column("legacy_hash", sa.LargeBinary),
     # a key in Keystead's shape routes to the imported-key lookup only when its
