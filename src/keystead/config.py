@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         default=None, description="server secret (hex, at least 32 bytes); or use secret_file"
     )
     secret_file: Path = Path(DEFAULT_SECRET_FILE)
+    import_hmac_secret: SecretStr | None = Field(
+        default=None,
+        description="the HMAC key (as text) of imported keys' hmac-sha256 hashes: rows of "
+        "that scheme are refused without it (docs/operations.md, 'Importing keys')",
+    )
     secret_refresh_s: float = Field(
         default=5.0,
         gt=0,

@@ -3,6 +3,7 @@ response, in a log record (every logger, at DEBUG) or in any column of the store
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import sqlite3
@@ -116,6 +117,27 @@ async def _exercise_server_secret(w: World, key: str) -> None:
         await c.get("/v1/server_secret")
         await c.post("/v1/server_secret/retire", json={"version": 1})  # 409
         await c.post("/v1/server_secret/retire", json={"version": 9, "force": True})
+
+
+async def _exercise_key_import(w: World) -> list[str]:
+    """The import routes: a plaintext row and a sha256 row (dry run, import, a
+    re-run, status), each key verified (the legacy one moved); returns the key texts
+    and the legacy hash, which no answer, log line or row may hold afterwards."""
+    c, h = w.client, w.auth()
+    api_id = (await w.api("imported", prefix="im"))["id"]
+    plain, legacy = "Imported.Plain-4f9a1c7e2b", "Imported.Legacy-8d3b6e0a5c"
+    digest = hashlib.sha256(legacy.encode()).hexdigest()
+    rows = [
+        {"key": plain, "api_id": api_id, "external_id": "x1"},
+        {"key_hash": {"scheme": "sha256", "value": digest}, "api_id": api_id, "external_id": "x2"},
+    ]
+    for dry_run in (True, False, False):
+        await c.post("/v1/keys/import", json={"rows": rows, "dry_run": dry_run}, headers=h)
+    await c.post("/v1/keys/import", json={"rows": [{**rows[0], "external_id": "x3"}]}, headers=h)
+    await c.get("/v1/keys/import/status", headers=h)
+    for key in (plain, legacy):
+        await c.post("/v1/keys/verify", json={"key": key}, headers=h)
+    return [plain, legacy, digest]
 
 
 async def _exercise_secret_lifecycle(w: World) -> None:
@@ -362,6 +384,7 @@ async def test_plaintext_only_in_the_creating_response(
         plaintexts = [*await _exercise(world), world.root_key]
         secret_values = await _exercise_secrets(world)
         await _exercise_secret_lifecycle(world)
+        imported = await _exercise_key_import(world)
         token_keys, tokens = await exercise_tokens(world)
         tokens = [*tokens, *await _exercise_portal(world)]
         plaintexts.extend(token_keys)
@@ -398,6 +421,10 @@ async def test_plaintext_only_in_the_creating_response(
             assert [t for t in logs if secret in t] == []
             leaks = [(table, v) for table, v in rows if _contains(v, secret)]
             assert leaks == []
+    for value in imported:  # imported keys and legacy hashes: never answered, logged, stored
+        assert [(m, p) for m, p, _, text in recorder.responses if value in text] == []
+        assert [t for t in logs if value in t] == []
+        assert [(table, v) for table, v in rows if _contains(v, value)] == []
     for token in tokens:  # a short-lived credential: answered, never logged or stored
         assert [t for t in logs if token in t] == []
         assert [(table, v) for table, v in rows if _contains(v, token)] == []

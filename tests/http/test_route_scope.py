@@ -43,6 +43,8 @@ SCOPED: dict[tuple[str, str], tuple[Expect, Expect]] = {
     ("POST", "/v1/keys"): (HIDDEN, OK),  # the owner-narrowed key's new key is its owner's
     ("POST", "/v1/keys/batch"): (HIDDEN, OK),
     ("GET", "/v1/keys"): (OK, OK),
+    ("POST", "/v1/keys/import"): (REFUSED, REFUSED),  # imports span the workspace
+    ("GET", "/v1/keys/import/status"): (REFUSED, REFUSED),
     ("GET", "/v1/events/invalidations"): (OK, OK),
     ("POST", "/v1/usage/records"): (OK, OK),
     ("GET", "/v1/keys/{key_id}"): (HIDDEN, HIDDEN),

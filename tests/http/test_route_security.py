@@ -74,6 +74,13 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/keys"): Case("keys.create", lambda o: {"api_id": o.api_id}),
     ("POST", "/v1/keys/batch"): Case("keys.create", lambda o: {"keys": [{"api_id": o.api_id}]}),
     ("GET", "/v1/keys"): Case("keys.read", foreign_ids=False),
+    # another workspace's API in a row is that row's 404 (tests/http/test_key_import.py)
+    ("POST", "/v1/keys/import"): Case(
+        "keys.create",
+        lambda o: {"rows": [{"key": "imported.0123456789", "api_id": o.api_id}]},
+        foreign_ids=False,
+    ),
+    ("GET", "/v1/keys/import/status"): Case("keys.read", foreign_ids=False),
     ("GET", "/v1/events/invalidations"): Case(
         "keys.verify",
         foreign_ids=False,

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from keystead.cli import _output as out
+from keystead.cli import key_import as key_import_commands
 from keystead.cli import rotate as rotate_commands
 from keystead.cli import verify as verify_commands
 from keystead.cli._connect import Json, open_client, run_delete
@@ -35,6 +36,7 @@ from keystead.client import ApiError, Client
 app = typer.Typer(help="Manage API keys: create, list, show, update, revoke, verify.")
 verify_commands.register(app)
 rotate_commands.register(app)
+key_import_commands.register(app)
 
 
 class State(StrEnum):

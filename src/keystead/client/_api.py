@@ -8,6 +8,7 @@ from keystead.client._audit import AuditApi
 from keystead.client._core import CoreApi
 from keystead.client._custody import CustodyApi
 from keystead.client._exposure import ExposureApi
+from keystead.client._key_import import KeyImportApi
 from keystead.client._leaks import LeaksApi
 from keystead.client._limits import LimitsApi
 from keystead.client._portal import PortalApi
@@ -37,6 +38,7 @@ class HttpApi(
     TokensApi,
     PortalApi,
     ServerSecretApi,
+    KeyImportApi,
 ):
     """The calls; ``Client`` runs them blocking, ``AsyncClient`` on its event loop."""
 

@@ -115,6 +115,11 @@ def redact_keys(text: str) -> str:
     return _KEY_IN_TEXT.sub(REDACTED, text)
 
 
+def is_shaped(key: str) -> bool:
+    """Keystead's shape, whatever the checksum (an imported key may have it too)."""
+    return _KEY_RE.fullmatch(key) is not None
+
+
 def is_well_formed(key: str) -> bool:
     """Shape and checksum only: the verify path's first, I/O-free filter."""
     return (
@@ -131,6 +136,7 @@ __all__ = [
     "ParsedKey",
     "checksum",
     "generate",
+    "is_shaped",
     "is_well_formed",
     "parse",
     "redact_keys",

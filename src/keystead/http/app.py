@@ -27,6 +27,7 @@ from keystead.http import (
     events,
     incidents,
     key_actions,
+    key_import,
     keys,
     leak_exposure,
     leaks,
@@ -210,6 +211,7 @@ def create_app(keystead: Keystead | None = None, *, settings: Settings | None = 
     routers = (
         verify.router,
         apis.router,
+        key_import.router,
         keys.router,
         limits.router,
         plans.router,

@@ -61,6 +61,10 @@ class ServiceContext:
     older_hashers: tuple[KeyHasher, ...] = ()
     """The older server-secret versions still in use, newest first: tried on a
     lookup that missed under ``hasher`` (``service.server_secret``)."""
+    imported_prefixes: frozenset[str] | None = None
+    """The prefixes of imported keys, None when none was ever imported: a key not
+    in Keystead's format is refused before any lookup unless keys were imported
+    (``service.imported_lookup``)."""
     secret_version_hooks: list[Callable[[], None]] = field(default_factory=list)
     """Told when another node added or retired a server-secret version."""
     secrets: SealedLatest = field(default_factory=SealedLatest)

@@ -30,6 +30,7 @@ from keystead.service.context import KeyChangeHook, ServiceContext
 from keystead.service.custody import Custody, derive_sealing_key
 from keystead.service.guard import AttemptsState, FailedAttempts
 from keystead.service.incidents import IncidentService
+from keystead.service.key_import import KeyImportService
 from keystead.service.keys import KeyService
 from keystead.service.leak_exposure import LeakExposure
 from keystead.service.leak_policy import LeakPolicies
@@ -111,6 +112,7 @@ class Keystead:
         webhook_box = SecretBox.from_server_secret(secret, master)
         self.webhooks = WebhookService(self._ctx, webhook_box)
         self.keys = KeyService(self._ctx, self.apis, self.plans)
+        self.key_import = KeyImportService(self._ctx, self.keys)
         self.rotation = RotationService(self._ctx, self.keys)
         self.custody = Custody(self._ctx, derive_sealing_key(secret), master)
         webhook_form = LegacyForm(webhook_box.legacy, webhook_secret_aad)

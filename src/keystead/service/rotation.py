@@ -13,7 +13,7 @@ from keystead.core.authz import Principal
 from keystead.core.ids import new_id
 from keystead.core.models import CreatedKey, Key, Pickup
 from keystead.core.rotation import DEFAULT_GRACE_S, MAX_SPAN_S, effective
-from keystead.errors import Conflict, ValidationError
+from keystead.errors import Conflict, NotFound, ValidationError
 from keystead.service import fields
 from keystead.service.context import ServiceContext
 from keystead.service.keys import KeyService
@@ -70,7 +70,7 @@ class RotationService:
             raise Conflict(f"key '{old.id}' was already rotated to '{old.rotated_to}'")
         now = self._ctx.now()
         grace_end = await self._grace_end(old, now, grace_period_s, old_expires_at)
-        created = self._successor(principal, old, now)
+        created = self._successor(principal, old, now, await self._prefix_of(old))
         old_values: dict[str, Any] = {"updated_at": now}
         if old.expires_at is None or grace_end < old.expires_at:
             old_values["expires_at"] = grace_end
@@ -147,11 +147,22 @@ class RotationService:
             )
         return now + timedelta(seconds=grace_period_s)
 
-    def _successor(self, principal: Principal, old: Key, now: datetime) -> CreatedKey:
+    async def _prefix_of(self, old: Key) -> str:
+        """The old key's prefix; an imported key's successor takes its API's when
+        the imported text's is not a Keystead prefix."""
+        try:
+            return keyformat.validate_prefix(old.prefix)
+        except ValidationError:
+            api = await self._ctx.store.get_api(old.workspace_id, old.api_id)
+            if api is None:
+                raise NotFound(f"no API '{old.api_id}'") from None
+            return api.prefix
+
+    def _successor(self, principal: Principal, old: Key, now: datetime, prefix: str) -> CreatedKey:
         """Same API, owner, name, meta, permissions, roles, restrictions, plan,
         limits and policy; the same lifetime if the old key had one; shared
         limit counters (credits, quotas and rate limits carry over)."""
-        plaintext = keyformat.generate(old.prefix)
+        plaintext = keyformat.generate(prefix)
         expires_at = None
         if old.expires_at is not None:
             expires_at = now + max(old.expires_at - old.created_at, timedelta(0))
@@ -159,8 +170,8 @@ class RotationService:
             id=new_id("key", self._ctx.clock.now()),
             workspace_id=old.workspace_id,
             api_id=old.api_id,
-            prefix=old.prefix,
-            start=plaintext[: len(old.prefix) + 1 + keyformat.START_BODY_CHARS],
+            prefix=prefix,
+            start=plaintext[: len(prefix) + 1 + keyformat.START_BODY_CHARS],
             name=old.name,
             owner_id=old.owner_id,
             meta=dict(old.meta),

@@ -98,6 +98,7 @@ class ServerSecret:
             )
             self._hashers[number] = KeyHasher(material, number)
         self._versions = with_base(r.version for r in rows)
+        self._ctx.imported_prefixes = await self._ctx.store.imported_prefixes()  # key imports
         for version in self._versions:
             if version.retired and version.version != BASE_VERSION:
                 self._hashers.pop(version.version, None)

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from keystead.core import keyformat
+from keystead.core import keyformat, legacy_hashes
 from keystead.core.authz import Principal
 from keystead.core.geo import default_resolver
 from keystead.core.models import Api, Code, LimitState, VerifyContext
@@ -21,6 +21,7 @@ from keystead.errors import LimiterUnavailable
 from keystead.limits import Lease, MemoryLimiter, RateLimit
 from keystead.service.context import CachedKey, ServiceContext
 from keystead.service.guard import FailedAttempts
+from keystead.service.imported_lookup import find_imported, routes_to_import
 from keystead.service.limit_notices import LimitNotices
 from keystead.service.limiting import NO_LIMITS, KeyLimits, per_call_checks, per_call_prefix
 from keystead.service.secret_lookup import find_key_under_older
@@ -73,14 +74,17 @@ class Verifier:
             refused = self._guard.refusal(ip, ctx.clock.now())
             if refused is not None:
                 return refused
-        if not isinstance(key, str) or len(key) > keyformat.MAX_LENGTH:
+        if not isinstance(key, str) or (
+            len(key) > keyformat.MAX_LENGTH
+            and (ctx.imported_prefixes is None or len(key) > legacy_hashes.MAX_KEY_LENGTH)
+        ):
             return await self._failed(MALFORMED, ip)
         digest = ctx.hasher.hash(key)
         cached = ctx.keys.get(digest)
         # a cached key is well-formed (its hash matched an issued key's): the
         # shape and checksum are checked on the way to the store only
         if not isinstance(cached, CachedKey):
-            if not keyformat.is_well_formed(key):
+            if not keyformat.is_well_formed(key) and not routes_to_import(ctx, key):
                 return await self._failed(MALFORMED, ip)
             if cached is MISS:
                 cached = await self._load(digest, key)
@@ -286,6 +290,9 @@ class Verifier:
         key = await store.find_key(digest)
         if key is None and ctx.older_hashers:  # a server-secret rotation is under way
             key = await find_key_under_older(ctx, plaintext)
+        if key is None and ctx.imported_prefixes is not None:
+            if not keyformat.is_well_formed(plaintext):  # an imported key's first use
+                key = await find_imported(ctx, plaintext)
         cached = None
         if key is not None:
             role_permissions: list[str] = []

@@ -18,6 +18,7 @@ from keystead.store.alerts import AlertStore
 from keystead.store.analytics import AnalyticsStore
 from keystead.store.audit import AuditStore
 from keystead.store.custody import CustodyStore
+from keystead.store.key_imports import KeyImportStore
 from keystead.store.leaks import LeakStore
 from keystead.store.lifecycle import LifecycleStore
 from keystead.store.sealed import SealedStore
@@ -71,6 +72,7 @@ class Store(
     TokenStore,
     WebSessionStore,
     ServerSecretStore,
+    KeyImportStore,
     Protocol,
 ):
     """Async persistence of workspaces, APIs, roles, keys and root keys.

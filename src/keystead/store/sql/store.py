@@ -22,6 +22,7 @@ from keystead.store.sql.audit_queries import AuditQueries
 from keystead.store.sql.custody_queries import CustodyQueries
 from keystead.store.sql.engine import migrate
 from keystead.store.sql.key_filters import owner_live_keys, search_condition, state_condition
+from keystead.store.sql.key_import_queries import KeyImportQueries
 from keystead.store.sql.leak_queries import LeakQueries
 from keystead.store.sql.lifecycle_queries import LifecycleQueries, write_events
 from keystead.store.sql.limit_queries import LimitQueries
@@ -73,6 +74,7 @@ class SqlStore(
     LeakQueries,
     WebSessionQueries,
     ServerSecretQueries,
+    KeyImportQueries,
 ):
     """Workspaces, root keys, APIs, roles and keys; plans, owners and the credits
     mirror come from ``LimitQueries``; rotation, the outbox and leases from

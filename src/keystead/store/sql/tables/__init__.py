@@ -19,6 +19,7 @@ from keystead.store.sql.tables._core import (
     settings,
     workspaces,
 )
+from keystead.store.sql.tables._key_imports import key_imports
 from keystead.store.sql.tables._leaks import leak_policies, leaks
 from keystead.store.sql.tables._lifecycle import incidents, key_actions, leases, outbox, pickups
 from keystead.store.sql.tables._secret_lifecycle import (
@@ -50,6 +51,7 @@ __all__ = [
     "delivery_attempts",
     "incidents",
     "key_actions",
+    "key_imports",
     "keys",
     "leak_policies",
     "leaks",
