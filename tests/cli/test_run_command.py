@@ -29,6 +29,11 @@ from ._support import Cli
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals and exit statuses of POSIX")
 
+NAPS = "for _ in range(600): time.sleep(0.1)"
+"""A child that handles a signal sleeps in short naps: a signal that lands between
+Python's check for signals and the start of one long ``time.sleep`` waits for the
+whole sleep to end before its handler runs."""
+
 SPLIT_WRITES = f"""
 import os, sys, time
 key = os.environ["STRIPE_KEY"]
@@ -121,7 +126,7 @@ def test_signals_reach_the_child(ready_local: Cli, tmp_path: Path, signum: int) 
         "    print('got', n, flush=True); sys.exit(3)\n"
         f"signal.signal({int(signum)}, handle)\n"
         f"pathlib.Path({str(marker)!r}).write_text('x')\n"
-        "time.sleep(60)\n"
+        f"{NAPS}\n"
     )
     process = start("-p", "secret/payments", "--", *python(code))
     wait_for(marker, process)
@@ -192,7 +197,8 @@ WATCHED = """
 import hashlib, os, signal, sys, time
 signal.signal(signal.SIGTERM, lambda n, f: (print("stopping", flush=True), sys.exit(0)))
 print(hashlib.sha256(os.environ["STRIPE_KEY"].encode()).hexdigest()[:12], flush=True)
-time.sleep(120)
+for _ in range(1200):  # naps, as NAPS says why
+    time.sleep(0.1)
 """
 
 

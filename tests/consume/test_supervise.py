@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from keystead.consume.child import CommandNotStarted
+from keystead.consume.child import CommandNotStarted, Signals
 from keystead.consume.plan import Resolved
 from keystead.consume.supervise import supervise
 
@@ -26,6 +26,12 @@ def resolved(value: str = SECRET) -> Resolved:
 
 def python(code: str) -> list[str]:
     return [sys.executable, "-c", code]
+
+
+NAPS = "for _ in range(300): time.sleep(0.1)"
+"""How a child that handles a signal waits: in short naps, since a signal that lands
+between Python's check for signals and the start of one long ``time.sleep`` waits
+for the whole sleep to end before its handler runs."""
 
 
 def test_the_exit_status_passes_through() -> None:
@@ -109,7 +115,7 @@ def test_signals_are_forwarded_to_the_child(
         "    print('got', n, flush=True); sys.exit(3)\n"
         f"signal.signal({int(signum)}, handle)\n"
         f"pathlib.Path({str(marker)!r}).write_text('x')\n"
-        "time.sleep(30); sys.exit(9)\n"
+        f"{NAPS}\nsys.exit(9)\n"
     )
     sender = send_when_ready(marker, signum)
     assert supervise(python(code), resolved, masking=masking) == 3
@@ -154,7 +160,7 @@ def test_a_change_restarts_the_child_with_the_new_values(
         "signal.signal(signal.SIGTERM, lambda n, f: (print('stopping', flush=True), sys.exit(0)))\n"
         "print('start', len(os.environ['STRIPE_KEY']), os.environ['STRIPE_KEY'][:3], flush=True)\n"
         "if m.exists(): sys.exit(5)\n"
-        "m.write_text('x'); time.sleep(30)\n"
+        f"m.write_text('x')\n{NAPS}\n"
     )
     status = supervise(
         python(code),
@@ -231,7 +237,7 @@ def test_a_stalled_watcher_poll_does_not_hold_back_a_signal(tmp_path: Path) -> N
         "import pathlib, signal, sys, time\n"
         "signal.signal(signal.SIGTERM, lambda n, f: sys.exit(3))\n"
         f"pathlib.Path({str(marker)!r}).write_text('x')\n"
-        "time.sleep(30); sys.exit(9)\n"
+        f"{NAPS}\nsys.exit(9)\n"
     )
     watcher = PollWatcher(fingerprint, 0.01)
     main = threading.main_thread().ident
@@ -258,3 +264,22 @@ def test_a_stalled_watcher_poll_does_not_hold_back_a_signal(tmp_path: Path) -> N
         release.set()
         watcher.close()
         sender.join()
+
+
+@pytest.mark.skipif(not hasattr(signal, "sigtimedwait"), reason="sigtimedwait: Linux")
+def test_a_wait_interrupted_past_its_time_forwards_nothing() -> None:
+    """A handled signal that interrupts the wait and outlasts its time makes CPython
+    answer with an unset siginfo (a made-up signal number): nothing is forwarded."""
+
+    def slow_handler(_signum: int, _frame: object) -> None:
+        time.sleep(0.3)  # past the wait's 0.1 s
+
+    previous = signal.signal(signal.SIGALRM, slow_handler)
+    try:
+        with Signals() as signals:
+            signal.setitimer(signal.ITIMER_REAL, 0.02)
+            taken = signals.wait(0.1, None)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert taken == []

@@ -85,6 +85,10 @@ class Signals:
     def _queue(self, signum: int, _frame: FrameType | None) -> None:
         self._queued.append(signum)
 
+    def _take_queued(self) -> list[int]:
+        taken, self._queued = self._queued, []
+        return taken
+
     @contextlib.contextmanager
     def unblocked(self) -> Iterator[None]:
         if self._waiting:
@@ -112,15 +116,16 @@ class Signals:
         """The signals to forward that arrived within ``timeout`` seconds (returns
         early when one arrives, or when a child exits)."""
         if self._queued:
-            taken, self._queued = self._queued, []
-            return taken
+            return self._take_queued()
         if not self._waiting:
             threading.Event().wait(min(timeout, 0.05))
-            taken, self._queued = self._queued, []
-            return taken
+            return self._take_queued()
         info = signal.sigtimedwait(self._blocked, timeout)
-        if info is None or info.si_signo == _WAKE:
-            return []
+        # a wait that a handled signal interrupts (or a debugger's stop) and whose
+        # time runs out meanwhile is answered by CPython with an unset siginfo, a
+        # made-up number: only a signal to forward counts (SIGCHLD only wakes)
+        if info is None or info.si_signo not in FORWARDED:
+            return self._take_queued()
         if info.si_code == SI_KERNEL and child_group == os.getpgrp():
             return []  # the terminal sent it to the whole group: the child has it
         return [info.si_signo]
