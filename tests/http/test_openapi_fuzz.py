@@ -40,6 +40,11 @@ EXCLUDED = (
     # GET: an event stream stays open max_s seconds (30 by default) for each
     # example; tests/http/test_http_invalidations.py covers it
     "/v1/events/invalidations",
+    # the server secret is the deployment's: these answer the local operator only
+    # (403 to every root key); tests/http/test_http_server_secret.py covers them
+    "/v1/server_secret",
+    "/v1/server_secret/rotate",
+    "/v1/server_secret/retire",
 )
 
 

@@ -3,7 +3,7 @@ backend table, a store with something of everything in it, and what it holds."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -159,17 +159,32 @@ async def table_rows(url: str) -> dict[str, list[tuple[object, ...]]]:
         await engine.dispose()
 
 
-def relabel(settings: Settings, source: Path, target: Path, revision: str) -> None:
+def relabel(
+    settings: Settings,
+    source: Path,
+    target: Path,
+    revision: str,
+    without: Collection[str] = (),
+) -> None:
     """Copy the backup ``source`` to ``target`` as if made at ``revision`` (whose
-    tables must hold the same columns), under the same data key."""
+    tables must hold the same columns), under the same data key; the tables named in
+    ``without`` (newer than ``revision``, and empty) are left out, as that revision's
+    backup would not have them."""
     reader = BackupReader(source)
     try:
         wrapping = reader.header["encryption"]
         keyring = open_keyring(settings.master_key_location())
         data_key = keyring.unwrap(wrapping["key_version"], unb64(wrapping["wrapped_key"], "key"))
-        writer = BackupWriter(target, {**reader.header, "revision": revision}, data_key)
+        tables = [t for t in reader.header["tables"] if t["name"] not in without]
+        assert all(t["rows"] == 0 for t in reader.header["tables"] if t["name"] in without)
+        header = {**reader.header, "revision": revision, "tables": tables}
+        writer = BackupWriter(target, header, data_key)
+        current = None
         for value in reader.values(data_key):
-            writer.line(value)
+            if isinstance(value, dict):  # a table's start, or the end of the rows
+                current = value.get("table")
+            if current not in without:
+                writer.line(value)
         writer.commit()
     finally:
         reader.close()
